@@ -1,0 +1,51 @@
+"""Errors a user can act on. The CLI prints them as one line (no traceback) and exits with `exit_code`."""
+
+from __future__ import annotations
+
+
+class AwsCostError(Exception):
+    """Base for every error caused by input, configuration or the environment (not by a bug)."""
+
+    exit_code = 2
+
+    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.where = where
+        self.hint = hint
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        text = f"{self.where}: {self.message}" if self.where else self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class ConfigError(AwsCostError):
+    """A bad or unreadable setting; `where` names the file and key."""
+
+
+class InputError(AwsCostError):
+    """A bad file, argument or value given by the user; `where` names the file/line or option."""
+
+
+class StoreError(AwsCostError):
+    """The store could not be opened, read or written."""
+
+    exit_code = 3
+
+
+class AwsAccessError(AwsCostError):
+    """AWS could not be reached or refused a call that the whole command depends on."""
+
+    exit_code = 4
+
+
+class NotBuiltError(AwsCostError):
+    """A capability that is declared but not implemented yet. Said plainly rather than faked."""
+
+    exit_code = 70
+
+
+# Exit code of `awscost collect` when some (not all) account/region/kind units failed; what succeeded is stored.
+EXIT_PARTIAL_FAILURE = 5

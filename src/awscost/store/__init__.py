@@ -1,0 +1,38 @@
+"""Stores behind one protocol, chosen by URL: one registry of schemes.
+
+    sqlite:///path/to/awscost.db     embedded default (file created on first use)
+    dynamodb://AWSCost?region=us-east-1[&map_table=AWSCostMap]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from importlib import import_module
+from urllib.parse import urlsplit
+
+from awscost.errors import StoreError
+from awscost.store.base import Store, UsageItem, split_resource
+
+# scheme -> "module:factory"; the factory takes the URL and returns a Store. Imported lazily.
+BACKENDS: dict[str, str] = {
+    "sqlite": "awscost.store.sqlite:open_sqlite",
+    "dynamodb": "awscost.store.dynamodb:open_dynamodb",
+}
+
+DEFAULT_STORE_URL = "sqlite:///awscost.db"
+
+
+def open_store(url: str) -> Store:
+    scheme = urlsplit(url).scheme
+    target = BACKENDS.get(scheme)
+    if target is None:
+        raise StoreError(
+            f"unknown store URL scheme {scheme!r} in {url!r}",
+            hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
+        )
+    module, _, attr = target.partition(":")
+    factory: Callable[[str], Store] = getattr(import_module(module), attr)
+    return factory(url)
+
+
+__all__ = ["BACKENDS", "DEFAULT_STORE_URL", "Store", "UsageItem", "open_store", "split_resource"]

@@ -1,0 +1,99 @@
+"""The usage item and the store protocol every backend implements (SQLite embedded default, DynamoDB seed schema).
+
+Item shape (DESIGN.md "Data model"): `awsResource` = `<kind>:<account>:<region>`, `time` = UTC hour
+(`2026-11-26T10:00:00Z`), `usage` = map usage key -> count for that hour. Other attributes (e.g. the
+reservation details of `ri-*` items) travel in `attrs` and are stored beside `usage`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from awscost.errors import InputError
+from awscost.timeutil import floor_hour, format_hour, parse_hour
+
+Number = int | float
+
+
+def split_resource(aws_resource: str) -> tuple[str, str, str]:
+    """`ec2:123456789012:us-east-1` -> (kind, account, region). Kinds never contain ':'."""
+    parts = aws_resource.split(":")
+    if len(parts) != 3 or not all(parts):
+        raise InputError(f"awsResource {aws_resource!r} is not kind:account:region")
+    return parts[0], parts[1], parts[2]
+
+
+@dataclass(frozen=True)
+class UsageItem:
+    kind: str
+    account: str  # 12-digit account id, or the organization name for the org-wide total
+    region: str
+    time: datetime  # aware UTC, on the hour
+    usage: Mapping[str, Number]
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "time", floor_hour(self.time))
+
+    @property
+    def aws_resource(self) -> str:
+        return f"{self.kind}:{self.account}:{self.region}"
+
+    @property
+    def time_key(self) -> str:
+        return format_hour(self.time)
+
+    def to_json(self) -> dict[str, Any]:
+        """The export/import line format: {"awsResource": ..., "time": ..., "usage": {...}, **attrs}."""
+        out: dict[str, Any] = {"awsResource": self.aws_resource, "time": self.time_key, "usage": dict(self.usage)}
+        out.update(self.attrs)
+        return out
+
+    @classmethod
+    def from_json(cls, obj: Mapping[str, Any]) -> UsageItem:
+        kind, account, region = split_resource(str(obj["awsResource"]))
+        attrs = {k: v for k, v in obj.items() if k not in ("awsResource", "time", "usage")}
+        return cls(kind, account, region, parse_hour(str(obj["time"])), dict(obj.get("usage") or {}), attrs)
+
+
+@runtime_checkable
+class Store(Protocol):
+    """What every backend provides. Writes are idempotent: (awsResource, time) is the key; a put overwrites."""
+
+    url: str
+
+    def init(self) -> None:
+        """Create tables if absent (SQLite does this on open; DynamoDB via `awscost store init`)."""
+
+    def put_items(self, items: Iterable[UsageItem]) -> int:
+        """Write (overwrite) items; returns the number written."""
+        ...
+
+    def query(
+        self,
+        kind: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[UsageItem]:
+        """Items matching every given filter; since <= time < until. Ordered by awsResource, then time."""
+        ...
+
+    def get(self, aws_resource: str, time: datetime) -> UsageItem | None: ...
+
+    def resources(self) -> list[str]:
+        """Distinct awsResource values, sorted."""
+        ...
+
+    def put_map(self, id: str, attrs: Mapping[str, Any]) -> None:
+        """Write a mapping item (table AWSCostMap, partition key `id`), e.g. `ami:ami-123` -> {"os": "linux"}."""
+
+    def get_map(self, id: str) -> dict[str, Any] | None: ...
+
+    def scan_map(self, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]: ...
+
+    def close(self) -> None: ...
