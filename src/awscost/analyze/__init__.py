@@ -1,0 +1,1 @@
+"""Analyses over the usage history: statistics, reserved-capacity planning, backfill (numpy imported inside)."""

@@ -1,0 +1,210 @@
+"""Break-even-optimal reserved capacity, vectorised over many series (numpy).
+
+Why a quantile and not P95: the n-th reserved unit (beyond those owned) costs its effective hourly rate r every
+hour and saves the on-demand rate d in each hour where usage reaches owned + n. It pays off exactly when
+share(hours with usage >= owned + n) >= r / d, the *break-even ratio*. That share falls as n grows, so the
+optimum is the largest such n: a quantile of the hourly distribution set by the price ratio. Savings are concave
+in n, so on the history it was planned on this plan is never beaten by any other count, P95 included.
+
+All functions take a matrix of hourly usage (series x hours, NaN = hour not collected) or its row-sorted copy
+(`awscost.analyze.stats.sort_rows`), and per-series vectors for owned units and prices. Units may be
+normalized (size-flexible families): `granularity` is the smallest purchasable step in those units.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from awscost.analyze.stats import describe_sorted, sort_rows
+
+HOURS_PER_MONTH = 730.0
+# Fewer observed hours than this and a series gets no recommendation (said so in its row).
+MIN_HOURS = 24 * 7
+
+
+def required_hours(n_obs: Any, breakeven: Any) -> Any:
+    """Smallest integer m with m / n_obs >= breakeven (the same float comparison as `share >= breakeven`)."""
+    import numpy as np
+
+    n = np.asarray(n_obs, dtype=np.int64)
+    b = np.asarray(breakeven, dtype=np.float64)
+    nf = np.maximum(n, 1).astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        m = np.ceil(b * nf)
+        m = np.where(np.isfinite(m), m, n + 1).astype(np.int64)
+        m = np.clip(m, 0, n + 1)
+        # ceil(b*N) can be off by one against (m/N >= b) in floating point; settle it with the same comparison.
+        m = np.where((m > 0) & ((m - 1) / nf >= b), m - 1, m)
+        m = np.where((m <= n) & (m / nf < b), m + 1, m)
+    return m
+
+
+def optimal_level(sorted_rows: Any, n_obs: Any, breakeven: Any) -> Any:
+    """Per row: the largest level L with share(usage >= L) >= breakeven, i.e. the m-th largest observed value.
+
+    -inf where no level qualifies (breakeven > 1, or no observed hours), +inf where breakeven <= 0 is meaningless
+    and treated as "cover the maximum"; NaN where breakeven is unknown (no price).
+    """
+    import numpy as np
+
+    n = np.asarray(n_obs, dtype=np.int64)
+    b = np.asarray(breakeven, dtype=np.float64)
+    m = np.maximum(required_hours(n, b), 1)  # breakeven <= 0: every level up to the max qualifies
+    ok = (m <= n) & (n > 0)
+    idx = np.clip(n - m, 0, max(sorted_rows.shape[1] - 1, 0))
+    if sorted_rows.shape[1] == 0:
+        vals = np.full(n.shape, -np.inf)
+    else:
+        vals = np.take_along_axis(sorted_rows, idx[:, None], axis=1)[:, 0].astype(np.float64)
+    level = np.where(ok, vals, -np.inf)
+    return np.where(np.isnan(b), np.nan, level)
+
+
+def units_to_buy(level: Any, owned: Any, granularity: Any = 1.0) -> Any:
+    """Largest multiple n of `granularity` with owned + n <= level, floored at 0 (NaN stays NaN)."""
+    import numpy as np
+
+    g = np.asarray(granularity, dtype=np.float64)
+    lvl = np.asarray(level, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        steps = np.floor((lvl - np.asarray(owned, dtype=np.float64)) / g + 1e-9)
+        n = np.where(np.isnan(lvl), np.nan, np.maximum(steps, 0) * g)
+    return n
+
+
+def p95_rule(p95: Any, owned: Any, granularity: Any = 1.0) -> Any:
+    """The seed's rule of thumb: reserve enough to cover the P95 hour (rounded up to a purchasable step)."""
+    import numpy as np
+
+    g = np.asarray(granularity, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        steps = np.ceil((np.asarray(p95, dtype=np.float64) - np.asarray(owned, dtype=np.float64)) / g - 1e-9)
+        return np.where(np.isnan(p95), np.nan, np.maximum(steps, 0) * g)
+
+
+def covered_units(values: Any, level: Any) -> Any:
+    """Per row: sum over observed hours of min(usage, level) (the unit-hours a reservation level covers)."""
+    import numpy as np
+
+    lvl = np.asarray(level, dtype=np.float32)[:, None]
+    return np.nansum(np.minimum(values, lvl), axis=1, dtype=np.float64)
+
+
+def plan_costs(values: Any, owned: Any, extra: Any, on_demand: Any, reserved_effective: Any) -> dict[str, Any]:
+    """Replay a history against buying `extra` units beyond `owned`.
+
+    Returns per row: on-demand cost of usage beyond owned with and without the purchase, the purchase's cost,
+    the savings (without - with) and the utilization of the extra units. Owned reservations are sunk: excluded.
+    """
+    import numpy as np
+
+    arr = np.asarray(values)
+    n_obs = np.count_nonzero(~np.isnan(arr), axis=1).astype(np.float64)
+    total = np.nansum(arr, axis=1, dtype=np.float64)
+    o = np.asarray(owned, dtype=np.float64)
+    x = np.nan_to_num(np.asarray(extra, dtype=np.float64))
+    d = np.asarray(on_demand, dtype=np.float64)
+    r = np.asarray(reserved_effective, dtype=np.float64)
+    cov_owned = covered_units(arr, o)
+    cov_plan = covered_units(arr, o + x) if np.any(x > 0) else cov_owned
+    od_without = d * (total - cov_owned)
+    od_with = d * (total - cov_plan)
+    reserved_cost = x * r * n_obs
+    with np.errstate(invalid="ignore", divide="ignore"):
+        utilization = np.where(x > 0, (cov_plan - cov_owned) / (x * np.maximum(n_obs, 1)), np.nan)
+    return {
+        "hours": n_obs,
+        "on_demand_cost": od_without,
+        "plan_cost": od_with + reserved_cost,
+        "savings": od_without - od_with - reserved_cost,
+        "utilization": utilization,
+        "covered_owned": cov_owned,
+        "total_usage": total,
+    }
+
+
+def plan(
+    values: Any,
+    owned: Any,
+    on_demand: Any,
+    reserved_effective: Any,
+    *,
+    granularity: Any = 1.0,
+    min_hours: int = MIN_HOURS,
+) -> dict[str, Any]:
+    """Plan every row of an hourly matrix. Returns arrays: the statistics (hours, missing, min, p5, mean, p50,
+    p90, p95, max), breakeven, level, recommended, p95_rule, hourly savings of each on this history
+    (savings_opt, savings_p95), expected utilization of the recommended units, coverage by owned units,
+    and enough_history (False rows recommend 0)."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float32)
+    sorted_rows, n_obs = sort_rows(arr)
+    stats = describe_sorted(sorted_rows, n_obs, arr.shape[1])
+    d = np.asarray(on_demand, dtype=np.float64) * np.ones(arr.shape[0])
+    r = np.asarray(reserved_effective, dtype=np.float64) * np.ones(arr.shape[0])
+    o = np.asarray(owned, dtype=np.float64) * np.ones(arr.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        breakeven = np.where(d > 0, r / d, np.nan)
+    level = optimal_level(sorted_rows, n_obs, breakeven)
+    enough = n_obs >= min_hours
+    rec = np.where(enough, units_to_buy(level, o, granularity), np.where(np.isnan(breakeven), np.nan, 0.0))
+    p95 = np.where(enough, p95_rule(stats["p95"], o, granularity), 0.0)
+    opt = plan_costs(arr, o, rec, d, r)
+    alt = plan_costs(arr, o, p95, d, r)
+    hours = np.maximum(n_obs, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = np.where(opt["total_usage"] > 0, opt["covered_owned"] / opt["total_usage"], np.nan)
+    out = dict(stats)
+    out.update(
+        owned=o,
+        breakeven=breakeven,
+        level=level,
+        recommended=rec,
+        p95_rule=p95,
+        savings_opt=opt["savings"] / hours,
+        savings_p95=alt["savings"] / hours,
+        utilization=opt["utilization"],
+        coverage=coverage,
+        enough_history=enough,
+    )
+    return out
+
+
+def backtest(
+    values: Any,
+    owned: Any,
+    on_demand: Any,
+    reserved_effective: Any,
+    *,
+    split: float = 2 / 3,
+    granularity: Any = 1.0,
+    min_hours: int = MIN_HOURS,
+) -> dict[str, Any]:
+    """Plan on the first `split` of the hours, replay the rest. Per row: the counts each rule bought and the
+    realized cost of all-on-demand (beyond owned), of the optimal plan and of the P95 plan on the replay hours,
+    plus the in-sample savings of both (where optimal >= P95 always holds)."""
+    import numpy as np
+
+    arr = np.asarray(values, dtype=np.float32)
+    cut = int(round(arr.shape[1] * split))
+    train, test = arr[:, :cut], arr[:, cut:]
+    planned = plan(train, owned, on_demand, reserved_effective, granularity=granularity, min_hours=min_hours)
+    d = np.asarray(on_demand, dtype=np.float64) * np.ones(arr.shape[0])
+    r = np.asarray(reserved_effective, dtype=np.float64) * np.ones(arr.shape[0])
+    o = planned["owned"]
+    opt = plan_costs(test, o, planned["recommended"], d, r)
+    alt = plan_costs(test, o, planned["p95_rule"], d, r)
+    return {
+        "train_hours": planned["hours"],
+        "test_hours": opt["hours"],
+        "recommended": planned["recommended"],
+        "p95_rule": planned["p95_rule"],
+        "train_savings_opt": planned["savings_opt"] * np.maximum(planned["hours"], 1),
+        "train_savings_p95": planned["savings_p95"] * np.maximum(planned["hours"], 1),
+        "cost_on_demand": opt["on_demand_cost"],
+        "cost_opt": opt["plan_cost"],
+        "cost_p95": alt["plan_cost"],
+        "savings_opt": opt["savings"],
+        "savings_p95": alt["savings"],
+    }
