@@ -16,7 +16,7 @@ from awscost.store.base import UsageItem
 
 
 def naive_recommended(usage: list[float], owned: float, breakeven: float) -> int:
-    """The definition, literally: the largest n >= 0 with share(hours with usage >= n + owned) >= breakeven."""
+    """The definition: the largest n >= 0 with share(hours with usage >= n + owned) >= breakeven."""
     hours = len(usage)
     best = 0
     for n in range(0, int(max(usage, default=0)) + 2):
@@ -63,7 +63,7 @@ def test_break_even_quantile_beats_p95_on_a_spiky_series() -> None:
     assert out["breakeven"][0] == pytest.approx(0.6)
     assert out["recommended"][0] == 10
     assert out["p95_rule"][0] == 20
-    # optimal saves 10 units x 0.04 $/h; P95 adds 10 units at 0.06 $/h used 10% of hours at 0.1 -> loses 0.05 $/h
+    # optimal saves 10 x 0.04 $/h; P95 adds 10 units at 0.06 $/h used 10% of hours at 0.1: loses 0.05 $/h
     assert out["savings_opt"][0] == pytest.approx(0.4)
     assert out["savings_p95"][0] == pytest.approx(0.4 - 10 * 0.06 + 10 * 0.1 * 0.1)
     assert out["utilization"][0] == pytest.approx(1.0)
@@ -110,10 +110,12 @@ histories = st.lists(st.integers(min_value=0, max_value=12), min_size=1, max_siz
     owned=st.integers(min_value=0, max_value=6),
     breakeven=st.floats(min_value=0.01, max_value=1.2, allow_nan=False),
 )
-def test_recommended_is_the_largest_n_meeting_break_even(usage: list[int], owned: int, breakeven: float) -> None:
+def test_recommended_is_the_largest_n_meeting_break_even(
+    usage: list[int], owned: int, breakeven: float
+) -> None:
     d = 1.0
-    out = ri.plan(np.array([usage], dtype=np.float32), owned=owned, on_demand=d, reserved_effective=breakeven * d,
-                  min_hours=1)
+    row = np.array([usage], dtype=np.float32)
+    out = ri.plan(row, owned=owned, on_demand=d, reserved_effective=breakeven * d, min_hours=1)
     assert out["recommended"][0] == naive_recommended([float(u) for u in usage], owned, out["breakeven"][0])
     # on its own planning history the optimal plan never loses to the P95 rule (savings are concave in n)
     assert out["savings_opt"][0] >= out["savings_p95"][0] - 1e-9

@@ -1,10 +1,10 @@
 """Break-even-optimal reserved capacity, vectorised over many series (numpy).
 
-Why a quantile and not P95: the n-th reserved unit (beyond those owned) costs its effective hourly rate r every
-hour and saves the on-demand rate d in each hour where usage reaches owned + n. It pays off exactly when
+Why a quantile and not P95: the n-th reserved unit (beyond those owned) costs its effective hourly rate r
+every hour and saves the on-demand rate d in each hour where usage reaches owned + n. It pays off exactly when
 share(hours with usage >= owned + n) >= r / d, the *break-even ratio*. That share falls as n grows, so the
-optimum is the largest such n: a quantile of the hourly distribution set by the price ratio. Savings are concave
-in n, so on the history it was planned on this plan is never beaten by any other count, P95 included.
+optimum is the largest such n: a quantile of the hourly distribution set by the price ratio. Savings are
+concave in n, so on the history it was planned on this plan is never beaten by any other count, P95 included.
 
 All functions take a matrix of hourly usage (series x hours, NaN = hour not collected) or its row-sorted copy
 (`awscost.analyze.stats.sort_rows`), and per-series vectors for owned units and prices. Units may be
@@ -33,7 +33,7 @@ def required_hours(n_obs: Any, breakeven: Any) -> Any:
         m = np.ceil(b * nf)
         m = np.where(np.isfinite(m), m, n + 1).astype(np.int64)
         m = np.clip(m, 0, n + 1)
-        # ceil(b*N) can be off by one against (m/N >= b) in floating point; settle it with the same comparison.
+        # ceil(b*N) can be off by one against m/N >= b in floating point: settle it with that comparison.
         m = np.where((m > 0) & ((m - 1) / nf >= b), m - 1, m)
         m = np.where((m <= n) & (m / nf < b), m + 1, m)
     return m
@@ -42,8 +42,8 @@ def required_hours(n_obs: Any, breakeven: Any) -> Any:
 def optimal_level(sorted_rows: Any, n_obs: Any, breakeven: Any) -> Any:
     """Per row: the largest level L with share(usage >= L) >= breakeven, i.e. the m-th largest observed value.
 
-    -inf where no level qualifies (breakeven > 1, or no observed hours), +inf where breakeven <= 0 is meaningless
-    and treated as "cover the maximum"; NaN where breakeven is unknown (no price).
+    -inf where no level qualifies (breakeven > 1, or no observed hours); breakeven <= 0 is treated as
+    "cover the maximum"; NaN where breakeven is unknown (no price).
     """
     import numpy as np
 
@@ -90,11 +90,14 @@ def covered_units(values: Any, level: Any) -> Any:
     return np.nansum(np.minimum(values, lvl), axis=1, dtype=np.float64)
 
 
-def plan_costs(values: Any, owned: Any, extra: Any, on_demand: Any, reserved_effective: Any) -> dict[str, Any]:
+def plan_costs(
+    values: Any, owned: Any, extra: Any, on_demand: Any, reserved_effective: Any
+) -> dict[str, Any]:
     """Replay a history against buying `extra` units beyond `owned`.
 
     Returns per row: on-demand cost of usage beyond owned with and without the purchase, the purchase's cost,
-    the savings (without - with) and the utilization of the extra units. Owned reservations are sunk: excluded.
+    the savings (without - with) and the utilization of the extra units. Owned reservations are sunk costs
+    and left out.
     """
     import numpy as np
 
@@ -182,12 +185,12 @@ def backtest(
     min_hours: int = MIN_HOURS,
 ) -> dict[str, Any]:
     """Plan on the first `split` of the hours, replay the rest. Per row: the counts each rule bought and the
-    realized cost of all-on-demand (beyond owned), of the optimal plan and of the P95 plan on the replay hours,
-    plus the in-sample savings of both (where optimal >= P95 always holds)."""
+    realized cost of all-on-demand (beyond owned), of the optimal plan and of the P95 plan on the replay
+    hours, plus the in-sample savings of both (where optimal >= P95 always holds)."""
     import numpy as np
 
     arr = np.asarray(values, dtype=np.float32)
-    cut = int(round(arr.shape[1] * split))
+    cut = round(arr.shape[1] * split)
     train, test = arr[:, :cut], arr[:, cut:]
     planned = plan(train, owned, on_demand, reserved_effective, granularity=granularity, min_hours=min_hours)
     d = np.asarray(on_demand, dtype=np.float64) * np.ones(arr.shape[0])

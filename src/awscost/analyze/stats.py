@@ -1,9 +1,10 @@
 """Vectorised per-series statistics of hourly usage (numpy).
 
-A *series* is one (kind, account, region, usage key). Its history is a row of a float matrix with one column per
-UTC hour of the window: the key's count where an item exists for that hour (0 where the item exists but the key is
-absent: the type ran zero that hour), NaN where no item exists at all (the hour was not collected; reported as
-missing, never counted as zero). The original dropped absent keys as NaN, which pushed min and P5 up.
+A *series* is one (kind, account, region, usage key). Its history is a row of a float matrix with one column
+per UTC hour of the window: the key's count where an item exists for that hour (0 where the item exists but
+the key is absent: the type ran zero that hour), NaN where no item exists at all (the hour was not
+collected; reported as missing, never counted as zero). The original dropped absent keys as NaN, which
+pushed min and P5 up.
 
 Everything works on a row-sorted copy (NaN sorts last), so one sort serves every quantile and the planner.
 """
@@ -100,7 +101,7 @@ def sort_rows(values: Any) -> tuple[Any, Any]:
 
 
 def quantile_sorted(sorted_rows: Any, n_obs: Any, q: float) -> Any:
-    """Per-row quantile with linear interpolation (numpy's default method) over the observed prefix; NaN if none."""
+    """Per-row quantile, linear interpolation (numpy's default) over the observed prefix; NaN if none."""
     import numpy as np
 
     n = np.asarray(n_obs)
