@@ -1,0 +1,1 @@
+"""AWS access: one session/client factory, account discovery and per-account sessions, the region list."""

@@ -1,0 +1,53 @@
+"""The regions to collect: `--regions`, else the config, else every region enabled in the account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from awscost.aws.session import client
+from awscost.config import Settings, validate_region
+from awscost.errors import AwsAccessError, ConfigError, InputError
+
+
+def known_regions(session: boto3.Session) -> set[str]:
+    """Every region botocore knows for EC2 in any partition (aws, aws-cn, aws-us-gov ...)."""
+    out: set[str] = set()
+    for partition in session.get_available_partitions():
+        out.update(session.get_available_regions("ec2", partition_name=partition))
+    return out
+
+
+def enabled_regions(session: boto3.Session) -> list[str]:
+    """Regions enabled for the caller's account (ec2:DescribeRegions, AllRegions=False)."""
+    ec2 = client(session, "ec2", session.region_name or "us-east-1")
+    try:
+        resp = ec2.describe_regions(AllRegions=False)
+    except (ClientError, BotoCoreError) as exc:
+        raise AwsAccessError(f"ec2:DescribeRegions failed: {exc}", where="regions") from None
+    return sorted(r["RegionName"] for r in resp["Regions"])
+
+
+def resolve_regions(
+    settings: Settings, session: boto3.Session, cli_regions: Sequence[str] | None = None
+) -> list[str]:
+    if cli_regions:
+        where, wanted = "--regions", list(cli_regions)
+    elif settings.regions:
+        where, wanted = f"{settings.config_path or 'config'}: regions", list(settings.regions)
+    else:
+        return enabled_regions(session)
+    known = known_regions(session)
+    out: list[str] = []
+    for name in wanted:
+        try:
+            name = validate_region(name, where=where)
+        except ConfigError as exc:
+            raise InputError(exc.message, where=where) from None
+        if known and name not in known:
+            raise InputError(f"unknown region {name!r}", where=where, hint="see `aws ec2 describe-regions`")
+        if name not in out:
+            out.append(name)
+    return out

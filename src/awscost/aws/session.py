@@ -1,0 +1,143 @@
+"""One boto3 session and client factory for the whole package.
+
+Clients get adaptive retries (throttling is retried with backoff and client-side rate limiting) and a
+connection pool sized for the runner's threads. Credentials, profile, region and endpoint come from
+boto3's standard environment (AWS_PROFILE, AWS_ENDPOINT_URL, AWS_DEFAULT_REGION ...); the endpoint is
+never passed explicitly so that a moto server and real AWS take the same code path.
+
+Every API call made through a session from `make_session` is counted (botocore `before-call` fires once
+per logical call, not per retry attempt), in total and per `CallCounter.scope()` so the runner can
+report calls per account x region x kind unit.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, cast
+
+import boto3
+from botocore.config import Config
+
+DEFAULT_MAX_ATTEMPTS = 8
+DEFAULT_POOL = 32
+GLOBAL_SERVICES = frozenset({"sts", "organizations", "iam"})
+
+_scope: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
+    "awscost_call_scope", default=None
+)
+
+
+class CallCounter:
+    """Thread-safe count of API calls by `service.Operation`; `scope()` also counts into a local Counter."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.by_operation: Counter[str] = Counter()
+        self.attempts = 0  # HTTP attempts, retries included
+
+    @property
+    def total(self) -> int:
+        with self._lock:
+            return sum(self.by_operation.values())
+
+    def _on_call(self, model: Any = None, **_: Any) -> None:
+        name = f"{model.service_model.service_name}.{model.name}" if model is not None else "?"
+        with self._lock:
+            self.by_operation[name] += 1
+        local = _scope.get()
+        if local is not None:
+            local[name] += 1
+
+    def _on_send(self, **_: Any) -> None:
+        with self._lock:
+            self.attempts += 1
+
+    def attach(self, session: boto3.Session) -> None:
+        session.events.register("before-call", self._on_call, unique_id=f"awscost-count-{id(self)}")
+        session.events.register("before-send", self._on_send, unique_id=f"awscost-send-{id(self)}")
+
+    @contextmanager
+    def scope(self) -> Iterator[Counter[str]]:
+        """Count the calls made by this thread (context) inside the block into the yielded Counter."""
+        local: Counter[str] = Counter()
+        token = _scope.set(local)
+        try:
+            yield local
+        finally:
+            _scope.reset(token)
+
+
+# One counter for the process: every session from make_session reports into it.
+CALLS = CallCounter()
+
+
+def _credential_kwargs(credentials: Mapping[str, Any]) -> dict[str, Any]:
+    """Accept STS-shaped (AccessKeyId ...) or boto3-shaped (aws_access_key_id ...) credentials."""
+    if "AccessKeyId" in credentials:
+        return {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials.get("SessionToken"),
+        }
+    return {
+        k: credentials.get(k) for k in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+    }
+
+
+def make_session(
+    credentials: Mapping[str, Any] | None = None,
+    region: str | None = None,
+    *,
+    counter: CallCounter | None = None,
+) -> boto3.Session:
+    """A boto3 session: the standard credential chain when `credentials` is None, else those keys.
+
+    API calls made by its clients are counted in `counter` (default the process-wide `CALLS`).
+    """
+    kwargs: dict[str, Any] = _credential_kwargs(credentials) if credentials else {}
+    session = boto3.Session(region_name=region, **kwargs)
+    (counter or CALLS).attach(session)
+    return session
+
+
+def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, pool: int = DEFAULT_POOL) -> Config:
+    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=pool)
+
+
+# Creating a client from a boto3 Session is not thread-safe; the clients themselves are.
+_create_lock = threading.Lock()
+
+
+def client(
+    session: boto3.Session, service: str, region: str | None = None, *, config: Config | None = None
+) -> Any:
+    """A client of `service` in `region` (None = the session's region) with adaptive retries."""
+    if region is None and session.region_name is None and service in GLOBAL_SERVICES:
+        region = "us-east-1"  # global services answer there; without it botocore raises NoRegionError
+    with _create_lock:
+        # The service name is dynamic here, so the per-service overloads of boto3-stubs cannot apply.
+        return cast(Any, session).client(service, region_name=region, config=config or client_config())
+
+
+class ClientCache:
+    """Clients per (service, region) of one session, created once and shared by threads."""
+
+    def __init__(self, session: boto3.Session, config: Config | None = None) -> None:
+        self.session = session
+        self._config = config or client_config()
+        self._clients: dict[tuple[str, str | None], Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, service: str, region: str | None = None) -> Any:
+        key = (service, region)
+        with self._lock:
+            found = self._clients.get(key)
+        if found is not None:
+            return found
+        made = client(self.session, service, region, config=self._config)
+        with self._lock:
+            return self._clients.setdefault(key, made)
