@@ -97,3 +97,45 @@ class Store(Protocol):
     def scan_map(self, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]: ...
 
     def close(self) -> None: ...
+
+
+def plain_value(value: Any, *, where: str = "attrs") -> Any:
+    """The one value vocabulary every backend stores, so a dump of one loads into the other unchanged.
+
+    Decimal becomes int when integral, else float (usage counts are counts; exact money belongs in a string
+    attribute); datetimes become ISO strings; tuples/sets become lists. NaN and infinity have no DynamoDB
+    representation, so they are refused here rather than by one backend only.
+    """
+    import math
+    from decimal import Decimal
+
+    if isinstance(value, bool) or value is None or isinstance(value, str | int):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InputError(f"number {value!r} cannot be stored", where=where)
+        return value
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise InputError(f"number {value!r} cannot be stored", where=where)
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, datetime):
+        on_hour = value.minute == value.second == value.microsecond == 0
+        return format_hour(value) if on_hour else value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): plain_value(v, where=f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain_value(v, where=where) for v in value]
+    if hasattr(value, "isoformat"):  # date
+        return value.isoformat()
+    raise InputError(f"value of type {type(value).__name__} cannot be stored", where=where)
+
+
+def ceil_hour(dt: datetime) -> datetime:
+    """The first UTC hour at or after `dt` (naive = UTC). Items sit on the hour, so `since <= time < until`
+    equals `ceil_hour(since) <= time < ceil_hour(until)`: backends compare hour keys only."""
+    from datetime import UTC, timedelta
+
+    aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
+    floor = floor_hour(aware)
+    return floor if floor == aware else floor + timedelta(hours=1)

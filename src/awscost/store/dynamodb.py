@@ -1,0 +1,411 @@
+"""The seed's DynamoDB tables as a store: `dynamodb://AWSCost?region=us-east-1&map_table=AWSCostMap`.
+
+URL parameters: `region` (else the standard AWS environment), `map_table` (default `<table>Map`),
+`endpoint_url` (else AWS_ENDPOINT_URL / real AWS), `max_attempts` (botocore retries, default 8).
+
+Items: `awsResource` (S, partition key), `time` (S, sort key), `usage` (M of N), attrs as further attributes.
+Numbers travel as Decimal (boto3 requires it) and come back as int when integral, else float.
+"""
+
+from __future__ import annotations
+
+import random
+import time as _time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+
+from awscost.errors import InputError, StoreError
+from awscost.store.base import UsageItem, ceil_hour, plain_value, split_resource
+from awscost.timeutil import format_hour
+
+BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
+MAX_UNPROCESSED_ROUNDS = 10
+_KEY_ATTRS = ("awsResource", "time", "usage")
+
+_serializer = TypeSerializer()
+_deserializer = TypeDeserializer()
+
+
+def to_dynamo_value(value: Any, *, where: str = "attrs") -> Any:
+    """A plain value (see `plain_value`) with floats as Decimal, as boto3's serializer requires."""
+    value = plain_value(value, where=where)
+    return _floats_to_decimal(value)
+
+
+def _floats_to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _floats_to_decimal(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_floats_to_decimal(v) for v in value]
+    return value
+
+
+def from_dynamo_value(value: Any) -> Any:
+    """Deserialized DynamoDB value -> plain Python: Decimal -> int if integral, else float; sets -> lists."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo_value(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(from_dynamo_value(v) for v in value)
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    if hasattr(value, "value") and type(value).__name__ == "Binary":
+        return bytes(value.value)
+    return value
+
+
+def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: _serializer.serialize(v) for k, v in item.items()}
+
+
+def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: from_dynamo_value(_deserializer.deserialize(v)) for k, v in raw.items()}
+
+
+def item_to_dynamo(item: UsageItem) -> dict[str, Any]:
+    where = f"{item.aws_resource} {item.time_key}"
+    split_resource(item.aws_resource)
+    out: dict[str, Any] = {k: to_dynamo_value(v, where=f"{where} {k}") for k, v in item.attrs.items()}
+    out["awsResource"] = item.aws_resource
+    out["time"] = item.time_key
+    out["usage"] = to_dynamo_value(dict(item.usage), where=f"{where} usage")
+    return serialize_item(out)
+
+
+def item_from_dynamo(raw: Mapping[str, Any]) -> UsageItem:
+    return UsageItem.from_json(deserialize_item(raw))
+
+
+class DynamoDBStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        client: Any | None = None,
+        sleep: Callable[[float], None] = _time.sleep,
+    ) -> None:
+        self.url = url
+        parts = urlsplit(url)
+        if parts.scheme != "dynamodb" or not parts.netloc:
+            raise StoreError(f"bad DynamoDB store URL {url!r}", hint="use dynamodb://TABLE?region=REGION")
+        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = set(params) - {"region", "map_table", "endpoint_url", "max_attempts"}
+        if unknown:
+            raise StoreError(
+                f"unknown parameter(s) {', '.join(sorted(unknown))} in store URL {url!r}",
+                hint="known: region, map_table, endpoint_url, max_attempts",
+            )
+        self.table = parts.netloc
+        self.map_table = params.get("map_table") or f"{self.table}Map"
+        self._sleep = sleep
+        self.unprocessed_retries = 0  # rounds of UnprocessedItems re-sent, for the curious caller
+        if client is not None:
+            self.client = client
+            self.region = params.get("region") or client.meta.region_name
+            return
+        try:
+            max_attempts = int(params.get("max_attempts", "8"))
+        except ValueError:
+            raise StoreError(f"max_attempts must be an integer in {url!r}") from None
+        config = Config(
+            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            connect_timeout=5,
+            read_timeout=30,
+            max_pool_connections=32,
+        )
+        try:
+            self.client = boto3.session.Session().client(
+                "dynamodb",
+                region_name=params.get("region"),
+                endpoint_url=params.get("endpoint_url"),
+                config=config,
+            )
+        except NoRegionError:
+            raise StoreError(
+                f"no region for DynamoDB store {url!r}", hint="add ?region=REGION or set AWS_DEFAULT_REGION"
+            ) from None
+        self.region = self.client.meta.region_name
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _where(self, table: str | None = None) -> str:
+        return f"dynamodb table {table or self.table} ({self.region})"
+
+    def _call(self, op: str, table: str, **kw: Any) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.client, op)(**kw)
+            return result
+        except ClientError as exc:
+            raise self._client_error(exc, table) from None
+        except NoCredentialsError:
+            raise StoreError(
+                "no AWS credentials", where=self._where(table), hint="set AWS_PROFILE or AWS_ACCESS_KEY_ID"
+            ) from None
+        except BotoCoreError as exc:  # endpoint unreachable, timeouts ...
+            raise StoreError(f"cannot reach DynamoDB: {exc}", where=self._where(table)) from None
+
+    def _client_error(self, exc: ClientError, table: str) -> StoreError:
+        err = exc.response.get("Error", {})
+        code, message = err.get("Code", "?"), err.get("Message", str(exc))
+        if code == "ResourceNotFoundException":
+            return StoreError(
+                f"table {table!r} does not exist", where=self._where(table), hint="run `awscost store init`"
+            )
+        return StoreError(f"{code}: {message}", where=self._where(table))
+
+    # -- Store protocol ---------------------------------------------------------------------------------
+
+    def init(self) -> None:
+        self.ensure_tables()
+
+    def ensure_tables(self) -> list[str]:
+        """Create both tables if absent (on-demand, encrypted) and turn on point-in-time recovery.
+
+        Returns one line per table saying what was done. Safe to run again.
+        """
+        report = []
+        for name, keys in (
+            (self.table, [("awsResource", "HASH"), ("time", "RANGE")]),
+            (self.map_table, [("id", "HASH")]),
+        ):
+            created = self._create_table(name, keys)
+            try:
+                self.client.get_waiter("table_exists").wait(
+                    TableName=name, WaiterConfig={"Delay": 2, "MaxAttempts": 60}
+                )
+            except Exception as exc:  # botocore WaiterError: not a BotoCoreError subclass everywhere
+                raise StoreError(f"table did not become ACTIVE: {exc}", where=self._where(name)) from None
+            self._call(
+                "update_continuous_backups",
+                name,
+                TableName=name,
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+            )
+            what = "created" if created else "exists"
+            report.append(f"{name}: {what} (on-demand, encrypted, point-in-time recovery on)")
+        return report
+
+    def _create_table(self, name: str, keys: list[tuple[str, str]]) -> bool:
+        try:
+            self.client.create_table(
+                TableName=name,
+                KeySchema=[{"AttributeName": a, "KeyType": t} for a, t in keys],
+                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a, _ in keys],
+                BillingMode="PAY_PER_REQUEST",
+                SSESpecification={"Enabled": True},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ResourceInUseException":
+                return False
+            raise self._client_error(exc, name) from None
+        except BotoCoreError as exc:
+            raise StoreError(f"cannot reach DynamoDB: {exc}", where=self._where(name)) from None
+        return True
+
+    def put_items(self, items: Iterable[UsageItem]) -> int:
+        # Dedupe on the key (last wins): BatchWriteItem rejects a batch holding one key twice.
+        by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        for it in items:
+            by_key[(it.aws_resource, it.time_key)] = item_to_dynamo(it)
+        requests = [{"PutRequest": {"Item": raw}} for raw in by_key.values()]
+        for start in range(0, len(requests), BATCH_LIMIT):
+            self._batch_write(self.table, requests[start : start + BATCH_LIMIT])
+        return len(requests)
+
+    def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> None:
+        pending = {table: requests}
+        for attempt in range(MAX_UNPROCESSED_ROUNDS + 1):
+            result = self._call("batch_write_item", table, RequestItems=pending)
+            pending = {t: r for t, r in (result.get("UnprocessedItems") or {}).items() if r}
+            if not pending:
+                return
+            if attempt == MAX_UNPROCESSED_ROUNDS:
+                break
+            self.unprocessed_retries += 1
+            # Full jitter: the table is over its throughput; spread the retries of parallel writers apart.
+            self._sleep(random.uniform(0, min(5.0, 0.05 * 2**attempt)))
+        left = sum(len(r) for r in pending.values())
+        raise StoreError(
+            f"{left} item(s) still unprocessed after {MAX_UNPROCESSED_ROUNDS} retries (throttled)",
+            where=self._where(table),
+            hint="retry later; collecting the same hour again overwrites, never doubles",
+        )
+
+    def _paginate(self, op: str, table: str, **kw: Any) -> Iterator[dict[str, Any]]:
+        start: dict[str, Any] | None = None
+        while True:
+            extra = {"ExclusiveStartKey": start} if start else {}
+            page = self._call(op, table, TableName=table, **kw, **extra)
+            yield from page.get("Items", [])
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return
+
+    def query(
+        self,
+        kind: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[UsageItem]:
+        lo = format_hour(ceil_hour(since)) if since is not None else None
+        hi = format_hour(ceil_hour(until) - timedelta(hours=1)) if until is not None else None
+        if lo is not None and hi is not None and lo > hi:
+            return
+        names: dict[str, str] = {"#t": "time", "#r": "awsResource"}
+        values: dict[str, Any] = {}
+        time_cond = None
+        if lo is not None and hi is not None:
+            time_cond = "#t BETWEEN :lo AND :hi"
+            values.update({":lo": {"S": lo}, ":hi": {"S": hi}})
+        elif lo is not None:
+            time_cond = "#t >= :lo"
+            values[":lo"] = {"S": lo}
+        elif hi is not None:
+            time_cond = "#t <= :hi"
+            values[":hi"] = {"S": hi}
+
+        if kind is not None and account is not None and region is not None:
+            values[":r"] = {"S": f"{kind}:{account}:{region}"}
+            cond = "#r = :r" + (f" AND {time_cond}" if time_cond else "")
+            raws = self._paginate(
+                "query",
+                self.table,
+                KeyConditionExpression=cond,
+                ExpressionAttributeNames=names if time_cond else {"#r": "awsResource"},
+                ExpressionAttributeValues=values,
+                ConsistentRead=True,
+            )
+            yield from (i for i in self._decode(raws) if _matches(i, kind, account, region))
+            return
+
+        filters = [time_cond] if time_cond else []
+        # Server-side narrowing where the key allows it; the exact match is re-checked on decode.
+        prefix = ":".join(p for p in (kind, account) if p is not None) if kind is not None else None
+        if prefix:
+            filters.append("begins_with(#r, :p)")
+            values[":p"] = {"S": prefix + ":"}
+        if region is not None:
+            filters.append("contains(#r, :g)")
+            values[":g"] = {"S": f":{region}"}
+        if account is not None and kind is None:
+            filters.append("contains(#r, :a)")
+            values[":a"] = {"S": f":{account}:"}
+        kw: dict[str, Any] = {"ConsistentRead": True}
+        if filters:
+            used = {"#t": "time"} if time_cond else {}
+            if prefix or region is not None or (account is not None and kind is None):
+                used["#r"] = "awsResource"
+            kw.update(
+                FilterExpression=" AND ".join(filters),
+                ExpressionAttributeNames=used,
+                ExpressionAttributeValues=values,
+            )
+        scanned = self._decode(self._paginate("scan", self.table, **kw))
+        found = [i for i in scanned if _matches(i, kind, account, region)]
+        found.sort(key=lambda i: (i.aws_resource, i.time))
+        yield from found
+
+    def _decode(self, raws: Iterable[Mapping[str, Any]]) -> Iterator[UsageItem]:
+        for raw in raws:
+            try:
+                yield item_from_dynamo(raw)
+            except (InputError, KeyError):
+                # Not an item of ours (the original system's `state` item ...); `usage import` migrates those.
+                continue
+
+    def get(self, aws_resource: str, time: datetime) -> UsageItem | None:
+        result = self._call(
+            "get_item",
+            self.table,
+            TableName=self.table,
+            Key={"awsResource": {"S": aws_resource}, "time": {"S": format_hour(time)}},
+            ConsistentRead=True,
+        )
+        raw = result.get("Item")
+        return item_from_dynamo(raw) if raw else None
+
+    def resources(self) -> list[str]:
+        seen: set[str] = set()
+        for raw in self._paginate(
+            "scan", self.table, ProjectionExpression="#r", ExpressionAttributeNames={"#r": "awsResource"}
+        ):
+            res = raw["awsResource"]["S"]
+            try:
+                split_resource(res)
+            except InputError:
+                continue
+            seen.add(res)
+        return sorted(seen)
+
+    def put_map(self, id: str, attrs: Mapping[str, Any]) -> None:
+        item = {k: to_dynamo_value(v, where=f"map {id} {k}") for k, v in attrs.items() if k != "id"}
+        item["id"] = id
+        self._call("put_item", self.map_table, TableName=self.map_table, Item=serialize_item(item))
+
+    def get_map(self, id: str) -> dict[str, Any] | None:
+        result = self._call(
+            "get_item", self.map_table, TableName=self.map_table, Key={"id": {"S": id}}, ConsistentRead=True
+        )
+        raw = result.get("Item")
+        if not raw:
+            return None
+        out = deserialize_item(raw)
+        out.pop("id", None)
+        return out
+
+    def scan_map(self, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+        kw: dict[str, Any] = {"ConsistentRead": True}
+        if prefix:
+            kw.update(
+                FilterExpression="begins_with(#i, :p)",
+                ExpressionAttributeNames={"#i": "id"},
+                ExpressionAttributeValues={":p": {"S": prefix}},
+            )
+        rows = []
+        for raw in self._paginate("scan", self.map_table, **kw):
+            attrs = deserialize_item(raw)
+            rows.append((str(attrs.pop("id")), attrs))
+        rows.sort(key=lambda r: r[0])
+        yield from rows
+
+    def close(self) -> None:
+        self.client.close()
+
+    def count_items(self) -> int:
+        """Items in the usage table, by a COUNT scan (exact; DescribeTable's ItemCount lags by hours)."""
+        total = 0
+        start: dict[str, Any] | None = None
+        while True:
+            kw = {"ExclusiveStartKey": start} if start else {}
+            page = self._call("scan", self.table, TableName=self.table, Select="COUNT", **kw)
+            total += int(page.get("Count", 0))
+            start = page.get("LastEvaluatedKey")
+            if not start:
+                return total
+
+
+def _matches(item: UsageItem, kind: str | None, account: str | None, region: str | None) -> bool:
+    return (
+        (kind is None or item.kind == kind)
+        and (account is None or item.account == account)
+        and (region is None or item.region == region)
+    )
+
+
+def open_dynamodb(url: str) -> DynamoDBStore:
+    return DynamoDBStore(url)

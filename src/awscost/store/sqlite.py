@@ -1,0 +1,275 @@
+"""The embedded default store: one SQLite file holding the same items as the DynamoDB tables.
+
+    sqlite:///relative/path.db     relative to the working directory
+    sqlite:////abs/path.db         absolute
+    sqlite:///:memory:             private to this process (tests)
+
+One connection guarded by a lock serves the collector's thread pool: SQLite serialises writers anyway, and
+a single connection keeps `:memory:` stores shared between threads.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from awscost.errors import StoreError
+from awscost.store.base import UsageItem, ceil_hour, plain_value, split_resource
+from awscost.timeutil import format_hour, parse_hour
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS usage (
+    awsResource TEXT NOT NULL,
+    time        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    account     TEXT NOT NULL,
+    region      TEXT NOT NULL,
+    usage       TEXT NOT NULL,
+    attrs       TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (awsResource, time)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS usage_kind_account_region_time ON usage (kind, account, region, time);
+CREATE INDEX IF NOT EXISTS usage_account ON usage (account);
+CREATE INDEX IF NOT EXISTS usage_time ON usage (time);
+CREATE TABLE IF NOT EXISTS map (id TEXT PRIMARY KEY, attrs TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+"""
+
+PREFIX = "sqlite:///"
+
+
+def sqlite_path(url: str) -> str:
+    """`sqlite:///a/b.db` -> `a/b.db`; `sqlite:////a/b.db` -> `/a/b.db`; `sqlite:///:memory:` as is."""
+    if not url.startswith(PREFIX) or len(url) == len(PREFIX):
+        raise StoreError(
+            f"bad SQLite store URL {url!r}",
+            hint="use sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:",
+        )
+    return url[len(PREFIX) :].split("?", 1)[0]
+
+
+def _dumps(value: Any, where: str) -> str:
+    plain = plain_value(value, where=where)
+    return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    url: str
+    items: int
+    resources: int
+    first_time: datetime | None
+    last_time: datetime | None
+    map_items: int
+
+
+class SqliteStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.path = sqlite_path(url)
+        self._lock = threading.RLock()
+        self._conn = self._connect()
+
+    # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _error(self, exc: BaseException, doing: str) -> StoreError:
+        text = str(exc)
+        hint = None
+        if "locked" in text or "busy" in text:
+            hint = "another process holds a write lock; retry when it is done"
+        elif "not a database" in text or "malformed" in text:
+            hint = "the file is not an awscost SQLite store or is corrupt; point --store at another path"
+        return StoreError(f"{doing}: {text}", where=self.path, hint=hint)
+
+    def _connect(self) -> sqlite3.Connection:
+        if self.path != ":memory:":
+            try:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"cannot create the directory: {exc.strerror}", where=self.path) from None
+        try:
+            conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise self._error(exc, "cannot open") from None
+        try:
+            if self.path != ":memory:":
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+            conn.execute(
+                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        except sqlite3.Error as exc:
+            conn.close()
+            raise self._error(exc, "cannot open") from None
+        if row is None or int(row[0]) > SCHEMA_VERSION:
+            conn.close()
+            raise StoreError(
+                f"store schema {row[0] if row else '?'} is newer than this awscost's ({SCHEMA_VERSION})",
+                where=self.path,
+                hint="upgrade awscost",
+            )
+        return conn
+
+    def _execute(self, sql: str, params: Iterable[Any] = (), doing: str = "cannot read") -> list[Any]:
+        with self._lock:
+            try:
+                return self._conn.execute(sql, tuple(params)).fetchall()
+            except sqlite3.ProgrammingError as exc:  # e.g. used after close()
+                raise self._error(exc, doing) from None
+            except sqlite3.Error as exc:
+                raise self._error(exc, doing) from None
+
+    @staticmethod
+    def _item(row: tuple[str, str, str, str, str, str]) -> UsageItem:
+        _resource, time, kind, account, region, usage, attrs = row  # type: ignore[misc]
+        return UsageItem(kind, account, region, parse_hour(time), json.loads(usage), json.loads(attrs))
+
+    # -- Store protocol ---------------------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Tables are created on open; nothing more to do."""
+
+    def put_items(self, items: Iterable[UsageItem]) -> int:
+        # Keyed like DynamoDB's batch (last wins), so both backends count the same items written.
+        by_key: dict[tuple[str, str], tuple[str, ...]] = {}
+        for it in items:
+            where = f"{it.aws_resource} {it.time_key}"
+            split_resource(it.aws_resource)
+            by_key[(it.aws_resource, it.time_key)] = (
+                it.aws_resource,
+                it.time_key,
+                it.kind,
+                it.account,
+                it.region,
+                _dumps(dict(it.usage), where),
+                _dumps(dict(it.attrs), where),
+            )
+        rows = list(by_key.values())
+        if not rows:
+            return 0
+        with self._lock:
+            try:
+                self._conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self._conn.executemany(
+                        "INSERT OR REPLACE INTO usage"
+                        " (awsResource, time, kind, account, region, usage, attrs)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                except BaseException:
+                    self._conn.execute("ROLLBACK")
+                    raise
+                self._conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise self._error(exc, "cannot write") from None
+        return len(rows)
+
+    def query(
+        self,
+        kind: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> Iterator[UsageItem]:
+        clauses, params = self._filters(kind, account, region, since, until)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._execute(
+            "SELECT awsResource, time, kind, account, region, usage, attrs FROM usage"
+            f"{where} ORDER BY awsResource, time",
+            params,
+        )
+        for row in rows:
+            yield self._item(row)
+
+    @staticmethod
+    def _filters(
+        kind: str | None,
+        account: str | None,
+        region: str | None,
+        since: datetime | None,
+        until: datetime | None,
+    ) -> tuple[list[str], list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        for column, value in (("kind", kind), ("account", account), ("region", region)):
+            if value is not None:
+                clauses.append(f"{column} = ?")
+                params.append(value)
+        # The time key has a fixed width, so text order is time order; items sit on the hour, so
+        # `since <= time < until` is the same as comparing with both bounds rounded up to an hour.
+        if since is not None:
+            clauses.append("time >= ?")
+            params.append(format_hour(ceil_hour(since)))
+        if until is not None:
+            clauses.append("time < ?")
+            params.append(format_hour(ceil_hour(until)))
+        return clauses, params
+
+    def get(self, aws_resource: str, time: datetime) -> UsageItem | None:
+        rows = self._execute(
+            "SELECT awsResource, time, kind, account, region, usage, attrs FROM usage"
+            " WHERE awsResource = ? AND time = ?",
+            (aws_resource, format_hour(time)),
+        )
+        return self._item(rows[0]) if rows else None
+
+    def resources(self) -> list[str]:
+        return [r[0] for r in self._execute("SELECT DISTINCT awsResource FROM usage ORDER BY awsResource")]
+
+    def put_map(self, id: str, attrs: Mapping[str, Any]) -> None:
+        data = _dumps({k: v for k, v in attrs.items() if k != "id"}, f"map {id}")
+        sql = "INSERT OR REPLACE INTO map (id, attrs) VALUES (?, ?)"
+        self._execute(sql, (id, data), doing="cannot write")
+
+    def get_map(self, id: str) -> dict[str, Any] | None:
+        rows = self._execute("SELECT attrs FROM map WHERE id = ?", (id,))
+        return json.loads(rows[0][0]) if rows else None
+
+    def scan_map(self, prefix: str = "") -> Iterator[tuple[str, dict[str, Any]]]:
+        # substr() rather than LIKE: LIKE is case-insensitive and treats % and _ as wildcards.
+        rows = self._execute(
+            "SELECT id, attrs FROM map WHERE substr(id, 1, ?) = ? ORDER BY id", (len(prefix), prefix)
+        )
+        for id_, attrs in rows:
+            yield id_, json.loads(attrs)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    # -- extras (not in the protocol) -------------------------------------------------------------------
+
+    def info(self) -> StoreInfo:
+        ((n, first, last),) = self._execute("SELECT count(*), min(time), max(time) FROM usage")
+        ((resources,),) = self._execute("SELECT count(DISTINCT awsResource) FROM usage")
+        ((maps,),) = self._execute("SELECT count(*) FROM map")
+        return StoreInfo(
+            self.url,
+            n,
+            resources,
+            parse_hour(first) if first else None,
+            parse_hour(last) if last else None,
+            maps,
+        )
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_sqlite(url: str) -> SqliteStore:
+    return SqliteStore(url)
