@@ -82,34 +82,54 @@ def p95_rule(p95: Any, owned: Any, granularity: Any = 1.0) -> Any:
         return np.where(np.isnan(p95), np.nan, np.maximum(steps, 0) * g)
 
 
-def covered_units(values: Any, level: Any) -> Any:
+def covered_units(values: Any, level: Any, n_missing: Any = None) -> Any:
     """Per row: sum over observed hours of min(usage, level) (the unit-hours a reservation level covers)."""
     import numpy as np
 
-    lvl = np.asarray(level, dtype=np.float32)[:, None]
-    return np.nansum(np.minimum(values, lvl), axis=1, dtype=np.float64)
+    arr = np.asarray(values)
+    lvl = np.asarray(level, dtype=np.float64) * np.ones(arr.shape[0])
+    if n_missing is None:
+        n_missing = np.count_nonzero(np.isnan(arr), axis=1)
+    # fmin ignores NaN (a missing hour yields the level itself), which is one pass instead of nansum's copy.
+    summed = np.fmin(arr, lvl.astype(arr.dtype)[:, None]).sum(axis=1, dtype=np.float64)
+    return summed - lvl.astype(arr.dtype).astype(np.float64) * n_missing
 
 
 def plan_costs(
-    values: Any, owned: Any, extra: Any, on_demand: Any, reserved_effective: Any
+    values: Any,
+    owned: Any,
+    extra: Any,
+    on_demand: Any,
+    reserved_effective: Any,
+    *,
+    _known: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Replay a history against buying `extra` units beyond `owned`.
 
     Returns per row: on-demand cost of usage beyond owned with and without the purchase, the purchase's cost,
     the savings (without - with) and the utilization of the extra units. Owned reservations are sunk costs
-    and left out.
+    and left out. `_known` passes hours/total/covered_owned already computed by the caller.
     """
     import numpy as np
 
     arr = np.asarray(values)
-    n_obs = np.count_nonzero(~np.isnan(arr), axis=1).astype(np.float64)
-    total = np.nansum(arr, axis=1, dtype=np.float64)
-    o = np.asarray(owned, dtype=np.float64)
-    x = np.nan_to_num(np.asarray(extra, dtype=np.float64))
+    known = _known or {}
+    n_obs = known.get("hours")
+    if n_obs is None:
+        n_obs = np.count_nonzero(~np.isnan(arr), axis=1)
+    n_obs = np.asarray(n_obs, dtype=np.float64)
+    missing = arr.shape[1] - n_obs
+    total = known.get("total")
+    if total is None:
+        total = np.fmax(arr, 0).sum(axis=1, dtype=np.float64)  # usage is never negative; fmax drops NaN
+    o = np.asarray(owned, dtype=np.float64) * np.ones(arr.shape[0])
+    x = np.nan_to_num(np.asarray(extra, dtype=np.float64)) * np.ones(arr.shape[0])
     d = np.asarray(on_demand, dtype=np.float64)
     r = np.asarray(reserved_effective, dtype=np.float64)
-    cov_owned = covered_units(arr, o)
-    cov_plan = covered_units(arr, o + x) if np.any(x > 0) else cov_owned
+    cov_owned = known.get("covered_owned")
+    if cov_owned is None:
+        cov_owned = covered_units(arr, o, missing)
+    cov_plan = covered_units(arr, o + x, missing) if np.any(x > 0) else cov_owned
     od_without = d * (total - cov_owned)
     od_with = d * (total - cov_plan)
     reserved_cost = x * r * n_obs
@@ -153,8 +173,9 @@ def plan(
     enough = n_obs >= min_hours
     rec = np.where(enough, units_to_buy(level, o, granularity), np.where(np.isnan(breakeven), np.nan, 0.0))
     p95 = np.where(enough, p95_rule(stats["p95"], o, granularity), 0.0)
-    opt = plan_costs(arr, o, rec, d, r)
-    alt = plan_costs(arr, o, p95, d, r)
+    opt = plan_costs(arr, o, rec, d, r, _known={"hours": n_obs, "total": stats["total"]})
+    known = {"hours": n_obs, "total": stats["total"], "covered_owned": opt["covered_owned"]}
+    alt = plan_costs(arr, o, p95, d, r, _known=known)
     hours = np.maximum(n_obs, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
         coverage = np.where(opt["total_usage"] > 0, opt["covered_owned"] / opt["total_usage"], np.nan)

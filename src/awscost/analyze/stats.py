@@ -134,7 +134,8 @@ def describe_sorted(sorted_rows: Any, n_obs: Any, n_hours: int) -> dict[str, Any
     for name, q in QUANTILES.items():
         out[name] = quantile_sorted(sorted_rows, n, q)
     with np.errstate(invalid="ignore", divide="ignore"):
-        total = np.nansum(sorted_rows, axis=1, dtype=np.float64)
+        # usage is never negative, and fmax(NaN, 0) is 0: one pass, where nansum copies the matrix first
+        total = np.fmax(sorted_rows, 0).sum(axis=1, dtype=np.float64)
         out["mean"] = np.where(has, total / np.maximum(n, 1), np.nan)
     out["max"] = np.where(
         has, np.take_along_axis(sorted_rows, last[:, None], axis=1)[:, 0].astype(np.float64), np.nan
