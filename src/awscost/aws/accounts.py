@@ -115,6 +115,8 @@ class AccountSessions:
         self._lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._cached: dict[str, tuple[ClientCache, datetime | None]] = {}
+        # A refused AssumeRole is remembered for the run, so N regions x K kinds do not each retry it.
+        self._failed: dict[str, AwsAccessError] = {}
         self.assume_role_calls = 0
 
     @property
@@ -130,12 +132,18 @@ class AccountSessions:
     def clients(self, account_id: str) -> ClientCache:
         """The client cache of `account_id`, assuming the role if needed (AwsAccessError if it cannot)."""
         with self._account_lock(account_id):
+            if account_id in self._failed:
+                raise self._failed[account_id]
             found = self._cached.get(account_id)
             if found is not None:
                 cache, expires = found
                 if expires is None or datetime.now(UTC) < expires - RENEW_BEFORE:
                     return cache
-            cache, expires = self._enter(account_id)
+            try:
+                cache, expires = self._enter(account_id)
+            except AwsAccessError as exc:
+                self._failed[account_id] = exc
+                raise
             self._cached[account_id] = (cache, expires)
             return cache
 
