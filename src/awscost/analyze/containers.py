@@ -2,22 +2,24 @@
 
 Per host and UTC hour:
 
-1. The host's cost: its amortized EffectiveCost from the billing dataset when given (a `HostCostLookup`), else
-   its on-demand hourly price (a `PriceLookup`, injectable) times the part of the hour it was observed; a Fargate
-   task (its own host) costs task vCPU x vCPU-hour rate + task GiB x GB-hour rate (`FargateRates`, from a Price
-   List offer file). No cost found -> the host is listed in `Allocation.unpriced`, never costed at zero.
-2. The cost is split into a CPU part and a memory part in proportion to capacity x weight (default 9 per vCPU :
-   1 per GiB, AWS split cost allocation's default); for Fargate the parts are the two billed rates.
-3. Time: samples are put on a grid of `step_seconds` (default 60, the agent's cron period); each tick stands for
-   that many seconds. Two samples of one container in one tick (the same sample read from two files, or a faster
-   sampler) are averaged, never added. A container's claim in the hour is the sum over its ticks of
-   max(reserved, used) x step / 3600, in vCPU-hours and GiB-hours: one present for half the hour claims half.
-   The host's capacity in the hour is its size x (its ticks x step / 3600, at most 1).
-4. Each container takes claim / max(capacity, sum of claims) of each part; the rest is the host's idle cost, a
-   line of its own (`__idle__`) or, with `idle="share"`, shared over the services in proportion to their cost.
+1. The host's cost: its amortized EffectiveCost from the billing dataset when given (a `HostCostLookup`),
+   else its on-demand hourly price (a `PriceLookup`, injectable) times the part of the hour it was observed;
+   a Fargate task (its own host) costs task vCPU x vCPU-hour rate + task GiB x GB-hour rate (`FargateRates`,
+   from a Price List offer file). No cost found -> the host is listed in `Allocation.unpriced`, never costed
+   at zero.
+2. The cost is split into a CPU part and a memory part in proportion to capacity x weight (default 9 per
+   vCPU : 1 per GiB, AWS split cost allocation's default); for Fargate the parts are the two billed rates.
+3. Time: samples are put on a grid of `step_seconds` (default 60, the agent's cron period); each tick stands
+   for that many seconds. Two samples of one container in one tick (the same sample read from two files, or
+   a faster sampler) are averaged, never added. A container's claim in the hour is the sum over its ticks of
+   max(reserved, used) x step / 3600, in vCPU-hours and GiB-hours: one present for half the hour claims
+   half. The host's capacity in the hour is its size x (its ticks x step / 3600, at most 1).
+4. Each container takes claim / max(capacity, sum of claims) of each part; the rest is the host's idle cost,
+   a line of its own (`__idle__`) or, with `idle="share"`, shared over the services in proportion to their
+   cost.
 5. Money is integer units of 1e-8 USD ("micro-cents"); the host cost is rounded to that unit once, and every
-   split uses the largest-remainder method, so services + idle == host cost exactly for every host-hour.
-   The quotas are exact rationals (claims are fixed-point integers of 1e-9), so more usage never lowers a
+   split uses the largest-remainder method, so services + idle == host cost exactly for every host-hour. The
+   quotas are exact rationals (claims are fixed-point integers of 1e-9), so more usage never lowers a
    service's quota; the rounded result follows it to within one unit (1e-8 USD).
 
 The heavy part (grid, dedup, per-hour sums; ~21 M samples a month for 500 containers) runs in DuckDB, which
@@ -111,7 +113,7 @@ class FargateRates:
             usage = str(attrs.get("usagetype", ""))
             if "Fargate" not in usage or (region and attrs.get("regionCode") not in (None, region)):
                 continue
-            if attrs.get("operatingSystem") != want_os and not (want_os is None and "operatingSystem" not in attrs):
+            if attrs.get("operatingSystem") != want_os:
                 continue
             is_arm = attrs.get("cpuArchitecture") == "ARM"
             if is_arm != (arch.lower() in ("arm", "arm64")):
@@ -135,9 +137,9 @@ class FargateRates:
 
 def default_price_lookup() -> PriceLookup:
     """On-demand EC2 prices from `awscost.pricing.on_demand_hourly` when that module is installed."""
-    try:
-        from awscost.pricing import on_demand_hourly  # type: ignore[attr-defined]
-    except ImportError:
+    # Looked up by name: the pricing module is another area's and may not be installed in this build.
+    on_demand_hourly = _optional("awscost.pricing", "on_demand_hourly")
+    if on_demand_hourly is None:
 
         def none(instance_type: str, region: str) -> Decimal | None:
             return None
@@ -151,14 +153,22 @@ def default_price_lookup() -> PriceLookup:
     return lookup
 
 
+def _optional(module: str, attr: str) -> Any:
+    from importlib import import_module
+
+    try:
+        return getattr(import_module(module), attr, None)
+    except ImportError:
+        return None
+
+
 def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> HostCostLookup:
     """Amortized EffectiveCost per (resource id, UTC hour) from the billing dataset (awscost.billing).
 
     Charges longer than an hour (daily CUR granularity) are spread evenly over their hours.
     """
-    try:
-        from awscost.billing import load  # type: ignore[attr-defined]
-    except ImportError:
+    load = _optional("awscost.billing", "load")
+    if load is None:
         raise NotBuiltError(
             "--dataset needs awscost.billing, which is not installed in this build",
             hint="omit --dataset to price hosts at on-demand rates",
@@ -227,7 +237,9 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.step_seconds <= 0 or 3600 % self.step_seconds:
-            raise InputError(f"step {self.step_seconds}s must divide an hour (60, 300, 900, 3600 ...)", where="--step")
+            raise InputError(
+                f"step {self.step_seconds}s must divide an hour (60, 300, 900, 3600 ...)", where="--step"
+            )
         if self.idle not in ("separate", "share"):
             raise InputError(f"idle must be 'separate' or 'share', not {self.idle!r}", where="--idle")
         if self.cpu_weight < 0 or self.mem_weight < 0 or self.cpu_weight + self.mem_weight <= 0:
@@ -256,7 +268,8 @@ hourly as (
 ),
 hosts as (
   select host_id, (tick * {step}) // 3600 as hour, count(distinct tick) as ticks,
-         any_value(instance_type) as instance_type, any_value(region) as region, any_value(account) as account,
+         any_value(instance_type) as instance_type, any_value(region) as region,
+         any_value(account) as account,
          any_value(launch_type) as launch_type, max(host_vcpu) as host_vcpu, max(host_mem_gb) as host_mem_gb
   from ticks group by host_id, hour
 )
@@ -433,10 +446,7 @@ def _allocate_host_hour(
     else:
         wc = options.cpu_weight * Decimal(str(vcpu if cap_known else sum(claims_cpu) / FIXED))
         wm = options.mem_weight * Decimal(str(mem if cap_known else sum(claims_mem) / FIXED))
-        if wc + wm > 0:
-            cpu_total = largest_remainder(total, [to_units(wc), to_units(wm)])[0]
-        else:
-            cpu_total = total
+        cpu_total = largest_remainder(total, [to_units(wc), to_units(wm)])[0] if wc + wm > 0 else total
     mem_total = total - cpu_total
     if not cap_known:  # no size known: the containers share the host fully, nothing can be called idle
         cap_cpu, cap_mem = 0, 0
@@ -474,7 +484,9 @@ def _period(hour: datetime, granularity: str) -> datetime:
     return hour.replace(hour=0) if granularity == "day" else hour
 
 
-def summarize(allocation: Allocation, *, by: str = "service", granularity: str = "day") -> list[dict[str, Any]]:
+def summarize(
+    allocation: Allocation, *, by: str = "service", granularity: str = "day"
+) -> list[dict[str, Any]]:
     """Rows: <by>, period, cpu_cost, memory_cost, total_cost (Decimal USD), share_of_host.
 
     share_of_host = the group's cost / the cost of the host-hours it ran on (idle: of all host-hours).
@@ -490,7 +502,8 @@ def summarize(allocation: Allocation, *, by: str = "service", granularity: str =
         if s.service == IDLE:
             key_value = IDLE
         else:
-            key_value = {"service": s.service, "cluster": s.cluster, "account": s.account}[by] or "__unknown__"
+            picked = {"service": s.service, "cluster": s.cluster, "account": s.account}[by]
+            key_value = picked or "__unknown__"
         k = (key_value, _period(s.hour, granularity))
         sums[k][0] += s.cpu_units
         sums[k][1] += s.mem_units
@@ -515,8 +528,8 @@ def summarize(allocation: Allocation, *, by: str = "service", granularity: str =
 def to_usage_items(allocation: Allocation, *, granularity: str = "day") -> list[Any]:
     """UsageItems kind "svc-cost" per (account, region, period): usage = service -> cost in integer micro-USD.
 
-    Values are rounded from 1e-8 USD with the largest-remainder method inside each item, so an item's values sum
-    to its host cost rounded to the micro-dollar. attrs: unit="micro-USD", granularity, idle line included.
+    Values are rounded from 1e-8 USD with the largest-remainder method inside each item, so an item's values
+    sum to its host cost rounded to the micro-dollar. attrs: unit="micro-USD", granularity. Idle included.
     """
     from awscost.store.base import UsageItem
 

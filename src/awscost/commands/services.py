@@ -1,0 +1,134 @@
+"""`awscost services allocate`: each micro-service's cost from container usage logs, conserved to the cent."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from awscost.commands._common import format_option, with_settings
+from awscost.commands.containers import input_options, read_from_options
+from awscost.config import Settings
+from awscost.errors import InputError, StoreError
+from awscost.output import emit
+
+
+@click.group()
+def services() -> None:
+    """Micro-service cost from container usage."""
+
+
+def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for v in values:
+        itype, sep, usd = v.partition("=")
+        try:
+            if not sep or not itype:
+                raise InvalidOperation
+            out[itype.strip()] = Decimal(usd.strip())
+        except InvalidOperation:
+            raise InputError(
+                f"{v!r} is not TYPE=USD_PER_HOUR", where="--price", hint="e.g. m5.large=0.096"
+            ) from None
+    return out
+
+
+@services.command()
+@input_options
+@click.option("--dataset", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Billing dataset: hosts cost their amortized EffectiveCost (else on-demand prices).")
+@click.option("--by", type=click.Choice(["service", "cluster", "account"]), default="service",
+              show_default=True)
+@click.option("--granularity", type=click.Choice(["hour", "day"]), default="day", show_default=True)
+@click.option("--idle", type=click.Choice(["separate", "share"]), default="separate", show_default=True,
+              help="Idle host cost as its own __idle__ line, or shared in proportion to the services' cost.")
+@click.option("--price", "prices", multiple=True, metavar="TYPE=USD",
+              help="On-demand hourly price of an instance type (repeatable); beats the pricing module.")
+@click.option("--fargate-prices", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="AmazonECS Price List offer file (JSON) for Fargate vCPU-hour and GB-hour rates.")
+@click.option("--cpu-weight", type=str, default="9", show_default=True, help="Cost weight of one vCPU.")
+@click.option("--mem-weight", type=str, default="1", show_default=True, help="Cost weight of one GiB.")
+@click.option("--step", type=int, default=60, show_default=True, help="Seconds each sample stands for.")
+@click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
+@click.option("--save/--no-save", default=True, show_default=True,
+              help="Store the results (kind svc-cost) for the cost reports.")
+@format_option()
+@with_settings
+def allocate(
+    settings: Settings,
+    fmt: str,
+    dataset: str | None,
+    by: str,
+    granularity: str,
+    idle: str,
+    prices: tuple[str, ...],
+    fargate_prices: str | None,
+    cpu_weight: str,
+    mem_weight: str,
+    step: int,
+    no_overrides: bool,
+    save: bool,
+    **opts: Any,
+) -> None:
+    """Allocate each host-hour's cost to the services on it (INPUTS: container usage files or directories).
+
+    Rows: service (or cluster/account), period, cpu_cost, memory_cost, total_cost, share_of_host. Costs are
+    USD; services + __idle__ add up to the hosts' cost exactly. Hosts without a price are listed on stderr.
+    """
+    from awscost.analyze import containers as alloc
+
+    try:
+        options = alloc.Options(
+            step_seconds=step, cpu_weight=Decimal(cpu_weight), mem_weight=Decimal(mem_weight), idle=idle
+        )
+    except InvalidOperation:
+        raise InputError("weights must be decimal numbers", where="--cpu-weight/--mem-weight") from None
+    result = read_from_options(settings, opts, use_store=not no_overrides)
+    manual = _prices(prices)
+    fallback = alloc.default_price_lookup()
+
+    def price(itype: str, region: str) -> Decimal | None:
+        return manual[itype] if itype in manual else fallback(itype, region)
+
+    fargate = None
+    if fargate_prices:
+        fargate = alloc.FargateRates.from_offer_file(fargate_prices, opts.get("region"))
+    host_cost = None
+    if dataset:
+        host_cost = alloc.billing_host_costs(dataset, {s.host_id for s in result.samples if s.host_id})
+    allocation = alloc.allocate(
+        result.samples, options=options, price=price, host_cost=host_cost, fargate=fargate
+    )
+    broken = alloc.check_conservation(allocation)
+    if broken:  # never expected: a bug, so say so loudly rather than print wrong money
+        raise RuntimeError("allocation not conserved: " + "; ".join(broken[:3]))
+    rows = alloc.summarize(allocation, by=by, granularity=granularity)
+    for u in allocation.unpriced.values():
+        click.echo(
+            f"awscost: warning: host {u.host_id} ({u.instance_type or '?'}, {u.region or '?'}) unpriced for "
+            f"{u.hours} hour(s): {u.reason}; its containers are not costed",
+            err=True,
+        )
+    if not allocation.hosts:
+        raise InputError(
+            "no host could be priced, so no service cost was computed",
+            where=", ".join(opts["inputs"]),
+            hint="give --price TYPE=USD, --instance-type/--region, --fargate-prices or --dataset",
+        )
+    for host in sorted(allocation.capacity_unknown):
+        click.echo(f"awscost: warning: host {host}: size unknown, no idle cost computed for it", err=True)
+    emit(rows, fmt, columns=[by, "period", "cpu_cost", "memory_cost", "total_cost", "share_of_host"],
+         title=f"cost by {by} ({granularity})")  # fmt: skip
+    if save and allocation.services:
+        from awscost.store import open_store
+
+        try:
+            store = open_store(settings.store)
+            n = store.put_items(alloc.to_usage_items(allocation, granularity=granularity))
+            store.close()
+        except StoreError:
+            raise
+        except Exception as exc:  # a backend failure of any kind is reported as a store error, with the URL
+            raise StoreError(f"results not stored: {exc}", where=settings.store) from None
+        click.echo(f"{n} svc-cost item(s) stored in {settings.store}", err=True)
