@@ -1,0 +1,125 @@
+"""`SandboxServer`: moto's WSGI app on 127.0.0.1 (a free port), behind the reservation layer, in a thread.
+
+moto keeps its state per process, so two servers in one process share one emulated AWS; the server resets
+that state when it starts.
+"""
+
+from __future__ import annotations
+
+import threading
+import urllib.request
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+from awscost.sandbox.layer import LayerContext, ReservationLayer
+from awscost.sandbox.scenario import Scenario, default_scenario
+
+FAKE_KEY = "sandbox"  # moto maps unknown keys to its default account (123456789012)
+FAKE_SECRET = "sandbox-secret"
+DEFAULT_REGION = "us-east-1"
+
+
+class SandboxServer:
+    """An emulated multi-account AWS. Use as a context manager; `.endpoint` is its URL, `.env()` what clients need.
+
+    `clock` is the simulated current hour: reservation states (active/retired) are judged against it, and
+    `seed.apply_fleet` moves it.
+    """
+
+    def __init__(self, scenario: Scenario | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.scenario = scenario or default_scenario()
+        self.host, self.port = host, port
+        self.context = LayerContext(self.scenario, self.scenario.start)
+        self.access_key, self.secret_key = FAKE_KEY, FAKE_SECRET
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def clock(self) -> datetime:
+        return self.context.clock
+
+    @clock.setter
+    def clock(self, hour: datetime) -> None:
+        self.context.clock = hour
+
+    @property
+    def endpoint(self) -> str:
+        if self._server is None:
+            raise RuntimeError("sandbox server not started")
+        return f"http://{self.host}:{self._server.server_address[1]}"
+
+    def start(self) -> SandboxServer:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app = ReservationLayer(DomainDispatcherApplication(create_backend_app), self.context)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="awscost-sandbox", daemon=True
+        )
+        self._thread.start()
+        self.reset()
+        return self
+
+    def reset(self) -> None:
+        """Forget every emulated resource (moto's state is per process)."""
+        req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        with urllib.request.urlopen(req) as resp:
+            resp.read()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def env(self) -> dict[str, str]:
+        """Environment a boto3 client (or the awscost CLI) needs to talk to this sandbox as the management account."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": DEFAULT_REGION,
+            "AWS_REGION": DEFAULT_REGION,
+        }
+
+    def session(self, account: str | None = None, *, role_name: str = "OrganizationAccountAccessRole") -> Any:
+        """A boto3 Session on this sandbox: the management keys, or (with `account`) assumed-role keys in it."""
+        import boto3
+
+        base = boto3.Session(
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name=DEFAULT_REGION,
+        )
+        if account is None:
+            return base
+        creds = base.client("sts", endpoint_url=self.endpoint).assume_role(
+            RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="awscost-sandbox"
+        )["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=DEFAULT_REGION,
+        )
+
+    def client(self, service: str, region: str = DEFAULT_REGION, account: str | None = None) -> Any:
+        return self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
