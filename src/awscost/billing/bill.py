@@ -1,0 +1,310 @@
+"""`Bill`: a loaded bill (files or a dataset) as the DuckDB table `billing`, with the weekly FinOps analyses.
+
+Every analysis returns a pandas DataFrame. Money columns of analyses hold exact `Decimal` values (summed in
+DECIMAL by DuckDB), so totals tie out to the source to the last decimal; `to_pandas()` gives the raw rows with
+DuckDB's float conversion, for plotting and ad-hoc work.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from awscost.billing import dataset as ds
+from awscost.billing.engine import connect, stage
+from awscost.billing.readers._sql import lit, quote
+from awscost.billing.schema import CANONICAL, METRICS, canonical_create_sql
+from awscost.billing.sources import is_dataset, resolve
+from awscost.errors import InputError
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+TABLE = "billing"
+DEFAULT_TAG = "user:Spend_Category"
+# Services whose on-demand usage a Reserved Instance or Savings Plan can cover.
+COMMITMENT_CATEGORIES = ("Compute", "Databases")
+_TAG_REF = re.compile(r"^Tags[.\[](.+?)\]?$")
+
+
+def _plain(value: Any) -> Any:
+    """DECIMAL(38,18) sums without the trailing zeros of the scale (1.682309, not 1.682309000000000000)."""
+    if isinstance(value, Decimal):
+        if value == 0:
+            return Decimal(0)
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return Decimal(text)
+    return value
+
+
+class Bill:
+    """A bill in DuckDB: `sql()` over table `billing`, `to_pandas()`, and the analyses."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, *, source: str, workdir: Path | None = None) -> None:
+        self.con = con
+        self.source = source
+        self._workdir = workdir
+
+    # -- plumbing ---------------------------------------------------------------------------------------------
+    def close(self) -> None:
+        self.con.close()
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    def __enter__(self) -> Bill:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _frame(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+        import duckdb
+        import pandas as pd
+
+        try:
+            cur = self.con.execute(query, params or [])
+        except duckdb.Error as exc:
+            raise InputError(str(exc).strip().splitlines()[0], where="query") from None
+        names = [d[0] for d in cur.description or []]
+        rows = [tuple(_plain(v) for v in row) for row in cur.fetchall()]
+        return pd.DataFrame.from_records(rows, columns=names)
+
+    def sql(self, query: str) -> pd.DataFrame:
+        """Run SQL over the table `billing` (canonical columns); money stays exact Decimal."""
+        return self._frame(query)
+
+    def to_pandas(self) -> pd.DataFrame:
+        return self.con.execute(f"SELECT * FROM {TABLE}").df()
+
+    def rows(self) -> int:
+        row = self.con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
+        return int(row[0]) if row else 0
+
+    def periods(self) -> list[str]:
+        return [r[0] for r in self.con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {TABLE} ORDER BY 1").fetchall()]
+
+    # -- analyses ---------------------------------------------------------------------------------------------
+    def summary(
+        self,
+        by: Iterable[str] = ("SubAccountId", "ServiceName"),
+        metric: str = "EffectiveCost",
+        where: str | None = None,
+        granularity: str | None = None,
+    ) -> pd.DataFrame:
+        """Cost by the given canonical columns (or `Tags.KEY`), optionally by day or month, largest first."""
+        metric = _metric(metric)
+        keys: list[tuple[str, str]] = []
+        if granularity is not None:
+            if granularity == "day":
+                keys.append(("CAST(ChargePeriodStart AS DATE)", "Day"))
+            elif granularity == "month":
+                keys.append(("x_BillingPeriod", "BillingPeriod"))
+            else:
+                raise InputError(f"unknown granularity {granularity!r}", where="--granularity", hint="day or month")
+        keys.extend(_dimension(col) for col in by)
+        select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        filt = f"WHERE {where}" if where else ""
+        order = ("1, " if granularity else "") + f"{quote(metric)} DESC"
+        if keys:
+            query = (
+                f"SELECT {select}, sum({metric}) AS {quote(metric)} FROM {TABLE} {filt} "
+                f"GROUP BY {group} ORDER BY {order}"
+            )
+        else:
+            query = f"SELECT sum({metric}) AS {quote(metric)} FROM {TABLE} {filt}"
+        return self._frame(query)
+
+    def total(self, metric: str = "BilledCost", where: str | None = None) -> Decimal:
+        frame = self.summary(by=(), metric=metric, where=where)
+        value = frame.iloc[0, 0] if len(frame) else None
+        return Decimal(0) if value is None else Decimal(value)
+
+    def month_over_month(
+        self, by: Iterable[str] = ("SubAccountId", "ServiceName"), metric: str = "EffectiveCost"
+    ) -> pd.DataFrame:
+        """The last two billing periods side by side per group, with the change; largest change first."""
+        metric = _metric(metric)
+        periods = self.periods()
+        if not periods:
+            return self._frame("SELECT NULL AS Current LIMIT 0")
+        current = periods[-1]
+        previous = periods[-2] if len(periods) > 1 else _previous_month(current)
+        keys = [_dimension(col) for col in by]
+        select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
+        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        prev_col, cur_col = quote(previous), quote(current)
+        inner = (
+            f"SELECT {select}, "
+            f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(previous)}), 0) AS {prev_col}, "
+            f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(current)}), 0) AS {cur_col} "
+            f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) GROUP BY {group}"
+        )
+        query = (
+            f"SELECT *, {cur_col} - {prev_col} AS Change, "
+            f"CASE WHEN {prev_col} = 0 THEN NULL ELSE round(CAST(({cur_col} - {prev_col}) * 100 / {prev_col} "
+            f"AS DOUBLE), 2) END AS ChangePct FROM ({inner}) ORDER BY abs(Change) DESC"
+        )
+        return self._frame(query)
+
+    def top_resources(self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None) -> pd.DataFrame:
+        metric = _metric(metric)
+        filt = f"AND ({where})" if where else ""
+        return self._frame(
+            f"SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS ServiceName, "
+            f"any_value(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)} FROM {TABLE} "
+            f"WHERE ResourceId IS NOT NULL {filt} GROUP BY ResourceId ORDER BY 5 DESC, 1 LIMIT ?",
+            [int(n)],
+        )
+
+    def credits_refunds_tax(self) -> pd.DataFrame:
+        """Credits, refunds, tax and other adjustments apart from usage, per period, account and kind."""
+        kind = (
+            "CASE WHEN x_LineItemType = 'Refund' THEN 'Refund' WHEN x_LineItemType = 'Credit' THEN 'Credit' "
+            "ELSE ChargeCategory END"
+        )
+        return self._frame(
+            f"SELECT x_BillingPeriod AS BillingPeriod, SubAccountId, {kind} AS Kind, ServiceName, "
+            f"count(*) AS Lines, sum(BilledCost) AS BilledCost FROM {TABLE} "
+            f"WHERE ChargeCategory IN ('Credit', 'Tax', 'Adjustment') OR x_LineItemType IN ('Credit', 'Refund', 'Tax') "
+            f"GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 6"
+        )
+
+    def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
+        """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account."""
+        metric = _metric(metric)
+        tagged = f"NULLIF(TRIM(Tags[{lit(tag_key)}]), '') IS NOT NULL"
+        return self._frame(
+            f"SELECT SubAccountId, sum({metric}) AS TotalCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
+            f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) "
+            f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
+            f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1 ORDER BY 1"
+        )
+
+    def untagged_resources(
+        self, tag_key: str = DEFAULT_TAG, n: int = 10, metric: str = "EffectiveCost"
+    ) -> pd.DataFrame:
+        """The largest usage resources without a value for `tag_key`."""
+        metric = _metric(metric)
+        return self._frame(
+            f"SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS ServiceName, "
+            f"sum({metric}) AS {quote(metric)} FROM {TABLE} WHERE ChargeCategory = 'Usage' AND ResourceId IS NOT NULL "
+            f"AND NULLIF(TRIM(Tags[{lit(tag_key)}]), '') IS NULL GROUP BY 1 ORDER BY 4 DESC, 1 LIMIT ?",
+            [int(n)],
+        )
+
+    def commitments(self) -> pd.DataFrame:
+        """Per period: usage covered by RIs and Savings Plans (at effective cost), on-demand usage that a
+        commitment could cover, unused commitment, and coverage / utilization in percent."""
+        sp = "CommitmentDiscountType ILIKE '%savings%'"
+        used = "CommitmentDiscountStatus = 'Used' AND ChargeCategory = 'Usage'"
+        eligible = (
+            f"ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
+            f"AND ServiceCategory IN ({', '.join(lit(c) for c in COMMITMENT_CATEGORIES)})"
+        )
+        inner = (
+            f"SELECT x_BillingPeriod AS BillingPeriod, "
+            f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND NOT ({sp})), 0) AS ReservedCovered, "
+            f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND {sp}), 0) AS SavingsPlanCovered, "
+            f"COALESCE(sum(EffectiveCost) FILTER (WHERE {eligible}), 0) AS OnDemandEligible, "
+            f"COALESCE(sum(EffectiveCost) FILTER (WHERE CommitmentDiscountStatus = 'Unused'), 0) AS UnusedCommitment "
+            f"FROM {TABLE} GROUP BY 1"
+        )
+        return self._frame(
+            "SELECT *, CASE WHEN ReservedCovered + SavingsPlanCovered + OnDemandEligible = 0 THEN NULL ELSE "
+            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + SavingsPlanCovered + "
+            "OnDemandEligible) AS DOUBLE), 2) END AS CoveragePct, "
+            "CASE WHEN ReservedCovered + SavingsPlanCovered + UnusedCommitment = 0 THEN NULL ELSE "
+            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + SavingsPlanCovered + "
+            f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1"
+        )
+
+
+def _metric(metric: str) -> str:
+    if metric not in METRICS:
+        raise InputError(f"unknown metric {metric!r}", where="--metric", hint=", ".join(METRICS))
+    return metric
+
+
+def _dimension(column: str) -> tuple[str, str]:
+    """A `--by` column as (SQL, output name): canonical names, or `Tags.KEY` / `Tags[KEY]` for a tag value."""
+    column = column.strip()
+    m = _TAG_REF.match(column)
+    if m:
+        key = m.group(1).strip("'\"")
+        return f"Tags[{lit(key)}]", f"Tags.{key}"
+    if column not in CANONICAL:
+        raise InputError(
+            f"unknown column {column!r}", where="--by", hint="use canonical names like SubAccountId or Tags.user:KEY"
+        )
+    if CANONICAL[column].startswith("MAP"):
+        raise InputError(f"cannot group by the map column {column!r}", where="--by", hint="use Tags.KEY")
+    return quote(column), column
+
+
+def _previous_month(period: str) -> str:
+    year, month = (int(x) for x in period.split("-"))
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def load(
+    paths: str | Path | Iterable[str | Path],
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> Bill:
+    """Open a bill: a dataset directory written by `load_into`, or billing files/dirs/manifests (any format,
+    auto-detected) loaded into an in-memory table that spills to disk past `memory_limit`."""
+    items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    if not items:
+        raise InputError("no billing files given", where="PATH")
+    workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
+    con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+    try:
+        if len(items) == 1 and is_dataset(items[0]):
+            marker = ds.read_marker(items[0])
+            if marker["periods"]:
+                con.execute(f"CREATE VIEW {TABLE} AS {ds.scan_sql(items[0])}")
+            else:
+                con.execute(canonical_create_sql(TABLE))
+            return Bill(con, source=str(items[0]), workdir=workdir)
+        deliveries = resolve(items, workdir)
+        stage(con, deliveries, TABLE)
+        return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir)
+    except BaseException:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def load_into(
+    paths: Iterable[str | Path],
+    into: str | Path,
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+) -> dict[str, Any]:
+    """Load billing files into the dataset at `into` (created if absent), replacing the periods they hold.
+    Atomic: on any error the previous dataset is left untouched. Returns the dataset marker."""
+    items = [Path(p) for p in paths]
+    if not items:
+        raise InputError("no billing files given", where="PATH")
+    workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
+    con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+    try:
+        stage(con, resolve(items, workdir), "staged")
+        return ds.write_dataset(con, "staged", Path(into))
+    finally:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -1,0 +1,137 @@
+"""DuckDB: the columnar engine that streams bills into the canonical table.
+
+Chosen after measuring (benchmarks/bench_billing.py): DuckDB reads gzip CSV and parquet in a streaming,
+parallel scan, casts strings to DECIMAL exactly, spills to disk past its memory limit and hands results to
+pandas/arrow. Settings come from the environment so a notebook or the benchmark can tune them:
+AWSCOST_DUCKDB_MEMORY (default 400MB), AWSCOST_DUCKDB_THREADS (default: all cores).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from awscost.billing.readers import Projection, Reader, detect_reader
+from awscost.billing.readers._sql import Cols, lit, quote
+from awscost.billing.schema import MONEY, canonical_create_sql
+from awscost.billing.sources import Delivery, SourceFile, csv_header
+from awscost.errors import InputError
+
+if TYPE_CHECKING:
+    import duckdb
+
+DEFAULT_MEMORY = "400MB"
+
+
+def connect(
+    database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None, temp_dir: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    import duckdb
+
+    con = duckdb.connect(database)
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}")
+    n_threads = threads or int(os.environ.get("AWSCOST_DUCKDB_THREADS", "0") or 0)
+    if n_threads:
+        con.execute(f"SET threads = {int(n_threads)}")
+    # Row order is meaningless in a bill; not keeping it lets DuckDB stream and spill with less memory.
+    con.execute("SET preserve_insertion_order = false")
+    spill = temp_dir or Path(tempfile.gettempdir()) / "awscost-duckdb"
+    spill.mkdir(parents=True, exist_ok=True)
+    con.execute(f"SET temp_directory = {lit(str(spill))}")
+    return con
+
+
+def scan_sql(source: SourceFile, reader: Reader | None = None) -> str:
+    path = lit(str(source.path))
+    if source.kind == "parquet":
+        return f"read_parquet({path})"
+    nulls = ", ".join(lit(s) for s in (reader.null_strings if reader else ("",)))
+    return (
+        f"read_csv({path}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
+        f"nullstr = [{nulls}], compression = 'auto', strict_mode = true, max_line_size = 8388608)"
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return first[:300]
+
+
+def source_columns(con: duckdb.DuckDBPyConnection, source: SourceFile) -> dict[str, str]:
+    import duckdb
+
+    if source.kind == "csv":
+        return dict.fromkeys(csv_header(source), "VARCHAR")
+    try:
+        rows = con.execute(f"DESCRIBE SELECT * FROM {scan_sql(source)}").fetchall()
+    except duckdb.Error as exc:
+        raise InputError(f"unreadable parquet file: {_one_line(exc)}", where=source.display) from None
+    return {r[0]: r[1] for r in rows}
+
+
+def project(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[Reader, Projection]:
+    types = source_columns(con, source)
+    reader = detect_reader(list(types), where=source.display)
+    projection = reader.project(Cols(types), source_file=source.display, period_hint=source.period_hint)
+    return reader, projection
+
+
+def insert_source(con: duckdb.DuckDBPyConnection, table: str, source: SourceFile) -> int:
+    """Append one file's rows, projected onto the canonical table, to `table`; returns the row count.
+
+    A failure names the file, and for an unparseable number or date also the column, row and value."""
+    import duckdb
+
+    reader, projection = project(con, source)
+    scan = scan_sql(source, reader)
+    before = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+    try:
+        con.execute(f"INSERT INTO {quote(table)} {projection.select_sql(scan)}")
+    except duckdb.Error as exc:
+        detail = _diagnose(con, scan, projection) if isinstance(exc, duckdb.ConversionException) else None
+        raise InputError(detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display) from None
+    after = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+    assert before is not None and after is not None
+    return int(after[0]) - int(before[0])
+
+
+def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection) -> str | None:
+    """The first value that does not parse, with its data row number (1 = the row after the header)."""
+    con.execute("SET preserve_insertion_order = true")
+    try:
+        checks = [(c, f"TRY_CAST(TRIM(CAST(v AS VARCHAR)) AS {MONEY})", "number") for c in projection.numeric]
+        checks += [(c, "TRY_CAST(CAST(v AS VARCHAR) AS TIMESTAMPTZ)", "date/time") for c in projection.timestamps]
+        for column, trial, what in checks:
+            row = con.execute(
+                f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(column)} AS v FROM {scan}) "
+                f"WHERE v IS NOT NULL AND TRIM(CAST(v AS VARCHAR)) <> '' AND {trial} IS NULL LIMIT 1"
+            ).fetchone()
+            if row is not None:
+                return f"row {row[0]}: column {column}: {row[1]!r} is not a valid {what}"
+    except Exception:  # diagnosis is best effort; the caller still reports the original error
+        return None
+    finally:
+        con.execute("SET preserve_insertion_order = false")
+    return None
+
+
+def stage(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], table: str = "billing") -> dict[str, Any]:
+    """Create `table` with the canonical schema and load every delivery into it; returns load statistics.
+
+    Within one load, a period delivered by a manifest replaces rows of that period from loose files too."""
+    con.execute(canonical_create_sql(table))
+    stats: dict[str, Any] = {"files": 0, "rows": 0}
+    for delivery in deliveries:
+        if delivery.period and delivery.manifest:
+            con.execute(f"DELETE FROM {quote(table)} WHERE x_BillingPeriod = {lit(delivery.period)}")
+        for source in delivery.files:
+            stats["rows"] += insert_source(con, table, source)
+            stats["files"] += 1
+    missing = con.execute(f"SELECT x_SourceFile FROM {quote(table)} WHERE x_BillingPeriod IS NULL LIMIT 1").fetchone()
+    if missing is not None:
+        raise InputError("rows without a billing period or charge period start", where=str(missing[0]))
+    return stats

@@ -1,0 +1,41 @@
+"""The registry of billing readers, one module per format; `detect_reader` picks one from a file's header."""
+
+from __future__ import annotations
+
+from awscost.billing.readers.base import Projection, Reader
+from awscost.billing.readers.cur2 import Cur2Reader
+from awscost.billing.readers.cur_legacy import CurLegacyReader
+from awscost.billing.readers.dbr import DbrReader
+from awscost.billing.readers.focus import FocusReader
+from awscost.errors import InputError
+
+# Order matters only for headers that could match two formats; the most specific marker comes first.
+READERS: tuple[Reader, ...] = (CurLegacyReader(), Cur2Reader(), DbrReader(), FocusReader())
+
+
+def reader_named(name: str) -> Reader:
+    for reader in READERS:
+        if reader.name == name:
+            return reader
+    raise InputError(f"unknown billing format {name!r}", where="--format", hint="one of cur, cur2, focus, dbr")
+
+
+def detect_reader(columns: list[str], *, where: str) -> Reader:
+    """The reader for a header; InputError when no format matches or a required column is missing."""
+    for reader in READERS:
+        if reader.detect(columns):
+            missing = [c for c in reader.required if c not in columns]
+            if missing:
+                raise InputError(
+                    f"{reader.name} billing file lacks required column(s) {', '.join(missing)}", where=where
+                )
+            return reader
+    shown = ", ".join(columns[:6]) + (", ..." if len(columns) > 6 else "")
+    raise InputError(
+        f"not a billing file: header ({shown}) matches no known format",
+        where=where,
+        hint="expected a legacy CUR, CUR 2.0, FOCUS or DBR export",
+    )
+
+
+__all__ = ["READERS", "Projection", "Reader", "detect_reader", "reader_named"]

@@ -1,0 +1,180 @@
+"""Finding the files of a bill: plain files, zip archives, directories and CUR manifests (`*-Manifest.json`).
+
+A legacy CUR delivery is a manifest naming its report files (`reportKeys`, in order) and its billing period.
+AWS re-delivers the month to date several times a day; every delivery is complete for its period, so the
+newest delivery of a period replaces older ones (here within one load, and in the dataset across loads).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import re
+import shutil
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from awscost.errors import InputError
+
+BILL_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip", ".parquet", ".snappy.parquet", ".gz.parquet")
+DATASET_MARKER = "_awscost_billing.json"
+_DBR_NAME = re.compile(r"aws-billing-detailed-line-items.*-(\d{4})-(\d{2})\.csv", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    path: Path  # what the engine reads (an extracted copy for zip members)
+    display: str  # what messages name: the user's path, with `!member` for zip members
+    kind: str  # "csv" or "parquet"
+    period_hint: str | None = None  # 'YYYY-MM' from a manifest or a DBR file name
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Files that together are one delivery (one period for a manifest; unknown for loose files)."""
+
+    files: list[SourceFile]
+    period: str | None = None
+    manifest: Path | None = None
+
+
+def is_dataset(path: Path) -> bool:
+    return path.is_dir() and (path / DATASET_MARKER).exists()
+
+
+def _kind(path: Path) -> str:
+    return "parquet" if path.name.endswith(".parquet") else "csv"
+
+
+def _dbr_period(name: str) -> str | None:
+    m = _DBR_NAME.search(name)
+    return f"{m.group(1)}-{m.group(2)}" if m else None
+
+
+def _expand_zip(path: Path, workdir: Path, period: str | None) -> list[SourceFile]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            members = [m for m in zf.infolist() if not m.is_dir() and m.filename.endswith((".csv", ".parquet"))]
+            if not members:
+                raise InputError("zip archive holds no .csv or .parquet file", where=str(path))
+            out = []
+            for i, member in enumerate(members):
+                target = workdir / f"zip{len(list(workdir.iterdir()))}-{i}-{Path(member.filename).name}"
+                # Streamed to disk in chunks: a multi-GB member never sits in memory.
+                with zf.open(member) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+                hint = period or _dbr_period(member.filename) or _dbr_period(path.name)
+                out.append(SourceFile(target, f"{path}!{member.filename}", _kind(target), hint))
+            return out
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise InputError(f"unreadable zip archive: {exc}", where=str(path)) from None
+
+
+def _file(path: Path, workdir: Path, period: str | None = None) -> list[SourceFile]:
+    if path.name.endswith(".zip"):
+        return _expand_zip(path, workdir, period)
+    return [SourceFile(path, str(path), _kind(path), period or _dbr_period(path.name))]
+
+
+def _manifest_period(data: dict, where: str) -> str:
+    bp = data.get("billingPeriod") or {}
+    start = str(bp.get("start", ""))
+    m = re.match(r"(\d{4})-?(\d{2})", start)
+    if not m:
+        raise InputError("manifest has no billingPeriod.start", where=where)
+    return f"{m.group(1)}-{m.group(2)}"
+
+
+def read_manifest(path: Path, workdir: Path) -> Delivery:
+    where = str(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InputError(f"unreadable CUR manifest: {exc}", where=where) from None
+    if not isinstance(data, dict) or not isinstance(data.get("reportKeys"), list):
+        raise InputError("not a CUR manifest (no reportKeys list)", where=where)
+    period = _manifest_period(data, where)
+    files: list[SourceFile] = []
+    for key in data["reportKeys"]:
+        local = _locate(path.parent, str(key))
+        if local is None:
+            raise InputError(f"report key {key!r} not found next to the manifest", where=where)
+        files.extend(_file(local, workdir, period))
+    if not files:
+        raise InputError("manifest lists no report files", where=where)
+    return Delivery(files, period, path)
+
+
+def _locate(base: Path, key: str) -> Path | None:
+    """A manifest's S3 key as a local file: the key's trailing parts under the manifest's folder (a synced
+    bucket prefix keeps the assembly folder; a flat download keeps only the file name)."""
+    parts = [p for p in key.split("/") if p]
+    for i in range(len(parts)):
+        candidate = base.joinpath(*parts[i:])
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _is_bill_file(path: Path) -> bool:
+    return path.is_file() and path.name.endswith(BILL_SUFFIXES) and not path.name.startswith(".")
+
+
+def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
+    """Deliveries for the given paths, in order. Manifests win over loose files in the same directory; for
+    a period named by several manifests, only the newest (by manifest mtime, then path) is kept."""
+    deliveries: list[Delivery] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError("no such file or directory", where=str(path))
+        if path.is_dir():
+            if is_dataset(path):
+                raise InputError("this is an awscost billing dataset; pass it with --dataset", where=str(path))
+            manifests = sorted(path.rglob("*-Manifest.json"))
+            if manifests:
+                deliveries.extend(read_manifest(m, workdir) for m in manifests)
+            else:
+                found = sorted(p for p in path.rglob("*") if _is_bill_file(p))
+                if not found:
+                    raise InputError("directory holds no billing files", where=str(path))
+                deliveries.extend(Delivery(_file(p, workdir)) for p in found)
+        elif path.name.endswith("Manifest.json"):
+            deliveries.append(read_manifest(path, workdir))
+        else:
+            deliveries.append(Delivery(_file(path, workdir)))
+    newest: dict[str, Delivery] = {}
+    for d in deliveries:
+        if d.period and d.manifest:
+            old = newest.get(d.period)
+            if old is None or _age_key(d) >= _age_key(old):
+                newest[d.period] = d
+    return [d for d in deliveries if not (d.period and d.manifest) or newest[d.period] is d]
+
+
+def _age_key(d: Delivery) -> tuple[float, str]:
+    assert d.manifest is not None
+    return (d.manifest.stat().st_mtime, str(d.manifest))
+
+
+def csv_header(source: SourceFile) -> list[str]:
+    """The first row of a CSV (plain or gzip); InputError for a truncated or unreadable file."""
+    try:
+        with open(source.path, "rb") as raw:
+            magic = raw.read(2)
+        opener = gzip.open if magic == b"\x1f\x8b" else open
+        with opener(source.path, "rb") as fh:  # type: ignore[operator]
+            text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+            row = next(csv.reader(text), None)
+    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"unreadable file: {exc}", where=source.display) from None
+    if not row:
+        raise InputError("empty file: no header row", where=source.display)
+    return [c.strip() for c in row]
+
+
+def is_gzip(path: Path) -> bool:
+    with open(path, "rb") as raw:
+        return raw.read(2) == b"\x1f\x8b"
