@@ -1,0 +1,1 @@
+"""Package data: the dated price snapshot (prices-snapshot.json). Read with importlib.resources."""

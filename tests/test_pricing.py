@@ -1,0 +1,270 @@
+"""Prices: the dated snapshot, the Price List API (botocore Stubber, real Price List shape), the store cache."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from awscost import pricing
+from awscost.pricing.api import (
+    API_SOURCE,
+    fetch_prices,
+    load_price_book,
+    parse_price_item,
+    write_cache,
+)
+from awscost.pricing.book import snapshot_book, snapshot_date
+from awscost.store import open_store
+from conftest import refdata
+
+
+def offer_file_items(path: Path) -> list[str]:
+    """Turn an offer file (products + terms maps) into GetProducts' PriceList entries (one JSON string each)."""
+    offer = json.loads(path.read_text())
+    items = []
+    for sku, product in offer["products"].items():
+        terms = {
+            kind: {k: v for k, v in by_sku.get(sku, {}).items()} for kind, by_sku in offer["terms"].items()
+        }
+        items.append(
+            json.dumps(
+                {
+                    "product": product,
+                    "serviceCode": offer["offerCode"],
+                    "terms": {k: v for k, v in terms.items() if v},
+                    "version": offer["version"],
+                    "publicationDate": offer["publicationDate"],
+                }
+            )
+        )
+    return items
+
+
+def reserved_term(sku: str, code: str, length: str, option: str, upfront: str, hourly: str) -> dict[str, Any]:
+    """A Reserved term in the Price List shape (as in the AmazonEC2 offer file)."""
+    dims = {
+        f"{sku}.{code}.2TG2D8R56U": {
+            "unit": "Quantity",
+            "description": "Upfront Fee",
+            "pricePerUnit": {"USD": upfront},
+            "rateCode": f"{sku}.{code}.2TG2D8R56U",
+            "appliesTo": [],
+        },
+        f"{sku}.{code}.6YS6EN2CT7": {
+            "unit": "Hrs",
+            "endRange": "Inf",
+            "description": "Linux/UNIX (Amazon VPC), m5.large reserved instance applied",
+            "pricePerUnit": {"USD": hourly},
+            "rateCode": f"{sku}.{code}.6YS6EN2CT7",
+            "beginRange": "0",
+            "appliesTo": [],
+        },
+    }
+    return {
+        f"{sku}.{code}": {
+            "priceDimensions": dims,
+            "sku": sku,
+            "effectiveDate": "2024-05-01T00:00:00Z",
+            "offerTermCode": code,
+            "termAttributes": {
+                "LeaseContractLength": length,
+                "OfferingClass": "standard",
+                "PurchaseOption": option,
+            },
+        }
+    }
+
+
+def m5_large_item() -> str:
+    sku = "3DG6WFZ5QW4JAAHJ"
+    attrs = {
+        "servicecode": "AmazonEC2",
+        "regionCode": "us-east-1",
+        "instanceType": "m5.large",
+        "tenancy": "Shared",
+        "operatingSystem": "Linux",
+        "preInstalledSw": "NA",
+        "licenseModel": "No License required",
+        "capacitystatus": "Used",
+        "marketoption": "OnDemand",
+        "usagetype": "BoxUsage:m5.large",
+        "operation": "RunInstances",
+    }
+    reserved: dict[str, Any] = {}
+    reserved.update(reserved_term(sku, "4NA7Y494T4", "1yr", "No Upfront", "0", "0.0600000000"))
+    reserved.update(reserved_term(sku, "HU7G6KETJZ", "1yr", "Partial Upfront", "257", "0.0290000000"))
+    reserved.update(reserved_term(sku, "6QCMYABX3D", "1yr", "All Upfront", "503", "0.0000000000"))
+    on_demand = {
+        f"{sku}.JRTCKXETXF": {
+            "priceDimensions": {
+                f"{sku}.JRTCKXETXF.6YS6EN2CT7": {
+                    "unit": "Hrs",
+                    "description": "$0.096 per On Demand Linux m5.large Instance Hour",
+                    "pricePerUnit": {"USD": "0.0960000000"},
+                    "beginRange": "0",
+                    "endRange": "Inf",
+                    "appliesTo": [],
+                    "rateCode": f"{sku}.JRTCKXETXF.6YS6EN2CT7",
+                }
+            },
+            "sku": sku,
+            "effectiveDate": "2024-05-01T00:00:00Z",
+            "offerTermCode": "JRTCKXETXF",
+            "termAttributes": {},
+        }
+    }
+    return json.dumps(
+        {
+            "product": {"productFamily": "Compute Instance", "attributes": attrs, "sku": sku},
+            "serviceCode": "AmazonEC2",
+            "terms": {"OnDemand": on_demand, "Reserved": reserved},
+            "version": "20261120000000",
+            "publicationDate": "2026-11-20T00:00:00Z",
+        }
+    )
+
+
+def pricing_client() -> Any:
+    return boto3.client(
+        "pricing",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        endpoint_url=None,
+    )
+
+
+def test_snapshot_is_dated_and_prices_every_sandbox_type() -> None:
+    from awscost.sandbox.scenario import default_scenario
+
+    book = snapshot_book()
+    assert snapshot_date() == "2026-11-26"
+    assert book.sources() == ["snapshot 2026-11-26"]
+    m5 = book.lookup("ec2", "m5.large", "us-east-1")
+    assert m5 is not None and m5.on_demand == Decimal("0.0960")
+    for term in ("1y", "3y"):
+        for pay in ("no", "partial", "all"):
+            rate = m5.reserved_rate(term, pay)
+            assert rate is not None and 0 < rate.effective_hourly < m5.on_demand
+    assert m5.reserved_rate("3y", "all").effective_hourly < m5.reserved_rate("1y", "all").effective_hourly  # type: ignore[union-attr]
+    unpriced = set()
+    for g in default_scenario()._groups:
+        if g.kind == "dynamodb":
+            continue
+        variant = g.os or "linux" if g.kind == "ec2" else g.engine or ""
+        if book.lookup(g.kind, g.type, g.region, variant) is None:
+            unpriced.add((g.kind, g.type, g.os))
+    # Graviton runs no Windows: the scenario's m6g Windows group has no list price anywhere.
+    assert unpriced == {("ec2", "m6g.large", "windows")}
+
+
+def test_windows_license_is_not_discounted_by_reservations() -> None:
+    book = snapshot_book()
+    linux, windows = (
+        book.lookup("ec2", "m5.large", "us-east-1"),
+        book.lookup("ec2", "m5.large", "us-east-1", "windows"),
+    )
+    assert linux and windows and linux.on_demand and windows.on_demand
+    lic = windows.on_demand - linux.on_demand
+    assert lic == Decimal("0.092")
+    assert windows.reserved["1y/no"].hourly - linux.reserved["1y/no"].hourly == lic
+
+
+def test_module_helpers_for_other_areas() -> None:
+    assert pricing.on_demand_hourly("ec2", "c5.large", "us-west-2") == Decimal("0.0850")
+    assert pricing.on_demand_hourly("AmazonRDS", "db.m5.large", "us-east-1", os="postgres") == Decimal(
+        "0.1780"
+    )
+    assert pricing.on_demand_hourly("ec2", "x9.huge", "us-east-1") is None
+    rates = pricing.fargate_rates("us-east-1")
+    assert rates is not None and rates[:2] == (Decimal("0.04048"), Decimal("0.004445"))
+    assert rates[2] == "snapshot 2026-11-26"
+
+
+def test_parses_the_real_ec2_offer_excerpt() -> None:
+    items = offer_file_items(refdata("opencost/ec2-pricing-us-east-1-excerpt.json"))
+    parsed = [parse_price_item(i) for i in items]
+    priced = [p for p in parsed if p is not None]
+    # the Capacity Block SKU (marketoption CapacityBlock, $0) is not an on-demand price
+    assert len(priced) == 1
+    p = priced[0]
+    assert (p.service, p.region, p.type, p.variant, p.tenancy) == (
+        "ec2",
+        "us-east-1",
+        "p4d.24xlarge",
+        "linux",
+        "shared",
+    )
+    assert p.on_demand == Decimal("32.7726000000")
+    assert p.source_label == f"{API_SOURCE} 2024-05-28"
+
+
+def test_parses_the_real_ecs_offer_for_fargate_rates() -> None:
+    from awscost.pricing.api import merge_prices
+
+    items = offer_file_items(refdata("opencost/ecs-pricing-us-east-1.json"))
+    prices = merge_prices(p for p in (parse_price_item(i) for i in items) if p is not None)
+    by_arch = {p.type: p.extra for p in prices}
+    assert by_arch["x86_64"] == {"vcpu_hour": Decimal("0.0404800000"), "gb_hour": Decimal("0.0044450000")}
+    assert by_arch["arm64"]["vcpu_hour"] == Decimal("0.0323800000")
+
+
+def test_get_products_pages_through_next_token_with_stubber(tmp_path: Path) -> None:
+    client = pricing_client()
+    excerpt = offer_file_items(refdata("opencost/ec2-pricing-us-east-1-excerpt.json"))
+    filters = [
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "us-east-1"},
+        {"Type": "TERM_MATCH", "Field": "tenancy", "Value": "Shared"},
+        {"Type": "TERM_MATCH", "Field": "capacitystatus", "Value": "Used"},
+        {"Type": "TERM_MATCH", "Field": "instanceType", "Value": "m5.large"},
+    ]
+    base = {"ServiceCode": "AmazonEC2", "Filters": filters, "FormatVersion": "aws_v1", "MaxResults": 100}
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_products",
+            {"FormatVersion": "aws_v1", "PriceList": [m5_large_item()], "NextToken": "t1"},
+            base,
+        )
+        stub.add_response(
+            "get_products", {"FormatVersion": "aws_v1", "PriceList": excerpt[:1]}, {**base, "NextToken": "t1"}
+        )
+        result = fetch_prices(client, [("ec2", "us-east-1", "m5.large")])
+        stub.assert_no_pending_responses()
+    assert result.ok and result.calls == 1
+    by_type = {p.type: p for p in result.fetched}
+    m5 = by_type["m5.large"]
+    assert m5.on_demand == Decimal("0.0960000000")
+    assert m5.reserved_rate("1y", "partial") is not None
+    assert m5.reserved["1y/partial"].upfront == Decimal("257") and m5.reserved[
+        "1y/partial"
+    ].hourly == Decimal("0.029")
+    assert m5.reserved["1y/all"].effective_hourly == Decimal("503") / 8760
+    assert m5.date == "2026-11-20"
+
+    store = open_store(f"sqlite:///{tmp_path / 'p.db'}")
+    write_cache(store, result.fetched)
+    book = load_price_book(store)
+    price = book.lookup("ec2", "m5.large", "us-east-1")
+    assert price is not None and price.source_label == "aws-price-list-api 2026-11-20"
+    assert price.reserved["1y/no"].hourly == Decimal("0.06")
+    # what the API did not answer still comes from the snapshot, and the book says so
+    c5 = book.lookup("ec2", "c5.large", "us-east-1")
+    assert c5 is not None and c5.source == "snapshot"
+    assert "cache" in book.notes[0]
+
+
+def test_unreachable_api_is_reported_and_the_snapshot_answers(tmp_path: Path) -> None:
+    client = pricing_client()
+    with Stubber(client) as stub:
+        stub.add_client_error("get_products", "AccessDeniedException", "not authorized", 400)
+        result = fetch_prices(client, [("rds", "us-east-1", "db.m5.large")])
+    assert not result.ok and "AccessDeniedException" in result.failed[0]
+    book = load_price_book(open_store(f"sqlite:///{tmp_path / 'empty.db'}"))
+    assert "snapshot" in book.notes[0]
+    assert book.on_demand_hourly("rds", "db.m5.large", "us-east-1", "postgres") == Decimal("0.1780")
