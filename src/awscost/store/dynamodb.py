@@ -55,7 +55,8 @@ def from_dynamo_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, dict):
-        return {k: from_dynamo_value(v) for k, v in value.items()}
+        # Key order sorted, as SQLite's JSON is: a dump of either backend is then byte-identical.
+        return {k: from_dynamo_value(value[k]) for k in sorted(value)}
     if isinstance(value, list):
         return [from_dynamo_value(v) for v in value]
     if isinstance(value, set | frozenset):
@@ -72,7 +73,7 @@ def serialize_item(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def deserialize_item(raw: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: from_dynamo_value(_deserializer.deserialize(v)) for k, v in raw.items()}
+    return {k: from_dynamo_value(_deserializer.deserialize(raw[k])) for k in sorted(raw)}
 
 
 def item_to_dynamo(item: UsageItem) -> dict[str, Any]:
