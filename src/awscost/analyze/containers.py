@@ -16,7 +16,7 @@ Per host and UTC hour:
    half. The host's capacity in the hour is its size x (its ticks x step / 3600, at most 1).
 4. Each container takes claim / max(capacity, sum of claims) of each part; the rest is the host's idle cost,
    a line of its own (`__idle__`) or, with `idle="share"`, shared over the services in proportion to their
-   cost.
+   cost (CPU idle by CPU cost, memory idle by memory cost).
 5. Money is integer units of 1e-8 USD ("micro-cents"); the host cost is rounded to that unit once, and every
    split uses the largest-remainder method, so services + idle == host cost exactly for every host-hour. The
    quotas are exact rationals (claims are fixed-point integers of 1e-9), so more usage never lowers a
@@ -461,7 +461,7 @@ def _allocate_host_hour(
     if options.idle == "share" and by_service:
         keys = list(by_service)
         for idx, idle_total in ((0, idle_cpu), (1, idle_mem)):
-            weights = [by_service[k][0] + by_service[k][1] for k in keys]
+            weights = [by_service[k][idx] for k in keys]  # CPU idle by CPU cost, memory idle by memory cost
             if sum(weights) == 0:
                 weights = [1] * len(keys)
             for k, extra in zip(keys, largest_remainder(idle_total, weights), strict=True):
