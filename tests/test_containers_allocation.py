@@ -6,8 +6,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
-from conftest import refdata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +22,7 @@ from awscost.analyze.containers import (
     to_usage_items,
 )
 from awscost.containers import ReadContext, Sample, read_inputs
+from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "containers"
 ONE_UNIT = Decimal("0.00000001")
@@ -140,7 +139,7 @@ def test_fargate_task_priced_from_the_price_list_offer() -> None:
     host = a.hosts[0]
     assert host.cost_units == 2468500 and host.cpu_units == 2024000 and host.cost_source == "fargate"
     got = costs(a)
-    # app: max(0.25 reserved, 0.09 used) of 0.5 vCPU; envoy: 0.01 used. Memory: app 512 MiB, envoy 50 MiB of 1 GiB
+    # app: max(0.25 reserved, 0.09 used) of 0.5 vCPU; envoy: 0.01 used. Memory: 512 + 50 MiB of 1 GiB
     envoy_cpu = Decimal("10.24") / 1024  # 0.01 vCPU
     assert near(got["api"][0], Decimal("0.02024") * (Decimal("0.25") + envoy_cpu) / Decimal("0.5"))
     assert near(got["api"][1], Decimal("0.004445") * Decimal(512 + 50) / 1024)

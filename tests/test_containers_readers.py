@@ -1,4 +1,4 @@
-"""Container usage readers on real formats: the refdata ECS metadata/stats, docker stats lines, Container Insights."""
+"""Container usage readers on real formats: refdata ECS metadata, docker stats, Insights."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import pytest
 
 from awscost.containers import ReadContext, ServiceNamer, image_repository, read_inputs
 from awscost.containers.readers import docker_cpu_vcpu, parse_size
-
 from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "containers"
