@@ -1,4 +1,4 @@
-"""Export and import: our line format, JSON arrays, `aws dynamodb scan` output, the original system's items."""
+"""Export and import: our line format, JSON arrays, `aws dynamodb scan` output, the original's items."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ LEGACY_SCAN = {
         {
             "awsResource": {"S": "ri-rds:myorg:us-west-2"},
             "time": {"S": "20181105"},
-            "node_types": {"M": {"db.r4.large:mysql-multi_az": {"N": "2"}, "db.t2.small:postgres": {"N": "1.5"}}},
+            "node_types": {
+                "M": {"db.r4.large:mysql-multi_az": {"N": "2"}, "db.t2.small:postgres": {"N": "1.5"}}
+            },
         },
         {
             "awsResource": {"S": "state"},
@@ -139,16 +141,16 @@ def test_import_jsonl_with_blank_lines_and_duplicates(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n{not json\n', "in.jsonl:2: invalid JSON"),
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n[1]\n', "in.jsonl:2: expected a JSON object"),
-        ('\n\n{"awsResource":"ec2:1","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:3: awsResource 'ec2:1'"),
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n{not json\n', "in.jsonl:2: invalid JSON"),  # noqa: E501
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n[1]\n', "in.jsonl:2: expected a JSON object"),  # noqa: E501
+        ('\n\n{"awsResource":"ec2:1","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:3: awsResource 'ec2:1'"),  # noqa: E501
         ('{"awsResource":"ec2:1:r","time":"yesterday","usage":{"a":1}}\n', "in.jsonl:1: time 'yesterday'"),
-        ('{"awsResource":"ec2:1:r","time":"2026-13-40T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:1: '2026-13-40T10:00:00Z'"),
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":"3"}}\n', "in.jsonl:1: usage['a']"),
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":[1]}\n', "in.jsonl:1: usage of ec2:1:r"),
+        ('{"awsResource":"ec2:1:r","time":"2026-13-40T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:1: '2026-13-40T10:00:00Z'"),  # noqa: E501
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":"3"}}\n', "in.jsonl:1: usage['a']"),  # noqa: E501
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":[1]}\n', "in.jsonl:1: usage of ec2:1:r"),  # noqa: E501
         ('{"time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:1: no awsResource"),
-        ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"awsResource":"x"', "in.jsonl:1: invalid JSON"),
-        ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"usage":{}}]', "in.jsonl: item 2: no awsResource"),
+        ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"awsResource":"x"', "in.jsonl:1: invalid JSON"),  # noqa: E501
+        ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"usage":{}}]', "in.jsonl: item 2: no awsResource"),  # noqa: E501
     ],
 )  # fmt: skip
 def test_bad_records_name_file_and_line(tmp_path: Path, content: str, message: str) -> None:
@@ -162,9 +164,10 @@ def test_bad_records_name_file_and_line(tmp_path: Path, content: str, message: s
 def test_import_is_all_or_nothing(tmp_path: Path) -> None:
     good = '{"awsResource":"ec2:111111111111:us-east-1","time":"2026-11-26T%02d:00:00Z","usage":{"a":1}}\n'
     path = tmp_path / "in.jsonl"
-    path.write_text("".join(good % h for h in range(10)) + '{"awsResource":"ec2:1:r","time":"soon","usage":{}}\n')
+    bad = '{"awsResource":"ec2:1:r","time":"soon","usage":{}}\n'
+    path.write_text("".join(good % h for h in range(10)) + bad)
     store = open_store(f"sqlite:///{tmp_path}/a.db")
-    with pytest.raises(InputError, match="in.jsonl:11"):
+    with pytest.raises(InputError, match=r"in\.jsonl:11"):
         import_items(store, path)
     assert list(store.query()) == []
 
@@ -205,10 +208,10 @@ def test_normalise_legacy_keys() -> None:
         ("ec2os", "spot-sles-m4.large"): ("spot-suse-m4.large", "sles -> suse"),
         ("ri-ec2", "Linux/UNIX (Amazon VPC)-t2.small"): ("linux-t2.small", "product description -> OS"),
         ("ri-ec2", "Red Hat Enterprise Linux:m5.large"): ("rhel-m5.large", "product description -> OS"),
-        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("Windows with SQL Server Standard-t2.small", None),
+        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("Windows with SQL Server Standard-t2.small", None),  # noqa: E501
         ("ri-ec2", "linux-t2.small"): ("linux-t2.small", None),
-        ("ri-rds", "db.r4.large:mysql-multi_az"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),
-        ("ri-rds", "db.r4.large:mysql (Multi-AZ)"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),
+        ("ri-rds", "db.r4.large:mysql-multi_az"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),  # noqa: E501
+        ("ri-rds", "db.r4.large:mysql (Multi-AZ)"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),  # noqa: E501
         ("rds", "multi_az-db.r4.large:mysql"): ("multi_az-db.r4.large:mysql", None),
         ("ri-rds", "db.r4.large:aurora-mysql"): ("db.r4.large:aurora-mysql", None),
         ("ec2", "sles-m4.large"): ("sles-m4.large", None),  # not an OS key in this kind

@@ -196,4 +196,3 @@ def gaps(
         click.echo(f"{len(found)} gaps, {total} periods missing" if found else "no gaps", err=True)
     if found and fail_on_gaps:
         raise click.exceptions.Exit(EXIT_GAPS_FOUND)
-

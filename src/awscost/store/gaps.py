@@ -134,4 +134,3 @@ def find_gaps(
         for first, stop, n in missing_ranges(present, start, end, cadence):
             gaps.append(Gap(res, cadence, first, stop, n))
     return gaps
-
