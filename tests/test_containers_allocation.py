@@ -41,10 +41,12 @@ def near(a: Decimal, b: Decimal) -> bool:
 
 def test_refdata_ecs_task_on_m5_large_by_hand() -> None:
     samples = read_inputs(
-        [refdata("otel-awsecscontainermetrics/task_metadata.json"),
-         refdata("otel-awsecscontainermetrics/task_stats.json")],
+        [
+            refdata("otel-awsecscontainermetrics/task_metadata.json"),
+            refdata("otel-awsecscontainermetrics/task_stats.json"),
+        ],
         ReadContext(host_id="i-0abc", instance_type="m5.large"),
-    ).samples  # fmt: skip
+    ).samples
     # The snapshot is taken as standing for its whole hour (step 3600).
     a = allocate(
         samples,
@@ -66,10 +68,12 @@ def test_refdata_ecs_task_on_m5_large_by_hand() -> None:
 
 def test_refdata_managed_instance_tasks_by_hand() -> None:
     samples = read_inputs(
-        [refdata("otel-awsecscontainermetrics/instance_tasks_metadata.json"),
-         refdata("otel-awsecscontainermetrics/instance_tasks_stats.json")],
+        [
+            refdata("otel-awsecscontainermetrics/instance_tasks_metadata.json"),
+            refdata("otel-awsecscontainermetrics/instance_tasks_stats.json"),
+        ],
         ReadContext(host_id="i-0mi", instance_type="m5.large"),
-    ).samples  # fmt: skip
+    ).samples
     a = allocate(
         samples,
         options=Options(step_seconds=3600),
@@ -205,10 +209,20 @@ def sample(
     service: str | None = None,
 ) -> Sample:
     return Sample(
-        timestamp=ts, host_id=host, instance_type=itype, region="us-east-1", account="222233334444",
-        container_id=cid, container_name=cid, service=service or cid, cluster="c", cpu_reserved_vcpu=res_cpu,
-        cpu_used_vcpu=cpu, mem_reserved_gb=res_mem, mem_used_gb=mem,
-    )  # fmt: skip
+        timestamp=ts,
+        host_id=host,
+        instance_type=itype,
+        region="us-east-1",
+        account="222233334444",
+        container_id=cid,
+        container_name=cid,
+        service=service or cid,
+        cluster="c",
+        cpu_reserved_vcpu=res_cpu,
+        cpu_used_vcpu=cpu,
+        mem_reserved_gb=res_mem,
+        mem_used_gb=mem,
+    )
 
 
 @given(
@@ -225,8 +239,9 @@ def test_split_is_exact(total: int, claims: list[int], capacity: int) -> None:
 usage = st.floats(0, 3, allow_nan=False).map(lambda x: round(x, 4))
 container_rows = st.lists(
     st.tuples(st.integers(0, 2), st.integers(0, 3), st.integers(0, 119), usage, usage, usage, usage),
-    min_size=1, max_size=40,
-)  # fmt: skip
+    min_size=1,
+    max_size=40,
+)
 PRICES = {("t3.medium", "us-east-1"): Decimal("0.0416"), ("m5.xlarge", "us-east-1"): Decimal("0.192")}
 
 
@@ -238,10 +253,18 @@ PRICES = {("t3.medium", "us-east-1"): Decimal("0.0416"), ("m5.xlarge", "us-east-
 )
 def test_conservation_every_host_hour(rows, price_a: Decimal, idle: str) -> None:
     samples = [
-        sample(f"i-{h}", T0 + timedelta(minutes=m), f"c{c}", cpu=cpu, mem=mem, res_cpu=rc, res_mem=rm,
-               itype="t3.medium" if h else "m5.xlarge")
+        sample(
+            f"i-{h}",
+            T0 + timedelta(minutes=m),
+            f"c{c}",
+            cpu=cpu,
+            mem=mem,
+            res_cpu=rc,
+            res_mem=rm,
+            itype="t3.medium" if h else "m5.xlarge",
+        )
         for h, c, m, cpu, mem, rc, rm in rows
-    ]  # fmt: skip
+    ]
     prices = {("t3.medium", "us-east-1"): price_a, ("m5.xlarge", "us-east-1"): Decimal("0.192")}
     a = allocate(samples, price=price_table(prices), options=Options(idle=idle))
     assert check_conservation(a) == []

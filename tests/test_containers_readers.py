@@ -23,8 +23,9 @@ def by_name(samples):
 
 
 def test_ecs_task_metadata_joined_to_task_stats() -> None:
-    meta, stats = refdata("otel-awsecscontainermetrics/task_metadata.json"), refdata(
-        "otel-awsecscontainermetrics/task_stats.json"
+    meta, stats = (
+        refdata("otel-awsecscontainermetrics/task_metadata.json"),
+        refdata("otel-awsecscontainermetrics/task_stats.json"),
     )
     result = read_inputs([stats, meta], ReadContext(host_id="i-0abc", instance_type="m5.large"))
     assert result.malformed == []
