@@ -273,3 +273,24 @@ def test_dynamodb_scan_skips_foreign_items(aws: str) -> None:
     assert [i.aws_resource for i in store.query()] == ["ec2:111111111111:us-east-1"]
     assert store.resources() == ["ec2:111111111111:us-east-1"]
     assert store.count_items() == 2
+
+
+def test_dynamodb_scan_names_only_what_it_uses() -> None:
+    # AWS rejects unused ExpressionAttributeNames/Values (moto does not): pin the Scan built for
+    # account + since, and check it follows LastEvaluatedKey.
+    store, stub, _ = _stubbed()
+    expected = {
+        "TableName": "AWSCost",
+        "ConsistentRead": True,
+        "FilterExpression": "#t >= :lo AND contains(#r, :a)",
+        "ExpressionAttributeNames": {"#t": "time", "#r": "awsResource"},
+        "ExpressionAttributeValues": {":lo": {"S": "2026-11-26T10:00:00Z"}, ":a": {"S": ":111111111111:"}},
+    }
+    last_key = {"awsResource": {"S": "ec2:111111111111:us-east-1"}, "time": {"S": "2026-11-26T11:00:00Z"}}
+    stub.add_response("scan", {"Items": [item_to_dynamo(_item(1))], "LastEvaluatedKey": last_key}, expected)
+    stub.add_response(
+        "scan", {"Items": [item_to_dynamo(_item(0, kind="rds"))]}, {**expected, "ExclusiveStartKey": last_key}
+    )
+    with stub:
+        got = list(store.query(account="111111111111", since=T0))
+    assert [(i.kind, i.time) for i in got] == [("ec2", T0 + H), ("rds", T0)]

@@ -123,6 +123,7 @@ def test_import_original_scan_reports_counts(tmp_path: Path) -> None:
     ]
     assert list(open_store(url).query()) == []
     code, out, _ = run("usage", "import", "-", "--store", url, input=json.dumps(scan))
+    assert code == 0
     assert out.splitlines()[1] == "imported 1 items (1 converted from the original format)"
     assert run("usage", "show", "--store", url, "--format", "jsonl")[1] == (
         '{"awsResource":"ec2os:111111111111:us-west-2","time":"2018-11-05T18:00:00Z","usage":{"suse-m4.large":1}}\n'
