@@ -69,7 +69,7 @@ def input_options(func: Any) -> Any:
             click.option("--cluster", default=None, help="Cluster for inputs that lack it."),
             click.option("--time", "time_", default=None,
                          help="Time of `docker stats` lines that have no time prefix (ISO 8601)."),
-            click.option("--label", default=None, help="Docker label naming the service (beats compose, image)."),
+            click.option("--label", default=None, help="Docker label that names the service."),
         ]
     ):
         func = opt(func)

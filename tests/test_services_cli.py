@@ -1,0 +1,187 @@
+"""`awscost services allocate` and `awscost containers samples` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from awscost.cli import main
+from awscost.store import open_store
+from conftest import refdata
+
+DATA = Path(__file__).parent / "data" / "containers"
+
+
+@click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+@click.pass_context
+def _entry(ctx: click.Context) -> None:
+    """Runs `awscost.cli.main` (the wrapper that turns user errors into one line and an exit code)."""
+    main(list(ctx.args))
+
+
+def run(args: list[str]) -> tuple[int, str, str]:
+    result = CliRunner().invoke(_entry, args, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_allocate_json_and_stored(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'a.db'}"
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "docker_stats.log"),
+            "--host-id",
+            "i-1",
+            "--instance-type",
+            "t3.medium",
+            "--region",
+            "us-east-1",
+            "--account",
+            "222233334444",
+            "--price",
+            "t3.medium=0.0416",
+            "--format",
+            "json",
+            "--store",
+            store,
+            "--granularity",
+            "hour",
+        ]
+    )
+    assert code == 0, err
+    rows = json.loads(out)
+    assert [r["service"] for r in rows] == ["__idle__", "worker-1", "web-1"]
+    assert sum(Decimal(r["total_cost"]) for r in rows) == Decimal("0.00138667")
+    assert rows[0]["period"] == "2026-11-26T10:00:00Z"
+    assert "3 malformed input line(s) skipped" in err and "docker_stats.log:4: not JSON" in err
+    items = list(open_store(store).query(kind="svc-cost"))
+    assert len(items) == 1 and sum(items[0].usage.values()) == 1387
+
+
+def test_overrides_from_the_map_table(tmp_path: Path) -> None:
+    store_url = f"sqlite:///{tmp_path / 'b.db'}"
+    s = open_store(store_url)
+    s.put_map("container:web-1", {"service": "storefront"})
+    s.close()
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "docker_stats.log"),
+            "--host-id",
+            "i-1",
+            "--instance-type",
+            "t3.medium",
+            "--region",
+            "us-east-1",
+            "--price",
+            "t3.medium=0.0416",
+            "--format",
+            "csv",
+            "--store",
+            store_url,
+            "--no-save",
+        ]
+    )
+    assert code == 0, err
+    assert out.splitlines()[0] == "service,period,cpu_cost,memory_cost,total_cost,share_of_host"
+    assert any(line.startswith("storefront,2026-11-26,") for line in out.splitlines())
+
+
+def test_unpriced_host_exits_non_zero_with_one_line(tmp_path: Path) -> None:
+    code, _out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "docker_stats.log"),
+            "--host-id",
+            "i-1",
+            "--instance-type",
+            "x9.huge",
+            "--region",
+            "us-east-1",
+            "--store",
+            f"sqlite:///{tmp_path / 'c.db'}",
+        ]
+    )
+    assert code == 2
+    assert "host i-1 (x9.huge, us-east-1) unpriced for 1 hour(s)" in err
+    assert "awscost: error:" in err and "Traceback" not in err
+
+
+def test_fargate_and_refdata_directory(tmp_path: Path) -> None:
+    offer = refdata("opencost/ecs-pricing-us-east-1.json")
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "insights_fargate.jsonl"),
+            "--fargate-prices",
+            str(offer),
+            "--price",
+            "m5.large=0.096",
+            "--instance-type",
+            "m5.large",
+            "--region",
+            "us-east-1",
+            "--by",
+            "cluster",
+            "--format",
+            "json",
+            "--store",
+            f"sqlite:///{tmp_path / 'd.db'}",
+            "--step",
+            "3600",
+        ]
+    )
+    assert code == 0, err
+    rows = {r["cluster"]: r for r in json.loads(out)}
+    assert {"prod", "CWAgent", "__idle__"} <= set(rows)
+    assert "CpuUtilized='lots'" in err
+
+
+@pytest.mark.parametrize("bad", [["--step", "7"], ["--price", "m5.large"], ["--cpu-weight", "x"]])
+def test_bad_options_are_user_errors(bad: list[str], tmp_path: Path) -> None:
+    code, _, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "docker_stats.log"),
+            "--host-id",
+            "i-1",
+            "--no-save",
+            "--store",
+            f"sqlite:///{tmp_path / 'e.db'}",
+            *bad,
+        ]
+    )
+    assert code == 2 and "awscost: error:" in err
+
+
+def test_containers_samples_table(tmp_path: Path) -> None:
+    code, out, err = run(
+        [
+            "containers",
+            "samples",
+            str(refdata("otel-awsecscontainermetrics")),
+            "--format",
+            "jsonl",
+            "--store",
+            f"sqlite:///{tmp_path / 'f.db'}",
+        ]
+    )
+    assert code == 0, err
+    rows = [json.loads(x) for x in out.splitlines()]
+    assert sorted(r["service"] for r in rows) == [
+        "daemon-app-monitor",
+        "three-nginx",
+        "three-nginx",
+        "three-nginx",
+        "web-frontend-service",
+    ]
