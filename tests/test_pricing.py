@@ -1,4 +1,4 @@
-"""Prices: the dated snapshot, the Price List API (botocore Stubber, real Price List shape), the store cache."""
+"""Prices: the dated snapshot, the Price List API (Stubber, real Price List shape), the store cache."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import pytest
 from botocore.stub import Stubber
 
 from awscost import pricing
@@ -25,7 +24,7 @@ from conftest import refdata
 
 
 def offer_file_items(path: Path) -> list[str]:
-    """Turn an offer file (products + terms maps) into GetProducts' PriceList entries (one JSON string each)."""
+    """An offer file (products + terms maps) as GetProducts' PriceList entries (one JSON string each)."""
     offer = json.loads(path.read_text())
     items = []
     for sku, product in offer["products"].items():

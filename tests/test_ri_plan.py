@@ -1,0 +1,170 @@
+"""Planning from a store: size-flexible groups, owned and expiring reservations, prices, short history."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from awscost.analyze.ri_flex import concrete_units, key_info
+from awscost.analyze.ri_plan import backtest_rows, plan_from_store
+from awscost.pricing.book import snapshot_book
+from awscost.store import open_store
+from awscost.store.base import UsageItem
+
+ORG = "acme"
+END = datetime(2026, 11, 20, 23, tzinfo=UTC)
+HOURS = 30 * 24
+
+
+def fill(path: Path) -> str:
+    url = f"sqlite:///{path / 'plan.db'}"
+    store = open_store(url)
+    start = END - timedelta(hours=HOURS - 1)
+    items = []
+    for h in range(HOURS):
+        t = start + timedelta(hours=h)
+        busy = 9 <= t.hour < 17
+        usage = {
+            "linux-m5.large": 4 + (4 if busy else 0),  # 16..32 normalized units
+            "linux-m5.xlarge": 2,  # +16 units
+            "windows-r5.large": 3,
+            "spot-linux-c5.large": 7,  # spot: never reserved
+            "linux-x9.huge": 1,  # no price anywhere
+        }
+        if h % 50 == 0:
+            continue  # an hour the collector missed
+        items.append(UsageItem("ec2os", ORG, "us-east-1", t, usage))
+        items.append(UsageItem("ec2os", "111122223333", "us-east-1", t, {"linux-m5.large": 1}))
+        if h >= HOURS - 100:  # a type that appeared only 100 hours ago
+            items.append(UsageItem("rds", ORG, "us-west-2", t, {"multi_az-db.m5.large:postgres": 1}))
+    reservations = [
+        {
+            "id": "ri-a",
+            "key": "linux-m5.large",
+            "count": 2,
+            "scope": "Region",
+            "az": None,
+            "start": "2026-06-01T00:00:00Z",
+            "end": "2027-06-01T00:00:00Z",
+            "offering_type": "No Upfront",
+        },
+        {
+            "id": "ri-b",
+            "key": "linux-m5.large",
+            "count": 1,
+            "scope": "Region",
+            "az": None,
+            "start": "2025-12-01T00:00:00Z",
+            "end": "2026-12-05T00:00:00Z",
+            "offering_type": "All Upfront",
+        },
+        {
+            "id": "ri-c",
+            "key": "windows-r5.large",
+            "count": 1,
+            "scope": "Region",
+            "az": None,
+            "start": "2026-02-01T00:00:00Z",
+            "end": "2027-02-01T00:00:00Z",
+            "offering_type": "No Upfront",
+        },
+    ]
+    items.append(
+        UsageItem(
+            "ri-ec2",
+            ORG,
+            "us-east-1",
+            END.replace(hour=0),
+            {"linux-m5.large": 3, "windows-r5.large": 1},
+            {"reservations": reservations},
+        )
+    )
+    store.put_items(items)
+    store.close()
+    return url
+
+
+def test_key_info_and_concrete_units() -> None:
+    assert key_info("ec2os", "linux-m5.xlarge").factor == 8 and key_info("ec2os", "linux-m5.xlarge").flexible
+    assert not key_info("ec2os", "windows-m5.xlarge").flexible
+    assert not key_info("ec2os", "spot-linux-m5.xlarge").reservable
+    rds = key_info("rds", "multi_az-db.m5.large:postgres")
+    assert (rds.group, rds.factor) == ("db.m5.*:postgres", 8.0)
+    assert not key_info("rds", "db.r5.large:sqlserver-se").flexible
+    assert concrete_units(28, {"m5.xlarge": 8, "m5.large": 4}) == [("m5.xlarge", 3), ("m5.large", 1)]
+    assert concrete_units(30, {"m5.xlarge": 8, "m5.large": 4}) == [("m5.xlarge", 3), ("m5.large", 1)]
+
+
+def test_plan_rows_from_a_store(tmp_path: Path) -> None:
+    store = open_store(fill(tmp_path))
+    result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, lookback_days=30)
+    rows = {(r["kind"], r["region"], r["key"]): r for r in result.rows}
+    assert set(rows) == {
+        ("ec2os", "us-east-1", "linux-m5.*"),
+        ("ec2os", "us-east-1", "windows-r5.large"),
+        ("ec2os", "us-east-1", "linux-x9.huge"),
+        ("rds", "us-west-2", "db.m5.*:postgres"),
+    }
+    m5 = rows[("ec2os", "us-east-1", "linux-m5.*")]
+    assert m5["unit"] == "normalized units" and m5["flexible"]
+    assert m5["hours"] == HOURS - len(range(0, HOURS, 50)) and m5["missing"] == len(range(0, HOURS, 50))
+    assert m5["min"] == 32 and m5["max"] == 48  # 4..8 large (16..32) + 2 xlarge (16)
+    assert m5["owned"] == 12  # 3 x m5.large
+    assert m5["expiring_30d"] == 4 and m5["expiring_90d"] == 4  # ri-b ends 2026-12-05
+    # break-even 0.63 < share of busy hours (1/3): optimum is the always-on 32 units; 12 - 4 (expiring) owned
+    assert m5["breakeven"] == pytest.approx(0.6302, abs=1e-3)
+    assert m5["recommended"] == 24  # 32 - 8 owned after the expiring one
+    assert m5["recommended_units"] == "3 x linux-m5.xlarge"
+    assert m5["p95_rule"] == 40  # P95 = 48, covers the busy hours too
+    assert m5["monthly_savings"] > m5["p95_monthly_savings"]
+    assert isinstance(m5["monthly_savings"], Decimal) and m5["price_source"] == "snapshot 2026-11-26"
+    assert m5["utilization"] == pytest.approx(1.0)
+    assert (
+        m5["upfront"] == Decimal("0.00") and m5["break_even_months"] == 0
+    )  # no upfront: nothing to earn back
+
+    win = rows[("ec2os", "us-east-1", "windows-r5.large")]
+    assert (win["unit"], win["owned"], win["recommended"]) == ("instances", 1, 2)
+
+    unknown = rows[("ec2os", "us-east-1", "linux-x9.huge")]
+    assert unknown["recommended"] is None and "no price" in unknown["note"]
+
+    young = rows[("rds", "us-west-2", "db.m5.*:postgres")]
+    # 100 hours minus the two the collector missed; before it appeared the kind had no items: missing
+    assert young["hours"] == 98 and young["recommended"] == 0 and "only 98 hours" in young["note"]
+    assert young["missing"] == HOURS - 98
+
+    # one account's view is planned on its own items
+    acct = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, account="111122223333")
+    assert [r["key"] for r in acct.rows] == ["linux-m5.*"]
+
+
+def test_all_upfront_has_break_even_months_and_backtest_rows(tmp_path: Path) -> None:
+    store = open_store(fill(tmp_path))
+    result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, term="3y", payment="all")
+    m5 = next(r for r in result.rows if r["key"] == "linux-m5.*")
+    assert m5["upfront"] > 0 and m5["break_even_months"] is not None and 0 < m5["break_even_months"] < 36
+    assert m5["monthly_cost"] > 0
+    bt = {r["key"]: r for r in backtest_rows(result)}
+    assert "linux-x9.huge" not in bt  # unpriced: nothing to replay
+    row = bt["linux-m5.*"]
+    assert row["train_hours"] + row["test_hours"] == m5["hours"]
+    assert row["in_sample_savings_optimal"] >= row["in_sample_savings_p95"]
+    assert row["cost_on_demand"] - row["cost_optimal"] == row["savings_optimal"]
+
+
+def test_bad_options_are_user_errors(tmp_path: Path) -> None:
+    from awscost.errors import InputError
+
+    store = open_store(fill(tmp_path))
+    with pytest.raises(InputError, match="--term"):
+        plan_from_store(store, org_name=ORG, book=snapshot_book(), term="5y")
+    with pytest.raises(InputError, match="--kinds"):
+        plan_from_store(store, org_name=ORG, book=snapshot_book(), kinds=["ec2"])
+    empty = plan_from_store(store, org_name="nobody", book=snapshot_book(), until=END)
+    assert empty.rows == [] and "no usage items" in empty.notes[-1]
+    assert np.asarray(empty.inputs.values).shape[0] == 0
