@@ -294,3 +294,18 @@ def test_dynamodb_scan_names_only_what_it_uses() -> None:
     with stub:
         got = list(store.query(account="111111111111", since=T0))
     assert [(i.kind, i.time) for i in got] == [("ec2", T0 + H), ("rds", T0)]
+
+
+def test_sqlite_query_pages_and_allows_writes_while_iterating(tmp_path: Path) -> None:
+    store = SqliteStore(f"sqlite:///{tmp_path}/a.db")
+    store.page_size = 3
+    store.put_items([_item(h, kind=k, n=h) for h in range(5) for k in ("rds", "ec2")])
+    seen = []
+    for it in store.query():
+        seen.append((it.kind, it.time))
+        if len(seen) == 1:  # a write from the same thread mid-iteration must neither block nor break paging
+            store.put_items([_item(0, kind="zz")])
+    assert seen == [("ec2", T0 + h * H) for h in range(5)] + [("rds", T0 + h * H) for h in range(5)] + [
+        ("zz", T0)
+    ]
+    assert [i.time for i in store.query(kind="rds", since=T0 + H)] == [T0 + h * H for h in range(1, 5)]

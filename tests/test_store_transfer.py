@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from awscost.errors import InputError
 from awscost.store import UsageItem, open_store
@@ -218,3 +220,40 @@ def test_normalise_legacy_keys() -> None:
     }  # fmt: skip
     for (kind, key), expected in cases.items():
         assert normalise_legacy_key(kind, key) == expected, (kind, key)
+
+
+_json_scalar = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**53), max_value=2**53),
+    st.floats(allow_nan=False, allow_infinity=False, width=32).filter(lambda f: f != int(f)),
+    st.text(max_size=8),
+)
+_attr_names = st.text(alphabet="abcdefgh_", min_size=1, max_size=6).filter(
+    lambda k: k not in ("usage", "time", "node_types")
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    usage=st.dictionaries(
+        st.text(min_size=1, max_size=12), st.integers(min_value=0, max_value=10**9), min_size=1
+    ),
+    attrs=st.dictionaries(
+        _attr_names, st.one_of(_json_scalar, st.lists(_json_scalar, max_size=3)), max_size=4
+    ),
+    hour=st.integers(min_value=0, max_value=10_000),
+)
+def test_property_export_then_import_is_identity(
+    usage: dict[str, int], attrs: dict[str, object], hour: int
+) -> None:
+    import tempfile
+
+    item = UsageItem("ec2", "111111111111", "us-east-1", T0 + timedelta(hours=hour), usage, attrs)
+    out = io.StringIO()
+    export_items([item], out)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "one.jsonl"
+        path.write_text(out.getvalue())
+        [back] = read_items(path).items
+    assert back == item

@@ -76,6 +76,7 @@ class SqliteStore:
         self.url = url
         self.path = sqlite_path(url)
         self._lock = threading.RLock()
+        self.page_size = 2000  # rows read per statement by query()
         self._conn = self._connect()
 
     # -- plumbing ---------------------------------------------------------------------------------------
@@ -184,14 +185,22 @@ class SqliteStore:
         until: datetime | None = None,
     ) -> Iterator[UsageItem]:
         clauses, params = self._filters(kind, account, region, since, until)
-        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
-        rows = self._execute(
-            "SELECT awsResource, time, kind, account, region, usage, attrs FROM usage"
-            f"{where} ORDER BY awsResource, time",
-            params,
-        )
-        for row in rows:
-            yield self._item(row)
+        # Keyset pages: memory stays bounded and the lock is never held while the caller consumes items
+        # (a collector thread may write between two of them).
+        after: tuple[str, str] | None = None
+        while True:
+            page_clauses = [*clauses, "(awsResource, time) > (?, ?)"] if after else clauses
+            where = f" WHERE {' AND '.join(page_clauses)}" if page_clauses else ""
+            rows = self._execute(
+                "SELECT awsResource, time, kind, account, region, usage, attrs FROM usage"
+                f"{where} ORDER BY awsResource, time LIMIT {self.page_size}",
+                [*params, *after] if after else params,
+            )
+            for row in rows:
+                yield self._item(row)
+            if len(rows) < self.page_size:
+                return
+            after = (rows[-1][0], rows[-1][1])
 
     @staticmethod
     def _filters(
