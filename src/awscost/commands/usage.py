@@ -134,8 +134,11 @@ def export(
 def import_(settings: Settings, file: str, dry_run: bool) -> None:
     """Load items from FILE (`-` = stdin): JSON lines, a JSON array, or `aws dynamodb scan --output json`.
 
-    Items of the original AwsCost system (`node_types`, `time` as %Y%m%d-%H US/Pacific) are converted.
-    Everything is validated before anything is written: a bad record stops the import, naming its line.
+    Items of the original AwsCost system (`node_types`, `time` as %Y%m%d-%H US/Pacific) are converted:
+    the UTC hour is computed, OS `sles` becomes `suse`, reservation product descriptions become the OS
+    short names (linux, windows, rhel, suse) and a Multi-AZ suffix becomes the `multi_az-` prefix. Items
+    without a usage map (the original's `state` item) are skipped and counted. Everything is validated
+    before anything is written: a bad record stops the import, naming its file and line.
     """
     from awscost.store.transfer import import_items, read_items
 
