@@ -126,3 +126,14 @@ def test_missing_ranges_partition_the_span(present: set[int]) -> None:
     assert covered == missing
     assert all(b == a + n * H for a, b, n in ranges)
     assert all(r1[1] < r2[0] for r1, r2 in itertools.pairwise(ranges))  # separated by a present hour
+
+
+def test_items_marked_daily_are_checked_per_day(store: Store) -> None:
+    # e.g. the per-service daily cost items (kind svc-cost, attrs granularity=day)
+    store.put_items(
+        UsageItem(
+            "svc-cost", A, "us-east-1", T0 + d * D, {"web": 10}, {"unit": "micro-USD", "granularity": "day"}
+        )
+        for d in (0, 1, 3)
+    )
+    assert find_gaps(store) == [Gap("svc-cost:111111111111:us-east-1", "daily", T0 + 2 * D, T0 + 3 * D, 1)]

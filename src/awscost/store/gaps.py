@@ -1,7 +1,8 @@
 """Missing samples, made visible: per awsResource, the hours (or days) with no item.
 
-Hourly kinds expect one item per UTC hour; daily kinds (es, redshift, ri-*) one item per UTC day, at
-whatever hour of that day it was collected. The span checked is the resource's first to last sample, or
+Hourly kinds expect one item per UTC hour; daily kinds (es, redshift, ri-*, and any resource whose
+items say `"granularity": "day"`, like the per-service daily cost) one item per UTC day, at whatever
+hour of that day it was written. The span checked is the resource's first to last sample, or
 the window given (`since` <= t < `until`), so a resource that stopped reporting shows its silence.
 """
 
@@ -109,9 +110,12 @@ def find_gaps(
     read_until = _ceil(until, "daily") if until is not None else None
     times: dict[str, list[datetime]] = defaultdict(list)
     kinds: dict[str, str] = {}
+    daily: set[str] = set()
     for item in store.query(kind, account, region, read_since, read_until):
         times[item.aws_resource].append(item.time)
         kinds[item.aws_resource] = item.kind
+        if item.attrs.get("granularity") in ("day", "daily"):
+            daily.add(item.aws_resource)
     if since is not None and until is not None:
         for res in store.resources():
             k, acct, reg = res.split(":")
@@ -120,7 +124,7 @@ def find_gaps(
                 kinds[res] = k
     gaps: list[Gap] = []
     for res in sorted(times):
-        cadence = cadence_of(kinds[res], expected)
+        cadence = "daily" if res in daily else cadence_of(kinds[res], expected)
         # A daily window covers every UTC day it touches; an hourly one the hours since <= h < until.
         start = _floor(ceil_hour(since), cadence) if since is not None else None
         end = _ceil(until, cadence) if until is not None else None
