@@ -178,13 +178,18 @@ def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> 
     if not ids:
         return lambda rid, hour: None
     quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-    rel = load(dataset_dir).sql(
-        "select ResourceId, ChargePeriodStart, ChargePeriodEnd, sum(EffectiveCost) as cost from billing "
-        f"where ResourceId in ({quoted}) group by 1, 2, 3"
-    )
+    bill = load(dataset_dir)
+    try:
+        rel = bill.sql(
+            "select ResourceId, ChargePeriodStart, ChargePeriodEnd, sum(EffectiveCost) as cost from billing "
+            f"where ResourceId in ({quoted}) group by 1, 2, 3"
+        )
+    finally:
+        if hasattr(bill, "close"):
+            bill.close()
     rows = rel.fetchall() if hasattr(rel, "fetchall") else [tuple(r) for r in rel.itertuples(index=False)]
     for rid, start, end, cost in rows:
-        if cost is None:
+        if cost is None or cost != cost:  # NULL / NaN: no cost line, not a zero cost
             continue
         start_h = _as_utc(start).replace(minute=0, second=0, microsecond=0)
         hours = max(1, int((_as_utc(end) - start_h).total_seconds() // 3600)) if end is not None else 1
