@@ -309,3 +309,17 @@ def test_sqlite_query_pages_and_allows_writes_while_iterating(tmp_path: Path) ->
         ("zz", T0)
     ]
     assert [i.time for i in store.query(kind="rds", since=T0 + H)] == [T0 + h * H for h in range(1, 5)]
+
+
+def test_store_modules_import_only_boto3_and_stdlib() -> None:
+    # Store code runs in the collector Lambda: a cold start must not pay for pandas, DuckDB, click or rich.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, awscost.store.sqlite, awscost.store.dynamodb, awscost.store.transfer, awscost.store.gaps;"
+        "heavy = {'pandas', 'duckdb', 'polars', 'pyarrow', 'numpy', 'click', 'rich'};"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
