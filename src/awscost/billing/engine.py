@@ -26,13 +26,19 @@ DEFAULT_MEMORY = "400MB"
 
 
 def connect(
-    database: str = ":memory:", *, memory_limit: str | None = None, threads: int | None = None, temp_dir: Path | None = None
+    database: str = ":memory:",
+    *,
+    memory_limit: str | None = None,
+    threads: int | None = None,
+    temp_dir: Path | None = None,
 ) -> duckdb.DuckDBPyConnection:
     import duckdb
 
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}")
+    con.execute(
+        f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}"
+    )
     n_threads = threads or int(os.environ.get("AWSCOST_DUCKDB_THREADS", "0") or 0)
     if n_threads:
         con.execute(f"SET threads = {int(n_threads)}")
@@ -44,21 +50,29 @@ def connect(
     return con
 
 
-def scan_sql(source: SourceFile, reader: Reader | None = None) -> str:
+def scan_sql(source: SourceFile, reader: Reader | None = None, columns: list[str] | None = None) -> str:
     path = lit(str(source.path))
     if source.kind == "parquet":
         return f"read_parquet({path})"
     nulls = ", ".join(lit(s) for s in (reader.null_strings if reader else ("",)))
+    # The dialect is fixed and the columns named from the header we read ourselves: DuckDB's sniffer, left to
+    # guess, can take a bill with one ragged row for a one-column file and load nothing without an error.
+    names = columns if columns is not None else csv_header(source)
+    spec = ", ".join(f"{lit(c)}: 'VARCHAR'" for c in names)
     return (
-        f"read_csv({path}, header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"', "
-        f"nullstr = [{nulls}], compression = 'auto', strict_mode = true, max_line_size = 8388608)"
+        f"read_csv({path}, header = true, auto_detect = false, columns = {{{spec}}}, delim = ',', "
+        f"quote = '\"', escape = '\"', nullstr = [{nulls}], compression = 'auto', strict_mode = true, "
+        f"null_padding = false, max_line_size = 8388608)"
     )
 
 
 def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else type(exc).__name__
-    return first[:300]
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(exc).__name__
+    text = lines[0]
+    text += "".join(f"; {ln}" for ln in lines[1:] if ln.startswith(("Expected Number", "Original Line")))
+    return text[:400]
 
 
 def source_columns(con: duckdb.DuckDBPyConnection, source: SourceFile) -> dict[str, str]:
@@ -87,13 +101,15 @@ def insert_source(con: duckdb.DuckDBPyConnection, table: str, source: SourceFile
     import duckdb
 
     reader, projection = project(con, source)
-    scan = scan_sql(source, reader)
+    scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
     before = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
     try:
         con.execute(f"INSERT INTO {quote(table)} {projection.select_sql(scan)}")
     except duckdb.Error as exc:
         detail = _diagnose(con, scan, projection) if isinstance(exc, duckdb.ConversionException) else None
-        raise InputError(detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display) from None
+        raise InputError(
+            detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display
+        ) from None
     after = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
     assert before is not None and after is not None
     return int(after[0]) - int(before[0])
@@ -104,7 +120,9 @@ def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection)
     con.execute("SET preserve_insertion_order = true")
     try:
         checks = [(c, f"TRY_CAST(TRIM(CAST(v AS VARCHAR)) AS {MONEY})", "number") for c in projection.numeric]
-        checks += [(c, "TRY_CAST(CAST(v AS VARCHAR) AS TIMESTAMPTZ)", "date/time") for c in projection.timestamps]
+        checks += [
+            (c, "TRY_CAST(CAST(v AS VARCHAR) AS TIMESTAMPTZ)", "date/time") for c in projection.timestamps
+        ]
         for column, trial, what in checks:
             row = con.execute(
                 f"SELECT rn, v FROM (SELECT row_number() OVER () AS rn, {quote(column)} AS v FROM {scan}) "
@@ -119,7 +137,9 @@ def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection)
     return None
 
 
-def stage(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], table: str = "billing") -> dict[str, Any]:
+def stage(
+    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], table: str = "billing"
+) -> dict[str, Any]:
     """Create `table` with the canonical schema and load every delivery into it; returns load statistics.
 
     Within one load, a period delivered by a manifest replaces rows of that period from loose files too."""
@@ -131,7 +151,9 @@ def stage(con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], table: str
         for source in delivery.files:
             stats["rows"] += insert_source(con, table, source)
             stats["files"] += 1
-    missing = con.execute(f"SELECT x_SourceFile FROM {quote(table)} WHERE x_BillingPeriod IS NULL LIMIT 1").fetchone()
+    missing = con.execute(
+        f"SELECT x_SourceFile FROM {quote(table)} WHERE x_BillingPeriod IS NULL LIMIT 1"
+    ).fetchone()
     if missing is not None:
         raise InputError("rows without a billing period or charge period start", where=str(missing[0]))
     return stats

@@ -57,7 +57,9 @@ def _dbr_period(name: str) -> str | None:
 def _expand_zip(path: Path, workdir: Path, period: str | None) -> list[SourceFile]:
     try:
         with zipfile.ZipFile(path) as zf:
-            members = [m for m in zf.infolist() if not m.is_dir() and m.filename.endswith((".csv", ".parquet"))]
+            members = [
+                m for m in zf.infolist() if not m.is_dir() and m.filename.endswith((".csv", ".parquet"))
+            ]
             if not members:
                 raise InputError("zip archive holds no .csv or .parquet file", where=str(path))
             out = []
@@ -132,7 +134,9 @@ def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
             raise InputError("no such file or directory", where=str(path))
         if path.is_dir():
             if is_dataset(path):
-                raise InputError("this is an awscost billing dataset; pass it with --dataset", where=str(path))
+                raise InputError(
+                    "this is an awscost billing dataset; pass it with --dataset", where=str(path)
+                )
             manifests = sorted(path.rglob("*-Manifest.json"))
             if manifests:
                 deliveries.extend(read_manifest(m, workdir) for m in manifests)
@@ -172,7 +176,11 @@ def csv_header(source: SourceFile) -> list[str]:
         raise InputError(f"unreadable file: {exc}", where=source.display) from None
     if not row:
         raise InputError("empty file: no header row", where=source.display)
-    return [c.strip() for c in row]
+    names = [c.strip() for c in row]
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise InputError(f"header repeats column(s) {', '.join(dupes)}", where=source.display)
+    return names
 
 
 def is_gzip(path: Path) -> bool:

@@ -1,0 +1,247 @@
+"""Billing readers: every format onto the canonical table, totals tied out exactly to the source column."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import shutil
+import zipfile
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from awscost.billing import load
+from awscost.billing.readers import detect_reader
+from awscost.billing.schema import CANONICAL, COLUMN_NAMES, FOCUS_COLUMNS
+from awscost.errors import InputError
+from conftest import refdata
+
+DATA = Path(__file__).parent / "data" / "billing"
+
+
+def column_sum(path: Path, column: str, nulls: tuple[str, ...] = ("", "NULL", "null")) -> Decimal:
+    opener = gzip.open if path.name.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
+        return sum((Decimal(r[column]) for r in csv.DictReader(fh) if r[column].strip() not in nulls), Decimal(0))
+
+
+def test_canonical_schema_has_all_focus_1_0_columns() -> None:
+    spec = refdata("focus-spec/focus_v1.0_columns.csv")
+    with open(spec, encoding="utf-8") as fh:
+        ids = [r["ColumnId"] for r in csv.DictReader(fh)]
+    assert len(ids) == 43
+    assert set(ids) == set(FOCUS_COLUMNS)
+    assert {"x_UsageType", "x_Operation", "x_InstanceType", "x_LineItemType", "x_ProductCode"} <= set(CANONICAL)
+
+
+def test_real_legacy_cur_totals_tie_out_exactly() -> None:
+    path = refdata("focus-converters/sample-anonymous-aws-export-dataset.csv")
+    with load(path) as bill:
+        assert bill.rows() == 1281
+        billed = bill.total("BilledCost")
+        assert billed == column_sum(path, "lineItem/UnblendedCost")
+        assert round(billed, 6) == Decimal("1.682309")
+        by = bill.summary(by=["ChargeCategory"], metric="BilledCost")
+        assert dict(zip(by["ChargeCategory"], by["BilledCost"], strict=True)).keys() == {"Usage", "Tax"}
+        assert sum(by["BilledCost"]) == billed
+        counts = bill.sql("SELECT x_LineItemType, count(*) AS n FROM billing GROUP BY 1 ORDER BY 1")
+        assert dict(zip(counts["x_LineItemType"], counts["n"], strict=True)) == {"Tax": 12, "Usage": 1269}
+        periods = bill.periods()
+        assert periods == ["2023-11"]
+        row = bill.sql("SELECT * FROM billing WHERE x_ProductCode = 'AmazonS3' LIMIT 1").iloc[0]
+        assert row["ProviderName"] == "AWS" and row["ServiceCategory"] == "Storage"
+        assert row["BillingAccountId"] == "123412340534" and row["SubAccountId"] == "123412340534"
+
+
+def test_real_focus_sample_null_literals_timestamps_tags() -> None:
+    path = refdata("focus-sample-data/focus_sample.csv")
+    with load(path) as bill:
+        assert bill.rows() == 1000
+        for metric in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
+            assert bill.total(metric) == column_sum(path, metric), metric
+        providers = bill.summary(by=["ProviderName"], metric="BilledCost")
+        assert set(providers["ProviderName"]) == {"AWS", "Microsoft", "Oracle"}
+        credit = bill.sql("SELECT BilledCost FROM billing WHERE ChargeCategory = 'Credit'")
+        assert list(credit["BilledCost"]) == [Decimal("-2.6137")]
+        # Tags JSON became a map, queryable by key, including the Azure key with a leading space.
+        tagged = bill.sql("SELECT count(*) AS n FROM billing WHERE Tags[' org'] IS NOT NULL")
+        assert tagged["n"][0] > 0
+        apps = bill.summary(by=["Tags.application"], metric="BilledCost")
+        assert sum(apps["BilledCost"]) == bill.total("BilledCost")
+        # NULL literals are NULL, not the text 'NULL'; the extra `Id` column is kept in x_Extra.
+        assert bill.sql("SELECT count(*) AS n FROM billing WHERE AvailabilityZone = 'NULL'")["n"][0] == 0
+        assert bill.sql("SELECT count(*) AS n FROM billing WHERE x_Extra['Id'] IS NOT NULL")["n"][0] == 1000
+        start = bill.sql("SELECT min(ChargePeriodStart) AS s FROM billing")["s"][0]
+        assert str(start).startswith("2024-")
+
+
+def test_hand_made_cur_commitments_are_not_double_counted() -> None:
+    path = DATA / "cur_small.csv"
+    with load(path) as bill:
+        assert bill.total("BilledCost") == column_sum(path, "lineItem/UnblendedCost") == Decimal("47.0460000181")
+        # Amortized: on-demand 0.096 + RI used 0.06 + RI unused 2.00 + SP used 0.1382 + SP unused 0.50
+        # + tax 1.81E-8 - credit 5 - refund 1.25; the negation and the fees' billed amounts add nothing.
+        assert bill.total("EffectiveCost") == Decimal("-3.4557999819")
+        eff = bill.sql("SELECT x_LineItemType AS t, EffectiveCost AS e, ChargeCategory AS c FROM billing")
+        by_type = {t: (e, c) for t, e, c in eff.itertuples(index=False)}
+        assert by_type["SavingsPlanNegation"] == (Decimal(0), "Usage")
+        assert by_type["RIFee"] == (Decimal("2"), "Purchase")
+        assert by_type["SavingsPlanRecurringFee"] == (Decimal("0.5"), "Purchase")
+        assert by_type["Tax"] == (Decimal("1.81E-8"), "Tax")
+        assert by_type["Credit"][1] == "Credit" and by_type["Refund"][1] == "Adjustment"
+        c = bill.commitments().iloc[0]
+        assert c["ReservedCovered"] == Decimal("0.06")
+        assert c["SavingsPlanCovered"] == Decimal("0.1382")
+        assert c["UnusedCommitment"] == Decimal("2.5")
+        assert c["OnDemandEligible"] == Decimal("0.096")
+        # Tags by key; the unknown column is kept, the known ones are not repeated in x_Extra.
+        tags = bill.sql("SELECT Tags['user:Spend_Category'] AS cat, x_Extra FROM billing WHERE ResourceId = 'i-0000000001'")
+        assert tags["cat"][0] == "web"
+        assert tags["x_Extra"][0] == {"myteam/TicketRef": "T-1"}
+        adj = bill.credits_refunds_tax()
+        assert set(adj["Kind"]) == {"Credit", "Refund", "Tax"}
+        assert sum(adj["BilledCost"]) == Decimal("-6.2499999819")
+
+
+def test_focus_and_cur_views_of_the_same_rows_project_every_canonical_column() -> None:
+    with load(DATA / "cur_small.csv") as bill:
+        frame = bill.to_pandas()
+    assert tuple(frame.columns) == COLUMN_NAMES
+    assert len(frame) == 9
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "commitment_discount_purchase_scenario_1.csv",
+        "commitment_discount_usage_scenario_1.csv",
+        "commitment_discount_usage_scenario_2.csv",
+        "commitment_discount_usage_scenario_3.csv",
+        "commitment_discount_usage_scenario_4.csv",
+    ],
+)
+def test_focus_commitment_discount_scenarios(name: str) -> None:
+    path = refdata(f"focus-spec/commitment_discount_scenarios/{name}")
+    with load(path) as bill:
+        assert bill.total("BilledCost") == column_sum(path, "BilledCost")
+        assert bill.total("EffectiveCost") == column_sum(path, "EffectiveCost")
+        if "usage" in name:
+            used = bill.sql("SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE CommitmentDiscountStatus = 'Used'")
+            unused = bill.commitments()["UnusedCommitment"][0]
+            committed = bill.sql(
+                "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE CommitmentDiscountId IS NOT NULL"
+            )["e"][0]
+            # Used + unused is the whole commitment cost: nothing counted twice, nothing lost.
+            assert used["e"][0] + unused == committed
+
+
+@pytest.mark.parametrize("number, row", [(2, 3), (3, 4)])
+def test_focus_scenario_with_impossible_timestamp_is_rejected_with_row(number: int, row: int) -> None:
+    # The spec's purchase scenarios 2 and 3 hold `2023-02-01T30:00:00Z`: a strict loader must refuse them.
+    path = refdata(f"focus-spec/commitment_discount_scenarios/commitment_discount_purchase_scenario_{number}.csv")
+    with pytest.raises(InputError) as err:
+        load(path)
+    text = err.value.render()
+    assert str(path) in text and f"row {row}:" in text and "ChargePeriodEnd" in text and "2023-02-01T30:00:00Z" in text
+
+
+def test_focus_purchase_is_billed_not_effective() -> None:
+    path = refdata("focus-spec/commitment_discount_scenarios/commitment_discount_purchase_scenario_1.csv")
+    with load(path) as bill:
+        assert bill.total("BilledCost") == Decimal("8760")
+        assert bill.total("EffectiveCost") == Decimal(0)
+
+
+def test_cur2_csv_maps_tags_product_and_cost_categories() -> None:
+    path = DATA / "cur2_small.csv"
+    with load(path) as bill:
+        # net unblended cost wins where present (a1), else unblended
+        assert bill.total("BilledCost") == Decimal("0.0765") + Decimal("0") + Decimal("1.15E-5")
+        assert bill.total("EffectiveCost") == Decimal("0.0765") + Decimal("0.16") + Decimal("1.15E-5")
+        rows = bill.sql("SELECT ResourceId, x_InstanceType, x_Engine, RegionId, Tags, x_Extra FROM billing ORDER BY 1")
+        first = rows.set_index("ResourceId").loc["i-0aaa"]
+        assert first["x_InstanceType"] == "c5.large" and first["RegionId"] == "us-east-1"
+        assert first["Tags"] == {"user_spend_category": "web"}
+        assert first["x_Extra"] == {"cost_category:team": "platform"}
+        assert rows.set_index("ResourceId").loc["db-1"]["x_Engine"] == "MySQL"
+
+
+def test_cur2_parquet_with_real_map_and_double_columns(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "bill_payer_account_id": ["111111111111"] * 3,
+            "bill_billing_period_start_date": pa.array(
+                [pa.scalar(1735689600, pa.timestamp("s"))] * 3, type=pa.timestamp("s")
+            ),
+            "line_item_usage_account_id": ["222222222222", "222222222222", "333333333333"],
+            "line_item_line_item_type": ["Usage", "Usage", "Tax"],
+            "line_item_usage_start_date": pa.array([1735689600, 1735693200, 1735689600], type=pa.timestamp("s")),
+            "line_item_usage_end_date": pa.array([1735693200, 1735696800, 1738368000], type=pa.timestamp("s")),
+            "line_item_product_code": ["AmazonEC2", "AmazonEC2", "AmazonEC2"],
+            "line_item_unblended_cost": pa.array([0.1, 0.2, 0.03], type=pa.float64()),
+            "resource_tags": pa.array(
+                [[("user_team", "a")], [], [("user_team", "b")]], type=pa.map_(pa.string(), pa.string())
+            ),
+            "product": pa.array(
+                [[("instance_type", "t3.micro")], [("instance_type", "t3.large")], []],
+                type=pa.map_(pa.string(), pa.string()),
+            ),
+        }
+    )
+    path = tmp_path / "cur2-00001.snappy.parquet"
+    pq.write_table(table, path)
+    with load(path) as bill:
+        # doubles go through their shortest text: 0.1 + 0.2 + 0.03 is exactly 0.33, not 0.30000000000000004...
+        assert bill.total("BilledCost") == Decimal("0.33")
+        teams = bill.summary(by=["Tags.user_team"], metric="BilledCost")
+        got = {(None if t != t else t): c for t, c in zip(teams["Tags.user_team"], teams["BilledCost"], strict=True)}
+        assert got == {None: Decimal("0.2"), "a": Decimal("0.1"), "b": Decimal("0.03")}
+        assert set(bill.sql("SELECT x_InstanceType FROM billing")["x_InstanceType"].dropna()) == {"t3.micro", "t3.large"}
+        assert bill.periods() == ["2025-01"]
+
+
+def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
+    src = DATA / "dbr_small.csv"
+    name = "111111111111-aws-billing-detailed-line-items-with-resources-and-tags-2017-01.csv"
+    archive = tmp_path / f"{name}.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(src, name)
+    with load(archive) as bill:
+        assert bill.rows() == 4  # 3 line items + rounding; AccountTotal and StatementTotal left out
+        assert bill.total("BilledCost") == Decimal("0.10007393")
+        assert bill.periods() == ["2017-01"]
+        row = bill.sql("SELECT x_InstanceType, Tags, PricingCategory FROM billing WHERE ResourceId = 'i-0abc'").iloc[0]
+        assert row["x_InstanceType"] == "c4.large"
+        assert row["Tags"] == {"user:Spend_Category": "web", "user:Name": "web-1"}
+        assert row["PricingCategory"] == "Standard"
+        ri = bill.sql("SELECT CommitmentDiscountType FROM billing WHERE ResourceId = 'i-0def'")
+        assert ri["CommitmentDiscountType"][0] == "Reserved Instances (RI)"
+        assert bill.sql("SELECT ChargeCategory FROM billing WHERE x_LineItemType = 'Rounding'")["ChargeCategory"][0] == "Adjustment"
+
+
+def test_legacy_cur_zip_and_gzip_load_the_same(tmp_path: Path) -> None:
+    src = DATA / "cur_small.csv"
+    gz = tmp_path / "report-00001.csv.gz"
+    with open(src, "rb") as fin, gzip.open(gz, "wb") as fout:
+        shutil.copyfileobj(fin, fout)
+    archive = tmp_path / "report-00001.csv.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(src, "report-00001.csv")
+    totals = []
+    for path in (src, gz, archive):
+        with load(path) as bill:
+            totals.append((bill.rows(), bill.total("BilledCost"), bill.total("EffectiveCost")))
+    assert totals[0] == totals[1] == totals[2]
+
+
+def test_detection_picks_the_format_from_the_header() -> None:
+    assert detect_reader(["identity/LineItemId", "lineItem/UnblendedCost", "lineItem/UsageStartDate",
+                          "lineItem/LineItemType"], where="x").name == "cur"  # fmt: skip
+    assert detect_reader(["line_item_unblended_cost", "line_item_usage_start_date",
+                          "line_item_line_item_type"], where="x").name == "cur2"  # fmt: skip
+    assert detect_reader(["BilledCost", "ChargePeriodStart", "EffectiveCost"], where="x").name == "focus"
+    assert detect_reader(["RecordType", "LinkedAccountId", "UsageStartDate", "UnBlendedCost"], where="x").name == "dbr"
