@@ -1,0 +1,114 @@
+"""`awscost pricing refresh|show`: the Price List API cache in the store, and the prices in use."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from awscost.config import Settings
+from awscost.errors import AwsAccessError
+from awscost.output import emit
+
+from ._common import csv_list, format_option, with_settings
+
+
+@click.group()
+def pricing() -> None:
+    """Prices: AWS Price List API (cached in the store) over the packaged dated snapshot."""
+
+
+@pricing.command()
+@click.option("--services", default=None, help="Comma-separated: ec2,rds,elasticache,es,redshift,fargate.")
+@click.option(
+    "--regions", default=None, help="Comma-separated regions (default: the settings', else the snapshot's)."
+)
+@click.option("--types", default=None, help="Comma-separated instance/node types (default: the snapshot's).")
+@with_settings
+def refresh(settings: Settings, services: str | None, regions: str | None, types: str | None) -> None:
+    """Query the Price List API for the wanted types and store the answers in the cache."""
+    from awscost.pricing.api import fetch_prices, pricing_client, read_cache, write_cache
+    from awscost.pricing.book import snapshot_book, snapshot_date
+    from awscost.store import open_store
+
+    want_services = set(csv_list(services) or ["ec2", "rds", "elasticache", "es", "redshift", "fargate"])
+    want_regions = csv_list(regions) or list(settings.regions) or None
+    want_types = set(csv_list(types) or [])
+    wanted: set[tuple[str, str, str | None]] = set()
+    for p in snapshot_book():
+        if p.service not in want_services or (want_regions and p.region not in want_regions):
+            continue
+        if want_types and p.type not in want_types:
+            continue
+        wanted.add((p.service, p.region, None if p.service == "fargate" else p.type))
+    for t in want_types:
+        for svc in want_services - {"fargate"}:
+            for region in want_regions or ["us-east-1"]:
+                if not any(w[1] == region and w[2] == t for w in wanted):
+                    wanted.add((svc, region, t))
+    result = fetch_prices(pricing_client(), sorted(wanted, key=lambda w: (w[0], w[1], w[2] or "")))
+    store = open_store(settings.store)
+    try:
+        if result.fetched:
+            n = write_cache(store, result.fetched)
+            click.echo(f"cached {n} prices from the AWS Price List API ({result.calls} queries)")
+        if result.failed:
+            for line in result.failed[:5]:
+                click.echo(f"warning: {line}", err=True)
+            cached = read_cache(store)
+            fallback = (
+                f"the cache ({len(cached)} prices) and the snapshot {snapshot_date()}"
+                if cached
+                else f"the packaged snapshot {snapshot_date()}"
+            )
+            if not result.fetched:
+                raise AwsAccessError(
+                    f"Price List API unreachable for all {len(result.failed)} queries;"
+                    f" prices come from {fallback}",
+                    where="pricing:GetProducts us-east-1",
+                )
+            click.echo(f"{len(result.failed)} queries failed; those prices come from {fallback}", err=True)
+    finally:
+        store.close()
+
+
+@pricing.command()
+@click.option("--service", default=None)
+@click.option("--region", default=None)
+@click.option("--type", "itype", default=None)
+@with_settings
+@format_option()
+def show(settings: Settings, fmt: str, service: str | None, region: str | None, itype: str | None) -> None:
+    """Prices in use (cache over snapshot), each with its source and date."""
+    from awscost.pricing.api import load_price_book
+    from awscost.store import open_store
+
+    store = open_store(settings.store)
+    try:
+        book = load_price_book(store)
+    finally:
+        store.close()
+    for note in book.notes:
+        click.echo(f"note: {note}", err=True)
+    rows: list[dict[str, Any]] = []
+    for p in sorted(book, key=lambda p: p.key):
+        if (
+            (service and p.service != service)
+            or (region and p.region != region)
+            or (itype and p.type != itype)
+        ):
+            continue
+        row: dict[str, Any] = {
+            "service": p.service,
+            "region": p.region,
+            "type": p.type,
+            "variant": p.variant,
+            "on_demand": p.on_demand,
+        }
+        for k in ("1y/no", "1y/partial", "1y/all", "3y/no", "3y/partial", "3y/all"):
+            rate = p.reserved.get(k)
+            row[f"ri_{k}"] = None if rate is None else f"{rate.upfront}+{rate.hourly}/h"
+        row.update({k: str(v) for k, v in p.extra.items()})
+        row["source"] = p.source_label
+        rows.append(row)
+    emit(rows, fmt)

@@ -1,0 +1,160 @@
+"""`awscost ri plan|backtest|compare`: break-even-optimal reservations, the P95 rule, and AWS's view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from awscost.config import Settings
+from awscost.output import emit
+from awscost.timeutil import parse_time
+
+from ._common import csv_list, format_option, with_settings
+
+TABLE_COLUMNS = (
+    "kind",
+    "region",
+    "key",
+    "hours",
+    "p95",
+    "owned",
+    "expiring_30d",
+    "breakeven",
+    "recommended",
+    "recommended_units",
+    "p95_rule",
+    "monthly_savings",
+    "p95_monthly_savings",
+    "note",
+)
+
+
+def plan_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--lookback",
+                "lookback",
+                type=click.IntRange(1, 3660),
+                default=30,
+                show_default=True,
+                help="Days of hourly history to plan on.",
+            ),
+            click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True),
+            click.option(
+                "--payment",
+                type=click.Choice(["no", "partial", "all"]),
+                default="no",
+                show_default=True,
+                help="Upfront payment option.",
+            ),
+            click.option(
+                "--kinds",
+                default=None,
+                help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift).",
+            ),
+            click.option(
+                "--account",
+                default=None,
+                help="Plan one account's usage (default: the organization-wide total).",
+            ),
+            click.option(
+                "--until", default=None, help="End of the history (UTC, exclusive hour; default now)."
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def run_plan(
+    settings: Settings,
+    *,
+    lookback: int,
+    term: str,
+    payment: str,
+    kinds: str | None,
+    account: str | None,
+    until: str | None,
+) -> Any:
+    """Open the store and the price book (API cache over the snapshot) and plan."""
+    from awscost.analyze.ri_flex import PLAN_KINDS
+    from awscost.analyze.ri_plan import plan_from_store
+    from awscost.pricing import load_price_book
+    from awscost.store import open_store
+
+    end: datetime | None = parse_time(until, where="--until") if until else None
+    store = open_store(settings.store)
+    try:
+        book = load_price_book(store)
+        return plan_from_store(
+            store,
+            org_name=settings.org_name,
+            book=book,
+            account=account,
+            kinds=csv_list(kinds) or list(PLAN_KINDS),
+            lookback_days=lookback,
+            term=term,
+            payment=payment,
+            until=end,
+        )
+    finally:
+        store.close()
+
+
+@click.group()
+def ri() -> None:
+    """Reserved Instances / Savings Plans planning: the break-even-optimal count per series."""
+
+
+@ri.command()
+@plan_options
+@with_settings
+@format_option()
+def plan(settings: Settings, fmt: str, **options: Any) -> None:
+    """One row per series (kind x region x key, size-flexible families in normalized units).
+
+    `recommended` is the largest count n with share(hours with usage >= owned + n) >= breakeven, where
+    breakeven = reserved effective hourly / on-demand hourly; `p95_rule` is what reserving up to P95
+    would buy.
+    Reservations expiring within 30 days are planned as gone. Notes (price source, fallbacks) go to stderr.
+    """
+    from awscost.analyze.ri_plan import summarize
+
+    result = run_plan(settings, **options)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if fmt == "table":
+        total = summarize(result.rows)
+        title = (
+            f"RI plan ({result.term}, {result.payment} upfront): "
+            f"${total['monthly_savings']}/month on the table "
+            f"(P95 rule: ${total['p95_monthly_savings']}/month)"
+        )
+        emit(result.rows, fmt, columns=TABLE_COLUMNS, title=title)
+    else:
+        emit(result.rows, fmt)
+
+
+@ri.command()
+@plan_options
+@click.option(
+    "--split",
+    type=click.FloatRange(0.1, 0.9),
+    default=2 / 3,
+    show_default=True,
+    help="Share of the history to plan on; the rest is replayed.",
+)
+@with_settings
+@format_option()
+def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None:
+    """Plan on the first part of the history, replay the rest: realized cost of all-on-demand, the optimal
+    plan and the P95 plan."""
+    from awscost.analyze.ri_plan import backtest_rows
+
+    result = run_plan(settings, **options)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    emit(backtest_rows(result, split=split), fmt, title="Back-test: realized savings on the replayed hours")

@@ -1,0 +1,111 @@
+"""`awscost ri plan|backtest` and `awscost pricing show|refresh` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from awscost.cli import cli
+from test_ri_plan import END, ORG, fill
+
+
+@pytest.fixture()
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AWSCOST_ORG_NAME", ORG)
+    monkeypatch.setenv("COLUMNS", "250")  # rich sizes tables to the terminal
+    monkeypatch.delenv("AWSCOST_CONFIG", raising=False)
+    return fill(tmp_path)
+
+
+def test_ri_plan_json_rows_carry_the_required_fields(env: str) -> None:
+    res = CliRunner().invoke(
+        cli,
+        [
+            "ri",
+            "plan",
+            "--store",
+            env,
+            "--until",
+            END.isoformat(),
+            "--format",
+            "json",
+            "--payment",
+            "partial",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    required = {
+        "kind",
+        "region",
+        "key",
+        "hours",
+        "p95",
+        "owned",
+        "breakeven",
+        "recommended",
+        "p95_rule",
+        "monthly_savings",
+        "price_source",
+    }
+    assert rows and all(required <= set(r) for r in rows)
+    m5 = next(r for r in rows if r["key"] == "linux-m5.*")
+    assert m5["recommended"] == 24 and m5["payment"] == "partial" and float(m5["upfront"]) > 0
+    assert "snapshot" in res.stderr  # the price source is said
+
+
+def test_ri_plan_table_and_csv(env: str) -> None:
+    table = CliRunner().invoke(cli, ["ri", "plan", "--store", env, "--until", END.isoformat()])
+    assert table.exit_code == 0 and "on the table" in table.stdout and "linux-m5.*" in table.stdout
+    csv_out = CliRunner().invoke(
+        cli, ["ri", "plan", "--store", env, "--until", END.isoformat(), "--format", "csv"]
+    )
+    header = csv_out.stdout.splitlines()[0].split(",")
+    assert header[:3] == ["kind", "region", "key"] and "price_source" in header
+
+
+def test_ri_backtest_and_bad_kind(env: str) -> None:
+    res = CliRunner().invoke(
+        cli,
+        ["ri", "backtest", "--store", env, "--until", END.isoformat(), "--format", "json", "--term", "3y"],
+    )
+    assert res.exit_code == 0, res.output
+    rows = {r["key"]: r for r in json.loads(res.stdout)}
+    assert float(rows["linux-m5.*"]["savings_optimal"]) > 0
+    bad = CliRunner().invoke(cli, ["ri", "plan", "--store", env, "--kinds", "ec2,bogus"])
+    assert bad.exit_code != 0 and "--kinds" in str(bad.exception)
+
+
+def test_pricing_show_names_sources(env: str) -> None:
+    res = CliRunner().invoke(
+        cli, ["pricing", "show", "--store", env, "--type", "m5.large", "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)
+    assert {r["region"] for r in rows} == {"us-east-1", "us-west-2", "eu-west-1"}
+    assert all(r["source"] == "snapshot 2026-11-26" for r in rows)
+
+
+def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: str) -> None:
+    # moto has no Price List backend: the emulated endpoint answers 500, as an outage would
+    res = CliRunner().invoke(
+        cli,
+        [
+            "pricing",
+            "refresh",
+            "--store",
+            env,
+            "--types",
+            "m5.large",
+            "--services",
+            "ec2",
+            "--regions",
+            "us-east-1",
+        ],
+    )
+    assert res.exit_code != 0
+    assert "unreachable" in str(res.exception) and "snapshot 2026-11-26" in str(res.exception)
