@@ -324,3 +324,9 @@ def test_store_modules_import_only_boto3_and_stdlib() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_sqlite_home_relative_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    store = SqliteStore("sqlite:///~/awscost/usage.db")
+    assert store.path == f"{tmp_path}/awscost/usage.db" and Path(store.path).is_file()

@@ -74,7 +74,8 @@ class StoreInfo:
 class SqliteStore:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.path = sqlite_path(url)
+        path = sqlite_path(url)
+        self.path = path if path == ":memory:" else str(Path(path).expanduser())
         self._lock = threading.RLock()
         self.page_size = 2000  # rows read per statement by query()
         self._conn = self._connect()
