@@ -1,0 +1,42 @@
+"""The command line's front door: help, init, and one-line errors with non-zero exits."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from awscost.cli import COMMANDS, cli
+
+
+def test_every_registered_command_module_exists_and_has_help() -> None:
+    runner = CliRunner()
+    for name in COMMANDS:
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert "Usage:" in result.output
+
+
+def test_init_writes_a_config(tmp_path: Path) -> None:
+    runner = CliRunner()
+    target = tmp_path / "awscost.toml"
+    result = runner.invoke(cli, ["init", "--path", str(target)])
+    assert result.exit_code == 0
+    assert target.read_text().startswith("# awscost configuration")
+
+
+def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
+    bad = tmp_path / "awscost.toml"
+    bad.write_text("[awscost]\nregions = ['atlantis-1']\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "awscost.cli", "usage", "show", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        f"awscost: error: {bad}: awscost.regions: 'atlantis-1' is not an AWS region name (like us-east-1)"
+    ]
