@@ -47,6 +47,11 @@ def register(service: str, operation: str, handler: Handler) -> None:
     _routes.cache_clear()
 
 
+def unregister(service: str, operation: str) -> None:
+    HANDLERS.pop((service, operation), None)
+    _routes.cache_clear()
+
+
 def handles(service: str, operation: str) -> Callable[[Handler], Handler]:
     def deco(fn: Handler) -> Handler:
         register(service, operation, fn)

@@ -573,7 +573,7 @@ def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str])
     for key, acct_id, region, dtype, n, mtype, engine, cat in (
         ("logs", prod, "us-east-1", "r6g.large.search", 3, "m6g.large.search", "OpenSearch_2.11", "platform"),
         ("search", prod, "eu-west-1", "m6g.large.search", 2, "m6g.large.search", "OpenSearch_2.11", "web"),
-        ("legacy-es", analytics, "us-west-2", "m5.large.elasticsearch", 2, None, "Elasticsearch_7.10", None),
+        ("legacy-es", analytics, "us-west-2", "m5.large.search", 2, None, "Elasticsearch_7.10", None),
     ):
         groups.append(
             _Group(

@@ -57,10 +57,13 @@ class SandboxServer:
         )
         from werkzeug.serving import make_server
 
+        class QuietHandler(MotoRequestHandler):
+            # One log line per request would drown the demo's output.
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                pass
+
         app = ReservationLayer(DomainDispatcherApplication(create_backend_app), self.context)
-        self._server = make_server(
-            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
-        )
+        self._server = make_server(self.host, self.port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="awscost-sandbox", daemon=True
         )
