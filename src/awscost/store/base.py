@@ -139,3 +139,15 @@ def ceil_hour(dt: datetime) -> datetime:
     aware = dt if dt.tzinfo is not None else dt.replace(tzinfo=UTC)
     floor = floor_hour(aware)
     return floor if floor == aware else floor + timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What `awscost store info` prints; backends with an `info()` method return it."""
+
+    url: str
+    items: int
+    resources: int
+    first_time: datetime | None
+    last_time: datetime | None
+    map_items: int

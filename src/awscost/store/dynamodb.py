@@ -23,8 +23,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from awscost.errors import InputError, StoreError
-from awscost.store.base import UsageItem, ceil_hour, plain_value, split_resource
-from awscost.timeutil import format_hour
+from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.timeutil import format_hour, parse_hour
 
 BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
 MAX_UNPROCESSED_ROUNDS = 10
@@ -387,17 +387,52 @@ class DynamoDBStore:
     def close(self) -> None:
         self.client.close()
 
-    def count_items(self) -> int:
-        """Items in the usage table, by a COUNT scan (exact; DescribeTable's ItemCount lags by hours)."""
+    def info(self) -> StoreInfo:
+        """Counts by key-only Scans: exact, unlike DescribeTable's ItemCount, which lags by hours."""
+        items = 0
+        resources: set[str] = set()
+        first: str | None = None
+        last: str | None = None
+        for raw in self._paginate(
+            "scan",
+            self.table,
+            ProjectionExpression="#r, #t",
+            ExpressionAttributeNames={"#r": "awsResource", "#t": "time"},
+        ):
+            res, t = raw["awsResource"]["S"], raw["time"]["S"]
+            try:
+                split_resource(res)
+                parse_hour(t)
+            except InputError:
+                continue  # not one of ours (see _decode)
+            items += 1
+            resources.add(res)
+            first = t if first is None or t < first else first
+            last = t if last is None or t > last else last
+        maps = self._count(self.map_table)
+        return StoreInfo(
+            self.url,
+            items,
+            len(resources),
+            parse_hour(first) if first else None,
+            parse_hour(last) if last else None,
+            maps,
+        )
+
+    def _count(self, table: str) -> int:
         total = 0
         start: dict[str, Any] | None = None
         while True:
             kw = {"ExclusiveStartKey": start} if start else {}
-            page = self._call("scan", self.table, TableName=self.table, Select="COUNT", **kw)
+            page = self._call("scan", table, TableName=table, Select="COUNT", **kw)
             total += int(page.get("Count", 0))
             start = page.get("LastEvaluatedKey")
             if not start:
                 return total
+
+    def count_items(self) -> int:
+        """Items in the usage table, foreign ones included, by a COUNT scan."""
+        return self._count(self.table)
 
 
 def _matches(item: UsageItem, kind: str | None, account: str | None, region: str | None) -> bool:

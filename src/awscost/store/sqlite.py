@@ -14,13 +14,12 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from awscost.errors import StoreError
-from awscost.store.base import UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
 from awscost.timeutil import format_hour, parse_hour
 
 SCHEMA_VERSION = 1
@@ -59,16 +58,6 @@ def sqlite_path(url: str) -> str:
 def _dumps(value: Any, where: str) -> str:
     plain = plain_value(value, where=where)
     return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
-
-
-@dataclass(frozen=True)
-class StoreInfo:
-    url: str
-    items: int
-    resources: int
-    first_time: datetime | None
-    last_time: datetime | None
-    map_items: int
 
 
 class SqliteStore:
