@@ -168,3 +168,33 @@ def test_bad_options_are_user_errors(tmp_path: Path) -> None:
     empty = plan_from_store(store, org_name="nobody", book=snapshot_book(), until=END)
     assert empty.rows == [] and "no usage items" in empty.notes[-1]
     assert np.asarray(empty.inputs.values).shape[0] == 0
+
+
+def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path: Path) -> None:
+    from awscost.analyze.ri_plan import savings_plan_row
+
+    store = open_store(f"sqlite:///{tmp_path / 'sp.db'}")
+    start = END - timedelta(hours=HOURS - 1)
+    items = []
+    for h in range(HOURS):
+        t = start + timedelta(hours=h)
+        day = t.hour < 12  # m5 busy by day, c5 by night: each busy half the time (< RI break-even 0.63)
+        items.append(
+            UsageItem(
+                "ec2os",
+                ORG,
+                "us-east-1",
+                t,
+                {"linux-m5.large": 2 + (4 if day else 0), "linux-c5.large": 2 + (0 if day else 4)},
+            )
+        )
+    store.put_items(items)
+    result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END)
+    rows = {r["key"]: r for r in result.rows}
+    assert rows["linux-m5.*"]["recommended"] == 8 and rows["linux-c5.*"]["recommended"] == 8  # the base only
+    sp = savings_plan_row(result)
+    assert sp is not None and sp["kind"] == "savings-plan"
+    # left on demand every hour: 4 x m5.large ($0.384/h) by day or 4 x c5.large ($0.34/h) by night
+    assert sp["p50"] == pytest.approx((0.34 + 0.384) / 2, abs=1e-3)
+    assert sp["recommended"] == pytest.approx(0.34 * sp["breakeven"], abs=0.002)
+    assert sp["monthly_savings"] > 0 and sp["utilization"] == pytest.approx(1.0)

@@ -70,6 +70,7 @@ class PlanInput:
     on_demand: Any
     reserved_effective: Any
     granularity: Any
+    sp_ratio: Any  # Compute Savings Plan rate / on-demand rate per group (NaN where none applies)
     start: datetime
     end: datetime
 
@@ -123,26 +124,30 @@ def _owned_by_group(
 
 def _prices(
     book: PriceBook, kind: str, region: str, group: Group, weights: dict[str, float], term: str, payment: str
-) -> tuple[float, float, str, str | None]:
+) -> tuple[float, float, str, str | None, float]:
     """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note) from the most used key."""
     ordered = sorted(group.members.values(), key=lambda i: -weights.get(i.key, 0.0))
     for info in ordered:
         price = book.lookup(SERVICE[kind], info.type, region, info.variant)
         if price is None or price.on_demand is None:
             continue
+        sp = price.savings_plans.get(f"compute/{term}/{payment}")
+        sp_ratio = float(sp / price.on_demand) if sp is not None and price.on_demand > 0 else float("nan")
         rate = price.reserved_rate(term, payment)
         if rate is None:
-            return (
-                float("nan"),
-                float("nan"),
-                price.source_label,
-                f"no {term} {payment}-upfront offering for {info.type}",
-            )
+            note = f"no {term} {payment}-upfront offering for {info.type}"
+            return float("nan"), float("nan"), price.source_label, note, sp_ratio
         # per group unit: one instance of this key is `factor` units (Multi-AZ is twice Single-AZ)
         per = (2.0 if info.multi_az else 1.0) / info.factor
-        return float(price.on_demand) * per, float(rate.effective_hourly) * per, price.source_label, None
+        return (
+            float(price.on_demand) * per,
+            float(rate.effective_hourly) * per,
+            price.source_label,
+            None,
+            sp_ratio,
+        )
     types = ", ".join(sorted({i.type for i in group.members.values()}))
-    return float("nan"), float("nan"), "", f"no price for {types} in {region}"
+    return float("nan"), float("nan"), "", f"no price for {types} in {region}", float("nan")
 
 
 def plan_from_store(
@@ -196,6 +201,7 @@ def plan_from_store(
     od = np.full(len(ordered), np.nan)
     rsv = np.full(len(ordered), np.nan)
     gran = np.ones(len(ordered))
+    sp_ratio = np.full(len(ordered), np.nan)
     sources: list[str] = []
     notes: list[str | None] = []
     owned_info: list[Owned] = []
@@ -213,7 +219,7 @@ def plan_from_store(
         own = owned_cache[ck].get(g.key, Owned())
         owned_info.append(own)
         owned[i] = own.count - own.expiring_30 if renew_days >= 30 else own.count
-        od[i], rsv[i], src, note = _prices(book, g.kind, g.region, g, weights, term, payment)
+        od[i], rsv[i], src, note, sp_ratio[i] = _prices(book, g.kind, g.region, g, weights, term, payment)
         sources.append(src)
         notes.append(note)
     planned = ri.plan(values, owned, od, rsv, granularity=gran, min_hours=min_hours)
@@ -244,7 +250,11 @@ def plan_from_store(
             f" and {end:%Y-%m-%d %H:00} UTC"
         )
     return PlanResult(
-        rows, PlanInput(ordered, values, owned, od, rsv, gran, start, end), plan_notes, term, payment
+        rows,
+        PlanInput(ordered, values, owned, od, rsv, gran, sp_ratio, start, end),
+        plan_notes,
+        term,
+        payment,
     )
 
 
@@ -350,6 +360,61 @@ def _rate_parts(
         per = Decimal(2 if info.multi_az else 1) / Decimal(repr(info.factor))
         return rate.upfront * per, rate.hourly * per
     return Decimal(0), Decimal(0)
+
+
+def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
+    """The Compute Savings Plan commitment ($/h) for the EC2 spend left on demand after the recommended RIs.
+
+    Same reasoning as for a reserved unit: the dollar of on-demand spend at level x is covered in every hour
+    whose eligible spend reaches x, and costs `ratio` (SP rate / on-demand rate) every hour; it pays when
+    share(spend >= x) >= ratio. The commitment is that level times the ratio, in $0.001/h steps.
+    """
+    import numpy as np
+
+    inp = result.inputs
+    rows = [i for i, g in enumerate(inp.groups) if g.kind == "ec2os" and np.isfinite(inp.sp_ratio[i])]
+    if not rows:
+        return None
+    rec = np.array([r["recommended"] or 0.0 for r in result.rows])
+    vals = np.asarray(inp.values[rows], dtype=np.float64)
+    covered = (inp.owned[rows] + rec[rows])[:, None]
+    spend_by_series = np.maximum(vals - covered, 0) * inp.on_demand[rows][:, None]  # NaN stays NaN
+    observed = ~np.all(np.isnan(spend_by_series), axis=0)
+    spend = np.where(observed, np.nansum(spend_by_series, axis=0), np.nan)[None, :]
+    weights = np.nansum(spend_by_series, axis=1)
+    ratios = inp.sp_ratio[rows]
+    ratio = float(np.average(ratios, weights=weights)) if weights.sum() > 0 else float(np.mean(ratios))
+    out = ri.plan(spend, 0.0, 1.0, ratio, granularity=0.001 / ratio)
+    level = float(out["recommended"][0])
+    hours = int(out["hours"][0])
+    note = "Compute Savings Plan for the EC2 spend left after owned and recommended RIs"
+    if not bool(out["enough_history"][0]):
+        note = f"only {hours} hours of history (< {ri.MIN_HOURS}): no recommendation"
+    first = result.rows[rows[0]]
+    return {
+        "kind": "savings-plan",
+        "region": "all",
+        "key": "compute",
+        "account": first["account"],
+        "flexible": True,
+        "unit": "$/hour commitment",
+        "hours": hours,
+        "missing": int(out["missing"][0]),
+        "p50": _f(out["p50"][0]),
+        "p95": _f(out["p95"][0]),
+        "max": _f(out["max"][0]),
+        "owned": 0.0,
+        "breakeven": round(ratio, 4),
+        "recommended": round(level * ratio, 3),
+        "p95_rule": round(float(out["p95_rule"][0]) * ratio, 3),
+        "term": result.term,
+        "payment": result.payment,
+        "monthly_savings": money(float(out["savings_opt"][0]) * 730),
+        "p95_monthly_savings": money(float(out["savings_p95"][0]) * 730),
+        "utilization": _f(out["utilization"][0]),
+        "price_source": first["price_source"],
+        "note": note,
+    }
 
 
 def backtest_rows(result: PlanResult, split: float = 2 / 3) -> list[dict[str, Any]]:

@@ -121,9 +121,12 @@ def plan(settings: Settings, fmt: str, **options: Any) -> None:
     would buy.
     Reservations expiring within 30 days are planned as gone. Notes (price source, fallbacks) go to stderr.
     """
-    from awscost.analyze.ri_plan import summarize
+    from awscost.analyze.ri_plan import savings_plan_row, summarize
 
     result = run_plan(settings, **options)
+    sp = savings_plan_row(result)
+    if sp is not None:
+        result.rows.append(sp)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if fmt == "table":
