@@ -26,10 +26,6 @@ DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_POOL = 32
 GLOBAL_SERVICES = frozenset({"sts", "organizations", "iam"})
 
-_scope: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
-    "awscost_call_scope", default=None
-)
-
 
 class CallCounter:
     """Thread-safe count of API calls by `service.Operation`; `scope()` also counts into a local Counter."""
@@ -38,6 +34,10 @@ class CallCounter:
         self._lock = threading.Lock()
         self.by_operation: Counter[str] = Counter()
         self.attempts = 0  # HTTP attempts, retries included
+        # Per counter: a session may report into two counters (the process-wide one and a run's own).
+        self._scope: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
+            f"awscost_calls_{id(self)}", default=None
+        )
 
     @property
     def total(self) -> int:
@@ -48,7 +48,7 @@ class CallCounter:
         name = f"{model.service_model.service_name}.{model.name}" if model is not None else "?"
         with self._lock:
             self.by_operation[name] += 1
-        local = _scope.get()
+        local = self._scope.get()
         if local is not None:
             local[name] += 1
 
@@ -64,11 +64,11 @@ class CallCounter:
     def scope(self) -> Iterator[Counter[str]]:
         """Count the calls made by this thread (context) inside the block into the yielded Counter."""
         local: Counter[str] = Counter()
-        token = _scope.set(local)
+        token = self._scope.set(local)
         try:
             yield local
         finally:
-            _scope.reset(token)
+            self._scope.reset(token)
 
 
 # One counter for the process: every session from make_session reports into it.

@@ -206,9 +206,15 @@ def run_collection(
     memos = {(a.id, r): Memo() for a in account_list for r in region_list}
 
     def unit(account: Account, region: str, kind: str) -> UnitResult:
+        try:
+            # Entering the account (AssumeRole, once per account) is counted in the run, not in this unit.
+            clients = sessions.clients(account.id)
+        except Exception as exc:  # isolation is the point: one unit never stops the others
+            return UnitResult(
+                account.id, region, kind, 0, failure=Failure(account.id, region, kind, failure_reason(exc))
+            )
         with counter.scope() as local:
             try:
-                clients = sessions.clients(account.id)
                 ctx = CollectContext(
                     account, region, hour, clients, maps, memos[(account.id, region)], page_size
                 )

@@ -1,0 +1,72 @@
+"""The registry: every collector declares IAM actions that exist, kinds resolve, unknown kinds are refused."""
+
+from __future__ import annotations
+
+import botocore.session
+import pytest
+
+from awscost.collect.registry import COLLECTORS, RUNNER_IAM_ACTIONS, iam_actions, resolve_kinds
+from awscost.errors import InputError
+
+# IAM service prefix -> botocore service models that may hold the operation. OpenSearch keeps the `es` prefix.
+IAM_PREFIX_MODELS = {"es": ("opensearch", "es")}
+
+EXPECTED_KINDS = {
+    "ec2": "hourly",
+    "ec2os": "hourly",
+    "rds": "hourly",
+    "dynamodb": "hourly",
+    "elasticache": "hourly",
+    "es": "daily",
+    "redshift": "daily",
+    "ri-ec2": "daily",
+    "ri-rds": "daily",
+    "ri-elasticache": "daily",
+    "ri-es": "daily",
+    "ri-redshift": "daily",
+}
+
+
+def _operation_exists(action: str) -> bool:
+    prefix, _, operation = action.partition(":")
+    session = botocore.session.get_session()
+    for model in IAM_PREFIX_MODELS.get(prefix, (prefix,)):
+        if operation in session.get_service_model(model).operation_names:
+            return True
+    return False
+
+
+def test_every_kind_of_the_data_model_is_registered_with_its_schedule() -> None:
+    assert {k: c.schedule for k, c in COLLECTORS.items()} == EXPECTED_KINDS
+
+
+@pytest.mark.parametrize("kind", sorted(EXPECTED_KINDS))
+def test_collector_declares_iam_actions_that_name_real_operations(kind: str) -> None:
+    c = COLLECTORS[kind]
+    assert c.kind == kind and c.description
+    assert c.iam_actions, f"{kind} declares no IAM actions"
+    for action in c.iam_actions:
+        assert _operation_exists(action), f"{kind}: {action} is not an operation in botocore's model"
+
+
+def test_runner_actions_exist_and_policy_is_the_union() -> None:
+    assert all(_operation_exists(a) for a in RUNNER_IAM_ACTIONS)
+    assert iam_actions(["ec2os"]) == sorted(
+        {*RUNNER_IAM_ACTIONS, "ec2:DescribeInstances", "ec2:DescribeImages"}
+    )
+    assert "es:DescribeReservedInstances" in iam_actions()
+
+
+def test_resolve_kinds() -> None:
+    assert set(resolve_kinds("hourly")) == {"ec2", "ec2os", "rds", "dynamodb", "elasticache"}
+    assert set(resolve_kinds("daily")) == {k for k, s in EXPECTED_KINDS.items() if s == "daily"}
+    assert set(resolve_kinds("all")) == set(EXPECTED_KINDS)
+    assert resolve_kinds("rds, ec2,rds") == ["rds", "ec2"]
+    assert resolve_kinds(["hourly", "redshift"])[-1] == "redshift"
+
+
+def test_unknown_kind_is_an_input_error_listing_known_kinds() -> None:
+    with pytest.raises(InputError) as err:
+        resolve_kinds("ec2,lambda")
+    assert "'lambda'" in err.value.render() and "ri-redshift" in err.value.render()
+    assert err.value.where == "--kinds"
