@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,7 +33,11 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
 
 
 def item(
-    kind: str = "ec2", account: str = ACCT_A, region: str = "us-east-1", hour: int = 0, **usage: int
+    kind: str = "ec2",
+    account: str = ACCT_A,
+    region: str = "us-east-1",
+    hour: int = 0,
+    usage: Mapping[str, int | float] | None = None,
 ) -> UsageItem:
     return UsageItem(kind, account, region, T0 + hour * H, usage or {"c4.large:us-east-1a": 1})
 
@@ -44,18 +48,18 @@ def keys(items: object) -> list[tuple[str, str]]:
 
 def test_put_get_and_overwrite(store: Store) -> None:
     assert store.get("ec2:111111111111:us-east-1", T0) is None
-    assert store.put_items([item(**{"c4.large:us-east-1a": 3})]) == 1
+    assert store.put_items([item(usage={"c4.large:us-east-1a": 3})]) == 1
     got = store.get("ec2:111111111111:us-east-1", T0)
     assert got is not None and dict(got.usage) == {"c4.large:us-east-1a": 3}
     # the same key again overwrites (the new usage map replaces the old one entirely)
-    store.put_items([item(**{"t3.micro:us-east-1b": 5})])
+    store.put_items([item(usage={"t3.micro:us-east-1b": 5})])
     got = store.get("ec2:111111111111:us-east-1", T0 + timedelta(minutes=20))  # any time in the hour
     assert got is not None and dict(got.usage) == {"t3.micro:us-east-1b": 5}
     assert len(list(store.query())) == 1
 
 
 def test_put_twice_is_idempotent(store: Store) -> None:
-    batch = [item(hour=h, **{"m5.large:us-east-1a": h + 1}) for h in range(3)]
+    batch = [item(hour=h, usage={"m5.large:us-east-1a": h + 1}) for h in range(3)]
     store.put_items(batch)
     store.put_items(batch)
     assert [(i.time_key, dict(i.usage)) for i in store.query()] == [
@@ -64,7 +68,7 @@ def test_put_twice_is_idempotent(store: Store) -> None:
 
 
 def test_duplicate_keys_in_one_put_last_wins(store: Store) -> None:
-    assert store.put_items([item(**{"a": 1}), item(**{"a": 2})]) == 1
+    assert store.put_items([item(usage={"a": 1}), item(usage={"a": 2})]) == 1
     got = store.get("ec2:111111111111:us-east-1", T0)
     assert got is not None and dict(got.usage) == {"a": 2}
 
@@ -74,7 +78,7 @@ def _fleet() -> list[UsageItem]:
     for kind, acct, region, h in itertools.product(
         ("ec2", "rds"), (ACCT_A, ACCT_B), ("us-east-1", "eu-west-1"), range(4)
     ):
-        out.append(item(kind, acct, region, h, n=h))
+        out.append(item(kind, acct, region, h, usage={"n": h}))
     return out
 
 
@@ -123,7 +127,7 @@ def test_resources(store: Store) -> None:
 def test_many_items_and_over_one_megabyte(store: Store) -> None:
     # 30 items of ~40 KB each: more than 25 (one BatchWriteItem) and more than 1 MB (one Scan/Query page).
     big = {f"{'x' * 300}-{n:03d}": n for n in range(130)}
-    items = [item(hour=h, **big) for h in range(30)]
+    items = [item(hour=h, usage=big) for h in range(30)]
     assert store.put_items(items) == 30
     pages: list[int] = []
     client = getattr(store, "client", None)
@@ -160,7 +164,7 @@ def test_nan_is_refused(store: Store) -> None:
     from awscost.errors import InputError
 
     with pytest.raises(InputError, match="nan"):
-        store.put_items([item(**{"x": float("nan")})])  # type: ignore[arg-type]
+        store.put_items([item(usage={"x": float("nan")})])
 
 
 def test_map_put_get_scan(store: Store) -> None:
