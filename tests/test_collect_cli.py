@@ -1,0 +1,149 @@
+"""`awscost collect` end to end: moto server, real sqlite store, the CLI entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from awscost.cli import cli, main
+from awscost.errors import EXIT_PARTIAL_FAILURE
+from awscost.store import open_store
+
+MEMBER = "111111111111"
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)  # no stray ./awscost.toml
+    return tmp_path
+
+
+def test_collect_kinds_accounts_role_regions_at_then_store_has_hand_counts(aws: str, workdir: Path) -> None:
+    creds = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{MEMBER}:role/Reader", RoleSessionName="setup"
+    )["Credentials"]
+    member_ec2 = boto3.client(
+        "ec2",
+        region_name="us-west-2",
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+    member_ec2.run_instances(
+        ImageId="ami-04681a1dbd79675a5",
+        MinCount=3,
+        MaxCount=3,
+        InstanceType="t3.large",
+        Placement={"AvailabilityZone": "us-west-2b"},
+    )
+    boto3.client("redshift", region_name="us-west-2").create_cluster(
+        ClusterIdentifier="dw",
+        NodeType="dc2.large",
+        NumberOfNodes=2,
+        MasterUsername="admin",
+        MasterUserPassword="Passw0rd1",
+        ClusterType="multi-node",
+    )
+    db = workdir / "awscost.db"
+    result = CliRunner().invoke(
+        cli,
+        [
+            "collect",
+            "--kinds",
+            "ec2,ec2os,redshift",
+            "--accounts",
+            f"123456789012,{MEMBER}",
+            "--role-name",
+            "Reader",
+            "--regions",
+            "us-west-2",
+            "--at",
+            "2026-11-26T10:45:00Z",
+            "--store",
+            f"sqlite:///{db}",
+            "--format",
+            "json",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["time"] == "2026-11-26T10:00:00Z"
+    assert summary["units_ok"] == summary["units_total"] == 6 and summary["failures"] == []
+    assert summary["items_written"] == 6 + 3
+    store = open_store(f"sqlite:///{db}")
+    got = {i.aws_resource: dict(i.usage) for i in store.query()}
+    store.close()
+    assert got == {
+        "ec2:123456789012:us-west-2": {},
+        f"ec2:{MEMBER}:us-west-2": {"t3.large:us-west-2b": 3},
+        "ec2:org:us-west-2": {"t3.large:us-west-2b": 3},
+        "ec2os:123456789012:us-west-2": {},
+        f"ec2os:{MEMBER}:us-west-2": {"linux-t3.large": 3},
+        "ec2os:org:us-west-2": {"linux-t3.large": 3},
+        "redshift:123456789012:us-west-2": {"dc2.large": 2},
+        f"redshift:{MEMBER}:us-west-2": {},
+        "redshift:org:us-west-2": {"dc2.large": 2},
+    }
+
+
+def test_partial_failure_exits_5_and_lists_failures(aws: str, workdir: Path) -> None:
+    # An account that is not the caller's and no role name: that account's units fail, the caller's succeed.
+    result = CliRunner().invoke(
+        cli,
+        [
+            "collect",
+            "--kinds",
+            "dynamodb",
+            "--accounts",
+            f"123456789012,{MEMBER}",
+            "--regions",
+            "us-east-1",
+            "--store",
+            f"sqlite:///{workdir / 'a.db'}",
+        ],
+    )
+    assert result.exit_code == EXIT_PARTIAL_FAILURE
+    assert "1/2 units ok" in result.output
+    assert "Failures" in result.output and MEMBER in result.output and "no role name" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--kinds", "lambda"], "--kinds: unknown kind 'lambda'"),
+        (["--regions", "mars-1"], "--regions: 'mars-1' is not an AWS region name"),
+        (["--regions", "us-mars-1"], "--regions: unknown region 'us-mars-1'"),
+        (["--accounts", "12345"], "--accounts: account id '12345' is not 12 digits"),
+        (["--at", "yesterday"], "--at: 'yesterday' is not an ISO 8601 time"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    aws: str, workdir: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["collect", "--store", f"sqlite:///{workdir / 'a.db'}", *args])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("awscost: error: ") and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_help_documents_options_and_exit_codes() -> None:
+    result = CliRunner().invoke(cli, ["collect", "--help"])
+    assert result.exit_code == 0
+    for option in (
+        "--kinds",
+        "--accounts",
+        "--role-name",
+        "--external-id",
+        "--regions",
+        "--at",
+        "--store",
+        "--config",
+        "--format",
+    ):
+        assert option in result.output
+    assert f"{EXIT_PARTIAL_FAILURE} some account/region/kind units failed" in result.output
