@@ -275,10 +275,13 @@ def read_items(path: str | Path) -> ImportResult:
     return result
 
 
-def import_items(store: Store, path: str | Path, *, dry_run: bool = False, chunk: int = 5000) -> ImportResult:
-    """Validate the whole file, then write every item (unless `dry_run`). Returns counts for the report."""
+def import_items(store: Store, path: str | Path, *, dry_run: bool = False) -> ImportResult:
+    """Validate the whole file, then write every item in one `put_items` (unless `dry_run`).
+
+    SQLite writes that in one transaction; DynamoDB has no transaction that large, but nothing is written
+    before every record has been validated.
+    """
     result = read_items(path)
     if not dry_run:
-        for start in range(0, len(result.items), chunk):
-            result.written += store.put_items(result.items[start : start + chunk])
+        result.written = store.put_items(result.items)
     return result
