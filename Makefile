@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean lambda-zip
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,3 +26,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+
+# The collector Lambda's code: the package alone (the Lambda runtime provides boto3; nothing else is imported
+# on the collector path). Upload it to the CodeBucket/CodeKey of infra/awscost.yaml.
+lambda-zip:
+	rm -rf build/lambda && mkdir -p build/lambda
+	cp -r src/awscost build/lambda/awscost
+	find build/lambda -name __pycache__ -prune -exec rm -rf {} +
+	cd build/lambda && python3 -m zipfile -c ../awscost-lambda.zip awscost
+	@echo wrote build/awscost-lambda.zip
