@@ -89,6 +89,8 @@ def discover_accounts(settings: Settings, session: boto3.Session) -> list[Accoun
                 "organizations:ListAccounts",
                 "accounts = organizations (run it from the management account)",
             ) from None
+        if not out:
+            raise AwsAccessError("the Organization lists no ACTIVE account", where="accounts = organizations")
         return sorted(out, key=lambda a: a.id)
     if isinstance(spec, str):
         spec = (spec,)
