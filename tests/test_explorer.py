@@ -1,4 +1,4 @@
-"""Cost Explorer client against botocore's Stubber (moto lacks these operations), items, and the comparison."""
+"""Cost Explorer client against botocore's Stubber (moto lacks these operations), items, comparison."""
 
 from __future__ import annotations
 
