@@ -109,3 +109,33 @@ def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: st
     )
     assert res.exit_code != 0
     assert "unreachable" in str(res.exception) and "snapshot 2026-11-26" in str(res.exception)
+
+
+def test_ri_compare_sets_stored_ce_recommendations_beside_our_plan(env: str) -> None:
+    from decimal import Decimal
+
+    from awscost.explorer import recommendation_items
+    from awscost.store import open_store
+
+    rec = {
+        "kind": "ec2os",
+        "region": "us-east-1",
+        "key": "linux-m5.xlarge",
+        "count": Decimal(2),
+        "lookback_days": 7,
+    }
+    store = open_store(env)
+    store.put_items(recommendation_items([rec], ORG, END.date()))
+    store.close()
+    res = CliRunner().invoke(
+        cli, ["ri", "compare", "--store", env, "--until", END.isoformat(), "--format", "json"]
+    )
+    assert res.exit_code == 0, res.output
+    rows = {r["key"]: r for r in json.loads(res.stdout)}
+    m5 = rows["linux-m5.*"]
+    assert (m5["ours"], m5["aws"], m5["aws_purchase"]) == (24.0, 16.0, "2 x linux-m5.xlarge")
+    assert "lookback: AWS 7 days, ours 30 days" in m5["why"]
+    empty = CliRunner().invoke(
+        cli, ["ri", "compare", "--store", env, "--ce-lookback", "60", "--until", END.isoformat()]
+    )
+    assert empty.exit_code == 0 and "ce-fetch" in empty.stderr

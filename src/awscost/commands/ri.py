@@ -161,3 +161,79 @@ def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     emit(backtest_rows(result, split=split), fmt, title="Back-test: realized savings on the replayed hours")
+
+
+@ri.command("ce-fetch")
+@click.option(
+    "--days", type=click.IntRange(1, 90), default=7, show_default=True, help="Days of coverage/utilization."
+)
+@click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
+@click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="all", show_default=True)
+@with_settings
+def ce_fetch(settings: Settings, days: int, term: str, payment: str) -> None:
+    """Fetch Cost Explorer coverage, utilization and RI recommendations (7 and 60 days) into the store as
+    ce-cov, ce-util, ce-rec-7 and ce-rec-60 items (account = the organization name)."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from awscost.aws.session import client, make_session
+    from awscost.errors import AwsAccessError
+    from awscost.explorer import fetch_daily
+    from awscost.store import open_store
+
+    ce = client(make_session(), "ce", "us-east-1")
+    try:
+        items = fetch_daily(
+            ce, account=settings.org_name, today=dt.now(UTC).date(), days=days, term=term, payment=payment
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
+    store = open_store(settings.store)
+    try:
+        n = store.put_items(items)
+    finally:
+        store.close()
+    click.echo(f"stored {n} Cost Explorer items")
+
+
+@ri.command()
+@plan_options
+@click.option(
+    "--ce-lookback",
+    type=click.Choice(["7", "60"]),
+    default="7",
+    show_default=True,
+    help="Which stored Cost Explorer recommendation (ce-rec-7 / ce-rec-60) to compare with.",
+)
+@with_settings
+@format_option()
+def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> None:
+    """Our plan beside Cost Explorer's latest stored recommendation, per group, with why they differ."""
+    from datetime import timedelta
+
+    from awscost.explorer import compare_with_plan
+    from awscost.store import open_store
+
+    result = run_plan(settings, **options)
+    store = open_store(settings.store)
+    try:
+        found = list(
+            store.query(
+                kind=f"ce-rec-{ce_lookback}",
+                account=options.get("account") or settings.org_name,
+                since=result.inputs.end - timedelta(days=3),
+                until=result.inputs.end + timedelta(days=1),
+            )
+        )
+    finally:
+        store.close()
+    latest = max((i.time for i in found), default=None)
+    if latest is None:
+        click.echo(
+            f"note: no ce-rec-{ce_lookback} items in the store: run `awscost ri ce-fetch` first", err=True
+        )
+    rec_items = [i for i in found if i.time == latest]
+    rows = compare_with_plan(result.rows, rec_items, plan_lookback_days=options["lookback"])
+    emit(rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
