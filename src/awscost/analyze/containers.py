@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from awscost.containers.capacity import instance_capacity
-from awscost.containers.samples import COLUMNS, Sample
+from awscost.containers.samples import Sample
 from awscost.errors import InputError, NotBuiltError
 
 UNIT = Decimal("0.00000001")  # 1e-8 USD
@@ -213,23 +213,9 @@ def _as_utc(value: Any) -> datetime:
 
 def samples_to_arrow(samples: Iterable[Sample]) -> Any:
     """Normalized samples as a pyarrow Table (the COLUMNS order)."""
-    import pyarrow as pa
+    from awscost.containers.samples import to_arrow
 
-    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
-    for s in samples:
-        for c, v in s.row().items():
-            cols[c].append(v)
-    schema = pa.schema(
-        [
-            ("timestamp", pa.timestamp("us", tz="UTC")),
-            *[(c, pa.string()) for c in COLUMNS[1:9]],
-            *[(c, pa.float64()) for c in COLUMNS[9:13]],
-            ("launch_type", pa.string()),
-            ("host_vcpu", pa.float64()),
-            ("host_mem_gb", pa.float64()),
-        ]
-    )
-    return pa.table(cols, schema=schema)
+    return to_arrow(samples)
 
 
 @dataclass(frozen=True)

@@ -91,9 +91,13 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
     return out
 
 
-def read_from_options(settings: Settings, opts: dict[str, Any], *, use_store: bool = True) -> Any:
+def read_from_options(
+    settings: Settings, opts: dict[str, Any], *, use_store: bool = True, parquet: Path | None = None
+) -> Any:
+    """Read the inputs named by the shared options: into memory, or streamed to `parquet` when given."""
     from awscost.containers import ReadContext, ServiceNamer, read_inputs
     from awscost.containers.identity import store_lookup
+    from awscost.containers.readers import write_parquet
     from awscost.errors import InputError
     from awscost.timeutil import parse_time
 
@@ -107,7 +111,11 @@ def read_from_options(settings: Settings, opts: dict[str, Any], *, use_store: bo
         from awscost.store import open_store
 
         lookup = store_lookup(open_store(settings.store))
-    result = read_inputs(expand_inputs(opts["inputs"]), ctx, ServiceNamer(opts.get("label"), lookup))
+    namer = ServiceNamer(opts.get("label"), lookup)
+    if parquet is not None:  # streamed to disk: memory stays bounded whatever the input size
+        result = write_parquet(expand_inputs(opts["inputs"]), parquet, ctx, namer)
+    else:
+        result = read_inputs(expand_inputs(opts["inputs"]), ctx, namer)
     if result.malformed:
         shown = result.malformed[:10]
         click.echo(f"awscost: warning: {len(result.malformed)} malformed input line(s) skipped:", err=True)
@@ -115,7 +123,7 @@ def read_from_options(settings: Settings, opts: dict[str, Any], *, use_store: bo
             click.echo(f"  {m}", err=True)
         if len(result.malformed) > len(shown):
             click.echo(f"  ... and {len(result.malformed) - len(shown)} more", err=True)
-    if not result.samples:
+    if not result.rows:
         raise InputError(
             "no usable container samples in the input",
             where=", ".join(opts["inputs"]),

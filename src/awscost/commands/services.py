@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import click
@@ -84,7 +86,24 @@ def allocate(
         )
     except InvalidOperation:
         raise InputError("weights must be decimal numbers", where="--cpu-weight/--mem-weight") from None
-    result = read_from_options(settings, opts, use_store=not no_overrides)
+    with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
+        samples = Path(tmp) / "samples.parquet"
+        result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
+        allocation = _allocate(samples, result, opts, options, prices, fargate_prices, dataset)
+    _report(allocation, opts, by, granularity, fmt, settings, save)
+
+
+def _allocate(
+    samples: Path,
+    result: Any,
+    opts: dict[str, Any],
+    options: Any,
+    prices: tuple[str, ...],
+    fargate_prices: str | None,
+    dataset: str | None,
+) -> Any:
+    from awscost.analyze import containers as alloc
+
     manual = _prices(prices)
     fallback = alloc.default_price_lookup()
 
@@ -96,10 +115,15 @@ def allocate(
         fargate = alloc.FargateRates.from_offer_file(fargate_prices, opts.get("region"))
     host_cost = None
     if dataset:
-        host_cost = alloc.billing_host_costs(dataset, {s.host_id for s in result.samples if s.host_id})
-    allocation = alloc.allocate(
-        result.samples, options=options, price=price, host_cost=host_cost, fargate=fargate
-    )
+        host_cost = alloc.billing_host_costs(dataset, result.hosts)
+    return alloc.allocate(str(samples), options=options, price=price, host_cost=host_cost, fargate=fargate)
+
+
+def _report(
+    allocation: Any, opts: dict[str, Any], by: str, granularity: str, fmt: str, settings: Settings, save: bool
+) -> None:
+    from awscost.analyze import containers as alloc
+
     broken = alloc.check_conservation(allocation)
     if broken:  # never expected: a bug, so say so loudly rather than print wrong money
         raise RuntimeError("allocation not conserved: " + "; ".join(broken[:3]))

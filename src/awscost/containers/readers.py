@@ -397,7 +397,25 @@ def _open_text(path: Path) -> IO[str]:
     return path.open("r", encoding="utf-8", errors="replace")
 
 
-def _read_file(path: Path, ctx: ReadContext, out: _Collected, malformed: list[Malformed]) -> None:
+FLUSH_EVERY = 4096
+
+
+def _context_line(line: str) -> bool:
+    """Cheap test for the records the first pass needs (ECS task metadata, Container Insights Task events)."""
+    return "TaskARN" in line or '"Task"' in line
+
+
+def _read_file(
+    path: Path,
+    ctx: ReadContext,
+    out: _Collected,
+    malformed: list[Malformed],
+    prefilter: Callable[[str], bool] | None = None,
+) -> Iterator[None]:
+    """Read one file into `out`, yielding every FLUSH_EVERY samples so the caller can drain them (streaming).
+
+    With `prefilter`, JSON lines failing it are skipped unparsed (the first pass reads only context records).
+    """
     name = str(path)
     try:
         fh = _open_text(path)
@@ -425,11 +443,12 @@ def _read_file(path: Path, ctx: ReadContext, out: _Collected, malformed: list[Ma
                 _dispatch(value, ctx, None, out)
             except BadRecord as exc:
                 malformed.append(Malformed(name, 1, str(exc)))
+            yield
             return
         fh.seek(0)
         for lineno, raw in enumerate(fh, start=1):
             line = raw.strip()
-            if not line:
+            if not line or (prefilter is not None and not prefilter(line)):
                 continue
             ts, text = _split_prefix(line)
             try:
@@ -441,6 +460,9 @@ def _read_file(path: Path, ctx: ReadContext, out: _Collected, malformed: list[Ma
                 _dispatch(value, ctx, ts, out)
             except BadRecord as exc:
                 malformed.append(Malformed(name, lineno, str(exc)))
+            if len(out.samples) >= FLUSH_EVERY:
+                yield
+        yield
 
 
 def _apply_info(s: Sample, info: ContainerInfo) -> Sample:
@@ -466,31 +488,38 @@ def _apply_info(s: Sample, info: ContainerInfo) -> Sample:
     )
 
 
-def read_inputs(
+def iter_samples(
     paths: Iterable[str | Path],
     ctx: ReadContext | None = None,
     namer: ServiceNamer | None = None,
-) -> ReadResult:
-    """Read inputs, join ECS metadata to stats, name services. Malformed lines are collected, not fatal."""
+    result: ReadResult | None = None,
+) -> Iterator[Sample]:
+    """Stream finished samples (joined to ECS metadata, service named) from every input; memory stays bounded.
+
+    Two passes: the first reads only the context records (ECS task metadata, Container Insights Task events),
+    which every sample may need and which are small; the second streams the samples. Malformed lines go to
+    `result.malformed`, file and sample counts to `result.files` / `result.rows` / `result.hosts`.
+    """
     ctx = ctx or ReadContext()
     namer = namer or ServiceNamer()
-    out = _Collected()
-    result = ReadResult()
-    for p in paths:
-        result.files += 1
-        _read_file(Path(p), ctx, out, result.malformed)
+    result = result if result is not None else ReadResult()
+    files = [Path(p) for p in paths]
+    pre = _Collected()
+    for path in files:
+        for _ in _read_file(path, ctx, pre, [], prefilter=_context_line):
+            pre.samples.clear()
+    infos = pre.infos
     # Container Insights: a Task event is the sum of its containers, so it is used only for tasks that have no
     # Container events (no double counting); for Fargate it also gives the task size (the host's capacity).
-    with_containers = {s.container_id.split("/", 1)[0] for s in out.samples if "/" in s.container_id}
-    task_size: dict[str, tuple[float, float]] = {}
-    for t in out.task_events:
-        task_id = t.container_id.split("/", 1)[0]
-        if t.launch_type == "FARGATE" and t.host_id:
-            task_size[t.host_id] = (t.cpu_reserved_vcpu, t.mem_reserved_gb)
-        if task_id not in with_containers:
-            out.samples.append(t)
-    for s in out.samples:
-        info = out.infos.get(s.container_id)
+    task_size = {
+        t.host_id: (t.cpu_reserved_vcpu, t.mem_reserved_gb)
+        for t in pre.task_events
+        if t.launch_type == "FARGATE" and t.host_id
+    }
+    with_containers: set[str] = set()
+
+    def finish(s: Sample) -> Sample:
+        info = infos.get(s.container_id)
         if info is not None:
             s = _apply_info(s, info)
         if s.launch_type == "FARGATE" and s.host_vcpu is None and s.host_id in task_size:
@@ -499,7 +528,59 @@ def read_inputs(
             container_name=s.container_name, image=s.image, labels=s.labels, ecs_service=s.service,
             family=s.task_family,
         )  # fmt: skip
-        result.samples.append(s)
+        result.rows += 1
+        if s.host_id:
+            result.hosts.add(s.host_id)
+        return s
+
+    out = _Collected()
+    for path in files:
+        result.files += 1
+        for _ in _read_file(path, ctx, out, result.malformed):
+            for s in out.samples:
+                if "/" in s.container_id:
+                    with_containers.add(s.container_id.split("/", 1)[0])
+                yield finish(s)
+            out.samples.clear()
+        out.infos.clear()
+    for t in out.task_events:
+        if t.container_id.split("/", 1)[0] not in with_containers:
+            yield finish(t)
+
+
+def read_inputs(
+    paths: Iterable[str | Path],
+    ctx: ReadContext | None = None,
+    namer: ServiceNamer | None = None,
+) -> ReadResult:
+    """Read inputs into memory: ECS metadata joined to stats, services named. Malformed lines collected."""
+    result = ReadResult()
+    result.samples = list(iter_samples(paths, ctx, namer, result))
+    return result
+
+
+def write_parquet(
+    paths: Iterable[str | Path],
+    target: str | Path,
+    ctx: ReadContext | None = None,
+    namer: ServiceNamer | None = None,
+    batch_rows: int = 65536,
+) -> ReadResult:
+    """Stream the normalized samples of `paths` to a Parquet file (bounded memory); samples are not kept."""
+    import pyarrow.parquet as pq
+
+    from awscost.containers.samples import arrow_schema, to_arrow
+
+    result = ReadResult()
+    batch: list[Sample] = []
+    with pq.ParquetWriter(str(target), arrow_schema()) as writer:
+        for s in iter_samples(paths, ctx, namer, result):
+            batch.append(s)
+            if len(batch) >= batch_rows:
+                writer.write_table(to_arrow(batch))
+                batch.clear()
+        if batch or result.rows == 0:
+            writer.write_table(to_arrow(batch))
     return result
 
 

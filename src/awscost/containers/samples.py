@@ -6,6 +6,7 @@ Units are fixed here so every reader converts once: CPU in vCPU (1 vCPU = 1024 E
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -77,6 +78,35 @@ class Malformed:
 
 @dataclass
 class ReadResult:
-    samples: list[Sample] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)  # empty when streamed (iter_samples, write_parquet)
     malformed: list[Malformed] = field(default_factory=list)
     files: int = 0
+    rows: int = 0
+    hosts: set[str] = field(default_factory=set)
+
+
+def arrow_schema() -> Any:
+    """The normalized table as a pyarrow schema (pyarrow imported here, not by the agent)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("timestamp", pa.timestamp("us", tz="UTC")),
+            *[(c, pa.string()) for c in COLUMNS[1:9]],
+            *[(c, pa.float64()) for c in COLUMNS[9:13]],
+            ("launch_type", pa.string()),
+            ("host_vcpu", pa.float64()),
+            ("host_mem_gb", pa.float64()),
+        ]
+    )
+
+
+def to_arrow(samples: Iterable[Sample]) -> Any:
+    """Samples as a pyarrow Table with `arrow_schema()`."""
+    import pyarrow as pa
+
+    cols: dict[str, list[Any]] = {c: [] for c in COLUMNS}
+    for s in samples:
+        for c in COLUMNS:
+            cols[c].append(getattr(s, c))
+    return pa.table(cols, schema=arrow_schema())
