@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
 DEFAULT_MAX_ATTEMPTS = 8
@@ -99,9 +100,34 @@ def make_session(
     API calls made by its clients are counted in `counter` (default the process-wide `CALLS`).
     """
     kwargs: dict[str, Any] = _credential_kwargs(credentials) if credentials else {}
-    session = boto3.Session(region_name=region, **kwargs)
+    session = boto3.Session(region_name=region, botocore_session=_botocore_session(), **kwargs)
+    _dedupe_search_paths()
     (counter or CALLS).attach(session)
     return session
+
+
+# Service models are parsed once per process, not once per session: a fresh session re-reads the EC2 model
+# (~0.25 s a client), and a run makes one session per member account.
+_loader_lock = threading.Lock()
+_shared_loader: Any = None
+
+
+def _botocore_session() -> botocore.session.Session:
+    global _shared_loader
+    bs = botocore.session.get_session()
+    with _loader_lock:
+        if _shared_loader is None:
+            _shared_loader = bs.get_component("data_loader")
+        else:
+            bs.register_component("data_loader", _shared_loader)
+    return bs
+
+
+def _dedupe_search_paths() -> None:
+    # boto3.Session appends its data directory to the loader's search path each time it is created.
+    with _loader_lock:
+        paths = _shared_loader.search_paths
+        paths[:] = list(dict.fromkeys(paths))
 
 
 def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, pool: int = DEFAULT_POOL) -> Config:
