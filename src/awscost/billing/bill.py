@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing import dataset as ds
-from awscost.billing.engine import connect, stage
+from awscost.billing.engine import connect, materialize
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import CANONICAL, METRICS, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
@@ -279,8 +279,12 @@ def load(
             else:
                 con.execute(canonical_create_sql(TABLE))
             return Bill(con, source=str(items[0]), workdir=workdir)
-        deliveries = resolve(items, workdir)
-        stage(con, deliveries, TABLE)
+        parts = materialize(con, resolve(items, workdir), workdir / "staged")
+        files = [f for period_files in parts.values() for f in period_files]
+        if files:
+            con.execute(f"CREATE VIEW {TABLE} AS {ds.parts_scan_sql(files)}")
+        else:
+            con.execute(canonical_create_sql(TABLE))
         return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir)
     except BaseException:
         con.close()
@@ -303,8 +307,8 @@ def load_into(
     workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
     con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
-        stage(con, resolve(items, workdir), "staged")
-        return ds.write_dataset(con, "staged", Path(into))
+        parts = materialize(con, resolve(items, workdir), workdir / "staged")
+        return ds.write_dataset(con, parts, Path(into))
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

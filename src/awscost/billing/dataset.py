@@ -41,46 +41,51 @@ def read_marker(root: Path) -> dict[str, Any]:
     return data
 
 
-def write_dataset(con: duckdb.DuckDBPyConnection, table: str, into: Path) -> dict[str, Any]:
-    """Write the periods in `table` into the dataset at `into`, replacing those periods; returns the marker."""
+def period_stats(con: duckdb.DuckDBPyConnection, files: list[Path]) -> tuple[int, str, str, list[str]]:
+    row = con.execute(
+        f"SELECT count(*), COALESCE(sum(BilledCost), 0), COALESCE(sum(EffectiveCost), 0), "
+        f"list(DISTINCT x_SourceFile) FROM read_parquet({files_sql(files)})"
+    ).fetchone()
+    assert row is not None
+    return int(row[0]), str(row[1]), str(row[2]), sorted(str(f) for f in row[3] or [])
+
+
+def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path) -> dict[str, Any]:
+    """Put the staged parquet `parts` (period -> files) into the dataset at `into`, replacing those periods;
+    returns the dataset marker."""
     into = into.resolve()
     if into.exists() and not is_dataset(into) and (not into.is_dir() or any(into.iterdir())):
-        raise InputError("exists and is not an awscost billing dataset; refusing to overwrite", where=str(into))
+        raise InputError(
+            "exists and is not an awscost billing dataset; refusing to overwrite", where=str(into)
+        )
     into.parent.mkdir(parents=True, exist_ok=True)
     old_marker = read_marker(into) if is_dataset(into) else {"version": 1, "periods": {}}
-    stats = con.execute(
-        f"SELECT x_BillingPeriod, count(*), sum(BilledCost), sum(EffectiveCost), list(DISTINCT x_SourceFile) "
-        f"FROM {quote(table)} GROUP BY 1 ORDER BY 1"
-    ).fetchall()
     tmp = Path(tempfile.mkdtemp(prefix=f".{into.name}.loading-", dir=into.parent))
     try:
-        periods = dict(old_marker["periods"])
-        new = {str(r[0]) for r in stats}
+        periods: dict[str, Any] = dict(old_marker["periods"])
         for period in list(periods):
-            if period in new:
+            if period in parts:
                 continue
             src = _partition_dir(into, period)
             dst = _partition_dir(tmp, period)
             dst.mkdir()
             for f in src.iterdir():
                 try:
-                    os.link(f, dst / f.name)  # parquet files are never modified in place: a link is a safe copy
+                    os.link(f, dst / f.name)  # parquet files are never changed in place: a link is a copy
                 except OSError:
                     shutil.copy2(f, dst / f.name)
-        columns = ", ".join(quote(c) for c in COLUMN_NAMES if c != PARTITION)
         loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for period, rows, billed, effective, files in stats:
-            part = _partition_dir(tmp, str(period))
+        for period, files in parts.items():
+            rows, billed, effective, sources = period_stats(con, files)
+            part = _partition_dir(tmp, period)
             part.mkdir()
-            con.execute(
-                f"COPY (SELECT {columns} FROM {quote(table)} WHERE x_BillingPeriod = {lit(str(period))}) "
-                f"TO {lit(str(part / 'data.parquet'))} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)"
-            )
-            periods[str(period)] = {
-                "rows": int(rows),
-                "BilledCost": str(billed),
-                "EffectiveCost": str(effective),
-                "sources": sorted(str(f) for f in files),
+            for i, f in enumerate(files):
+                shutil.move(str(f), part / f"part-{i:05d}.parquet")
+            periods[period] = {
+                "rows": rows,
+                "BilledCost": billed,
+                "EffectiveCost": effective,
+                "sources": sources,
                 "loaded_at": loaded_at,
             }
         marker = {"version": 1, "periods": dict(sorted(periods.items()))}
@@ -106,11 +111,20 @@ def _swap(new: Path, into: Path) -> None:
     shutil.rmtree(retired, ignore_errors=True)
 
 
+def files_sql(files: list[Path]) -> str:
+    return "[" + ", ".join(lit(str(f)) for f in files) + "]"
+
+
 def scan_sql(root: Path) -> str:
     """A SELECT over the dataset's parquet files with the canonical column order."""
-    pattern = lit(str(root / f"{PARTITION}=*" / "*.parquet"))
+    return parts_scan_sql(str(root / f"{PARTITION}=*" / "*.parquet"))
+
+
+def parts_scan_sql(pattern_or_files: str | list[Path]) -> str:
+    """A SELECT with the canonical column order over hive-partitioned canonical parquet files."""
+    src = lit(pattern_or_files) if isinstance(pattern_or_files, str) else files_sql(pattern_or_files)
     columns = ", ".join(quote(c) for c in COLUMN_NAMES)
     return (
-        f"SELECT {columns} FROM read_parquet({pattern}, hive_partitioning = true, "
+        f"SELECT {columns} FROM read_parquet({src}, hive_partitioning = true, "
         f"hive_types = {{'{PARTITION}': VARCHAR}})"
     )

@@ -9,13 +9,14 @@ AWSCOST_DUCKDB_MEMORY (default 400MB), AWSCOST_DUCKDB_THREADS (default: all core
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing.readers import Projection, Reader, detect_reader
 from awscost.billing.readers._sql import Cols, lit, quote
-from awscost.billing.schema import MONEY, canonical_create_sql
+from awscost.billing.schema import MONEY
 from awscost.billing.sources import Delivery, SourceFile, csv_header
 from awscost.errors import InputError
 
@@ -23,6 +24,9 @@ if TYPE_CHECKING:
     import duckdb
 
 DEFAULT_MEMORY = "400MB"
+# Parquet row groups are buffered whole before they are written: bounded in bytes, memory stays flat.
+ROW_GROUP_BYTES = "8MB"
+PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
 def connect(
@@ -36,6 +40,7 @@ def connect(
 
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
     con.execute(
         f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}"
     )
@@ -62,7 +67,7 @@ def scan_sql(source: SourceFile, reader: Reader | None = None, columns: list[str
     return (
         f"read_csv({path}, header = true, auto_detect = false, columns = {{{spec}}}, delim = ',', "
         f"quote = '\"', escape = '\"', nullstr = [{nulls}], compression = 'auto', strict_mode = true, "
-        f"null_padding = false, max_line_size = 8388608)"
+        f"null_padding = false, max_line_size = 1048576, buffer_size = 4194304)"
     )
 
 
@@ -94,25 +99,34 @@ def project(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[Reader,
     return reader, projection
 
 
-def insert_source(con: duckdb.DuckDBPyConnection, table: str, source: SourceFile) -> int:
-    """Append one file's rows, projected onto the canonical table, to `table`; returns the row count.
+def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Path) -> dict[str, list[Path]]:
+    """Stream one file, projected onto the canonical table, into parquet under `out_dir` partitioned by
+    billing period (no table in memory: a file larger than memory loads); returns period -> parquet files.
 
     A failure names the file, and for an unparseable number or date also the column, row and value."""
     import duckdb
 
     reader, projection = project(con, source)
     scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
-    before = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
     try:
-        con.execute(f"INSERT INTO {quote(table)} {projection.select_sql(scan)}")
+        con.execute(
+            f"COPY ({projection.select_sql(scan)}) TO {lit(str(out_dir))} "
+            f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (x_BillingPeriod), "
+            f"ROW_GROUP_SIZE 65536, ROW_GROUP_SIZE_BYTES {lit(ROW_GROUP_BYTES)})"
+        )
     except duckdb.Error as exc:
         detail = _diagnose(con, scan, projection) if isinstance(exc, duckdb.ConversionException) else None
         raise InputError(
             detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display
         ) from None
-    after = con.execute(f"SELECT count(*) FROM {quote(table)}").fetchone()
-    assert before is not None and after is not None
-    return int(after[0]) - int(before[0])
+    parts: dict[str, list[Path]] = {}
+    for part in sorted(out_dir.glob("x_BillingPeriod=*")):
+        period = part.name.partition("=")[2]
+        if not PERIOD.match(period):
+            raise InputError("rows without a billing period (no period start or charge period start)", where=source.display)
+        parts[period] = sorted(part.glob("*.parquet"))
+    return parts
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection) -> str | None:
@@ -137,23 +151,28 @@ def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection)
     return None
 
 
-def stage(
-    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], table: str = "billing"
-) -> dict[str, Any]:
-    """Create `table` with the canonical schema and load every delivery into it; returns load statistics.
+def materialize(
+    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], workdir: Path
+) -> dict[str, list[Path]]:
+    """Every delivery as canonical parquet files under `workdir`, grouped by billing period.
 
-    Within one load, a period delivered by a manifest replaces rows of that period from loose files too."""
-    con.execute(canonical_create_sql(table))
-    stats: dict[str, Any] = {"files": 0, "rows": 0}
+    A period delivered through a manifest is complete: loose files' rows of that period are left out, and of
+    several manifests for one period `sources.resolve` has kept only the newest."""
+    from_manifest: dict[str, list[Path]] = {}
+    loose: dict[str, list[Path]] = {}
+    n = 0
     for delivery in deliveries:
-        if delivery.period and delivery.manifest:
-            con.execute(f"DELETE FROM {quote(table)} WHERE x_BillingPeriod = {lit(delivery.period)}")
         for source in delivery.files:
-            stats["rows"] += insert_source(con, table, source)
-            stats["files"] += 1
-    missing = con.execute(
-        f"SELECT x_SourceFile FROM {quote(table)} WHERE x_BillingPeriod IS NULL LIMIT 1"
-    ).fetchone()
-    if missing is not None:
-        raise InputError("rows without a billing period or charge period start", where=str(missing[0]))
-    return stats
+            n += 1
+            parts = copy_source(con, source, workdir / f"part-{n:05d}")
+            target = from_manifest if delivery.manifest is not None else loose
+            for period, files in parts.items():
+                if delivery.manifest is not None and period != delivery.period:
+                    raise InputError(
+                        f"holds rows of period {period}, but its manifest is for {delivery.period}",
+                        where=source.display,
+                    )
+                target.setdefault(period, []).extend(files)
+    merged = {p: f for p, f in loose.items() if p not in from_manifest}
+    merged.update(from_manifest)
+    return dict(sorted(merged.items()))

@@ -22,14 +22,17 @@ def lit(value: str) -> str:
 class Cols:
     """The source's columns (name -> DuckDB type) and typed accessors that yield NULL for absent columns.
 
-    The numeric and timestamp columns a projection touches are remembered, so a failed cast can be traced
-    back to the first offending row.
+    Each source column is cast once, in an inner SELECT (`pre`), and the projection refers to the cast by
+    alias: the CUR rules use the same cost column in several expressions. The numeric and timestamp
+    columns touched are remembered, so a failed cast can be traced back to its first offending row.
     """
 
     def __init__(self, types: dict[str, str]) -> None:
         self.types = types
         self.numeric: list[str] = []
         self.timestamps: list[str] = []
+        self.pre: dict[str, str] = {}
+        self._aliases: dict[tuple[str, str], str] = {}
 
     def has(self, name: str) -> bool:
         return name in self.types
@@ -37,12 +40,20 @@ class Cols:
     def any(self, *names: str) -> bool:
         return any(n in self.types for n in names)
 
+    def _alias(self, kind: str, name: str, expr: str) -> str:
+        key = (kind, name)
+        if key not in self._aliases:
+            alias = f"__{kind}{len(self._aliases)}"
+            self._aliases[key] = alias
+            self.pre[alias] = expr
+        return quote(self._aliases[key])
+
     def s(self, name: str) -> str:
         if name not in self.types:
             return "NULL::VARCHAR"
         if self.types[name] == "VARCHAR":
-            return f"NULLIF({quote(name)}, '')"
-        return f"CAST({quote(name)} AS VARCHAR)"
+            return self._alias("s", name, f"NULLIF({quote(name)}, '')")
+        return self._alias("s", name, f"CAST({quote(name)} AS VARCHAR)")
 
     def n(self, name: str) -> str:
         if name not in self.types:
@@ -52,17 +63,15 @@ class Cols:
         typ = self.types[name]
         if typ in ("DOUBLE", "FLOAT", "REAL"):
             # Through the shortest decimal text of the double: 0.1 stays 0.1, not 0.1000000000000000055.
-            return f"CAST(CAST({quote(name)} AS VARCHAR) AS {MONEY})"
-        if typ == "VARCHAR":
-            return f"CAST(TRIM({quote(name)}) AS {MONEY})"
-        return f"CAST({quote(name)} AS {MONEY})"
+            return self._alias("n", name, f"CAST(CAST({quote(name)} AS VARCHAR) AS {MONEY})")
+        return self._alias("n", name, f"CAST({quote(name)} AS {MONEY})")
 
     def t(self, name: str) -> str:
         if name not in self.types:
             return "NULL::TIMESTAMP"
         if name not in self.timestamps:
             self.timestamps.append(name)
-        return f"CAST(CAST({quote(name)} AS TIMESTAMPTZ) AS TIMESTAMP)"
+        return self._alias("t", name, f"CAST(CAST({quote(name)} AS TIMESTAMPTZ) AS TIMESTAMP)")
 
     def coalesce(self, *exprs: str) -> str:
         real = [e for e in exprs if not e.startswith("NULL::")]

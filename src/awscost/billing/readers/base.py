@@ -16,12 +16,16 @@ class Projection:
     where: str | None = None
     numeric: list[str] = field(default_factory=list)
     timestamps: list[str] = field(default_factory=list)
+    pre: dict[str, str] = field(default_factory=dict)  # alias -> typed source column, computed once per row
 
     def select_sql(self, source: str) -> str:
         missing = [c for c in COLUMN_NAMES if c not in self.exprs]
         if missing:
             raise AssertionError(f"projection lacks canonical columns {missing}")
         items = ", ".join(f"{self.exprs[c]} AS {quote(c)}" for c in COLUMN_NAMES)
+        if self.pre:
+            pre = ", ".join(f"{expr} AS {quote(alias)}" for alias, expr in self.pre.items())
+            source = f"(SELECT *, {pre} FROM {source})"
         sql = f"SELECT {items} FROM {source}"
         if self.where:
             sql += f" WHERE {self.where}"

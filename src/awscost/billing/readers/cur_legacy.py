@@ -190,7 +190,7 @@ def cur_projection(
         "x_SourceFile": lit(source_file),
         "x_Extra": extras,
     }
-    return Projection(exprs, numeric=cols.numeric, timestamps=cols.timestamps)
+    return Projection(exprs, numeric=cols.numeric, timestamps=cols.timestamps, pre=cols.pre)
 
 
 class CurLegacyReader(Reader):

@@ -135,5 +135,5 @@ class DbrReader(Reader):
             "x_Extra": self.extras(cols),
         }
         return Projection(
-            exprs, where=f"{record} NOT LIKE '%Total'", numeric=cols.numeric, timestamps=cols.timestamps
+            exprs, where=f"{record} NOT LIKE '%Total'", numeric=cols.numeric, timestamps=cols.timestamps, pre=cols.pre
         )

@@ -70,4 +70,4 @@ class FocusReader(Reader):
         exprs["x_SourceFormat"] = lit(self.name)
         exprs["x_SourceFile"] = lit(source_file)
         exprs["x_Extra"] = self.extras(cols)
-        return Projection(exprs, numeric=cols.numeric, timestamps=cols.timestamps)
+        return Projection(exprs, numeric=cols.numeric, timestamps=cols.timestamps, pre=cols.pre)

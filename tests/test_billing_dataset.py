@@ -1,0 +1,187 @@
+"""The billing dataset: atomic loads, re-delivery replacing a period, bad input leaving it untouched, and a
+load larger than DuckDB's memory limit."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from awscost.billing import load, load_into
+from awscost.billing.sources import DATASET_MARKER
+from awscost.errors import InputError
+
+DATA = Path(__file__).parent / "data" / "billing"
+HEADER = DATA.joinpath("cur_small.csv").read_text(encoding="utf-8").splitlines()[0]
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def write_delivery(base: Path, period: str, assembly: str, rows: list[str]) -> Path:
+    """A CUR delivery as AWS lays it out: manifest + gzip report parts in an assembly folder."""
+    year, month = period.split("-")
+    span = f"{year}{month}01-{year}{month}28"
+    part_dir = base / "rep" / span / assembly
+    part_dir.mkdir(parents=True, exist_ok=True)
+    keys = []
+    for i, chunk in enumerate((rows[: len(rows) // 2], rows[len(rows) // 2 :]), start=1):
+        key = f"rep/{span}/{assembly}/rep-0000{i}.csv.gz"
+        with gzip.open(base / key, "wt", encoding="utf-8") as fh:
+            fh.write(HEADER + "\n" + "".join(r + "\n" for r in chunk))
+        keys.append(key)
+    manifest = base / "rep" / span / assembly / "rep-Manifest.json"
+    manifest.write_text(
+        json.dumps({"assemblyId": assembly, "reportKeys": keys,
+                    "billingPeriod": {"start": f"{year}{month}01T000000.000Z", "end": "x"}}),
+        encoding="utf-8",
+    )  # fmt: skip
+    return manifest
+
+
+def usage_row(period: str, item: str, cost: str, account: str = "222222222222") -> str:
+    start = f"{period}-05T10:00:00Z"
+    return (
+        f'{item},{start}/{start},"Amazon Web Services, Inc.",Anniversary,111111111111,{period}-01T00:00:00Z,,'
+        f"{account},Usage,{start},{start},AmazonEC2,BoxUsage:m5.large,RunInstances,us-east-1a,i-{item},1,USD,"
+        f',{cost},desc,"AWS",Amazon Elastic Compute Cloud,m5.large,Linux,us-east-1,SKU1,{cost},{cost},OnDemand,Hrs,'
+        ",,,,,,,,,web,n,"
+    )
+
+
+def test_manifest_delivery_loads_all_report_keys_in_order(tmp_path: Path) -> None:
+    rows = [usage_row("2024-03", f"a{i}", "1.5") for i in range(4)]
+    manifest = write_delivery(tmp_path / "s3", "2024-03", "asm1", rows)
+    with load(manifest) as bill:
+        assert bill.rows() == 4
+        assert bill.total("BilledCost") == Decimal("6")
+        assert bill.sql("SELECT count(DISTINCT x_SourceFile) AS n FROM billing")["n"][0] == 2
+
+
+def test_redelivery_replaces_the_period_and_keeps_others(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    march1 = write_delivery(tmp_path / "d1", "2024-03", "asm1", [usage_row("2024-03", f"a{i}", "1") for i in range(4)])
+    april = write_delivery(tmp_path / "d2", "2024-04", "asm2", [usage_row("2024-04", f"b{i}", "2") for i in range(2)])
+    load_into([march1, april], ds)
+    with load(ds) as bill:
+        assert bill.periods() == ["2024-03", "2024-04"]
+        assert bill.total("BilledCost") == Decimal("8")
+    # The month-to-date March report is delivered again, with more (and different) rows.
+    march2 = write_delivery(tmp_path / "d3", "2024-03", "asm3", [usage_row("2024-03", f"c{i}", "3") for i in range(6)])
+    marker = load_into([march2], ds)
+    assert marker["periods"]["2024-03"]["rows"] == 6
+    with load(ds) as bill:
+        by = bill.summary(by=[], metric="BilledCost", granularity="month")
+        assert dict(zip(by["BillingPeriod"], by["BilledCost"], strict=True)) == {
+            "2024-03": Decimal("18"),
+            "2024-04": Decimal("4"),
+        }
+        assert bill.rows() == 8
+    # Loading the same delivery twice changes nothing.
+    before = snapshot(ds)
+    load_into([march2], ds)
+    after = snapshot(ds)
+    assert {k for k in before if k != DATASET_MARKER} == {k for k in after if k != DATASET_MARKER}
+    with load(ds) as bill:
+        assert bill.total("BilledCost") == Decimal("22")
+
+
+def test_two_deliveries_of_one_period_in_one_load_keep_the_newest(tmp_path: Path) -> None:
+    old = write_delivery(tmp_path / "s3", "2024-03", "asm-old", [usage_row("2024-03", "a", "1")] * 2)
+    new = write_delivery(tmp_path / "s3", "2024-03", "asm-new", [usage_row("2024-03", "b", "5")] * 2)
+    os.utime(old, (1_700_000_000, 1_700_000_000))
+    os.utime(new, (1_700_010_000, 1_700_010_000))
+    with load(tmp_path / "s3") as bill:
+        assert bill.total("BilledCost") == Decimal("10")
+
+
+def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    good = DATA / "cur_small.csv"
+    truncated = tmp_path / "truncated.csv.gz"
+    payload = gzip.compress((good.read_text(encoding="utf-8") * 200).encode())
+    truncated.write_bytes(payload[: len(payload) // 2])
+    not_bill = tmp_path / "people.csv"
+    not_bill.write_text("name,age\nann,3\n", encoding="utf-8")
+    missing = tmp_path / "missing.csv"
+    missing.write_text("lineItem/UsageStartDate,lineItem/LineItemType\n2024-03-01T00:00:00Z,Usage\n", encoding="utf-8")
+    lines = good.read_text(encoding="utf-8").splitlines()
+    bad_number = tmp_path / "bad_number.csv"
+    bad_number.write_text("\n".join([*lines[:3], lines[3].replace(",43.20,", ",43.2O,"), *lines[4:]]) + "\n")
+    bad_date = tmp_path / "bad_date.csv"
+    bad_date.write_text("\n".join([*lines[:5], lines[5].replace("2024-03-05T10:00:00Z,2024", "2024-13-05T10:00:00Z,2024", 1), *lines[6:]]) + "\n")  # fmt: skip
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("\n".join([*lines[:2], lines[2] + ",extra", *lines[3:]]) + "\n")
+    return {
+        "truncated gzip": (truncated, "truncated.csv.gz"),
+        "not a bill": (not_bill, "not a billing file"),
+        "missing column": (missing, "lacks required column(s) lineItem/UnblendedCost"),
+        "bad number": (bad_number, "row 3: column lineItem/UnblendedCost: '43.2O' is not a valid number"),
+        "bad date": (bad_date, "row 5: column lineItem/UsageStartDate: '2024-13-05T10:00:00Z' is not a valid date/time"),
+        "ragged row": (ragged, "Line: 3"),
+    }
+
+
+@pytest.mark.parametrize(
+    "case", ["truncated gzip", "not a bill", "missing column", "bad number", "bad date", "ragged row"]
+)
+def test_bad_input_names_file_and_row_and_leaves_dataset_untouched(tmp_path: Path, case: str) -> None:
+    ds = tmp_path / "ds"
+    load_into([DATA / "cur_small.csv"], ds)
+    before = snapshot(ds)
+    path, expected = _bad_inputs(tmp_path)[case]
+    with pytest.raises(InputError) as err:
+        load_into([DATA / "cur2_small.csv", path], ds)
+    text = err.value.render()
+    assert str(path) in text
+    assert expected in text
+    assert "\n" not in text
+    assert snapshot(ds) == before
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".ds.")]  # no temp dirs left behind
+
+
+def test_refuses_to_overwrite_a_directory_that_is_not_a_dataset(tmp_path: Path) -> None:
+    target = tmp_path / "precious"
+    target.mkdir()
+    (target / "notes.txt").write_text("keep me", encoding="utf-8")
+    with pytest.raises(InputError, match="not an awscost billing dataset"):
+        load_into([DATA / "cur_small.csv"], target)
+    assert (target / "notes.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_load_larger_than_the_memory_limit(tmp_path: Path) -> None:
+    """A CUR file larger than DuckDB's memory limit loads (streamed to parquet, spilling) and ties out."""
+    lines = DATA.joinpath("cur_small.csv").read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    path = tmp_path / "big.csv"
+    n_copies = 12000
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(lines[0] + "\n")
+        for i in range(n_copies):
+            for row in body:
+                fh.write(row.replace("li-0", f"li{i}-0", 1) + "\n")
+    limit_mb = 32
+    assert path.stat().st_size > limit_mb * 2**20
+    ds = tmp_path / "ds"
+    marker = load_into([path], ds, memory_limit=f"{limit_mb}MB", threads=1)
+    info = marker["periods"]["2024-03"]
+    assert info["rows"] == n_copies * len(body)
+    assert Decimal(info["BilledCost"]) == Decimal("47.0460000181") * n_copies
+    with load(ds, memory_limit=f"{limit_mb}MB", threads=1) as bill:
+        assert bill.total("EffectiveCost") == Decimal("-3.4557999819") * n_copies
+        top = bill.summary(by=["SubAccountId"], metric="BilledCost")
+        assert sum(top["BilledCost"]) == Decimal("47.0460000181") * n_copies
+
+
+def test_empty_dataset_directory_is_created_and_readable(tmp_path: Path) -> None:
+    ds = tmp_path / "new"
+    load_into([DATA / "cur_small.csv"], ds)
+    shutil.rmtree(ds / "x_BillingPeriod=2024-03")
+    (ds / DATASET_MARKER).write_text(json.dumps({"version": 1, "periods": {}}), encoding="utf-8")
+    with load(ds) as bill:
+        assert bill.rows() == 0
