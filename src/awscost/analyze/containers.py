@@ -237,37 +237,43 @@ class Options:
             raise InputError("CPU and memory weights must be >= 0 and not both 0", where="--weights")
 
 
+# The grid aggregation groups only keys and numbers; the text attributes, constant per host or per container,
+# are taken in small separate aggregations (3x faster than carrying them through the 21 M-group hash table).
 _AGG_SQL = """
 with ticks as (
-  select host_id, container_id,
-         floor(epoch(timestamp) / {step})::bigint as tick,
-         any_value(service) as service, any_value(container_name) as container_name,
-         any_value(cluster) as cluster, any_value(instance_type) as instance_type,
-         any_value(region) as region, any_value(account) as account, any_value(launch_type) as launch_type,
+  select host_id, container_id, floor(epoch(timestamp) / {step})::bigint as tick,
          avg(greatest(cpu_reserved_vcpu, cpu_used_vcpu)) as cpu_claim,
-         avg(greatest(mem_reserved_gb, mem_used_gb)) as mem_claim,
-         max(host_vcpu) as host_vcpu, max(host_mem_gb) as host_mem_gb
+         avg(greatest(mem_reserved_gb, mem_used_gb)) as mem_claim
   from {source}
   where host_id is not null
   group by host_id, container_id, tick
 ),
 hourly as (
   select host_id, (tick * {step}) // 3600 as hour, container_id,
-         any_value(service) as service, any_value(cluster) as cluster,
          sum(cpu_claim) * {step} / 3600.0 as cpu_hours, sum(mem_claim) * {step} / 3600.0 as gb_hours
   from ticks group by host_id, hour, container_id
 ),
-hosts as (
-  select host_id, (tick * {step}) // 3600 as hour, count(distinct tick) as ticks,
-         any_value(instance_type) as instance_type, any_value(region) as region,
-         any_value(account) as account,
-         any_value(launch_type) as launch_type, max(host_vcpu) as host_vcpu, max(host_mem_gb) as host_mem_gb
+host_ticks as (
+  select host_id, (tick * {step}) // 3600 as hour, count(distinct tick) as ticks
   from ticks group by host_id, hour
+),
+host_attrs as (
+  select host_id, any_value(instance_type) as instance_type, any_value(region) as region,
+         any_value(account) as account, any_value(launch_type) as launch_type,
+         max(host_vcpu) as host_vcpu, max(host_mem_gb) as host_mem_gb
+  from {source} where host_id is not null group by host_id
+),
+container_attrs as (
+  select host_id, container_id, any_value(service) as service, any_value(cluster) as cluster
+  from {source} where host_id is not null group by host_id, container_id
 )
-select h.host_id, h.hour, h.ticks, h.instance_type, h.region, h.account, h.launch_type, h.host_vcpu,
-       h.host_mem_gb, c.container_id, c.service, c.cluster, c.cpu_hours, c.gb_hours
-from hosts h join hourly c using (host_id, hour)
-order by h.host_id, h.hour, c.service, c.container_id
+select h.host_id, h.hour, h.ticks, a.instance_type, a.region, a.account, a.launch_type, a.host_vcpu,
+       a.host_mem_gb, c.container_id, k.service, k.cluster, c.cpu_hours, c.gb_hours
+from host_ticks h
+join host_attrs a using (host_id)
+join hourly c using (host_id, hour)
+join container_attrs k using (host_id, container_id)
+order by h.host_id, h.hour, k.service, c.container_id
 """
 
 
@@ -338,6 +344,7 @@ def aggregate_claims(source: Any, options: Options) -> list[tuple[Any, ...]]:
         con.execute(f"set memory_limit='{options.memory_limit}'")
         con.execute("set preserve_insertion_order=false")
         con.execute("set TimeZone='UTC'")
+        con.execute("set enable_progress_bar=false")
         if isinstance(source, str | Path):
             src = "read_parquet('" + str(source).replace("'", "''") + "')"
         else:
