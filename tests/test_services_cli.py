@@ -185,3 +185,59 @@ def test_containers_samples_table(tmp_path: Path) -> None:
         "three-nginx",
         "web-frontend-service",
     ]
+
+
+def test_service_label_from_the_config_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "awscost.toml"
+    cfg.write_text(
+        '[awscost]\nstore = "sqlite:///%s"\n\n[containers]\nservice_label = "team.service"\n'
+        % (tmp_path / "g.db")
+    )
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "agent_labels.jsonl"),
+            "--config",
+            str(cfg),
+            "--price",
+            "m5.large=0.096",
+            "--format",
+            "json",
+            "--no-save",
+        ]
+    )
+    assert code == 0, err
+    assert {r["service"] for r in json.loads(out)} == {"payments", "redis", "__idle__"}
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "agent_labels.jsonl"),
+            "--price",
+            "m5.large=0.096",
+            "--format",
+            "json",
+            "--no-save",
+            "--store",
+            f"sqlite:///{tmp_path / 'h.db'}",
+        ]
+    )
+    assert {r["service"] for r in json.loads(out)} == {"api", "redis", "__idle__"}  # compose label by default
+
+
+def test_samples_without_a_host_are_reported(tmp_path: Path) -> None:
+    code, _out, err = run(
+        [
+            "services",
+            "allocate",
+            str(refdata("otel-awsecscontainermetrics")),
+            "--price",
+            "m5.large=0.096",
+            "--store",
+            f"sqlite:///{tmp_path / 'i.db'}",
+        ]
+    )
+    assert code == 2
+    assert "5 sample(s) name no host and were not allocated (give --host-id" in err
+    assert "no host could be priced" in err

@@ -329,14 +329,16 @@ class Allocation:
     unpriced: dict[str, Unpriced] = field(default_factory=dict)
     capacity_unknown: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
+    hostless_samples: int = 0  # samples whose input named no host (and no --host-id): not allocated, counted
 
 
 def _fixed(x: float | None) -> int:
     return 0 if x is None or x != x or x <= 0 else round(x * FIXED)
 
 
-def aggregate_claims(source: Any, options: Options) -> list[tuple[Any, ...]]:
-    """Host-hour x container claims from a pyarrow Table / parquet path or glob (streamed by DuckDB)."""
+def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...]], int]:
+    """Host-hour x container claims from a pyarrow Table / parquet path or glob (streamed by DuckDB), and the
+    number of samples without a host."""
     import duckdb
 
     con = duckdb.connect()
@@ -350,7 +352,9 @@ def aggregate_claims(source: Any, options: Options) -> list[tuple[Any, ...]]:
         else:
             con.register("samples_src", source)
             src = "samples_src"
-        return con.execute(_AGG_SQL.format(step=options.step_seconds, source=src)).fetchall()
+        rows = con.execute(_AGG_SQL.format(step=options.step_seconds, source=src)).fetchall()
+        hostless = con.execute(f"select count(*) from {src} where host_id is null").fetchone()
+        return rows, int(hostless[0]) if hostless else 0
     finally:
         con.close()
 
@@ -368,10 +372,10 @@ def allocate(
     options = options or Options()
     if isinstance(source, list):
         source = samples_to_arrow(source)
-    rows = aggregate_claims(source, options)
+    rows, hostless = aggregate_claims(source, options)
     price = price or default_price_lookup()
     capacity = capacity or instance_capacity
-    out = Allocation()
+    out = Allocation(hostless_samples=hostless)
     start = 0
     while start < len(rows):
         end = start

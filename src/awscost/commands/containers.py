@@ -111,7 +111,9 @@ def read_from_options(
         from awscost.store import open_store
 
         lookup = store_lookup(open_store(settings.store))
-    namer = ServiceNamer(opts.get("label"), lookup)
+    # The service label: --label, else `service_label` in the config file's [containers] table.
+    label = opts.get("label") or settings.section("containers").get("service_label")
+    namer = ServiceNamer(str(label) if label else None, lookup)
     if parquet is not None:  # streamed to disk: memory stays bounded whatever the input size
         result = write_parquet(expand_inputs(opts["inputs"]), parquet, ctx, namer)
     else:

@@ -134,6 +134,12 @@ def _report(
             f"{u.hours} hour(s): {u.reason}; its containers are not costed",
             err=True,
         )
+    if allocation.hostless_samples:
+        click.echo(
+            f"awscost: warning: {allocation.hostless_samples} sample(s) name no host and were not allocated "
+            "(give --host-id for inputs such as ECS task metadata/stats read on an EC2 host)",
+            err=True,
+        )
     if not allocation.hosts:
         raise InputError(
             "no host could be priced, so no service cost was computed",
