@@ -1,0 +1,1 @@
+"""Report builders (Excel workbooks via XlsxWriter, imported inside the builders) and their delivery."""

@@ -1,0 +1,588 @@
+"""The AwsRIUsageReport workbook (XlsxWriter): reserved capacity, planned break-even-optimal.
+
+Sheets: Summary (savings on the table, top recommendations, coverage and utilization, price source and date);
+one sheet per resource kind x region (statistics, recommendations, hourly usage against owned reservations
+with a native line chart per group); Back-test; and the Cost Explorer sheets (coverage, utilization,
+recommendations, our plan beside AWS's). Every sheet is written even when a part has no data (it says so),
+and one failing section never skips the others (the original's defect): its sheet records the error.
+
+Strings that come from AWS or users are written with write_string and the workbook is opened with
+strings_to_formulas off, so a tag value like `=HYPERLINK(...)` stays text.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from awscost.timeutil import HOUR
+
+MAX_SHEET = 31
+CHART_GROUPS = 6  # charts per kind x region sheet (largest groups first)
+
+
+@dataclass
+class RIReportData:
+    """Everything the workbook shows; `gather` fills it from a store."""
+
+    plan: Any  # awscost.analyze.ri_plan.PlanResult
+    savings_plan: dict[str, Any] | None = None
+    backtest: list[dict[str, Any]] = field(default_factory=list)
+    ce_coverage: list[dict[str, Any]] = field(default_factory=list)
+    ce_utilization: list[dict[str, Any]] = field(default_factory=list)
+    ce_recommendations: list[dict[str, Any]] = field(default_factory=list)
+    comparison: list[dict[str, Any]] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    lookback_days: int = 30
+
+
+Column = tuple[str, str, str]  # (row key, header, kind: text|int|num|ratio|pct|money|when)
+
+
+PLAN_COLUMNS: list[Column] = [
+    ("key", "Group", "text"),
+    ("unit", "Unit", "text"),
+    ("hours", "Hours observed", "int"),
+    ("missing", "Hours missing", "int"),
+    ("min", "Min", "num"),
+    ("p5", "P5", "num"),
+    ("mean", "Mean", "num"),
+    ("p50", "P50", "num"),
+    ("p90", "P90", "num"),
+    ("p95", "P95", "num"),
+    ("max", "Max", "num"),
+    ("owned", "Owned", "num"),
+    ("expiring_30d", "Expiring 30d", "num"),
+    ("expiring_90d", "Expiring 90d", "num"),
+    ("coverage", "Coverage", "pct"),
+    ("on_demand_hourly", "On-demand $/unit-h", "rate"),
+    ("reserved_effective_hourly", "Reserved $/unit-h", "rate"),
+    ("breakeven", "Break-even", "pct"),
+    ("recommended", "Recommended", "num"),
+    ("recommended_units", "Purchase", "text"),
+    ("p95_rule", "P95 rule", "num"),
+    ("upfront", "Upfront", "money"),
+    ("monthly_cost", "Monthly cost", "money"),
+    ("monthly_savings", "Monthly savings", "money"),
+    ("p95_monthly_savings", "P95 rule monthly savings", "money"),
+    ("break_even_months", "Break-even months", "num"),
+    ("utilization", "Expected utilization", "pct"),
+    ("price_source", "Price source", "text"),
+    ("note", "Note", "text"),
+]
+TOP_COLUMNS: list[Column] = [
+    ("kind", "Kind", "text"),
+    ("region", "Region", "text"),
+    ("key", "Group", "text"),
+    ("recommended", "Recommended", "num"),
+    ("unit", "Unit", "text"),
+    ("recommended_units", "Purchase", "text"),
+    ("term", "Term", "text"),
+    ("payment", "Upfront", "text"),
+    ("upfront", "Upfront $", "money"),
+    ("monthly_savings", "Monthly savings", "money"),
+    ("p95_rule", "P95 rule", "num"),
+    ("p95_monthly_savings", "P95 rule monthly savings", "money"),
+    ("break_even_months", "Break-even months", "num"),
+    ("utilization", "Expected utilization", "pct"),
+]
+COVERAGE_COLUMNS: list[Column] = [
+    ("kind", "Kind", "text"),
+    ("region", "Region", "text"),
+    ("key", "Group", "text"),
+    ("owned", "Owned", "num"),
+    ("coverage", "Coverage by owned", "pct"),
+    ("expiring_30d", "Expiring 30d", "num"),
+    ("expiring_90d", "Expiring 90d", "num"),
+]
+BACKTEST_COLUMNS: list[Column] = [
+    ("kind", "Kind", "text"),
+    ("region", "Region", "text"),
+    ("key", "Group", "text"),
+    ("train_hours", "Planned on (h)", "int"),
+    ("test_hours", "Replayed (h)", "int"),
+    ("recommended", "Optimal bought", "num"),
+    ("p95_rule", "P95 rule bought", "num"),
+    ("cost_on_demand", "All on-demand cost", "money"),
+    ("cost_optimal", "Optimal plan cost", "money"),
+    ("cost_p95", "P95 plan cost", "money"),
+    ("savings_optimal", "Optimal savings", "money"),
+    ("savings_p95", "P95 savings", "money"),
+    ("in_sample_savings_optimal", "In-sample optimal savings", "money"),
+    ("in_sample_savings_p95", "In-sample P95 savings", "money"),
+]
+CE_COV_COLUMNS: list[Column] = [
+    ("day", "Day", "text"),
+    ("service", "Service", "text"),
+    ("region", "Region", "text"),
+    ("coverage_pct", "Coverage %", "num"),
+    ("reserved_hours", "Reserved hours", "num"),
+    ("on_demand_hours", "On-demand hours", "num"),
+    ("total_hours", "Running hours", "num"),
+]
+CE_UTIL_COLUMNS: list[Column] = [
+    ("day", "Day", "text"),
+    ("service", "Service", "text"),
+    ("utilization_pct", "Utilization %", "num"),
+    ("purchased_hours", "Purchased hours", "num"),
+    ("used_hours", "Used hours", "num"),
+    ("unused_hours", "Unused hours", "num"),
+]
+CE_REC_COLUMNS: list[Column] = [
+    ("lookback_days", "Lookback days", "int"),
+    ("service", "Service", "text"),
+    ("region", "Region", "text"),
+    ("key", "Key", "text"),
+    ("count", "Recommended", "num"),
+    ("min_per_hour", "Min/h", "num"),
+    ("avg_per_hour", "Avg/h", "num"),
+    ("max_per_hour", "Max/h", "num"),
+    ("upfront", "Upfront", "money"),
+    ("monthly_savings", "Monthly savings", "money"),
+    ("break_even_months", "Break-even months", "num"),
+    ("utilization_pct", "Utilization %", "num"),
+]
+COMPARE_COLUMNS: list[Column] = [
+    ("kind", "Kind", "text"),
+    ("region", "Region", "text"),
+    ("key", "Group", "text"),
+    ("ours", "Ours", "num"),
+    ("aws", "AWS (same units)", "num"),
+    ("aws_purchase", "AWS purchase", "text"),
+    ("aws_lookback_days", "AWS lookback days", "int"),
+    ("difference", "Difference", "num"),
+    ("why", "Why they differ", "text"),
+]
+
+
+def sheet_name(text: str, taken: set[str]) -> str:
+    """A valid, unique Excel sheet name (<= 31 chars, none of []:*?/\\)."""
+    base = re.sub(r"[\[\]:*?/\\]", "-", text).strip("'")[:MAX_SHEET] or "Sheet"
+    name, n = base, 2
+    while name.lower() in taken:
+        suffix = f" ({n})"
+        name = base[: MAX_SHEET - len(suffix)] + suffix
+        n += 1
+    taken.add(name.lower())
+    return name
+
+
+class _Writer:
+    def __init__(self, path: Path) -> None:
+        import xlsxwriter
+
+        self.wb = xlsxwriter.Workbook(
+            str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+        )
+        self.taken: set[str] = set()
+        wb = self.wb
+        self.fmt = {
+            "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
+            "title": wb.add_format({"bold": True, "font_size": 14}),
+            "bold": wb.add_format({"bold": True}),
+            "money": wb.add_format({"num_format": "$#,##0.00"}),
+            "rate": wb.add_format({"num_format": "$0.000000"}),
+            "pct": wb.add_format({"num_format": "0.0%"}),
+            "num": wb.add_format({"num_format": "#,##0.##"}),
+            "int": wb.add_format({"num_format": "0"}),
+            "when": wb.add_format({"num_format": "yyyy-mm-dd hh:mm"}),
+            "text": wb.add_format({}),
+        }
+
+    def sheet(self, title: str) -> Any:
+        return self.wb.add_worksheet(sheet_name(title, self.taken))
+
+    def cell(self, ws: Any, row: int, col: int, value: Any, kind: str = "text") -> None:
+        if kind not in ("text", "when") and isinstance(value, str):
+            # numbers stored as strings (Cost Explorer amounts kept exact in item attributes)
+            with contextlib.suppress(ArithmeticError):
+                value = Decimal(value)
+        if value is None or (isinstance(value, float) and value != value):
+            ws.write_blank(row, col, None)
+        elif kind == "text" or isinstance(value, str):
+            ws.write_string(row, col, str(value))
+        elif isinstance(value, datetime):
+            ws.write_datetime(row, col, value.replace(tzinfo=None), self.fmt["when"])
+        elif isinstance(value, bool):
+            ws.write_boolean(row, col, value)
+        else:
+            ws.write_number(row, col, float(value), self.fmt.get(kind, self.fmt["num"]))
+
+    def table(
+        self,
+        ws: Any,
+        row: int,
+        columns: Sequence[Column],
+        rows: Iterable[Mapping[str, Any]],
+        *,
+        freeze: bool = False,
+    ) -> int:
+        """Header + rows from `row`; returns the next free row."""
+        for c, (_, header, _kind) in enumerate(columns):
+            ws.write_string(row, c, header, self.fmt["header"])
+            ws.set_column(c, c, max(10, min(40, len(header) + 2)))
+        if freeze:
+            ws.freeze_panes(row + 1, 0)
+        r = row + 1
+        for data in rows:
+            for c, (key, _, kind) in enumerate(columns):
+                self.cell(ws, r, c, data.get(key), kind)
+            r += 1
+        return r
+
+    def note(self, ws: Any, row: int, text: str) -> int:
+        ws.write_string(row, 0, text)
+        return row + 1
+
+    def close(self) -> None:
+        self.wb.close()
+
+
+def _section(w: _Writer, title: str, body: Callable[[Any], object]) -> None:
+    """One sheet; an exception is written into the sheet instead of skipping every later sheet."""
+    ws = w.sheet(title)
+    try:
+        body(ws)
+    except Exception as exc:  # a report section must never take the other sheets down with it
+        ws.write_string(0, 0, f"this sheet could not be built: {type(exc).__name__}: {exc}")
+
+
+def build_workbook(path: str | Path, data: RIReportData) -> Path:
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    w = _Writer(out)
+    plan = data.plan
+    rows = list(plan.rows)
+    rows_with_sp = [*rows, data.savings_plan] if data.savings_plan else rows
+    try:
+        _section(w, "Summary", lambda ws: _summary(w, ws, data, rows_with_sp))
+        by_sheet: dict[tuple[str, str], list[int]] = {}
+        for i, r in enumerate(rows):
+            by_sheet.setdefault((r["kind"], r["region"]), []).append(i)
+        if not by_sheet:
+            _section(w, "Usage", lambda ws: w.note(ws, 0, "no usage history in the window: nothing to plan"))
+        for (kind, region), idx in sorted(by_sheet.items()):
+            _section(w, f"{kind} {region}", _kind_body(w, data, idx, kind, region))
+        _section(w, "Back-test", lambda ws: _backtest(w, ws, data))
+        _section(w, "CE coverage", lambda ws: _ce_sheet(w, ws, CE_COV_COLUMNS, data.ce_coverage, "coverage"))
+        _section(
+            w,
+            "CE utilization",
+            lambda ws: _ce_sheet(w, ws, CE_UTIL_COLUMNS, data.ce_utilization, "utilization"),
+        )
+        _section(
+            w,
+            "CE recommendations",
+            lambda ws: _ce_sheet(w, ws, CE_REC_COLUMNS, data.ce_recommendations, "recommendations"),
+        )
+        _section(
+            w, "Plan vs CE", lambda ws: _ce_sheet(w, ws, COMPARE_COLUMNS, data.comparison, "recommendations")
+        )
+    finally:
+        w.close()
+    return out
+
+
+def _kind_body(
+    w: _Writer, data: RIReportData, idx: list[int], kind: str, region: str
+) -> Callable[[Any], None]:
+    return lambda ws: _kind_sheet(w, ws, data, idx, kind, region)
+
+
+def _sum(rows: Iterable[Mapping[str, Any]], key: str) -> Decimal:
+    return sum((Decimal(r.get(key) or 0) for r in rows), Decimal(0))
+
+
+def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[dict[str, Any]]) -> None:
+    plan = data.plan
+    ws.write_string(0, 0, "AwsRIUsageReport: reserved capacity, break-even optimal", w.fmt["title"])
+    ws.freeze_panes(1, 0)
+    facts: list[tuple[str, Any, str]] = [
+        ("Generated (UTC)", data.generated_at, "when"),
+        ("History window start (UTC)", plan.inputs.start, "when"),
+        ("History window end (UTC)", plan.inputs.end, "when"),
+        ("Term / payment", f"{plan.term} / {plan.payment} upfront", "text"),
+        ("Monthly savings on the table (optimal)", _sum(rows, "monthly_savings"), "money"),
+        ("Monthly savings of the P95 rule", _sum(rows, "p95_monthly_savings"), "money"),
+        ("Upfront for the optimal plan", _sum(rows, "upfront"), "money"),
+        (
+            "Price source(s)",
+            ", ".join(sorted({str(r["price_source"]) for r in rows if r.get("price_source")})) or "none",
+            "text",
+        ),
+    ]
+    r = 2
+    for label, value, kind in facts:
+        ws.write_string(r, 0, label, w.fmt["bold"])
+        w.cell(ws, r, 1, value, kind)
+        r += 1
+    for note in plan.notes:
+        r = w.note(ws, r, f"Note: {note}")
+    r = w.note(
+        ws,
+        r,
+        "Rule: buy the n-th unit while share(hours with usage >= owned + n) >= break-even "
+        "(reserved effective hourly / on-demand hourly); reservations ending within 30 days count as gone.",
+    )
+    ws.set_column(0, 0, 38)
+    r += 1
+    ws.write_string(r, 0, "Top recommendations", w.fmt["bold"])
+    top = sorted(
+        (x for x in rows if (x.get("monthly_savings") or 0) > 0),
+        key=lambda x: -(x.get("monthly_savings") or 0),
+    )[:15]
+    r = w.table(ws, r + 1, TOP_COLUMNS, top)
+    if not top:
+        r = w.note(ws, r, "nothing to buy: no group has enough history and a price with positive savings")
+    r += 1
+    ws.write_string(r, 0, "Coverage by owned reservations (our history)", w.fmt["bold"])
+    r = w.table(
+        ws, r + 1, COVERAGE_COLUMNS, [x for x in data.plan.rows if x.get("owned") or x.get("coverage")]
+    )
+    r += 1
+    ws.write_string(r, 0, "Cost Explorer utilization (latest day per service)", w.fmt["bold"])
+    latest: dict[str, dict[str, Any]] = {}
+    for u in data.ce_utilization:
+        if str(u["service"]) not in latest or str(u["day"]) > str(latest[str(u["service"])]["day"]):
+            latest[str(u["service"])] = u
+    r = w.table(ws, r + 1, CE_UTIL_COLUMNS, [latest[k] for k in sorted(latest)])
+    if not latest:
+        w.note(ws, r, "no Cost Explorer data in the store (awscost ri ce-fetch)")
+
+
+def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: str, region: str) -> None:
+    plan = data.plan
+    rows = [plan.rows[i] for i in idx]
+    end = w.table(ws, 0, PLAN_COLUMNS, rows, freeze=True)
+    values = plan.inputs.values
+    owned = plan.inputs.owned
+    n_hours = values.shape[1] if len(values) else 0
+    # hourly block: hour, then usage/owned per group; largest groups first for the charts
+    order = sorted(range(len(idx)), key=lambda j: -(rows[j].get("mean") or 0))
+    top = 2 + end
+    ws.write_string(
+        top - 1, 0, f"Hourly usage vs owned ({rows[0]['unit'] if rows else ''}), UTC", w.fmt["bold"]
+    )
+    ws.write_string(top, 0, "Hour (UTC)", w.fmt["header"])
+    ws.set_column(0, 0, 18)
+    start = plan.inputs.start
+    for h in range(n_hours):
+        ws.write_datetime(top + 1 + h, 0, (start + h * HOUR).replace(tzinfo=None), w.fmt["when"])
+    for n, j in enumerate(order):
+        i = idx[j]
+        col = 1 + 2 * n
+        key = str(rows[j]["key"])
+        ws.write_string(top, col, f"{key} usage", w.fmt["header"])
+        ws.write_string(top, col + 1, f"{key} owned", w.fmt["header"])
+        for h in range(n_hours):
+            v = float(values[i, h])
+            if v == v:
+                ws.write_number(top + 1 + h, col, v)
+            ws.write_number(top + 1 + h, col + 1, float(owned[i]))
+        if n < CHART_GROUPS and n_hours:
+            chart = w.wb.add_chart({"type": "line"})
+            name = ws.get_name()
+            for c, label in ((col, "usage"), (col + 1, "owned (planned)")):
+                chart.add_series(
+                    {
+                        "name": f"{key} {label}",
+                        "categories": [name, top + 1, 0, top + n_hours, 0],
+                        "values": [name, top + 1, c, top + n_hours, c],
+                        "line": {"width": 1.25},
+                    }
+                )
+            chart.set_title({"name": f"{kind} {region} {key}"})
+            chart.set_x_axis({"name": "hour (UTC)", "date_axis": True, "num_format": "mm-dd"})
+            chart.set_y_axis({"name": str(rows[j]["unit"])})
+            chart.set_size({"width": 720, "height": 300})
+            # beside the hourly block, one under the other
+            ws.insert_chart(top, 2 + 2 * len(order), chart, {"y_offset": 310 * n})
+
+
+def _backtest(w: _Writer, ws: Any, data: RIReportData) -> None:
+    ws.write_string(
+        0,
+        0,
+        "Plan on the first part of the history, replay the rest (realized, $ over the replayed hours)",
+        w.fmt["bold"],
+    )
+    r = w.table(ws, 1, BACKTEST_COLUMNS, data.backtest, freeze=True)
+    if not data.backtest:
+        w.note(ws, r, "no priced group with history to replay")
+        return
+    r += 1
+    total = {
+        k: _sum(data.backtest, k)
+        for k in ("cost_on_demand", "cost_optimal", "cost_p95", "savings_optimal", "savings_p95")
+    }
+    for label, key in (
+        ("All on-demand", "cost_on_demand"),
+        ("Optimal plan", "cost_optimal"),
+        ("P95 plan", "cost_p95"),
+        ("Savings of optimal", "savings_optimal"),
+        ("Savings of P95", "savings_p95"),
+    ):
+        ws.write_string(r, 0, label, w.fmt["bold"])
+        w.cell(ws, r, 1, total[key], "money")
+        r += 1
+
+
+def _ce_sheet(w: _Writer, ws: Any, columns: Sequence[Column], rows: list[dict[str, Any]], what: str) -> None:
+    r = w.table(ws, 0, columns, rows, freeze=True)
+    if not rows:
+        w.note(ws, r, f"no Cost Explorer {what} in the store for this window (run `awscost ri ce-fetch`)")
+
+
+# --- gathering from a store ------------------------------------------------------------------------------
+def gather(
+    store: Any,
+    *,
+    org_name: str,
+    book: Any,
+    lookback_days: int = 30,
+    term: str = "1y",
+    payment: str = "no",
+    until: datetime | None = None,
+    account: str | None = None,
+) -> RIReportData:
+    from awscost.analyze.ri_plan import backtest_rows, plan_from_store, savings_plan_row
+    from awscost.explorer import compare_with_plan
+
+    plan = plan_from_store(
+        store,
+        org_name=org_name,
+        book=book,
+        account=account,
+        lookback_days=lookback_days,
+        term=term,
+        payment=payment,
+        until=until,
+    )
+    who = account or org_name
+    since = plan.inputs.end - timedelta(days=max(lookback_days, 14))
+    cov, util, recs = [], [], []
+    latest_rec: dict[str, datetime] = {}
+    rec_items = []
+    for item in store.query(
+        kind="ce-cov", account=who, since=since, until=plan.inputs.end + timedelta(days=1)
+    ):
+        cov.extend(item.attrs.get("coverage", {}).values())
+    for item in store.query(
+        kind="ce-util", account=who, since=since, until=plan.inputs.end + timedelta(days=1)
+    ):
+        util.extend(item.attrs.get("utilization", {}).values())
+    for kind in ("ce-rec-7", "ce-rec-60"):
+        items = list(
+            store.query(kind=kind, account=who, since=since, until=plan.inputs.end + timedelta(days=1))
+        )
+        if items:
+            latest_rec[kind] = max(i.time for i in items)
+            chosen = [i for i in items if i.time == latest_rec[kind]]
+            rec_items.extend(chosen)
+            for i in chosen:
+                recs.extend(i.attrs.get("recommendations", []))
+    comparison = (
+        compare_with_plan(
+            plan.rows, [i for i in rec_items if i.kind == "ce-rec-7"], plan_lookback_days=lookback_days
+        )
+        if rec_items
+        else []
+    )
+    return RIReportData(
+        plan=plan,
+        savings_plan=savings_plan_row(plan),
+        backtest=backtest_rows(plan),
+        ce_coverage=sorted(
+            cov, key=lambda r: (str(r.get("day")), str(r.get("service")), str(r.get("region")))
+        ),
+        ce_utilization=sorted(util, key=lambda r: (str(r.get("day")), str(r.get("service")))),
+        ce_recommendations=recs,
+        comparison=comparison,
+        lookback_days=lookback_days,
+    )
+
+
+def write_ri_report(
+    store_url: str,
+    out: str | Path,
+    *,
+    org_name: str,
+    lookback_days: int = 30,
+    term: str = "1y",
+    payment: str = "no",
+    until: datetime | None = None,
+    account: str | None = None,
+) -> tuple[Path, RIReportData]:
+    """Library entry point behind `awscost report ri`: gather from the store and write the workbook."""
+    from awscost.pricing import load_price_book
+    from awscost.store import open_store
+
+    store = open_store(store_url)
+    try:
+        book = load_price_book(store)
+        data = gather(
+            store,
+            org_name=org_name,
+            book=book,
+            lookback_days=lookback_days,
+            term=term,
+            payment=payment,
+            until=until,
+            account=account,
+        )
+    finally:
+        store.close()
+    return build_workbook(out, data), data
+
+
+def demo_step(ctx: Any) -> None:
+    """The demo's RI step: Cost Explorer answers from the sandbox into the store, then the workbook and the
+    top recommendations on the console. ctx is awscost.sandbox.demo.DemoContext."""
+    import math
+
+    import awscost.sandbox.ce  # noqa: F401  (registers the sandbox's Cost Explorer answers)
+    from awscost.explorer import fetch_daily
+    from awscost.store import open_store
+
+    org = ctx.settings.org_name
+    ce = ctx.server.client("ce")
+    items = fetch_daily(ce, account=org, today=ctx.last_hour.date() + timedelta(days=1), days=7)
+    store = open_store(ctx.store_url)
+    try:
+        store.put_items(items)
+    finally:
+        store.close()
+    hours = int((ctx.last_hour - ctx.first_hour) / HOUR) + 1
+    lookback = max(1, math.ceil(hours / 24))
+    path, data = write_ri_report(
+        ctx.store_url,
+        Path(ctx.out_dir) / "AwsRIUsageReport.xlsx",
+        org_name=org,
+        lookback_days=lookback,
+        until=ctx.last_hour,
+    )
+    ctx.results["ri_report"] = {"path": path, "rows": data.plan.rows}
+    top = sorted(
+        (r for r in data.plan.rows if (r.get("monthly_savings") or 0) > 0),
+        key=lambda r: -r["monthly_savings"],
+    )[:5]
+    ctx.console.print(f"[bold]RI workbook[/bold] {path}")
+    if not top:
+        short = sum(1 for r in data.plan.rows if "hours of history" in str(r.get("note") or ""))
+        ctx.console.print(
+            f"no reservation to recommend yet: {short} of {len(data.plan.rows)} groups have less than a"
+            f" week of history ({hours} hours collected); run the demo with more hours"
+        )
+    for r in top:
+        what = r.get("recommended_units") or f"{r['recommended']:g} x {r['key']}"
+        ctx.console.print(
+            f"  {r['kind']} {r['region']} {r['key']}: buy {what} ({r['term']}, {r['payment']} upfront), "
+            f"${r['monthly_savings']}/month (P95 rule: {r['p95_rule']:g} -> "
+            f"${r['p95_monthly_savings']}/month)"
+        )

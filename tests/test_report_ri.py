@@ -1,0 +1,156 @@
+"""The AwsRIUsageReport workbook: written by `awscost report ri`, read back with openpyxl."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from awscost.cli import cli
+from awscost.explorer import coverage_items, recommendation_items, utilization_items
+from awscost.reports.ri_workbook import sheet_name
+from awscost.store import open_store
+from awscost.store.base import UsageItem
+from test_ri_plan import END, HOURS, ORG, fill
+
+FORMULA_KEY = '=HYPERLINK("http://x","y")'
+
+
+@pytest.fixture()
+def store_url(tmp_path: Path) -> str:
+    url = fill(tmp_path)
+    store = open_store(url)
+    day = END.date()
+    store.put_items(
+        coverage_items(
+            [
+                {
+                    "day": f"{day - timedelta(days=1)}",
+                    "service": "ec2",
+                    "region": "us-east-1",
+                    "coverage_pct": Decimal("61.5"),
+                    "reserved_hours": Decimal(80),
+                    "on_demand_hours": Decimal(50),
+                    "total_hours": Decimal(130),
+                }
+            ],
+            ORG,
+        )
+        + utilization_items(
+            [
+                {
+                    "day": f"{day - timedelta(days=1)}",
+                    "service": "ec2",
+                    "utilization_pct": Decimal("97.2"),
+                    "purchased_hours": Decimal(96),
+                    "used_hours": Decimal("93.3"),
+                    "unused_hours": Decimal("2.7"),
+                }
+            ],
+            ORG,
+        )
+        + recommendation_items(
+            [
+                {
+                    "kind": "ec2os",
+                    "region": "us-east-1",
+                    "key": "linux-m5.xlarge",
+                    "count": Decimal(2),
+                    "lookback_days": 7,
+                    "service": "ec2",
+                    "monthly_savings": Decimal("55.10"),
+                }
+            ],
+            ORG,
+            day,
+        )
+    )
+    # a usage key that looks like a formula: it must stay text in the workbook
+    start = END - timedelta(hours=HOURS - 1)
+    store.put_items(
+        UsageItem("elasticache", ORG, "us-east-1", start + timedelta(hours=h), {FORMULA_KEY: 1})
+        for h in range(HOURS)
+    )
+    store.close()
+    return url
+
+
+def test_sheet_names_are_valid_and_unique() -> None:
+    taken: set[str] = set()
+    a = sheet_name("ec2os us-east-1 with a very long suffix [x]", taken)
+    b = sheet_name("ec2os us-east-1 with a very long suffix [x]", taken)
+    assert len(a) <= 31 and len(b) <= 31 and a != b and "[" not in a
+
+
+def test_report_ri_writes_a_workbook_with_every_sheet_filled(
+    tmp_path: Path, store_url: str, monkeypatch
+) -> None:
+    monkeypatch.setenv("AWSCOST_ORG_NAME", ORG)
+    out = tmp_path / "AwsRIUsageReport.xlsx"
+    res = CliRunner().invoke(
+        cli, ["report", "ri", "--store", store_url, "--out", str(out), "--until", END.isoformat()]
+    )
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(out)
+    names = wb.sheetnames
+    assert names[0] == "Summary"
+    assert {
+        "ec2os us-east-1",
+        "elasticache us-east-1",
+        "rds us-west-2",
+        "Back-test",
+        "CE coverage",
+        "CE utilization",
+        "CE recommendations",
+        "Plan vs CE",
+    } <= set(names)
+    assert all(len(n) <= 31 for n in names)
+    for ws in wb.worksheets:
+        assert ws.max_row > 1, f"sheet {ws.title} is empty"
+
+    summary = wb["Summary"]
+    labels = {summary.cell(r, 1).value: summary.cell(r, 2) for r in range(1, 15)}
+    savings = labels["Monthly savings on the table (optimal)"]
+    assert savings.value > 0 and savings.number_format == "$#,##0.00"
+    assert labels["Monthly savings of the P95 rule"].value < savings.value
+    assert labels["Price source(s)"].value == "snapshot 2026-11-26"
+    texts = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "linux-m5.*" in texts and "Top recommendations" in texts
+
+    ec2 = wb["ec2os us-east-1"]
+    assert ec2.freeze_panes == "A2"
+    header = [c.value for c in ec2[1]]
+    assert header[:3] == ["Group", "Unit", "Hours observed"]
+    rows = {ec2.cell(r, 1).value: r for r in range(2, 6)}
+    m5 = rows["linux-m5.*"]
+    assert ec2.cell(m5, header.index("Recommended") + 1).value == 24
+    assert ec2.cell(m5, header.index("Break-even") + 1).number_format == "0.0%"
+    assert ec2.cell(m5, header.index("Purchase") + 1).value == "3 x linux-m5.xlarge"
+
+    cache = wb["elasticache us-east-1"]
+    cell = cache.cell(2, 1)
+    assert cell.value == FORMULA_KEY and cell.data_type == "s"  # text, never a formula
+
+    bt = wb["Back-test"]
+    assert [c.value for c in bt[2]][:3] == ["Kind", "Region", "Group"]
+    assert wb["CE coverage"].cell(2, 4).value == 61.5
+    cmp_sheet = wb["Plan vs CE"]
+    why = [cmp_sheet.cell(r, 9).value for r in range(2, cmp_sheet.max_row + 1)]
+    assert any("lookback: AWS 7 days" in (w or "") for w in why)
+
+    # native Excel line charts: one per group on the kind x region sheets
+    with zipfile.ZipFile(out) as z:
+        charts = [n for n in z.namelist() if n.startswith("xl/charts/chart")]
+        assert len(charts) >= 4
+        xml = z.read(charts[0]).decode()
+        assert "<c:lineChart>" in xml and "owned" in xml
+
+
+def test_report_rejects_a_non_xlsx_path(tmp_path: Path, store_url: str) -> None:
+    res = CliRunner().invoke(cli, ["report", "ri", "--store", store_url, "--out", str(tmp_path / "x.csv")])
+    assert res.exit_code != 0 and "--out" in str(res.exception)
