@@ -343,3 +343,33 @@ def test_collecting_an_hour_twice_equals_once(
     assert once == twice
     assert dict(once[0][2]) == expected  # account item, what a person counts
     assert [r for r, _, _ in once] == [f"ec2:{CALLER}:us-east-1", "ec2:org:us-east-1"]
+
+
+def test_throttling_that_outlasts_the_retries_fails_only_its_unit(
+    aws: str, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.retries.bucket
+    import botocore.retries.standard
+
+    # Timing only: botocore's retry decisions and attempt limit stay real, its sleeps are skipped.
+    monkeypatch.setattr(botocore.retries.standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    monkeypatch.setattr(
+        botocore.retries.bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True
+    )
+    launch(make_session(), "us-east-1", "c5.large", 1)
+    session = make_session()
+    hits = fault(
+        session,
+        "before-send.ec2.DescribeInstances",
+        lambda r: _region_of(r) == "us-west-2",
+        503,
+        EC2_ERROR.format(code="RequestLimitExceeded", msg="Request limit exceeded."),
+    )
+    summary = run_collection(
+        Settings(), kinds="ec2", regions=["us-east-1", "us-west-2"], at=AT, store=store, session=session
+    )
+    assert len(hits) == 9  # the first try and 8 retries
+    assert [(f.region, f.reason) for f in summary.failures] == [
+        ("us-west-2", "RequestLimitExceeded: Request limit exceeded. (after 8 retries)")
+    ]
+    assert dict(items_by_resource(store)[f"ec2:{CALLER}:us-east-1"].usage) == {"c5.large:us-east-1a": 1}
