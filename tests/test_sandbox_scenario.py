@@ -1,4 +1,4 @@
-"""The sandbox scenario: deterministic, and realistic enough for the RI planner and the tag-coverage report."""
+"""The sandbox scenario: deterministic, and realistic enough for the RI planner and tag coverage."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ def sc() -> Scenario:
 
 
 def _ec2_total(sc: Scenario, hour, region: str | None = None) -> int:  # type: ignore[no-untyped-def]
-    return sum(u.count for u in sc.fleet_at(hour) if u.kind == "ec2" and (region is None or u.region == region))
+    return sum(
+        u.count for u in sc.fleet_at(hour) if u.kind == "ec2" and (region is None or u.region == region)
+    )
 
 
 def test_same_seed_same_scenario_other_seed_other_fleet(sc: Scenario) -> None:
@@ -63,7 +65,9 @@ def test_every_kind_and_variant_is_present(sc: Scenario) -> None:
             assert (u.read_capacity, u.write_capacity) == (0, 0)
         else:
             # The unit's capacity is the table's plus its GSIs'.
-            assert u.read_capacity > sum(r for _, r, _ in u.gsis) and u.write_capacity > sum(w for _, _, w in u.gsis)
+            assert u.read_capacity > sum(r for _, r, _ in u.gsis) and u.write_capacity > sum(
+                w for _, _, w in u.gsis
+            )
     hosts = [u for u in fleet if u.kind == "ec2" and u.tags.get("Role") == "container-host"]
     assert hosts and all(u.tags.get("ecs:cluster-name") for u in hosts)
 
@@ -139,10 +143,17 @@ def test_reservations_cover_part_of_the_baseline(sc: Scenario) -> None:
             assert r.usage_price == 0
         # Every reservation matches a shape that runs in its account and region.
         kind = r.kind.removeprefix("ri-")
-        assert any(u.kind == kind and u.type == r.type and u.account == r.account and u.region == r.region
-                   for u in fleet), r
+        assert any(
+            u.kind == kind and u.type == r.type and u.account == r.account and u.region == r.region
+            for u in fleet
+        ), r
     by_shape = Counter((r.kind, r.account, r.region, r.type, r.os) for r in active)
     for (kind, account, region, itype, os), reserved in by_shape.items():
-        running = sum(u.count for u in fleet if f"ri-{u.kind}" == kind and (u.account, u.region, u.type) ==
-                      (account, region, itype) and (kind != "ri-ec2" or u.os == os))
+        running = sum(
+            u.count
+            for u in fleet
+            if f"ri-{u.kind}" == kind
+            and (u.account, u.region, u.type) == (account, region, itype)
+            and (kind != "ri-ec2" or u.os == os)
+        )
         assert running >= reserved  # reservations cover part of the baseline, not more

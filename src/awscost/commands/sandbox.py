@@ -16,8 +16,9 @@ from awscost.timeutil import parse_hour
     "--at", "at", default=None, help="Simulated hour whose fleet to seed (default: the scenario's first)."
 )
 def sandbox(port: int, seed: int, at: str | None) -> None:
-    """Run an emulated AWS on 127.0.0.1: an Organization of four accounts in three regions with a fleet of every
-    collected kind and their reservations. Prints the endpoint and the environment to export; Ctrl-C stops it.
+    """Run an emulated AWS on 127.0.0.1: an Organization of four accounts in three regions with a fleet of
+    every collected kind and their reservations. Prints the endpoint and the environment to export;
+    Ctrl-C stops it.
     """
     import threading
 

@@ -138,7 +138,8 @@ def collect_step(ctx: DemoContext) -> None:
     console.print(
         f"[bold]Sandbox[/] {ctx.server.endpoint}: organization {scenario.org_name!r}, "
         f"{len(scenario.accounts)} accounts, regions {', '.join(scenario.regions)}; "
-        f"collecting {ctx.hours} simulated hours {format_hour(ctx.first_hour)} .. {format_hour(ctx.last_hour)}"
+        f"collecting {ctx.hours} simulated hours "
+        f"{format_hour(ctx.first_hour)} .. {format_hour(ctx.last_hour)}"
     )
     store = open_store(ctx.store_url)
     try:
@@ -173,7 +174,8 @@ def collect_step(ctx: DemoContext) -> None:
                     ctx.summaries.append(summary)
                     for failure in summary.failures:
                         console.print(
-                            f"[yellow]failed[/] {failure.kind} {failure.account} {failure.region}: {failure.reason}"
+                            f"[yellow]failed[/] {failure.kind} {failure.account} {failure.region}: "
+                            f"{failure.reason}"
                         )
                 bar.update(task, advance=1, description=f"collecting {format_hour(hour)}")
                 hour += HOUR

@@ -4,7 +4,7 @@ Sandbox only: nothing on a production path imports this module.
 
 One dispatch registry maps (botocore service name, operation name) to a handler:
 
-    def handler(params: dict, account: str, region: str) -> dict   # the operation's output, as boto3 returns it
+    def handler(params: dict, account: str, region: str) -> dict   # the output, as boto3 returns it
 
 `params` is the request parsed against the real service model (moto's request parsers); the returned dict is
 serialized in the service's own wire protocol (moto's response serializers: query/XML for ec2, rds,
@@ -30,18 +30,18 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
-from awscost.sandbox.scenario import Scenario, SandboxReservation
+from awscost.sandbox.scenario import SandboxReservation, Scenario
 
 Handler = Callable[[dict[str, Any], str, str], dict[str, Any]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 
 def register(service: str, operation: str, handler: Handler) -> None:
-    """Answer `operation` of botocore service `service` (e.g. "ce", "GetReservationCoverage") with `handler`."""
+    """Answer `operation` of botocore service `service` (e.g. "ce", "GetReservationCoverage")."""
     _service_model(service).operation_model(operation)  # fails early on a misspelt name
     HANDLERS[(service, operation)] = handler
     _routes.cache_clear()
@@ -78,11 +78,11 @@ _current: contextvars.ContextVar[LayerContext] = contextvars.ContextVar("sandbox
 
 
 def current() -> LayerContext:
-    """The scenario and simulated clock of the sandbox answering the current request (valid inside a handler)."""
+    """The scenario and simulated clock of the sandbox answering the request (valid inside a handler)."""
     return _current.get()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _service_model(service: str) -> Any:
     # moto's own model classes: its parsers and serializers expect them.
     from moto.core.utils import get_service_model
@@ -176,7 +176,7 @@ class ReservationLayer:
         region: str,
         start_response: Callable[..., Any],
     ) -> Iterable[bytes]:
-        from moto.core.parse import PROTOCOL_PARSERS
+        from moto.core.parse import PROTOCOL_PARSERS, RequestDict
         from moto.core.serialize import get_serializer_class
         from werkzeug.datastructures import Headers, MultiDict
 
@@ -192,7 +192,7 @@ class ReservationLayer:
         headers = Headers(
             [(k[5:].replace("_", "-").title(), v) for k, v in environ.items() if k.startswith("HTTP_")]
         )
-        request = {
+        request: RequestDict = {
             "body": body,
             "headers": headers,
             "method": environ["REQUEST_METHOD"],
@@ -259,7 +259,7 @@ def _account(environ: dict[str, Any], access_key: str) -> str:
     return get_account_id_from(access_key)
 
 
-# --- paging --------------------------------------------------------------------------------------------------
+# --- paging ---------------------------------------------------------------------------------------------
 def page(
     items: Sequence[dict[str, Any]],
     params: dict[str, Any],
@@ -307,7 +307,7 @@ OPENSEARCH_PAYMENT = {
 
 
 def _reservations(kind: str, account: str, region: str) -> list[tuple[SandboxReservation, str]]:
-    """The account's reservations of `kind` in `region` that have started by the simulated clock, with state."""
+    """The account's reservations of `kind` in `region` started by the simulated clock, with their state."""
     ctx = current()
     out = []
     for r in ctx.scenario.reservations():

@@ -1,5 +1,5 @@
-"""Seed the sandbox: the Organization (management + member accounts under the scenario's ids) and, hour by hour,
-moto's resources reconciled with `scenario.fleet_at(hour)`.
+"""Seed the sandbox: the Organization (management + member accounts under the scenario's ids) and, hour
+by hour, moto's resources reconciled with `scenario.fleet_at(hour)`.
 
 Everything goes through real boto3 clients over HTTP, as the management account or, in member accounts, with
 keys from STS AssumeRole into `OrganizationAccountAccessRole` (moto maps them to that account). Reconciling
@@ -8,6 +8,7 @@ diffs against what the previous call created, so an hour costs only the calls it
 
 from __future__ import annotations
 
+import fnmatch
 import threading
 from collections import defaultdict
 from collections.abc import Iterable
@@ -17,7 +18,7 @@ from typing import Any
 from unittest import mock
 
 from awscost.sandbox.scenario import FleetUnit, Scenario, resource_tags
-from awscost.sandbox.server import SandboxServer
+from awscost.sandbox.server import FAKE_KEY, SandboxServer
 from awscost.timeutil import floor_hour
 
 ROLE_NAME = "OrganizationAccountAccessRole"
@@ -39,7 +40,6 @@ class _State:
     """What the seeder created in moto, to diff the next hour against."""
 
     clients: dict[tuple[str, str, str], Any] = field(default_factory=dict)
-    sessions: dict[str, Any] = field(default_factory=dict)
     amis: dict[tuple[str, str], str] = field(default_factory=dict)  # (region, os) -> ami id
     instances: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)  # scenario id -> moto id
     units: dict[tuple[str, str, str, str], tuple[Any, ...]] = field(default_factory=dict)
@@ -70,12 +70,8 @@ def _client(server: SandboxServer, account: str, region: str, service: str) -> A
     with state.lock:
         client = state.clients.get(key)
         if client is None:
-            session = state.sessions.get(account)
-            if session is None:
-                is_mgmt = account == server.scenario.management.id and server.access_key != "sandbox"
-                session = server.session(None if is_mgmt else account, role_name=ROLE_NAME)
-                state.sessions[account] = session
-            client = session.client(service, region_name=region, endpoint_url=server.endpoint)
+            is_mgmt = account == server.scenario.management.id and server.access_key != FAKE_KEY
+            client = server.client(service, region, None if is_mgmt else account)
             client.meta.events.register("before-send", _count_call(state))
             state.clients[key] = client
     return client
@@ -90,10 +86,10 @@ def _count_call(state: _State) -> Any:
 
 
 def seed_organization(server: SandboxServer) -> None:
-    """Create the Organization with the scenario's account ids, and management-account keys for `server.env()`.
+    """Create the Organization with the scenario's account ids, and management keys for `server.env()`.
 
-    moto assigns random ids to new accounts; creating them while its id generator yields the scenario's ids keeps
-    Organizations, assumed roles, the bill and the reservations on one set of ids.
+    moto assigns random ids to new accounts; creating them while its id generator yields the scenario's ids
+    keeps Organizations, assumed roles, the bill and the reservations on one set of ids.
     """
     scenario = server.scenario
     mgmt = scenario.management
@@ -101,14 +97,16 @@ def seed_organization(server: SandboxServer) -> None:
     iam.create_user(UserName="sandbox-admin")
     key = iam.create_access_key(UserName="sandbox-admin")["AccessKey"]
     server.access_key, server.secret_key = key["AccessKeyId"], key["SecretAccessKey"]
-    _state(server).sessions.clear()
+    _state(server).clients.clear()
     org = server.client("organizations")
     org.create_organization(FeatureSet="ALL")
     members = [a for a in scenario.accounts if not a.management]
     ids = iter([a.id for a in members])
     with mock.patch("moto.organizations.utils.make_random_account_id", lambda: next(ids)):
         for acct in members:
-            org.create_account(Email=f"{acct.name}@sandbox.example", AccountName=acct.name, RoleName=ROLE_NAME)
+            org.create_account(
+                Email=f"{acct.name}@sandbox.example", AccountName=acct.name, RoleName=ROLE_NAME
+            )
 
 
 def apply_fleet(server: SandboxServer, scenario: Scenario, hour: datetime) -> ApplyStats:
@@ -134,7 +132,9 @@ def apply_fleet(server: SandboxServer, scenario: Scenario, hour: datetime) -> Ap
         _apply_rds(server, place, [u for u in units if u.kind == "rds"])
         _apply_elasticache(server, place, [u for u in units if u.kind == "elasticache"])
         _apply_es(server, place, [u for u in units if u.kind == "es"])
-        _apply_redshift(server, place, [u for u in units if u.kind == "redshift"], paused_by_place.get(place, []))
+        _apply_redshift(
+            server, place, [u for u in units if u.kind == "redshift"], paused_by_place.get(place, [])
+        )
         _apply_dynamodb(server, place, [u for u in units if u.kind == "dynamodb"])
     server.clock = h
     return ApplyStats(h, state.calls - calls_before, launched, terminated)
@@ -142,15 +142,19 @@ def apply_fleet(server: SandboxServer, scenario: Scenario, hour: datetime) -> Ap
 
 def _ami(server: SandboxServer, account: str, region: str, os: str) -> str:
     state = _state(server)
-    key = (region, os)
-    if key not in state.amis:
+    if (region, "linux") not in state.amis:
+        # One call per region for every OS (moto's image filtering is slow).
         ec2 = _client(server, account, region, "ec2")
-        images = ec2.describe_images(Filters=[{"Name": "name", "Values": [AMI_NAMES.get(os, AMI_NAMES["linux"])]}])
-        found = sorted(images["Images"], key=lambda i: i["ImageId"])
-        if not found:
-            found = sorted(ec2.describe_images(Owners=["amazon"])["Images"], key=lambda i: i["ImageId"])
-        state.amis[key] = found[0]["ImageId"]
-    return state.amis[key]
+        images = ec2.describe_images(Filters=[{"Name": "name", "Values": sorted(set(AMI_NAMES.values()))}])
+        for name, pattern in AMI_NAMES.items():
+            found = sorted(
+                i["ImageId"] for i in images["Images"] if fnmatch.fnmatch(i.get("Name", ""), pattern)
+            )
+            if found:
+                state.amis[(region, name)] = found[0]
+        if (region, "linux") not in state.amis:
+            state.amis[(region, "linux")] = min(i["ImageId"] for i in ec2.describe_images()["Images"])
+    return state.amis.get((region, os), state.amis[(region, "linux")])
 
 
 def _tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -204,7 +208,9 @@ def _diff(
     return create, delete, change
 
 
-def _remember(server: SandboxServer, place: tuple[str, str], kind: str, name: str, sig: tuple[Any, ...] | None) -> None:
+def _remember(
+    server: SandboxServer, place: tuple[str, str], kind: str, name: str, sig: tuple[Any, ...] | None
+) -> None:
     state = _state(server)
     key = (*place, kind, name)
     if sig is None:
@@ -222,7 +228,14 @@ def _apply_rds(server: SandboxServer, place: tuple[str, str], units: list[FleetU
         if aurora:
             wanted[f"cluster:{u.name}"] = ("cluster", u.engine)
         for i in u.ids:
-            wanted[i] = ("instance", u.type, u.engine, u.multi_az, u.name if aurora else None, tuple(u.tags.items()))
+            wanted[i] = (
+                "instance",
+                u.type,
+                u.engine,
+                u.multi_az,
+                u.name if aurora else None,
+                tuple(u.tags.items()),
+            )
     create, delete, change = _diff(server, place, "rds", wanted)
     if not (create or delete or change):
         return
@@ -254,8 +267,12 @@ def _apply_rds(server: SandboxServer, place: tuple[str, str], units: list[FleetU
             if sig[4]:
                 kwargs["DBClusterIdentifier"] = sig[4]
             else:
-                kwargs.update(AllocatedStorage=20, MasterUsername="sandbox", MasterUserPassword=PASSWORD,
-                              MultiAZ=u.multi_az)
+                kwargs.update(
+                    AllocatedStorage=20,
+                    MasterUsername="sandbox",
+                    MasterUserPassword=PASSWORD,
+                    MultiAZ=u.multi_az,
+                )
             rds.create_db_instance(**kwargs)
         _remember(server, place, "rds", name, sig)
 
@@ -294,12 +311,19 @@ def _apply_elasticache(server: SandboxServer, place: tuple[str, str], units: lis
         elif sig[0] == "member":
             # moto's replication group does not list its members as cache clusters; real AWS does.
             ec.create_cache_cluster(
-                CacheClusterId=name, ReplicationGroupId=sig[2], CacheNodeType=sig[1], Engine="redis",
-                NumCacheNodes=1, Tags=tags.get(sig[2], []),
+                CacheClusterId=name,
+                ReplicationGroupId=sig[2],
+                CacheNodeType=sig[1],
+                Engine="redis",
+                NumCacheNodes=1,
+                Tags=tags.get(sig[2], []),
             )
         else:
             ec.create_cache_cluster(
-                CacheClusterId=name, CacheNodeType=sig[1], Engine="memcached", NumCacheNodes=sig[2],
+                CacheClusterId=name,
+                CacheNodeType=sig[1],
+                Engine="memcached",
+                NumCacheNodes=sig[2],
                 Tags=tags.get(name, []),
             )
         _remember(server, place, "elasticache", name, sig)
@@ -325,10 +349,15 @@ def _apply_es(server: SandboxServer, place: tuple[str, str], units: list[FleetUn
         data, master = domains[name]["data"], domains[name].get("master")
         config: dict[str, Any] = {"InstanceType": data.type, "InstanceCount": data.count}
         if master:
-            config.update(DedicatedMasterEnabled=True, DedicatedMasterType=master.type,
-                          DedicatedMasterCount=master.count)
+            config.update(
+                DedicatedMasterEnabled=True,
+                DedicatedMasterType=master.type,
+                DedicatedMasterCount=master.count,
+            )
         client.create_domain(
-            DomainName=name, EngineVersion=data.engine or "OpenSearch_2.11", ClusterConfig=config,
+            DomainName=name,
+            EngineVersion=data.engine or "OpenSearch_2.11",
+            ClusterConfig=config,
             TagList=_tag_list(resource_tags(data)),
         )
         _remember(server, place, "es", name, wanted[name])
@@ -354,9 +383,13 @@ def _apply_redshift(
     for name in create + change:
         u = all_units[name]
         rs.create_cluster(
-            ClusterIdentifier=name, NodeType=u.type, NumberOfNodes=u.count,
+            ClusterIdentifier=name,
+            NodeType=u.type,
+            NumberOfNodes=u.count,
             ClusterType="multi-node" if u.count > 1 else "single-node",
-            MasterUsername="sandbox", MasterUserPassword=PASSWORD, Tags=_tag_list(resource_tags(u)),
+            MasterUsername="sandbox",
+            MasterUserPassword=PASSWORD,
+            Tags=_tag_list(resource_tags(u)),
         )
         _remember(server, place, "redshift", name, wanted[name])
     for name in sorted(should_pause):
@@ -395,15 +428,21 @@ def _apply_dynamodb(server: SandboxServer, place: tuple[str, str], units: list[F
         if u.on_demand:
             kwargs["BillingMode"] = "PAY_PER_REQUEST"
         else:
-            kwargs["ProvisionedThroughput"] = {"ReadCapacityUnits": table_rcu, "WriteCapacityUnits": table_wcu}
+            kwargs["ProvisionedThroughput"] = {
+                "ReadCapacityUnits": table_rcu,
+                "WriteCapacityUnits": table_wcu,
+            }
         if u.gsis:
             kwargs["GlobalSecondaryIndexes"] = [
                 {
                     "IndexName": g,
                     "KeySchema": [{"AttributeName": f"{g}_key", "KeyType": "HASH"}],
                     "Projection": {"ProjectionType": "KEYS_ONLY"},
-                    **({} if u.on_demand else {"ProvisionedThroughput": {"ReadCapacityUnits": r,
-                                                                         "WriteCapacityUnits": w}}),
+                    **(
+                        {}
+                        if u.on_demand
+                        else {"ProvisionedThroughput": {"ReadCapacityUnits": r, "WriteCapacityUnits": w}}
+                    ),
                 }
                 for g, r, w in u.gsis
             ]
@@ -418,8 +457,12 @@ def _apply_dynamodb(server: SandboxServer, place: tuple[str, str], units: list[F
         }
         if u.gsis:
             kwargs["GlobalSecondaryIndexUpdates"] = [
-                {"Update": {"IndexName": g, "ProvisionedThroughput": {"ReadCapacityUnits": r,
-                                                                      "WriteCapacityUnits": w}}}
+                {
+                    "Update": {
+                        "IndexName": g,
+                        "ProvisionedThroughput": {"ReadCapacityUnits": r, "WriteCapacityUnits": w},
+                    }
+                }
                 for g, r, w in u.gsis
             ]
         ddb.update_table(**kwargs)

@@ -21,7 +21,7 @@ DEFAULT_REGION = "us-east-1"
 
 
 class SandboxServer:
-    """An emulated multi-account AWS. Use as a context manager; `.endpoint` is its URL, `.env()` what clients need.
+    """An emulated multi-account AWS. A context manager; `.endpoint` is its URL, `.env()` what clients need.
 
     `clock` is the simulated current hour: reservation states (active/retired) are judged against it, and
     `seed.apply_fleet` moves it.
@@ -94,7 +94,7 @@ class SandboxServer:
         self.stop()
 
     def env(self) -> dict[str, str]:
-        """Environment a boto3 client (or the awscost CLI) needs to talk to this sandbox as the management account."""
+        """What a boto3 client (or the awscost CLI) needs to use the sandbox as the management account."""
         return {
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_ACCESS_KEY_ID": self.access_key,
@@ -103,26 +103,55 @@ class SandboxServer:
             "AWS_REGION": DEFAULT_REGION,
         }
 
-    def session(self, account: str | None = None, *, role_name: str = "OrganizationAccountAccessRole") -> Any:
-        """A boto3 Session on this sandbox: the management keys, or (with `account`) assumed-role keys in it."""
+    def _base(self) -> Any:
         import boto3
 
-        base = boto3.Session(
-            aws_access_key_id=self.access_key,
-            aws_secret_access_key=self.secret_key,
-            region_name=DEFAULT_REGION,
-        )
+        key = (self.access_key, self.secret_key)
+        if getattr(self, "_base_key", None) != key:
+            self._base_session = boto3.Session(
+                aws_access_key_id=self.access_key,
+                aws_secret_access_key=self.secret_key,
+                region_name=DEFAULT_REGION,
+            )
+            self._base_key = key
+            self._assumed: dict[tuple[str, str], dict[str, str]] = {}
+        return self._base_session
+
+    def credentials(self, account: str, role_name: str = "OrganizationAccountAccessRole") -> dict[str, str]:
+        """Assumed-role keys in `account` (moto maps them to it), cached: they never expire in the sandbox."""
+        base = self._base()
+        found = self._assumed.get((account, role_name))
+        if found is None:
+            creds = base.client("sts", endpoint_url=self.endpoint).assume_role(
+                RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="awscost-sandbox"
+            )["Credentials"]
+            found = {
+                "aws_access_key_id": creds["AccessKeyId"],
+                "aws_secret_access_key": creds["SecretAccessKey"],
+                "aws_session_token": creds["SessionToken"],
+            }
+            self._assumed[(account, role_name)] = found
+        return found
+
+    def session(self, account: str | None = None, *, role_name: str = "OrganizationAccountAccessRole") -> Any:
+        """A boto3 Session on this sandbox: management keys, or (with `account`) assumed-role keys in it."""
+        import boto3
+
         if account is None:
-            return base
-        creds = base.client("sts", endpoint_url=self.endpoint).assume_role(
-            RoleArn=f"arn:aws:iam::{account}:role/{role_name}", RoleSessionName="awscost-sandbox"
-        )["Credentials"]
+            return self._base()
+        creds = self.credentials(account, role_name)
         return boto3.Session(
-            aws_access_key_id=creds["AccessKeyId"],
-            aws_secret_access_key=creds["SecretAccessKey"],
-            aws_session_token=creds["SessionToken"],
+            aws_access_key_id=creds["aws_access_key_id"],
+            aws_secret_access_key=creds["aws_secret_access_key"],
+            aws_session_token=creds["aws_session_token"],
             region_name=DEFAULT_REGION,
         )
 
     def client(self, service: str, region: str = DEFAULT_REGION, account: str | None = None) -> Any:
-        return self.session(account).client(service, region_name=region, endpoint_url=self.endpoint)
+        """A client of this sandbox as the management keys, or (with `account`) as that account.
+
+        Clients come from one base session with per-call keys, so botocore's loaded models are shared.
+        """
+        base = self._base()
+        creds = self.credentials(account) if account is not None else {}
+        return base.client(service, region_name=region, endpoint_url=self.endpoint, **creds)

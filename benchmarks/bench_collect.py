@@ -1,0 +1,209 @@
+"""Collection over the sandbox (4 accounts x 3 regions x every kind): API calls versus the paging floor,
+and wall time parallel (max_workers 16) versus sequential (max_workers 1), as ratios measured in one run.
+
+    python benchmarks/bench_collect.py [--repeat N] [--in-process]
+
+The sandbox runs as `awscost sandbox` in a child process (so the emulated AWS does not share the collector's
+interpreter lock), seeded with the scenario's fleet at its first hour. The paging floor is computed from the
+same deterministic scenario: for each account x region x kind, the fewest calls the APIs' maximum page sizes
+allow (at least one call per list), plus one GetCallerIdentity and one AssumeRole per member account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from awscost.sandbox.scenario import Scenario, default_scenario
+
+ROLE = "OrganizationAccountAccessRole"
+
+# Largest page each list API returns (what the runner asks for when page_size is None).
+MAX_PAGE = {
+    "ec2.DescribeInstances": 1000,
+    "rds.DescribeDBInstances": 100,
+    "elasticache.DescribeCacheClusters": 100,
+    "redshift.DescribeClusters": 100,
+    "dynamodb.ListTables": 100,
+    "opensearch.DescribeDomains": 5,  # names per call
+    "rds.DescribeReservedDBInstances": 100,
+    "elasticache.DescribeReservedCacheNodes": 100,
+    "redshift.DescribeReservedNodes": 100,
+    "opensearch.DescribeReservedInstances": 100,
+}
+
+
+def pages(n: int, size: int) -> int:
+    return max(1, math.ceil(n / size))
+
+
+def paging_floor(sc: Scenario) -> Counter[str]:
+    """Fewest calls, by operation, that collecting every kind at the scenario's first hour needs."""
+    hour = sc.start
+    floor: Counter[str] = Counter()
+    # The caller (management) account is used as is, once identified; each member account is entered once.
+    floor["sts.GetCallerIdentity"] = 1
+    floor["sts.AssumeRole"] = len([a for a in sc.accounts if not a.management])
+    units = sc.fleet_at(hour) + sc.paused_at(hour)
+    # ec2os resolves AMI ids to an OS once (cached by id): one DescribeImages per region can name every public
+    # AMI the region's instances use.
+    floor["ec2.DescribeImages"] = len({u.region for u in units if u.kind == "ec2"})
+    for account in sc.account_ids:
+        for region in sc.regions:
+            here = [u for u in units if (u.account, u.region) == (account, region)]
+            ec2 = sum(u.count for u in here if u.kind == "ec2")
+            # ec2 and ec2os share one read of the instances.
+            floor["ec2.DescribeInstances"] += pages(ec2, MAX_PAGE["ec2.DescribeInstances"])
+            rds = sum(u.count for u in here if u.kind == "rds")
+            floor["rds.DescribeDBInstances"] += pages(rds, MAX_PAGE["rds.DescribeDBInstances"])
+            clusters = sum(u.count if u.engine == "redis" else 1 for u in here if u.kind == "elasticache")
+            floor["elasticache.DescribeCacheClusters"] += pages(
+                clusters, MAX_PAGE["elasticache.DescribeCacheClusters"]
+            )
+            rs = len({u.name for u in here if u.kind == "redshift"})
+            floor["redshift.DescribeClusters"] += pages(rs, MAX_PAGE["redshift.DescribeClusters"])
+            tables = [u for u in here if u.kind == "dynamodb"]
+            floor["dynamodb.ListTables"] += pages(len(tables), MAX_PAGE["dynamodb.ListTables"])
+            floor["dynamodb.DescribeTable"] += len(tables)
+            domains = len({u.name for u in here if u.kind == "es"})
+            floor["opensearch.ListDomainNames"] += 1
+            if domains:
+                floor["opensearch.DescribeDomains"] += pages(domains, MAX_PAGE["opensearch.DescribeDomains"])
+            started = [
+                r for r in sc.reservations() if (r.account, r.region) == (account, region) and r.start <= hour
+            ]
+            floor["ec2.DescribeReservedInstances"] += 1  # not paginated: one call returns them all
+            for kind, op in (
+                ("ri-rds", "rds.DescribeReservedDBInstances"),
+                ("ri-elasticache", "elasticache.DescribeReservedCacheNodes"),
+                ("ri-redshift", "redshift.DescribeReservedNodes"),
+                ("ri-es", "opensearch.DescribeReservedInstances"),
+            ):
+                floor[op] += pages(sum(1 for r in started if r.kind == kind), MAX_PAGE[op])
+    return floor
+
+
+@contextmanager
+def sandbox_process() -> Iterator[dict[str, str]]:
+    """`awscost sandbox` in a child process; yields the environment it prints."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from awscost.cli import main; main()", "sandbox", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    env: dict[str, str] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            m = re.match(r"export (\w+)=(\S+)", line)
+            if m:
+                env[m.group(1)] = m.group(2).strip("'")
+            if line.startswith("awscost collect"):
+                break
+        if "AWS_ENDPOINT_URL" not in env:
+            raise RuntimeError("the sandbox did not start")
+        yield env
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def sandbox_in_process() -> Iterator[dict[str, str]]:
+    from awscost.sandbox.seed import apply_fleet, seed_organization
+    from awscost.sandbox.server import SandboxServer
+
+    with SandboxServer() as server:
+        seed_organization(server)
+        apply_fleet(server, server.scenario, server.scenario.start)
+        yield server.env()
+
+
+def collect(sc: Scenario, env: dict[str, str], workers: int) -> tuple[float, Any]:
+    from awscost.collect.runner import run_collection
+    from awscost.sandbox.demo import demo_settings
+    from awscost.store import open_store
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{Path(tmp) / 'bench.db'}"
+        store = open_store(url)
+        saved = dict(os.environ)
+        os.environ.update(env)
+        os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+        os.environ.pop("AWS_PROFILE", None)
+        try:
+            t0 = time.perf_counter()
+            summary = run_collection(
+                demo_settings(sc, url),
+                kinds="all",
+                accounts=sc.account_ids,
+                regions=sc.regions,
+                at=sc.start,
+                store=store,
+                role_name=ROLE,
+                max_workers=workers,
+            )
+            elapsed = time.perf_counter() - t0
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+            store.close()
+    if summary.failures:
+        raise RuntimeError(f"collection failed: {summary.failures[:3]}")
+    return elapsed, summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each mode (median reported)")
+    parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
+    args = parser.parse_args()
+    sc = default_scenario()
+    floor = paging_floor(sc)
+    with sandbox_in_process() if args.in_process else sandbox_process() as env:
+        collect(sc, env, 16)  # warm-up: moto builds its per-account, per-region backends on first use
+        times: dict[int, list[float]] = {1: [], 16: []}
+        summary = None
+        for _ in range(args.repeat):
+            for workers in (16, 1):  # alternate so drifting machine load hits both modes alike
+                elapsed, summary = collect(sc, env, workers)
+                times[workers].append(elapsed)
+    assert summary is not None
+    made = Counter(summary.calls_by_operation)
+    made_total, floor_total = sum(made.values()), sum(floor.values())
+    print(
+        f"collection: {len(sc.accounts)} accounts x {len(sc.regions)} regions x {len(summary.kinds)} kinds "
+        f"= {summary.units_total} units, {summary.items_written} items"
+    )
+    print(
+        f"\nAPI calls made {made_total} vs paging floor {floor_total}: ratio {made_total / floor_total:.2f}"
+    )
+    print(f"  {'operation':44} {'made':>6} {'floor':>6}")
+    for op in sorted(set(made) | set(floor)):
+        mark = "" if made[op] <= floor[op] else "  <- above floor"
+        print(f"  {op:44} {made[op]:>6} {floor[op]:>6}{mark}")
+    seq, par = statistics.median(times[1]), statistics.median(times[16])
+    print(
+        f"\nwall time (median of {args.repeat}): sequential {seq:.2f} s, parallel(16) {par:.2f} s; "
+        f"speed-up sequential/parallel = {seq / par:.2f}x"
+    )
+    print(
+        f"  runs: sequential {[round(t, 2) for t in times[1]]}, parallel {[round(t, 2) for t in times[16]]}"
+    )
+
+
+if __name__ == "__main__":
+    main()

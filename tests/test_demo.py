@@ -1,0 +1,153 @@
+"""`awscost demo` end to end: sandbox server, seeding, the REAL collector over HTTP, the SQLite store."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from rich.console import Console
+
+from awscost.cli import cli
+from awscost.sandbox.demo import DemoContext, run_demo
+from awscost.sandbox.scenario import Scenario
+from awscost.timeutil import format_hour
+
+ALL_KINDS = {
+    "ec2",
+    "ec2os",
+    "rds",
+    "dynamodb",
+    "elasticache",
+    "es",
+    "redshift",
+    "ri-ec2",
+    "ri-rds",
+    "ri-elasticache",
+    "ri-es",
+    "ri-redshift",
+}
+HOURS = 3
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoContext, str]:
+    out = tmp_path_factory.mktemp("demo")
+    buf = io.StringIO()
+    ctx = run_demo(HOURS, out, Console(file=buf, width=140))
+    return ctx, buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def exported(demo: tuple[DemoContext, str]) -> list[dict]:  # type: ignore[type-arg]
+    ctx, _ = demo
+    result = CliRunner().invoke(cli, ["usage", "export", "--format", "jsonl", "--store", ctx.store_url])
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.output.splitlines() if line.strip()]
+
+
+def test_every_kind_with_exact_keys_and_hours(demo: tuple[DemoContext, str], exported: list[dict]) -> None:  # type: ignore[type-arg]
+    ctx, _ = demo
+    sc = ctx.scenario
+    hours = {format_hour(h) for h in sc.hours(HOURS)}
+    kinds = set()
+    for item in exported:
+        kind, account, region = item["awsResource"].split(":")
+        kinds.add(kind)
+        assert account in sc.account_ids or account == sc.org_name
+        assert region in sc.regions
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", item["time"]) and item["time"] in hours
+    assert kinds == ALL_KINDS
+    hourly = {(i["awsResource"], i["time"]) for i in exported if i["awsResource"].startswith("ec2:")}
+    assert {t for _, t in hourly} == hours  # every hour collected
+    assert all(not s.failures for s in ctx.summaries)
+
+
+def _org(exported: list[dict], kind: str, region: str, time: str) -> dict[str, int]:  # type: ignore[type-arg]
+    for item in exported:
+        if item["awsResource"] == f"{kind}:sandbox-org:{region}" and item["time"] == time:
+            return dict(item["usage"])
+    return {}
+
+
+def _person_counts(sc: Scenario, kind: str, region: str, hour) -> Counter[str]:  # type: ignore[no-untyped-def]
+    """What a person counts in the scenario for one org-wide item (the collector's key shapes)."""
+    out: Counter[str] = Counter()
+    for u in sc.fleet_at(hour):
+        if u.region != region:
+            continue
+        if kind == "ec2" and u.kind == "ec2":
+            out[f"{'spot-' if u.spot else ''}{u.type}:{u.az}"] += u.count
+        elif kind == "rds" and u.kind == "rds":
+            out[f"{'multi_az-' if u.multi_az else ''}{u.type}:{u.engine}"] += u.count
+        elif kind in ("elasticache", "es", "redshift") and u.kind == kind:
+            out[u.type] += u.count
+        elif kind == "dynamodb" and u.kind == "dynamodb" and not u.on_demand:
+            out["read_capacity"] += u.read_capacity
+            out["write_capacity"] += u.write_capacity
+            out["table_count"] += 1
+    if kind.startswith("ri-"):
+        for r in sc.active_reservations(hour):
+            if r.kind == kind and r.region == region:
+                out[
+                    r.type if kind != "ri-rds" else f"{'multi_az-' if r.multi_az else ''}{r.type}:{r.engine}"
+                ] += 0
+                out[_ri_key(r)] += r.count
+        return Counter({k: v for k, v in out.items() if v})
+    return out
+
+
+def _ri_key(r) -> str:  # type: ignore[no-untyped-def]
+    if r.kind == "ri-ec2":
+        return f"{r.os}-{r.type}"
+    if r.kind == "ri-rds":
+        return f"{'multi_az-' if r.multi_az else ''}{r.type}:{r.engine}"
+    return str(r.type)
+
+
+def test_counts_are_what_a_person_counts(demo: tuple[DemoContext, str], exported: list[dict]) -> None:  # type: ignore[type-arg]
+    ctx, _ = demo
+    sc = ctx.scenario
+    last = sc.hours(HOURS)[-1]
+    first = sc.start
+    for region in sc.regions:
+        for kind in ("ec2", "rds", "elasticache", "dynamodb"):
+            assert _org(exported, kind, region, format_hour(last)) == _person_counts(
+                sc, kind, region, last
+            ), kind
+        # Daily kinds were collected once, at the first hour of the simulated day.
+        for kind in ("es", "redshift", "ri-ec2", "ri-rds", "ri-elasticache", "ri-es", "ri-redshift"):
+            assert _org(exported, kind, region, format_hour(first)) == _person_counts(
+                sc, kind, region, first
+            ), kind
+    # ec2os partitions the same instances by OS.
+    for region in sc.regions:
+        ec2 = _org(exported, "ec2", region, format_hour(last))
+        ec2os = _org(exported, "ec2os", region, format_hour(last))
+        assert sum(ec2.values()) == sum(ec2os.values())
+    windows = sum(u.count for u in sc.fleet_at(last) if u.kind == "ec2" and u.os == "windows")
+    got = sum(
+        v
+        for r in sc.regions
+        for k, v in _org(exported, "ec2os", r, format_hour(last)).items()
+        if k.startswith("windows-") and not k.startswith("windows-sql")
+    )
+    assert got == windows > 0
+
+
+def test_demo_prints_what_it_collected(demo: tuple[DemoContext, str]) -> None:
+    ctx, text = demo
+    assert "Usage samples in" in text and "ri-redshift" in text and "Org-wide EC2 instances" in text
+    assert "0 failed units" in text
+    rows = {r["kind"]: r for r in ctx.results["summary_rows"]}
+    assert set(rows) == ALL_KINDS
+    assert rows["ec2"]["items"] == HOURS * (len(ctx.scenario.accounts) + 1) * len(ctx.scenario.regions)
+
+
+def test_demo_rejects_bad_hours(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["demo", "--hours", "0", "--out", str(tmp_path)])
+    assert result.exit_code == 2 and "--hours" in result.output
