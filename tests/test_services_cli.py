@@ -241,3 +241,46 @@ def test_samples_without_a_host_are_reported(tmp_path: Path) -> None:
     assert code == 2
     assert "5 sample(s) name no host and were not allocated (give --host-id" in err
     assert "no host could be priced" in err
+
+
+def test_prices_from_the_pricing_module_when_not_given(tmp_path: Path) -> None:
+    pricing = pytest.importorskip("awscost.pricing")
+    assert pricing.on_demand_hourly("AmazonEC2", "t3.medium", "us-east-1") == Decimal("0.0416")
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "docker_stats.log"),
+            "--host-id",
+            "i-1",
+            "--instance-type",
+            "t3.medium",
+            "--region",
+            "us-east-1",
+            "--format",
+            "json",
+            "--no-save",
+            "--store",
+            f"sqlite:///{tmp_path / 'j.db'}",
+        ]
+    )
+    assert code == 0, err
+    assert sum(Decimal(r["total_cost"]) for r in json.loads(out)) == Decimal("0.00138667")
+    assert "host-hours priced: 1 on-demand (on-demand: awscost.pricing" in err
+    # Fargate tasks without --fargate-prices: the pricing module's Fargate rates for the task's region.
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            str(DATA / "insights_fargate.jsonl"),
+            "--format",
+            "json",
+            "--no-save",
+            "--store",
+            f"sqlite:///{tmp_path / 'j.db'}",
+            "--step",
+            "3600",
+        ]
+    )
+    assert code == 0, err
+    assert "1 fargate" in err and "unpriced" in err  # the EC2 host there has no type: listed, not zero

@@ -49,6 +49,7 @@ IDLE = "__idle__"
 PriceLookup = Callable[[str, str], "Decimal | None"]  # (instance type, region) -> USD per hour
 CapacityLookup = Callable[[str], "tuple[float, float] | None"]  # instance type -> (vCPU, GiB)
 HostCostLookup = Callable[[str, datetime], "Decimal | None"]  # (resource id, hour) -> USD for that hour
+FargateLookup = Callable[[str], "FargateRates | None"]  # region -> rates
 
 
 def to_units(value: Decimal) -> int:
@@ -149,6 +150,20 @@ def default_price_lookup() -> PriceLookup:
     def lookup(instance_type: str, region: str) -> Decimal | None:
         value = on_demand_hourly("AmazonEC2", instance_type, region, os="linux")
         return None if value is None else Decimal(value)
+
+    return lookup
+
+
+def default_fargate_lookup() -> FargateLookup:
+    """Fargate Linux x86 rates from `awscost.pricing.fargate_rates` when that module is installed."""
+    rates_of = _optional("awscost.pricing", "fargate_rates")
+
+    def lookup(region: str) -> FargateRates | None:
+        found = rates_of(region) if rates_of is not None else None
+        if found is None:
+            return None
+        cpu, mem, label = found
+        return FargateRates(Decimal(cpu), Decimal(mem), source=str(label))
 
     return lookup
 
@@ -366,7 +381,7 @@ def allocate(
     price: PriceLookup | None = None,
     capacity: CapacityLookup | None = None,
     host_cost: HostCostLookup | None = None,
-    fargate: FargateRates | None = None,
+    fargate: FargateRates | FargateLookup | None = None,
 ) -> Allocation:
     """Allocate every host-hour of `source` (samples list, pyarrow Table, or parquet path/glob)."""
     options = options or Options()
@@ -393,7 +408,7 @@ def _allocate_host_hour(
     price: PriceLookup,
     capacity: CapacityLookup,
     host_cost: HostCostLookup | None,
-    fargate: FargateRates | None,
+    fargate_by_region: FargateRates | FargateLookup | None,
     out: Allocation,
 ) -> None:
     host_id, hour_n, ticks, itype, region, account, launch, h_vcpu, h_mem = rows[0][:9]
@@ -413,9 +428,16 @@ def _allocate_host_hour(
     cost: Decimal | None = None
     reason = ""
     src = ""
+    fargate: FargateRates | None = None
+    if launch == "FARGATE" and fargate_by_region is not None:
+        fargate = (
+            fargate_by_region
+            if isinstance(fargate_by_region, FargateRates)
+            else (fargate_by_region(region) if region else None)
+        )
     if launch == "FARGATE":
         if fargate is None:
-            reason = "Fargate task and no Fargate price offer given (--fargate-prices)"
+            reason = f"no Fargate rates for {region or 'an unknown region'} (give --fargate-prices)"
         elif not (h_vcpu and h_mem):
             reason = "Fargate task size unknown (no task metadata / Task event)"
         else:

@@ -90,7 +90,7 @@ def allocate(
         samples = Path(tmp) / "samples.parquet"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
         allocation = _allocate(samples, result, opts, options, prices, fargate_prices, dataset)
-    _report(allocation, opts, by, granularity, fmt, settings, save)
+    _report(allocation, opts, by, granularity, fmt, settings, save, prices)
 
 
 def _allocate(
@@ -110,7 +110,7 @@ def _allocate(
     def price(itype: str, region: str) -> Decimal | None:
         return manual[itype] if itype in manual else fallback(itype, region)
 
-    fargate = None
+    fargate: Any = alloc.default_fargate_lookup()
     if fargate_prices:
         fargate = alloc.FargateRates.from_offer_file(fargate_prices, opts.get("region"))
     host_cost = None
@@ -119,8 +119,23 @@ def _allocate(
     return alloc.allocate(str(samples), options=options, price=price, host_cost=host_cost, fargate=fargate)
 
 
+def _pricing_label() -> str:
+    try:
+        from awscost.pricing import snapshot_date
+    except ImportError:
+        return ""
+    return f"on-demand: awscost.pricing (snapshot {snapshot_date()} unless refreshed)"
+
+
 def _report(
-    allocation: Any, opts: dict[str, Any], by: str, granularity: str, fmt: str, settings: Settings, save: bool
+    allocation: Any,
+    opts: dict[str, Any],
+    by: str,
+    granularity: str,
+    fmt: str,
+    settings: Settings,
+    save: bool,
+    prices: tuple[str, ...],
 ) -> None:
     from awscost.analyze import containers as alloc
 
@@ -134,6 +149,16 @@ def _report(
             f"{u.hours} hour(s): {u.reason}; its containers are not costed",
             err=True,
         )
+    if allocation.hosts:
+        kinds: dict[str, int] = {}
+        for h in allocation.hosts:
+            kinds[h.cost_source] = kinds.get(h.cost_source, 0) + 1
+        parts = [f"{n} {k}" for k, n in sorted(kinds.items())]
+        sources = sorted(allocation.sources)
+        if "on-demand" in kinds:
+            sources += [("--price, else " if prices else "") + _pricing_label()]
+        note = f" ({'; '.join(x for x in sources if x)})" if any(sources) else ""
+        click.echo(f"awscost: host-hours priced: {', '.join(parts)}{note}", err=True)
     if allocation.hostless_samples:
         click.echo(
             f"awscost: warning: {allocation.hostless_samples} sample(s) name no host and were not allocated "
