@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing import dataset as ds
-from awscost.billing.engine import connect, materialize
+from awscost.billing.engine import connect, lazy_view_sql
+from awscost.billing.engine import materialize as stage_parquet
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import CANONICAL, METRICS, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
@@ -48,10 +49,18 @@ def _plain(value: Any) -> Any:
 class Bill:
     """A bill in DuckDB: `sql()` over table `billing`, `to_pandas()`, and the analyses."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, *, source: str, workdir: Path | None = None) -> None:
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        *,
+        source: str,
+        workdir: Path | None = None,
+        lazy_sources: list[Any] | None = None,
+    ) -> None:
         self.con = con
         self.source = source
         self._workdir = workdir
+        self._lazy_sources = lazy_sources  # set when `billing` is an unmaterialized view over the files
 
     # -- plumbing ---------------------------------------------------------------------------------------------
     def close(self) -> None:
@@ -73,6 +82,10 @@ class Bill:
         try:
             cur = self.con.execute(query, params or [])
         except duckdb.Error as exc:
+            if self._lazy_sources and isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+                from awscost.billing.engine import explain_failure
+
+                raise explain_failure(self.con, self._lazy_sources, exc) from None
             raise InputError(str(exc).strip().splitlines()[0], where="query") from None
         names = [d[0] for d in cur.description or []]
         rows = [tuple(_plain(v) for v in row) for row in cur.fetchall()]
@@ -263,9 +276,14 @@ def load(
     *,
     memory_limit: str | None = None,
     threads: int | None = None,
+    materialize: bool = True,
 ) -> Bill:
     """Open a bill: a dataset directory written by `load_into`, or billing files/dirs/manifests (any format,
-    auto-detected) loaded into an in-memory table that spills to disk past `memory_limit`."""
+    auto-detected).
+
+    Files are converted once to canonical parquet in a temporary directory (`materialize=True`, the default:
+    every row validated, repeated analyses fast), or, with `materialize=False`, exposed as a view that each
+    query streams from the files (one-shot commands: one pass, only the needed columns parsed)."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", where="PATH")
@@ -279,7 +297,12 @@ def load(
             else:
                 con.execute(canonical_create_sql(TABLE))
             return Bill(con, source=str(items[0]), workdir=workdir)
-        parts = materialize(con, resolve(items, workdir), workdir / "staged")
+        deliveries = resolve(items, workdir)
+        if not materialize:
+            sql, sources = lazy_view_sql(con, deliveries)
+            con.execute(f"CREATE VIEW {TABLE} AS {sql}")
+            return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir, lazy_sources=sources)
+        parts = stage_parquet(con, deliveries, workdir / "staged")
         files = [f for period_files in parts.values() for f in period_files]
         if files:
             con.execute(f"CREATE VIEW {TABLE} AS {ds.parts_scan_sql(files)}")
@@ -307,7 +330,7 @@ def load_into(
     workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
     con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
-        parts = materialize(con, resolve(items, workdir), workdir / "staged")
+        parts = stage_parquet(con, resolve(items, workdir), workdir / "staged")
         return ds.write_dataset(con, parts, Path(into))
     finally:
         con.close()

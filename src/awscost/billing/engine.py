@@ -3,7 +3,7 @@
 Chosen after measuring (benchmarks/bench_billing.py): DuckDB reads gzip CSV and parquet in a streaming,
 parallel scan, casts strings to DECIMAL exactly, spills to disk past its memory limit and hands results to
 pandas/arrow. Settings come from the environment so a notebook or the benchmark can tune them:
-AWSCOST_DUCKDB_MEMORY (default 400MB), AWSCOST_DUCKDB_THREADS (default: all cores).
+AWSCOST_DUCKDB_MEMORY (default 256MB), AWSCOST_DUCKDB_THREADS (default: all cores).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from awscost.errors import InputError
 if TYPE_CHECKING:
     import duckdb
 
-DEFAULT_MEMORY = "400MB"
+DEFAULT_MEMORY = "256MB"
 # Parquet row groups are buffered whole before they are written: bounded in bytes, memory stays flat.
 ROW_GROUP_BYTES = "8MB"
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
@@ -176,3 +176,36 @@ def materialize(
     merged = {p: f for p, f in loose.items() if p not in from_manifest}
     merged.update(from_manifest)
     return dict(sorted(merged.items()))
+
+
+def lazy_view_sql(
+    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]
+) -> tuple[str, list[tuple[SourceFile, str, Projection]]]:
+    """One SELECT over every source, projected but not materialized: a one-shot query streams the files once
+    and parses only the columns it needs. Returns the SQL and (source, scan, projection) for diagnosis."""
+    manifest_periods = sorted({d.period for d in deliveries if d.manifest is not None and d.period})
+    selects: list[str] = []
+    sources: list[tuple[SourceFile, str, Projection]] = []
+    for delivery in deliveries:
+        for source in delivery.files:
+            reader, projection = project(con, source)
+            scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
+            sql = projection.select_sql(scan)
+            if delivery.manifest is None and manifest_periods:
+                periods = ", ".join(lit(p) for p in manifest_periods)
+                sql = f"SELECT * FROM ({sql}) WHERE x_BillingPeriod NOT IN ({periods})"
+            selects.append(sql)
+            sources.append((source, scan, projection))
+    return " UNION ALL ".join(f"({s})" for s in selects), sources
+
+
+def explain_failure(
+    con: duckdb.DuckDBPyConnection, sources: list[tuple[SourceFile, str, Projection]], exc: BaseException
+) -> InputError:
+    """The InputError for a query over a lazy view that failed on bad data: which file, row and value."""
+    for source, scan, projection in sources:
+        detail = _diagnose(con, scan, projection)
+        if detail:
+            return InputError(detail, where=source.display)
+    where = sources[0][0].display if len(sources) == 1 else "query"
+    return InputError(f"cannot read the bill: {_one_line(exc)}", where=where)

@@ -48,7 +48,8 @@ def open_bill(paths: tuple[Path, ...], dataset: Path | None) -> Iterator[Bill]:
             raise InputError("not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset))
         bill = load(dataset)
     elif paths:
-        bill = load(list(paths))
+        # One-shot commands stream the files once instead of converting them first.
+        bill = load(list(paths), materialize=False)
     else:
         raise InputError("no billing files given", where="PATH", hint="pass files/directories or --dataset DIR")
     try:
