@@ -265,8 +265,13 @@ def test_conservation_every_host_hour(rows, price_a: Decimal, idle: str) -> None
         )
         for h, c, m, cpu, mem, rc, rm in rows
     ]
+    # Host 2 is a Fargate task (0.5 vCPU, 1 GiB), priced by its own rates, split by those rates.
+    for smp in samples:
+        if smp.host_id == "i-2":
+            smp.launch_type, smp.instance_type, smp.host_vcpu, smp.host_mem_gb = "FARGATE", None, 0.5, 1.0
     prices = {("t3.medium", "us-east-1"): price_a, ("m5.xlarge", "us-east-1"): Decimal("0.192")}
-    a = allocate(samples, price=price_table(prices), options=Options(idle=idle))
+    rates = FargateRates(Decimal("0.04048"), Decimal("0.004445"))
+    a = allocate(samples, price=price_table(prices), options=Options(idle=idle), fargate=rates)
     assert check_conservation(a) == []
     hosts = {(h.host_id, h.hour) for h in a.hosts}
     assert hosts == {(s.host_id, s.timestamp.replace(minute=0)) for s in samples}
@@ -289,3 +294,21 @@ def test_more_usage_never_lowers_the_share(others, mine, more: float) -> None:
 
     # Rounded to 1e-8 USD, a share may move by one unit against its exact quota; never more.
     assert run(mine[0] + more) >= run(mine[0]) - 1
+
+
+def test_streamed_parquet_allocates_like_memory(tmp_path: Path) -> None:
+    from awscost.containers.readers import write_parquet
+
+    inputs = [DATA / "docker_stats.log", DATA / "docker_stats_overlap.log", DATA / "insights_fargate.jsonl"]
+    ctx = ReadContext(host_id="i-1", instance_type="t3.medium", region="us-east-1")
+    in_memory = read_inputs(inputs, ctx)
+    streamed = write_parquet(inputs, tmp_path / "s.parquet", ctx, batch_rows=2)
+    assert streamed.rows == len(in_memory.samples) and streamed.samples == []
+    assert streamed.malformed == in_memory.malformed and streamed.hosts == {
+        s.host_id for s in in_memory.samples
+    }
+    prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
+    rates = FargateRates(Decimal("0.04048"), Decimal("0.004445"))
+    a = allocate(in_memory.samples, price=prices, fargate=rates)
+    b = allocate(str(tmp_path / "s.parquet"), price=prices, fargate=rates)
+    assert a.hosts == b.hosts and a.services == b.services and a.unpriced == b.unpriced
