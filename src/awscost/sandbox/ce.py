@@ -80,10 +80,25 @@ def _hours(start: datetime, end: datetime) -> Iterable[datetime]:
         h += HOUR
 
 
+_FLEET: dict[tuple[int, datetime], list[FleetUnit]] = {}
+
+
+def _fleet(hour: datetime) -> list[FleetUnit]:
+    """scenario.fleet_at, memoized: every CE operation walks the same hours again (the scenario is immutable)."""
+    scenario = current().scenario
+    key = (scenario.seed, hour)  # the scenario is a pure function of its seed
+    found = _FLEET.get(key)
+    if found is None:
+        if len(_FLEET) > 20_000:
+            _FLEET.clear()
+        found = _FLEET[key] = scenario.fleet_at(hour)
+    return found
+
+
 def _usage(kind: str, account: str, hour: datetime) -> dict[tuple[str, tuple[str, ...]], int]:
     """(region, unit key) -> running count of `kind` visible to `account` in that hour."""
     out: dict[tuple[str, tuple[str, ...]], int] = defaultdict(int)
-    for u in current().scenario.fleet_at(hour):
+    for u in _fleet(hour):
         if u.kind == kind and not u.spot and _visible(account, u.account):
             out[(u.region, _fleet_key(u))] += u.count
     return out
