@@ -84,7 +84,7 @@ _FLEET: dict[tuple[int, datetime], list[FleetUnit]] = {}
 
 
 def _fleet(hour: datetime) -> list[FleetUnit]:
-    """scenario.fleet_at, memoized: every CE operation walks the same hours again (the scenario is immutable)."""
+    """scenario.fleet_at, memoized: every CE operation walks the same hours again."""
     scenario = current().scenario
     key = (scenario.seed, hour)  # the scenario is a pure function of its seed
     found = _FLEET.get(key)
