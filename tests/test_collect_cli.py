@@ -147,3 +147,59 @@ def test_help_documents_options_and_exit_codes() -> None:
     ):
         assert option in result.output
     assert f"{EXIT_PARTIAL_FAILURE} some account/region/kind units failed" in result.output
+
+
+def test_progress_bar_on_a_terminal_keeps_stdout_clean(
+    aws: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import awscost.commands.collect as command
+
+    monkeypatch.setattr(command, "_interactive", lambda: True)
+    calls: list[int] = []
+    real_bar = command._progress_bar
+
+    def bar() -> object:
+        calls.append(1)
+        return real_bar()
+
+    monkeypatch.setattr(command, "_progress_bar", bar)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "collect",
+            "--kinds",
+            "rds",
+            "--regions",
+            "us-east-1,us-west-2",
+            "--format",
+            "json",
+            "--store",
+            f"sqlite:///{workdir / 'a.db'}",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
+    assert json.loads(result.stdout)["units_ok"] == 2
+
+
+def test_table_summary_line(aws: str, workdir: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "collect",
+            "--kinds",
+            "rds",
+            "--regions",
+            "us-east-1",
+            "--at",
+            "2026-11-26T07:00:00Z",
+            "--store",
+            f"sqlite:///{workdir / 'a.db'}",
+        ],
+    )
+    assert result.exit_code == 0
+    # 2 calls: sts:GetCallerIdentity (which account is "self") and one rds:DescribeDBInstances page.
+    assert result.output == (
+        f"2026-11-26T07:00:00Z: 2 items written to sqlite:///{workdir / 'a.db'}; 1/1 units ok "
+        "(1 accounts x 1 regions x 1 kinds); 2 API calls\n"
+    )

@@ -97,6 +97,7 @@ class CollectionSummary:
             "api_attempts": self.api_attempts,
             "assume_role_calls": self.assume_role_calls,
             "maps_written": self.maps_written,
+            "calls_by_operation": dict(sorted(self.calls_by_operation.items())),
         }
 
 

@@ -38,11 +38,22 @@ rest is stored; the failures are listed); 2 bad input or config; 3 store error;
 """
 
 
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
 def _progress_bar() -> Any:
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # On stderr, so that `--format json > file` keeps stdout clean while a person watches the bar.
     return Progress(
-        TextColumn("collecting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        TextColumn("collecting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=Console(stderr=True),
     )
 
 
@@ -77,7 +88,7 @@ def collect(
     at = parse_hour(at_text, where="--at") if at_text else None
     store = open_store(settings.store)
     try:
-        if sys.stderr.isatty():
+        if _interactive():
             with _progress_bar() as bar:
                 task = bar.add_task("collect", total=None)
 
