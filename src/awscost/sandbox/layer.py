@@ -39,6 +39,23 @@ from awscost.sandbox.scenario import SandboxReservation, Scenario
 Handler = Callable[[dict[str, Any], str, str], dict[str, Any]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
+# Sandbox modules that register handlers when imported; `load_extensions()` (called by SandboxServer.start)
+# imports those present, so a server answers every registered operation without its caller importing them.
+EXTENSIONS: list[str] = ["awscost.sandbox.ce"]
+
+
+def load_extensions() -> list[str]:
+    """Import the extension modules that exist; returns their names."""
+    from importlib import import_module
+    from importlib.util import find_spec
+
+    loaded = []
+    for name in EXTENSIONS:
+        if find_spec(name) is not None:
+            import_module(name)
+            loaded.append(name)
+    return loaded
+
 
 def register(service: str, operation: str, handler: Handler) -> None:
     """Answer `operation` of botocore service `service` (e.g. "ce", "GetReservationCoverage")."""

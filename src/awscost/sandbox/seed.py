@@ -297,6 +297,7 @@ def _apply_elasticache(server: SandboxServer, place: tuple[str, str], units: lis
             ec.delete_replication_group(ReplicationGroupId=name.removeprefix("group:"))
         else:
             ec.delete_cache_cluster(CacheClusterId=name)
+        _finish_cache_deletion(account, region, name)
         _remember(server, place, "elasticache", name, None)
     for name in sorted(create + change, key=lambda n: not n.startswith("group:")):
         sig = wanted[name]
@@ -327,6 +328,19 @@ def _apply_elasticache(server: SandboxServer, place: tuple[str, str], units: lis
                 Tags=tags.get(name, []),
             )
         _remember(server, place, "elasticache", name, sig)
+
+
+def _finish_cache_deletion(account: str, region: str, name: str) -> None:
+    """Drop what moto keeps after a delete: it leaves ElastiCache clusters and replication groups in status
+    "deleting" for ever (AWS removes them within minutes), so the name could never be used again. The moto
+    server runs in this process (SandboxServer), so its backend is at hand."""
+    from moto.elasticache.models import elasticache_backends
+
+    backend = elasticache_backends[account][region]
+    if name.startswith("group:"):
+        backend.replication_groups.pop(name.removeprefix("group:"), None)
+    else:
+        backend.cache_clusters.pop(name, None)
 
 
 def _apply_es(server: SandboxServer, place: tuple[str, str], units: list[FleetUnit]) -> None:

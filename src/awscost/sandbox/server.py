@@ -12,7 +12,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from awscost.sandbox.layer import LayerContext, ReservationLayer
+from awscost.sandbox.layer import LayerContext, ReservationLayer, load_extensions
 from awscost.sandbox.scenario import Scenario, default_scenario
 
 FAKE_KEY = "sandbox"  # moto maps unknown keys to its default account (123456789012)
@@ -56,6 +56,8 @@ class SandboxServer:
             create_backend_app,
         )
         from werkzeug.serving import make_server
+
+        load_extensions()
 
         class QuietHandler(MotoRequestHandler):
             # One log line per request would drown the demo's output.

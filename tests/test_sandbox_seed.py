@@ -1,0 +1,107 @@
+"""Seeding: the Organization under the scenario's ids, and moto's resources reconciled hour by hour."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+
+import pytest
+
+from awscost.sandbox.scenario import Scenario
+from awscost.sandbox.seed import ROLE_NAME, apply_fleet, seed_organization
+from awscost.sandbox.serve import run_sandbox
+from awscost.sandbox.server import SandboxServer
+from awscost.timeutil import HOUR
+
+
+@pytest.fixture(scope="module")
+def seeded() -> Iterator[SandboxServer]:
+    with SandboxServer() as server:
+        seed_organization(server)
+        yield server
+
+
+def test_organization_has_the_scenario_accounts(seeded: SandboxServer) -> None:
+    sc = seeded.scenario
+    org = seeded.client("organizations")
+    accounts = org.list_accounts()["Accounts"]
+    assert sorted(a["Id"] for a in accounts) == sorted(sc.account_ids)
+    assert org.describe_organization()["Organization"]["MasterAccountId"] == sc.management.id
+    # The keys in server.env() are the management account's own.
+    assert seeded.client("sts").get_caller_identity()["Account"] == sc.management.id
+    member = next(a for a in sc.accounts if not a.management)
+    sts = seeded.client("sts", account=member.id)
+    assert sts.get_caller_identity()["Account"] == member.id
+    assert seeded.env()["AWS_ACCESS_KEY_ID"] == seeded.access_key != "sandbox"
+    assert ROLE_NAME == "OrganizationAccountAccessRole"
+
+
+def _moto_counts(server: SandboxServer, sc: Scenario, account: str, region: str) -> dict[str, int]:
+    ec2 = server.client("ec2", region, account)
+    running = [
+        i
+        for r in ec2.describe_instances(Filters=[{"Name": "instance-state-name", "Values": ["running"]}])[
+            "Reservations"
+        ]
+        for i in r["Instances"]
+    ]
+    rds = server.client("rds", region, account).describe_db_instances()["DBInstances"]
+    caches = server.client("elasticache", region, account).describe_cache_clusters()["CacheClusters"]
+    clusters = server.client("redshift", region, account).describe_clusters()["Clusters"]
+    tables = server.client("dynamodb", region, account).list_tables()["TableNames"]
+    return {
+        "ec2": len(running),
+        "rds": len(rds),
+        "elasticache": sum(c["NumCacheNodes"] for c in caches),
+        "redshift": sum(c["NumberOfNodes"] for c in clusters if c["ClusterStatus"] != "paused"),
+        "dynamodb": len(tables),
+    }
+
+
+def _scenario_counts(sc: Scenario, account: str, region: str, hour) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    out = dict.fromkeys(("ec2", "rds", "elasticache", "redshift", "dynamodb"), 0)
+    for u in sc.fleet_at(hour):
+        if (u.account, u.region) == (account, region) and u.kind in out:
+            out[u.kind] += u.count
+    return out
+
+
+def test_apply_fleet_reconciles_with_few_calls(seeded: SandboxServer) -> None:
+    sc = seeded.scenario
+    first = apply_fleet(seeded, sc, sc.start)
+    assert first.launched == sum(u.count for u in sc.fleet_at(sc.start) if u.kind == "ec2")
+    assert apply_fleet(seeded, sc, sc.start).calls == 0  # nothing changed, nothing called
+    # Jump to Monday afternoon in the US: autoscaling, windows of projects, a resumed Redshift cluster.
+    later = sc.start + 20 * HOUR
+    step = apply_fleet(seeded, sc, later)
+    assert step.launched and step.calls < first.calls
+    assert seeded.clock == later
+    for account, region in [("222233334444", "us-east-1"), ("444455556666", "us-west-2")]:
+        assert _moto_counts(seeded, sc, account, region) == _scenario_counts(sc, account, region, later)
+    # The ad-hoc Redshift cluster is paused at night and running in the working day.
+    night = sc.start + timedelta(days=1, hours=10)  # 02:00 in us-west-2
+    assert sc.paused_at(night)
+    apply_fleet(seeded, sc, night)
+    adhoc = seeded.client("redshift", "us-west-2", "444455556666").describe_clusters(
+        ClusterIdentifier="adhoc"
+    )
+    assert adhoc["Clusters"][0]["ClusterStatus"] == "paused"
+    assert _moto_counts(seeded, sc, "444455556666", "us-west-2") == _scenario_counts(
+        sc, "444455556666", "us-west-2", night
+    )
+
+
+def test_run_sandbox_prints_what_to_export() -> None:
+    stop = threading.Event()
+    shown: list[str] = []
+
+    def ready(lines: list[str]) -> None:
+        shown.extend(lines)
+        stop.set()
+
+    run_sandbox(port=0, ready=ready, stop=stop)
+    text = "\n".join(shown)
+    assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in text
+    assert "export AWS_ACCESS_KEY_ID=" in text and "111122223333 management (management)" in text
+    assert "awscost collect --kinds all" in text and "fleet: dynamodb 5" in text
