@@ -203,3 +203,111 @@ def test_table_summary_line(aws: str, workdir: Path) -> None:
         f"2026-11-26T07:00:00Z: 2 items written to sqlite:///{workdir / 'a.db'}; 1/1 units ok "
         "(1 accounts x 1 regions x 1 kinds); 2 API calls\n"
     )
+
+
+def _member_session(account: str) -> boto3.Session:
+    creds = boto3.client("sts").assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/Reader", RoleSessionName="setup"
+    )["Credentials"]
+    return boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name="us-east-1",
+    )
+
+
+def test_collect_then_usage_export_gives_hand_counts_for_every_emulated_kind(aws: str, workdir: Path) -> None:
+    """Two member accounts populated through AssumeRole; collect every kind moto emulates; export."""
+    a, b = "111111111111", "222222222222"
+    sa, sb = _member_session(a), _member_session(b)
+    sa.client("ec2").run_instances(
+        ImageId="ami-1812c061",
+        MinCount=2,
+        MaxCount=2,
+        InstanceType="m5.xlarge",
+        Placement={"AvailabilityZone": "us-east-1c"},
+    )
+    sb.client("ec2").run_instances(
+        ImageId="ami-760aaa0f",
+        MinCount=1,
+        MaxCount=1,
+        InstanceType="m5.xlarge",
+        Placement={"AvailabilityZone": "us-east-1c"},
+    )
+    common = {"AllocatedStorage": 20, "MasterUsername": "admin", "MasterUserPassword": "Passw0rd1"}
+    sa.client("rds").create_db_instance(
+        DBInstanceIdentifier="db1", Engine="postgres", DBInstanceClass="db.m5.large", MultiAZ=True, **common
+    )
+    sb.client("rds").create_db_instance(
+        DBInstanceIdentifier="db1", Engine="postgres", DBInstanceClass="db.m5.large", MultiAZ=True, **common
+    )
+    sa.client("dynamodb").create_table(
+        TableName="t",
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        ProvisionedThroughput={"ReadCapacityUnits": 25, "WriteCapacityUnits": 5},
+    )
+    sb.client("elasticache").create_cache_cluster(
+        CacheClusterId="mc", Engine="memcached", CacheNodeType="cache.m5.large", NumCacheNodes=2
+    )
+    sa.client("opensearch").create_domain(
+        DomainName="search", ClusterConfig={"InstanceType": "r6g.large.search", "InstanceCount": 3}
+    )
+    sb.client("redshift").create_cluster(
+        ClusterIdentifier="dw",
+        NodeType="ra3.xlplus",
+        NumberOfNodes=2,
+        MasterUsername="admin",
+        MasterUserPassword="Passw0rd1",
+        ClusterType="multi-node",
+    )
+    store = f"sqlite:///{workdir / 'awscost.db'}"
+    runner = CliRunner()
+    collected = runner.invoke(
+        cli,
+        [
+            "collect",
+            "--kinds",
+            "hourly,es,redshift",
+            "--accounts",
+            f"{a},{b}",
+            "--role-name",
+            "Reader",
+            "--regions",
+            "us-east-1",
+            "--at",
+            "2026-11-26T10:00:00Z",
+            "--store",
+            store,
+            "--format",
+            "json",
+        ],
+    )
+    assert collected.exit_code == 0, collected.output
+    exported = runner.invoke(cli, ["usage", "export", "--store", store, "--format", "jsonl"])
+    assert exported.exit_code == 0, exported.output
+    lines = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert {line["time"] for line in lines} == {"2026-11-26T10:00:00Z"}
+    got = {line["awsResource"]: line["usage"] for line in lines if line["usage"]}
+    assert got == {
+        f"ec2:{a}:us-east-1": {"m5.xlarge:us-east-1c": 2},
+        f"ec2:{b}:us-east-1": {"m5.xlarge:us-east-1c": 1},
+        "ec2:org:us-east-1": {"m5.xlarge:us-east-1c": 3},
+        f"ec2os:{a}:us-east-1": {"windows-sql-std-m5.xlarge": 2},
+        f"ec2os:{b}:us-east-1": {"linux-m5.xlarge": 1},
+        "ec2os:org:us-east-1": {"windows-sql-std-m5.xlarge": 2, "linux-m5.xlarge": 1},
+        f"rds:{a}:us-east-1": {"multi_az-db.m5.large:postgres": 1},
+        f"rds:{b}:us-east-1": {"multi_az-db.m5.large:postgres": 1},
+        "rds:org:us-east-1": {"multi_az-db.m5.large:postgres": 2},
+        f"dynamodb:{a}:us-east-1": {"read_capacity": 25, "write_capacity": 5, "table_count": 1},
+        "dynamodb:org:us-east-1": {"read_capacity": 25, "write_capacity": 5, "table_count": 1},
+        f"elasticache:{b}:us-east-1": {"cache.m5.large": 2},
+        "elasticache:org:us-east-1": {"cache.m5.large": 2},
+        f"es:{a}:us-east-1": {"r6g.large.search": 3},
+        "es:org:us-east-1": {"r6g.large.search": 3},
+        f"redshift:{b}:us-east-1": {"ra3.xlplus": 2},
+        "redshift:org:us-east-1": {"ra3.xlplus": 2},
+    }
+    # Every account x kind was written, the empty ones too (an empty sample is not a missing hour).
+    assert len(lines) == 7 * 3
