@@ -97,16 +97,17 @@ def test_demo_step_writes_loads_and_prints(scenario, tmp_path: Path) -> None:  #
     hours = scenario.hours(6)
     ctx = SimpleNamespace(
         out_dir=tmp_path, scenario=scenario, first_hour=hours[0], last_hour=hours[-1], hours=6,
-        console=Console(file=out, width=160),
+        console=Console(file=out, width=160), results={}, fmt="table",
     )  # fmt: skip
     demo_step(ctx)
     text = out.getvalue()
-    assert "Sandbox bill by account and service" in text
+    assert "Sandbox bill by account and service" in text and "Amazon Elastic Compute Cloud" in text
     for account in scenario.accounts:
         assert account.id in text
     assert (tmp_path / "bill" / "cur").is_dir() and (tmp_path / "billing" / "_awscost_billing.json").is_file()
     with load(tmp_path / "billing") as bill:
         assert bill.total("BilledCost") == bill_totals(build_lines(scenario, hours))["BilledCost"]
+    assert ctx.results["billing"]["BilledCost"] == bill_totals(build_lines(scenario, hours))["BilledCost"]
 
 
 def test_loading_the_cur_twice_replaces(written, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

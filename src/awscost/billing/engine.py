@@ -40,7 +40,10 @@ def connect(
 
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # in Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it is off there
+        pass
     con.execute(
         f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}"
     )

@@ -538,25 +538,38 @@ def bill_totals(lines: Iterable[Line]) -> dict[str, Decimal]:
 
 
 def demo_step(ctx: Any) -> None:
-    """The demo's billing step: write the bill for the demo's hours, load it, print cost by account and service."""
+    """The demo's billing step: write the bill for the demo's hours into out_dir/bill, load it into the dataset
+    out_dir/billing, and print the cost by account and service (a rich table, or rows in ctx.fmt)."""
     from rich.table import Table
 
     from awscost.billing.bill import load, load_into
+    from awscost.output import emit
 
-    hours = list(ctx.hours) if isinstance(ctx.hours, list) else ctx.scenario.hours(int(ctx.hours))
-    if hours and not isinstance(hours[0], datetime):
-        hours = ctx.scenario.hours(int(ctx.hours))
+    first, last = floor_hour(ctx.first_hour), floor_hour(ctx.last_hour)
+    hours = [first + i * HOUR for i in range((last - first) // HOUR + 1)]
     written = write_bill(ctx.scenario, hours, Path(ctx.out_dir) / "bill")
     dataset = Path(ctx.out_dir) / "billing"
     load_into([written["cur"]], dataset)
     with load(dataset) as bill:
         frame = bill.summary(by=["SubAccountId", "ServiceName"], metric="EffectiveCost")
-        total = bill.total("BilledCost")
-    table = Table(title=f"Sandbox bill by account and service (EffectiveCost; billed total {total} USD)")
-    for col in ("Account", "Service", "EffectiveCost"):
-        table.add_column(col, justify="right" if col == "EffectiveCost" else "left")
+        billed, effective = bill.total("BilledCost"), bill.total("EffectiveCost")
+    results = getattr(ctx, "results", None)
+    if isinstance(results, dict):
+        results["billing"] = {"dataset": dataset, "bill": written, "BilledCost": billed, "EffectiveCost": effective}
     names = {a.id: a.name for a in ctx.scenario.accounts}
-    for row in frame.itertuples(index=False):
-        account = f"{row[0]} ({names.get(row[0], '?')})" if row[0] else "-"
-        table.add_row(account, str(row[1] or "-"), f"{Decimal(row[2]):,.2f}")
+    rows = [
+        {"SubAccountId": acc, "Account": names.get(acc, ""), "ServiceName": svc, "EffectiveCost": cost}
+        for acc, svc, cost in frame.itertuples(index=False)
+    ]
+    fmt = getattr(ctx, "fmt", "table")
+    if fmt != "table":
+        emit(rows, fmt)
+        return
+    table = Table(title=f"Sandbox bill by account and service: EffectiveCost {effective:,.2f} USD, billed {billed:,.2f} USD")
+    table.add_column("Account")
+    table.add_column("Service")
+    table.add_column("EffectiveCost (USD)", justify="right")
+    for r in rows:
+        account = f"{r['SubAccountId']} ({r['Account']})" if r["SubAccountId"] else "-"
+        table.add_row(account, str(r["ServiceName"] or "-"), f"{Decimal(r['EffectiveCost']):,.2f}")
     ctx.console.print(table)
