@@ -134,3 +134,14 @@ def test_missing_hours_are_excluded_from_the_share(usage: list[int | None], brea
         assert out["recommended"][0] == 0
     else:
         assert out["recommended"][0] == naive_recommended(observed, 0, out["breakeven"][0])
+
+
+def test_daily_kinds_stand_for_their_whole_day() -> None:
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    items = [
+        UsageItem("redshift", "org", "us-east-1", t0 + timedelta(hours=7), {"dc2.large": 2}),
+        UsageItem("redshift", "org", "us-east-1", t0 + timedelta(days=2, hours=7), {"dc2.large": 3}),
+    ]
+    m = build_matrix(items, t0, t0 + timedelta(days=3))
+    row = m.values[0]
+    assert list(row[:24]) == [2.0] * 24 and np.isnan(row[24:48]).all() and list(row[48:]) == [3.0] * 24

@@ -11,7 +11,7 @@ Everything works on a row-sorted copy (NaN sorts last), so one sort serves every
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -55,13 +55,23 @@ class HourlyMatrix:
         return [self.start + i * HOUR for i in range(self.n_hours)]
 
 
+DAILY_KINDS = frozenset({"es", "redshift"})
+
+
 def build_matrix(
-    items: Iterable[UsageItem], start: datetime, end: datetime, *, key_filter: Any = None
+    items: Iterable[UsageItem],
+    start: datetime,
+    end: datetime,
+    *,
+    key_filter: Any = None,
+    daily_kinds: Collection[str] = DAILY_KINDS,
 ) -> HourlyMatrix:
     """Hourly matrix of every (kind, account, region, key) in `items` over [start, end).
 
     An hour is *observed* for a series when an item of its (kind, account, region) exists for that hour; a key
     absent from an observed item counts 0. `key_filter(kind, key) -> bool` drops keys (e.g. spot usage).
+    Kinds collected once a day (`daily_kinds`, or items with attrs granularity "day") stand for every hour
+    of their UTC day: a cluster seen at the daily sample is taken to run all day.
     """
     import numpy as np
 
@@ -71,15 +81,22 @@ def build_matrix(
     observed: dict[tuple[str, str, str], set[int]] = {}
     cells: dict[SeriesKey, dict[int, float]] = {}
     for item in items:
-        idx = int((item.time - start) / HOUR)
-        if not 0 <= idx < n_hours:
+        if item.kind in daily_kinds or item.attrs.get("granularity") in ("day", "daily"):
+            first = int((item.time.replace(hour=0) - start) / HOUR)
+            span = [i for i in range(first, first + 24) if 0 <= i < n_hours]
+        else:
+            idx = int((item.time - start) / HOUR)
+            span = [idx] if 0 <= idx < n_hours else []
+        if not span:
             continue
         res = (item.kind, item.account, item.region)
-        observed.setdefault(res, set()).add(idx)
+        observed.setdefault(res, set()).update(span)
         for key, count in item.usage.items():
             if key_filter is not None and not key_filter(item.kind, key):
                 continue
-            cells.setdefault(SeriesKey(*res, key), {})[idx] = float(count)
+            cell = cells.setdefault(SeriesKey(*res, key), {})
+            for idx in span:
+                cell[idx] = float(count)
     keys = sorted(cells, key=lambda k: (k.kind, k.region, k.key, k.account))
     values = np.full((len(keys), n_hours), np.nan, dtype=np.float32)
     for row, sk in enumerate(keys):
