@@ -123,6 +123,8 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
     assert m5["monthly_savings"] > m5["p95_monthly_savings"]
     assert isinstance(m5["monthly_savings"], Decimal) and m5["price_source"] == "snapshot 2026-11-26"
     assert m5["utilization"] == pytest.approx(1.0)
+    # coverage is measured against everything owned today, the expiring reservation included
+    assert m5["coverage"] == pytest.approx(12 / m5["mean"], abs=1e-4)
     assert (
         m5["upfront"] == Decimal("0.00") and m5["break_even_months"] == 0
     )  # no upfront: nothing to earn back

@@ -154,8 +154,10 @@ def plan(
     *,
     granularity: Any = 1.0,
     min_hours: int = MIN_HOURS,
+    owned_now: Any = None,
 ) -> dict[str, Any]:
-    """Plan every row of an hourly matrix. Returns arrays: the statistics (hours, missing, min, p5, mean, p50,
+    """Plan every row of an hourly matrix. `owned` is what the plan counts on (owned minus what expires
+    soon); `owned_now` (default `owned`) is what coverage is measured against. Returns arrays: the statistics (hours, missing, min, p5, mean, p50,
     p90, p95, max), breakeven, level, recommended, p95_rule, hourly savings of each on this history
     (savings_opt, savings_p95), expected utilization of the recommended units, coverage by owned units,
     and enough_history (False rows recommend 0)."""
@@ -177,8 +179,11 @@ def plan(
     known = {"hours": n_obs, "total": stats["total"], "covered_owned": opt["covered_owned"]}
     alt = plan_costs(arr, o, p95, d, r, _known=known)
     hours = np.maximum(n_obs, 1)
+    covered_now = opt["covered_owned"]
+    if owned_now is not None:
+        covered_now = covered_units(arr, np.asarray(owned_now, dtype=np.float64) * np.ones(arr.shape[0]))
     with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = np.where(opt["total_usage"] > 0, opt["covered_owned"] / opt["total_usage"], np.nan)
+        coverage = np.where(opt["total_usage"] > 0, covered_now / opt["total_usage"], np.nan)
     out = dict(stats)
     out.update(
         owned=o,

@@ -170,6 +170,8 @@ def plan_from_store(
         raise InputError(f"term {term!r} is not one of {', '.join(TERMS)}", where="--term")
     if payment not in PAYMENTS:
         raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", where="--payment")
+    if renew_days not in (0, 30, 90):
+        raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", where="--renew-days")
     bad = [k for k in kinds if k not in PLAN_KINDS]
     if bad:
         raise InputError(
@@ -218,11 +220,12 @@ def plan_from_store(
             owned_cache[ck] = _owned_by_group(store, who, g.region, g.kind, {}, now, end)
         own = owned_cache[ck].get(g.key, Owned())
         owned_info.append(own)
-        owned[i] = own.count - own.expiring_30 if renew_days >= 30 else own.count
+        owned[i] = own.count - {0: 0.0, 30: own.expiring_30, 90: own.expiring_90}[renew_days]
         od[i], rsv[i], src, note, sp_ratio[i] = _prices(book, g.kind, g.region, g, weights, term, payment)
         sources.append(src)
         notes.append(note)
-    planned = ri.plan(values, owned, od, rsv, granularity=gran, min_hours=min_hours)
+    owned_now = np.array([o.count for o in owned_info])
+    planned = ri.plan(values, owned, od, rsv, granularity=gran, min_hours=min_hours, owned_now=owned_now)
     rows = []
     for i, g in enumerate(ordered):
         rows.append(
