@@ -17,7 +17,6 @@ Only boto3 and the standard library are imported here: this runs in a Lambda.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -230,13 +229,12 @@ def run_collection(
     workers = max(1, min(max_workers or settings.max_workers, len(work) or 1))
     results: list[UnitResult] = []
     pending_items: list[UsageItem] = []
-    write_lock = threading.Lock()
 
     def flush(force: bool = False) -> None:
-        with write_lock:
-            if pending_items and (force or len(pending_items) >= WRITE_BATCH):
-                summary.items_written += store.put_items(list(pending_items))
-                pending_items.clear()
+        # Only this (the caller's) thread writes, so the store need not be thread-safe.
+        if pending_items and (force or len(pending_items) >= WRITE_BATCH):
+            summary.items_written += store.put_items(list(pending_items))
+            pending_items.clear()
 
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="awscost-collect") as pool:
         futures: set[Future[UnitResult]] = {pool.submit(unit, *w) for w in work}
