@@ -157,10 +157,11 @@ def plan(
     owned_now: Any = None,
 ) -> dict[str, Any]:
     """Plan every row of an hourly matrix. `owned` is what the plan counts on (owned minus what expires
-    soon); `owned_now` (default `owned`) is what coverage is measured against. Returns arrays: the statistics (hours, missing, min, p5, mean, p50,
-    p90, p95, max), breakeven, level, recommended, p95_rule, hourly savings of each on this history
-    (savings_opt, savings_p95), expected utilization of the recommended units, coverage by owned units,
-    and enough_history (False rows recommend 0)."""
+    soon); `owned_now` (default `owned`) is what coverage is measured against. Returns arrays: the
+    statistics (hours, missing, min, p5, mean, p50, p90, p95, max), breakeven, level, recommended,
+    p95_rule, hourly savings of each on this history (savings_opt, savings_p95), expected
+    utilization of the recommended units, coverage by owned units, and enough_history (False rows
+    recommend 0)."""
     import numpy as np
 
     arr = np.asarray(values, dtype=np.float32)
