@@ -118,3 +118,42 @@ def test_ec2os_uses_instance_platform_details_without_describe_images() -> None:
         "spot-linux-t3.micro": 1,
     }
     assert maps.pending() == {}
+
+
+def test_ec2os_resolves_many_amis_in_batches_of_100() -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    amis = [f"ami-{i:017x}" for i in range(150)]
+    instances = [
+        {
+            "InstanceId": f"i-{i:017x}",
+            "InstanceType": "t3.micro",
+            "ImageId": ami,
+            "State": {"Code": 16, "Name": "running"},
+            "Placement": {"AvailabilityZone": "us-east-1a"},
+        }
+        for i, ami in enumerate(amis)
+    ]
+    stub = Stubber(ec2)
+    stub.add_response(
+        "describe_instances",
+        {"Reservations": [{"ReservationId": "r-1", "Instances": instances}]},
+        {"Filters": [{"Name": "instance-state-name", "Values": ["running"]}]},
+    )
+    for chunk in (amis[:100], amis[100:]):
+        images = [
+            {"ImageId": a, "Name": "amzn2-ami-hvm", "PlatformDetails": "Linux/UNIX"} for a in chunk[:-1]
+        ]
+        stub.add_response(
+            "describe_images",
+            {"Images": images},  # the last AMI of each chunk was deregistered: not returned
+            {"Filters": [{"Name": "image-id", "Values": chunk}], "IncludeDeprecated": True},
+        )
+    maps = MapCache()
+    with stub:
+        ctx = CollectContext(
+            Account("111111111111", "a"), "us-east-1", datetime(2026, 1, 1, tzinfo=UTC), Fixed(ec2), maps
+        )
+        usage = COLLECTORS["ec2os"].collect(ctx).usage
+        stub.assert_no_pending_responses()
+    assert usage == {"linux-t3.micro": 148, "unknown-t3.micro": 2}
+    assert {k for k, v in maps.pending().items() if v["os_type"] == "?"} == {amis[99], amis[149]}

@@ -373,3 +373,15 @@ def test_throttling_that_outlasts_the_retries_fails_only_its_unit(
         ("us-west-2", "RequestLimitExceeded: Request limit exceeded. (after 8 retries)")
     ]
     assert dict(items_by_resource(store)[f"ec2:{CALLER}:us-east-1"].usage) == {"c5.large:us-east-1a": 1}
+
+
+def test_ami_map_is_written_to_the_store_and_read_back_next_run(aws: str, store: Store) -> None:
+    launch(make_session(), "us-east-1", "c5.large", 2)
+    first = run_collection(Settings(), kinds="ec2os", regions=["us-east-1"], at=AT, store=store)
+    assert first.ok and first.maps_written == 1
+    assert first.calls_by_operation["ec2.DescribeImages"] == 1
+    entry = store.get_map(AMZN)
+    assert entry is not None and entry["os_type"] == "linux"
+    second = run_collection(Settings(), kinds="ec2os", regions=["us-east-1"], at=AT, store=store)
+    assert second.maps_written == 0 and "ec2.DescribeImages" not in second.calls_by_operation
+    assert dict(items_by_resource(store)[f"ec2os:{CALLER}:us-east-1"].usage) == {"linux-c5.large": 2}
