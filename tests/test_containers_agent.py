@@ -7,6 +7,7 @@ import json
 import socketserver
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
@@ -156,7 +157,11 @@ def test_snapshot_records(docker_socket: str, imds: str) -> None:
     assert mon["cpu_reserved_vcpu"] == 0.25 and mon["mem_reserved_gb"] == 0.5
     assert mon["cpu_used_vcpu"] == pytest.approx(4206000 / 19890000000 * 2)
     assert (mon["host_vcpu"], mon["host_mem_gb"]) == (2.0, 8.0)
-    assert mon["timestamp"] == "2026-05-15T09:57:51.915486Z"
+    # One time per run (when given: `now`), so all containers of a run are one sampling round.
+    again = list(
+        snapshot(DockerClient(docker_socket), identity, now=datetime(2026, 5, 15, 9, 58, tzinfo=UTC))
+    )
+    assert {r["timestamp"] for r in again} == {"2026-05-15T09:58:00.000000Z"}
 
 
 def test_snapshot_command_appends_lines_that_allocate(

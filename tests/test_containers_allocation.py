@@ -312,3 +312,27 @@ def test_streamed_parquet_allocates_like_memory(tmp_path: Path) -> None:
     a = allocate(in_memory.samples, price=prices, fargate=rates)
     b = allocate(str(tmp_path / "s.parquet"), price=prices, fargate=rates)
     assert a.hosts == b.hosts and a.services == b.services and a.unpriced == b.unpriced
+
+
+def test_sampling_interval_found_per_host() -> None:
+    prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
+    # Every 5 minutes for an hour; within a round the containers' stats are read a few seconds apart.
+    five = [
+        sample("i-5", T0 + timedelta(minutes=m, seconds=k * 3), f"c{k}", cpu=0.5, mem=1.0)
+        for m in range(0, 60, 5)
+        for k in range(3)
+    ]
+    a = allocate(five, price=prices)
+    (host,) = a.hosts
+    assert host.covered == 1 and host.cost_units == 4160000  # the whole hour: 12 rounds x 300 s
+    got = costs(a)
+    # Each container: 0.5 of 2 vCPU and 1 of 4 GiB all hour: 1/4 of each part.
+    assert near(got["c0"][0], Decimal("0.0416") * 18 / 22 / 4) and near(
+        got["c0"][1], Decimal("0.0416") * 4 / 22 / 4
+    )
+    # Given explicitly, the step wins: 60 s per round -> 12 minutes observed.
+    b = allocate(five, price=prices, options=Options(step_seconds=60))
+    assert b.hosts[0].covered == Decimal(12 * 60) / 3600
+    # Half an hour of 1-minute samples: half the hour's price, the other half not invented.
+    half = [sample("i-6", T0 + timedelta(minutes=m), "c", cpu=0.1, mem=0.1) for m in range(30)]
+    assert allocate(half, price=prices).hosts[0].cost_units == 2080000

@@ -146,7 +146,7 @@ def test_fargate_and_refdata_directory(tmp_path: Path) -> None:
     assert "CpuUtilized='lots'" in err
 
 
-@pytest.mark.parametrize("bad", [["--step", "7"], ["--price", "m5.large"], ["--cpu-weight", "x"]])
+@pytest.mark.parametrize("bad", [["--step", "0"], ["--price", "m5.large"], ["--cpu-weight", "x"]])
 def test_bad_options_are_user_errors(bad: list[str], tmp_path: Path) -> None:
     code, _, err = run(
         [

@@ -9,11 +9,15 @@ Per host and UTC hour:
    at zero.
 2. The cost is split into a CPU part and a memory part in proportion to capacity x weight (default 9 per
    vCPU : 1 per GiB, AWS split cost allocation's default); for Fargate the parts are the two billed rates.
-3. Time: samples are put on a grid of `step_seconds` (default 60, the agent's cron period); each tick stands
-   for that many seconds. Two samples of one container in one tick (the same sample read from two files, or
-   a faster sampler) are averaged, never added. A container's claim in the hour is the sum over its ticks of
-   max(reserved, used) x step / 3600, in vCPU-hours and GiB-hours: one present for half the hour claims
-   half. The host's capacity in the hour is its size x (its ticks x step / 3600, at most 1).
+3. Time: a host's samples closer than `round_seconds` (10) form one sampling round (one agent or `docker
+   stats` run); each round stands for the host's sampling interval: `step_seconds` when given, else the
+   median gap between the host's rounds (one round only: `default_step`, 60 s), so 1-minute and 5-minute
+   logs both cost a full hour. A round counts in the hour it starts in. Two samples of one container in one
+   round (the same sample read from two files, or a faster sampler) are averaged, never added. A
+   container's claim in the hour is the sum over its rounds of max(reserved, used) x step / 3600, in
+   vCPU-hours and GiB-hours: one present for half the hour claims half. The host's capacity in the hour is
+   its size x (its rounds x step / 3600, at most 1). With the billing dataset the host-hour costs what the
+   bill says, and the observed rounds stand for the whole hour's use.
 4. Each container takes claim / max(capacity, sum of claims) of each part; the rest is the host's idle cost,
    a line of its own (`__idle__`) or, with `idle="share"`, shared over the services in proportion to their
    cost (CPU idle by CPU cost, memory idle by memory cost).
@@ -22,7 +26,7 @@ Per host and UTC hour:
    quotas are exact rationals (claims are fixed-point integers of 1e-9), so more usage never lowers a
    service's quota; the rounded result follows it to within one unit (1e-8 USD).
 
-The heavy part (grid, dedup, per-hour sums; ~21 M samples a month for 500 containers) runs in DuckDB, which
+The heavy part (rounds, dedup, per-hour sums; ~21 M samples a month for 500 containers) runs in DuckDB, which
 streams and spills; the exact split runs in Python over the much smaller host-hour x container table.
 """
 
@@ -235,42 +239,65 @@ def samples_to_arrow(samples: Iterable[Sample]) -> Any:
 
 @dataclass(frozen=True)
 class Options:
-    step_seconds: int = 60
+    step_seconds: int | None = None  # seconds a sampling round stands for; None = per host, from the data
+    default_step: int = 60  # for a host with a single round when step_seconds is None
+    round_seconds: int = 10  # a host's samples closer than this are one round
     cpu_weight: Decimal = Decimal(9)  # per vCPU
     mem_weight: Decimal = Decimal(1)  # per GiB
     idle: str = "separate"  # or "share"
     memory_limit: str = "1GB"  # DuckDB's working memory for the grid aggregation (it spills beyond)
 
     def __post_init__(self) -> None:
-        if self.step_seconds <= 0 or 3600 % self.step_seconds:
-            raise InputError(
-                f"step {self.step_seconds}s must divide an hour (60, 300, 900, 3600 ...)", where="--step"
-            )
+        if self.step_seconds is not None and not 0 < self.step_seconds <= 86400:
+            raise InputError(f"step {self.step_seconds}s must be from 1 to 86400 seconds", where="--step")
         if self.idle not in ("separate", "share"):
             raise InputError(f"idle must be 'separate' or 'share', not {self.idle!r}", where="--idle")
         if self.cpu_weight < 0 or self.mem_weight < 0 or self.cpu_weight + self.mem_weight <= 0:
             raise InputError("CPU and memory weights must be >= 0 and not both 0", where="--weights")
 
 
-# The grid aggregation groups only keys and numbers; the text attributes, constant per host or per container,
-# are taken in small separate aggregations (3x faster than carrying them through the 21 M-group hash table).
+# Rounds: a host's samples closer than `round_seconds` are one sampling round (one `docker stats` run,
+# one agent run, one Insights minute); each round stands for the host's sampling interval (explicit, or
+# the median gap between its rounds). The big aggregation groups only keys and numbers; text attributes,
+# constant per host or per container, come from small separate aggregations (3x faster than carrying them
+# through the hash table).
 _AGG_SQL = """
-with ticks as (
-  select host_id, container_id, floor(epoch(timestamp) / {step})::bigint as tick,
-         avg(greatest(cpu_reserved_vcpu, cpu_used_vcpu)) as cpu_claim,
-         avg(greatest(mem_reserved_gb, mem_used_gb)) as mem_claim
-  from {source}
-  where host_id is not null
-  group by host_id, container_id, tick
+with stamps as (
+  select distinct host_id, epoch(timestamp) as t from {source} where host_id is not null
+),
+gaps as (
+  select host_id, t, t - lag(t) over (partition by host_id order by t) as gap from stamps
+),
+rounds as (
+  select host_id, t,
+         sum(case when gap is null or gap > {join} then 1 else 0 end)
+           over (partition by host_id order by t rows between unbounded preceding and current row) as round
+  from gaps
+),
+round_start as (
+  select host_id, round, min(t) as start, floor(min(t) / 3600)::bigint as hour
+  from rounds group by host_id, round
+),
+host_step as (
+  select host_id, {step_expr} as step from (
+    select host_id, lead(start) over (partition by host_id order by start) - start as next_gap
+    from round_start
+  ) group by host_id
+),
+per_round as (
+  select s.host_id, s.container_id, r.round,
+         avg(greatest(s.cpu_reserved_vcpu, s.cpu_used_vcpu)) as cpu_claim,
+         avg(greatest(s.mem_reserved_gb, s.mem_used_gb)) as mem_claim
+  from {source} s join rounds r on s.host_id = r.host_id and epoch(s.timestamp) = r.t
+  group by s.host_id, s.container_id, r.round
 ),
 hourly as (
-  select host_id, (tick * {step}) // 3600 as hour, container_id,
-         sum(cpu_claim) * {step} / 3600.0 as cpu_hours, sum(mem_claim) * {step} / 3600.0 as gb_hours
-  from ticks group by host_id, hour, container_id
+  select p.host_id, rs.hour, p.container_id, sum(p.cpu_claim) as cpu_sum, sum(p.mem_claim) as mem_sum
+  from per_round p join round_start rs using (host_id, round)
+  group by p.host_id, rs.hour, p.container_id
 ),
-host_ticks as (
-  select host_id, (tick * {step}) // 3600 as hour, count(distinct tick) as ticks
-  from ticks group by host_id, hour
+host_rounds as (
+  select host_id, hour, count(*) as rounds from round_start group by host_id, hour
 ),
 host_attrs as (
   select host_id, any_value(instance_type) as instance_type, any_value(region) as region,
@@ -282,9 +309,11 @@ container_attrs as (
   select host_id, container_id, any_value(service) as service, any_value(cluster) as cluster
   from {source} where host_id is not null group by host_id, container_id
 )
-select h.host_id, h.hour, h.ticks, a.instance_type, a.region, a.account, a.launch_type, a.host_vcpu,
-       a.host_mem_gb, c.container_id, k.service, k.cluster, c.cpu_hours, c.gb_hours
-from host_ticks h
+select h.host_id, h.hour, h.rounds, a.instance_type, a.region, a.account, a.launch_type, a.host_vcpu,
+       a.host_mem_gb, c.container_id, k.service, k.cluster,
+       c.cpu_sum * st.step / 3600.0 as cpu_hours, c.mem_sum * st.step / 3600.0 as gb_hours, st.step
+from host_rounds h
+join host_step st using (host_id)
 join host_attrs a using (host_id)
 join hourly c using (host_id, hour)
 join container_attrs k using (host_id, container_id)
@@ -367,7 +396,14 @@ def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...
         else:
             con.register("samples_src", source)
             src = "samples_src"
-        rows = con.execute(_AGG_SQL.format(step=options.step_seconds, source=src)).fetchall()
+        if options.step_seconds is None:
+            step_expr = f"coalesce(round(median(next_gap)), {int(options.default_step)})::bigint"
+            join: float = options.round_seconds
+        else:
+            step_expr = f"{int(options.step_seconds)}::bigint"
+            join = min(options.round_seconds, options.step_seconds / 2)
+        sql = _AGG_SQL.format(source=src, join=float(join), step_expr=step_expr)
+        rows = con.execute(sql).fetchall()
         hostless = con.execute(f"select count(*) from {src} where host_id is null").fetchone()
         return rows, int(hostless[0]) if hostless else 0
     finally:
@@ -411,9 +447,9 @@ def _allocate_host_hour(
     fargate_by_region: FargateRates | FargateLookup | None,
     out: Allocation,
 ) -> None:
-    host_id, hour_n, ticks, itype, region, account, launch, h_vcpu, h_mem = rows[0][:9]
+    host_id, hour_n, ticks, itype, region, account, launch, h_vcpu, h_mem = rows[0][:9]  # ticks = rounds
     hour = datetime.fromtimestamp(int(hour_n) * 3600, tz=UTC)
-    covered = min(Decimal(1), Decimal(int(ticks) * options.step_seconds) / 3600)
+    covered = min(Decimal(1), Decimal(int(ticks) * int(rows[0][14])) / 3600)
     # Capacity: the instance type's size, else what the input reported (Fargate: the task size).
     cap = capacity(itype) if itype and launch != "FARGATE" else None
     vcpu, mem = (cap if cap else (h_vcpu, h_mem)) if launch != "FARGATE" else (h_vcpu, h_mem)

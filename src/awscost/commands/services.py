@@ -51,7 +51,8 @@ def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
               help="AmazonECS Price List offer file (JSON) for Fargate vCPU-hour and GB-hour rates.")
 @click.option("--cpu-weight", type=str, default="9", show_default=True, help="Cost weight of one vCPU.")
 @click.option("--mem-weight", type=str, default="1", show_default=True, help="Cost weight of one GiB.")
-@click.option("--step", type=int, default=60, show_default=True, help="Seconds each sample stands for.")
+@click.option("--step", type=int, default=None,
+              help="Seconds each sampling round stands for (default: each host's median sampling interval).")
 @click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store the results (kind svc-cost) for the cost reports.")
@@ -68,7 +69,7 @@ def allocate(
     fargate_prices: str | None,
     cpu_weight: str,
     mem_weight: str,
-    step: int,
+    step: int | None,
     no_overrides: bool,
     save: bool,
     **opts: Any,

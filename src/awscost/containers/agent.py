@@ -126,6 +126,9 @@ def snapshot(
     now: datetime | None = None,
 ) -> Iterator[dict[str, Any]]:
     """One agent record per running container (the awscost-agent line format)."""
+    # One time for the whole run, not each container's stats read time: the stats calls are sequential (about
+    # a second each with stream=false), and one run must stay one sampling round for the allocation.
+    when = now or datetime.now(UTC)
     info = docker.info()
     host_vcpu = float(info["NCPU"]) if info.get("NCPU") else None
     host_mem = float(info["MemTotal"]) / GIB if info.get("MemTotal") else None
@@ -138,7 +141,8 @@ def snapshot(
         name = str(names[0]).lstrip("/") if names else cid[:12]
         stats = docker.stats(cid)
         try:
-            when = parse_ts(stats["read"]) if stats.get("read") else (now or datetime.now(UTC))
+            if stats.get("read"):
+                parse_ts(stats["read"])  # Docker's zero time: the container stopped meanwhile
             cpu_used, mem_used = docker_cpu_vcpu(stats), docker_mem_bytes(stats) / GIB
         except BadRecord:
             continue  # a container that stopped between the list and the stats call has empty stats
