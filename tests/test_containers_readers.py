@@ -159,3 +159,15 @@ def test_parsers() -> None:
     assert parse_size("1.944GiB") == pytest.approx(1.944 * GIB)
     assert parse_size("3kB") == 3000 and parse_size("0B") == 0
     assert docker_cpu_vcpu({"cpu_stats": {"cpu_usage": {"total_usage": 5}, "system_cpu_usage": 10}}) > 0
+
+
+def test_cut_first_line_does_not_lose_the_file(tmp_path: Path) -> None:
+    good = (DATA / "insights_fargate.jsonl").read_text().splitlines()[1:4]
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text('{"Version":"0","Type":"Contai\n' + "\n".join(good) + "\n")
+    result = read_inputs([cut])
+    assert [m.line for m in result.malformed] == [1] and len(result.samples) == 3
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "Cluster": "x",\n  "TaskARN": \n}\n')
+    (m,) = read_inputs([broken]).malformed
+    assert m.line == 4 and m.reason.startswith("not JSON")

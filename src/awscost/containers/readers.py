@@ -427,25 +427,30 @@ def _read_file(
         while first and not first.strip():
             first = fh.readline()
         _, first_json = _split_prefix(first.strip())
-        try:
-            json.loads(first_json) if first_json else None
-            whole = False
-        except json.JSONDecodeError:
-            whole = True
-        if whole:  # one (pretty-printed) JSON document
+        whole = False
+        if first_json.startswith(("{", "[")):
+            try:
+                json.loads(first_json)
+            except json.JSONDecodeError:
+                whole = True  # an opening brace alone on its line: a pretty-printed document
+        whole_error: Malformed | None = None
+        if whole:
             text = first + fh.read()
             try:
                 value = json.loads(text)
             except json.JSONDecodeError as exc:
-                malformed.append(Malformed(name, exc.lineno, f"not JSON: {exc.msg}"))
+                # Either a broken document or JSON lines whose first line is cut: try the lines, and keep
+                # this one error if no line is usable either.
+                whole_error = Malformed(name, exc.lineno, f"not JSON: {exc.msg}")
+            else:
+                try:
+                    _dispatch(value, ctx, None, out)
+                except BadRecord as exc:
+                    malformed.append(Malformed(name, 1, str(exc)))
+                yield
                 return
-            try:
-                _dispatch(value, ctx, None, out)
-            except BadRecord as exc:
-                malformed.append(Malformed(name, 1, str(exc)))
-            yield
-            return
         fh.seek(0)
+        mark, converted = len(malformed), 0
         for lineno, raw in enumerate(fh, start=1):
             line = raw.strip()
             if not line or (prefilter is not None and not prefilter(line)):
@@ -458,10 +463,14 @@ def _read_file(
                 continue
             try:
                 _dispatch(value, ctx, ts, out)
+                converted += 1
             except BadRecord as exc:
                 malformed.append(Malformed(name, lineno, str(exc)))
             if len(out.samples) >= FLUSH_EVERY:
                 yield
+        if whole_error is not None and not converted:
+            del malformed[mark:]
+            malformed.append(whole_error)
         yield
 
 
