@@ -26,7 +26,11 @@ def invoke(*args: str) -> str:
 
 
 def test_summary_json_is_exact() -> None:
-    rows = json.loads(invoke("billing", "summary", CUR, "--by", "ChargeCategory", "--metric", "BilledCost", "--format", "json"))
+    rows = json.loads(
+        invoke(
+            "billing", "summary", CUR, "--by", "ChargeCategory", "--metric", "BilledCost", "--format", "json"
+        )
+    )
     totals = {r["ChargeCategory"]: Decimal(r["BilledCost"]) for r in rows}
     assert totals == {
         "Purchase": Decimal("53.2"),
@@ -50,9 +54,13 @@ def test_summary_by_tag_with_where_and_granularity_csv() -> None:
 
 def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
-    loaded = json.loads(invoke("billing", "load", CUR, str(DATA / "cur2_small.csv"), "--into", str(ds), "--format", "json"))
+    loaded = json.loads(
+        invoke("billing", "load", CUR, str(DATA / "cur2_small.csv"), "--into", str(ds), "--format", "json")
+    )
     assert {r["BillingPeriod"]: r["Rows"] for r in loaded} == {"2024-03": 9, "2025-02": 3}
-    mom = json.loads(invoke("billing", "mom", "--dataset", str(ds), "--by", "SubAccountId", "--format", "json"))
+    mom = json.loads(
+        invoke("billing", "mom", "--dataset", str(ds), "--by", "SubAccountId", "--format", "json")
+    )
     assert {r["SubAccountId"] for r in mom} == {"111111111111", "222222222222", "333333333333"}
     assert {"2024-03", "2025-02", "Change", "ChangePct"} <= set(mom[0])
     top = json.loads(invoke("billing", "top", "--dataset", str(ds), "-n", "2", "--format", "json"))
@@ -63,15 +71,30 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     by_account = {r["SubAccountId"]: r for r in tags}
     assert Decimal(by_account["222222222222"]["TaggedCost"]) == Decimal("0.096")
     com = json.loads(invoke("billing", "commitments", "--dataset", str(ds), "--format", "json"))
-    assert {r["BillingPeriod"]: Decimal(r["ReservedCovered"]) for r in com} == {"2024-03": Decimal("0.06"), "2025-02": Decimal("0.16")}
-    q = json.loads(invoke("billing", "query", "SELECT count(*) AS n, sum(BilledCost) AS b FROM billing", "--dataset", str(ds), "--format", "json"))
+    assert {r["BillingPeriod"]: Decimal(r["ReservedCovered"]) for r in com} == {
+        "2024-03": Decimal("0.06"),
+        "2025-02": Decimal("0.16"),
+    }
+    q = json.loads(
+        invoke(
+            "billing",
+            "query",
+            "SELECT count(*) AS n, sum(BilledCost) AS b FROM billing",
+            "--dataset",
+            str(ds),
+            "--format",
+            "json",
+        )
+    )
     assert q == [{"n": 12, "b": "47.1225115181"}]
     table = invoke("billing", "summary", "--dataset", str(ds), "--by", "SubAccountId")
     assert "222222222222" in table and "EffectiveCost" in table
 
 
 def test_query_over_files_and_table_output() -> None:
-    out = invoke("billing", "query", "SELECT x_LineItemType, BilledCost FROM billing ORDER BY 1", "--file", CUR)
+    out = invoke(
+        "billing", "query", "SELECT x_LineItemType, BilledCost FROM billing ORDER BY 1", "--file", CUR
+    )
     assert "SavingsPlanNegation" in out and "-0.192" in out
 
 

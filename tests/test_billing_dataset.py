@@ -50,7 +50,8 @@ def usage_row(period: str, item: str, cost: str, account: str = "222222222222") 
     return (
         f'{item},{start}/{start},"Amazon Web Services, Inc.",Anniversary,111111111111,{period}-01T00:00:00Z,,'
         f"{account},Usage,{start},{start},AmazonEC2,BoxUsage:m5.large,RunInstances,us-east-1a,i-{item},1,USD,"
-        f',{cost},desc,"AWS",Amazon Elastic Compute Cloud,m5.large,Linux,us-east-1,SKU1,{cost},{cost},OnDemand,Hrs,'
+        f',{cost},desc,"AWS",Amazon Elastic Compute Cloud,m5.large,Linux,us-east-1,SKU1,'
+        f"{cost},{cost},OnDemand,Hrs,"
         ",,,,,,,,,web,n,"
     )
 
@@ -66,14 +67,20 @@ def test_manifest_delivery_loads_all_report_keys_in_order(tmp_path: Path) -> Non
 
 def test_redelivery_replaces_the_period_and_keeps_others(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
-    march1 = write_delivery(tmp_path / "d1", "2024-03", "asm1", [usage_row("2024-03", f"a{i}", "1") for i in range(4)])
-    april = write_delivery(tmp_path / "d2", "2024-04", "asm2", [usage_row("2024-04", f"b{i}", "2") for i in range(2)])
+    march1 = write_delivery(
+        tmp_path / "d1", "2024-03", "asm1", [usage_row("2024-03", f"a{i}", "1") for i in range(4)]
+    )
+    april = write_delivery(
+        tmp_path / "d2", "2024-04", "asm2", [usage_row("2024-04", f"b{i}", "2") for i in range(2)]
+    )
     load_into([march1, april], ds)
     with load(ds) as bill:
         assert bill.periods() == ["2024-03", "2024-04"]
         assert bill.total("BilledCost") == Decimal("8")
     # The month-to-date March report is delivered again, with more (and different) rows.
-    march2 = write_delivery(tmp_path / "d3", "2024-03", "asm3", [usage_row("2024-03", f"c{i}", "3") for i in range(6)])
+    march2 = write_delivery(
+        tmp_path / "d3", "2024-03", "asm3", [usage_row("2024-03", f"c{i}", "3") for i in range(6)]
+    )
     marker = load_into([march2], ds)
     assert marker["periods"]["2024-03"]["rows"] == 6
     with load(ds) as bill:
@@ -109,12 +116,15 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     not_bill = tmp_path / "people.csv"
     not_bill.write_text("name,age\nann,3\n", encoding="utf-8")
     missing = tmp_path / "missing.csv"
-    missing.write_text("lineItem/UsageStartDate,lineItem/LineItemType\n2024-03-01T00:00:00Z,Usage\n", encoding="utf-8")
+    missing.write_text(
+        "lineItem/UsageStartDate,lineItem/LineItemType\n2024-03-01T00:00:00Z,Usage\n", encoding="utf-8"
+    )
     lines = good.read_text(encoding="utf-8").splitlines()
     bad_number = tmp_path / "bad_number.csv"
     bad_number.write_text("\n".join([*lines[:3], lines[3].replace(",43.20,", ",43.2O,"), *lines[4:]]) + "\n")
     bad_date = tmp_path / "bad_date.csv"
-    bad_date.write_text("\n".join([*lines[:5], lines[5].replace("2024-03-05T10:00:00Z,2024", "2024-13-05T10:00:00Z,2024", 1), *lines[6:]]) + "\n")  # fmt: skip
+    broken = lines[5].replace("2024-03-05T10:00:00Z,2024", "2024-13-05T10:00:00Z,2024", 1)
+    bad_date.write_text("\n".join([*lines[:5], broken, *lines[6:]]) + "\n")
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("\n".join([*lines[:2], lines[2] + ",extra", *lines[3:]]) + "\n")
     return {
@@ -122,7 +132,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
         "not a bill": (not_bill, "not a billing file"),
         "missing column": (missing, "lacks required column(s) lineItem/UnblendedCost"),
         "bad number": (bad_number, "row 3: column lineItem/UnblendedCost: '43.2O' is not a valid number"),
-        "bad date": (bad_date, "row 5: column lineItem/UsageStartDate: '2024-13-05T10:00:00Z' is not a valid date/time"),
+        "bad date": (
+            bad_date,
+            "row 5: column lineItem/UsageStartDate: '2024-13-05T10:00:00Z' is not a valid date/time",
+        ),
         "ragged row": (ragged, "Line: 3"),
     }
 

@@ -23,7 +23,9 @@ DATA = Path(__file__).parent / "data" / "billing"
 def column_sum(path: Path, column: str, nulls: tuple[str, ...] = ("", "NULL", "null")) -> Decimal:
     opener = gzip.open if path.name.endswith(".gz") else open
     with opener(path, "rt", encoding="utf-8", newline="") as fh:  # type: ignore[operator]
-        return sum((Decimal(r[column]) for r in csv.DictReader(fh) if r[column].strip() not in nulls), Decimal(0))
+        return sum(
+            (Decimal(r[column]) for r in csv.DictReader(fh) if r[column].strip() not in nulls), Decimal(0)
+        )
 
 
 def test_canonical_schema_has_all_focus_1_0_columns() -> None:
@@ -32,7 +34,9 @@ def test_canonical_schema_has_all_focus_1_0_columns() -> None:
         ids = [r["ColumnId"] for r in csv.DictReader(fh)]
     assert len(ids) == 43
     assert set(ids) == set(FOCUS_COLUMNS)
-    assert {"x_UsageType", "x_Operation", "x_InstanceType", "x_LineItemType", "x_ProductCode"} <= set(CANONICAL)
+    assert {"x_UsageType", "x_Operation", "x_InstanceType", "x_LineItemType", "x_ProductCode"} <= set(
+        CANONICAL
+    )
 
 
 def test_real_legacy_cur_totals_tie_out_exactly() -> None:
@@ -79,7 +83,9 @@ def test_real_focus_sample_null_literals_timestamps_tags() -> None:
 def test_hand_made_cur_commitments_are_not_double_counted() -> None:
     path = DATA / "cur_small.csv"
     with load(path) as bill:
-        assert bill.total("BilledCost") == column_sum(path, "lineItem/UnblendedCost") == Decimal("47.0460000181")
+        assert (
+            bill.total("BilledCost") == column_sum(path, "lineItem/UnblendedCost") == Decimal("47.0460000181")
+        )
         # Amortized: on-demand 0.096 + RI used 0.06 + RI unused 2.00 + SP used 0.1382 + SP unused 0.50
         # + tax 1.81E-8 - credit 5 - refund 1.25; the negation and the fees' billed amounts add nothing.
         assert bill.total("EffectiveCost") == Decimal("-3.4557999819")
@@ -96,7 +102,10 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         assert c["UnusedCommitment"] == Decimal("2.5")
         assert c["OnDemandEligible"] == Decimal("0.096")
         # Tags by key; the unknown column is kept, the known ones are not repeated in x_Extra.
-        tags = bill.sql("SELECT Tags['user:Spend_Category'] AS cat, x_Extra FROM billing WHERE ResourceId = 'i-0000000001'")
+        tags = bill.sql(
+            "SELECT Tags['user:Spend_Category'] AS cat, x_Extra FROM billing WHERE ResourceId = "
+            "'i-0000000001'"
+        )
         assert tags["cat"][0] == "web"
         assert tags["x_Extra"][0] == {"myteam/TicketRef": "T-1"}
         adj = bill.credits_refunds_tax()
@@ -127,10 +136,14 @@ def test_focus_commitment_discount_scenarios(name: str) -> None:
         assert bill.total("BilledCost") == column_sum(path, "BilledCost")
         assert bill.total("EffectiveCost") == column_sum(path, "EffectiveCost")
         if "usage" in name:
-            used = bill.sql("SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE CommitmentDiscountStatus = 'Used'")
+            used = bill.sql(
+                "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE "
+                "CommitmentDiscountStatus = 'Used'"
+            )
             unused = bill.commitments()["UnusedCommitment"][0]
             committed = bill.sql(
-                "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE CommitmentDiscountId IS NOT NULL"
+                "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE "
+                "CommitmentDiscountId IS NOT NULL"
             )["e"][0]
             # Used + unused is the whole commitment cost: nothing counted twice, nothing lost.
             assert used["e"][0] + unused == committed
@@ -139,11 +152,18 @@ def test_focus_commitment_discount_scenarios(name: str) -> None:
 @pytest.mark.parametrize("number, row", [(2, 3), (3, 4)])
 def test_focus_scenario_with_impossible_timestamp_is_rejected_with_row(number: int, row: int) -> None:
     # The spec's purchase scenarios 2 and 3 hold `2023-02-01T30:00:00Z`: a strict loader must refuse them.
-    path = refdata(f"focus-spec/commitment_discount_scenarios/commitment_discount_purchase_scenario_{number}.csv")
+    path = refdata(
+        f"focus-spec/commitment_discount_scenarios/commitment_discount_purchase_scenario_{number}.csv"
+    )
     with pytest.raises(InputError) as err:
         load(path)
     text = err.value.render()
-    assert str(path) in text and f"row {row}:" in text and "ChargePeriodEnd" in text and "2023-02-01T30:00:00Z" in text
+    assert (
+        str(path) in text
+        and f"row {row}:" in text
+        and "ChargePeriodEnd" in text
+        and "2023-02-01T30:00:00Z" in text
+    )
 
 
 def test_focus_purchase_is_billed_not_effective() -> None:
@@ -159,7 +179,9 @@ def test_cur2_csv_maps_tags_product_and_cost_categories() -> None:
         # net unblended cost wins where present (a1), else unblended
         assert bill.total("BilledCost") == Decimal("0.0765") + Decimal("0") + Decimal("1.15E-5")
         assert bill.total("EffectiveCost") == Decimal("0.0765") + Decimal("0.16") + Decimal("1.15E-5")
-        rows = bill.sql("SELECT ResourceId, x_InstanceType, x_Engine, RegionId, Tags, x_Extra FROM billing ORDER BY 1")
+        rows = bill.sql(
+            "SELECT ResourceId, x_InstanceType, x_Engine, RegionId, Tags, x_Extra FROM billing ORDER BY 1"
+        )
         first = rows.set_index("ResourceId").loc["i-0aaa"]
         assert first["x_InstanceType"] == "c5.large" and first["RegionId"] == "us-east-1"
         assert first["Tags"] == {"user_spend_category": "web"}
@@ -179,8 +201,12 @@ def test_cur2_parquet_with_real_map_and_double_columns(tmp_path: Path) -> None:
             ),
             "line_item_usage_account_id": ["222222222222", "222222222222", "333333333333"],
             "line_item_line_item_type": ["Usage", "Usage", "Tax"],
-            "line_item_usage_start_date": pa.array([1735689600, 1735693200, 1735689600], type=pa.timestamp("s")),
-            "line_item_usage_end_date": pa.array([1735693200, 1735696800, 1738368000], type=pa.timestamp("s")),
+            "line_item_usage_start_date": pa.array(
+                [1735689600, 1735693200, 1735689600], type=pa.timestamp("s")
+            ),
+            "line_item_usage_end_date": pa.array(
+                [1735693200, 1735696800, 1738368000], type=pa.timestamp("s")
+            ),
             "line_item_product_code": ["AmazonEC2", "AmazonEC2", "AmazonEC2"],
             "line_item_unblended_cost": pa.array([0.1, 0.2, 0.03], type=pa.float64()),
             "resource_tags": pa.array(
@@ -198,9 +224,15 @@ def test_cur2_parquet_with_real_map_and_double_columns(tmp_path: Path) -> None:
         # doubles go through their shortest text: 0.1 + 0.2 + 0.03 is exactly 0.33, not 0.30000000000000004...
         assert bill.total("BilledCost") == Decimal("0.33")
         teams = bill.summary(by=["Tags.user_team"], metric="BilledCost")
-        got = {(None if t != t else t): c for t, c in zip(teams["Tags.user_team"], teams["BilledCost"], strict=True)}
+        got = {
+            (None if t != t else t): c
+            for t, c in zip(teams["Tags.user_team"], teams["BilledCost"], strict=True)
+        }
         assert got == {None: Decimal("0.2"), "a": Decimal("0.1"), "b": Decimal("0.03")}
-        assert set(bill.sql("SELECT x_InstanceType FROM billing")["x_InstanceType"].dropna()) == {"t3.micro", "t3.large"}
+        assert set(bill.sql("SELECT x_InstanceType FROM billing")["x_InstanceType"].dropna()) == {
+            "t3.micro",
+            "t3.large",
+        }
         assert bill.periods() == ["2025-01"]
 
 
@@ -214,13 +246,20 @@ def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
         assert bill.rows() == 4  # 3 line items + rounding; AccountTotal and StatementTotal left out
         assert bill.total("BilledCost") == Decimal("0.10007393")
         assert bill.periods() == ["2017-01"]
-        row = bill.sql("SELECT x_InstanceType, Tags, PricingCategory FROM billing WHERE ResourceId = 'i-0abc'").iloc[0]
+        row = bill.sql(
+            "SELECT x_InstanceType, Tags, PricingCategory FROM billing WHERE ResourceId = 'i-0abc'"
+        ).iloc[0]
         assert row["x_InstanceType"] == "c4.large"
         assert row["Tags"] == {"user:Spend_Category": "web", "user:Name": "web-1"}
         assert row["PricingCategory"] == "Standard"
         ri = bill.sql("SELECT CommitmentDiscountType FROM billing WHERE ResourceId = 'i-0def'")
         assert ri["CommitmentDiscountType"][0] == "Reserved Instances (RI)"
-        assert bill.sql("SELECT ChargeCategory FROM billing WHERE x_LineItemType = 'Rounding'")["ChargeCategory"][0] == "Adjustment"
+        assert (
+            bill.sql("SELECT ChargeCategory FROM billing WHERE x_LineItemType = 'Rounding'")[
+                "ChargeCategory"
+            ][0]
+            == "Adjustment"
+        )
 
 
 def test_legacy_cur_zip_and_gzip_load_the_same(tmp_path: Path) -> None:
@@ -244,4 +283,7 @@ def test_detection_picks_the_format_from_the_header() -> None:
     assert detect_reader(["line_item_unblended_cost", "line_item_usage_start_date",
                           "line_item_line_item_type"], where="x").name == "cur2"  # fmt: skip
     assert detect_reader(["BilledCost", "ChargePeriodStart", "EffectiveCost"], where="x").name == "focus"
-    assert detect_reader(["RecordType", "LinkedAccountId", "UsageStartDate", "UnBlendedCost"], where="x").name == "dbr"
+    assert (
+        detect_reader(["RecordType", "LinkedAccountId", "UsageStartDate", "UnBlendedCost"], where="x").name
+        == "dbr"
+    )

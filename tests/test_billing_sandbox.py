@@ -40,7 +40,12 @@ def test_cur_and_focus_load_to_the_generated_totals(scenario, hours, written) ->
     results = {}
     for fmt, path in written.items():
         with load(path) as bill:
-            results[fmt] = (bill.rows(), bill.total("BilledCost"), bill.total("EffectiveCost"), bill.periods())
+            results[fmt] = (
+                bill.rows(),
+                bill.total("BilledCost"),
+                bill.total("EffectiveCost"),
+                bill.periods(),
+            )
     assert results["cur"] == results["focus"]
     rows, billed, effective, periods = results["cur"]
     assert (billed, effective) == (expected["BilledCost"], expected["EffectiveCost"])
@@ -117,4 +122,6 @@ def test_loading_the_cur_twice_replaces(written, tmp_path: Path) -> None:  # typ
     assert first["periods"].keys() == second["periods"].keys()
     for period in first["periods"]:
         assert first["periods"][period]["rows"] == second["periods"][period]["rows"]
-        assert Decimal(first["periods"][period]["BilledCost"]) == Decimal(second["periods"][period]["BilledCost"])
+        assert Decimal(first["periods"][period]["BilledCost"]) == Decimal(
+            second["periods"][period]["BilledCost"]
+        )

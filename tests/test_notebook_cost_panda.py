@@ -43,9 +43,7 @@ def test_cost_panda_notebook_executes(tmp_path: Path, monkeypatch: pytest.Monkey
     client.execute()
     outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = "\n".join(
-        str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs
-    )
+    text = "\n".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", "")) for o in outputs)
     assert "rows; periods ['2026-11']" in text
     assert "CoveragePct" in text and "SavingsPlanCovered" in text
     assert "chart written to" in text

@@ -62,7 +62,7 @@ class Bill:
         self._workdir = workdir
         self._lazy_sources = lazy_sources  # set when `billing` is an unmaterialized view over the files
 
-    # -- plumbing ---------------------------------------------------------------------------------------------
+    # -- plumbing
     def close(self) -> None:
         self.con.close()
         if self._workdir is not None:
@@ -82,7 +82,9 @@ class Bill:
         try:
             cur = self.con.execute(query, params or [])
         except duckdb.Error as exc:
-            if self._lazy_sources and isinstance(exc, duckdb.ConversionException | duckdb.InvalidInputException):
+            if self._lazy_sources and isinstance(
+                exc, duckdb.ConversionException | duckdb.InvalidInputException
+            ):
                 from awscost.billing.engine import explain_failure
 
                 raise explain_failure(self.con, self._lazy_sources, exc) from None
@@ -103,9 +105,12 @@ class Bill:
         return int(row[0]) if row else 0
 
     def periods(self) -> list[str]:
-        return [r[0] for r in self.con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {TABLE} ORDER BY 1").fetchall()]
+        return [
+            r[0]
+            for r in self.con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {TABLE} ORDER BY 1").fetchall()
+        ]
 
-    # -- analyses ---------------------------------------------------------------------------------------------
+    # -- analyses
     def summary(
         self,
         by: Iterable[str] = ("SubAccountId", "ServiceName"),
@@ -122,7 +127,9 @@ class Bill:
             elif granularity == "month":
                 keys.append(("x_BillingPeriod", "BillingPeriod"))
             else:
-                raise InputError(f"unknown granularity {granularity!r}", where="--granularity", hint="day or month")
+                raise InputError(
+                    f"unknown granularity {granularity!r}", where="--granularity", hint="day or month"
+                )
         keys.extend(_dimension(col) for col in by)
         select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
         group = ", ".join(str(i + 1) for i in range(len(keys)))
@@ -169,11 +176,14 @@ class Bill:
         )
         return self._frame(query)
 
-    def top_resources(self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None) -> pd.DataFrame:
+    def top_resources(
+        self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None
+    ) -> pd.DataFrame:
         metric = _metric(metric)
         filt = f"AND ({where})" if where else ""
         return self._frame(
-            f"SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS ServiceName, "
+            "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+            "ServiceName, "
             f"any_value(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)} FROM {TABLE} "
             f"WHERE ResourceId IS NOT NULL {filt} GROUP BY ResourceId ORDER BY 5 DESC, 1 LIMIT ?",
             [int(n)],
@@ -188,7 +198,8 @@ class Bill:
         return self._frame(
             f"SELECT x_BillingPeriod AS BillingPeriod, SubAccountId, {kind} AS Kind, ServiceName, "
             f"count(*) AS Lines, sum(BilledCost) AS BilledCost FROM {TABLE} "
-            f"WHERE ChargeCategory IN ('Credit', 'Tax', 'Adjustment') OR x_LineItemType IN ('Credit', 'Refund', 'Tax') "
+            "WHERE ChargeCategory IN ('Credit', 'Tax', 'Adjustment') OR x_LineItemType IN "
+            "('Credit', 'Refund', 'Tax') "
             f"GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 6"
         )
 
@@ -200,7 +211,8 @@ class Bill:
             f"SELECT SubAccountId, sum({metric}) AS TotalCost, "
             f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
             f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
-            f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) "
+            f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER "
+            f"(WHERE {tagged}), 0) "
             f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
             f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1 ORDER BY 1"
         )
@@ -211,8 +223,10 @@ class Bill:
         """The largest usage resources without a value for `tag_key`."""
         metric = _metric(metric)
         return self._frame(
-            f"SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS ServiceName, "
-            f"sum({metric}) AS {quote(metric)} FROM {TABLE} WHERE ChargeCategory = 'Usage' AND ResourceId IS NOT NULL "
+            "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+            "ServiceName, "
+            f"sum({metric}) AS {quote(metric)} FROM {TABLE} WHERE ChargeCategory = 'Usage' AND "
+            "ResourceId IS NOT NULL "
             f"AND NULLIF(TRIM(Tags[{lit(tag_key)}]), '') IS NULL GROUP BY 1 ORDER BY 4 DESC, 1 LIMIT ?",
             [int(n)],
         )
@@ -231,15 +245,18 @@ class Bill:
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND NOT ({sp})), 0) AS ReservedCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND {sp}), 0) AS SavingsPlanCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {eligible}), 0) AS OnDemandEligible, "
-            f"COALESCE(sum(EffectiveCost) FILTER (WHERE CommitmentDiscountStatus = 'Unused'), 0) AS UnusedCommitment "
+            "COALESCE(sum(EffectiveCost) FILTER (WHERE CommitmentDiscountStatus = 'Unused'), 0) AS "
+            "UnusedCommitment "
             f"FROM {TABLE} GROUP BY 1"
         )
         return self._frame(
             "SELECT *, CASE WHEN ReservedCovered + SavingsPlanCovered + OnDemandEligible = 0 THEN NULL ELSE "
-            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + SavingsPlanCovered + "
+            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + "
+            "SavingsPlanCovered + "
             "OnDemandEligible) AS DOUBLE), 2) END AS CoveragePct, "
             "CASE WHEN ReservedCovered + SavingsPlanCovered + UnusedCommitment = 0 THEN NULL ELSE "
-            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + SavingsPlanCovered + "
+            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + "
+            "SavingsPlanCovered + "
             f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1"
         )
 
@@ -259,7 +276,9 @@ def _dimension(column: str) -> tuple[str, str]:
         return f"Tags[{lit(key)}]", f"Tags.{key}"
     if column not in CANONICAL:
         raise InputError(
-            f"unknown column {column!r}", where="--by", hint="use canonical names like SubAccountId or Tags.user:KEY"
+            f"unknown column {column!r}",
+            where="--by",
+            hint="use canonical names like SubAccountId or Tags.user:KEY",
         )
     if CANONICAL[column].startswith("MAP"):
         raise InputError(f"cannot group by the map column {column!r}", where="--by", hint="use Tags.KEY")

@@ -59,10 +59,10 @@ def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], 
             "exists and is not an awscost billing dataset; refusing to overwrite", where=str(into)
         )
     into.parent.mkdir(parents=True, exist_ok=True)
-    old_marker = read_marker(into) if is_dataset(into) else {"version": 1, "periods": {}}
+    old_periods: dict[str, Any] = read_marker(into)["periods"] if is_dataset(into) else {}
     tmp = Path(tempfile.mkdtemp(prefix=f".{into.name}.loading-", dir=into.parent))
     try:
-        periods: dict[str, Any] = dict(old_marker["periods"])
+        periods: dict[str, Any] = dict(old_periods)
         for period in list(periods):
             if period in parts:
                 continue

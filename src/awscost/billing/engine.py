@@ -8,11 +8,12 @@ AWSCOST_DUCKDB_MEMORY (default 256MB), AWSCOST_DUCKDB_THREADS (default: all core
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from awscost.billing.readers import Projection, Reader, detect_reader
 from awscost.billing.readers._sql import Cols, lit, quote
@@ -40,10 +41,9 @@ def connect(
 
     con = duckdb.connect(database)
     con.execute("SET TimeZone = 'UTC'")
-    try:
+    # In Jupyter DuckDB refuses any progress-bar setting without ipywidgets; the bar is off there anyway.
+    with contextlib.suppress(duckdb.Error):
         con.execute("SET enable_progress_bar = false")
-    except duckdb.Error:  # in Jupyter DuckDB refuses any progress-bar setting without ipywidgets; it is off there
-        pass
     con.execute(
         f"SET memory_limit = {lit(memory_limit or os.environ.get('AWSCOST_DUCKDB_MEMORY', DEFAULT_MEMORY))}"
     )
@@ -127,7 +127,9 @@ def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Pat
     for part in sorted(out_dir.glob("x_BillingPeriod=*")):
         period = part.name.partition("=")[2]
         if not PERIOD.match(period):
-            raise InputError("rows without a billing period (no period start or charge period start)", where=source.display)
+            raise InputError(
+                "rows without a billing period (no period start or charge period start)", where=source.display
+            )
         parts[period] = sorted(part.glob("*.parquet"))
     return parts
 

@@ -16,6 +16,7 @@ import shutil
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, cast
 
 from awscost.errors import InputError
 
@@ -168,8 +169,8 @@ def csv_header(source: SourceFile) -> list[str]:
     try:
         with open(source.path, "rb") as raw:
             magic = raw.read(2)
-        opener = gzip.open if magic == b"\x1f\x8b" else open
-        with opener(source.path, "rb") as fh:  # type: ignore[operator]
+        with open(source.path, "rb") as raw_file:
+            fh = cast("IO[bytes]", gzip.GzipFile(fileobj=raw_file)) if magic == b"\x1f\x8b" else raw_file
             text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
             row = next(csv.reader(text), None)
     except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:

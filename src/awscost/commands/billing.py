@@ -45,13 +45,17 @@ def open_bill(paths: tuple[Path, ...], dataset: Path | None) -> Iterator[Bill]:
         raise InputError("give billing files or --dataset, not both", where="PATH")
     if dataset is not None:
         if not is_dataset(dataset):
-            raise InputError("not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset))
+            raise InputError(
+                "not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset)
+            )
         bill = load(dataset)
     elif paths:
         # One-shot commands stream the files once instead of converting them first.
         bill = load(list(paths), materialize=False)
     else:
-        raise InputError("no billing files given", where="PATH", hint="pass files/directories or --dataset DIR")
+        raise InputError(
+            "no billing files given", where="PATH", hint="pass files/directories or --dataset DIR"
+        )
     try:
         yield bill
     finally:
@@ -92,7 +96,12 @@ def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
 
     marker = load_into(list(paths), into)
     rows = [
-        {"BillingPeriod": period, "Rows": info["rows"], "BilledCost": _plain(Decimal(info["BilledCost"])), "Sources": len(info["sources"])}
+        {
+            "BillingPeriod": period,
+            "Rows": info["rows"],
+            "BilledCost": _plain(Decimal(info["BilledCost"])),
+            "Sources": len(info["sources"]),
+        }
         for period, info in marker["periods"].items()
     ]
     emit(rows, fmt, title=f"dataset {into}")
@@ -100,13 +109,23 @@ def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
 
 @billing.command("summary")
 @source_options
-@click.option("--by", "by", default="SubAccountId,ServiceName", show_default=True, help="Columns, or Tags.KEY.")
+@click.option(
+    "--by", "by", default="SubAccountId,ServiceName", show_default=True, help="Columns, or Tags.KEY."
+)
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
-@click.option("--where", default=None, help="SQL filter over canonical columns, e.g. \"ChargeCategory = 'Usage'\".")
+@click.option(
+    "--where", default=None, help="SQL filter over canonical columns, e.g. \"ChargeCategory = 'Usage'\"."
+)
 @click.option("--granularity", type=click.Choice(["day", "month"]), default=None)
 @format_option()
 def summary_cmd(
-    paths: tuple[Path, ...], dataset: Path | None, by: str, metric: str, where: str | None, granularity: str | None, fmt: str
+    paths: tuple[Path, ...],
+    dataset: Path | None,
+    by: str,
+    metric: str,
+    where: str | None,
+    granularity: str | None,
+    fmt: str,
 ) -> None:
     """Cost grouped by columns (e.g. SubAccountId,ServiceName or Tags.user:Spend_Category)."""
     with open_bill(paths, dataset) as bill:
@@ -170,7 +189,9 @@ def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> 
 @billing.command("query")
 @click.argument("sql")
 @click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable).")
+@click.option(
+    "--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable)."
+)
 @format_option()
 def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], fmt: str) -> None:
     """Run SQL over the table `billing`."""

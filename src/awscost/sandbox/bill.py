@@ -30,18 +30,44 @@ Q = Decimal("0.0000000001")  # every money value is rounded once, to 10 places, 
 RATES: dict[str, Decimal] = {
     k: Decimal(v)
     for k, v in {
-        "t3.micro": "0.0104", "t3.medium": "0.0416", "t3.large": "0.0832", "m5.large": "0.096",
-        "m5.xlarge": "0.192", "m5.2xlarge": "0.384", "m6i.large": "0.096", "m6i.xlarge": "0.192",
-        "c5.large": "0.085", "c5.xlarge": "0.17", "c5.2xlarge": "0.34", "c6g.large": "0.068",
-        "r5.large": "0.126", "r5.xlarge": "0.252", "r6i.large": "0.126", "m6g.large": "0.077",
-        "db.r5.large": "0.25", "db.r6g.large": "0.26", "db.m5.large": "0.171", "db.t3.medium": "0.068",
-        "cache.r6g.large": "0.206", "cache.m5.large": "0.156", "cache.t3.medium": "0.068",
-        "r6g.large.search": "0.167", "m6g.large.search": "0.128", "m5.large.search": "0.142",
-        "m5.large.elasticsearch": "0.142", "dc2.large": "0.25", "ra3.xlplus": "1.086",
+        "t3.micro": "0.0104",
+        "t3.medium": "0.0416",
+        "t3.large": "0.0832",
+        "m5.large": "0.096",
+        "m5.xlarge": "0.192",
+        "m5.2xlarge": "0.384",
+        "m6i.large": "0.096",
+        "m6i.xlarge": "0.192",
+        "c5.large": "0.085",
+        "c5.xlarge": "0.17",
+        "c5.2xlarge": "0.34",
+        "c6g.large": "0.068",
+        "r5.large": "0.126",
+        "r5.xlarge": "0.252",
+        "r6i.large": "0.126",
+        "m6g.large": "0.077",
+        "db.r5.large": "0.25",
+        "db.r6g.large": "0.26",
+        "db.m5.large": "0.171",
+        "db.t3.medium": "0.068",
+        "cache.r6g.large": "0.206",
+        "cache.m5.large": "0.156",
+        "cache.t3.medium": "0.068",
+        "r6g.large.search": "0.167",
+        "m6g.large.search": "0.128",
+        "m5.large.search": "0.142",
+        "m5.large.elasticsearch": "0.142",
+        "dc2.large": "0.25",
+        "ra3.xlplus": "1.086",
     }.items()
-}  # fmt: skip
+}
 DEFAULT_RATE = Decimal("0.10")
-OS_EXTRA = {"windows": Decimal("0.092"), "windows-sql-std": Decimal("0.50"), "rhel": Decimal("0.06"), "suse": Decimal("0.03")}
+OS_EXTRA = {
+    "windows": Decimal("0.092"),
+    "windows-sql-std": Decimal("0.50"),
+    "rhel": Decimal("0.06"),
+    "suse": Decimal("0.03"),
+}
 SPOT_FACTOR = Decimal("0.3")
 RCU_RATE, WCU_RATE = Decimal("0.00013"), Decimal("0.00065")
 SP_COMMITMENT = Decimal("1.50")  # $/hour of the sandbox Compute Savings Plan
@@ -60,32 +86,86 @@ PRODUCT = {
     "dynamodb": ("AmazonDynamoDB", "Amazon DynamoDB", "", "CommittedThroughput", "ReadCapacityUnit-Hrs"),
 }
 REGION_PREFIX = {"us-east-1": "", "us-west-2": "USW2-", "eu-west-1": "EU-"}
-REGION_NAME = {"us-east-1": "US East (N. Virginia)", "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)"}
+REGION_NAME = {
+    "us-east-1": "US East (N. Virginia)",
+    "us-west-2": "US West (Oregon)",
+    "eu-west-1": "EU (Ireland)",
+}
 
 # The legacy CUR columns written, in the order AWS writes them (a subset of a real report's columns).
 CUR_COLUMNS = (
-    "identity/LineItemId", "identity/TimeInterval", "bill/InvoiceId", "bill/InvoicingEntity", "bill/BillingEntity",
-    "bill/BillType", "bill/PayerAccountId", "bill/BillingPeriodStartDate", "bill/BillingPeriodEndDate",
-    "lineItem/UsageAccountId", "lineItem/LineItemType", "lineItem/UsageStartDate", "lineItem/UsageEndDate",
-    "lineItem/ProductCode", "lineItem/UsageType", "lineItem/Operation", "lineItem/AvailabilityZone",
-    "lineItem/ResourceId", "lineItem/UsageAmount", "lineItem/NormalizationFactor", "lineItem/NormalizedUsageAmount",
-    "lineItem/CurrencyCode", "lineItem/UnblendedRate", "lineItem/UnblendedCost", "lineItem/BlendedRate",
-    "lineItem/BlendedCost", "lineItem/LineItemDescription", "lineItem/TaxType", "lineItem/LegalEntity",
-    "product/ProductName", "product/cacheEngine", "product/databaseEngine", "product/instanceType",
-    "product/location", "product/operatingSystem", "product/productFamily", "product/region",
-    "product/regionCode", "product/servicecode", "product/sku", "product/usagetype", "pricing/RateCode",
-    "pricing/RateId", "pricing/currency", "pricing/publicOnDemandCost", "pricing/publicOnDemandRate",
-    "pricing/term", "pricing/unit", "reservation/AmortizedUpfrontCostForUsage",
-    "reservation/AmortizedUpfrontFeeForBillingPeriod", "reservation/EffectiveCost", "reservation/EndTime",
-    "reservation/ModificationStatus", "reservation/NumberOfReservations", "reservation/RecurringFeeForUsage",
-    "reservation/ReservationARN", "reservation/StartTime", "reservation/SubscriptionId",
-    "reservation/TotalReservedUnits", "reservation/UnitsPerReservation",
-    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod", "reservation/UnusedQuantity",
-    "reservation/UnusedRecurringFee", "reservation/UpfrontValue", "savingsPlan/TotalCommitmentToDate",
-    "savingsPlan/SavingsPlanARN", "savingsPlan/SavingsPlanRate", "savingsPlan/UsedCommitment",
-    "savingsPlan/SavingsPlanEffectiveCost", "savingsPlan/AmortizedUpfrontCommitmentForBillingPeriod",
+    "identity/LineItemId",
+    "identity/TimeInterval",
+    "bill/InvoiceId",
+    "bill/InvoicingEntity",
+    "bill/BillingEntity",
+    "bill/BillType",
+    "bill/PayerAccountId",
+    "bill/BillingPeriodStartDate",
+    "bill/BillingPeriodEndDate",
+    "lineItem/UsageAccountId",
+    "lineItem/LineItemType",
+    "lineItem/UsageStartDate",
+    "lineItem/UsageEndDate",
+    "lineItem/ProductCode",
+    "lineItem/UsageType",
+    "lineItem/Operation",
+    "lineItem/AvailabilityZone",
+    "lineItem/ResourceId",
+    "lineItem/UsageAmount",
+    "lineItem/NormalizationFactor",
+    "lineItem/NormalizedUsageAmount",
+    "lineItem/CurrencyCode",
+    "lineItem/UnblendedRate",
+    "lineItem/UnblendedCost",
+    "lineItem/BlendedRate",
+    "lineItem/BlendedCost",
+    "lineItem/LineItemDescription",
+    "lineItem/TaxType",
+    "lineItem/LegalEntity",
+    "product/ProductName",
+    "product/cacheEngine",
+    "product/databaseEngine",
+    "product/instanceType",
+    "product/location",
+    "product/operatingSystem",
+    "product/productFamily",
+    "product/region",
+    "product/regionCode",
+    "product/servicecode",
+    "product/sku",
+    "product/usagetype",
+    "pricing/RateCode",
+    "pricing/RateId",
+    "pricing/currency",
+    "pricing/publicOnDemandCost",
+    "pricing/publicOnDemandRate",
+    "pricing/term",
+    "pricing/unit",
+    "reservation/AmortizedUpfrontCostForUsage",
+    "reservation/AmortizedUpfrontFeeForBillingPeriod",
+    "reservation/EffectiveCost",
+    "reservation/EndTime",
+    "reservation/ModificationStatus",
+    "reservation/NumberOfReservations",
+    "reservation/RecurringFeeForUsage",
+    "reservation/ReservationARN",
+    "reservation/StartTime",
+    "reservation/SubscriptionId",
+    "reservation/TotalReservedUnits",
+    "reservation/UnitsPerReservation",
+    "reservation/UnusedAmortizedUpfrontFeeForBillingPeriod",
+    "reservation/UnusedQuantity",
+    "reservation/UnusedRecurringFee",
+    "reservation/UpfrontValue",
+    "savingsPlan/TotalCommitmentToDate",
+    "savingsPlan/SavingsPlanARN",
+    "savingsPlan/SavingsPlanRate",
+    "savingsPlan/UsedCommitment",
+    "savingsPlan/SavingsPlanEffectiveCost",
+    "savingsPlan/AmortizedUpfrontCommitmentForBillingPeriod",
     "savingsPlan/RecurringCommitmentForBillingPeriod",
-)  # fmt: skip
+)
 
 
 def q(value: Decimal) -> Decimal:
@@ -168,7 +248,13 @@ class Line:
 
 
 def _ri_arn(r: Any) -> str:
-    service = {"ri-ec2": "ec2", "ri-rds": "rds", "ri-elasticache": "elasticache", "ri-es": "es", "ri-redshift": "redshift"}
+    service = {
+        "ri-ec2": "ec2",
+        "ri-rds": "rds",
+        "ri-elasticache": "elasticache",
+        "ri-es": "es",
+        "ri-redshift": "redshift",
+    }
     return f"arn:aws:{service.get(r.kind, 'ec2')}:{r.region}:{r.account}:reserved-instances/{r.id}"
 
 
@@ -193,7 +279,9 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
     hours = sorted({floor_hour(h) for h in hours})
     management = next(a.id for a in scenario.accounts if a.management)
     sp_arn = f"arn:aws:savingsplans::{management}:savingsplan/{hashlib.sha1(b'sandbox-sp').hexdigest()[:12]}"
-    ri_used: dict[tuple[str, str], int] = defaultdict(int)  # (reservation id, period) -> covered instance-hours
+    ri_used: dict[tuple[str, str], int] = defaultdict(
+        int
+    )  # (reservation id, period) -> covered instance-hours
     ri_hours: dict[tuple[str, str], int] = defaultdict(int)  # active hours in period
     sp_used: dict[str, Decimal] = defaultdict(Decimal)
     sp_hours: dict[str, int] = defaultdict(int)
@@ -219,60 +307,128 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                     if unit.on_demand or not cap:
                         continue
                     cost = q(rate * cap)
-                    lines.append(Line(
-                        unit.account, unit.kind, "Usage", hour, end, unit.region, None,
-                        f"arn:aws:dynamodb:{unit.region}:{unit.account}:table/{unit.type}", None, None, None,
-                        f"{prefix}{word}", operation, Decimal(cap), rate, cost, cost, rate,
-                        f"${rate} per {word} for {unit.type}", code, pname, word, tags,
-                    ))  # fmt: skip
+                    lines.append(
+                        Line(
+                            unit.account,
+                            unit.kind,
+                            "Usage",
+                            hour,
+                            end,
+                            unit.region,
+                            None,
+                            f"arn:aws:dynamodb:{unit.region}:{unit.account}:table/{unit.type}",
+                            None,
+                            None,
+                            None,
+                            f"{prefix}{word}",
+                            operation,
+                            Decimal(cap),
+                            rate,
+                            cost,
+                            cost,
+                            rate,
+                            f"${rate} per {word} for {unit.type}",
+                            code,
+                            pname,
+                            word,
+                            tags,
+                        )
+                    )
                 continue
             rate = rate_of(unit.kind, unit.type, unit.os)
             for rid in unit.ids:
                 usage_type = f"{prefix}{'SpotUsage' if unit.spot else usage_word}:{unit.type}"
                 base = {
-                    "account": unit.account, "kind": unit.kind, "start": hour, "end": end, "region": unit.region,
-                    "az": unit.az, "resource": rid, "itype": unit.type, "os": unit.os, "engine": unit.engine,
-                    "usage_type": usage_type, "operation": operation, "amount": Decimal(1),
-                    "product_code": code, "product_name": pname, "unit": unit_name, "tags": tags,
-                    "public_cost": q(rate), "public_rate": rate,
-                }  # fmt: skip
+                    "account": unit.account,
+                    "kind": unit.kind,
+                    "start": hour,
+                    "end": end,
+                    "region": unit.region,
+                    "az": unit.az,
+                    "resource": rid,
+                    "itype": unit.type,
+                    "os": unit.os,
+                    "engine": unit.engine,
+                    "usage_type": usage_type,
+                    "operation": operation,
+                    "amount": Decimal(1),
+                    "product_code": code,
+                    "product_name": pname,
+                    "unit": unit_name,
+                    "tags": tags,
+                    "public_cost": q(rate),
+                    "public_rate": rate,
+                }
                 if unit.spot:
                     spot = q(rate * SPOT_FACTOR)
-                    lines.append(Line(line_type="Usage", rate=spot, unblended=spot,
-                                      description=f"Spot {unit.type} instance-hour", **base))  # fmt: skip
+                    lines.append(
+                        Line(
+                            line_type="Usage",
+                            rate=spot,
+                            unblended=spot,
+                            description=f"Spot {unit.type} instance-hour",
+                            **base,
+                        )
+                    )
                     continue
                 ri = next((r for r in active if free[r.id] > 0 and _matches(r, unit)), None)
                 if ri is not None:
                     free[ri.id] -= 1
                     ri_used[(ri.id, period)] += 1
                     amortized = q(Decimal(ri.fixed_price) * 3600 / ri.duration_seconds)
-                    lines.append(Line(
-                        line_type="DiscountedUsage", rate=Decimal(0), unblended=Decimal(0),
-                        description=f"{unit.type} reserved instance applied", ri_arn=_ri_arn(ri),
-                        ri_effective=amortized + q(Decimal(ri.usage_price)), ri_recurring=q(Decimal(ri.usage_price)),
-                        ri_amortized=amortized, **base,
-                    ))  # fmt: skip
+                    lines.append(
+                        Line(
+                            line_type="DiscountedUsage",
+                            rate=Decimal(0),
+                            unblended=Decimal(0),
+                            description=f"{unit.type} reserved instance applied",
+                            ri_arn=_ri_arn(ri),
+                            ri_effective=amortized + q(Decimal(ri.usage_price)),
+                            ri_recurring=q(Decimal(ri.usage_price)),
+                            ri_amortized=amortized,
+                            **base,
+                        )
+                    )
                     continue
                 sp_cost = q(rate * SP_DISCOUNT)
                 if unit.kind == "ec2" and sp_cost <= sp_left:
                     sp_left -= sp_cost
                     sp_used[period] += sp_cost
                     od = q(rate)
-                    lines.append(Line(
-                        line_type="SavingsPlanCoveredUsage", rate=rate, unblended=od,
-                        description=f"{unit.type} covered by Savings Plan", sp_arn=sp_arn, sp_effective=sp_cost,
-                        sp_rate=q(rate * SP_DISCOUNT), **base,
-                    ))  # fmt: skip
+                    lines.append(
+                        Line(
+                            line_type="SavingsPlanCoveredUsage",
+                            rate=rate,
+                            unblended=od,
+                            description=f"{unit.type} covered by Savings Plan",
+                            sp_arn=sp_arn,
+                            sp_effective=sp_cost,
+                            sp_rate=q(rate * SP_DISCOUNT),
+                            **base,
+                        )
+                    )
                     neg = dict(base, public_cost=Decimal(0))
-                    lines.append(Line(
-                        line_type="SavingsPlanNegation", rate=rate, unblended=-od,
-                        description=f"SavingsPlanNegation used by AccountId : {unit.account}", sp_arn=sp_arn,
-                        **neg,
-                    ))  # fmt: skip
+                    lines.append(
+                        Line(
+                            line_type="SavingsPlanNegation",
+                            rate=rate,
+                            unblended=-od,
+                            description=f"SavingsPlanNegation used by AccountId : {unit.account}",
+                            sp_arn=sp_arn,
+                            **neg,
+                        )
+                    )
                     continue
                 od = q(rate)
-                lines.append(Line(line_type="Usage", rate=rate, unblended=od,
-                                  description=f"${rate} per On Demand {unit.type} instance-hour", **base))  # fmt: skip
+                lines.append(
+                    Line(
+                        line_type="Usage",
+                        rate=rate,
+                        unblended=od,
+                        description=f"${rate} per On Demand {unit.type} instance-hour",
+                        **base,
+                    )
+                )
     periods = sorted({h.strftime("%Y-%m") for h in hours})
     for period in periods:
         pstart, pend = period_of(datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC))
@@ -285,43 +441,134 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
             unused = unit_hours - used
             amortized = q(Decimal(r.fixed_price) * 3600 / r.duration_seconds)
             recurring = q(Decimal(r.usage_price))
-            lines.append(Line(
-                r.account, "rifee", "RIFee", pstart, pend, r.region, None, None, r.type, r.os, r.engine,
-                f"HeavyUsage:{r.type}", "RunInstances", Decimal(unit_hours), recurring, q(recurring * unit_hours),
-                Decimal(0), None, f"{r.offering_type} reservation fee for {r.count} x {r.type}",
-                {"ri-ec2": "AmazonEC2", "ri-rds": "AmazonRDS", "ri-elasticache": "AmazonElastiCache",
-                 "ri-es": "AmazonES", "ri-redshift": "AmazonRedshift"}[r.kind], "", "Hrs", None,
-                ri_arn=_ri_arn(r), ri_amortized=q(amortized * unit_hours), ri_unused_recurring=q(recurring * unused),
-                ri_unused_amortized=q(amortized * unused), ri_units=Decimal(unit_hours),
-            ))  # fmt: skip
+            lines.append(
+                Line(
+                    r.account,
+                    "rifee",
+                    "RIFee",
+                    pstart,
+                    pend,
+                    r.region,
+                    None,
+                    None,
+                    r.type,
+                    r.os,
+                    r.engine,
+                    f"HeavyUsage:{r.type}",
+                    "RunInstances",
+                    Decimal(unit_hours),
+                    recurring,
+                    q(recurring * unit_hours),
+                    Decimal(0),
+                    None,
+                    f"{r.offering_type} reservation fee for {r.count} x {r.type}",
+                    {
+                        "ri-ec2": "AmazonEC2",
+                        "ri-rds": "AmazonRDS",
+                        "ri-elasticache": "AmazonElastiCache",
+                        "ri-es": "AmazonES",
+                        "ri-redshift": "AmazonRedshift",
+                    }[r.kind],
+                    "",
+                    "Hrs",
+                    None,
+                    ri_arn=_ri_arn(r),
+                    ri_amortized=q(amortized * unit_hours),
+                    ri_unused_recurring=q(recurring * unused),
+                    ri_unused_amortized=q(amortized * unused),
+                    ri_units=Decimal(unit_hours),
+                )
+            )
         total = q(SP_COMMITMENT * sp_hours[period])
-        lines.append(Line(
-            management, "spfee", "SavingsPlanRecurringFee", pstart, pend, None, None, sp_arn, None, None, None,
-            "ComputeSP:1yrNoUpfront", "", Decimal(sp_hours[period]), SP_COMMITMENT, total, Decimal(0), None,
-            "1 year No Upfront Compute Savings Plan", "ComputeSavingsPlans", "Savings Plans for AWS Compute usage",
-            "Hrs", None, sp_arn=sp_arn, sp_total=total, sp_used=q(sp_used[period]),
-        ))  # fmt: skip
+        lines.append(
+            Line(
+                management,
+                "spfee",
+                "SavingsPlanRecurringFee",
+                pstart,
+                pend,
+                None,
+                None,
+                sp_arn,
+                None,
+                None,
+                None,
+                "ComputeSP:1yrNoUpfront",
+                "",
+                Decimal(sp_hours[period]),
+                SP_COMMITMENT,
+                total,
+                Decimal(0),
+                None,
+                "1 year No Upfront Compute Savings Plan",
+                "ComputeSavingsPlans",
+                "Savings Plans for AWS Compute usage",
+                "Hrs",
+                None,
+                sp_arn=sp_arn,
+                sp_total=total,
+                sp_used=q(sp_used[period]),
+            )
+        )
         per_account: dict[str, Decimal] = defaultdict(Decimal)
         for line in lines:
             if line.start.strftime("%Y-%m") == period and line.line_type != "Tax":
                 per_account[line.account] += line.unblended
         for account, amount in sorted(per_account.items()):
             tax = q(amount * TAX_RATE)
-            lines.append(Line(account, "tax", "Tax", pstart, pend, unblended=tax, amount=Decimal(1),
-                              description="Tax for the sandbox bill", product_code="AmazonEC2",
-                              product_name="Amazon Elastic Compute Cloud", unit=""))  # fmt: skip
+            lines.append(
+                Line(
+                    account,
+                    "tax",
+                    "Tax",
+                    pstart,
+                    pend,
+                    unblended=tax,
+                    amount=Decimal(1),
+                    description="Tax for the sandbox bill",
+                    product_code="AmazonEC2",
+                    product_name="Amazon Elastic Compute Cloud",
+                    unit="",
+                )
+            )
         accounts = [a.id for a in scenario.accounts]
-        lines.append(Line(management, "credit", "Credit", pstart, pend, unblended=CREDIT, amount=Decimal(1),
-                          description="AWS Promotional credit", product_code="AmazonEC2",
-                          product_name="Amazon Elastic Compute Cloud", unit=""))  # fmt: skip
-        lines.append(Line(accounts[-1], "refund", "Refund", pstart, pend, unblended=REFUND, amount=Decimal(1),
-                          description="Refund for an unintended RDS snapshot charge", product_code="AmazonRDS",
-                          product_name="Amazon Relational Database Service", unit=""))  # fmt: skip
+        lines.append(
+            Line(
+                management,
+                "credit",
+                "Credit",
+                pstart,
+                pend,
+                unblended=CREDIT,
+                amount=Decimal(1),
+                description="AWS Promotional credit",
+                product_code="AmazonEC2",
+                product_name="Amazon Elastic Compute Cloud",
+                unit="",
+            )
+        )
+        lines.append(
+            Line(
+                accounts[-1],
+                "refund",
+                "Refund",
+                pstart,
+                pend,
+                unblended=REFUND,
+                amount=Decimal(1),
+                description="Refund for an unintended RDS snapshot charge",
+                product_code="AmazonRDS",
+                product_name="Amazon Relational Database Service",
+                unit="",
+            )
+        )
     return lines
 
 
 def _line_id(i: int, line: Line) -> str:
-    return hashlib.sha1(f"{i}:{line.account}:{line.resource}:{line.start}:{line.line_type}".encode()).hexdigest()[:52]
+    return hashlib.sha1(
+        f"{i}:{line.account}:{line.resource}:{line.start}:{line.line_type}".encode()
+    ).hexdigest()[:52]
 
 
 def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
@@ -368,8 +615,12 @@ def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
         "pricing/publicOnDemandRate": money(line.public_rate) if line.public_rate is not None else "",
         "pricing/term": "Reserved" if line.ri_arn and line.line_type == "DiscountedUsage" else "OnDemand",
         "pricing/unit": line.unit,
-        "reservation/AmortizedUpfrontCostForUsage": money(line.ri_amortized) if line.line_type == "DiscountedUsage" else "",
-        "reservation/AmortizedUpfrontFeeForBillingPeriod": money(line.ri_amortized) if line.line_type == "RIFee" else "",
+        "reservation/AmortizedUpfrontCostForUsage": money(line.ri_amortized)
+        if line.line_type == "DiscountedUsage"
+        else "",
+        "reservation/AmortizedUpfrontFeeForBillingPeriod": money(line.ri_amortized)
+        if line.line_type == "RIFee"
+        else "",
         "reservation/EffectiveCost": money(line.ri_effective),
         "reservation/RecurringFeeForUsage": money(line.ri_recurring),
         "reservation/ReservationARN": line.ri_arn or "",
@@ -382,25 +633,70 @@ def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
         "savingsPlan/UsedCommitment": money(line.sp_used),
         "savingsPlan/SavingsPlanEffectiveCost": money(line.sp_effective),
         "savingsPlan/RecurringCommitmentForBillingPeriod": money(line.sp_total),
-    }  # fmt: skip
+    }
     tags = line.tags or {}
     return [row.get(c, "") for c in CUR_COLUMNS] + [tags.get(k, "") for k in tag_keys]
 
 
 FOCUS_HEADER = (
-    "AvailabilityZone", "BilledCost", "BillingAccountId", "BillingAccountName", "BillingCurrency", "BillingPeriodEnd",
-    "BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd",
-    "ChargePeriodStart", "CommitmentDiscountCategory", "CommitmentDiscountId", "CommitmentDiscountName",
-    "CommitmentDiscountStatus", "CommitmentDiscountType", "ConsumedQuantity", "ConsumedUnit", "ContractedCost",
-    "ContractedUnitPrice", "EffectiveCost", "InvoiceIssuerName", "ListCost", "ListUnitPrice", "PricingCategory",
-    "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId", "RegionName", "ResourceId",
-    "ResourceName", "ResourceType", "ServiceCategory", "ServiceName", "SkuId", "SkuPriceId", "SubAccountId",
-    "SubAccountName", "Tags", "x_UsageType", "x_Operation", "x_ServiceCode",
-)  # fmt: skip
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountCategory",
+    "CommitmentDiscountId",
+    "CommitmentDiscountName",
+    "CommitmentDiscountStatus",
+    "CommitmentDiscountType",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "ContractedUnitPrice",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ListUnitPrice",
+    "PricingCategory",
+    "PricingQuantity",
+    "PricingUnit",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "RegionName",
+    "ResourceId",
+    "ResourceName",
+    "ResourceType",
+    "ServiceCategory",
+    "ServiceName",
+    "SkuId",
+    "SkuPriceId",
+    "SubAccountId",
+    "SubAccountName",
+    "Tags",
+    "x_UsageType",
+    "x_Operation",
+    "x_ServiceCode",
+)
 CATEGORY = {
-    "Usage": "Usage", "DiscountedUsage": "Usage", "SavingsPlanCoveredUsage": "Usage", "SavingsPlanNegation": "Usage",
-    "RIFee": "Purchase", "SavingsPlanRecurringFee": "Purchase", "Tax": "Tax", "Credit": "Credit", "Refund": "Adjustment",
-}  # fmt: skip
+    "Usage": "Usage",
+    "DiscountedUsage": "Usage",
+    "SavingsPlanCoveredUsage": "Usage",
+    "SavingsPlanNegation": "Usage",
+    "RIFee": "Purchase",
+    "SavingsPlanRecurringFee": "Purchase",
+    "Tax": "Tax",
+    "Credit": "Credit",
+    "Refund": "Adjustment",
+}
 
 
 def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
@@ -408,9 +704,12 @@ def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
     category = CATEGORY[line.line_type]
     sp, ri = line.sp_arn, line.ri_arn
     status = (
-        "Used" if line.line_type in ("DiscountedUsage", "SavingsPlanCoveredUsage")
-        else "Unused" if line.line_type in ("RIFee", "SavingsPlanRecurringFee") else None
-    )  # fmt: skip
+        "Used"
+        if line.line_type in ("DiscountedUsage", "SavingsPlanCoveredUsage")
+        else "Unused"
+        if line.line_type in ("RIFee", "SavingsPlanRecurringFee")
+        else None
+    )
     row: dict[str, Any] = {
         "AvailabilityZone": line.az,
         "BilledCost": money(line.unblended),
@@ -421,7 +720,11 @@ def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
         "BillingPeriodStart": iso(pstart),
         "ChargeCategory": category,
         "ChargeDescription": line.description,
-        "ChargeFrequency": "Recurring" if category == "Purchase" else "One-Time" if category != "Usage" else "Usage-Based",
+        "ChargeFrequency": "Recurring"
+        if category == "Purchase"
+        else "One-Time"
+        if category != "Usage"
+        else "Usage-Based",
         "ChargePeriodEnd": iso(line.end),
         "ChargePeriodStart": iso(line.start),
         "CommitmentDiscountCategory": "Spend" if sp else "Usage" if ri else None,
@@ -436,9 +739,14 @@ def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
         "ListCost": money(line.public_cost),
         "ListUnitPrice": money(line.public_rate) if line.public_rate is not None else None,
         "PricingCategory": (
-            "Committed" if status == "Used" else "Dynamic" if "SpotUsage" in line.usage_type
-            else "Standard" if category == "Usage" else None
-        ),  # fmt: skip
+            "Committed"
+            if status == "Used"
+            else "Dynamic"
+            if "SpotUsage" in line.usage_type
+            else "Standard"
+            if category == "Usage"
+            else None
+        ),
         "PricingQuantity": str(line.ri_units if line.ri_units is not None else line.amount),
         "PricingUnit": line.unit or None,
         "ProviderName": "AWS",
@@ -538,8 +846,8 @@ def bill_totals(lines: Iterable[Line]) -> dict[str, Decimal]:
 
 
 def demo_step(ctx: Any) -> None:
-    """The demo's billing step: write the bill for the demo's hours into out_dir/bill, load it into the dataset
-    out_dir/billing, and print the cost by account and service (a rich table, or rows in ctx.fmt)."""
+    """The demo's billing step: write the bill for the demo's hours into out_dir/bill, load it into the
+    dataset out_dir/billing, and print the cost by account and service (a rich table, or rows in ctx.fmt)."""
     from rich.table import Table
 
     from awscost.billing.bill import load, load_into
@@ -555,7 +863,12 @@ def demo_step(ctx: Any) -> None:
         billed, effective = bill.total("BilledCost"), bill.total("EffectiveCost")
     results = getattr(ctx, "results", None)
     if isinstance(results, dict):
-        results["billing"] = {"dataset": dataset, "bill": written, "BilledCost": billed, "EffectiveCost": effective}
+        results["billing"] = {
+            "dataset": dataset,
+            "bill": written,
+            "BilledCost": billed,
+            "EffectiveCost": effective,
+        }
     names = {a.id: a.name for a in ctx.scenario.accounts}
     rows = [
         {"SubAccountId": acc, "Account": names.get(acc, ""), "ServiceName": svc, "EffectiveCost": cost}
@@ -565,7 +878,10 @@ def demo_step(ctx: Any) -> None:
     if fmt != "table":
         emit(rows, fmt)
         return
-    table = Table(title=f"Sandbox bill by account and service: EffectiveCost {effective:,.2f} USD, billed {billed:,.2f} USD")
+    table = Table(
+        title=f"Sandbox bill by account and service: EffectiveCost {effective:,.2f} USD, "
+        f"billed {billed:,.2f} USD"
+    )
     table.add_column("Account")
     table.add_column("Service")
     table.add_column("EffectiveCost (USD)", justify="right")

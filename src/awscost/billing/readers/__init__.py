@@ -17,7 +17,9 @@ def reader_named(name: str) -> Reader:
     for reader in READERS:
         if reader.name == name:
             return reader
-    raise InputError(f"unknown billing format {name!r}", where="--format", hint="one of cur, cur2, focus, dbr")
+    raise InputError(
+        f"unknown billing format {name!r}", where="--format", hint="one of cur, cur2, focus, dbr"
+    )
 
 
 def detect_reader(columns: list[str], *, where: str) -> Reader:

@@ -86,9 +86,7 @@ def tag_map(entries: Iterable[tuple[str, str]]) -> str:
     items = [f"struct_pack(k := {lit(k)}, v := CAST({expr} AS VARCHAR))" for k, expr in entries]
     if not items:
         return f"NULL::{TAGS}"
-    return (
-        f"map_from_entries(list_filter([{', '.join(items)}], lambda e: e.v IS NOT NULL AND e.v <> ''))"
-    )
+    return f"map_from_entries(list_filter([{', '.join(items)}], lambda e: e.v IS NOT NULL AND e.v <> ''))"
 
 
 def json_map(expr: str) -> str:
@@ -162,9 +160,11 @@ def service_category(code_expr: str) -> str:
 
 
 def resource_type(resource_expr: str) -> str:
-    """The resource type in an ARN (`arn:aws:sqs:...` -> service:type) or from an id prefix (i-, vol-, ...)."""
+    """The resource type in an ARN (`arn:aws:sqs:...` -> service:type) or from an id prefix (i-, "
+    "vol-, ...)."""
     return (
-        f"CASE WHEN {resource_expr} LIKE 'arn:%' THEN split_part(split_part({resource_expr}, ':', 6), '/', 1) "
+        f"CASE WHEN {resource_expr} LIKE 'arn:%' THEN split_part(split_part({resource_expr}, ':', "
+        "6), '/', 1) "
         f"WHEN {resource_expr} LIKE 'i-%' THEN 'instance' WHEN {resource_expr} LIKE 'vol-%' THEN 'volume' "
         f"WHEN {resource_expr} LIKE 'snap-%' THEN 'snapshot' ELSE NULL END"
     )

@@ -1,4 +1,5 @@
-"""What a billing reader is: it recognises its format from the header and projects it onto the canonical table."""
+"""What a billing reader is: it recognises its format from the header and projects it onto the "
+"canonical table."""
 
 from __future__ import annotations
 

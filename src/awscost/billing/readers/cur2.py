@@ -19,7 +19,16 @@ SECTIONS = {
     "savingsPlan": "savings_plan",
     "product": "product",
 }
-PREFIXES = ("identity_", "bill_", "line_item_", "pricing_", "reservation_", "savings_plan_", "product_", "split_line_item_")
+PREFIXES = (
+    "identity_",
+    "bill_",
+    "line_item_",
+    "pricing_",
+    "reservation_",
+    "savings_plan_",
+    "product_",
+    "split_line_item_",
+)
 MAP_COLUMNS = ("resource_tags", "product", "cost_category", "discount")
 
 

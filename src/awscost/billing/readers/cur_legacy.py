@@ -3,9 +3,9 @@
 The mapping to FOCUS follows the FinOps Foundation's published conversion rules (focus_converters,
 conversion_rules/aws-cur): BilledCost = net unblended else unblended cost; EffectiveCost amortized:
 DiscountedUsage -> reservation effective cost, SavingsPlanCoveredUsage -> Savings Plan effective cost,
-RIFee -> only its unused part, SavingsPlanRecurringFee -> only the unused commitment, SavingsPlanNegation and
-upfront fees -> 0. So the sum of EffectiveCost is the amortized bill with nothing counted twice, and the sum of
-BilledCost is the invoice.
+RIFee -> only its unused part, SavingsPlanRecurringFee -> only the unused commitment,
+SavingsPlanNegation and upfront fees -> 0. So the sum of EffectiveCost is the amortized bill with nothing
+counted twice, and the sum of BilledCost is the invoice.
 """
 
 from __future__ import annotations
@@ -82,7 +82,9 @@ def cur_projection(
     sp_arn = s("savingsPlan/SavingsPlanARN")
     ri_arn = s("reservation/ReservationARN")
     usage_start = cols.t(name("lineItem/UsageStartDate"))
-    period_start = cols.coalesce(cols.t(name("bill/BillingPeriodStartDate")), f"date_trunc('month', {usage_start})")
+    period_start = cols.coalesce(
+        cols.t(name("bill/BillingPeriodStartDate")), f"date_trunc('month', {usage_start})"
+    )
     period_end = cols.coalesce(
         cols.t(name("bill/BillingPeriodEndDate")), f"date_trunc('month', {usage_start}) + INTERVAL 1 MONTH"
     )
@@ -100,7 +102,8 @@ def cur_projection(
         f"WHEN 'DiscountedUsage' THEN COALESCE({ri_effective}, 0) "
         f"WHEN 'RIFee' THEN {z('reservation/UnusedAmortizedUpfrontFeeForBillingPeriod')} "
         f"+ {z('reservation/UnusedRecurringFee')} "
-        f"ELSE CASE WHEN {lit_type} = 'Fee' AND {ri_arn} IS NOT NULL THEN 0 ELSE COALESCE({unblended}, 0) END END"
+        f"ELSE CASE WHEN {lit_type} = 'Fee' AND {ri_arn} IS NOT NULL THEN 0 ELSE "
+        f"COALESCE({unblended}, 0) END END"
     )
     category = charge_category(lit_type)
     rate = n("pricing/publicOnDemandRate")
@@ -136,7 +139,8 @@ def cur_projection(
         "ChargePeriodEnd": cols.t(name("lineItem/UsageEndDate")),
         "ChargePeriodStart": usage_start,
         "CommitmentDiscountCategory": (
-            f"CASE WHEN {sp_arn} IS NOT NULL THEN 'Spend' WHEN {ri_arn} IS NOT NULL THEN 'Usage' ELSE NULL END"
+            f"CASE WHEN {sp_arn} IS NOT NULL THEN 'Spend' WHEN {ri_arn} IS NOT NULL THEN 'Usage' "
+            "ELSE NULL END"
         ),
         "CommitmentDiscountId": f"COALESCE({sp_arn}, {ri_arn})",
         "CommitmentDiscountName": "NULL::VARCHAR",

@@ -1,5 +1,6 @@
-"""The retired Detailed Billing Report (DBR), `<payer>-aws-billing-detailed-line-items-with-resources-and-tags-
-YYYY-MM.csv.zip`, which the original system read. Loaded so that old bills stay comparable with new ones.
+"""The retired Detailed Billing Report (DBR),
+`<payer>-aws-billing-detailed-line-items-with-resources-and-tags-YYYY-MM.csv.zip`, which the original
+system read. Loaded so that old bills stay comparable with new ones.
 
 DBR files carry account, invoice and statement totals as rows of their own (RecordType `*Total`); they are
 left out so nothing is counted twice. `Rounding` rows are kept: the invoice includes them.
@@ -67,7 +68,8 @@ class DbrReader(Reader):
         reserved = f"{s('ReservedInstance')} = 'Y'"
         category = (
             f"CASE WHEN {record} = 'Rounding' THEN 'Adjustment' "
-            f"WHEN {s('ItemDescription')} ILIKE 'tax %' OR {s('ItemDescription')} ILIKE '%sales tax%' THEN 'Tax' "
+            f"WHEN {s('ItemDescription')} ILIKE 'tax %' OR {s('ItemDescription')} ILIKE '%sales "
+            "tax%' THEN 'Tax' "
             f"WHEN {cost} < 0 THEN 'Credit' ELSE 'Usage' END"
         )
         resource = s("ResourceId")
@@ -135,5 +137,9 @@ class DbrReader(Reader):
             "x_Extra": self.extras(cols),
         }
         return Projection(
-            exprs, where=f"{record} NOT LIKE '%Total'", numeric=cols.numeric, timestamps=cols.timestamps, pre=cols.pre
+            exprs,
+            where=f"{record} NOT LIKE '%Total'",
+            numeric=cols.numeric,
+            timestamps=cols.timestamps,
+            pre=cols.pre,
         )

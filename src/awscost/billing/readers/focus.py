@@ -52,7 +52,9 @@ class FocusReader(Reader):
             exprs["EffectiveCost"] = exprs["BilledCost"]
         if cols.has("Tags"):
             typ = cols.types["Tags"]
-            exprs["Tags"] = f"CAST({quote('Tags')} AS {TAGS})" if typ.startswith("MAP") else json_map(quote("Tags"))
+            exprs["Tags"] = (
+                f"CAST({quote('Tags')} AS {TAGS})" if typ.startswith("MAP") else json_map(quote("Tags"))
+            )
         else:
             exprs["Tags"] = f"NULL::{TAGS}"
         start = exprs["BillingPeriodStart"]
