@@ -7,7 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from awscost.collect import dynamodb, ec2, elasticache, es, rds, redshift, reservations  # noqa: F401 (register)
+from awscost.collect import (  # noqa: F401 (importing a module registers its collectors)
+    dynamodb,
+    ec2,
+    ec2os,
+    elasticache,
+    es,
+    rds,
+    redshift,
+    reservations,
+)
 from awscost.collect.base import COLLECTORS, Collector
 from awscost.errors import InputError
 
