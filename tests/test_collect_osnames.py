@@ -157,3 +157,37 @@ def test_ec2os_resolves_many_amis_in_batches_of_100() -> None:
         stub.assert_no_pending_responses()
     assert usage == {"linux-t3.micro": 148, "unknown-t3.micro": 2}
     assert {k for k, v in maps.pending().items() if v["os_type"] == "?"} == {amis[99], amis[149]}
+
+
+def test_ec2os_windows_platform_wins_over_an_unresolvable_ami() -> None:
+    ec2 = boto3.client("ec2", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+    inst = {
+        "InstanceId": "i-1",
+        "InstanceType": "c5.large",
+        "ImageId": "ami-0gone0000000000000",
+        "Platform": "windows",
+        "State": {"Code": 16, "Name": "running"},
+        "Placement": {"AvailabilityZone": "us-east-1a"},
+    }
+    stub = Stubber(ec2)
+    stub.add_response(
+        "describe_instances",
+        {"Reservations": [{"ReservationId": "r-1", "Instances": [inst]}]},
+        {"Filters": [{"Name": "instance-state-name", "Values": ["running"]}]},
+    )
+    stub.add_response(
+        "describe_images",
+        {"Images": []},
+        {"Filters": [{"Name": "image-id", "Values": ["ami-0gone0000000000000"]}], "IncludeDeprecated": True},
+    )
+    maps = MapCache()
+    with stub:
+        ctx = CollectContext(
+            Account("111111111111", "a"), "us-east-1", datetime(2026, 1, 1, tzinfo=UTC), Fixed(ec2), maps
+        )
+        assert COLLECTORS["ec2os"].collect(ctx).usage == {"windows-c5.large": 1}
+    assert maps.get("ami-0gone0000000000000") == {
+        "os_type": "?",
+        "region": "us-east-1",
+        "account": "111111111111",
+    }
