@@ -284,3 +284,28 @@ def test_prices_from_the_pricing_module_when_not_given(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert "1 fargate" in err and "unpriced" in err  # the EC2 host there has no type: listed, not zero
+
+
+def test_results_stored_per_hour_and_runs_add_up(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'k.db'}"
+    later = tmp_path / "later.jsonl"
+    later.write_text((DATA / "agent_labels.jsonl").read_text().replace("T10:00:01", "T11:00:01"))
+    for path in (DATA / "agent_labels.jsonl", later):
+        code, _out, err = run(
+            [
+                "services",
+                "allocate",
+                str(path),
+                "--price",
+                "m5.large=0.096",
+                "--store",
+                store,
+                "--format",
+                "csv",
+            ]
+        )
+        assert code == 0, err
+    items = list(open_store(store).query(kind="svc-cost"))
+    assert [i.time_key for i in items] == ["2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z"]
+    # One 1-minute round in each hour: 0.096 / 60 = 0.0016 USD = 1600 micro-USD per item.
+    assert [sum(i.usage.values()) for i in items] == [1600, 1600]

@@ -585,8 +585,12 @@ def summarize(
     return rows
 
 
-def to_usage_items(allocation: Allocation, *, granularity: str = "day") -> list[Any]:
+def to_usage_items(allocation: Allocation, *, granularity: str = "hour") -> list[Any]:
     """UsageItems kind "svc-cost" per (account, region, period): usage = service -> cost in integer micro-USD.
+
+    The command line stores hours (the default): a later run over the next hours' logs then adds to the store
+    instead of overwriting a whole day with part of it, and hour and day items never share a key. Reports
+    sum the hours of a day. Each item holds the host-hours seen in that run (give all files of an hour).
 
     Values are rounded from 1e-8 USD with the largest-remainder method inside each item, so an item's values
     sum to its host cost rounded to the micro-dollar. attrs: unit="micro-USD", granularity. Idle included.

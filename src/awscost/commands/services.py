@@ -55,7 +55,7 @@ def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
               help="Seconds each sampling round stands for (default: each host's median sampling interval).")
 @click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
 @click.option("--save/--no-save", default=True, show_default=True,
-              help="Store the results (kind svc-cost) for the cost reports.")
+              help="Store hourly results (kind svc-cost, micro-USD per service) for the cost reports.")
 @format_option()
 @with_settings
 def allocate(
@@ -181,7 +181,7 @@ def _report(
 
         try:
             store = open_store(settings.store)
-            n = store.put_items(alloc.to_usage_items(allocation, granularity=granularity))
+            n = store.put_items(alloc.to_usage_items(allocation, granularity="hour"))
             store.close()
         except StoreError:
             raise

@@ -166,7 +166,7 @@ def demo_step(ctx: Any) -> None:
         from awscost.store import open_store
 
         store = open_store(ctx.store_url)
-        store.put_items(alloc.to_usage_items(allocation, granularity="day"))
+        store.put_items(alloc.to_usage_items(allocation))
         store.close()
     except Exception as exc:  # the demo goes on; the table below is still right
         ctx.console.print(f"[yellow]service costs not stored: {exc}[/yellow]")
