@@ -139,3 +139,13 @@ def test_ri_compare_sets_stored_ce_recommendations_beside_our_plan(env: str) -> 
         cli, ["ri", "compare", "--store", env, "--ce-lookback", "60", "--until", END.isoformat()]
     )
     assert empty.exit_code == 0 and "ce-fetch" in empty.stderr
+
+
+def test_min_hours_option_lets_a_young_series_be_planned(env: str) -> None:
+    args = ["ri", "plan", "--store", env, "--until", END.isoformat(), "--format", "json"]
+    default = {r["key"]: r for r in json.loads(CliRunner().invoke(cli, args).stdout)}
+    assert "too little history: 98 h < 168 h" in default["db.m5.*:postgres"]["note"]
+    relaxed = {r["key"]: r for r in json.loads(CliRunner().invoke(cli, [*args, "--min-hours", "48"]).stdout)}
+    young = relaxed["db.m5.*:postgres"]
+    assert young["note"] is None and young["recommended"] == 8  # one Multi-AZ db.m5.large = 8 units, always on
+    assert young["recommended_units"] == "1 x multi_az-db.m5.large:postgres"

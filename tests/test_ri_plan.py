@@ -137,7 +137,7 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
 
     young = rows[("rds", "us-west-2", "db.m5.*:postgres")]
     # 100 hours minus the two the collector missed; before it appeared the kind had no items: missing
-    assert young["hours"] == 98 and young["recommended"] == 0 and "only 98 hours" in young["note"]
+    assert young["hours"] == 98 and young["recommended"] == 0 and "too little history: 98 h" in young["note"]
     assert young["missing"] == HOURS - 98
 
     # one account's view is planned on its own items

@@ -244,6 +244,7 @@ def plan_from_store(
                 who,
                 book,
                 weights,
+                min_hours,
             )
         )
     plan_notes = list(book.notes)
@@ -281,6 +282,7 @@ def _row(
     who: str,
     book: PriceBook,
     weights: dict[str, float],
+    min_hours: int,
 ) -> dict[str, Any]:
     hours = int(p["hours"][i])
     rec = float(p["recommended"][i])
@@ -291,7 +293,7 @@ def _row(
     if not priced:
         note = note or "no price"
     elif not bool(p["enough_history"][i]):
-        note = f"only {hours} hours of history (< {ri.MIN_HOURS}): no recommendation"
+        note = f"too little history: {hours} h < {min_hours} h, nothing recommended"
     upfront = monthly_cost = monthly_savings = p95_savings = None
     be_months: float | None = None
     if priced and rec == rec:
@@ -392,7 +394,7 @@ def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
     hours = int(out["hours"][0])
     note = "Compute Savings Plan for the EC2 spend left after owned and recommended RIs"
     if not bool(out["enough_history"][0]):
-        note = f"only {hours} hours of history (< {ri.MIN_HOURS}): no recommendation"
+        note = f"too little history: {hours} h < {ri.MIN_HOURS} h, nothing recommended"
     first = result.rows[rows[0]]
     return {
         "kind": "savings-plan",

@@ -63,6 +63,14 @@ def plan_options(func: Any) -> Any:
             click.option(
                 "--until", default=None, help="End of the history (UTC, exclusive hour; default now)."
             ),
+            click.option(
+                "--min-hours",
+                "min_hours",
+                type=click.IntRange(1, None),
+                default=168,
+                show_default=True,
+                help="Series with fewer observed hours get no recommendation.",
+            ),
         ]
     ):
         func = option(func)
@@ -78,6 +86,7 @@ def run_plan(
     kinds: str | None,
     account: str | None,
     until: str | None,
+    min_hours: int = 168,
 ) -> Any:
     """Open the store and the price book (API cache over the snapshot) and plan."""
     from awscost.analyze.ri_flex import PLAN_KINDS
@@ -99,6 +108,7 @@ def run_plan(
             term=term,
             payment=payment,
             until=end,
+            min_hours=min_hours,
         )
     finally:
         store.close()
@@ -134,7 +144,11 @@ def plan(settings: Settings, fmt: str, **options: Any) -> None:
         title = (
             f"RI plan ({result.term}, {result.payment} upfront): "
             f"${total['monthly_savings']}/month on the table "
-            f"(P95 rule: ${total['p95_monthly_savings']}/month)"
+            f"(P95 rule: ${total['p95_monthly_savings']}/month); prices: "
+            + (
+                ", ".join(sorted({str(r["price_source"]) for r in result.rows if r.get("price_source")}))
+                or "none"
+            )
         )
         emit(result.rows, fmt, columns=TABLE_COLUMNS, title=title)
     else:

@@ -574,7 +574,7 @@ def demo_step(ctx: Any) -> None:
     )[:5]
     ctx.console.print(f"[bold]RI workbook[/bold] {path}")
     if not top:
-        short = sum(1 for r in data.plan.rows if "hours of history" in str(r.get("note") or ""))
+        short = sum(1 for r in data.plan.rows if "too little history" in str(r.get("note") or ""))
         ctx.console.print(
             f"no reservation to recommend yet: {short} of {len(data.plan.rows)} groups have less than a"
             f" week of history ({hours} hours collected); run the demo with more hours"
