@@ -147,5 +147,5 @@ def test_min_hours_option_lets_a_young_series_be_planned(env: str) -> None:
     assert "too little history: 98 h < 168 h" in default["db.m5.*:postgres"]["note"]
     relaxed = {r["key"]: r for r in json.loads(CliRunner().invoke(cli, [*args, "--min-hours", "48"]).stdout)}
     young = relaxed["db.m5.*:postgres"]
-    assert young["note"] is None and young["recommended"] == 8  # one Multi-AZ db.m5.large = 8 units, always on
+    assert young["note"] is None and young["recommended"] == 8  # Multi-AZ db.m5.large: 8 units
     assert young["recommended_units"] == "1 x multi_az-db.m5.large:postgres"
