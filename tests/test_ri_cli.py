@@ -149,3 +149,17 @@ def test_min_hours_option_lets_a_young_series_be_planned(env: str) -> None:
     young = relaxed["db.m5.*:postgres"]
     assert young["note"] is None and young["recommended"] == 8  # Multi-AZ db.m5.large: 8 units
     assert young["recommended_units"] == "1 x multi_az-db.m5.large:postgres"
+
+
+def test_ri_stats_per_account_and_org(env: str) -> None:
+    res = CliRunner().invoke(
+        cli,
+        ["ri", "stats", "--store", env, "--until", END.isoformat(), "--kinds", "ec2os", "--format", "json"],
+    )
+    assert res.exit_code == 0, res.output
+    rows = {(r["account"], r["key"]): r for r in json.loads(res.stdout)}
+    acct = rows[("111122223333", "linux-m5.large")]
+    assert (acct["min"], acct["p95"], acct["max"]) == (1, 1, 1)
+    org = rows[(ORG, "linux-m5.large")]
+    assert (org["min"], org["max"], org["p50"]) == (4, 8, 4) and org["missing"] == 15
+    assert (ORG, "spot-linux-c5.large") in rows  # statistics keep spot usage; only planning drops it

@@ -462,3 +462,31 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
         p95 += r.get("p95_monthly_savings") or 0
         upfront += r.get("upfront") or 0
     return {"monthly_savings": total, "p95_monthly_savings": p95, "upfront": upfront}
+
+
+def usage_statistics(
+    store: Any,
+    *,
+    kinds: Sequence[str] = PLAN_KINDS,
+    account: str | None = None,
+    lookback_days: int = 30,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Hourly statistics of every raw series (kind x account x region x usage key), every account and the
+    org-wide total unless `account` picks one. Absent keys count 0; hours without items are missing."""
+    from awscost.analyze.stats import STAT_COLUMNS, describe
+
+    end = floor_hour(until) + HOUR if until is not None else current_hour() + HOUR
+    start = end - timedelta(days=lookback_days)
+    items: list[Any] = []
+    for kind in kinds:
+        items.extend(store.query(kind=kind, account=account, since=start, until=end))
+    matrix = build_matrix(items, start, end)
+    stats = describe(matrix.values) if matrix.keys else {}
+    rows = []
+    for i, sk in enumerate(matrix.keys):
+        row: dict[str, Any] = {"kind": sk.kind, "account": sk.account, "region": sk.region, "key": sk.key}
+        for col in STAT_COLUMNS:
+            row[col] = int(stats[col][i]) if col in ("hours", "missing") else _f(stats[col][i])
+        rows.append(row)
+    return rows

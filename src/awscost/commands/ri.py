@@ -251,3 +251,36 @@ def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> N
     rec_items = [i for i in found if i.time == latest]
     rows = compare_with_plan(result.rows, rec_items, plan_lookback_days=options["lookback"])
     emit(rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
+
+
+@ri.command()
+@click.option(
+    "--lookback", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days of history."
+)
+@click.option(
+    "--kinds", default=None, help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift)."
+)
+@click.option("--account", default=None, help="One account (or the organization name); default all of them.")
+@click.option("--until", default=None, help="End of the history (UTC; default now).")
+@with_settings
+@format_option()
+def stats(
+    settings: Settings, fmt: str, lookback: int, kinds: str | None, account: str | None, until: str | None
+) -> None:
+    """Hours observed, min, P5, mean, P50, P90, P95, max per series, per account and organization-wide."""
+    from awscost.analyze.ri_flex import PLAN_KINDS
+    from awscost.analyze.ri_plan import usage_statistics
+    from awscost.store import open_store
+
+    store = open_store(settings.store)
+    try:
+        rows = usage_statistics(
+            store,
+            kinds=csv_list(kinds) or list(PLAN_KINDS),
+            account=account,
+            lookback_days=lookback,
+            until=parse_time(until, where="--until") if until else None,
+        )
+    finally:
+        store.close()
+    emit(rows, fmt, title=f"Hourly usage statistics, last {lookback} days")
