@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from awscost.cli import cli
+from awscost.errors import InputError
 from awscost.sandbox.demo import DemoContext, run_demo
 from awscost.sandbox.scenario import Scenario
 from awscost.timeutil import format_hour
@@ -151,3 +152,28 @@ def test_demo_prints_what_it_collected(demo: tuple[DemoContext, str]) -> None:
 def test_demo_rejects_bad_hours(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["demo", "--hours", "0", "--out", str(tmp_path)])
     assert result.exit_code == 2 and "--hours" in result.output
+
+
+def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import awscost.sandbox.demo as demo_mod
+
+    ran: list[str] = []
+
+    def broken(ctx: DemoContext) -> None:
+        raise InputError("the bill is missing", where="bill.csv")
+
+    def after(ctx: DemoContext) -> None:
+        ran.append(ctx.server.endpoint)
+
+    monkeypatch.setattr(demo_mod, "broken_step", broken, raising=False)
+    monkeypatch.setattr(demo_mod, "after_step", after, raising=False)
+    buf = io.StringIO()
+    with pytest.raises(demo_mod.DemoError) as err:
+        run_demo(
+            1,
+            tmp_path,
+            Console(file=buf, width=140),
+            steps=["awscost.sandbox.demo:broken_step", "awscost.sandbox.demo:after_step"],
+        )
+    assert "broken_step" in str(err.value) and err.value.exit_code != 0
+    assert ran and "bill.csv: the bill is missing" in buf.getvalue()

@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from awscost.config import Settings
-from awscost.errors import InputError
+from awscost.errors import AwsCostError, InputError
 from awscost.sandbox.scenario import Scenario, default_scenario
 from awscost.sandbox.seed import ROLE_NAME, apply_fleet, seed_organization
 from awscost.sandbox.server import SandboxServer
@@ -28,6 +28,13 @@ from awscost.timeutil import HOUR, format_hour
 
 DEFAULT_HOURS = 12  # about a minute on a shared 2-core machine
 MAX_HOURS = 24 * 60
+
+
+class DemoError(AwsCostError):
+    """Some demo steps failed (their messages were printed); the others ran."""
+
+    exit_code = 1
+
 
 STEPS: list[str] = ["awscost.sandbox.demo:collect_step", "awscost.sandbox.demo:summary_step"]
 
@@ -122,8 +129,21 @@ def run_demo(
             last_hour=hours_list[-1],
             fmt=fmt,
         )
+        failed = []
         for target in steps if steps is not None else STEPS:
-            resolve_step(target)(ctx)
+            # One failing step does not cost the user the others (each writes its own outputs).
+            try:
+                resolve_step(target)(ctx)
+            except AwsCostError as exc:
+                console.print(f"[red]demo step {target} failed:[/] {exc.render()}")
+                failed.append(target)
+            except Exception:
+                console.print(f"[red]demo step {target} failed with an internal error:[/]")
+                console.print_exception()
+                failed.append(target)
+        ctx.results["failed_steps"] = failed
+    if failed:
+        raise DemoError(f"{len(failed)} demo step(s) failed: {', '.join(failed)}", where="awscost demo")
     return ctx
 
 
