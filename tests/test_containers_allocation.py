@@ -302,7 +302,7 @@ def test_streamed_parquet_allocates_like_memory(tmp_path: Path) -> None:
     inputs = [DATA / "docker_stats.log", DATA / "docker_stats_overlap.log", DATA / "insights_fargate.jsonl"]
     ctx = ReadContext(host_id="i-1", instance_type="t3.medium", region="us-east-1")
     in_memory = read_inputs(inputs, ctx)
-    streamed = write_parquet(inputs, tmp_path / "s.parquet", ctx, batch_rows=2)
+    streamed = write_parquet(inputs, tmp_path / "s", ctx, batch_rows=2)
     assert streamed.rows == len(in_memory.samples) and streamed.samples == []
     assert streamed.malformed == in_memory.malformed and streamed.hosts == {
         s.host_id for s in in_memory.samples
@@ -310,7 +310,7 @@ def test_streamed_parquet_allocates_like_memory(tmp_path: Path) -> None:
     prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
     rates = FargateRates(Decimal("0.04048"), Decimal("0.004445"))
     a = allocate(in_memory.samples, price=prices, fargate=rates)
-    b = allocate(str(tmp_path / "s.parquet"), price=prices, fargate=rates)
+    b = allocate(str(tmp_path / "s"), price=prices, fargate=rates)
     assert a.hosts == b.hosts and a.services == b.services and a.unpriced == b.unpriced
 
 

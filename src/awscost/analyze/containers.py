@@ -392,7 +392,8 @@ def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...
         con.execute("set TimeZone='UTC'")
         con.execute("set enable_progress_bar=false")
         if isinstance(source, str | Path):
-            src = "read_parquet('" + str(source).replace("'", "''") + "')"
+            pattern = str(Path(source) / "*.parquet") if Path(source).is_dir() else str(source)
+            src = "read_parquet('" + pattern.replace("'", "''") + "', union_by_name = true)"
         else:
             con.register("samples_src", source)
             src = "samples_src"
@@ -419,7 +420,8 @@ def allocate(
     host_cost: HostCostLookup | None = None,
     fargate: FargateRates | FargateLookup | None = None,
 ) -> Allocation:
-    """Allocate every host-hour of `source` (samples list, pyarrow Table, or parquet path/glob)."""
+    """Allocate every host-hour of `source`: samples list, pyarrow Table, or Parquet file, glob or directory
+    (as `awscost.containers.readers.write_parquet` writes)."""
     options = options or Options()
     if isinstance(source, list):
         source = samples_to_arrow(source)

@@ -94,7 +94,8 @@ def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
 def read_from_options(
     settings: Settings, opts: dict[str, Any], *, use_store: bool = True, parquet: Path | None = None
 ) -> Any:
-    """Read the inputs named by the shared options: into memory, or streamed to `parquet` when given."""
+    """Read the inputs named by the shared options: into memory, or streamed to Parquet files in the
+    directory `parquet` when given."""
     from awscost.containers import ReadContext, ServiceNamer, read_inputs
     from awscost.containers.identity import store_lookup
     from awscost.containers.readers import write_parquet

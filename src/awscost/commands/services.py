@@ -88,7 +88,7 @@ def allocate(
     except InvalidOperation:
         raise InputError("weights must be decimal numbers", where="--cpu-weight/--mem-weight") from None
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
-        samples = Path(tmp) / "samples.parquet"
+        samples = Path(tmp) / "samples"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
         allocation = _allocate(samples, result, opts, options, prices, fargate_prices, dataset)
     _report(allocation, opts, by, granularity, fmt, settings, save, prices)

@@ -570,25 +570,48 @@ def read_inputs(
 
 def write_parquet(
     paths: Iterable[str | Path],
-    target: str | Path,
+    target_dir: str | Path,
     ctx: ReadContext | None = None,
     namer: ServiceNamer | None = None,
     batch_rows: int = 65536,
+    *,
+    fast: bool = True,
 ) -> ReadResult:
-    """Stream the normalized samples of `paths` to a Parquet file (bounded memory); samples are not kept."""
+    """Stream the normalized samples of `paths` to Parquet files in `target_dir` (bounded memory); samples are
+    not kept. Clean agent files take the DuckDB fast path (`fastpath.py`); every other file, and any agent
+    file with a bad line, goes through the line-by-line reader. Read the result with `target_dir/*.parquet`.
+    """
     import pyarrow.parquet as pq
 
+    from awscost.containers.fastpath import agent_file_to_parquet, is_agent_file
     from awscost.containers.samples import arrow_schema, to_arrow
 
+    ctx = ctx or ReadContext()
+    namer = namer or ServiceNamer()
+    out_dir = Path(target_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
     result = ReadResult()
-    batch: list[Sample] = []
-    with pq.ParquetWriter(str(target), arrow_schema()) as writer:
-        for s in iter_samples(paths, ctx, namer, result):
-            batch.append(s)
-            if len(batch) >= batch_rows:
-                writer.write_table(to_arrow(batch))
-                batch.clear()
-        if batch or result.rows == 0:
+    slow: list[Path] = []
+    for i, path in enumerate(Path(p) for p in paths):
+        done = (
+            agent_file_to_parquet(path, out_dir / f"agent-{i}.parquet", ctx, namer)
+            if fast and is_agent_file(path)
+            else None
+        )
+        if done is None:
+            slow.append(path)
+            continue
+        result.files += 1
+        result.rows += done[0]
+        result.hosts |= done[1]
+    if slow or not result.files:
+        batch: list[Sample] = []
+        with pq.ParquetWriter(str(out_dir / "samples.parquet"), arrow_schema()) as writer:
+            for s in iter_samples(slow, ctx, namer, result):
+                batch.append(s)
+                if len(batch) >= batch_rows:
+                    writer.write_table(to_arrow(batch))
+                    batch.clear()
             writer.write_table(to_arrow(batch))
     return result
 
