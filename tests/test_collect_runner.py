@@ -385,3 +385,23 @@ def test_ami_map_is_written_to_the_store_and_read_back_next_run(aws: str, store:
     second = run_collection(Settings(), kinds="ec2os", regions=["us-east-1"], at=AT, store=store)
     assert second.maps_written == 0 and "ec2.DescribeImages" not in second.calls_by_operation
     assert dict(items_by_resource(store)[f"ec2os:{CALLER}:us-east-1"].usage) == {"linux-c5.large": 2}
+
+
+def test_accounts_running_the_same_ami_describe_it_once(aws: str, store: Store) -> None:
+    launch(make_session(), "us-east-1", "c5.large", 1)
+    launch(member_session(MEMBER_A), "us-east-1", "c5.large", 2)
+    launch(member_session(MEMBER_B), "us-east-1", "m5.large", 1)
+    summary = run_collection(
+        Settings(),
+        kinds="ec2os",
+        accounts=[CALLER, MEMBER_A, MEMBER_B],
+        regions=["us-east-1"],
+        at=AT,
+        store=store,
+        role_name=ROLE,
+    )
+    assert summary.ok and summary.calls_by_operation["ec2.DescribeImages"] == 1
+    assert dict(items_by_resource(store)["ec2os:org:us-east-1"].usage) == {
+        "linux-c5.large": 3,
+        "linux-m5.large": 1,
+    }

@@ -53,6 +53,7 @@ class MapCache:
         self._lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] = {k: dict(v) for k, v in (entries or {}).items()}
         self._pending: dict[str, dict[str, Any]] = {}
+        self._locks: dict[str, threading.Lock] = {}
 
     @classmethod
     def load(cls, store: MapStore | None, prefixes: Iterable[str] = ("ami-",)) -> MapCache:
@@ -71,6 +72,11 @@ class MapCache:
         with self._lock:
             self._entries[id] = dict(attrs)
             self._pending[id] = dict(attrs)
+
+    def lock(self, name: str) -> threading.Lock:
+        """A lock per name, so units that would resolve the same entries take turns instead of racing."""
+        with self._lock:
+            return self._locks.setdefault(name, threading.Lock())
 
     def pending(self) -> dict[str, dict[str, Any]]:
         with self._lock:

@@ -22,7 +22,16 @@ UNRESOLVED = "?"
 
 
 def resolve_amis(ctx: CollectContext, image_ids: set[str]) -> dict[str, str]:
-    """AMI id -> OS name for `image_ids`: the map table first, DescribeImages for the rest (batched)."""
+    """AMI id -> OS name for `image_ids`: the map table first, DescribeImages for the rest (batched).
+
+    AMI ids are unique within a region, and accounts of one organization mostly run the same (public or
+    shared) AMIs: units of one region resolve in turn, so an AMI is described once per run, not per account.
+    """
+    with ctx.maps.lock(f"ami:{ctx.region}"):
+        return _resolve_amis(ctx, image_ids)
+
+
+def _resolve_amis(ctx: CollectContext, image_ids: set[str]) -> dict[str, str]:
     known: dict[str, str] = {}
     missing: list[str] = []
     for ami in sorted(image_ids):
