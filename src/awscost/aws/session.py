@@ -134,7 +134,8 @@ def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, pool: int = DEFAULT_
     return Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=pool)
 
 
-# Creating a client from a boto3 Session is not thread-safe; the clients themselves are.
+# Creating a client from a boto3 Session is not thread-safe; the clients themselves are. One lock for all
+# sessions, because they share one model loader (see `_botocore_session`); creation is CPU-bound anyway.
 _create_lock = threading.Lock()
 
 
