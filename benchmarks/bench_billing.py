@@ -149,14 +149,21 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
+    parser.add_argument("--reuse", action="store_true", help="reuse the files a previous --keep run left in --workdir")
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-billing-"))
     work.mkdir(parents=True, exist_ok=True)
     try:
         big, small = work / "cur-big.csv.gz", work / "cur-small.csv.gz"
         t0 = time.perf_counter()
-        n = generate(big, args.rows)
-        n_small = generate(small, max(args.rows // 4, 1))
+        if args.reuse and big.exists() and small.exists():
+            with gzip.open(big, "rt", encoding="utf-8") as fh:
+                n = sum(1 for _ in fh) - 1
+            with gzip.open(small, "rt", encoding="utf-8") as fh:
+                n_small = sum(1 for _ in fh) - 1
+        else:
+            n = generate(big, args.rows)
+            n_small = generate(small, max(args.rows // 4, 1))
         with gzip.open(big, "rt", encoding="utf-8") as fh:
             n_columns = len(next(csv.reader(fh)))
         print(

@@ -287,3 +287,38 @@ def test_detection_picks_the_format_from_the_header() -> None:
         detect_reader(["RecordType", "LinkedAccountId", "UsageStartDate", "UnBlendedCost"], where="x").name
         == "dbr"
     )
+
+
+def test_focus_1_2_parquet_keeps_newer_columns_and_aws_x_columns(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table(
+        {
+            "BilledCost": pa.array([Decimal("1.25"), Decimal("0.000000123")], type=pa.decimal128(20, 10)),
+            "EffectiveCost": pa.array([Decimal("1.00"), Decimal("0.000000123")], type=pa.decimal128(20, 10)),
+            "ChargeCategory": ["Usage", "Usage"],
+            "ChargePeriodStart": pa.array([1727740800, 1727744400], type=pa.timestamp("s", tz="UTC")),
+            "BillingPeriodStart": pa.array([1727740800, 1727740800], type=pa.timestamp("s", tz="UTC")),
+            "ProviderName": ["AWS", "AWS"],
+            "BillingAccountId": ["111111111111", "111111111111"],
+            "ServiceSubcategory": ["Virtual Machines", "Object Storage"],  # FOCUS 1.1+
+            "InvoiceId": ["INV-1", "INV-1"],  # FOCUS 1.2
+            "x_ServiceCode": ["AmazonEC2", "AmazonS3"],
+            "x_UsageType": ["BoxUsage:t3.micro", "TimedStorage-ByteHrs"],
+            "Tags": ['{"user:team": "a"}', None],
+        }
+    )
+    path = tmp_path / "focus-1-2.parquet"
+    pq.write_table(table, path)
+    with load(path) as bill:
+        assert bill.total("BilledCost") == Decimal("1.250000123")
+        rows = bill.sql(
+            "SELECT x_ProductCode, x_UsageType, x_PayerAccountId, x_Extra, Tags['user:team'] AS team "
+            "FROM billing ORDER BY 1"
+        )
+        first = rows.iloc[0]
+        assert first["x_ProductCode"] == "AmazonEC2" and first["x_UsageType"] == "BoxUsage:t3.micro"
+        assert first["x_PayerAccountId"] == "111111111111" and first["team"] == "a"
+        assert first["x_Extra"] == {"ServiceSubcategory": "Virtual Machines", "InvoiceId": "INV-1"}
+        assert bill.periods() == ["2024-10"]

@@ -121,10 +121,10 @@ def scan_sql(root: Path) -> str:
 
 
 def parts_scan_sql(pattern_or_files: str | list[Path]) -> str:
-    """A SELECT with the canonical column order over hive-partitioned canonical parquet files."""
+    """A SELECT with the canonical column order over canonical parquet files (each holds x_BillingPeriod;
+    the `x_BillingPeriod=...` folder names are for people and other tools)."""
     src = lit(pattern_or_files) if isinstance(pattern_or_files, str) else files_sql(pattern_or_files)
     columns = ", ".join(quote(c) for c in COLUMN_NAMES)
     return (
-        f"SELECT {columns} FROM read_parquet({src}, hive_partitioning = true, "
-        f"hive_types = {{'{PARTITION}': VARCHAR}})"
+        f"SELECT {columns} FROM read_parquet({src}, hive_partitioning = false)"
     )

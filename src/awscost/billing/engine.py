@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MEMORY = "256MB"
 # Parquet row groups are buffered whole before they are written: bounded in bytes, memory stays flat.
-ROW_GROUP_BYTES = "8MB"
+PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536, ROW_GROUP_SIZE_BYTES '8MB'"
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -103,34 +103,41 @@ def project(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[Reader,
 
 
 def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Path) -> dict[str, list[Path]]:
-    """Stream one file, projected onto the canonical table, into parquet under `out_dir` partitioned by
-    billing period (no table in memory: a file larger than memory loads); returns period -> parquet files.
+    """Stream one file, projected onto the canonical table, into parquet under `out_dir` (no table in memory:
+    a file larger than memory loads); returns billing period -> parquet files.
 
+    One plain COPY per source keeps memory flat (DuckDB's PARTITION_BY writer buffers per partition and grows
+    with the file); a file spanning several periods is split afterwards, from the parquet.
     A failure names the file, and for an unparseable number or date also the column, row and value."""
     import duckdb
 
     reader, projection = project(con, source)
     scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    target = out_dir / "data.parquet"
     try:
-        con.execute(
-            f"COPY ({projection.select_sql(scan)}) TO {lit(str(out_dir))} "
-            f"(FORMAT parquet, COMPRESSION zstd, PARTITION_BY (x_BillingPeriod), "
-            f"ROW_GROUP_SIZE 65536, ROW_GROUP_SIZE_BYTES {lit(ROW_GROUP_BYTES)})"
-        )
+        con.execute(f"COPY ({projection.select_sql(scan)}) TO {lit(str(target))} ({PARQUET_OPTIONS})")
     except duckdb.Error as exc:
         detail = _diagnose(con, scan, projection) if isinstance(exc, duckdb.ConversionException) else None
         raise InputError(
             detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display
         ) from None
+    periods = [r[0] for r in con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {lit(str(target))}").fetchall()]
+    if any(p is None or not PERIOD.match(str(p)) for p in periods):
+        raise InputError(
+            "rows without a billing period (no period start or charge period start)", where=source.display
+        )
+    if len(periods) <= 1:
+        return {str(p): [target] for p in periods}
     parts: dict[str, list[Path]] = {}
-    for part in sorted(out_dir.glob("x_BillingPeriod=*")):
-        period = part.name.partition("=")[2]
-        if not PERIOD.match(period):
-            raise InputError(
-                "rows without a billing period (no period start or charge period start)", where=source.display
-            )
-        parts[period] = sorted(part.glob("*.parquet"))
+    for period in sorted(periods):
+        part = out_dir / f"{period}.parquet"
+        con.execute(
+            f"COPY (SELECT * FROM {lit(str(target))} WHERE x_BillingPeriod = {lit(period)}) "
+            f"TO {lit(str(part))} ({PARQUET_OPTIONS})"
+        )
+        parts[period] = [part]
+    target.unlink()
     return parts
 
 
