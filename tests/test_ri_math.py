@@ -145,3 +145,32 @@ def test_daily_kinds_stand_for_their_whole_day() -> None:
     m = build_matrix(items, t0, t0 + timedelta(days=3))
     row = m.values[0]
     assert list(row[:24]) == [2.0] * 24 and np.isnan(row[24:48]).all() and list(row[48:]) == [3.0] * 24
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    usage=st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=60),
+    owned=st.integers(min_value=0, max_value=16),
+    step=st.sampled_from([1.0, 2.0, 4.0, 8.0]),
+    breakeven=st.floats(min_value=0.05, max_value=1.0),
+)
+def test_normalized_units_buy_the_savings_maximizing_number_of_steps(
+    usage: list[int], owned: int, step: float, breakeven: float
+) -> None:
+    """Bought in steps of g units, the plan is the best multiple of g on its history (brute force), and
+    with g = 1 it is the break-even quantile of the property above."""
+    row = np.array([usage], dtype=np.float32)
+    out = ri.plan(
+        row, owned=owned, on_demand=1.0, reserved_effective=breakeven, granularity=step, min_hours=1
+    )
+    r = float(out["breakeven"][0])
+
+    def savings(n: float) -> float:
+        return sum(min(u, owned + n) - min(u, owned) for u in usage) - n * r * len(usage)
+
+    candidates = [j * step for j in range(0, int(max(usage) / step) + 3)]
+    best = max(savings(n) for n in candidates)
+    assert savings(float(out["recommended"][0])) == pytest.approx(best, abs=1e-6)
+    assert out["savings_opt"][0] >= out["savings_p95"][0] - 1e-9
+    if step == 1.0:
+        assert out["recommended"][0] == naive_recommended([float(u) for u in usage], owned, r)

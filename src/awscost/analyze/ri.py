@@ -72,6 +72,31 @@ def units_to_buy(level: Any, owned: Any, granularity: Any = 1.0) -> Any:
     return n
 
 
+def _settle_chunks(
+    arr: Any, owned: Any, rec: Any, breakeven: Any, granularity: Any, n_obs: Any, enough: Any
+) -> Any:
+    """Exact optimum when a purchase step is coarser than a unit (size-flexible groups bought in sizes).
+
+    A step of g units pays when the usage it would cover, averaged over its g units and the hours, reaches
+    the break-even ratio. Usage share at the step's top can fall below break-even while that average does
+    not, so the optimum is the quantile answer or one step more: test that one step, on those rows only.
+    With g = 1 and whole-unit usage both rules are the same and nothing is computed here.
+    """
+    import numpy as np
+
+    g = np.asarray(granularity, dtype=np.float64) * np.ones(arr.shape[0])
+    rows = np.flatnonzero((g != 1.0) & enough & np.isfinite(breakeven) & (n_obs > 0))
+    if rows.size == 0:
+        return rec
+    sub = arr[rows]
+    base = owned[rows] + rec[rows]
+    gained = covered_units(sub, base + g[rows]) - covered_units(sub, base)
+    use = gained / (g[rows] * n_obs[rows])
+    out = np.array(rec, dtype=np.float64, copy=True)
+    out[rows] = np.where(use >= breakeven[rows], rec[rows] + g[rows], rec[rows])
+    return out
+
+
 def p95_rule(p95: Any, owned: Any, granularity: Any = 1.0) -> Any:
     """The seed's rule of thumb: reserve enough to cover the P95 hour (rounded up to a purchasable step)."""
     import numpy as np
@@ -175,6 +200,7 @@ def plan(
     level = optimal_level(sorted_rows, n_obs, breakeven)
     enough = n_obs >= min_hours
     rec = np.where(enough, units_to_buy(level, o, granularity), np.where(np.isnan(breakeven), np.nan, 0.0))
+    rec = _settle_chunks(arr, o, rec, breakeven, granularity, n_obs, enough)
     p95 = np.where(enough, p95_rule(stats["p95"], o, granularity), 0.0)
     opt = plan_costs(arr, o, rec, d, r, _known={"hours": n_obs, "total": stats["total"]})
     known = {"hours": n_obs, "total": stats["total"], "covered_owned": opt["covered_owned"]}

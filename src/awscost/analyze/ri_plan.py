@@ -103,10 +103,9 @@ def _owned_by_group(
         by_key.setdefault(str(r.get("key")), []).append(r)
     for key, count in latest.usage.items():
         info = key_info(kind, key)
-        zonal = [r for r in by_key.get(key, []) if str(r.get("scope", "Region")) != "Region"]
-        # Zonal EC2 reservations are not size-flexible: they count only against their own key's group.
-        gkey = info.group if not zonal else key
-        own = out.setdefault(gkey, Owned())
+        # A zonal EC2 reservation covers only its own size in its AZ; counting it in the family's units
+        # overstates its reach a little, leaving it out would make the plan buy it a second time.
+        own = out.setdefault(info.group, Owned())
         own.count += float(count) * info.factor
         for r in by_key.get(key, []):
             own.reservations.append(r)
