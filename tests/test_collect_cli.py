@@ -311,3 +311,16 @@ def test_collect_then_usage_export_gives_hand_counts_for_every_emulated_kind(aws
     }
     # Every account x kind was written, the empty ones too (an empty sample is not a missing hour).
     assert len(lines) == 7 * 3
+
+
+def test_no_credentials_is_one_line_exit_4(
+    aws: str, workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")  # no instance-metadata lookup on a dev machine
+    with pytest.raises(SystemExit) as exited:
+        main(["collect", "--regions", "us-east-1", "--store", f"sqlite:///{workdir / 'a.db'}"])
+    assert exited.value.code == 4
+    err = capsys.readouterr().err.strip()
+    assert err == "awscost: error: credentials: sts:GetCallerIdentity failed: Unable to locate credentials"
