@@ -309,3 +309,35 @@ def test_results_stored_per_hour_and_runs_add_up(tmp_path: Path) -> None:
     assert [i.time_key for i in items] == ["2026-11-26T10:00:00Z", "2026-11-26T11:00:00Z"]
     # One 1-minute round in each hour: 0.096 / 60 = 0.0016 USD = 1600 micro-USD per item.
     assert [sum(i.usage.values()) for i in items] == [1600, 1600]
+
+
+def test_dataset_prices_hosts_from_the_bill(tmp_path: Path) -> None:
+    from awscost.billing import load_into
+    from awscost.sandbox.bill import write_bill
+    from awscost.sandbox.containers import write_logs
+    from awscost.sandbox.scenario import default_scenario
+
+    scenario = default_scenario()
+    hours = scenario.hours(2)
+    load_into([write_bill(scenario, hours, tmp_path / "bill", formats=("cur",))["cur"]], tmp_path / "billing")
+    logs = write_logs(scenario, hours, tmp_path / "logs")
+    code, out, err = run(
+        [
+            "services",
+            "allocate",
+            *map(str, logs),
+            "--dataset",
+            str(tmp_path / "billing"),
+            "--by",
+            "account",
+            "--format",
+            "json",
+            "--store",
+            f"sqlite:///{tmp_path / 'l.db'}",
+        ]
+    )
+    assert code == 0, err
+    assert "host-hours priced:" in err and " billing" in err and "on-demand" not in err
+    rows = json.loads(out)
+    assert {r["account"] for r in rows} == {"222233334444", "333344445555", "__idle__"}
+    assert all(Decimal(r["total_cost"]) > 0 for r in rows)
