@@ -211,3 +211,18 @@ def test_default_scenario_server_env(server: SandboxServer) -> None:
     env = server.env()
     assert env["AWS_ENDPOINT_URL"] == server.endpoint and env["AWS_ACCESS_KEY_ID"]
     assert isinstance(default_scenario(), Scenario)
+
+
+def test_a_handler_bug_is_an_aws_shaped_500(server: SandboxServer) -> None:
+    def broken(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+        raise KeyError("oops")
+
+    layer.register("redshift", "DescribeReservedNodeOfferings", broken)
+    try:
+        client = server.client("redshift", "us-east-1", PROD)
+        with pytest.raises(botocore.exceptions.ClientError) as err:
+            client.describe_reserved_node_offerings()
+        assert err.value.response["Error"]["Code"] == "InternalFailure"
+        assert "KeyError" in err.value.response["Error"]["Message"]
+    finally:
+        layer.unregister("redshift", "DescribeReservedNodeOfferings")

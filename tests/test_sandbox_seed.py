@@ -105,3 +105,22 @@ def test_run_sandbox_prints_what_to_export() -> None:
     assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in text
     assert "export AWS_ACCESS_KEY_ID=" in text and "111122223333 management (management)" in text
     assert "awscost collect --kinds all" in text and "fleet: dynamodb 5" in text
+
+
+def test_reset_forgets_the_fleet_and_the_keys() -> None:
+    with SandboxServer() as server:
+        seed_organization(server)
+        sc = server.scenario
+        member = next(a.id for a in sc.accounts if not a.management)
+        ddb = server.client("dynamodb", "eu-west-1", member)
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        server.reset()
+        assert server.env()["AWS_ACCESS_KEY_ID"] == "sandbox"
+        assert server.client("dynamodb", "eu-west-1", member).list_tables()["TableNames"] == []
+        seed_organization(server)  # seeding again after a reset starts from nothing
+        assert server.client("sts").get_caller_identity()["Account"] == sc.management.id

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextvars
 import io
+import logging
 import json
 import os
 import re
@@ -35,6 +36,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from awscost.sandbox.scenario import SandboxReservation, Scenario
+
+log = logging.getLogger(__name__)
 
 Handler = Callable[[dict[str, Any], str, str], dict[str, Any]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
@@ -226,7 +229,12 @@ class ReservationLayer:
             status = int(out["status_code"])
             payload = out["body"].encode("utf-8") if isinstance(out["body"], str) else out["body"]
             out_headers = dict(out["headers"])
-        except LayerError as exc:
+        except Exception as exc:
+            if not isinstance(exc, LayerError):
+                # A bug in a handler: answer like AWS's internal error (not werkzeug's HTML page, which botocore
+                # cannot parse) and keep the traceback for whoever runs the sandbox.
+                log.exception("sandbox layer: %s.%s failed", route.service, route.operation)
+                exc = LayerError("InternalFailure", f"sandbox layer: {type(exc).__name__}: {exc}", status=500)
             status, payload, out_headers = exc.status, _error_body(model.protocol, exc), {}
             if model.protocol in ("json", "rest-json"):
                 out_headers["x-amzn-ErrorType"] = exc.code

@@ -34,6 +34,10 @@ class SandboxServer:
         self.access_key, self.secret_key = FAKE_KEY, FAKE_SECRET
         self._server: Any = None
         self._thread: threading.Thread | None = None
+        self._lock = threading.RLock()  # creating clients from one boto3 Session is not thread-safe
+        self._base_key: tuple[str, str] | None = None
+        self._base_session: Any = None
+        self._assumed: dict[tuple[str, str], dict[str, str]] = {}
 
     @property
     def clock(self) -> datetime:
@@ -74,10 +78,14 @@ class SandboxServer:
         return self
 
     def reset(self) -> None:
-        """Forget every emulated resource (moto's state is per process)."""
+        """Forget every emulated resource (moto's state is per process), and what the seeder knew of them."""
         req = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
         with urllib.request.urlopen(req) as resp:
             resp.read()
+        with self._lock:
+            self.access_key, self.secret_key = FAKE_KEY, FAKE_SECRET
+            self._base_key = None  # moto forgot the assumed-role keys too
+            self.__dict__.pop("_seed_state", None)
 
     def stop(self) -> None:
         if self._server is not None:
@@ -109,18 +117,22 @@ class SandboxServer:
         import boto3
 
         key = (self.access_key, self.secret_key)
-        if getattr(self, "_base_key", None) != key:
+        if self._base_key != key:
             self._base_session = boto3.Session(
                 aws_access_key_id=self.access_key,
                 aws_secret_access_key=self.secret_key,
                 region_name=DEFAULT_REGION,
             )
             self._base_key = key
-            self._assumed: dict[tuple[str, str], dict[str, str]] = {}
+            self._assumed = {}
         return self._base_session
 
     def credentials(self, account: str, role_name: str = "OrganizationAccountAccessRole") -> dict[str, str]:
         """Assumed-role keys in `account` (moto maps them to it), cached: they never expire in the sandbox."""
+        with self._lock:
+            return self._credentials(account, role_name)
+
+    def _credentials(self, account: str, role_name: str) -> dict[str, str]:
         base = self._base()
         found = self._assumed.get((account, role_name))
         if found is None:
@@ -154,6 +166,7 @@ class SandboxServer:
 
         Clients come from one base session with per-call keys, so botocore's loaded models are shared.
         """
-        base = self._base()
-        creds = self.credentials(account) if account is not None else {}
-        return base.client(service, region_name=region, endpoint_url=self.endpoint, **creds)
+        with self._lock:
+            base = self._base()
+            creds = self.credentials(account) if account is not None else {}
+            return base.client(service, region_name=region, endpoint_url=self.endpoint, **creds)
