@@ -267,3 +267,33 @@ def test_unreachable_api_is_reported_and_the_snapshot_answers(tmp_path: Path) ->
     book = load_price_book(open_store(f"sqlite:///{tmp_path / 'empty.db'}"))
     assert "snapshot" in book.notes[0]
     assert book.on_demand_hourly("rds", "db.m5.large", "us-east-1", "postgres") == Decimal("0.1780")
+
+
+def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from awscost.pricing.api import service_of_type, wanted_prices
+    from awscost.store.base import UsageItem
+
+    store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
+    t = datetime(2026, 11, 20, 5, tzinfo=UTC)
+    store.put_items(
+        [
+            UsageItem("ec2os", "acme", "ap-south-1", t, {"linux-x9.huge": 1, "spot-linux-c5.large": 3}),
+            UsageItem("rds", "acme", "ap-south-1", t, {"multi_az-db.m5.large:postgres": 1}),
+        ]
+    )
+    wanted = wanted_prices(store, org_name="acme", until=datetime(2026, 11, 21, tzinfo=UTC))
+    assert ("ec2", "ap-south-1", "x9.huge") in wanted and ("rds", "ap-south-1", "db.m5.large") in wanted
+    assert ("ec2", "us-east-1", "m5.large") in wanted and ("fargate", "eu-west-1", None) in wanted
+    assert ("ec2", "ap-south-1", "c5.large") not in wanted  # spot usage is never reserved
+    only = wanted_prices(
+        None, org_name="acme", types=["db.r5.large", "m6g.large.search", "ra3.xlplus", "t3.micro"]
+    )
+    assert only == [
+        ("ec2", "us-east-1", "t3.micro"),
+        ("es", "us-east-1", "m6g.large.search"),
+        ("rds", "us-east-1", "db.r5.large"),
+        ("redshift", "us-east-1", "ra3.xlplus"),
+    ]
+    assert service_of_type("cache.r6g.large") == "elasticache"

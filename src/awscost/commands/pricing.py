@@ -27,28 +27,20 @@ def pricing() -> None:
 @with_settings
 def refresh(settings: Settings, services: str | None, regions: str | None, types: str | None) -> None:
     """Query the Price List API for the wanted types and store the answers in the cache."""
-    from awscost.pricing.api import fetch_prices, pricing_client, read_cache, write_cache
-    from awscost.pricing.book import snapshot_book, snapshot_date
+    from awscost.pricing.api import fetch_prices, pricing_client, read_cache, wanted_prices, write_cache
+    from awscost.pricing.book import snapshot_date
     from awscost.store import open_store
 
-    want_services = set(csv_list(services) or ["ec2", "rds", "elasticache", "es", "redshift", "fargate"])
-    want_regions = csv_list(regions) or list(settings.regions) or None
-    want_types = set(csv_list(types) or [])
-    wanted: set[tuple[str, str, str | None]] = set()
-    for p in snapshot_book():
-        if p.service not in want_services or (want_regions and p.region not in want_regions):
-            continue
-        if want_types and p.type not in want_types:
-            continue
-        wanted.add((p.service, p.region, None if p.service == "fargate" else p.type))
-    for t in want_types:
-        for svc in want_services - {"fargate"}:
-            for region in want_regions or ["us-east-1"]:
-                if not any(w[1] == region and w[2] == t for w in wanted):
-                    wanted.add((svc, region, t))
-    result = fetch_prices(pricing_client(), sorted(wanted, key=lambda w: (w[0], w[1], w[2] or "")))
     store = open_store(settings.store)
     try:
+        wanted = wanted_prices(
+            store,
+            org_name=settings.org_name,
+            services=csv_list(services),
+            regions=csv_list(regions) or list(settings.regions) or None,
+            types=csv_list(types),
+        )
+        result = fetch_prices(pricing_client(), wanted)
         if result.fetched:
             n = write_cache(store, result.fetched)
             click.echo(f"cached {n} prices from the AWS Price List API ({result.calls} queries)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -243,6 +243,59 @@ def fetch_prices(
             result.failed.append(f"{svc} {region} {itype or '*'}: {exc}")
     result.fetched = merge_prices(out)
     return result
+
+
+def service_of_type(itype: str) -> str:
+    """The pricing service an instance/node type name belongs to."""
+    if itype.startswith("db."):
+        return "rds"
+    if itype.startswith("cache."):
+        return "elasticache"
+    if itype.endswith((".search", ".elasticsearch")):
+        return "es"
+    if itype.startswith(("dc1.", "dc2.", "ds2.", "ra3.")):
+        return "redshift"
+    return "ec2"
+
+
+def wanted_prices(
+    store: Any | None,
+    *,
+    org_name: str,
+    services: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+    types: Sequence[str] | None = None,
+    lookback_days: int = 7,
+    until: datetime | None = None,
+) -> list[tuple[str, str, str | None]]:
+    """(service, region, type) to ask the API for: the given types, else the snapshot's plus every type
+    the store saw org-wide in the `lookback_days` before `until` (so types the snapshot lacks get priced)."""
+    from awscost.analyze.ri_flex import PLAN_KINDS, SERVICE, key_info
+    from awscost.timeutil import current_hour
+
+    all_services = ("ec2", "rds", "elasticache", "es", "redshift", "fargate")
+    svcs = {canonical_service(s) for s in services} if services else set(all_services)
+    out: set[tuple[str, str, str | None]] = set()
+    if types:
+        for region in regions or ["us-east-1"]:
+            out.update((service_of_type(t), region, t) for t in types if service_of_type(t) in svcs)
+        return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
+    for p in snapshot_book():
+        if p.service in svcs and (not regions or p.region in regions):
+            out.add((p.service, p.region, None if p.service == "fargate" else p.type))
+    if store is not None:
+        end = until or current_hour() + timedelta(hours=1)
+        for kind in PLAN_KINDS:
+            for item in store.query(
+                kind=kind, account=org_name, since=end - timedelta(days=lookback_days), until=end
+            ):
+                if regions and item.region not in regions:
+                    continue
+                for key in item.usage:
+                    info = key_info(kind, key)
+                    if info.reservable and SERVICE[kind] in svcs:
+                        out.add((SERVICE[kind], item.region, info.type))
+    return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
 
 
 def cache_id(price: Price) -> str:
