@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import contextvars
 import io
-import logging
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -231,8 +231,8 @@ class ReservationLayer:
             out_headers = dict(out["headers"])
         except Exception as exc:
             if not isinstance(exc, LayerError):
-                # A bug in a handler: answer like AWS's internal error (not werkzeug's HTML page, which botocore
-                # cannot parse) and keep the traceback for whoever runs the sandbox.
+                # A bug in a handler: answer like AWS's internal error (not werkzeug's HTML page, which
+                # botocore cannot parse) and keep the traceback for whoever runs the sandbox.
                 log.exception("sandbox layer: %s.%s failed", route.service, route.operation)
                 exc = LayerError("InternalFailure", f"sandbox layer: {type(exc).__name__}: {exc}", status=500)
             status, payload, out_headers = exc.status, _error_body(model.protocol, exc), {}
