@@ -297,3 +297,71 @@ def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: P
         ("redshift", "us-east-1", "ra3.xlplus"),
     ]
     assert service_of_type("cache.r6g.large") == "elasticache"
+
+
+def sp_result(plan: str, payment: str, seconds: int, rate: str) -> dict[str, Any]:
+    return {
+        "savingsPlanOffering": {
+            "offeringId": f"{plan}-{payment}-{seconds}",
+            "paymentOption": payment,
+            "planType": plan,
+            "durationSeconds": seconds,
+            "currency": "USD",
+            "planDescription": f"{seconds // 31536000} year {payment} {plan}",
+        },
+        "rate": rate,
+        "unit": "Hrs",
+        "productType": "EC2",
+        "serviceCode": "AmazonEC2",
+        "usageType": "BoxUsage:m5.large",
+        "operation": "RunInstances",
+        "properties": [
+            {"name": "region", "value": "us-east-1"},
+            {"name": "instanceType", "value": "m5.large"},
+            {"name": "productDescription", "value": "Linux/UNIX"},
+            {"name": "tenancy", "value": "shared"},
+        ],
+    }
+
+
+def test_savings_plans_rates_from_the_savings_plans_api() -> None:
+    from awscost.pricing.api import merge_prices, parse_price_item
+    from awscost.pricing.savings_plans import fetch_savings_plans_rates
+
+    client = boto3.client(
+        "savingsplans", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
+    )
+    expected = {
+        "savingsPlanTypes": ["Compute", "EC2Instance"],
+        "products": ["EC2"],
+        "serviceCodes": ["AmazonEC2"],
+        "filters": [
+            {"name": "region", "values": ["us-east-1"]},
+            {"name": "instanceType", "values": ["m5.large"]},
+            {"name": "tenancy", "values": ["shared"]},
+        ],
+        "maxResults": 1000,
+    }
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_savings_plans_offering_rates",
+            {"searchResults": [sp_result("Compute", "No Upfront", 31536000, "0.0690")], "nextToken": "k"},
+            expected,
+        )
+        stub.add_response(
+            "describe_savings_plans_offering_rates",
+            {"searchResults": [sp_result("EC2Instance", "All Upfront", 94608000, "0.0365")]},
+            {**expected, "nextToken": "k"},
+        )
+        sp = fetch_savings_plans_rates(client, [("us-east-1", "m5.large")], date="2026-11-20")
+        stub.assert_no_pending_responses()
+    assert sp.ok and len(sp.fetched) == 1
+    assert dict(sp.fetched[0].savings_plans) == {
+        "compute/1y/no": Decimal("0.0690"),
+        "ec2instance/3y/all": Decimal("0.0365"),
+    }
+    od = parse_price_item(m5_large_item())
+    assert od is not None
+    merged = merge_prices([od, *sp.fetched])
+    assert len(merged) == 1 and merged[0].on_demand == Decimal("0.0960000000")
+    assert merged[0].savings_plans["compute/1y/no"] == Decimal("0.0690") and merged[0].reserved

@@ -41,6 +41,20 @@ def refresh(settings: Settings, services: str | None, regions: str | None, types
             types=csv_list(types),
         )
         result = fetch_prices(pricing_client(), wanted)
+        ec2 = sorted({(p.region, p.type) for p in result.fetched if p.service == "ec2"})
+        if ec2:
+            # Savings Plans rates join the on-demand/reserved prices just fetched (never stand alone).
+            from awscost.aws.session import client, client_config, make_session
+            from awscost.pricing.api import merge_prices
+            from awscost.pricing.savings_plans import fetch_savings_plans_rates
+
+            sp_client = client(make_session(), "savingsplans", "us-east-1", config=client_config(2, 4))
+            date = max(p.date for p in result.fetched)
+            sp = fetch_savings_plans_rates(sp_client, ec2, date=date)
+            keys = {p.key for p in result.fetched}
+            result.fetched = merge_prices([*result.fetched, *(p for p in sp.fetched if p.key in keys)])
+            result.failed += sp.failed
+            result.calls += sp.calls
         if result.fetched:
             n = write_cache(store, result.fetched)
             click.echo(f"cached {n} prices from the AWS Price List API ({result.calls} queries)")
