@@ -114,7 +114,9 @@ class AccountSessions:
         self.external_id = external_id
         self.counter = counter
         self._caller_id = caller_id
+        self._base_clients = ClientCache(base)  # the caller's own account, and its STS client
         self._lock = threading.Lock()
+        self._caller_lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
         self._cached: dict[str, tuple[ClientCache, datetime | None]] = {}
         # A refused AssumeRole is remembered for the run, so N regions x K kinds do not each retry it.
@@ -123,9 +125,10 @@ class AccountSessions:
 
     @property
     def caller_id(self) -> str:
-        if self._caller_id is None:
-            self._caller_id = caller_account(self.base)
-        return self._caller_id
+        with self._caller_lock:
+            if self._caller_id is None:
+                self._caller_id = caller_account(self.base)
+            return self._caller_id
 
     def _account_lock(self, account_id: str) -> threading.Lock:
         with self._lock:
@@ -154,7 +157,7 @@ class AccountSessions:
 
     def _enter(self, account_id: str) -> tuple[ClientCache, datetime | None]:
         if account_id == self.caller_id:
-            return ClientCache(self.base), None
+            return self._base_clients, None
         if not self.role_name:
             raise AwsAccessError(
                 f"account {account_id} is not the caller's ({self.caller_id}) and no role name is set",
@@ -168,7 +171,7 @@ class AccountSessions:
         try:
             with self._lock:
                 self.assume_role_calls += 1
-            creds = client(self.base, "sts").assume_role(**kwargs)["Credentials"]
+            creds = self._base_clients.get("sts").assume_role(**kwargs)["Credentials"]
         except (ClientError, BotoCoreError) as exc:
             raise _aws_error(exc, f"sts:AssumeRole {arn}", f"account {account_id}") from None
         session = make_session(creds, self.base.region_name, counter=self.counter)
