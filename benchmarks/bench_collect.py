@@ -132,6 +132,29 @@ def sandbox_in_process() -> Iterator[dict[str, str]]:
         yield server.env()
 
 
+CLIENT_SECONDS = [0.0]
+
+
+def instrument_client_creation() -> None:
+    """Time spent creating boto3 clients (the runner's factory), to show where collection time goes."""
+    import threading
+
+    import awscost.aws.session as aws_session
+
+    real = aws_session.client
+    lock = threading.Lock()
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        t0 = time.perf_counter()
+        try:
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                CLIENT_SECONDS[0] += time.perf_counter() - t0
+
+    aws_session.client = timed  # type: ignore[assignment]
+
+
 def collect(sc: Scenario, env: dict[str, str], workers: int) -> tuple[float, Any]:
     from awscost.collect.runner import run_collection
     from awscost.sandbox.demo import demo_settings
@@ -175,12 +198,17 @@ def main() -> None:
     floor = paging_floor(sc)
     with sandbox_in_process() if args.in_process else sandbox_process() as env:
         collect(sc, env, 16)  # warm-up: moto builds its per-account, per-region backends on first use
+        instrument_client_creation()
         times: dict[int, list[float]] = {1: [], 16: []}
+        client_seconds: list[float] = []
         summary = None
         for _ in range(args.repeat):
             for workers in (16, 1):  # alternate so drifting machine load hits both modes alike
+                CLIENT_SECONDS[0] = 0.0
                 elapsed, summary = collect(sc, env, workers)
                 times[workers].append(elapsed)
+                if workers == 1:
+                    client_seconds.append(CLIENT_SECONDS[0])
     assert summary is not None
     made = Counter(summary.calls_by_operation)
     made_total, floor_total = sum(made.values()), sum(floor.values())
@@ -203,6 +231,8 @@ def main() -> None:
     print(
         f"  runs: sequential {[round(t, 2) for t in times[1]]}, parallel {[round(t, 2) for t in times[16]]}"
     )
+    share = statistics.median(c / t for c, t in zip(client_seconds, times[1], strict=True))
+    print(f"  creating boto3 clients takes {share:.0%} of a sequential run (median)")
 
 
 if __name__ == "__main__":
