@@ -9,6 +9,10 @@ spikes; some groups only exist for a window of hours, and one baseline slot of m
 now and then, so instance ids come and go. This gives the hourly history the spread an RI planner needs
 (min, P5, median, P95, max all differ).
 
+Beyond the shared API (`fleet_at`, `reservations`, `hours`): `paused_at(hour)` (Redshift clusters that exist
+but are paused), `active_reservations(hour)`, `business_hours(region, hour)` (0..1, the autoscaling shape),
+`management`, `account_ids`.
+
 Tags: `FleetUnit.tags` holds the tags as the bill shows them for cost allocation: user-defined
 `Spend_Category` appears as `user:Spend_Category` (SPEND_TAG); other keys (`Name`, `Role`,
 `ecs:cluster-name`) as on the resource. `resource_tags(unit)` gives the tags to put on the AWS resource
