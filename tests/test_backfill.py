@@ -83,16 +83,38 @@ def test_rebuild_sums_accounts_into_the_org_and_daily_kinds_take_the_day() -> No
 
 @pytest.fixture(scope="module")
 def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
-    """The demo's real collector over HTTP for the first hours of the scenario, and the sandbox bill."""
+    """The demo: the real collector over HTTP for the first hours of the scenario, then the RI step (which
+    backfills the day before collection from the bill); and the sandbox bill of the first hours."""
+    from awscost.reports import ri_workbook
     from awscost.sandbox.bill import write_bill
     from awscost.sandbox.demo import run_demo
 
     out = tmp_path_factory.mktemp("backfill")
-    ctx = run_demo(
-        COLLECTED_HOURS, out, Console(file=io.StringIO()), steps=["awscost.sandbox.demo:collect_step"]
-    )
+    console = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ri_workbook, "DEMO_HISTORY_DAYS", 1)
+        ctx = run_demo(
+            COLLECTED_HOURS,
+            out,
+            Console(file=console, width=200),
+            steps=["awscost.sandbox.demo:collect_step", "awscost.reports.ri_workbook:demo_step"],
+        )
+    ctx.results["console"] = console.getvalue()
     bill = write_bill(ctx.scenario, ctx.scenario.hours(BILLED_HOURS), out / "bill", formats=("cur",))
     yield ctx, bill["cur"]
+
+
+def test_demo_step_backfills_the_day_before_collection(collected: tuple[Any, Path]) -> None:
+    ctx, _cur = collected
+    assert "backfilled" in ctx.results["console"] and "AwsRIUsageReport.xlsx" in ctx.results["console"]
+    store = open_store(ctx.store_url)
+    earlier = list(store.query(kind="ec2os", account=ctx.settings.org_name, until=ctx.first_hour))
+    store.close()
+    assert len({i.time for i in earlier}) == 24 and all(i.attrs.get("source") == "billing" for i in earlier)
+    m5 = next(
+        r for r in ctx.results["ri_report"]["rows"] if r["key"] == "linux-m5.*" and r["region"] == "us-east-1"
+    )
+    assert m5["hours"] == 24 + COLLECTED_HOURS  # one history: billed day + collected hours
 
 
 def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: tuple[Any, Path]) -> None:
@@ -101,7 +123,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
     ctx, cur = collected
     org = ctx.settings.org_name
     store = open_store(ctx.store_url)
-    before = {(i.aws_resource, i.time): i for i in store.query()}
+    before = {(i.aws_resource, i.time): i for i in store.query(since=ctx.first_hour)}
     with load([cur]) as bill:
         from awscost.analyze.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
 
@@ -126,7 +148,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
         compared += 1
     assert compared >= 5 * 4 * 3  # kinds x (accounts + org, where present) x hours
 
-    after = {(i.aws_resource, i.time): i for i in store.query()}
+    after = {(i.aws_resource, i.time): i for i in store.query(since=ctx.first_hour)}
     for key, live in before.items():
         assert after[key] == live  # collected hours never overwritten
     new = {k: v for k, v in after.items() if k not in before}
@@ -135,7 +157,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
     assert result.written == len(new) and result.skipped_collected > 0
     # idempotent: a second backfill writes the same billing items again, nothing more
     again = backfill_from_billing(cur, store, org_name=org)
-    assert again.written == result.written and len(list(store.query())) == len(after)
+    assert again.written == result.written and len(list(store.query(since=ctx.first_hour))) == len(after)
     store.close()
 
 
@@ -194,7 +216,8 @@ def test_backfilled_history_plans(collected: tuple[Any, Path]) -> None:
         for r in plan.rows
         if r["kind"] == "ec2os" and r["region"] == "us-east-1" and r["key"] == "linux-m5.*"
     )
-    assert m5["hours"] == BILLED_HOURS  # collected hours + backfilled hours, one history
+    # the 24-hour window ending at the last billed hour: backfilled before, collected, backfilled after
+    assert m5["hours"] == 24 and m5["missing"] == 0
     assert isinstance(m5["recommended"], float)
 
 
