@@ -157,6 +157,7 @@ def test_all_upfront_has_break_even_months_and_backtest_rows(tmp_path: Path) -> 
     assert row["train_hours"] + row["test_hours"] == m5["hours"]
     assert row["in_sample_savings_optimal"] >= row["in_sample_savings_p95"]
     assert row["cost_on_demand"] - row["cost_optimal"] == row["savings_optimal"]
+    assert row["price_source"] == "snapshot 2026-11-26"
 
 
 def test_bad_options_are_user_errors(tmp_path: Path) -> None:

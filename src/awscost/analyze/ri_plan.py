@@ -447,6 +447,7 @@ def backtest_rows(result: PlanResult, split: float = 2 / 3) -> list[dict[str, An
                 "savings_p95": money(bt["savings_p95"][i]),
                 "in_sample_savings_optimal": money(bt["train_savings_opt"][i]),
                 "in_sample_savings_p95": money(bt["train_savings_p95"][i]),
+                "price_source": result.rows[i].get("price_source"),
             }
         )
     return rows

@@ -116,6 +116,7 @@ BACKTEST_COLUMNS: list[Column] = [
     ("savings_p95", "P95 savings", "money"),
     ("in_sample_savings_optimal", "In-sample optimal savings", "money"),
     ("in_sample_savings_p95", "In-sample P95 savings", "money"),
+    ("price_source", "Price source", "text"),
 ]
 CE_COV_COLUMNS: list[Column] = [
     ("day", "Day", "text"),
