@@ -148,8 +148,8 @@ def test_import_jsonl_with_blank_lines_and_duplicates(tmp_path: Path) -> None:
         ('\n\n{"awsResource":"ec2:1","time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:3: awsResource 'ec2:1'"),  # noqa: E501
         ('{"awsResource":"ec2:1:r","time":"yesterday","usage":{"a":1}}\n', "in.jsonl:1: time 'yesterday'"),
         ('{"awsResource":"ec2:1:r","time":"2026-13-40T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:1: '2026-13-40T10:00:00Z'"),  # noqa: E501
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":"3"}}\n', "in.jsonl:1: usage['a']"),  # noqa: E501
-        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":[1]}\n', "in.jsonl:1: usage of ec2:1:r"),  # noqa: E501
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":"3"}}\n', "in.jsonl:1: usage['a']"),
+        ('{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":[1]}\n', "in.jsonl:1: usage of ec2:1:r"),
         ('{"time":"2026-11-26T10:00:00Z","usage":{"a":1}}\n', "in.jsonl:1: no awsResource"),
         ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"awsResource":"x"', "in.jsonl:1: invalid JSON"),  # noqa: E501
         ('[{"awsResource":"ec2:1:r","time":"2026-11-26T10:00:00Z","usage":{"a":1}}, {"usage":{}}]', "in.jsonl: item 2: no awsResource"),  # noqa: E501
@@ -210,9 +210,9 @@ def test_normalise_legacy_keys() -> None:
         ("ec2os", "spot-sles-m4.large"): ("spot-suse-m4.large", "sles -> suse"),
         ("ri-ec2", "Linux/UNIX (Amazon VPC)-t2.small"): ("linux-t2.small", "product description -> OS"),
         ("ri-ec2", "Red Hat Enterprise Linux:m5.large"): ("rhel-m5.large", "product description -> OS"),
-        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("Windows with SQL Server Standard-t2.small", None),  # noqa: E501
+        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("Windows with SQL Server Standard-t2.small", None),
         ("ri-ec2", "linux-t2.small"): ("linux-t2.small", None),
-        ("ri-rds", "db.r4.large:mysql-multi_az"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),  # noqa: E501
+        ("ri-rds", "db.r4.large:mysql-multi_az"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),
         ("ri-rds", "db.r4.large:mysql (Multi-AZ)"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),  # noqa: E501
         ("rds", "multi_az-db.r4.large:mysql"): ("multi_az-db.r4.large:mysql", None),
         ("ri-rds", "db.r4.large:aurora-mysql"): ("db.r4.large:aurora-mysql", None),

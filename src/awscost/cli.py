@@ -47,10 +47,11 @@ class LazyGroup(click.Group):
             cmd = getattr(import_module(module), attr)
         except ModuleNotFoundError as exc:
             if exc.name and exc.name.startswith("awscost"):
-                raise click.ClickException(f"command {cmd_name!r} is not built yet ({module} missing)") from None
+                raise click.ClickException(
+                    f"command {cmd_name!r} is not built yet ({module} missing)"
+                ) from None
             raise click.ClickException(
-                f"command {cmd_name!r} needs the optional package {exc.name!r}: "
-                f"pip install 'awscost[all]'"
+                f"command {cmd_name!r} needs the optional package {exc.name!r}: pip install 'awscost[all]'"
             ) from None
         assert isinstance(cmd, click.Command)
         return cmd

@@ -37,7 +37,9 @@ class Settings:
     mail_to: tuple[str, ...] = ()
     tag_key: str = "user:Spend_Category"
     config_path: str | None = None  # where these settings came from (None = defaults only)
-    raw: dict[str, Any] = field(default_factory=dict)  # the whole parsed file, for sections owned by other modules
+    raw: dict[str, Any] = field(
+        default_factory=dict
+    )  # the whole parsed file, for sections owned by other modules
 
     def with_overrides(self, **kw: Any) -> Settings:
         return replace(self, **{k: v for k, v in kw.items() if v is not None})
@@ -83,7 +85,9 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
         if isinstance(value, dict) and section is data:
             continue  # other top-level tables ([accounts], [pricing] ...) when the file has no [awscost]
         if key not in known:
-            raise ConfigError(f"unknown key {key!r}", where=where, hint=f"known keys: {', '.join(sorted(known))}")
+            raise ConfigError(
+                f"unknown key {key!r}", where=where, hint=f"known keys: {', '.join(sorted(known))}"
+            )
         if key in ("store", "org_name", "role_name", "external_id", "report_bucket", "mail_from", "tag_key"):
             if not isinstance(value, str) or not value:
                 raise ConfigError("must be a non-empty string", where=where)
@@ -140,8 +144,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         values = _parse(raw, str(cfg_path))
         used_path = str(cfg_path)
     elif explicit:
-        raise ConfigError("config file not found", where=str(cfg_path), hint="run `awscost init` to write one")
-    env_data = {key: env[var] for var, key in ENV_KEYS.items() if env.get(var)}
+        raise ConfigError(
+            "config file not found", where=str(cfg_path), hint="run `awscost init` to write one"
+        )
+    env_data: dict[str, Any] = {key: env[var] for var, key in ENV_KEYS.items() if env.get(var)}
     if "max_workers" in env_data:
         try:
             env_data["max_workers"] = int(env_data["max_workers"])
@@ -154,7 +160,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     return Settings(**values, config_path=used_path, raw=raw)
 
 
-STARTER_CONFIG = '''\
+STARTER_CONFIG = """\
 # awscost configuration. Every key is optional; the values shown are the defaults unless noted.
 # Environment variables AWSCOST_<KEY> (e.g. AWSCOST_STORE) override this file; command-line options override both.
 
@@ -192,7 +198,7 @@ tag_key = "user:Spend_Category"
 [accounts.names]
 # Display names; otherwise the Organizations account name is used.
 # "123456789012" = "production"
-'''
+"""
 
 
 def write_starter_config(path: str | os.PathLike[str], *, force: bool = False) -> Path:

@@ -78,7 +78,10 @@ def emit(
         writer.writerow(columns)
         for r in materialized:
             writer.writerow(
-                [dumps(r.get(c)) if isinstance(r.get(c), dict | list) else _jsonable_or(r.get(c)) for c in columns]
+                [
+                    dumps(r.get(c)) if isinstance(r.get(c), dict | list) else _jsonable_or(r.get(c))
+                    for c in columns
+                ]
             )
     elif fmt == "table":
         from rich.console import Console

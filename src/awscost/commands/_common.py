@@ -25,7 +25,9 @@ def with_settings(func: F) -> F:
         envvar="AWSCOST_CONFIG",
         help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG).",
     )
-    @click.option("--store", "store_url", default=None, help="Store URL: sqlite:///PATH or dynamodb://TABLE?region=R.")
+    @click.option(
+        "--store", "store_url", default=None, help="Store URL: sqlite:///PATH or dynamodb://TABLE?region=R."
+    )
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, store_url: str | None, **kwargs: Any) -> Any:
         settings = load_settings(config_path).with_overrides(store=store_url)

@@ -1,7 +1,7 @@
 """Stores behind one protocol, chosen by URL: one registry of schemes.
 
-    sqlite:///path/to/awscost.db     embedded default (file created on first use)
-    dynamodb://AWSCost?region=us-east-1[&map_table=AWSCostMap]
+sqlite:///path/to/awscost.db     embedded default (file created on first use)
+dynamodb://AWSCost?region=us-east-1[&map_table=AWSCostMap]
 """
 
 from __future__ import annotations

@@ -48,7 +48,11 @@ class UsageItem:
 
     def to_json(self) -> dict[str, Any]:
         """The export/import line format: {"awsResource": ..., "time": ..., "usage": {...}, **attrs}."""
-        out: dict[str, Any] = {"awsResource": self.aws_resource, "time": self.time_key, "usage": dict(self.usage)}
+        out: dict[str, Any] = {
+            "awsResource": self.aws_resource,
+            "time": self.time_key,
+            "usage": dict(self.usage),
+        }
         out.update(self.attrs)
         return out
 
