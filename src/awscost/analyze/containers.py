@@ -380,6 +380,33 @@ def _fixed(x: float | None) -> int:
     return 0 if x is None or x != x or x <= 0 else round(x * FIXED)
 
 
+def _source_sql(con: Any, source: Any) -> str:
+    if isinstance(source, str | Path):
+        pattern = str(Path(source) / "*.parquet") if Path(source).is_dir() else str(source)
+        return "read_parquet('" + pattern.replace("'", "''") + "', union_by_name = true)"
+    con.register("samples_src", source)
+    return "samples_src"
+
+
+def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
+    """(host id, region) of EC2 hosts whose samples never give an instance type (to describe them)."""
+    import duckdb
+
+    if isinstance(source, list):
+        source = samples_to_arrow(source)
+    con = duckdb.connect()
+    try:
+        src = _source_sql(con, source)
+        rows = con.execute(
+            f"select host_id, any_value(region) from {src} where host_id is not null "
+            "and coalesce(launch_type, 'EC2') <> 'FARGATE' group by host_id having count(instance_type) = 0 "
+            "order by host_id"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(str(h), r) for h, r in rows]
+
+
 def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...]], int]:
     """Host-hour x container claims from a pyarrow Table / parquet path or glob (streamed by DuckDB), and the
     number of samples without a host."""
@@ -391,12 +418,7 @@ def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...
         con.execute("set preserve_insertion_order=false")
         con.execute("set TimeZone='UTC'")
         con.execute("set enable_progress_bar=false")
-        if isinstance(source, str | Path):
-            pattern = str(Path(source) / "*.parquet") if Path(source).is_dir() else str(source)
-            src = "read_parquet('" + pattern.replace("'", "''") + "', union_by_name = true)"
-        else:
-            con.register("samples_src", source)
-            src = "samples_src"
+        src = _source_sql(con, source)
         if options.step_seconds is None:
             step_expr = f"coalesce(round(median(next_gap)), {int(options.default_step)})::bigint"
             join: float = options.round_seconds
@@ -419,6 +441,7 @@ def allocate(
     capacity: CapacityLookup | None = None,
     host_cost: HostCostLookup | None = None,
     fargate: FargateRates | FargateLookup | None = None,
+    host_types: Mapping[str, str] | None = None,
 ) -> Allocation:
     """Allocate every host-hour of `source`: samples list, pyarrow Table, or Parquet file, glob or directory
     (as `awscost.containers.readers.write_parquet` writes)."""
@@ -435,7 +458,12 @@ def allocate(
         key = rows[start][0:2]
         while end < len(rows) and rows[end][0:2] == key:
             end += 1
-        _allocate_host_hour(rows[start:end], options, price, capacity, host_cost, fargate, out)
+        block = rows[start:end]
+        if host_types and block[0][3] is None and block[0][0] in host_types:
+            # The input did not say the type; EC2 did (`describe_instance_types`): fill column 3.
+            itype = host_types[block[0][0]]
+            block = [(*r[:3], itype, *r[4:]) for r in block]
+        _allocate_host_hour(block, options, price, capacity, host_cost, fargate, out)
         start = end
     return out
 

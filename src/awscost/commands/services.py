@@ -53,6 +53,8 @@ def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
 @click.option("--mem-weight", type=str, default="1", show_default=True, help="Cost weight of one GiB.")
 @click.option("--step", type=int, default=None,
               help="Seconds each sampling round stands for (default: each host's median sampling interval).")
+@click.option("--describe-hosts", is_flag=True,
+              help="Ask EC2 (DescribeInstances) the type of hosts the input names only by instance id.")
 @click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
 @click.option("--save/--no-save", default=True, show_default=True,
               help="Store hourly results (kind svc-cost, micro-USD per service) for the cost reports.")
@@ -71,6 +73,7 @@ def allocate(
     mem_weight: str,
     step: int | None,
     no_overrides: bool,
+    describe_hosts: bool,
     save: bool,
     **opts: Any,
 ) -> None:
@@ -90,7 +93,9 @@ def allocate(
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
-        allocation = _allocate(samples, result, opts, options, prices, fargate_prices, dataset)
+        allocation = _allocate(
+            samples, result, opts, options, prices, fargate_prices, dataset, describe_hosts
+        )
     _report(allocation, opts, by, granularity, fmt, settings, save, prices)
 
 
@@ -102,6 +107,7 @@ def _allocate(
     prices: tuple[str, ...],
     fargate_prices: str | None,
     dataset: str | None,
+    describe_hosts: bool,
 ) -> Any:
     from awscost.analyze import containers as alloc
 
@@ -117,7 +123,15 @@ def _allocate(
     host_cost = None
     if dataset:
         host_cost = alloc.billing_host_costs(dataset, result.hosts)
-    return alloc.allocate(str(samples), options=options, price=price, host_cost=host_cost, fargate=fargate)
+    host_types = None
+    if describe_hosts:
+        from awscost.containers.ec2_hosts import describe_instance_types
+
+        host_types = describe_instance_types(alloc.hosts_without_type(str(samples)), opts.get("region"))
+    return alloc.allocate(
+        str(samples), options=options, price=price, host_cost=host_cost, fargate=fargate,
+        host_types=host_types,
+    )  # fmt: skip
 
 
 def _pricing_label() -> str:
