@@ -192,6 +192,7 @@ def test_register_adds_a_json_protocol_operation(server: SandboxServer) -> None:
             "Total": {"CoverageHours": {"CoverageHoursPercentage": str(len(ctx.scenario.accounts))}},
         }
 
+    previous = layer.HANDLERS.get(("ce", "GetReservationCoverage"))  # sandbox/ce.py's, loaded at start
     layer.register("ce", "GetReservationCoverage", coverage)
     try:
         ce = server.client("ce", "us-east-1", PROD)
@@ -201,6 +202,8 @@ def test_register_adds_a_json_protocol_operation(server: SandboxServer) -> None:
         assert seen[0][2]["TimePeriod"] == {"Start": "2026-11-01", "End": "2026-11-02"}
     finally:
         layer.unregister("ce", "GetReservationCoverage")
+        if previous is not None:
+            layer.register("ce", "GetReservationCoverage", previous)
     from botocore.model import OperationNotFoundError
 
     with pytest.raises(OperationNotFoundError):
@@ -217,6 +220,7 @@ def test_a_handler_bug_is_an_aws_shaped_500(server: SandboxServer) -> None:
     def broken(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
         raise KeyError("oops")
 
+    previous = layer.HANDLERS.get(("redshift", "DescribeReservedNodeOfferings"))
     layer.register("redshift", "DescribeReservedNodeOfferings", broken)
     try:
         client = server.client("redshift", "us-east-1", PROD)
@@ -226,3 +230,5 @@ def test_a_handler_bug_is_an_aws_shaped_500(server: SandboxServer) -> None:
         assert "KeyError" in err.value.response["Error"]["Message"]
     finally:
         layer.unregister("redshift", "DescribeReservedNodeOfferings")
+        if previous is not None:
+            layer.register("redshift", "DescribeReservedNodeOfferings", previous)
