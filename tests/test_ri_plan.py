@@ -174,7 +174,7 @@ def test_bad_options_are_user_errors(tmp_path: Path) -> None:
 
 
 def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path: Path) -> None:
-    from awscost.analyze.ri_plan import savings_plan_row
+    from awscost.analyze.ri_plan import money, savings_plan_row
 
     store = open_store(f"sqlite:///{tmp_path / 'sp.db'}")
     start = END - timedelta(hours=HOURS - 1)
@@ -201,3 +201,11 @@ def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path:
     assert sp["p50"] == pytest.approx((0.34 + 0.384) / 2, abs=1e-3)
     assert sp["recommended"] == pytest.approx(0.34 * sp["breakeven"], abs=0.002)
     assert sp["monthly_savings"] > 0 and sp["utilization"] == pytest.approx(1.0, abs=1e-3)
+    assert sp["upfront"] == 0 and sp["monthly_cost"] == money(sp["recommended"] * 730)
+    # all upfront: the whole 1-year commitment is paid on day one and earned back within the term
+    all_up = savings_plan_row(
+        plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, payment="all")
+    )
+    assert all_up is not None and all_up["recommended"] > 0
+    assert all_up["upfront"] == money(all_up["recommended"] * 8760)
+    assert 0 < all_up["break_even_months"] < 12

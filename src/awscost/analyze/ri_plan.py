@@ -395,6 +395,16 @@ def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
     if not bool(out["enough_history"][0]):
         note = f"too little history: {hours} h < {ri.MIN_HOURS} h, nothing recommended"
     first = result.rows[rows[0]]
+    commitment = round(level * ratio, 3)
+    # A plan's commitment is paid upfront in full (all), half (partial) or not at all (no).
+    share = {"all": 1.0, "partial": 0.5, "no": 0.0}[result.payment]
+    upfront = money(commitment * TERM_HOURS[result.term] * share)
+    monthly_savings = money(float(out["savings_opt"][0]) * 730)
+    be_months = None
+    if upfront is not None and monthly_savings is not None and commitment > 0:
+        # the upfront part is earned back by the on-demand spend it replaces, net of the recurring part
+        monthly_gross = float(monthly_savings) + commitment * 730 * share
+        be_months = round(float(upfront) / monthly_gross, 1) if monthly_gross > 0 else None
     return {
         "kind": "savings-plan",
         "region": "all",
@@ -409,12 +419,15 @@ def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
         "max": _f(out["max"][0]),
         "owned": 0.0,
         "breakeven": round(ratio, 4),
-        "recommended": round(level * ratio, 3),
+        "recommended": commitment,
         "p95_rule": round(float(out["p95_rule"][0]) * ratio, 3),
         "term": result.term,
         "payment": result.payment,
-        "monthly_savings": money(float(out["savings_opt"][0]) * 730),
+        "upfront": upfront,
+        "monthly_cost": money(commitment * 730),
+        "monthly_savings": monthly_savings,
         "p95_monthly_savings": money(float(out["savings_p95"][0]) * 730),
+        "break_even_months": be_months,
         "utilization": _f(out["utilization"][0]),
         "price_source": first["price_source"],
         "note": note,
