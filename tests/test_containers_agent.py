@@ -13,6 +13,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -193,3 +194,23 @@ def test_snapshot_errors_are_one_line(tmp_path: Path, imds: str) -> None:
         DockerClient(str(tmp_path / "nope.sock")).containers()
     with pytest.raises(AwsAccessError, match="IMDSv2"):
         instance_identity("http://127.0.0.1:9", timeout=0.5)
+
+
+def test_snapshot_command_errors(docker_socket: str, imds: str, tmp_path: Path) -> None:
+    from awscost.cli import main
+
+    @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+    @click.pass_context
+    def entry(ctx: click.Context) -> None:
+        main(list(ctx.args))
+
+    base = ["containers", "snapshot", "--docker-socket", docker_socket, "--imds-endpoint", imds]
+    res = CliRunner().invoke(entry, [*base, "--out", str(tmp_path / "missing-dir" / "x.jsonl")])
+    assert res.exit_code == 2 and "cannot append" in res.stderr and "Traceback" not in res.stderr
+    res = CliRunner().invoke(entry, ["containers", "snapshot", "--docker-socket", str(tmp_path / "no.sock"),
+                                     "--host-id", "i-1", "--instance-type", "m5.large", "--region", "us-east-1",
+                                     "--account", "111122223333"])
+    assert res.exit_code == 4 and "cannot reach the Docker engine" in res.stderr
+    # To standard output when no --out: one JSON line per container.
+    res = CliRunner().invoke(entry, base)
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == 2

@@ -44,14 +44,18 @@ def snapshot(
     """Append one JSON line per running container (usage, reservations, host identity). Run it from cron."""
     from awscost.containers.agent import DockerClient, identity_from_options
     from awscost.containers.agent import snapshot as take
+    from awscost.errors import InputError
 
     identity = identity_from_options(host_id, instance_type, region, account, imds_endpoint)
     records = list(take(DockerClient(docker_socket), identity, label=label))
     text = "".join(dumps(r) + "\n" for r in records)
     if out_path:
         # One write of whole lines in append mode: concurrent cron runs never interleave partial lines.
-        with Path(out_path).open("a", encoding="utf-8") as fh:
-            fh.write(text)
+        try:
+            with Path(out_path).open("a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(f"cannot append: {exc.strerror}", where=out_path) from None
         click.echo(f"{len(records)} container sample(s) appended to {out_path}", err=True)
     else:
         sys.stdout.write(text)

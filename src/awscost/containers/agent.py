@@ -66,7 +66,10 @@ class DockerClient:
             conn.close()
         if resp.status != 200:
             raise AwsAccessError(f"Docker API GET {path} answered {resp.status}", where=self.socket_path)
-        return json.loads(body)
+        try:
+            return json.loads(body)
+        except ValueError:
+            raise AwsAccessError(f"Docker API GET {path} did not answer JSON", where=self.socket_path) from None
 
     def containers(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.get("/containers/json")
