@@ -149,7 +149,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the generated files")
-    parser.add_argument("--reuse", action="store_true", help="reuse the files a previous --keep run left in --workdir")
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the files a previous --keep run left in --workdir"
+    )
     args = parser.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="bench-billing-"))
     work.mkdir(parents=True, exist_ok=True)

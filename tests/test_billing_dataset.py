@@ -198,3 +198,22 @@ def test_empty_dataset_directory_is_created_and_readable(tmp_path: Path) -> None
     (ds / DATASET_MARKER).write_text(json.dumps({"version": 1, "periods": {}}), encoding="utf-8")
     with load(ds) as bill:
         assert bill.rows() == 0
+
+
+def test_month_over_month_per_group_and_in_total(tmp_path: Path) -> None:
+    march = write_delivery(
+        tmp_path / "d1", "2024-03", "a1", [usage_row("2024-03", f"a{i}", "1") for i in range(4)]
+    )
+    april = write_delivery(
+        tmp_path / "d2",
+        "2024-04",
+        "a2",
+        [usage_row("2024-04", "b0", "10"), usage_row("2024-04", "b1", "2", account="333333333333")],
+    )
+    with load([march, april]) as bill:
+        total = bill.month_over_month(by=[], metric="BilledCost").iloc[0]
+        assert (total["2024-03"], total["2024-04"], total["Change"]) == (Decimal(4), Decimal(12), Decimal(8))
+        assert total["ChangePct"] == 200.0
+        per = bill.month_over_month(by=["SubAccountId"], metric="BilledCost").set_index("SubAccountId")
+        assert per.loc["222222222222", "Change"] == Decimal(6)
+        assert per.loc["333333333333", "2024-03"] == 0 and per.loc["333333333333", "Change"] == Decimal(2)

@@ -160,14 +160,14 @@ class Bill:
         current = periods[-1]
         previous = periods[-2] if len(periods) > 1 else _previous_month(current)
         keys = [_dimension(col) for col in by]
-        select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
-        group = ", ".join(str(i + 1) for i in range(len(keys)))
+        select = "".join(f"{expr} AS {quote(alias)}, " for expr, alias in keys)
+        group = "GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""
         prev_col, cur_col = quote(previous), quote(current)
         inner = (
-            f"SELECT {select}, "
+            f"SELECT {select}"
             f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(previous)}), 0) AS {prev_col}, "
             f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(current)}), 0) AS {cur_col} "
-            f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) GROUP BY {group}"
+            f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) {group}"
         )
         query = (
             f"SELECT *, {cur_col} - {prev_col} AS Change, "

@@ -125,6 +125,4 @@ def parts_scan_sql(pattern_or_files: str | list[Path]) -> str:
     the `x_BillingPeriod=...` folder names are for people and other tools)."""
     src = lit(pattern_or_files) if isinstance(pattern_or_files, str) else files_sql(pattern_or_files)
     columns = ", ".join(quote(c) for c in COLUMN_NAMES)
-    return (
-        f"SELECT {columns} FROM read_parquet({src}, hive_partitioning = false)"
-    )
+    return f"SELECT {columns} FROM read_parquet({src}, hive_partitioning = false)"

@@ -25,8 +25,30 @@ if TYPE_CHECKING:
     import duckdb
 
 DEFAULT_MEMORY = "256MB"
-# Parquet row groups are buffered whole before they are written: bounded in bytes, memory stays flat.
-PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 65536, ROW_GROUP_SIZE_BYTES '8MB'"
+_UNITS = {
+    "bytes": 1,
+    "KiB": 2**10,
+    "MiB": 2**20,
+    "GiB": 2**30,
+    "TiB": 2**40,
+    "KB": 10**3,
+    "MB": 10**6,
+    "GB": 10**9,
+}
+
+
+def parquet_options(con: duckdb.DuckDBPyConnection) -> str:
+    """Parquet COPY options. A row group is buffered whole before it is written, so its size in bytes is
+    bounded by the memory limit (an eighth of it, at most 32 MiB): memory stays flat whatever the file size."""
+    row = con.execute("SELECT current_setting('memory_limit')").fetchone()
+    limit = 2**30
+    m = re.match(r"([\d.]+)\s*(\w+)", str(row[0]) if row else "")
+    if m and m.group(2) in _UNITS:
+        limit = int(float(m.group(1)) * _UNITS[m.group(2)])
+    group_bytes = max(2**20, min(32 * 2**20, limit // 8))
+    return f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, ROW_GROUP_SIZE_BYTES {group_bytes}"
+
+
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -116,13 +138,15 @@ def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Pat
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / "data.parquet"
     try:
-        con.execute(f"COPY ({projection.select_sql(scan)}) TO {lit(str(target))} ({PARQUET_OPTIONS})")
+        con.execute(f"COPY ({projection.select_sql(scan)}) TO {lit(str(target))} ({parquet_options(con)})")
     except duckdb.Error as exc:
         detail = _diagnose(con, scan, projection) if isinstance(exc, duckdb.ConversionException) else None
         raise InputError(
             detail or f"cannot read as {reader.name} bill: {_one_line(exc)}", where=source.display
         ) from None
-    periods = [r[0] for r in con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {lit(str(target))}").fetchall()]
+    periods = [
+        r[0] for r in con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {lit(str(target))}").fetchall()
+    ]
     if any(p is None or not PERIOD.match(str(p)) for p in periods):
         raise InputError(
             "rows without a billing period (no period start or charge period start)", where=source.display
@@ -134,7 +158,7 @@ def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Pat
         part = out_dir / f"{period}.parquet"
         con.execute(
             f"COPY (SELECT * FROM {lit(str(target))} WHERE x_BillingPeriod = {lit(period)}) "
-            f"TO {lit(str(part))} ({PARQUET_OPTIONS})"
+            f"TO {lit(str(part))} ({parquet_options(con)})"
         )
         parts[period] = [part]
     target.unlink()
