@@ -64,3 +64,32 @@ def test_recommendations_page_through_the_layer_and_compare(sandbox: Any) -> Non
     assert all(r["hourly_commitment"] >= 0 for r in sp)
     items = explorer.recommendation_items(recs, "sandbox-org", sandbox.clock.date())
     assert {i.kind for i in items} == {"ce-rec-7"}
+
+
+def test_ri_ce_fetch_stores_daily_items_from_the_sandbox(
+    sandbox: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from awscost.cli import cli
+    from awscost.store import open_store
+
+    for k, v in sandbox.env().items():
+        monkeypatch.setenv(k, v)
+    monkeypatch.setenv("AWSCOST_ORG_NAME", "sandbox-org")
+    url = f"sqlite:///{tmp_path / 'ce.db'}"
+    day = (sandbox.clock + timedelta(days=1)).date().isoformat()
+    res = CliRunner().invoke(cli, ["ri", "ce-fetch", "--store", url, "--days", "2", "--day", day])
+    assert res.exit_code == 0, res.output
+    store = open_store(url)
+    kinds = {i.kind for i in store.query()}
+    store.close()
+    assert kinds == {"ce-cov", "ce-util", "ce-rec-7", "ce-rec-60"}
+    out = CliRunner().invoke(
+        cli, ["ri", "compare", "--store", url, "--until", sandbox.clock.isoformat(), "--format", "json"]
+    )
+    rows = json.loads(out.stdout)
+    # no usage history in this store: every AWS recommendation is listed, with that reason
+    assert rows and all(r["ours"] is None and "no usage" in r["why"] for r in rows)

@@ -163,3 +163,9 @@ def test_ri_stats_per_account_and_org(env: str) -> None:
     org = rows[(ORG, "linux-m5.large")]
     assert (org["min"], org["max"], org["p50"]) == (4, 8, 4) and org["missing"] == 15
     assert (ORG, "spot-linux-c5.large") in rows  # statistics keep spot usage; only planning drops it
+
+
+def test_ce_fetch_says_when_cost_explorer_fails(aws: str, env: str) -> None:
+    # moto answers Cost Explorer's coverage call with HTTP 500 (not implemented), like an outage would
+    res = CliRunner().invoke(cli, ["ri", "ce-fetch", "--store", env, "--days", "1"])
+    assert res.exit_code != 0 and "Cost Explorer call failed" in str(res.exception)

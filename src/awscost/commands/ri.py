@@ -183,8 +183,9 @@ def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None
 )
 @click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
 @click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="all", show_default=True)
+@click.option("--day", default=None, help="The day to store the results under (UTC date; default today).")
 @with_settings
-def ce_fetch(settings: Settings, days: int, term: str, payment: str) -> None:
+def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | None) -> None:
     """Fetch Cost Explorer coverage, utilization and RI recommendations (7 and 60 days) into the store as
     ce-cov, ce-util, ce-rec-7 and ce-rec-60 items (account = the organization name)."""
     from datetime import UTC
@@ -192,15 +193,20 @@ def ce_fetch(settings: Settings, days: int, term: str, payment: str) -> None:
 
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from awscost.aws.session import client, make_session
+    from awscost.aws.session import client, client_config, make_session
     from awscost.errors import AwsAccessError
     from awscost.explorer import fetch_daily
     from awscost.store import open_store
 
-    ce = client(make_session(), "ce", "us-east-1")
+    ce = client(make_session(), "ce", "us-east-1", config=client_config(max_attempts=3, pool=4))
     try:
         items = fetch_daily(
-            ce, account=settings.org_name, today=dt.now(UTC).date(), days=days, term=term, payment=payment
+            ce,
+            account=settings.org_name,
+            today=parse_time(day, where="--day").date() if day else dt.now(UTC).date(),
+            days=days,
+            term=term,
+            payment=payment,
         )
     except (BotoCoreError, ClientError) as exc:
         raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
