@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import json
 import shutil
 import zipfile
 from decimal import Decimal
@@ -322,3 +323,39 @@ def test_focus_1_2_parquet_keeps_newer_columns_and_aws_x_columns(tmp_path: Path)
         assert first["x_PayerAccountId"] == "111111111111" and first["team"] == "a"
         assert first["x_Extra"] == {"ServiceSubcategory": "Virtual Machines", "InvoiceId": "INV-1"}
         assert bill.periods() == ["2024-10"]
+
+
+def test_legacy_cur_parquet_athena_layout_with_flattened_tags(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # Column names and types as in aws-cudos' cur_columns.json (the Athena/Glue schema of the CUR parquet).
+    glue = json.loads(refdata("aws-cudos/cur_columns.json").read_text(encoding="utf-8"))
+    types = {c["Name"]: c["Type"] for c in glue}
+    assert (
+        types["line_item_unblended_cost"] == "double" and types["line_item_usage_start_date"] == "timestamp"
+    )
+    table = pa.table(
+        {
+            "bill_payer_account_id": ["111111111111", "111111111111"],
+            "line_item_usage_account_id": ["222222222222", "222222222222"],
+            "line_item_line_item_type": ["Usage", "DiscountedUsage"],
+            "line_item_usage_start_date": pa.array([1700000000, 1700003600], type=pa.timestamp("ms")),
+            "line_item_unblended_cost": pa.array([0.096, 0.0], type=pa.float64()),
+            "reservation_effective_cost": pa.array([None, 0.0612], type=pa.float64()),
+            "reservation_reservation_a_r_n": [
+                None,
+                "arn:aws:ec2:us-east-1:222222222222:reserved-instances/r1",
+            ],
+            "product_instance_type": ["m5.large", "m5.large"],
+            "resource_tags_user_spend_category": ["web", None],
+        }
+    )
+    path = tmp_path / "cur-legacy-athena.parquet"
+    pq.write_table(table, path)
+    with load(path) as bill:
+        assert bill.total("BilledCost") == Decimal("0.096")
+        assert bill.total("EffectiveCost") == Decimal("0.1572")
+        tags = bill.sql("SELECT Tags['user_spend_category'] AS cat FROM billing ORDER BY x_LineItemType DESC")
+        assert list(tags["cat"].fillna("")) == ["web", ""]
+        assert bill.commitments()["ReservedCovered"][0] == Decimal("0.0612")

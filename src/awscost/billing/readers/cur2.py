@@ -1,11 +1,14 @@
 """CUR 2.0 (Data Exports): parquet or gzip CSV, snake_case columns, map columns `resource_tags`, `product`,
-`cost_category`, `discount` (JSON text in CSV). Projected with the same rules as the legacy CUR."""
+`cost_category`, `discount` (JSON text in CSV). Projected with the same rules as the legacy CUR.
+
+The legacy CUR's own parquet export (Athena layout: the same snake_case names, tags flattened into
+`resource_tags_user_<key>` columns) is read by this reader too."""
 
 from __future__ import annotations
 
 import re
 
-from awscost.billing.readers._sql import Cols, json_map, lit, quote
+from awscost.billing.readers._sql import Cols, json_map, lit, quote, tag_map
 from awscost.billing.readers.base import Projection, Reader
 from awscost.billing.readers.cur_legacy import cur_projection
 from awscost.billing.schema import TAGS
@@ -47,7 +50,17 @@ class Cur2Reader(Reader):
         return any(c.startswith("line_item_") for c in columns)
 
     def known(self, column: str) -> bool:
-        return column.startswith(PREFIXES) or column in MAP_COLUMNS
+        return column.startswith((*PREFIXES, "resource_tags_", "cost_category_")) or column in MAP_COLUMNS
+
+    def _tags(self, cols: Cols) -> str:
+        if cols.has("resource_tags"):
+            return self._map(cols, "resource_tags")
+        # The legacy CUR's parquet/Athena export flattens tags into `resource_tags_user_<key>` columns.
+        return tag_map(
+            (c.removeprefix("resource_tags_"), cols.s(c))
+            for c in cols.types
+            if c.startswith("resource_tags_")
+        )
 
     def _map(self, cols: Cols, column: str) -> str:
         if not cols.has(column):
@@ -76,7 +89,7 @@ class Cur2Reader(Reader):
             cols,
             snake,
             product,
-            self._map(cols, "resource_tags"),
+            self._tags(cols),
             extras,
             fmt=self.name,
             source_file=source_file,
