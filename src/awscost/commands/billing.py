@@ -127,7 +127,11 @@ def summary_cmd(
     granularity: str | None,
     fmt: str,
 ) -> None:
-    """Cost grouped by columns (e.g. SubAccountId,ServiceName or Tags.user:Spend_Category)."""
+    """Cost by canonical columns or tag keys.
+
+    PATHS are billing files, directories or CUR manifests (read in one pass), or use --dataset DIR.
+    --by takes canonical column names (SubAccountId,ServiceName) or Tags.KEY (Tags.user:Spend_Category).
+    """
     with open_bill(paths, dataset) as bill:
         frame = bill.summary(by=csv_list(by) or [], metric=metric, where=where, granularity=granularity)
         show(frame, fmt, f"{metric} by {by}")
