@@ -74,6 +74,8 @@ def connect(
         con.execute(f"SET threads = {int(n_threads)}")
     # Row order is meaningless in a bill; not keeping it lets DuckDB stream and spill with less memory.
     con.execute("SET preserve_insertion_order = false")
+    # Dataset files never change in place (a load swaps in new files), so their footers can be cached.
+    con.execute("SET parquet_metadata_cache = true")
     spill = temp_dir or Path(tempfile.gettempdir()) / "awscost-duckdb"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {lit(str(spill))}")
