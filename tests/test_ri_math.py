@@ -174,3 +174,48 @@ def test_normalized_units_buy_the_savings_maximizing_number_of_steps(
     assert out["savings_opt"][0] >= out["savings_p95"][0] - 1e-9
     if step == 1.0:
         assert out["recommended"][0] == naive_recommended([float(u) for u in usage], owned, r)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    usage=st.lists(st.one_of(st.none(), st.integers(min_value=0, max_value=50)), min_size=1, max_size=80),
+    owned=st.integers(min_value=0, max_value=20),
+    step=st.sampled_from([1.0, 4.0]),
+    breakeven=st.floats(min_value=0.05, max_value=1.0),
+)
+def test_int16_matrices_plan_exactly_like_float_ones(
+    usage: list[int | None], owned: int, step: float, breakeven: float
+) -> None:
+    from awscost.analyze.stats import to_int16
+
+    floats = np.array([[np.nan if u is None else u for u in usage]], dtype=np.float32)
+    ints = to_int16(floats)
+    assert ints is not None and ints.dtype == np.int16
+    a = ri.plan(floats, owned, 1.0, breakeven, granularity=step, min_hours=1)
+    b = ri.plan(ints, owned, 1.0, breakeven, granularity=step, min_hours=1)
+    for key in (
+        "hours",
+        "missing",
+        "min",
+        "p5",
+        "mean",
+        "p50",
+        "p95",
+        "max",
+        "recommended",
+        "p95_rule",
+        "savings_opt",
+        "savings_p95",
+        "utilization",
+        "coverage",
+    ):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-9, atol=1e-9, err_msg=key, equal_nan=True)
+
+
+def test_to_int16_refuses_what_it_cannot_hold() -> None:
+    from awscost.analyze.stats import to_int16
+
+    assert to_int16(np.array([[0.25, 1.0]])) is None
+    assert to_int16(np.array([[40000.0]])) is None
+    assert to_int16(np.array([[-1.0]])) is None
+    assert to_int16(np.array([[3.0, np.nan]])).tolist() == [[3, 32767]]  # type: ignore[union-attr]

@@ -15,11 +15,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from awscost.analyze.stats import describe_sorted, sort_rows
+from awscost.analyze.stats import describe_sorted, missing_value, observed_counts, row_totals, sort_rows
 
 HOURS_PER_MONTH = 730.0
 # Fewer observed hours than this and a series gets no recommendation (said so in its row).
 MIN_HOURS = 24 * 7
+
+
+def _matrix(values: Any) -> Any:
+    """Integer matrices (missing = dtype max, see stats.missing_value) stay as they are; others float32."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    return arr if arr.dtype.kind in "iu" else arr.astype(np.float32, copy=False)
 
 
 def required_hours(n_obs: Any, breakeven: Any) -> Any:
@@ -114,10 +122,18 @@ def covered_units(values: Any, level: Any, n_missing: Any = None) -> Any:
     arr = np.asarray(values)
     lvl = np.asarray(level, dtype=np.float64) * np.ones(arr.shape[0])
     if n_missing is None:
-        n_missing = np.count_nonzero(np.isnan(arr), axis=1)
-    # fmin ignores NaN (a missing hour yields the level itself), which is one pass instead of nansum's copy.
-    summed = np.fmin(arr, lvl.astype(arr.dtype)[:, None]).sum(axis=1, dtype=np.float64)
-    return summed - lvl.astype(arr.dtype).astype(np.float64) * n_missing
+        n_missing = arr.shape[1] - observed_counts(arr)
+    marker = missing_value(arr)
+    if marker is None:
+        # fmin ignores NaN (a missing hour yields the level itself): one pass instead of nansum's copy
+        cap = lvl.astype(arr.dtype)
+        summed = np.fmin(arr, cap[:, None]).sum(axis=1, dtype=np.float64)
+    else:
+        # the missing marker is the dtype's maximum, so min(marker, level) is the level too
+        whole = bool(np.all(lvl == np.floor(lvl))) and bool(np.all(lvl < marker))
+        cap = np.clip(lvl, 0, marker).astype(arr.dtype) if whole else lvl.astype(np.float32)
+        summed = np.minimum(arr, cap[:, None]).sum(axis=1, dtype=np.float64)
+    return summed - cap.astype(np.float64) * np.asarray(n_missing, dtype=np.float64)
 
 
 def plan_costs(
@@ -141,12 +157,12 @@ def plan_costs(
     known = _known or {}
     n_obs = known.get("hours")
     if n_obs is None:
-        n_obs = np.count_nonzero(~np.isnan(arr), axis=1)
+        n_obs = observed_counts(arr)
     n_obs = np.asarray(n_obs, dtype=np.float64)
     missing = arr.shape[1] - n_obs
     total = known.get("total")
     if total is None:
-        total = np.fmax(arr, 0).sum(axis=1, dtype=np.float64)  # usage is never negative; fmax drops NaN
+        total = row_totals(arr, missing)
     o = np.asarray(owned, dtype=np.float64) * np.ones(arr.shape[0])
     x = np.nan_to_num(np.asarray(extra, dtype=np.float64)) * np.ones(arr.shape[0])
     d = np.asarray(on_demand, dtype=np.float64)
@@ -189,7 +205,7 @@ def plan(
     recommend 0)."""
     import numpy as np
 
-    arr = np.asarray(values, dtype=np.float32)
+    arr = _matrix(values)
     sorted_rows, n_obs = sort_rows(arr)
     stats = describe_sorted(sorted_rows, n_obs, arr.shape[1])
     d = np.asarray(on_demand, dtype=np.float64) * np.ones(arr.shape[0])
@@ -242,7 +258,7 @@ def backtest(
     hours, plus the in-sample savings of both (where optimal >= P95 always holds)."""
     import numpy as np
 
-    arr = np.asarray(values, dtype=np.float32)
+    arr = _matrix(values)
     cut = round(arr.shape[1] * split)
     train, test = arr[:, :cut], arr[:, cut:]
     planned = plan(train, owned, on_demand, reserved_effective, granularity=granularity, min_hours=min_hours)
