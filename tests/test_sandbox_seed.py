@@ -124,3 +124,19 @@ def test_reset_forgets_the_fleet_and_the_keys() -> None:
         assert server.client("dynamodb", "eu-west-1", member).list_tables()["TableNames"] == []
         seed_organization(server)  # seeding again after a reset starts from nothing
         assert server.client("sts").get_caller_identity()["Account"] == sc.management.id
+
+
+def test_a_busy_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    from awscost.cli import main
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        with pytest.raises(SystemExit) as exit_info:
+            main(["sandbox", "--port", str(port)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("awscost: error: --port: cannot listen on 127.0.0.1:") and "\n" not in err

@@ -6,12 +6,14 @@ that state when it starts.
 
 from __future__ import annotations
 
+import socket
 import threading
 import urllib.request
 from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from awscost.errors import InputError
 from awscost.sandbox.layer import LayerContext, ReservationLayer, load_extensions
 from awscost.sandbox.scenario import Scenario, default_scenario
 
@@ -69,6 +71,17 @@ class SandboxServer:
                 pass
 
         app = ReservationLayer(DomainDispatcherApplication(create_backend_app), self.context)
+        # werkzeug reports a busy port by printing and calling sys.exit(1); probe first for a clear error.
+        try:
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as werkzeug does
+                probe.bind((self.host, self.port))
+        except OSError as exc:
+            raise InputError(
+                f"cannot listen on {self.host}:{self.port}: {exc.strerror}",
+                where="--port",
+                hint="try --port 0",
+            ) from None
         self._server = make_server(self.host, self.port, app, threaded=True, request_handler=QuietHandler)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="awscost-sandbox", daemon=True
