@@ -9,10 +9,12 @@ from datetime import timedelta
 import pytest
 
 from awscost.sandbox.scenario import Scenario
-from awscost.sandbox.seed import ROLE_NAME, apply_fleet, seed_organization
+from awscost.sandbox.seed import ROLE_NAME, apply_fleet, moto_instance_ids, seed_organization
 from awscost.sandbox.serve import run_sandbox
 from awscost.sandbox.server import SandboxServer
 from awscost.timeutil import HOUR
+
+PROD = "222233334444"
 
 
 @pytest.fixture(scope="module")
@@ -79,6 +81,18 @@ def test_apply_fleet_reconciles_with_few_calls(seeded: SandboxServer) -> None:
     assert seeded.clock == later
     for account, region in [("222233334444", "us-east-1"), ("444455556666", "us-west-2")]:
         assert _moto_counts(seeded, sc, account, region) == _scenario_counts(sc, account, region, later)
+    # Each scenario instance maps to a running moto instance of its type.
+    prod_east = [u for u in sc.fleet_at(later) if (u.kind, u.account, u.region) == ("ec2", PROD, "us-east-1")]
+    ids = moto_instance_ids(seeded, PROD, "us-east-1")
+    ec2 = seeded.client("ec2", "us-east-1", PROD)
+    found = {
+        i["InstanceId"]: i["InstanceType"]
+        for r in ec2.describe_instances(InstanceIds=[ids[x] for u in prod_east for x in u.ids])[
+            "Reservations"
+        ]
+        for i in r["Instances"]
+    }
+    assert all(found[ids[x]] == u.type for u in prod_east for x in u.ids)
     # The ad-hoc Redshift cluster is paused at night and running in the working day.
     night = sc.start + timedelta(days=1, hours=10)  # 02:00 in us-west-2
     assert sc.paused_at(night)

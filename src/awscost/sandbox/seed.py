@@ -180,7 +180,7 @@ def _apply_ec2(server: SandboxServer, place: tuple[str, str], units: list[FleetU
             "MinCount": len(new),
             "MaxCount": len(new),
             "Placement": {"AvailabilityZone": u.az or f"{region}a"},
-            # The scenario ids travel as a tag so a person (or the bill) can match moto's instances to them.
+            # moto picks its own instance ids; the seeder keeps scenario id -> moto id (`moto_instance_ids`).
             "TagSpecifications": [{"ResourceType": "instance", "Tags": _tag_list(tags)}] if tags else [],
         }
         if u.spot:
@@ -194,6 +194,11 @@ def _apply_ec2(server: SandboxServer, place: tuple[str, str], units: list[FleetU
         for sid in gone:
             del running[sid]
     return launched, len(gone)
+
+
+def moto_instance_ids(server: SandboxServer, account: str, region: str) -> dict[str, str]:
+    """Scenario instance id (as in the sandbox bill) -> the id moto gave it, for one account and region."""
+    return dict(_state(server).instances.get((account, region), {}))
 
 
 def _diff(
@@ -417,7 +422,6 @@ def _apply_redshift(
 
 def _apply_dynamodb(server: SandboxServer, place: tuple[str, str], units: list[FleetUnit]) -> None:
     account, region = place
-    state = _state(server)
     wanted = {u.type: (u.on_demand, u.read_capacity, u.write_capacity, u.gsis) for u in units}
     create, delete, change = _diff(server, place, "dynamodb", wanted)
     if not (create or delete or change):
@@ -481,7 +485,6 @@ def _apply_dynamodb(server: SandboxServer, place: tuple[str, str], units: list[F
             ]
         ddb.update_table(**kwargs)
         _remember(server, place, "dynamodb", name, wanted[name])
-    del state
 
 
 def _table_capacity(u: FleetUnit) -> tuple[int, int]:
