@@ -246,3 +246,34 @@ def test_unknown_service_and_lookback_are_user_errors() -> None:
         is None
     )
     assert datetime(2026, 11, 25, tzinfo=UTC) == explorer._day("2026-11-25")
+
+
+def test_savings_plan_recommendations_are_stored_and_compared() -> None:
+    rows = [
+        {
+            "plan_type": "COMPUTE_SP",
+            "lookback_days": 60,
+            "hourly_commitment": Decimal("0.420"),
+            "monthly_savings": Decimal("88.0"),
+        }
+    ]
+    items = explorer.savings_plan_items(rows, "acme", date(2026, 11, 25))
+    assert [(i.aws_resource, dict(i.usage)) for i in items] == [
+        ("ce-rec-60:acme:global", {"compute-sp": 0.42})
+    ]
+    ours = [
+        {
+            "kind": "savings-plan",
+            "region": "all",
+            "key": "compute",
+            "recommended": 0.31,
+            "flexible": True,
+            "breakeven": 0.72,
+        }
+    ]
+    cmp = explorer.compare_with_plan(ours, items, plan_lookback_days=30)
+    assert len(cmp) == 1
+    row = cmp[0]
+    assert (row["ours"], row["aws"], row["difference"]) == (0.31, 0.42, -0.11)
+    assert "left after our recommended RIs" in row["why"] and "lookback: AWS 60 days" in row["why"]
+    assert "size flexibility" not in row["why"]

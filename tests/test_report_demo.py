@@ -57,6 +57,10 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
     assert "ec2os us-east-1" in wb.sheetnames
     # the sandbox's Cost Explorer answers were stored and shown
     assert wb["CE recommendations"].max_row > 1 and wb["CE coverage"].cell(2, 2).value == "ec2"
+    keys = [c.value for c in wb["CE recommendations"]["D"]]
+    assert "Compute Savings Plan ($/h)" in keys
+    compared = {c.value for c in wb["Plan vs CE"]["C"]}
+    assert "compute" in compared  # our Savings Plan commitment beside AWS's
     assert ctx.results["ri_report"]["rows"]
     # and the store now holds the daily Cost Explorer items
     store = open_store(store_url)

@@ -5,7 +5,8 @@ usage items so trends can be plotted, with the kinds the original planned:
 
     ce-cov     region  -> {service: coverage % of running hours},  attrs["coverage"][service] = hours
     ce-util    "global" -> {service: utilization % of purchased hours}, attrs["utilization"][service] = totals
-    ce-rec-7 / ce-rec-60   region -> {usage key: recommended count}, attrs["recommendations"] = details
+    ce-rec-7 / ce-rec-60   region -> {usage key: recommended count}, attrs["recommendations"] = details;
+               region "global" -> {"compute-sp": hourly commitment $}, attrs["savings_plans"] = details
 
 account = the payer account id or the organization name; time = the day (00:00 UTC). Usage keys use the
 usage kinds' vocabulary (`linux-m5.large`, `multi_az-db.m5.large:postgres`, `cache.r6g.large` ...), so a
@@ -342,7 +343,34 @@ def fetch_daily(
         for lookback in lookbacks:
             recs += ri_recommendations(ce, service, lookback_days=lookback, term=term, payment=payment)
     items = coverage_items(cov, account) + utilization_items(util, account)
-    return items + recommendation_items(recs, account, today)
+    items += recommendation_items(recs, account, today)
+    for lookback in lookbacks:
+        sp = savings_plans_recommendation(ce, lookback_days=lookback, term=term, payment=payment)
+        items += savings_plan_items(sp, account, today)
+    return items
+
+
+SP_KEY = "compute-sp"
+
+
+def savings_plan_items(rows: Iterable[Mapping[str, Any]], account: str, day: date) -> list[UsageItem]:
+    """ce-rec-<lookback> items in region "global": the recommended Compute Savings Plan commitment ($/h)."""
+    by: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("hourly_commitment") is not None:
+            by.setdefault(int(r["lookback_days"]), []).append(_plain(r))
+    when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return [
+        UsageItem(
+            f"ce-rec-{lookback}",
+            account,
+            "global",
+            when,
+            {SP_KEY: round(sum(float(d["hourly_commitment"]) for d in details), 6)},
+            {"savings_plans": details},
+        )
+        for lookback, details in sorted(by.items())
+    ]
 
 
 def compare_with_plan(
@@ -358,6 +386,13 @@ def compare_with_plan(
     for item in rec_items:
         lookback = int(item.kind.rsplit("-", 1)[1])
         for key, count in item.usage.items():
+            if key == SP_KEY:
+                slot = aws.setdefault(
+                    ("savings-plan", "all", "compute"), {"units": 0.0, "keys": [], "lookback": lookback}
+                )
+                slot["units"] += float(count)
+                slot["keys"].append(f"${count:g}/h Compute Savings Plan")
+                continue
             info = key_info(_kind_of_key(item, key), key)
             slot = aws.setdefault(
                 (info.kind, item.region, info.group), {"units": 0.0, "keys": [], "lookback": lookback}
@@ -367,7 +402,7 @@ def compare_with_plan(
     out = []
     seen = set()
     for r in plan_rows:
-        if r.get("kind") not in SERVICE_KIND.values():
+        if r.get("kind") not in (*SERVICE_KIND.values(), "savings-plan"):
             continue
         k = (str(r["kind"]), str(r["region"]), str(r["key"]))
         seen.add(k)
@@ -404,7 +439,9 @@ def _compare_row(
     if theirs is not None and plan is not None and abs((ours or 0.0) - float(theirs["units"])) > 1e-6:
         if int(theirs["lookback"]) != plan_lookback_days:
             reasons.append(f"lookback: AWS {theirs['lookback']} days, ours {plan_lookback_days} days")
-        if plan.get("flexible"):
+        if k[0] == "savings-plan":
+            reasons.append("ours covers only the EC2 spend left after our recommended RIs")
+        elif plan.get("flexible"):
             reasons.append("size flexibility: we count the family's normalized units across all sizes")
         if float(plan.get("expiring_30d") or 0) > 0:
             reasons.append(f"expirations: {plan['expiring_30d']} units ending within 30 days planned as gone")

@@ -233,10 +233,14 @@ def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> N
     """Our plan beside Cost Explorer's latest stored recommendation, per group, with why they differ."""
     from datetime import timedelta
 
+    from awscost.analyze.ri_plan import savings_plan_row
     from awscost.explorer import compare_with_plan
     from awscost.store import open_store
 
     result = run_plan(settings, **options)
+    sp = savings_plan_row(result)
+    if sp is not None:
+        result.rows.append(sp)
     store = open_store(settings.store)
     try:
         found = list(

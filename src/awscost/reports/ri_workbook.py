@@ -488,16 +488,32 @@ def gather(
             rec_items.extend(chosen)
             for i in chosen:
                 recs.extend(i.attrs.get("recommendations", []))
+                recs.extend(
+                    {
+                        "lookback_days": d.get("lookback_days"),
+                        "service": "savingsplans",
+                        "region": "global",
+                        "key": "Compute Savings Plan ($/h)",
+                        "count": d.get("hourly_commitment"),
+                        "upfront": d.get("upfront"),
+                        "monthly_savings": d.get("monthly_savings"),
+                        "utilization_pct": d.get("utilization_pct"),
+                    }
+                    for d in i.attrs.get("savings_plans", [])
+                )
+    sp_row = savings_plan_row(plan)
     comparison = (
         compare_with_plan(
-            plan.rows, [i for i in rec_items if i.kind == "ce-rec-7"], plan_lookback_days=lookback_days
+            [*plan.rows, *([sp_row] if sp_row else [])],
+            [i for i in rec_items if i.kind == "ce-rec-7"],
+            plan_lookback_days=lookback_days,
         )
         if rec_items
         else []
     )
     return RIReportData(
         plan=plan,
-        savings_plan=savings_plan_row(plan),
+        savings_plan=sp_row,
         backtest=backtest_rows(plan),
         ce_coverage=sorted(
             cov, key=lambda r: (str(r.get("day")), str(r.get("service")), str(r.get("region")))
