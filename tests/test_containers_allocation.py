@@ -336,3 +336,17 @@ def test_sampling_interval_found_per_host() -> None:
     # Half an hour of 1-minute samples: half the hour's price, the other half not invented.
     half = [sample("i-6", T0 + timedelta(minutes=m), "c", cpu=0.1, mem=0.1) for m in range(30)]
     assert allocate(half, price=prices).hosts[0].cost_units == 2080000
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=container_rows, dup=st.lists(st.booleans(), min_size=40, max_size=40))
+def test_duplicated_samples_change_nothing(rows, dup: list[bool]) -> None:
+    samples = [
+        sample(f"i-{h}", T0 + timedelta(minutes=m), f"c{c}", cpu=cpu, mem=mem, res_cpu=rc, res_mem=rm)
+        for h, c, m, cpu, mem, rc, rm in rows
+    ]
+    # The same samples read again from another file (any subset, in another order).
+    again = samples + [s for s, d in zip(reversed(samples), dup, strict=False) if d]
+    prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
+    a, b = allocate(samples, price=prices), allocate(again, price=prices)
+    assert a.hosts == b.hosts and a.services == b.services
