@@ -365,3 +365,41 @@ def test_savings_plans_rates_from_the_savings_plans_api() -> None:
     merged = merge_prices([od, *sp.fetched])
     assert len(merged) == 1 and merged[0].on_demand == Decimal("0.0960000000")
     assert merged[0].savings_plans["compute/1y/no"] == Decimal("0.0690") and merged[0].reserved
+
+
+def test_elasticache_prices_ignore_valkey_and_rds_multi_az_rows() -> None:
+    def item(service: str, attrs: dict[str, str], usd: str) -> str:
+        sku = "SKU" + usd.replace(".", "")
+        return json.dumps(
+            {
+                "product": {
+                    "sku": sku,
+                    "attributes": {"servicecode": service, "regionCode": "us-east-1", **attrs},
+                },
+                "terms": {
+                    "OnDemand": {
+                        f"{sku}.JRTCKXETXF": {
+                            "priceDimensions": {
+                                f"{sku}.JRTCKXETXF.6YS6EN2CT7": {"unit": "Hrs", "pricePerUnit": {"USD": usd}}
+                            },
+                            "termAttributes": {},
+                        }
+                    }
+                },
+            }
+        )
+
+    redis = parse_price_item(
+        item("AmazonElastiCache", {"instanceType": "cache.m5.large", "cacheEngine": "Redis"}, "0.156")
+    )
+    valkey = parse_price_item(
+        item("AmazonElastiCache", {"instanceType": "cache.m5.large", "cacheEngine": "Valkey"}, "0.125")
+    )
+    assert redis is not None and redis.on_demand == Decimal("0.156") and valkey is None
+    single = {"instanceType": "db.m5.large", "databaseEngine": "PostgreSQL", "deploymentOption": "Single-AZ"}
+    multi = {**single, "deploymentOption": "Multi-AZ"}
+    pg = parse_price_item(item("AmazonRDS", single, "0.178"))
+    assert pg is not None and (pg.variant, pg.on_demand) == ("postgres", Decimal("0.178"))
+    assert (
+        parse_price_item(item("AmazonRDS", multi, "0.356")) is None
+    )  # twice Single-AZ, derived by the planner

@@ -115,7 +115,11 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
             return None
         itype = "arm64" if "ARM" in usage else "x86_64"
         variant = "linux"
-    elif service not in ("elasticache", "es", "redshift"):
+    elif service == "elasticache":
+        # Redis and Memcached nodes cost the same; Valkey's lower price must not stand in for them.
+        if str(attrs.get("cacheEngine", "Redis")).lower() not in ("redis", "memcached"):
+            return None
+    elif service not in ("es", "redshift"):
         return None
     if not itype:
         return None
