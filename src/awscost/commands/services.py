@@ -90,11 +90,12 @@ def allocate(
         )
     except InvalidOperation:
         raise InputError("weights must be decimal numbers", where="--cpu-weight/--mem-weight") from None
+    manual = _prices(prices)  # option errors before any (possibly long) reading
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
         allocation = _allocate(
-            samples, result, opts, options, prices, fargate_prices, dataset, describe_hosts
+            samples, result, opts, options, manual, fargate_prices, dataset, describe_hosts
         )
     _report(allocation, opts, by, granularity, fmt, settings, save, prices)
 
@@ -104,14 +105,13 @@ def _allocate(
     result: Any,
     opts: dict[str, Any],
     options: Any,
-    prices: tuple[str, ...],
+    manual: dict[str, Decimal],
     fargate_prices: str | None,
     dataset: str | None,
     describe_hosts: bool,
 ) -> Any:
     from awscost.analyze import containers as alloc
 
-    manual = _prices(prices)
     fallback = alloc.default_price_lookup()
 
     def price(itype: str, region: str) -> Decimal | None:
