@@ -90,12 +90,16 @@ def allocate(
         )
     except InvalidOperation:
         raise InputError("weights must be decimal numbers", where="--cpu-weight/--mem-weight") from None
-    manual = _prices(prices)  # option errors before any (possibly long) reading
+    # Option errors before any (possibly long) reading.
+    manual = _prices(prices)
+    fargate: Any = alloc.default_fargate_lookup()
+    if fargate_prices:
+        fargate = alloc.FargateRates.from_offer_file(fargate_prices, opts.get("region"))
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
         allocation = _allocate(
-            samples, result, opts, options, manual, fargate_prices, dataset, describe_hosts
+            samples, result, opts, options, manual, fargate, dataset, describe_hosts
         )
     _report(allocation, opts, by, granularity, fmt, settings, save, prices)
 
@@ -106,7 +110,7 @@ def _allocate(
     opts: dict[str, Any],
     options: Any,
     manual: dict[str, Decimal],
-    fargate_prices: str | None,
+    fargate: Any,
     dataset: str | None,
     describe_hosts: bool,
 ) -> Any:
@@ -117,9 +121,6 @@ def _allocate(
     def price(itype: str, region: str) -> Decimal | None:
         return manual[itype] if itype in manual else fallback(itype, region)
 
-    fargate: Any = alloc.default_fargate_lookup()
-    if fargate_prices:
-        fargate = alloc.FargateRates.from_offer_file(fargate_prices, opts.get("region"))
     host_cost = None
     if dataset:
         host_cost = alloc.billing_host_costs(dataset, result.hosts)
