@@ -403,3 +403,14 @@ def test_elasticache_prices_ignore_valkey_and_rds_multi_az_rows() -> None:
     assert (
         parse_price_item(item("AmazonRDS", multi, "0.356")) is None
     )  # twice Single-AZ, derived by the planner
+
+
+def test_an_unreachable_api_is_given_up_after_a_few_failures() -> None:
+    client = pricing_client()
+    wanted = [("ec2", "us-east-1", t) for t in ("m5.large", "c5.large", "r5.large", "t3.micro", "t3.small")]
+    with Stubber(client) as stub:
+        for _ in range(3):
+            stub.add_client_error("get_products", "ServiceUnavailableException", "down", 503)
+        result = fetch_prices(client, wanted)
+        stub.assert_no_pending_responses()  # exactly three calls were made
+    assert len(result.failed) == 4 and result.failed[-1].startswith("2 more queries not tried")

@@ -69,7 +69,7 @@ def refresh(settings: Settings, services: str | None, regions: str | None, types
             )
             if not result.fetched:
                 raise AwsAccessError(
-                    f"Price List API unreachable for all {len(result.failed)} queries;"
+                    f"Price List API unreachable, nothing fetched ({result.failed[0].split(': ', 1)[-1]});"
                     f" prices come from {fallback}",
                     where="pricing:GetProducts us-east-1",
                 )

@@ -223,15 +223,25 @@ class RefreshResult:
         return not self.failed
 
 
+# Consecutive failures, before any success, after which the API is taken as unreachable.
+GIVE_UP_AFTER = 3
+
+
 def fetch_prices(
     client: Any, wanted: Sequence[tuple[str, str, str | None]], *, date: str | None = None
 ) -> RefreshResult:
-    """Query the API for each (service, region, instance type or None for all) and parse what comes back."""
+    """Query the API for each (service, region, instance type or None for all) and parse what comes back.
+
+    When the first queries all fail the API is unreachable: the rest are not tried (each would wait for
+    its own retries) and are reported as failed with that reason."""
     from botocore.exceptions import BotoCoreError, ClientError
 
     result = RefreshResult()
     out: list[Price] = []
-    for service, region, itype in wanted:
+    for n, (service, region, itype) in enumerate(wanted):
+        if result.calls == 0 and len(result.failed) >= GIVE_UP_AFTER:
+            result.failed.append(f"{len(wanted) - n} more queries not tried: the API looks unreachable")
+            break
         svc = canonical_service(service)
         code = SERVICE_CODES.get(svc)
         if code is None:
