@@ -350,6 +350,41 @@ def fetch_daily(
     return items
 
 
+def store_daily(
+    store: Any,
+    ce: Any = None,
+    *,
+    account: str,
+    today: date | None = None,
+    days: int = 7,
+    term: str = "1y",
+    payment: str = "all",
+) -> int:
+    """The daily job (CLI `awscost ri ce-fetch`, or a Lambda action): fetch and store; returns items written.
+
+    A Cost Explorer failure is an AwsAccessError (one line, non-zero exit), not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from awscost.errors import AwsAccessError
+
+    if ce is None:
+        from awscost.aws.session import client, client_config, make_session
+
+        ce = client(make_session(), "ce", "us-east-1", config=client_config(max_attempts=3, pool=4))
+    try:
+        items = fetch_daily(
+            ce,
+            account=account,
+            today=today or datetime.now(UTC).date(),
+            days=days,
+            term=term,
+            payment=payment,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
+    return int(store.put_items(items))
+
+
 SP_KEY = "compute-sp"
 
 

@@ -188,31 +188,19 @@ def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None
 def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | None) -> None:
     """Fetch Cost Explorer coverage, utilization and RI recommendations (7 and 60 days) into the store as
     ce-cov, ce-util, ce-rec-7 and ce-rec-60 items (account = the organization name)."""
-    from datetime import UTC
-    from datetime import datetime as dt
-
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    from awscost.aws.session import client, client_config, make_session
-    from awscost.errors import AwsAccessError
-    from awscost.explorer import fetch_daily
+    from awscost.explorer import store_daily
     from awscost.store import open_store
 
-    ce = client(make_session(), "ce", "us-east-1", config=client_config(max_attempts=3, pool=4))
+    store = open_store(settings.store)
     try:
-        items = fetch_daily(
-            ce,
+        n = store_daily(
+            store,
             account=settings.org_name,
-            today=parse_time(day, where="--day").date() if day else dt.now(UTC).date(),
+            today=parse_time(day, where="--day").date() if day else None,
             days=days,
             term=term,
             payment=payment,
         )
-    except (BotoCoreError, ClientError) as exc:
-        raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
-    store = open_store(settings.store)
-    try:
-        n = store.put_items(items)
     finally:
         store.close()
     click.echo(f"stored {n} Cost Explorer items")
