@@ -106,6 +106,37 @@ def test_apply_fleet_reconciles_with_few_calls(seeded: SandboxServer) -> None:
     )
 
 
+def _control(server: SandboxServer, method: str, body: dict[str, str] | None = None, path: str = "hour"):  # type: ignore[no-untyped-def]
+    import json
+    import urllib.error
+    import urllib.request
+
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"{server.endpoint}/awscost-sandbox/{path}", data=data, method=method)
+    try:
+        with urllib.request.urlopen(req) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read())
+
+
+def test_control_api_moves_the_clock_and_the_fleet(seeded: SandboxServer) -> None:
+    sc = seeded.scenario
+    target = sc.start + 3 * HOUR
+    status, answer = _control(seeded, "POST", {"hour": "2026-11-02T03:30:00Z"})
+    assert status == 200 and answer["hour"] == "2026-11-02T03:00:00Z" and answer["calls"] > 0
+    assert seeded.clock == target
+    assert _control(seeded, "GET") == (200, {"hour": "2026-11-02T03:00:00Z"})
+    assert _moto_counts(seeded, sc, PROD, "us-east-1") == _scenario_counts(sc, PROD, "us-east-1", target)
+    status, answer = _control(seeded, "POST", {"hour": "yesterday"})
+    assert status == 400 and "ISO 8601" in answer["error"]
+    assert _control(seeded, "GET", path="nothing")[0] == 404
+
+
+# The tests below start servers of their own. moto keeps ONE state per process and a server start resets it,
+# so every test using the module's `seeded` server must come before them.
+
+
 def test_run_sandbox_prints_what_to_export() -> None:
     stop = threading.Event()
     shown: list[str] = []

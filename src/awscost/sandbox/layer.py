@@ -134,17 +134,27 @@ def _routes() -> dict[str, list[_Route]]:
     return out
 
 
+# The sandbox's own control API (not AWS): e.g. POST /awscost-sandbox/hour {"hour": "..."} moves the clock.
+CONTROL_PREFIX = "/awscost-sandbox/"
+Control = Callable[[str, str, bytes], tuple[int, dict[str, Any]]]  # (method, path, body) -> (status, JSON)
+
 _CREDENTIAL = re.compile(r"Credential=([^/]+)/\d{8}/([^/]+)/([^/]+)/")
 
 
 class ReservationLayer:
     """WSGI middleware: registered operations are answered here, everything else goes to moto's app."""
 
-    def __init__(self, app: Callable[..., Any], context: LayerContext) -> None:
+    def __init__(
+        self, app: Callable[..., Any], context: LayerContext, control: Control | None = None
+    ) -> None:
         self.app = app
         self.context = context
+        self.control = control
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO", "")
+        if self.control is not None and path.startswith(CONTROL_PREFIX):
+            return self._control(environ, start_response)
         match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         routes = _routes().get(match.group(3), []) if match else []
         if not routes or match is None:
@@ -161,6 +171,22 @@ class ReservationLayer:
         route, url_params = found
         account = _account(environ, access_key)
         return self._answer(route, url_params, environ, body, account, region, start_response)
+
+    def _control(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        assert self.control is not None
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(length) if length else b""
+        path = environ["PATH_INFO"][len(CONTROL_PREFIX) :]
+        try:
+            status, answer = self.control(environ["REQUEST_METHOD"], path, body)
+        except Exception as exc:  # the sandbox's own API: say what went wrong, as JSON
+            status, answer = 400, {"error": f"{type(exc).__name__}: {exc}"}
+        payload = json.dumps(answer, default=str).encode("utf-8")
+        start_response(
+            f"{status} {'OK' if status < 400 else 'Error'}",
+            [("Content-Type", "application/json"), ("Content-Length", str(len(payload)))],
+        )
+        return [payload]
 
     def _match(
         self, routes: list[_Route], environ: dict[str, Any], body: bytes

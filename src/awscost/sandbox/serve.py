@@ -10,7 +10,7 @@ from datetime import datetime
 from awscost.sandbox.scenario import default_scenario
 from awscost.sandbox.seed import ROLE_NAME, apply_fleet, counts, seed_organization
 from awscost.sandbox.server import SandboxServer
-from awscost.timeutil import floor_hour, format_hour
+from awscost.timeutil import HOUR, floor_hour, format_hour
 
 
 def describe(server: SandboxServer, hour: datetime) -> list[str]:
@@ -28,6 +28,9 @@ def describe(server: SandboxServer, hour: datetime) -> list[str]:
     ]
     lines += [f"export {k}={shlex.quote(v)}" for k, v in server.env().items()]
     lines += [
+        "",
+        "# move the simulated clock (the fleet follows; reservations are judged at that hour):",
+        f'curl -X POST {server.endpoint}/awscost-sandbox/hour -d \'{{"hour": "{format_hour(hour + HOUR)}"}}\'',
         "",
         "# then, e.g.:",
         f"awscost collect --kinds all --accounts {','.join(scenario.account_ids)} --role-name {ROLE_NAME} "

@@ -6,6 +6,7 @@ that state when it starts.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import urllib.request
@@ -16,6 +17,7 @@ from typing import Any
 from awscost.errors import InputError
 from awscost.sandbox.layer import LayerContext, ReservationLayer, load_extensions
 from awscost.sandbox.scenario import Scenario, default_scenario
+from awscost.timeutil import format_hour, parse_hour
 
 FAKE_KEY = "sandbox"  # moto maps unknown keys to its default account (123456789012)
 FAKE_SECRET = "sandbox-secret"
@@ -70,7 +72,7 @@ class SandboxServer:
             def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
                 pass
 
-        app = ReservationLayer(DomainDispatcherApplication(create_backend_app), self.context)
+        app = ReservationLayer(DomainDispatcherApplication(create_backend_app), self.context, self._control)
         # werkzeug reports a busy port by printing and calling sys.exit(1); probe first for a clear error.
         try:
             with socket.socket() as probe:
@@ -89,6 +91,29 @@ class SandboxServer:
         self._thread.start()
         self.reset()
         return self
+
+    def _control(self, method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+        """The sandbox's control API, under /awscost-sandbox/:
+
+        GET  hour                               -> {"hour": the simulated clock}
+        POST hour  {"hour": "2026-11-02T14:00:00Z"}  -> reconcile the fleet with that hour and move the clock there
+        """
+        if path != "hour":
+            return 404, {"error": f"unknown sandbox control path {path!r}; known: hour"}
+        if method == "GET":
+            return 200, {"hour": format_hour(self.clock)}
+        if method != "POST":
+            return 405, {"error": "use GET or POST"}
+        from awscost.sandbox.seed import apply_fleet  # seed imports this module
+
+        hour = parse_hour(str(json.loads(body or b"{}").get("hour", "")), where="hour")
+        stats = apply_fleet(self, self.scenario, hour)
+        return 200, {
+            "hour": format_hour(stats.hour),
+            "calls": stats.calls,
+            "launched": stats.launched,
+            "terminated": stats.terminated,
+        }
 
     def reset(self) -> None:
         """Forget every emulated resource (moto's state is per process), and what the seeder knew of them."""
