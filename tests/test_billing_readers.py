@@ -114,7 +114,7 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         assert sum(adj["BilledCost"]) == Decimal("-6.2499999819")
 
 
-def test_focus_and_cur_views_of_the_same_rows_project_every_canonical_column() -> None:
+def test_to_pandas_has_every_canonical_column_in_order() -> None:
     with load(DATA / "cur_small.csv") as bill:
         frame = bill.to_pandas()
     assert tuple(frame.columns) == COLUMN_NAMES
