@@ -217,3 +217,14 @@ def test_month_over_month_per_group_and_in_total(tmp_path: Path) -> None:
         per = bill.month_over_month(by=["SubAccountId"], metric="BilledCost").set_index("SubAccountId")
         assert per.loc["222222222222", "Change"] == Decimal(6)
         assert per.loc["333333333333", "2024-03"] == 0 and per.loc["333333333333", "Change"] == Decimal(2)
+
+
+def test_load_into_reports_each_file(tmp_path: Path) -> None:
+    seen: list[tuple[str, int, int]] = []
+    load_into(
+        [DATA / "cur_small.csv", DATA / "cur2_small.csv"], tmp_path / "ds", on_file=lambda *a: seen.append(a)
+    )
+    assert [(Path(name).name, n, total) for name, n, total in seen] == [
+        ("cur_small.csv", 1, 2),
+        ("cur2_small.csv", 2, 2),
+    ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -340,16 +340,18 @@ def load_into(
     *,
     memory_limit: str | None = None,
     threads: int | None = None,
+    on_file: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Load billing files into the dataset at `into` (created if absent), replacing the periods they hold.
-    Atomic: on any error the previous dataset is left untouched. Returns the dataset marker."""
+    Atomic: on any error the previous dataset is left untouched. Returns the dataset marker.
+    `on_file(name, number, total)` is called as each file starts (for a progress display)."""
     items = [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", where="PATH")
     workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
     con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
-        parts = stage_parquet(con, resolve(items, workdir), workdir / "staged")
+        parts = stage_parquet(con, resolve(items, workdir), workdir / "staged", on_file)
         return ds.write_dataset(con, parts, Path(into))
     finally:
         con.close()

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -190,18 +191,25 @@ def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection)
 
 
 def materialize(
-    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], workdir: Path
+    con: duckdb.DuckDBPyConnection,
+    deliveries: list[Delivery],
+    workdir: Path,
+    on_file: Callable[[str, int, int], None] | None = None,
 ) -> dict[str, list[Path]]:
     """Every delivery as canonical parquet files under `workdir`, grouped by billing period.
 
     A period delivered through a manifest is complete: loose files' rows of that period are left out, and of
-    several manifests for one period `sources.resolve` has kept only the newest."""
+    several manifests for one period `sources.resolve` has kept only the newest.
+    `on_file(display name, number, total)` is called before each file (progress display)."""
     from_manifest: dict[str, list[Path]] = {}
     loose: dict[str, list[Path]] = {}
     n = 0
+    total = sum(len(d.files) for d in deliveries)
     for delivery in deliveries:
         for source in delivery.files:
             n += 1
+            if on_file is not None:
+                on_file(source.display, n, total)
             parts = copy_source(con, source, workdir / f"part-{n:05d}")
             target = from_manifest if delivery.manifest is not None else loose
             for period, files in parts.items():

@@ -90,11 +90,24 @@ def billing() -> None:
 @format_option()
 def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
     """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces)."""
+    import sys
     from decimal import Decimal
 
     from awscost.billing.bill import _plain, load_into
 
-    marker = load_into(list(paths), into)
+    if sys.stderr.isatty():
+        # Long loads show which file is being read on a terminal; nothing is printed into a pipe.
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status("loading") as status:
+
+            def on_file(name: str, number: int, total: int) -> None:
+                status.update(f"loading file {number}/{total}: {name}")
+
+            marker = load_into(list(paths), into, on_file=on_file)
+    else:
+        marker = load_into(list(paths), into)
     rows = [
         {
             "BillingPeriod": period,
