@@ -356,6 +356,10 @@ def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str])
                 os = rng.choices(["linux", "windows", "rhel", "suse", "windows-sql-std"], [70, 18, 5, 4, 3])[
                     0
                 ]
+                if itype.split(".")[0].endswith("g"):
+                    # Graviton (arm64) instances run Linux only; the draw above still happens so the
+                    # rest of the scenario stays the same for a given seed.
+                    os = "linux"
                 key = f"{acct.id}-{region}-ec2-{gi}"
                 cat = maybe_cat()
                 base = rng.randint(1, 1 + s)
