@@ -359,3 +359,44 @@ def test_legacy_cur_parquet_athena_layout_with_flattened_tags(tmp_path: Path) ->
         tags = bill.sql("SELECT Tags['user_spend_category'] AS cat FROM billing ORDER BY x_LineItemType DESC")
         assert list(tags["cat"].fillna("")) == ["web", ""]
         assert bill.commitments()["ReservedCovered"][0] == Decimal("0.0612")
+
+
+@pytest.mark.parametrize("polars", ["1", "0"])
+@pytest.mark.parametrize(
+    "relative",
+    ["focus-sample-data/focus_sample.csv", "focus-converters/sample-anonymous-aws-export-dataset.csv"],
+)
+def test_one_pass_view_equals_the_materialized_load(
+    relative: str, polars: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The one-shot path (a view streamed from the file, by Polars' or DuckDB's CSV scan) gives the very rows
+    the validated, materialized load gives."""
+    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    path = refdata(relative)
+    query = (
+        "SELECT * EXCLUDE (Tags, x_Extra), CAST(Tags AS VARCHAR) AS t, CAST(x_Extra AS VARCHAR) AS x "
+        "FROM billing ORDER BY ALL"
+    )
+    with load(path) as full, load(path, materialize=False) as lazy:
+        a, b = full.sql(query), lazy.sql(query)
+    assert len(a) == len(b) > 0
+    assert a.fillna("<null>").astype(str).equals(b.fillna("<null>").astype(str))
+
+
+@pytest.mark.parametrize("polars", ["1", "0"])
+def test_one_pass_view_names_file_and_row_of_bad_data(
+    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    lines = (DATA / "cur_small.csv").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([*lines[:3], lines[3].replace(",43.20,", ",43.2O,"), *lines[4:]]) + "\n")
+    with load(bad, materialize=False) as bill, pytest.raises(InputError) as err:
+        bill.total("BilledCost")
+    assert err.value.render() == f"{bad}: row 3: column lineItem/UnblendedCost: '43.2O' is not a valid number"
+    truncated = tmp_path / "cut.csv.gz"
+    payload = gzip.compress((DATA / "cur_small.csv").read_bytes() * 50)
+    truncated.write_bytes(payload[: len(payload) // 2])
+    with pytest.raises(InputError) as err, load(truncated, materialize=False) as bill:
+        bill.total("BilledCost")
+    assert str(truncated) in err.value.render() and "\n" not in err.value.render()

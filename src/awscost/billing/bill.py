@@ -79,16 +79,21 @@ class Bill:
         import duckdb
         import pandas as pd
 
+        query_errors = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
         try:
             cur = self.con.execute(query, params or [])
-        except duckdb.Error as exc:
-            if self._lazy_sources and isinstance(
-                exc, duckdb.ConversionException | duckdb.InvalidInputException
-            ):
+        except query_errors as exc:
+            raise InputError(str(exc).strip().splitlines()[0], where="query") from None
+        except (
+            Exception
+        ) as exc:  # a lazy view reads the files now: bad data (or a Polars scan error) shows here
+            if self._lazy_sources:
                 from awscost.billing.engine import explain_failure
 
                 raise explain_failure(self.con, self._lazy_sources, exc) from None
-            raise InputError(str(exc).strip().splitlines()[0], where="query") from None
+            if isinstance(exc, duckdb.Error):
+                raise InputError(str(exc).strip().splitlines()[0], where="query") from None
+            raise
         names = [d[0] for d in cur.description or []]
         rows = [tuple(_plain(v) for v in row) for row in cur.fetchall()]
         return pd.DataFrame.from_records(rows, columns=names)
