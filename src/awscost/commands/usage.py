@@ -199,3 +199,59 @@ def gaps(
         click.echo(f"{len(found)} gaps, {total} periods missing" if found else "no gaps", err=True)
     if found and fail_on_gaps:
         raise click.exceptions.Exit(EXIT_GAPS_FOUND)
+
+
+@usage.command()
+@click.option(
+    "--from-billing",
+    "dataset",
+    required=True,
+    type=click.Path(exists=True),
+    help="A billing dataset (awscost billing load --into DIR) or billing files.",
+)
+@click.option(
+    "--kinds",
+    default=None,
+    help="Comma list of kinds (default: ec2,ec2os,rds,elasticache,es,redshift,dynamodb).",
+)
+@click.option("--since", default=None, help="First hour to rebuild (ISO time).")
+@click.option("--until", default=None, help="Hour to stop before (ISO time).")
+@format_option()
+@with_settings
+def backfill(
+    settings: Settings, dataset: str, kinds: str | None, since: str | None, until: str | None, fmt: str
+) -> None:
+    """Rebuild hourly usage items from a bill's usage lines: history on day one.
+
+    Hours (days for es/redshift) that were collected live are never overwritten. Backfilled items carry
+    attrs source=billing. Usage types of these products that the backfill does not map are listed.
+    """
+    from awscost.analyze.backfill import BACKFILL_KINDS, backfill_from_billing
+    from awscost.timeutil import parse_hour
+
+    chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else BACKFILL_KINDS
+    unknown = sorted(set(chosen) - set(BACKFILL_KINDS))
+    if unknown:
+        raise click.BadParameter(f"cannot backfill {', '.join(unknown)}; known: {', '.join(BACKFILL_KINDS)}")
+    with opened(settings) as store:
+        result = backfill_from_billing(
+            dataset,
+            store,
+            org_name=settings.org_name,
+            kinds=chosen,
+            since=parse_hour(since, where="--since") if since else None,
+            until=parse_hour(until, where="--until") if until else None,
+        )
+    rows = [{"kind": k, "items_written": n} for k, n in sorted(result.by_kind.items())]
+    emit(rows, fmt, columns=["kind", "items_written"])
+    click.echo(
+        f"{result.written} items written, {result.skipped_collected} left as collected"
+        + (
+            f", hours {result.first_hour:%Y-%m-%dT%H}Z..{result.last_hour:%Y-%m-%dT%H}Z"
+            if result.first_hour
+            else ""
+        ),
+        err=True,
+    )
+    for usage_type, n in result.unrecognized.most_common(10):
+        click.echo(f"not mapped: {usage_type} ({n} lines)", err=True)

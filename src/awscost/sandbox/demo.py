@@ -36,7 +36,13 @@ class DemoError(AwsCostError):
     exit_code = 1
 
 
-STEPS: list[str] = ["awscost.sandbox.demo:collect_step", "awscost.sandbox.demo:summary_step"]
+STEPS: list[str] = [
+    "awscost.sandbox.demo:collect_step",  # A: the real collector, every simulated hour
+    "awscost.sandbox.demo:summary_step",
+    "awscost.sandbox.bill:demo_step",  # D: the scenario's bill (CUR + FOCUS) loaded, cost by account/service
+    "awscost.reports.ri_workbook:demo_step",  # B: RI/SP plan and the AwsRIUsageReport workbook
+    "awscost.sandbox.containers:demo_step",  # C: micro-service cost from the container hosts' logs
+]
 
 
 @dataclass
