@@ -6,7 +6,8 @@ Generates a gzip CSV CUR of N rows from the sandbox bill's line items (real CUR 
 resource tags), then, in one run and each in its own subprocess (so peak RSS is that of the work alone):
 
   1. pandas:  pd.read_csv(gzip) + groupby(account, product) sum of lineItem/UnblendedCost
-  2. awscost: `awscost billing summary FILE` path: billing.load(FILE, materialize=False).summary(...)
+  2. awscost: `awscost billing summary FILE` path: billing.load(FILE, materialize=False).summary(...),
+     with the Polars CSV scan (default below 100 MB) and with DuckDB's own scan (AWSCOST_BILLING_POLARS=0)
   3. awscost: billing.load_into(FILE, DATASET) (validating every row, parquet by period)
   4. summary over the loaded data: awscost over the dataset vs pandas groupby over its in-memory DataFrame
   5. awscost one-shot again at N/4 rows: peak memory must not grow with the file
@@ -125,7 +126,7 @@ def generate(path: Path, rows: int) -> int:
     return written
 
 
-def run(worker: str, *args: str) -> tuple[dict, float, float]:
+def run(worker: str, *args: str, env: dict[str, str] | None = None) -> tuple[dict, float, float]:
     """Run a worker in a fresh interpreter; returns (its JSON result, wall seconds, its own peak RSS in MB).
 
     os.wait4 gives the rusage of that one child, so each peak is the worker's alone."""
@@ -135,6 +136,7 @@ def run(worker: str, *args: str) -> tuple[dict, float, float]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, **(env or {})},
     )
     assert proc.stdout is not None and proc.stderr is not None
     out, err = proc.stdout.read(), proc.stderr.read()
@@ -185,13 +187,17 @@ def main() -> None:
             f"in {time.perf_counter() - t0:.0f}s; {n_columns} columns"
         )
 
+        duck = {"AWSCOST_BILLING_POLARS": "0"}
         _, _, small_rss = run("awscost_oneshot", str(small))
+        _, _, small_duck_rss = run("awscost_oneshot", str(small), env=duck)
         # The machine is shared: pandas and awscost alternate, and each figure is the median of its runs.
-        one_runs, pd_runs = [], []
+        one_runs, duck_runs, pd_runs = [], [], []
         for _ in range(max(args.repeat, 1)):
             one_runs.append(run("awscost_oneshot", str(big)))
+            duck_runs.append(run("awscost_oneshot", str(big), env=duck))
             pd_runs.append(run("pandas", str(big)))
         one, one_wall, one_rss = median_run(one_runs, "load_summary")
+        duck_one, duck_wall, duck_rss = median_run(duck_runs, "load_summary")
         pd_res, pd_wall, pd_rss = median_run(pd_runs, "load_summary")
         pd_res["summary"] = sorted(r[0]["summary"] for r in pd_runs)[len(pd_runs) // 2]
         ds = work / "dataset"
@@ -201,6 +207,8 @@ def main() -> None:
         print(
             "runs (work s): awscost "
             + ", ".join(f"{r[0]['load_summary']:.2f}" for r in one_runs)
+            + "; awscost DuckDB scan "
+            + ", ".join(f"{r[0]['load_summary']:.2f}" for r in duck_runs)
             + "; pandas "
             + ", ".join(f"{r[0]['load_summary']:.2f}" for r in pd_runs)
         )
@@ -210,26 +218,29 @@ def main() -> None:
         agree = abs(Decimal(one["total"]) - Decimal(str(pd_res["total"]))) < Decimal("0.01")
         rows = [
             ("pandas read_csv + groupby", pd_wall, pd_res["load_summary"], pd_rss),
-            ("awscost summary FILE (one pass)", one_wall, one["load_summary"], one_rss),
+            ("awscost summary FILE (Polars scan)", one_wall, one["load_summary"], one_rss),
+            ("awscost summary FILE (DuckDB scan)", duck_wall, duck_one["load_summary"], duck_rss),
             ("awscost billing load --into", load_wall, loaded["load"], load_rss),
         ]
         print(f"\n{'':36}{'wall s':>9}{'work s':>9}{'rows/s':>12}{'peak RSS MB':>13}")
         for name, wall, work_s, rss in rows:
             print(f"{name:36}{wall:9.2f}{work_s:9.2f}{n / work_s:12,.0f}{rss:13.0f}")
         speedup = pd_res["load_summary"] / one["load_summary"]
+        duck_speedup = pd_res["load_summary"] / duck_one["load_summary"]
         speedup_wall = pd_wall / one_wall
         summary_speedup = pd_res["summary"] / dsum["summary"]
         print(
             f"\nload+summary speedup vs pandas: {speedup:.2f}x (work), {speedup_wall:.2f}x (wall incl. "
-            f"start-up)  target >= {TARGET_SPEEDUP}x"
+            f"start-up)  target >= {TARGET_SPEEDUP}x; with DuckDB's own CSV scan {duck_speedup:.2f}x"
         )
         print(
             f"summary over loaded data: awscost {dsum['summary'] * 1000:.1f} ms vs pandas "
             f"{pd_res['summary'] * 1000:.1f} ms = {summary_speedup:.1f}x  target >= {TARGET_SUMMARY_SPEEDUP}x"
         )
         print(
-            f"peak RSS awscost one-shot: {small_rss:.0f} MB at {n_small:,} rows, {one_rss:.0f} MB at "
-            f"{n:,} rows; load --into {load_rss:.0f} MB; target < {TARGET_RSS_MB} MB and flat"
+            f"peak RSS one-shot, Polars scan: {small_rss:.0f} MB at {n_small:,} rows, {one_rss:.0f} MB at "
+            f"{n:,} rows; DuckDB scan: {small_duck_rss:.0f} MB, {duck_rss:.0f} MB; load --into "
+            f"{load_rss:.0f} MB; target < {TARGET_RSS_MB} MB and flat"
         )
         print(
             f"totals agree (awscost exact {one['total']} vs pandas float {pd_res['total']:.6f}): {agree}; "

@@ -50,6 +50,9 @@ def parquet_options(con: duckdb.DuckDBPyConnection) -> str:
     return f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, ROW_GROUP_SIZE_BYTES {group_bytes}"
 
 
+# Above this size on disk a one-pass CSV scan stays with DuckDB (flat memory) rather than Polars (faster,
+# but its result is held for DuckDB): ~1.5 M CUR lines gzipped, ~350 MB peak.
+POLARS_MAX_BYTES = 100 * 2**20
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -232,8 +235,10 @@ def lazy_view_sql(
 
     CSV sources are scanned by Polars when it is installed (measured in benchmarks/bench_billing.py: its
     streaming gzip CSV scan with column pushdown is about twice as fast as DuckDB's single-threaded gzip CSV
-    reader on 2 cores, at the same flat memory); DuckDB still runs every expression. The DuckDB scan is kept
-    for diagnosing bad rows. AWSCOST_BILLING_POLARS=0 turns the Polars scan off."""
+    reader on 2 cores); DuckDB still runs every expression. DuckDB materializes what that scan yields (the
+    columns the query needs), so memory grows with the file: files above POLARS_MAX_BYTES on disk
+    (AWSCOST_BILLING_POLARS_MAX_BYTES) keep DuckDB's own scan, which streams in flat memory. The DuckDB scan
+    is also kept for diagnosing bad rows. AWSCOST_BILLING_POLARS=0 turns the Polars scan off."""
     manifest_periods = sorted({d.period for d in deliveries if d.manifest is not None and d.period})
     selects: list[str] = []
     sources: list[tuple[SourceFile, str, Projection]] = []
@@ -255,6 +260,9 @@ def _polars_scan(con: duckdb.DuckDBPyConnection, source: SourceFile, reader: Rea
     """Register a Polars lazy CSV scan of `source` (every column as text) under `name`; None when Polars is
     not installed, turned off, or the source is not CSV."""
     if source.kind != "csv" or os.environ.get("AWSCOST_BILLING_POLARS", "1") == "0":
+        return None
+    limit = int(os.environ.get("AWSCOST_BILLING_POLARS_MAX_BYTES", POLARS_MAX_BYTES))
+    if source.path.stat().st_size > limit:
         return None
     try:
         import polars as pl
