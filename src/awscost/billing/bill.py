@@ -307,7 +307,9 @@ def load(
 
     Files are converted once to canonical parquet in a temporary directory (`materialize=True`, the default:
     every row validated, repeated analyses fast), or, with `materialize=False`, exposed as a view that each
-    query streams from the files (one-shot commands: one pass, only the needed columns parsed)."""
+    query streams from the files (one-shot commands: one pass, only the needed columns parsed). The view
+    checks only what a query reads: a bad number in a column the query does not use, or (on the Polars
+    scan) a row with extra fields, is not reported; the materialized load checks every row and column."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", where="PATH")

@@ -107,7 +107,7 @@ def _one_line(exc: BaseException) -> str:
     if not lines:
         return type(exc).__name__
     text = lines[0]
-    text += "".join(f"; {ln}" for ln in lines[1:] if ln.startswith(("Expected Number", "Original Line")))
+    text += "".join(f"; {ln}" for ln in lines[1:] if ln.startswith("Expected Number"))
     return text[:400]
 
 
