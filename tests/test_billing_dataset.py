@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -228,3 +229,27 @@ def test_load_into_reports_each_file(tmp_path: Path) -> None:
         ("cur_small.csv", 1, 2),
         ("cur2_small.csv", 2, 2),
     ]
+
+
+def test_manifest_and_archive_problems_are_named(tmp_path: Path) -> None:
+    manifest = write_delivery(tmp_path / "s3", "2024-03", "asm1", [usage_row("2024-03", "a", "1")] * 2)
+    data = json.loads(manifest.read_text(encoding="utf-8"))
+    data["reportKeys"].append("rep/20240301-20240328/asm1/rep-00009.csv.gz")
+    manifest.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(
+        InputError, match=re.escape("report key 'rep/20240301-20240328/asm1/rep-00009.csv.gz' not found")
+    ):
+        load(manifest)
+    wrong = write_delivery(tmp_path / "s4", "2024-04", "asm2", [usage_row("2024-03", "a", "1")] * 2)
+    with pytest.raises(InputError, match="holds rows of period 2024-03, but its manifest is for 2024-04"):
+        load(wrong)
+    import zipfile
+
+    archive = tmp_path / "empty.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("readme.txt", "nothing here")
+    with pytest.raises(InputError, match=re.escape("zip archive holds no .csv or .parquet file")):
+        load(archive)
+    (tmp_path / "garbage.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InputError, match="unreadable zip archive"):
+        load(tmp_path / "garbage.zip")
