@@ -7,7 +7,7 @@ resource tags), then, in one run and each in its own subprocess (so peak RSS is 
 
   1. pandas:  pd.read_csv(gzip) + groupby(account, product) sum of lineItem/UnblendedCost
   2. awscost: `awscost billing summary FILE` path: billing.load(FILE, materialize=False).summary(...),
-     with the Polars CSV scan (default below 100 MB) and with DuckDB's own scan (AWSCOST_BILLING_POLARS=0)
+     with the Polars CSV scan (default up to 64 MiB) and with DuckDB's own scan (AWSCOST_BILLING_POLARS=0)
   3. awscost: billing.load_into(FILE, DATASET) (validating every row, parquet by period)
   4. summary over the loaded data: awscost over the dataset vs pandas groupby over its in-memory DataFrame
   5. awscost one-shot again at N/4 rows: peak memory must not grow with the file
