@@ -400,3 +400,18 @@ def test_one_pass_view_names_file_and_row_of_bad_data(
     with pytest.raises(InputError) as err, load(truncated, materialize=False) as bill:
         bill.total("BilledCost")
     assert str(truncated) in err.value.render() and "\n" not in err.value.render()
+
+
+def test_tag_keys_match_across_cur_and_cur2_naming() -> None:
+    # CUR 2.0 normalizes `user:Spend_Category` to `user_spend_category`; the canonical key finds both.
+    with load([DATA / "cur_small.csv", DATA / "cur2_small.csv"]) as bill:
+        by_tag = bill.summary(
+            by=["Tags.user:Spend_Category"], metric="BilledCost", where="ChargeCategory = 'Usage'"
+        )
+        got = {
+            (None if k != k else k): v
+            for k, v in zip(by_tag["Tags.user:Spend_Category"], by_tag["BilledCost"], strict=True)
+        }
+        assert got["web"] == Decimal("0.096") + Decimal("0.0765")
+        coverage = bill.tag_coverage("user:Spend_Category").set_index("SubAccountId")
+        assert coverage.loc["222222222222", "TaggedCost"] == Decimal("0.096") + Decimal("0.0765")

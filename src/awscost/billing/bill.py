@@ -211,7 +211,7 @@ class Bill:
     def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
         """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account."""
         metric = _metric(metric)
-        tagged = f"NULLIF(TRIM(Tags[{lit(tag_key)}]), '') IS NOT NULL"
+        tagged = f"NULLIF(TRIM({tag_value(tag_key)}), '') IS NOT NULL"
         return self._frame(
             f"SELECT SubAccountId, sum({metric}) AS TotalCost, "
             f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
@@ -232,7 +232,7 @@ class Bill:
             "ServiceName, "
             f"sum({metric}) AS {quote(metric)} FROM {TABLE} WHERE ChargeCategory = 'Usage' AND "
             "ResourceId IS NOT NULL "
-            f"AND NULLIF(TRIM(Tags[{lit(tag_key)}]), '') IS NULL GROUP BY 1 ORDER BY 4 DESC, 1 LIMIT ?",
+            f"AND NULLIF(TRIM({tag_value(tag_key)}), '') IS NULL GROUP BY 1 ORDER BY 4 DESC, 1 LIMIT ?",
             [int(n)],
         )
 
@@ -266,6 +266,15 @@ class Bill:
         )
 
 
+def tag_value(key: str) -> str:
+    """SQL for the value of tag `key`. CUR 2.0 writes tag keys normalized (`user:Spend_Category` becomes
+    `user_spend_category`), so the normalized key is looked up too: one key works for every format."""
+    normalized = re.sub(r"[^0-9a-z]", "_", key.lower())
+    if normalized == key:
+        return f"Tags[{lit(key)}]"
+    return f"COALESCE(Tags[{lit(key)}], Tags[{lit(normalized)}])"
+
+
 def _metric(metric: str) -> str:
     if metric not in METRICS:
         raise InputError(f"unknown metric {metric!r}", where="--metric", hint=", ".join(METRICS))
@@ -278,7 +287,7 @@ def _dimension(column: str) -> tuple[str, str]:
     m = _TAG_REF.match(column)
     if m:
         key = m.group(1).strip("'\"")
-        return f"Tags[{lit(key)}]", f"Tags.{key}"
+        return tag_value(key), f"Tags.{key}"
     if column not in CANONICAL:
         raise InputError(
             f"unknown column {column!r}",
