@@ -58,14 +58,40 @@ def test_every_kind_with_exact_keys_and_hours(demo: tuple[DemoContext, str], exp
     kinds = set()
     for item in exported:
         kind, account, region = item["awsResource"].split(":")
-        kinds.add(kind)
         assert account in sc.account_ids or account == sc.org_name
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", item["time"])
+        if kind == "svc-cost":
+            # The container step stores service costs per host-hour of the collected hours.
+            assert item["time"] in hours and item["unit"] == "micro-USD"
+            continue
+        if kind.startswith("ce-"):
+            # The RI step stores Cost Explorer's daily answers: one item per UTC day, regional or global.
+            assert item["time"].endswith("T00:00:00Z") and region in (*sc.regions, "global")
+            continue
         assert region in sc.regions
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:00:00Z", item["time"]) and item["time"] in hours
+        if item.get("source") == "billing":
+            # The RI step rebuilds the days before collection from the sandbox bill (history on day one).
+            assert item["time"] < min(hours)
+            continue
+        kinds.add(kind)
+        assert item["time"] in hours
     assert kinds == ALL_KINDS
-    hourly = {(i["awsResource"], i["time"]) for i in exported if i["awsResource"].startswith("ec2:")}
+    hourly = {
+        (i["awsResource"], i["time"])
+        for i in exported
+        if i["awsResource"].startswith("ec2:") and i.get("source") != "billing"
+    }
     assert {t for _, t in hourly} == hours  # every hour collected
     assert all(not s.failures for s in ctx.summaries)
+
+
+def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> None:
+    ctx, printed = demo
+    assert not ctx.results.get("failed_steps")
+    assert (ctx.out_dir / "AwsRIUsageReport.xlsx").stat().st_size > 0  # B: the RI workbook
+    assert list((ctx.out_dir / "billing").glob("x_BillingPeriod=*/*.parquet"))  # D: the loaded bill
+    assert "Sandbox bill by account and service" in printed
+    assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
 
 
 def _org(exported: list[dict], kind: str, region: str, time: str) -> dict[str, int]:  # type: ignore[type-arg]
