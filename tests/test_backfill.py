@@ -144,7 +144,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
         if kind not in ("ec2", "ec2os", "rds", "elasticache", "dynamodb") or (res, t) not in rebuilt:
             continue
         expected = {k: v for k, v in live.usage.items() if k != "table_count" and v}
-        assert _single_az(rebuilt[(res, t)].usage) == _single_az(expected), (res, t)
+        assert dict(rebuilt[(res, t)].usage) == expected, (res, t)
         compared += 1
     assert compared >= 5 * 4 * 3  # kinds x (accounts + org, where present) x hours
 
@@ -161,19 +161,6 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
     store.close()
 
 
-def _single_az(usage: Any) -> dict[str, Any]:
-    """See test_sandbox_bill_marks_multi_az_usage: the sandbox bill does not mark Multi-AZ usage yet."""
-    out: dict[str, Any] = {}
-    for k, v in usage.items():
-        out[k.removeprefix("multi_az-")] = out.get(k.removeprefix("multi_az-"), 0) + v
-    return out
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sandbox bill writes InstanceUsage:<class> for Multi-AZ DB instances, where AWS writes "
-    "Multi-AZUsage:<class>; the backfill reads AWS's form (test_usage_keys_from_real_cur_usage_types)",
-)
 def test_sandbox_bill_marks_multi_az_usage(collected: tuple[Any, Path]) -> None:
     from awscost.analyze.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
     from awscost.billing import load

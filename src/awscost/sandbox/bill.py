@@ -336,8 +336,13 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                     )
                 continue
             rate = rate_of(unit.kind, unit.type, unit.os)
+            word_here = usage_word
+            if unit.kind == "rds" and unit.multi_az:
+                # AWS bills a Multi-AZ DB instance as Multi-AZUsage:<class>, at twice the single-AZ rate
+                # (a standby in a second AZ).
+                word_here, rate = "Multi-AZUsage", rate * 2
             for rid in unit.ids:
-                usage_type = f"{prefix}{'SpotUsage' if unit.spot else usage_word}:{unit.type}"
+                usage_type = f"{prefix}{'SpotUsage' if unit.spot else word_here}:{unit.type}"
                 base = {
                     "account": unit.account,
                     "kind": unit.kind,
