@@ -40,3 +40,19 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     assert proc.stderr.strip().splitlines() == [
         f"awscost: error: {bad}: awscost.regions: 'atlantis-1' is not an AWS region name (like us-east-1)"
     ]
+
+
+def test_iam_policy_is_the_registry_and_valid_json() -> None:
+    import json
+
+    from awscost.collect.registry import iam_actions
+
+    result = CliRunner().invoke(cli, ["iam-policy", "--kinds", "ec2,rds"])
+    assert result.exit_code == 0, result.output
+    policy = json.loads(result.output)
+    assert policy["Statement"][0]["Action"] == iam_actions(["ec2", "rds"])
+    assert "ec2:DescribeInstances" in policy["Statement"][0]["Action"]
+    member = json.loads(CliRunner().invoke(cli, ["iam-policy", "--member"]).output)
+    assert "sts:AssumeRole" not in member["Statement"][0]["Action"]
+    bad = CliRunner().invoke(cli, ["iam-policy", "--kinds", "ec3"])
+    assert bad.exit_code != 0 and "unknown kind 'ec3'" in str(bad.exception)

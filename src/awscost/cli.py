@@ -19,6 +19,7 @@ from awscost.errors import AwsCostError
 # command name -> "module:attribute" of a click.Command / click.Group. One registry, lazily imported.
 COMMANDS: dict[str, str] = {
     "init": "awscost.commands.setup:init",
+    "iam-policy": "awscost.commands.setup:iam_policy",
     "collect": "awscost.commands.collect:collect",
     "usage": "awscost.commands.usage:usage",
     "store": "awscost.commands.store:store",

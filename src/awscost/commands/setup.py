@@ -14,3 +14,26 @@ def init(path: str, force: bool) -> None:
     """Write a commented starter awscost.toml."""
     written = write_starter_config(path, force=force)
     click.echo(f"wrote {written}")
+
+
+@click.command(name="iam-policy")
+@click.option("--kinds", default="all", show_default=True, help="hourly | daily | all | comma list of kinds.")
+@click.option("--member", is_flag=True, help="The member-account policy (no Organizations, no AssumeRole).")
+def iam_policy(kinds: str, member: bool) -> None:
+    """Print the least-privilege IAM policy (JSON) that `awscost collect --kinds KINDS` needs.
+
+    Generated from the collector registry, where each collector declares its actions.
+    """
+    import json
+
+    from awscost.collect.registry import iam_actions, resolve_kinds
+
+    chosen = resolve_kinds(kinds)
+    actions = iam_actions(chosen, runner=not member)
+    if member:
+        actions = sorted({*actions, "ec2:DescribeRegions"})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AwsCostCollect", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }
+    click.echo(json.dumps(policy, indent=2))
