@@ -405,3 +405,16 @@ def test_accounts_running_the_same_ami_describe_it_once(aws: str, store: Store) 
         "linux-c5.large": 3,
         "linux-m5.large": 1,
     }
+
+
+def test_failure_reason_is_one_capped_line() -> None:
+    from botocore.parsers import ResponseParserError
+
+    from awscost.collect.runner import REASON_MAX, failure_reason
+
+    html = "Unable to parse response, invalid XML received:\n b'<!doctype html>\n<html>" + "x" * 500
+    reason = failure_reason(ResponseParserError(html))
+    assert "\n" not in reason and len(reason) == REASON_MAX and reason.endswith("…")
+    assert reason.startswith(
+        "unparseable response from the endpoint: Unable to parse response, invalid XML received: b'<!doctype"
+    )
