@@ -92,6 +92,13 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     assert list((ctx.out_dir / "billing").glob("x_BillingPeriod=*/*.parquet"))  # D: the loaded bill
     assert "Sandbox bill by account and service" in printed
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
+    # The config the demo leaves makes every command read its store and organization.
+    from awscost.config import load_settings
+
+    settings = load_settings(ctx.out_dir / "awscost.toml", env={})
+    assert settings.store == ctx.store_url and settings.org_name == ctx.scenario.org_name
+    assert settings.account_names == {a.id: a.name for a in ctx.scenario.accounts}
+    assert f"export AWSCOST_CONFIG={ctx.out_dir / 'awscost.toml'}" in printed.replace("\n", "")
 
 
 def _org(exported: list[dict], kind: str, region: str, time: str) -> dict[str, int]:  # type: ignore[type-arg]

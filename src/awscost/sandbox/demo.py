@@ -89,6 +89,24 @@ def sandbox_environment(server: SandboxServer) -> Iterator[None]:
         os.environ.update(saved)
 
 
+def write_demo_config(ctx: DemoContext) -> Path:
+    """An awscost.toml beside the results, so every command reads the demo's store and organization."""
+    names = "\n".join(f'"{a.id}" = "{a.name}"' for a in ctx.scenario.accounts)
+    text = (
+        "# Written by `awscost demo`: the sandbox's store and organization.\n"
+        "[awscost]\n"
+        f'store = "{ctx.store_url}"\n'
+        f'org_name = "{ctx.scenario.org_name}"\n'
+        f"accounts = [{', '.join(repr(a) for a in ctx.scenario.account_ids)}]\n"
+        f"regions = [{', '.join(repr(r) for r in ctx.scenario.regions)}]\n"
+        f'role_name = "{ROLE_NAME}"\n\n'
+        f"[accounts.names]\n{names}\n"
+    ).replace("'", '"')
+    path = ctx.out_dir / "awscost.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def demo_settings(scenario: Scenario, store_url: str) -> Settings:
     return Settings(
         store=store_url,
@@ -148,6 +166,17 @@ def run_demo(
                 console.print_exception()
                 failed.append(target)
         ctx.results["failed_steps"] = failed
+    config = write_demo_config(ctx)
+    if fmt == "table":
+        until = format_hour(ctx.last_hour + HOUR)
+        console.print(
+            f"\n[bold]Explore the results[/bold] (the demo wrote {config}):\n"
+            f"  export AWSCOST_CONFIG={config}\n"
+            f"  awscost usage show --kind ec2os --account {scenario.org_name} --format csv\n"
+            f"  awscost ri plan --until {until} --lookback 30\n"
+            f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountName,ServiceName\n"
+            f"  awscost billing tags --dataset {out / 'billing'}"
+        )
     if failed:
         raise DemoError(f"{len(failed)} demo step(s) failed: {', '.join(failed)}", where="awscost demo")
     return ctx
