@@ -9,7 +9,8 @@ resource tags), then, in one run and each in its own subprocess (so peak RSS is 
   2. awscost: `awscost billing summary FILE` path: billing.load(FILE, materialize=False).summary(...),
      with the Polars CSV scan (default up to 64 MiB) and with DuckDB's own scan (AWSCOST_BILLING_POLARS=0)
   3. awscost: billing.load_into(FILE, DATASET) (validating every row, parquet by period)
-  4. summary over the loaded data: awscost over the dataset vs pandas groupby over its in-memory DataFrame
+  4. summary over the loaded data: awscost over the dataset (copied into its engine table with
+     materialize=True; also over the default parquet view) vs pandas groupby over its in-memory DataFrame
   5. awscost one-shot again at N/4 rows: peak memory must not grow with the file
 
 Reports rows/s, wall time ratios and peak RSS. Both sides compute the same totals; the run checks they agree.
@@ -42,14 +43,14 @@ df = pd.read_csv(sys.argv[1], low_memory=False)
 t1 = time.perf_counter()
 g = df.groupby(["lineItem/UsageAccountId", "lineItem/ProductCode"])["lineItem/UnblendedCost"].sum()
 t2 = time.perf_counter()
-# the summary again, timed alone, over the DataFrame already in memory (median of 3)
+# the summary again, timed alone, over the DataFrame already in memory (median of 5, as for awscost)
 runs = []
-for _ in range(3):
+for _ in range(5):
     s = time.perf_counter()
     g = df.groupby(["lineItem/UsageAccountId", "lineItem/ProductCode"])["lineItem/UnblendedCost"].sum()
     runs.append(time.perf_counter() - s)
 runs.sort()
-result = {"load_summary": t2 - t0, "read": t1 - t0, "summary": runs[1]}
+result = {"load_summary": t2 - t0, "read": t1 - t0, "summary": runs[2]}
 result.update(total=float(g.sum()), groups=len(g))
 print(json.dumps(result))
 """,
@@ -75,15 +76,26 @@ print(json.dumps({"load": t1 - t0, "rows": sum(p["rows"] for p in marker["period
     "awscost_dataset_summary": r"""
 import sys, time, json
 import awscost.billing as billing
-with billing.load(sys.argv[1]) as bill:
-    bill.summary(by=["SubAccountId", "x_ProductCode"], metric="BilledCost")  # warm: open files, metadata
+import duckdb, pandas
+BY, RUNS = ["SubAccountId", "x_ProductCode"], 5
+
+def timed(bill):
+    bill.summary(by=BY, metric="BilledCost")  # warm: parquet footers, first-query planning
     runs = []
-    for _ in range(3):
+    for _ in range(RUNS):
         s = time.perf_counter()
-        frame = bill.summary(by=["SubAccountId", "x_ProductCode"], metric="BilledCost")
+        frame = bill.summary(by=BY, metric="BilledCost")
         runs.append(time.perf_counter() - s)
-runs.sort()
-print(json.dumps({"summary": runs[1], "total": str(sum(frame["BilledCost"])), "groups": len(frame)}))
+    return sorted(runs)[RUNS // 2], frame
+
+with billing.load(sys.argv[1]) as bill:  # the default for a dataset: a view over its parquet files
+    view, _ = timed(bill)
+t0 = time.perf_counter()
+with billing.load(sys.argv[1], materialize=True) as bill:  # copied into the engine's compressed table
+    opened = time.perf_counter() - t0
+    summary, frame = timed(bill)
+print(json.dumps({"summary": summary, "view": view, "open": opened, "total": str(sum(frame["BilledCost"])),
+                  "groups": len(frame)}))
 """,
 }
 
@@ -203,7 +215,7 @@ def main() -> None:
         ds = work / "dataset"
         shutil.rmtree(ds, ignore_errors=True)
         loaded, load_wall, load_rss = run("awscost_load", str(big), str(ds))
-        dsum, _, _ = run("awscost_dataset_summary", str(ds))
+        dsum, _, dsum_rss = run("awscost_dataset_summary", str(ds))
         print(
             "runs (work s): awscost "
             + ", ".join(f"{r[0]['load_summary']:.2f}" for r in one_runs)
@@ -234,8 +246,15 @@ def main() -> None:
             f"start-up)  target >= {TARGET_SPEEDUP}x; with DuckDB's own CSV scan {duck_speedup:.2f}x"
         )
         print(
-            f"summary over loaded data: awscost {dsum['summary'] * 1000:.1f} ms vs pandas "
-            f"{pd_res['summary'] * 1000:.1f} ms = {summary_speedup:.1f}x  target >= {TARGET_SUMMARY_SPEEDUP}x"
+            f"summary over loaded data (both in memory, same grouping, median of 5): awscost "
+            f"{dsum['summary'] * 1000:.1f} ms vs pandas groupby().sum() {pd_res['summary'] * 1000:.1f} ms = "
+            f"{summary_speedup:.1f}x  target >= {TARGET_SUMMARY_SPEEDUP}x"
+        )
+        print(
+            f"  awscost dataset opened with materialize=True: {dsum['open']:.2f} s to copy into the engine "
+            f"table (pandas: read_csv {pd_res['read']:.2f} s); peak RSS {dsum_rss:.0f} MB. Default open (a "
+            f"view over the parquet files, no copy): summary {dsum['view'] * 1000:.1f} ms = "
+            f"{pd_res['summary'] / dsum['view']:.1f}x"
         )
         print(
             f"peak RSS one-shot, Polars scan: {small_rss:.0f} MB at {n_small:,} rows, {one_rss:.0f} MB at "
@@ -246,6 +265,7 @@ def main() -> None:
             f"totals agree (awscost exact {one['total']} vs pandas float {pd_res['total']:.6f}): {agree}; "
             f"groups {one['groups']} vs {pd_res['groups']}; dataset rows {loaded['rows']:,}"
         )
+        agree = agree and Decimal(dsum["total"]) == Decimal(one["total"]) and dsum["groups"] == pd_res["groups"]
         ok = (speedup >= TARGET_SPEEDUP and summary_speedup >= TARGET_SUMMARY_SPEEDUP
               and max(one_rss, load_rss) < TARGET_RSS_MB and agree)  # fmt: skip
         print("targets met" if ok else "TARGETS NOT MET")

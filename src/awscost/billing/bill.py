@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing import dataset as ds
+from awscost.billing import table
 from awscost.billing.engine import connect, lazy_view_sql
 from awscost.billing.engine import materialize as stage_parquet
 from awscost.billing.readers._sql import lit, quote
-from awscost.billing.schema import CANONICAL, METRICS, canonical_create_sql
+from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
 from awscost.errors import InputError
 
@@ -103,7 +104,11 @@ class Bill:
         return self._frame(query)
 
     def to_pandas(self) -> pd.DataFrame:
-        return self.con.execute(f"SELECT * FROM {TABLE}").df()
+        # Text as str columns whatever the storage (an ENUM column would arrive as a pandas Categorical).
+        items = ", ".join(
+            f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" if t == TEXT else quote(c) for c, t in CANONICAL.items()
+        )
+        return self.con.execute(f"SELECT {items} FROM {TABLE}").df()
 
     def rows(self) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
@@ -309,38 +314,49 @@ def load(
     *,
     memory_limit: str | None = None,
     threads: int | None = None,
-    materialize: bool = True,
+    materialize: bool | None = None,
 ) -> Bill:
     """Open a bill: a dataset directory written by `load_into`, or billing files/dirs/manifests (any format,
     auto-detected).
 
-    Files are converted once to canonical parquet in a temporary directory (`materialize=True`, the default:
-    every row validated, repeated analyses fast), or, with `materialize=False`, exposed as a view that each
-    query streams from the files (one-shot commands: one pass, only the needed columns parsed). The view
-    checks only what a query reads: a bad number in a column the query does not use, or (on the Polars
-    scan) a row with extra fields, is not reported; the materialized load checks every row and column."""
+    `materialize=True` (the default for files) copies the rows once into the engine's own compressed table
+    (`table.py`): every row validated, repeated analyses fast. For files that goes through canonical parquet
+    in a temporary directory. A dataset is by default (`materialize=None`) opened as a view over its parquet
+    files, which costs nothing up front (one-shot commands); `materialize=True` copies it too, for a
+    notebook or any session running many queries.
+
+    With `materialize=False`, files are exposed as a view that each query streams from the files (one-shot
+    commands: one pass, only the needed columns parsed). The view checks only what a query reads: a bad
+    number in a column the query does not use, or (on the Polars scan) a row with extra fields, is not
+    reported; the materialized load checks every row and column."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", where="PATH")
     workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
-    con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+    dataset = len(items) == 1 and is_dataset(items[0])
+    into_table = materialize if materialize is not None else not dataset
+    database = str(workdir / "bill.duckdb") if into_table else ":memory:"
+    con = connect(database, memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
-        if len(items) == 1 and is_dataset(items[0]):
+        if dataset:
             marker = ds.read_marker(items[0])
-            if marker["periods"]:
-                con.execute(f"CREATE VIEW {TABLE} AS {ds.scan_sql(items[0])}")
-            else:
+            if not marker["periods"]:
                 con.execute(canonical_create_sql(TABLE))
+            elif into_table:
+                table.create(con, TABLE, ds.scan_sql(items[0]), ds.money_types(marker))
+            else:
+                con.execute(f"CREATE VIEW {TABLE} AS {ds.scan_sql(items[0])}")
             return Bill(con, source=str(items[0]), workdir=workdir)
         deliveries = resolve(items, workdir)
-        if not materialize:
+        if not into_table:
             sql, sources = lazy_view_sql(con, deliveries)
             con.execute(f"CREATE VIEW {TABLE} AS {sql}")
             return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir, lazy_sources=sources)
         parts = stage_parquet(con, deliveries, workdir / "staged")
         files = [f for period_files in parts.values() for f in period_files]
         if files:
-            con.execute(f"CREATE VIEW {TABLE} AS {ds.parts_scan_sql(files)}")
+            table.create(con, TABLE, ds.parts_scan_sql(files))
+            shutil.rmtree(workdir / "staged", ignore_errors=True)  # the table holds the rows now
         else:
             con.execute(canonical_create_sql(TABLE))
         return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import COLUMN_NAMES
 from awscost.billing.sources import DATASET_MARKER, is_dataset
+from awscost.billing.table import MONEY_FIELDS, fits_sql, types_from_fits, widest
 from awscost.errors import InputError
 
 if TYPE_CHECKING:
@@ -41,13 +42,18 @@ def read_marker(root: Path) -> dict[str, Any]:
     return data
 
 
-def period_stats(con: duckdb.DuckDBPyConnection, files: list[Path]) -> tuple[int, str, str, list[str]]:
+def period_stats(
+    con: duckdb.DuckDBPyConnection, files: list[Path]
+) -> tuple[int, str, str, list[str], dict[str, str]]:
+    """Rows, BilledCost and EffectiveCost totals, source files, and the storage type each money column
+    fits (see `table.py`), in one pass."""
+    fits = ", ".join(fits_sql(c) for c in MONEY_FIELDS)
     row = con.execute(
         f"SELECT count(*), COALESCE(sum(BilledCost), 0), COALESCE(sum(EffectiveCost), 0), "
-        f"list(DISTINCT x_SourceFile) FROM read_parquet({files_sql(files)})"
+        f"list(DISTINCT x_SourceFile), {fits} FROM read_parquet({files_sql(files)})"
     ).fetchone()
     assert row is not None
-    return int(row[0]), str(row[1]), str(row[2]), sorted(str(f) for f in row[3] or [])
+    return int(row[0]), str(row[1]), str(row[2]), sorted(str(f) for f in row[3] or []), types_from_fits(row[4:])
 
 
 def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path) -> dict[str, Any]:
@@ -76,7 +82,7 @@ def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], 
                     shutil.copy2(f, dst / f.name)
         loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         for period, files in parts.items():
-            rows, billed, effective, sources = period_stats(con, files)
+            rows, billed, effective, sources, types = period_stats(con, files)
             part = _partition_dir(tmp, period)
             part.mkdir()
             for i, f in enumerate(files):
@@ -87,6 +93,7 @@ def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], 
                 "EffectiveCost": effective,
                 "sources": sources,
                 "loaded_at": loaded_at,
+                "money_types": types,
             }
         marker = {"version": 1, "periods": dict(sorted(periods.items()))}
         (tmp / DATASET_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
@@ -109,6 +116,15 @@ def _swap(new: Path, into: Path) -> None:
         os.rename(retired, into)
         raise
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def money_types(marker: dict[str, Any]) -> dict[str, str] | None:
+    """The money storage types for the whole dataset from its marker; None when a period was written
+    before the marker recorded them (the caller then checks the data)."""
+    periods = marker["periods"].values()
+    if not all(isinstance(p, dict) and isinstance(p.get("money_types"), dict) for p in periods):
+        return None
+    return widest(p["money_types"] for p in periods)
 
 
 def files_sql(files: list[Path]) -> str:
