@@ -121,6 +121,8 @@ def test_report_ri_writes_a_workbook_with_every_sheet_filled(
     assert labels["Price source(s)"].value == "snapshot 2026-11-26"
     texts = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)]
     assert "linux-m5.*" in texts and "Top recommendations" in texts
+    # Labels and times are readable: later tables on the sheet never narrow the first columns again.
+    assert summary.column_dimensions["A"].width >= 38 and summary.column_dimensions["B"].width >= 24
 
     ec2 = wb["ec2os us-east-1"]
     assert ec2.freeze_panes == "A2"

@@ -182,6 +182,7 @@ class _Writer:
             str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
         )
         self.taken: set[str] = set()
+        self.widths: dict[tuple[str, int], float] = {}
         wb = self.wb
         self.fmt = {
             "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
@@ -198,6 +199,13 @@ class _Writer:
 
     def sheet(self, title: str) -> Any:
         return self.wb.add_worksheet(sheet_name(title, self.taken))
+
+    def width(self, ws: Any, col: int, width: float) -> None:
+        """Widen a column, never narrow it: several tables share the columns of one sheet."""
+        key = (ws.name, col)
+        if width > self.widths.get(key, 0):
+            self.widths[key] = width
+            ws.set_column(col, col, width)
 
     def cell(self, ws: Any, row: int, col: int, value: Any, kind: str = "text") -> None:
         if kind not in ("text", "when") and isinstance(value, str):
@@ -227,7 +235,7 @@ class _Writer:
         """Header + rows from `row`; returns the next free row."""
         for c, (_, header, _kind) in enumerate(columns):
             ws.write_string(row, c, header, self.fmt["header"])
-            ws.set_column(c, c, max(10, min(40, len(header) + 2)))
+            self.width(ws, c, max(10, min(40, len(header) + 2)))
         if freeze:
             ws.freeze_panes(row + 1, 0)
         r = row + 1
@@ -331,7 +339,8 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[dict[str, Any]]
         "Rule: buy the n-th unit while share(hours with usage >= owned + n) >= break-even "
         "(reserved effective hourly / on-demand hourly); reservations ending within 30 days count as gone.",
     )
-    ws.set_column(0, 0, 38)
+    w.width(ws, 0, 38)
+    w.width(ws, 1, 24)  # the UTC times of the facts above
     r += 1
     ws.write_string(r, 0, "Top recommendations", w.fmt["bold"])
     top = sorted(
@@ -371,7 +380,7 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
         top - 1, 0, f"Hourly usage vs owned ({rows[0]['unit'] if rows else ''}), UTC", w.fmt["bold"]
     )
     ws.write_string(top, 0, "Hour (UTC)", w.fmt["header"])
-    ws.set_column(0, 0, 18)
+    w.width(ws, 0, 18)
     start = plan.inputs.start
     for h in range(n_hours):
         ws.write_datetime(top + 1 + h, 0, (start + h * HOUR).replace(tzinfo=None), w.fmt["when"])
