@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from awscost.billing import load
+from awscost.billing import load, table
 
 ACCOUNTS = ["111111111111", "222222222222", "333333333333"]
 SERVICES = ["Amazon Elastic Compute Cloud", "Amazon Simple Storage Service", "AWS Lambda"]
@@ -25,7 +25,13 @@ def amount_text(value: Decimal, scientific: bool) -> str:
     return format(value, "f")
 
 
-amounts = st.decimals(min_value=Decimal("-100000"), max_value=Decimal("100000"), places=10, allow_nan=False)
+# Mostly what bills carry (fits the narrow DECIMAL(18,10) storage); sometimes more decimals or a magnitude
+# beyond 1e8, which must switch the column to DECIMAL(38,18) rather than round.
+amounts = st.one_of(
+    st.decimals(min_value=Decimal("-100000"), max_value=Decimal("100000"), places=10, allow_nan=False),
+    st.decimals(min_value=Decimal("-1"), max_value=Decimal("1"), places=18, allow_nan=False),
+    st.decimals(min_value=Decimal("-1e15"), max_value=Decimal("1e15"), places=3, allow_nan=False),
+)
 rows = st.lists(
     st.tuples(
         st.sampled_from(ACCOUNTS),
@@ -46,26 +52,36 @@ groupings = st.lists(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=rows, by=groupings, granularity=st.sampled_from([None, "day", "month"]))
-def test_every_summary_conserves_the_source_total(rows, by, granularity) -> None:  # type: ignore[no-untyped-def]
-    with TemporaryDirectory() as tmp:
-        path = Path(tmp) / "focus.csv"
-        with open(path, "w", encoding="utf-8", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(
-                ["BillingPeriodStart", "ChargePeriodStart", "ChargeCategory", "SubAccountId", "ServiceName",
-                 "BilledCost", "EffectiveCost", "Tags"]
-            )  # fmt: skip
-            for account, service, category, team, amount, sci, day, month in rows:
-                tags = "NULL" if team is None else json.dumps({"team": team})
+@given(rows=rows, by=groupings, granularity=st.sampled_from([None, "day", "month"]), enums=st.booleans())
+def test_every_summary_conserves_the_source_total(rows, by, granularity, enums) -> None:  # type: ignore[no-untyped-def]
+    saved = table.ENUM_MIN_ROWS
+    table.ENUM_MIN_ROWS = 0 if enums else saved  # text as ENUM (as for large bills) or as VARCHAR
+    try:
+        with TemporaryDirectory() as tmp:
+            path = Path(tmp) / "focus.csv"
+            with open(path, "w", encoding="utf-8", newline="") as fh:
+                writer = csv.writer(fh)
                 writer.writerow(
-                    [f"{month}-01 00:00:00", f"{month}-{day:02d}T05:00:00Z", category, account, service,
-                     amount_text(amount, sci), amount_text(-amount, not sci), tags]
+                    ["BillingPeriodStart", "ChargePeriodStart", "ChargeCategory", "SubAccountId", "ServiceName",
+                     "BilledCost", "EffectiveCost", "Tags"]
                 )  # fmt: skip
-        expected = sum((r[4] for r in rows), Decimal(0))
-        with load(path) as bill:
-            assert bill.rows() == len(rows)
-            for metric, want in (("BilledCost", expected), ("EffectiveCost", -expected)):
-                frame = bill.summary(by=by, metric=metric, granularity=granularity)
-                assert sum(frame[metric], Decimal(0)) == want
-            assert bill.periods() == sorted({r[7] for r in rows})
+                for account, service, category, team, amount, sci, day, month in rows:
+                    tags = "NULL" if team is None else json.dumps({"team": team})
+                    writer.writerow(
+                        [f"{month}-01 00:00:00", f"{month}-{day:02d}T05:00:00Z", category, account, service,
+                         amount_text(amount, sci), amount_text(-amount, not sci), tags]
+                    )  # fmt: skip
+            # Python's default 28 significant digits would round a sum of 1e15 and 1e-18 amounts.
+            exact = localcontext(prec=80)
+            with exact:
+                expected = sum((r[4] for r in rows), Decimal(0))
+                wants = (("BilledCost", expected), ("EffectiveCost", -expected))
+            with load(path) as bill:
+                assert bill.rows() == len(rows)
+                for metric, want in wants:
+                    frame = bill.summary(by=by, metric=metric, granularity=granularity)
+                    with exact:
+                        assert sum(frame[metric], Decimal(0)) == want
+                assert bill.periods() == sorted({r[7] for r in rows})
+    finally:
+        table.ENUM_MIN_ROWS = saved
