@@ -60,20 +60,28 @@ def test_member_role_policy_is_exactly_the_collectors() -> None:
     assert sorted(describe) == sorted({*iam_actions(runner=False), "ec2:DescribeRegions"})
 
 
-def test_stack_deploys(aws: str) -> None:
+def deploy_stack() -> None:
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="code")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("awscost/__init__.py", "")
     s3.put_object(Bucket="code", Key="awscost/awscost-lambda.zip", Body=buf.getvalue())
-    cfn = boto3.client("cloudformation")
-    cfn.create_stack(
+    boto3.client("cloudformation").create_stack(
         StackName="awscost",
         TemplateBody=(INFRA / "awscost.yaml").read_text(),
-        Parameters=[{"ParameterKey": "CodeBucket", "ParameterValue": "code"}],
+        Parameters=[
+            {"ParameterKey": "CodeBucket", "ParameterValue": "code"},
+            {"ParameterKey": "Accounts", "ParameterValue": "self"},
+            {"ParameterKey": "Regions", "ParameterValue": "us-east-1"},
+        ],
         Capabilities=["CAPABILITY_IAM"],
     )
+
+
+def test_stack_deploys(aws: str) -> None:
+    deploy_stack()
+    cfn = boto3.client("cloudformation")
     stack = cfn.describe_stacks(StackName="awscost")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"
     ddb = boto3.client("dynamodb")
@@ -92,19 +100,20 @@ def test_stack_deploys(aws: str) -> None:
 
 
 def test_handler_collects_into_dynamodb_and_publishes_metrics(
-    aws: str, monkeypatch: pytest.MonkeyPatch
+    aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     from awscost.lambda_handler import handler
     from awscost.store import open_store
 
-    url = "dynamodb://AWSCost?region=us-east-1&map_table=AWSCostMap"
-    open_store(url).init()
+    deploy_stack()  # the tables, and the function's environment exactly as the template sets it
+    env = boto3.client("lambda").get_function(FunctionName="awscost-collector")["Configuration"]["Environment"]
+    for name, value in env["Variables"].items():
+        monkeypatch.setenv(name, value)
+    url = env["Variables"]["AWSCOST_STORE"]
+    monkeypatch.chdir(tmp_path)  # like /var/task: no awscost.toml in the working directory
     ec2 = boto3.client("ec2", region_name="us-east-1")
     image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     ec2.run_instances(ImageId=image, InstanceType="m5.large", MinCount=3, MaxCount=3)
-    monkeypatch.setenv("AWSCOST_STORE", url)
-    monkeypatch.setenv("AWSCOST_REGIONS", "us-east-1")
-    monkeypatch.setenv("AWSCOST_CONFIG", "/dev/null")
 
     result = handler({"action": "collect", "kinds": "ec2", "at": "2026-11-26T10:20:00Z"})
 

@@ -21,7 +21,9 @@ def report() -> None:
 @click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
 @click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="no", show_default=True)
 @click.option("--account", default=None, help="One account instead of the organization-wide total.")
-@click.option("--until", default=None, help="End of the history (UTC; default now).")
+@click.option(
+    "--until", default=None, help="Last hour of the history (UTC, inclusive; default the current hour)."
+)
 @with_settings
 def ri(
     settings: Settings,

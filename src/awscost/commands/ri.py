@@ -61,7 +61,9 @@ def plan_options(func: Any) -> Any:
                 help="Plan one account's usage (default: the organization-wide total).",
             ),
             click.option(
-                "--until", default=None, help="End of the history (UTC, exclusive hour; default now)."
+                "--until",
+                default=None,
+                help="Last hour of the history (UTC, inclusive; default the current hour).",
             ),
             click.option(
                 "--min-hours",

@@ -168,7 +168,7 @@ def run_demo(
         ctx.results["failed_steps"] = failed
     config = write_demo_config(ctx)
     if fmt == "table":
-        until = format_hour(ctx.last_hour + HOUR)
+        until = format_hour(ctx.last_hour)
         console.print(
             f"\n[bold]Explore the results[/bold] (the demo wrote {config}):\n"
             f"  export AWSCOST_CONFIG={config}\n"
