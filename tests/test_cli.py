@@ -56,3 +56,22 @@ def test_iam_policy_is_the_registry_and_valid_json() -> None:
     assert "sts:AssumeRole" not in member["Statement"][0]["Action"]
     bad = CliRunner().invoke(cli, ["iam-policy", "--kinds", "ec3"])
     assert bad.exit_code != 0 and "unknown kind 'ec3'" in str(bad.exception)
+
+
+def test_reading_a_store_that_does_not_exist_is_an_error_not_an_empty_store(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "awscost.db"
+    for args in (
+        ["usage", "show"],
+        ["usage", "gaps"],
+        ["store", "info"],
+        ["ri", "plan"],
+        ["report", "ri", "--out", str(tmp_path / "r.xlsx")],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "awscost.cli", *args, "--store", f"sqlite:///{missing}"],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 3, (args, proc.stderr)
+        assert proc.stderr.startswith(f"awscost: error: {missing}: no store here"), (args, proc.stderr)
+        assert not missing.parent.exists() and not (tmp_path / "r.xlsx").exists()

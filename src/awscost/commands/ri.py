@@ -97,7 +97,7 @@ def run_plan(
     from awscost.store import open_store
 
     end: datetime | None = parse_time(until, where="--until") if until else None
-    store = open_store(settings.store)
+    store = open_store(settings.store, must_exist=True)
     try:
         book = load_price_book(store)
         return plan_from_store(
@@ -231,7 +231,7 @@ def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> N
     sp = savings_plan_row(result)
     if sp is not None:
         result.rows.append(sp)
-    store = open_store(settings.store)
+    store = open_store(settings.store, must_exist=True)
     try:
         found = list(
             store.query(
@@ -272,7 +272,7 @@ def stats(
     from awscost.analyze.ri_plan import usage_statistics
     from awscost.store import open_store
 
-    store = open_store(settings.store)
+    store = open_store(settings.store, must_exist=True)
     try:
         rows = usage_statistics(
             store,

@@ -73,7 +73,7 @@ def init(settings: Settings) -> None:
 @with_settings
 def info(settings: Settings, fmt: str) -> None:
     """Item count, number of resources and the first and last hour in the store."""
-    s = open_store(settings.store)
+    s = open_store(settings.store, must_exist=True)
     try:
         row = store_info(s)
     finally:

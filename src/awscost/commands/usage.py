@@ -48,8 +48,8 @@ def _filters(
 
 
 @contextmanager
-def opened(settings: Settings) -> Iterator[Store]:
-    store = open_store(settings.store)
+def opened(settings: Settings, *, must_exist: bool = True) -> Iterator[Store]:
+    store = open_store(settings.store, must_exist=must_exist)
     try:
         yield store
     finally:
@@ -145,7 +145,7 @@ def import_(settings: Settings, file: str, dry_run: bool) -> None:
     if dry_run:
         result = read_items(file)
     else:
-        with opened(settings) as store:
+        with opened(settings, must_exist=False) as store:
             result = import_items(store, file)
     click.echo(f"read {result.records} records from {result.source}")
     verb = "would import" if dry_run else "imported"
@@ -233,7 +233,7 @@ def backfill(
     unknown = sorted(set(chosen) - set(BACKFILL_KINDS))
     if unknown:
         raise click.BadParameter(f"cannot backfill {', '.join(unknown)}; known: {', '.join(BACKFILL_KINDS)}")
-    with opened(settings) as store:
+    with opened(settings, must_exist=False) as store:
         result = backfill_from_billing(
             dataset,
             store,

@@ -549,7 +549,7 @@ def write_ri_report(
     from awscost.pricing import load_price_book
     from awscost.store import open_store
 
-    store = open_store(store_url)
+    store = open_store(store_url, must_exist=True)
     try:
         book = load_price_book(store)
         data = gather(

@@ -22,7 +22,9 @@ BACKENDS: dict[str, str] = {
 DEFAULT_STORE_URL = "sqlite:///awscost.db"
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, *, must_exist: bool = False) -> Store:
+    """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
+    is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway)."""
     scheme = urlsplit(url).scheme
     target = BACKENDS.get(scheme)
     if target is None:
@@ -30,6 +32,18 @@ def open_store(url: str) -> Store:
             f"unknown store URL scheme {scheme!r} in {url!r}",
             hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
         )
+    if must_exist and scheme == "sqlite":
+        from pathlib import Path
+
+        from awscost.store.sqlite import sqlite_path
+
+        path = sqlite_path(url)
+        if path != ":memory:" and not Path(path).expanduser().exists():
+            raise StoreError(
+                "no store here",
+                where=path,
+                hint="collect first (awscost collect, or awscost demo), or pass --store / set store in awscost.toml",
+            )
     module, _, attr = target.partition(":")
     factory: Callable[[str], Store] = getattr(import_module(module), attr)
     return factory(url)
