@@ -75,3 +75,26 @@ def test_reading_a_store_that_does_not_exist_is_an_error_not_an_empty_store(tmp_
         assert proc.returncode == 3, (args, proc.stderr)
         assert proc.stderr.startswith(f"awscost: error: {missing}: no store here"), (args, proc.stderr)
         assert not missing.parent.exists() and not (tmp_path / "r.xlsx").exists()
+
+
+def test_usage_filters_reject_unknown_kinds_and_malformed_accounts(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'a.db'}"
+    CliRunner().invoke(cli, ["store", "init", "--store", store])
+    cases = {
+        ("--kind", "ec3"): "--kind: unknown kind 'ec3'",
+        (
+            "--account",
+            "12345",
+        ): "--account: '12345' is neither a 12-digit account id nor an organization name",
+    }
+    for args, message in cases.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "awscost.cli", "usage", "show", *args, "--store", store],
+            capture_output=True,
+            text=True,
+        )
+        assert proc.returncode == 2 and proc.stderr.startswith(f"awscost: error: {message}"), proc.stderr
+    ok = CliRunner().invoke(
+        cli, ["usage", "show", "--kind", "svc-cost", "--account", "sandbox-org", "--store", store]
+    )
+    assert ok.exit_code == 0, ok.output

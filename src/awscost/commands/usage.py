@@ -37,9 +37,25 @@ def filter_options(func: F) -> F:
     return func
 
 
+def _is_name(text: str) -> bool:
+    """An organization name as written in awsResource: no ':' (the key separator), not all digits."""
+    return bool(text) and ":" not in text and not text.isdigit()
+
+
 def _filters(
     kind: str | None, account: str | None, region: str | None, since: str | None, until: str | None
 ) -> dict[str, Any]:
+    if kind is not None:
+        from awscost.collect.registry import COLLECTORS
+        from awscost.store.base import DERIVED_KINDS
+
+        known = [*COLLECTORS, *DERIVED_KINDS]
+        if kind not in known:
+            raise InputError(f"unknown kind {kind!r}", where="--kind", hint=f"known: {', '.join(known)}")
+    if account is not None and not (account.isdigit() and len(account) == 12) and not _is_name(account):
+        raise InputError(
+            f"{account!r} is neither a 12-digit account id nor an organization name", where="--account"
+        )
     start = parse_time(since, where="--since") if since else None
     stop = parse_time(until, where="--until") if until else None
     if start is not None and stop is not None and start >= stop:
