@@ -58,6 +58,7 @@ def test_values_env_and_overrides(tmp_path: Path) -> None:
         ("[awscost]\nmax_workers = 0\n", "awscost.max_workers", "1 to 256"),
         ('[awscost]\norg_name = ""\n', "awscost.org_name", "non-empty"),
         ("[awscost\n", "awscost.toml", "not valid TOML"),
+        ('[awscots]\nstore = "sqlite:///x.db"\n', "awscost.toml", "unknown table [awscots]"),
     ],
 )
 def test_errors_name_file_and_key(tmp_path: Path, text: str, where: str, message: str) -> None:

@@ -17,6 +17,9 @@ from typing import Any
 from awscost.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "awscost.toml"
+# Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
+# that owns them through Settings.section() ([containers] service_label).
+TABLES = ("awscost", "accounts", "containers")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -78,6 +81,14 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
     section = data.get("awscost", data)
     if not isinstance(section, dict):
         raise ConfigError("[awscost] must be a table", where=path)
+    for name, value in data.items():
+        # A misspelt table ([awscots], [acounts]) would otherwise be ignored without a word.
+        if isinstance(value, dict) and name not in TABLES:
+            raise ConfigError(
+                f"unknown table [{name}]",
+                where=path,
+                hint=f"known tables: {', '.join(f'[{t}]' for t in TABLES)}",
+            )
     known = {f for f in Settings.__dataclass_fields__ if f not in ("config_path", "raw", "account_names")}
     out: dict[str, Any] = {}
     for key, value in section.items():
