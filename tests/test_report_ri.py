@@ -156,3 +156,23 @@ def test_report_ri_writes_a_workbook_with_every_sheet_filled(
 def test_report_rejects_a_non_xlsx_path(tmp_path: Path, store_url: str) -> None:
     res = CliRunner().invoke(cli, ["report", "ri", "--store", store_url, "--out", str(tmp_path / "x.csv")])
     assert res.exit_code != 0 and "--out" in str(res.exception)
+
+
+def test_a_sheet_that_cannot_be_built_fails_the_command_but_keeps_the_others(
+    tmp_path: Path, store_url: str, monkeypatch
+) -> None:
+    from awscost.cli import main
+    from awscost.reports import ri_workbook
+
+    def broken(*_args: object) -> None:
+        raise ValueError("no back-test today")
+
+    monkeypatch.setenv("AWSCOST_ORG_NAME", ORG)
+    monkeypatch.setattr(ri_workbook, "_backtest", broken)
+    out = tmp_path / "r.xlsx"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["report", "ri", "--store", store_url, "--out", str(out), "--until", END.isoformat()])
+    assert exit_info.value.code == 7
+    wb = openpyxl.load_workbook(out)
+    assert wb["Back-test"]["A1"].value == "this sheet could not be built: ValueError: no back-test today"
+    assert wb["Summary"].max_row > 10 and wb["ec2os us-east-1"].max_row > 10

@@ -41,6 +41,12 @@ class AwsAccessError(AwsCostError):
     exit_code = 4
 
 
+class ReportError(AwsCostError):
+    """A report was written without some of its sections (each named); the rest of the file is usable."""
+
+    exit_code = 7
+
+
 class NotBuiltError(AwsCostError):
     """A capability that is declared but not implemented yet. Said plainly rather than faked."""
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from awscost.errors import ReportError
 from awscost.timeutil import HOUR
 
 MAX_SHEET = 31
@@ -183,6 +184,7 @@ class _Writer:
         )
         self.taken: set[str] = set()
         self.widths: dict[tuple[str, int], float] = {}
+        self.failed: list[str] = []  # sheets that could not be built, "title: error"
         wb = self.wb
         self.fmt = {
             "header": wb.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1, "text_wrap": True}),
@@ -260,6 +262,7 @@ def _section(w: _Writer, title: str, body: Callable[[Any], object]) -> None:
         body(ws)
     except Exception as exc:  # a report section must never take the other sheets down with it
         ws.write_string(0, 0, f"this sheet could not be built: {type(exc).__name__}: {exc}")
+        w.failed.append(f"{title}: {type(exc).__name__}: {exc}")
 
 
 def build_workbook(path: str | Path, data: RIReportData) -> Path:
@@ -295,6 +298,13 @@ def build_workbook(path: str | Path, data: RIReportData) -> Path:
         )
     finally:
         w.close()
+    if w.failed:
+        # The other sheets are written and worth reading, but the command must not report success.
+        raise ReportError(
+            f"{len(w.failed)} sheet(s) could not be built: " + "; ".join(w.failed),
+            where=str(out),
+            hint="the workbook holds every other sheet",
+        )
     return out
 
 
