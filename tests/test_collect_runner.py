@@ -410,7 +410,7 @@ def test_accounts_running_the_same_ami_describe_it_once(aws: str, store: Store) 
 def test_failure_reason_is_one_capped_line() -> None:
     from botocore.parsers import ResponseParserError
 
-    from awscost.collect.runner import REASON_MAX, failure_reason
+    from awscost.aws.errors import REASON_MAX, failure_reason
 
     html = "Unable to parse response, invalid XML received:\n b'<!doctype html>\n<html>" + "x" * 500
     reason = failure_reason(ResponseParserError(html))

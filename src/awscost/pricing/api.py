@@ -236,6 +236,8 @@ def fetch_prices(
     its own retries) and are reported as failed with that reason."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from awscost.aws.errors import failure_reason
+
     result = RefreshResult()
     out: list[Price] = []
     for n, (service, region, itype) in enumerate(wanted):
@@ -254,7 +256,7 @@ def fetch_prices(
                     out.append(price)
             result.calls += 1
         except (BotoCoreError, ClientError) as exc:
-            result.failed.append(f"{svc} {region} {itype or '*'}: {exc}")
+            result.failed.append(f"{svc} {region} {itype or '*'}: {failure_reason(exc)}")
     result.fetched = merge_prices(out)
     return result
 

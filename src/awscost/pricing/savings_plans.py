@@ -87,6 +87,8 @@ def fetch_savings_plans_rates(
     """Rates for (region, instance type) pairs, queried per region in batches of types."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    from awscost.aws.errors import failure_reason
+
     result = RefreshResult()
     by_region: dict[str, list[str]] = {}
     for region, itype in wanted:
@@ -102,6 +104,6 @@ def fetch_savings_plans_rates(
                         found.append(price)
                 result.calls += 1
             except (BotoCoreError, ClientError) as exc:
-                result.failed.append(f"savingsplans {region} {','.join(chunk)}: {exc}")
+                result.failed.append(f"savingsplans {region} {','.join(chunk)}: {failure_reason(exc)}")
     result.fetched = merge_prices(found)
     return result
