@@ -60,7 +60,7 @@ def test_marker_records_the_money_type_each_period_fits(tmp_path: Path) -> None:
     assert marker["periods"]["2024-03"]["money_types"]["BilledCost"] == NARROW_MONEY
     with load(ds, materialize=True) as bill:
         assert column_type(bill, "BilledCost") == WIDE
-        assert column_type(bill, "ContractedUnitPrice") == NARROW_MONEY
+        assert column_type(bill, "PricingQuantity") == WIDE  # quantities are not narrowed
         want = Decimal("-1.4999999999") + Decimal("3.000000000012") + Decimal("123456790.5")
         assert bill.total("BilledCost") == want
         by_period = bill.summary(by=[], metric="BilledCost", granularity="month")
@@ -71,6 +71,21 @@ def test_marker_records_the_money_type_each_period_fits(tmp_path: Path) -> None:
         ]
     with load(ds) as view, load(ds, materialize=True) as copied:
         assert view.summary(metric="BilledCost").equals(copied.summary(metric="BilledCost"))
+
+
+def test_each_cost_column_gets_its_own_type(tmp_path: Path) -> None:
+    path = tmp_path / "focus.csv"
+    path.write_text(
+        "BillingPeriodStart,ChargePeriodStart,ChargeCategory,SubAccountId,ServiceName,BilledCost,EffectiveCost\n"
+        "2024-01-01 00:00:00,2024-01-02T00:00:00Z,Usage,111111111111,AWS Lambda,1.25,0.123456789012345678\n"
+        "2024-01-01 00:00:00,2024-01-03T00:00:00Z,Usage,111111111111,AWS Lambda,1.8E-9,2\n",
+        encoding="utf-8",
+    )
+    with load(path) as bill:
+        assert column_type(bill, "BilledCost") == NARROW_MONEY
+        assert column_type(bill, "EffectiveCost") == WIDE
+        assert bill.total("BilledCost") == Decimal("1.2500000018")
+        assert bill.total("EffectiveCost") == Decimal("2.123456789012345678")
 
 
 def test_dataset_without_recorded_money_types_is_checked_on_open(tmp_path: Path) -> None:

@@ -106,7 +106,8 @@ class Bill:
     def to_pandas(self) -> pd.DataFrame:
         # Text as str columns whatever the storage (an ENUM column would arrive as a pandas Categorical).
         items = ", ".join(
-            f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" if t == TEXT else quote(c) for c, t in CANONICAL.items()
+            f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" if t == TEXT else quote(c)
+            for c, t in CANONICAL.items()
         )
         return self.con.execute(f"SELECT {items} FROM {TABLE}").df()
 

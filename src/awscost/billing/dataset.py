@@ -53,7 +53,13 @@ def period_stats(
         f"list(DISTINCT x_SourceFile), {fits} FROM read_parquet({files_sql(files)})"
     ).fetchone()
     assert row is not None
-    return int(row[0]), str(row[1]), str(row[2]), sorted(str(f) for f in row[3] or []), types_from_fits(row[4:])
+    return (
+        int(row[0]),
+        str(row[1]),
+        str(row[2]),
+        sorted(str(f) for f in row[3] or []),
+        types_from_fits(row[4:]),
+    )
 
 
 def write_dataset(con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path) -> dict[str, Any]:
