@@ -210,3 +210,31 @@ def test_backfilled_history_plans(collected: tuple[Any, Path]) -> None:
 
 def test_items_are_usage_items() -> None:
     assert all(isinstance(i, UsageItem) for i in rebuild_items([row(usage_type="BoxUsage:t3.large")], "o"))
+
+
+def test_hours_where_a_series_ran_nothing_are_zero_not_missing() -> None:
+    # Account 222 runs c5.large only in hour 1; the bill covers hours 0-2 (account 111 runs all three).
+    rows = [
+        row(
+            account="111111111111",
+            usage_type="BoxUsage:m5.large",
+            os="Linux",
+            az="us-west-2a",
+            hour=datetime(2026, 11, 2, h),
+        )
+        for h in range(3)
+    ] + [
+        row(
+            account="222222222222",
+            usage_type="BoxUsage:c5.large",
+            os="Linux",
+            az="us-west-2a",
+            hour=datetime(2026, 11, 2, 1),
+        )
+    ]
+    items = {(i.aws_resource, i.time.hour): dict(i.usage) for i in rebuild_items(rows, "acme")}
+    assert items[("ec2os:222222222222:us-west-2", 0)] == {}
+    assert items[("ec2os:222222222222:us-west-2", 1)] == {"linux-c5.large": 1}
+    assert items[("ec2os:222222222222:us-west-2", 2)] == {}
+    assert items[("ec2os:acme:us-west-2", 1)] == {"linux-c5.large": 1, "linux-m5.large": 1}
+    assert len([k for k in items if k[0] == "ec2:222222222222:us-west-2"]) == 3

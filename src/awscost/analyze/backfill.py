@@ -169,6 +169,13 @@ def rebuild_items(
             hourly[(kind, org_name, region, hour)][key] += qty
             result.first_hour = min(result.first_hour or hour, hour)
             result.last_hour = max(result.last_hour or hour, hour)
+    # An hour the bill covers in which a series ran nothing is a zero, not a missing hour (as a collected
+    # hour with nothing running writes an empty item). Only hours that carry some usage line are filled, so
+    # a daily-granularity bill (every line at midnight) does not invent 23 empty hours a day.
+    covered = {hour for (_, _, _, hour) in hourly}
+    for kind, account, region in {(k, a, r) for (k, a, r, _) in hourly}:
+        for hour in covered:
+            _ = hourly[(kind, account, region, hour)]  # a defaultdict: creates the empty usage
     daily: dict[tuple[str, str, str, datetime], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     items: list[UsageItem] = []
     for (kind, account, region, hour), usage in hourly.items():
