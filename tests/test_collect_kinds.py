@@ -325,3 +325,74 @@ def test_redshift_counts_nodes_and_skips_paused(aws: str) -> None:
     )
     rs.pause_cluster(ClusterIdentifier="idle")
     assert run("redshift", make_ctx()) == {"dc2.8xlarge": 6, "dc2.large": 1}
+
+
+def test_rds_and_elasticache_paginate_beyond_one_page(aws: str) -> None:
+    rds = boto3.client("rds", region_name="us-east-1")
+    for i in range(5):
+        rds.create_db_instance(
+            DBInstanceIdentifier=f"pg{i}",
+            Engine="postgres",
+            DBInstanceClass="db.m5.large" if i % 2 else "db.r5.large",
+            AllocatedStorage=20,
+            MasterUsername="admin",
+            MasterUserPassword="Passw0rd1",
+        )
+    ec = boto3.client("elasticache", region_name="us-east-1")
+    for i in range(5):
+        ec.create_cache_cluster(
+            CacheClusterId=f"c{i}", Engine="memcached", CacheNodeType="cache.m5.large", NumCacheNodes=2
+        )
+    counter = CallCounter()
+    ctx = make_ctx(page_size=2, counter=counter)
+    assert run("rds", ctx) == {"db.m5.large:postgres": 2, "db.r5.large:postgres": 3}
+    assert run("elasticache", ctx) == {"cache.m5.large": 10}
+    # the paging floor: ceil(5 / 2) pages each
+    assert counter.by_operation["rds.DescribeDBInstances"] == 3
+    assert counter.by_operation["elasticache.DescribeCacheClusters"] == 3
+
+
+def test_redshift_follows_the_marker_across_pages_and_skips_paused() -> None:
+    # moto ignores MaxRecords for Redshift, so the second page is AWS-shaped through the Stubber.
+    client = boto3.client(
+        "redshift", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    with Stubber(client) as stub:
+        stub.add_response(
+            "describe_clusters",
+            {
+                "Clusters": [
+                    {
+                        "ClusterIdentifier": "a",
+                        "NodeType": "ra3.4xlarge",
+                        "NumberOfNodes": 2,
+                        "ClusterStatus": "available",
+                    },
+                    {
+                        "ClusterIdentifier": "b",
+                        "NodeType": "dc2.large",
+                        "NumberOfNodes": 4,
+                        "ClusterStatus": "paused",
+                    },
+                ],
+                "Marker": "page-2",
+            },
+            {"MaxRecords": 2},
+        )
+        stub.add_response(
+            "describe_clusters",
+            {
+                "Clusters": [
+                    {
+                        "ClusterIdentifier": "c",
+                        "NodeType": "ra3.4xlarge",
+                        "NumberOfNodes": 3,
+                        "ClusterStatus": "available",
+                    }
+                ]
+            },
+            {"MaxRecords": 2, "Marker": "page-2"},
+        )
+        ctx = CollectContext(ACCOUNT, "us-east-1", HOUR, _Fixed(client), page_size=2)
+        assert run("redshift", ctx) == {"ra3.4xlarge": 5}
+        stub.assert_no_pending_responses()
