@@ -19,6 +19,7 @@ from awscost.analyze.containers import (
     price_table,
     split_with_rest,
     summarize,
+    to_units,
     to_usage_items,
 )
 from awscost.containers import ReadContext, Sample, read_inputs
@@ -275,6 +276,14 @@ def test_conservation_every_host_hour(rows, price_a: Decimal, idle: str) -> None
     assert check_conservation(a) == []
     hosts = {(h.host_id, h.hour) for h in a.hosts}
     assert hosts == {(s.host_id, s.timestamp.replace(minute=0)) for s in samples}
+    # What is conserved is the right amount: the test's own prices x the part of the hour observed.
+    for h in a.hosts:
+        if h.launch_type == "FARGATE":
+            hourly = rates.cpu_per_vcpu_hour * Decimal("0.5") + rates.mem_per_gb_hour * Decimal("1.0")
+        else:
+            hourly = prices[(str(h.instance_type), "us-east-1")]
+        assert 0 < h.covered <= 1
+        assert abs(h.cost_units - to_units(hourly * h.covered)) <= 1, (h.host_id, h.hour)
     for s in a.services:
         assert s.cpu_units >= 0 and s.mem_units >= 0
 

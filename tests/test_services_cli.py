@@ -245,6 +245,7 @@ def test_samples_without_a_host_are_reported(tmp_path: Path) -> None:
 
 def test_prices_from_the_pricing_module_when_not_given(tmp_path: Path) -> None:
     import awscost.pricing as pricing
+
     assert pricing.on_demand_hourly("AmazonEC2", "t3.medium", "us-east-1") == Decimal("0.0416")
     code, out, err = run(
         [
