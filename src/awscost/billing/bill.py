@@ -1,8 +1,9 @@
 """`Bill`: a loaded bill (files or a dataset) as the DuckDB table `billing`, with the weekly FinOps analyses.
 
-Every analysis returns a pandas DataFrame. Money columns of analyses hold exact `Decimal` values (summed in
-DECIMAL by DuckDB), so totals tie out to the source to the last decimal; `to_pandas()` gives the raw rows with
-DuckDB's float conversion, for plotting and ad-hoc work.
+A materialized bill is a table in DuckDB's compressed storage (`table.py`); a one-shot bill or, by default, a
+dataset is a view over the files. Every analysis returns a pandas DataFrame. Money columns of analyses hold
+exact `Decimal` values (summed in DECIMAL by DuckDB), so totals tie out to the source to the last decimal;
+`to_pandas()` gives the raw rows with DuckDB's float conversion, for plotting and ad-hoc work.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ _TAG_REF = re.compile(r"^Tags[.\[](.+?)\]?$")
 
 
 def _plain(value: Any) -> Any:
-    """DECIMAL(38,18) sums without the trailing zeros of the scale (1.682309, not 1.682309000000000000)."""
+    """DECIMAL sums without the trailing zeros of the scale (1.682309, not 1.682309000000000000)."""
     if isinstance(value, Decimal):
         if value == 0:
             return Decimal(0)

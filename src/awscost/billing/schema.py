@@ -8,7 +8,8 @@ from __future__ import annotations
 
 # Money and quantities: the file's decimal strings are cast, never passed through float, so totals tie out
 # to the last decimal the file carries. 18 places hold scientific-notation costs such as 1.81E-8 exactly;
-# 20 integer digits are far beyond any bill.
+# 20 integer digits are far beyond any bill. A materialized bill stores the cost columns narrower when every
+# value fits exactly (table.py).
 MONEY = "DECIMAL(38,18)"
 TIMESTAMP = "TIMESTAMP"  # UTC, naive: every source is UTC (FOCUS requires it; CUR and DBR are UTC)
 TEXT = "VARCHAR"
