@@ -96,13 +96,14 @@ def paging_floor(sc: Scenario) -> Counter[str]:
 
 
 @contextmanager
-def sandbox_process() -> Iterator[dict[str, str]]:
+def sandbox_process(latency_ms: float = 0) -> Iterator[dict[str, str]]:
     """`awscost sandbox` in a child process; yields the environment it prints."""
     proc = subprocess.Popen(
         [sys.executable, "-c", "from awscost.cli import main; main()", "sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "AWSCOST_SANDBOX_LATENCY_MS": str(latency_ms)},
     )
     env: dict[str, str] = {}
     try:
@@ -193,10 +194,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each mode (median reported)")
     parser.add_argument("--in-process", action="store_true", help="run the sandbox in this process")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0,
+        help="modeled round-trip per API call (AWS answers in tens of ms; moto in about one)",
+    )
     args = parser.parse_args()
     sc = default_scenario()
     floor = paging_floor(sc)
-    with sandbox_in_process() if args.in_process else sandbox_process() as env:
+    with sandbox_in_process() if args.in_process else sandbox_process(args.latency_ms) as env:
         collect(sc, env, 16)  # warm-up: moto builds its per-account, per-region backends on first use
         instrument_client_creation()
         times: dict[int, list[float]] = {1: [], 16: []}
@@ -214,7 +221,8 @@ def main() -> None:
     made_total, floor_total = sum(made.values()), sum(floor.values())
     print(
         f"collection: {len(sc.accounts)} accounts x {len(sc.regions)} regions x {len(summary.kinds)} kinds "
-        f"= {summary.units_total} units, {summary.items_written} items"
+        f"= {summary.units_total} units, {summary.items_written} items; modeled latency per call "
+        f"{args.latency_ms:g} ms"
     )
     print(
         f"\nAPI calls made {made_total} vs paging floor {floor_total}: ratio {made_total / floor_total:.2f}"

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -150,11 +151,16 @@ class ReservationLayer:
         self.app = app
         self.context = context
         self.control = control
+        # Modeled API round-trip (AWSCOST_SANDBOX_LATENCY_MS): moto answers in about a millisecond, AWS in tens,
+        # so without it the sandbox cannot show what parallel collection buys against the real thing.
+        self.latency = float(os.environ.get("AWSCOST_SANDBOX_LATENCY_MS", "0") or 0) / 1000
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
         if self.control is not None and path.startswith(CONTROL_PREFIX):
             return self._control(environ, start_response)
+        if self.latency:
+            time.sleep(self.latency)
         match = _CREDENTIAL.search(environ.get("HTTP_AUTHORIZATION", ""))
         routes = _routes().get(match.group(3), []) if match else []
         if not routes or match is None:
