@@ -129,7 +129,10 @@ def _bad_inputs(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     ragged = tmp_path / "ragged.csv"
     ragged.write_text("\n".join([*lines[:2], lines[2] + ",extra", *lines[3:]]) + "\n")
     return {
-        "truncated gzip": (truncated, "truncated.csv.gz"),
+        "truncated gzip": (
+            truncated,
+            "truncated.csv.gz: cannot read as cur bill: truncated or corrupt gzip data",
+        ),
         "not a bill": (not_bill, "not a billing file"),
         "missing column": (missing, "lacks required column(s) lineItem/UnblendedCost"),
         "bad number": (bad_number, "row 3: column lineItem/UnblendedCost: '43.2O' is not a valid number"),

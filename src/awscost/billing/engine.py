@@ -106,10 +106,30 @@ def scan_sql(source: SourceFile, reader: Reader | None = None, columns: list[str
     )
 
 
+# Engine messages that mean one plain thing to a person holding the file.
+_PLAIN = (
+    (
+        (
+            "unexpected end of file",
+            "unexpected end of gzip",
+            "end-of-stream marker",
+            "crc check",
+            "invalid gzip",
+            "not a gzipped file",
+        ),
+        "truncated or corrupt gzip data",
+    ),
+)
+
+
 def _one_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     if not lines:
         return type(exc).__name__
+    lowered = str(exc).lower()
+    for needles, plain in _PLAIN:
+        if any(n in lowered for n in needles):
+            return plain
     text = lines[0]
     text += "".join(f"; {ln}" for ln in lines[1:] if ln.startswith("Expected Number"))
     return text[:400]
