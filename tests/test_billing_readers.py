@@ -148,6 +148,18 @@ def test_focus_commitment_discount_scenarios(name: str) -> None:
             )["e"][0]
             # Used + unused is the whole commitment cost: nothing counted twice, nothing lost.
             assert used["e"][0] + unused == committed
+            # And each equals what the spec's own rows say, read independently of the loader.
+            with open(path, encoding="utf-8", newline="") as fh:
+                spec_rows = [r for r in csv.DictReader(fh) if any(v.strip() for v in r.values())]
+            by_status = {
+                status: sum(
+                    (Decimal(r["EffectiveCost"]) for r in spec_rows if r["CommitmentDiscountStatus"] == status),
+                    Decimal(0),
+                )
+                for status in ("Used", "Unused")
+            }
+            assert Decimal(used["e"][0]) == by_status["Used"]
+            assert Decimal(unused) == by_status["Unused"]
 
 
 @pytest.mark.parametrize("number, row", [(2, 3), (3, 4)])
