@@ -174,7 +174,7 @@ def run_demo(
             f"  export AWSCOST_CONFIG={config}\n"
             f"  awscost usage show --kind ec2os --account {scenario.org_name} --format csv\n"
             f"  awscost ri plan --until {until} --lookback 30\n"
-            f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountName,ServiceName\n"
+            f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountId,ServiceName\n"
             f"  awscost billing tags --dataset {out / 'billing'}"
         )
     if failed:
