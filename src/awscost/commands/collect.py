@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -88,6 +89,17 @@ def collect(
     at = parse_hour(at_text, where="--at") if at_text else None
     store = open_store(settings.store)
     try:
+        run = functools.partial(
+            run_collection,
+            settings,
+            kinds=kinds,
+            accounts=accounts,
+            regions=csv_list(regions),
+            at=at,
+            store=store,
+            role_name=role_name,
+            external_id=external_id,
+        )
         if _interactive():
             with _progress_bar() as bar:
                 task = bar.add_task("collect", total=None)
@@ -95,28 +107,9 @@ def collect(
                 def progress(done: int, total: int, _: Any) -> None:
                     bar.update(task, completed=done, total=total)
 
-                summary = run_collection(
-                    settings,
-                    kinds=kinds,
-                    accounts=accounts,
-                    regions=csv_list(regions),
-                    at=at,
-                    store=store,
-                    role_name=role_name,
-                    external_id=external_id,
-                    progress=progress,
-                )
+                summary = run(progress=progress)
         else:
-            summary = run_collection(
-                settings,
-                kinds=kinds,
-                accounts=accounts,
-                regions=csv_list(regions),
-                at=at,
-                store=store,
-                role_name=role_name,
-                external_id=external_id,
-            )
+            summary = run()
     finally:
         store.close()
     if fmt == "json":
