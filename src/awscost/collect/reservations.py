@@ -35,6 +35,20 @@ def _end(start: Any, duration_seconds: Any) -> str | None:
     return None
 
 
+def _regional(rid: str, key: str, count: Any, ri: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """One active regional reservation as stored in the item's attrs (every kind but EC2 is regional)."""
+    return {
+        "id": rid,
+        "key": key,
+        "count": int(count),
+        "scope": "Region",
+        "az": None,
+        "start": _iso(ri.get("StartTime")),
+        "end": _end(ri.get("StartTime"), ri.get("Duration")),
+        **extra,
+    }
+
+
 def _observation(reservations: list[dict[str, Any]]) -> Observation:
     obs = Observation()
     for r in reservations:
@@ -88,18 +102,15 @@ def collect_ri_rds(ctx: CollectContext) -> Observation:
                 continue
             engine = rds_engine(ri.get("ProductDescription", ""))
             out.append(
-                {
-                    "id": ri["ReservedDBInstanceId"],
-                    "key": rds_key(ri["DBInstanceClass"], engine, bool(ri.get("MultiAZ"))),
-                    "count": int(ri["DBInstanceCount"]),
-                    "scope": "Region",
-                    "az": None,
-                    "start": _iso(ri.get("StartTime")),
-                    "end": _end(ri.get("StartTime"), ri.get("Duration")),
-                    "offering_type": ri.get("OfferingType"),
-                    "product": ri.get("ProductDescription"),
-                    "engine": engine,
-                }
+                _regional(
+                    ri["ReservedDBInstanceId"],
+                    rds_key(ri["DBInstanceClass"], engine, bool(ri.get("MultiAZ"))),
+                    ri["DBInstanceCount"],
+                    ri,
+                    offering_type=ri.get("OfferingType"),
+                    product=ri.get("ProductDescription"),
+                    engine=engine,
+                )
             )
     return _observation(out)
 
@@ -114,17 +125,14 @@ def collect_ri_elasticache(ctx: CollectContext) -> Observation:
             if ri.get("State") != "active":
                 continue
             out.append(
-                {
-                    "id": ri["ReservedCacheNodeId"],
-                    "key": ri["CacheNodeType"],
-                    "count": int(ri["CacheNodeCount"]),
-                    "scope": "Region",
-                    "az": None,
-                    "start": _iso(ri.get("StartTime")),
-                    "end": _end(ri.get("StartTime"), ri.get("Duration")),
-                    "offering_type": ri.get("OfferingType"),
-                    "product": ri.get("ProductDescription"),
-                }
+                _regional(
+                    ri["ReservedCacheNodeId"],
+                    ri["CacheNodeType"],
+                    ri["CacheNodeCount"],
+                    ri,
+                    offering_type=ri.get("OfferingType"),
+                    product=ri.get("ProductDescription"),
+                )
             )
     return _observation(out)
 
@@ -150,17 +158,14 @@ def collect_ri_es(ctx: CollectContext) -> Observation:
         if str(ri.get("State", "")).lower() != "active":
             continue
         out.append(
-            {
-                "id": ri["ReservedInstanceId"],
-                "key": ri["InstanceType"],
-                "count": int(ri["InstanceCount"]),
-                "scope": "Region",
-                "az": None,
-                "start": _iso(ri.get("StartTime")),
-                "end": _end(ri.get("StartTime"), ri.get("Duration")),
-                "offering_type": ri.get("PaymentOption"),
-                "name": ri.get("ReservationName"),
-            }
+            _regional(
+                ri["ReservedInstanceId"],
+                ri["InstanceType"],
+                ri["InstanceCount"],
+                ri,
+                offering_type=ri.get("PaymentOption"),
+                name=ri.get("ReservationName"),
+            )
         )
     return _observation(out)
 
@@ -175,15 +180,12 @@ def collect_ri_redshift(ctx: CollectContext) -> Observation:
             if ri.get("State") != "active":
                 continue
             out.append(
-                {
-                    "id": ri["ReservedNodeId"],
-                    "key": ri["NodeType"],
-                    "count": int(ri["NodeCount"]),
-                    "scope": "Region",
-                    "az": None,
-                    "start": _iso(ri.get("StartTime")),
-                    "end": _end(ri.get("StartTime"), ri.get("Duration")),
-                    "offering_type": ri.get("OfferingType"),
-                }
+                _regional(
+                    ri["ReservedNodeId"],
+                    ri["NodeType"],
+                    ri["NodeCount"],
+                    ri,
+                    offering_type=ri.get("OfferingType"),
+                )
             )
     return _observation(out)
