@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from awscost.aws.paging import follow_token
 from awscost.collect import osnames
 from awscost.collect.base import CollectContext, Observation, collector
 from awscost.collect.rds import rds_key
@@ -140,14 +141,9 @@ def collect_ri_elasticache(ctx: CollectContext) -> Observation:
 def _opensearch_reserved(ctx: CollectContext) -> Iterator[dict[str, Any]]:
     # botocore ships no paginator for this operation: follow NextToken by hand.
     client = ctx.client("opensearch")
-    kwargs: dict[str, Any] = {"MaxResults": ctx.page_size or 100}
-    while True:
-        resp = client.describe_reserved_instances(**kwargs)
-        yield from resp.get("ReservedInstances", [])
-        token = resp.get("NextToken")
-        if not token:
-            return
-        kwargs["NextToken"] = token
+    yield from follow_token(
+        client.describe_reserved_instances, {"MaxResults": ctx.page_size or 100}, "ReservedInstances"
+    )
 
 
 @collector("ri-es", schedule="daily", iam_actions=("es:DescribeReservedInstances",))

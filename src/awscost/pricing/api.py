@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from awscost.aws.paging import follow_token
 from awscost.pricing.book import Price, PriceBook, ReservedRate, canonical_service, snapshot_book
 
 API_SOURCE = "aws-price-list-api"
@@ -192,13 +193,7 @@ def get_products(client: Any, service_code: str, filters: Mapping[str, str]) -> 
         "FormatVersion": "aws_v1",
         "MaxResults": 100,
     }
-    while True:
-        resp = client.get_products(**kwargs)
-        yield from resp.get("PriceList", [])
-        token = resp.get("NextToken")
-        if not token:
-            return
-        kwargs["NextToken"] = token
+    yield from follow_token(client.get_products, kwargs, "PriceList")
 
 
 def _filters(service: str, region: str, itype: str | None) -> dict[str, str]:

@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from awscost.aws.paging import follow_token
 from awscost.pricing.api import API_SOURCE, RefreshResult, merge_prices
 from awscost.pricing.book import Price
 
@@ -41,13 +42,9 @@ def offering_rates(client: Any, region: str, types: Sequence[str]) -> Iterator[d
         ],
         "maxResults": 1000,
     }
-    while True:
-        resp = client.describe_savings_plans_offering_rates(**kwargs)
-        yield from resp.get("searchResults", [])
-        token = resp.get("nextToken")
-        if not token:
-            return
-        kwargs["nextToken"] = token
+    yield from follow_token(
+        client.describe_savings_plans_offering_rates, kwargs, "searchResults", "nextToken"
+    )
 
 
 def parse_rate(result: dict[str, Any], *, date: str) -> Price | None:
