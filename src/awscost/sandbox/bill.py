@@ -21,53 +21,16 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from awscost.sandbox.scenario import DEFAULT_OD_PRICE, OD_PRICE, OS_PRICE_EXTRA
 from awscost.timeutil import HOUR, floor_hour
 
 Q = Decimal("0.0000000001")  # every money value is rounded once, to 10 places, before it is written
 
-# Illustrative on-demand list prices ($/hour, Linux, 2026) for the sandbox bill only; not a price source
-# (awscost.pricing is). Types not listed cost DEFAULT_RATE.
-RATES: dict[str, Decimal] = {
-    k: Decimal(v)
-    for k, v in {
-        "t3.micro": "0.0104",
-        "t3.medium": "0.0416",
-        "t3.large": "0.0832",
-        "m5.large": "0.096",
-        "m5.xlarge": "0.192",
-        "m5.2xlarge": "0.384",
-        "m6i.large": "0.096",
-        "m6i.xlarge": "0.192",
-        "c5.large": "0.085",
-        "c5.xlarge": "0.17",
-        "c5.2xlarge": "0.34",
-        "c6g.large": "0.068",
-        "r5.large": "0.126",
-        "r5.xlarge": "0.252",
-        "r6i.large": "0.126",
-        "m6g.large": "0.077",
-        "db.r5.large": "0.25",
-        "db.r6g.large": "0.26",
-        "db.m5.large": "0.171",
-        "db.t3.medium": "0.068",
-        "cache.r6g.large": "0.206",
-        "cache.m5.large": "0.156",
-        "cache.t3.medium": "0.068",
-        "r6g.large.search": "0.167",
-        "m6g.large.search": "0.128",
-        "m5.large.search": "0.142",
-        "m5.large.elasticsearch": "0.142",
-        "dc2.large": "0.25",
-        "ra3.xlplus": "1.086",
-    }.items()
-}
-DEFAULT_RATE = Decimal("0.10")
-OS_EXTRA = {
-    "windows": Decimal("0.092"),
-    "windows-sql-std": Decimal("0.50"),
-    "rhel": Decimal("0.06"),
-    "suse": Decimal("0.03"),
-}
+# The scenario's illustrative on-demand prices ($/hour, one table for the fleet and its bill; not a price
+# source: awscost.pricing is). Types not listed cost DEFAULT_RATE.
+RATES: dict[str, Decimal] = {k: Decimal(v) for k, v in OD_PRICE.items()}
+DEFAULT_RATE = Decimal(DEFAULT_OD_PRICE)
+OS_EXTRA = OS_PRICE_EXTRA
 SPOT_FACTOR = Decimal("0.3")
 RCU_RATE, WCU_RATE = Decimal("0.00013"), Decimal("0.00065")
 SP_COMMITMENT = Decimal("1.50")  # $/hour of the sandbox Compute Savings Plan

@@ -102,9 +102,10 @@ def resource_tags(unit: FleetUnit) -> dict[str, str]:
     return {k.removeprefix("user:"): v for k, v in unit.tags.items()}
 
 
-# Approximate on-demand $/hour (Linux, us-east-1, 2026) for sandbox reservation prices. Not a price source:
-# awscost.pricing is; these only make the scenario's reservation fees plausible.
-_OD_PRICE = {
+# Approximate on-demand $/hour (Linux, us-east-1, 2026) for the sandbox: its reservation prices and its bill
+# (awscost.sandbox.bill). Not a price source:
+# awscost.pricing is; these only make the fleet's fees and bill plausible.
+OD_PRICE = {
     "t3.micro": "0.0104",
     "t3.medium": "0.0416",
     "t3.large": "0.0832",
@@ -135,7 +136,8 @@ _OD_PRICE = {
     "dc2.large": "0.25",
     "ra3.xlplus": "1.086",
 }
-_OS_EXTRA = {
+DEFAULT_OD_PRICE = "0.10"
+OS_PRICE_EXTRA = {
     "windows": Decimal("0.092"),
     "windows-sql-std": Decimal("0.50"),
     "rhel": Decimal("0.06"),
@@ -693,8 +695,8 @@ def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str])
 
 
 def _price(itype: str, os: str | None) -> Decimal:
-    base = Decimal(_OD_PRICE.get(itype, "0.1"))
-    return base + _OS_EXTRA.get(os or "linux", Decimal(0))
+    base = Decimal(OD_PRICE.get(itype, DEFAULT_OD_PRICE))
+    return base + OS_PRICE_EXTRA.get(os or "linux", Decimal(0))
 
 
 def _build_reservations(seed: int, groups: list[_Group], start: datetime) -> list[SandboxReservation]:
