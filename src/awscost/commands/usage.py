@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,21 @@ EXIT_GAPS_FOUND = 6
 
 
 def filter_options(func: F) -> F:
-    """--kind --account --region --since --until, shared by every command that selects items."""
+    """--kind --account --region --since --until, shared by every command that selects items; the command
+    receives them checked, as one `filters` dict of Store.query arguments."""
+
+    @functools.wraps(func)
+    def wrapper(
+        *args: Any,
+        kind: str | None,
+        account: str | None,
+        region: str | None,
+        since: str | None,
+        until: str | None,
+        **kwargs: Any,
+    ) -> Any:
+        return func(*args, filters=_filters(kind, account, region, since, until), **kwargs)
+
     for option in reversed(
         [
             click.option("--kind", default=None, help="Resource kind, e.g. ec2, rds, ri-ec2."),
@@ -33,8 +48,8 @@ def filter_options(func: F) -> F:
             click.option("--until", default=None, help="UTC time to stop before (ISO 8601, exclusive)."),
         ]
     ):
-        func = option(func)
-    return func
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
 
 
 def _is_name(text: str) -> bool:
@@ -97,15 +112,10 @@ def usage() -> None:
 @with_settings
 def show(
     settings: Settings,
-    kind: str | None,
-    account: str | None,
-    region: str | None,
-    since: str | None,
-    until: str | None,
+    filters: dict[str, Any],
     fmt: str,
 ) -> None:
     """Print usage items: one row per awsResource and hour, ordered by awsResource then time."""
-    filters = _filters(kind, account, region, since, until)
     with opened(settings) as store:
         n = emit(show_rows(store.query(**filters), fmt), fmt)
     if n == 0 and fmt == "table":
@@ -119,18 +129,13 @@ def show(
 @with_settings
 def export(
     settings: Settings,
-    kind: str | None,
-    account: str | None,
-    region: str | None,
-    since: str | None,
-    until: str | None,
+    filters: dict[str, Any],
     fmt: str,
     out_path: str | None,
 ) -> None:
     """Write items as JSON lines (or a JSON array): {"awsResource": ..., "time": ..., "usage": {...}}."""
     from awscost.store.transfer import export_items
 
-    filters = _filters(kind, account, region, since, until)
     with opened(settings) as store:
         if out_path is None:
             export_items(store.query(**filters), sys.stdout, fmt)
@@ -189,11 +194,7 @@ def import_(settings: Settings, file: str, dry_run: bool) -> None:
 @with_settings
 def gaps(
     settings: Settings,
-    kind: str | None,
-    account: str | None,
-    region: str | None,
-    since: str | None,
-    until: str | None,
+    filters: dict[str, Any],
     expected: str,
     fail_on_gaps: bool,
     fmt: str,
@@ -204,7 +205,6 @@ def gaps(
     """
     from awscost.store.gaps import find_gaps
 
-    filters = _filters(kind, account, region, since, until)
     with opened(settings) as store:
         found = find_gaps(store, expected=expected, **filters)
     columns = ["awsResource", "cadence", "from", "until", "missing"]
