@@ -5,9 +5,20 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests: `ci` (selected by .ci/run through HYPOTHESIS_PROFILE) draws the same examples on every run
+# and keeps no example database, so a red CI is always a defect that reproduces, never an unlucky seed. The
+# deadline is far above any example's time on 2 loaded cores: a slow machine is not a failure. Locally the
+# default profile explores new examples each run and remembers failures in .hypothesis/.
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=timedelta(seconds=10), print_blob=True
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 REFDATA = Path(__file__).resolve().parents[2] / "shared" / "refdata"
 

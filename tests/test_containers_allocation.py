@@ -359,3 +359,18 @@ def test_duplicated_samples_change_nothing(rows, dup: list[bool]) -> None:
     prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
     a, b = allocate(samples, price=prices), allocate(again, price=prices)
     assert a.hosts == b.hosts and a.services == b.services
+
+
+def test_a_sample_read_twice_counts_once() -> None:
+    """Two different readings of one container at one instant average; reading one of them again (the same
+    log line in two files) must not tilt that average (found by the property above, seed-dependent)."""
+    prices = price_table({("t3.medium", "us-east-1"): Decimal("0.0416")})
+    a = sample("i-1", T0, "c0", cpu=1.0, mem=1.0)
+    b = sample("i-1", T0, "c0", cpu=2.0, mem=1.0)
+    other = sample("i-1", T0, "c1", cpu=0.5, mem=1.0)
+    once = allocate([a, b, other], price=prices)
+    twice = allocate([a, b, b, other], price=prices)
+    assert costs(once) == costs(twice)
+    # And the average is the two readings' mean: c0 claims 1.5 vCPU against c1's 0.5 (capacity 2 vCPU).
+    cpu_c0, cpu_c1 = costs(once)["c0"][0], costs(once)["c1"][0]
+    assert abs(cpu_c0 - 3 * cpu_c1) <= 3 * ONE_UNIT

@@ -12,8 +12,9 @@ Per host and UTC hour:
 3. Time: a host's samples closer than `round_seconds` (10) form one sampling round (one agent or `docker
    stats` run); each round stands for the host's sampling interval: `step_seconds` when given, else the
    median gap between the host's rounds (one round only: `default_step`, 60 s), so 1-minute and 5-minute
-   logs both cost a full hour. A round counts in the hour it starts in. Two samples of one container in one
-   round (the same sample read from two files, or a faster sampler) are averaged, never added. A
+   logs both cost a full hour. A round counts in the hour it starts in. A sample read twice (from two files)
+   counts once; two different samples of one container in one round (a faster sampler) are averaged, never
+   added. A
    container's claim in the hour is the sum over its rounds of max(reserved, used) x step / 3600, in
    vCPU-hours and GiB-hours: one present for half the hour claims half. The host's capacity in the hour is
    its size x (its rounds x step / 3600, at most 1). With the billing dataset the host-hour costs what the
@@ -284,11 +285,18 @@ host_step as (
     from round_start
   ) group by host_id
 ),
+claims as (
+  -- One row per distinct observation: the same sample read twice (two files, an overlapping re-read) must
+  -- not weigh twice in the round's average. Two different readings at one instant are both kept.
+  select host_id, container_id, t, greatest(cpu_reserved_vcpu, cpu_used_vcpu) as cpu,
+         greatest(mem_reserved_gb, mem_used_gb) as mem
+  from (select distinct host_id, container_id, epoch(timestamp) as t, cpu_reserved_vcpu, cpu_used_vcpu,
+               mem_reserved_gb, mem_used_gb
+        from {source} where host_id is not null)
+),
 per_round as (
-  select s.host_id, s.container_id, r.round,
-         avg(greatest(s.cpu_reserved_vcpu, s.cpu_used_vcpu)) as cpu_claim,
-         avg(greatest(s.mem_reserved_gb, s.mem_used_gb)) as mem_claim
-  from {source} s join rounds r on s.host_id = r.host_id and epoch(s.timestamp) = r.t
+  select s.host_id, s.container_id, r.round, avg(s.cpu) as cpu_claim, avg(s.mem) as mem_claim
+  from claims s join rounds r on s.host_id = r.host_id and s.t = r.t
   group by s.host_id, s.container_id, r.round
 ),
 hourly as (
