@@ -103,8 +103,8 @@ print(json.dumps({"summary": summary, "view": view, "open": opened, "total": str
 def generate(path: Path, rows: int) -> int:
     """A gzip CUR of `rows` lines: the sandbox bill's lines (2 days of the fleet) repeated with fresh line
     item ids, resource ids and usage days, in the real column layout with resource tag columns."""
-    from awscost.sandbox.bill import CUR_COLUMNS, build_lines, cur_row
-    from awscost.sandbox.scenario import default_scenario
+    from awscost_sandbox.bill import CUR_COLUMNS, build_lines, cur_row
+    from awscost_sandbox.scenario import default_scenario
 
     scenario = default_scenario()
     lines = build_lines(scenario, scenario.hours(48))

@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from awscost.sandbox.scenario import Scenario, default_scenario
+from awscost_sandbox.scenario import Scenario, default_scenario
 
 ROLE = "OrganizationAccountAccessRole"
 
@@ -99,7 +99,7 @@ def paging_floor(sc: Scenario) -> Counter[str]:
 def sandbox_process(latency_ms: float = 0) -> Iterator[dict[str, str]]:
     """`awscost sandbox` in a child process; yields the environment it prints."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from awscost.cli import main; main()", "sandbox", "--port", "0"],
+        [sys.executable, "-c", "from awscost.entrypoints.cli import main; main()", "sandbox", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -124,8 +124,8 @@ def sandbox_process(latency_ms: float = 0) -> Iterator[dict[str, str]]:
 
 @contextmanager
 def sandbox_in_process() -> Iterator[dict[str, str]]:
-    from awscost.sandbox.seed import apply_fleet, seed_organization
-    from awscost.sandbox.server import SandboxServer
+    from awscost_sandbox.seed import apply_fleet, seed_organization
+    from awscost_sandbox.server import SandboxServer
 
     with SandboxServer() as server:
         seed_organization(server)
@@ -157,9 +157,9 @@ def instrument_client_creation() -> None:
 
 
 def collect(sc: Scenario, env: dict[str, str], workers: int) -> tuple[float, Any]:
-    from awscost.collect.runner import run_collection
-    from awscost.sandbox.demo import demo_settings
     from awscost.store import open_store
+    from awscost.usage.runner import run_collection
+    from awscost_sandbox.demo import demo_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'bench.db'}"

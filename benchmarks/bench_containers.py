@@ -6,7 +6,7 @@ rows) to services with bounded memory, against a plain pandas implementation of 
 Steps:
 1. The normalized sample table is generated straight to Parquet by DuckDB (no Python row loop), at
    `--rows-scale` x 21.6 M rows (the scale shortens the month, keeping 50 hosts x 10 containers).
-2. `awscost.analyze.containers.allocate` runs on the Parquet file in a child process (DuckDB capped at
+2. `awscost.containers.allocation.allocate` runs on the Parquet file in a child process (DuckDB capped at
    `--memory-limit`, spilling to disk beyond), then the exact integer split of every host-hour in Python.
 3. The pandas baseline (read the Parquet into a DataFrame, groupby tick/hour, float split per host-hour, no
    exactness) runs in another child process on the first `--pandas-rows` rows (whole row groups; a whole-month
@@ -68,7 +68,7 @@ def generate(path: Path, minutes: int) -> int:
 
 
 def child_ours(parquet: str, memory_limit: str) -> dict[str, object]:
-    from awscost.analyze import containers as alloc
+    from awscost.containers import allocation as alloc
 
     t0 = time.perf_counter()
     a = alloc.allocate(

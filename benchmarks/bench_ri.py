@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from awscost.analyze import ri
-from awscost.analyze.stats import to_int16
+from awscost.planning import ri
+from awscost.planning.stats import to_int16
 
 
 def make_history(series: int, hours: int, seed: int = 7) -> np.ndarray:

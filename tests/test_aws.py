@@ -13,8 +13,8 @@ from awscost.aws import accounts as accounts_mod
 from awscost.aws.accounts import Account, AccountSessions, discover_accounts, parse_accounts_option
 from awscost.aws.regions import resolve_regions
 from awscost.aws.session import CallCounter, ClientCache, client, make_session
-from awscost.config import Settings
-from awscost.errors import AwsAccessError, InputError
+from awscost.core.config import Settings
+from awscost.core.errors import AwsAccessError, InputError
 
 CALLER = "123456789012"
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from rich.console import Console
 
-from awscost.analyze.backfill import backfill_from_billing, rebuild_items, usage_keys
 from awscost.store import open_store
 from awscost.store.base import UsageItem
+from awscost.usage.backfill import backfill_from_billing, rebuild_items, usage_keys
 
 COLLECTED_HOURS = 3
 BILLED_HOURS = 6
@@ -85,9 +85,9 @@ def test_rebuild_sums_accounts_into_the_org_and_daily_kinds_take_the_day() -> No
 def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
     """The demo: the real collector over HTTP for the first hours of the scenario, then the RI step (which
     backfills the day before collection from the bill); and the sandbox bill of the first hours."""
-    from awscost.reports import ri_workbook
-    from awscost.sandbox.bill import write_bill
-    from awscost.sandbox.demo import run_demo
+    import awscost_sandbox.ri as ri_workbook
+    from awscost_sandbox.bill import write_bill
+    from awscost_sandbox.demo import run_demo
 
     out = tmp_path_factory.mktemp("backfill")
     console = io.StringIO()
@@ -97,7 +97,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, P
             COLLECTED_HOURS,
             out,
             Console(file=console, width=200),
-            steps=["awscost.sandbox.demo:collect_step", "awscost.reports.ri_workbook:demo_step"],
+            steps=["awscost_sandbox.demo:collect_step", "awscost_sandbox.ri:demo_step"],
         )
     ctx.results["console"] = console.getvalue()
     bill = write_bill(ctx.scenario, ctx.scenario.hours(BILLED_HOURS), out / "bill", formats=("cur",))
@@ -125,7 +125,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
     store = open_store(ctx.store_url)
     before = {(i.aws_resource, i.time): i for i in store.query(since=ctx.first_hour)}
     with load([cur]) as bill:
-        from awscost.analyze.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
+        from awscost.usage.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
 
         frame = bill.sql(
             QUERY.format(
@@ -162,8 +162,8 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
 
 
 def test_sandbox_bill_marks_multi_az_usage(collected: tuple[Any, Path]) -> None:
-    from awscost.analyze.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
     from awscost.billing import load
+    from awscost.usage.backfill import PRODUCTS, QUERY, USAGE_LINE_TYPES
 
     ctx, cur = collected
     with load([cur]) as bill:
@@ -184,8 +184,8 @@ def test_sandbox_bill_marks_multi_az_usage(collected: tuple[Any, Path]) -> None:
 
 
 def test_backfilled_history_plans(collected: tuple[Any, Path]) -> None:
-    from awscost.analyze.ri_plan import plan_from_store
-    from awscost.pricing.book import snapshot_book
+    from awscost.planning.plan import plan_from_store
+    from awscost.planning.pricing.book import snapshot_book
 
     ctx, _cur = collected
     store = open_store(ctx.store_url)

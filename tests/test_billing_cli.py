@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import cli
+from awscost.entrypoints.cli import cli
 
 DATA = Path(__file__).parent / "data" / "billing"
 CUR = str(DATA / "cur_small.csv")
@@ -111,7 +111,11 @@ def test_query_over_files_and_table_output() -> None:
 )
 def test_user_errors_are_one_line_with_nonzero_exit(args: list[str], message: str) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "awscost.cli", *args], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "awscost", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("awscost: error: ")

@@ -15,7 +15,7 @@ import pytest
 
 from awscost.billing import load, load_into
 from awscost.billing.sources import DATASET_MARKER
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 DATA = Path(__file__).parent / "data" / "billing"
 HEADER = DATA.joinpath("cur_small.csv").read_text(encoding="utf-8").splitlines()[0]

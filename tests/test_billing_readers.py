@@ -15,7 +15,7 @@ import pytest
 from awscost.billing import load
 from awscost.billing.readers import detect_reader
 from awscost.billing.schema import CANONICAL, COLUMN_NAMES, FOCUS_COLUMNS
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "billing"

@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from awscost.billing import load, load_into
-from awscost.sandbox.bill import bill_totals, build_lines, demo_step, write_bill
-from awscost.sandbox.scenario import SPEND_TAG, default_scenario
+from awscost_sandbox.bill import bill_totals, build_lines, demo_step, write_bill
+from awscost_sandbox.scenario import SPEND_TAG, default_scenario
 
 
 @pytest.fixture(scope="module")

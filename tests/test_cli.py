@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from awscost.cli import COMMANDS, cli
+from awscost.entrypoints.cli import COMMANDS, cli
 
 
 def test_every_registered_command_module_exists_and_has_help() -> None:
@@ -31,7 +31,7 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
     bad = tmp_path / "awscost.toml"
     bad.write_text("[awscost]\nregions = ['atlantis-1']\n")
     proc = subprocess.run(
-        [sys.executable, "-m", "awscost.cli", "usage", "show", "--config", str(bad)],
+        [sys.executable, "-m", "awscost", "usage", "show", "--config", str(bad)],
         capture_output=True,
         text=True,
     )
@@ -45,7 +45,7 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
 def test_iam_policy_is_the_registry_and_valid_json() -> None:
     import json
 
-    from awscost.collect.registry import iam_actions
+    from awscost.usage.collectors.registry import iam_actions
 
     result = CliRunner().invoke(cli, ["iam-policy", "--kinds", "ec2,rds"])
     assert result.exit_code == 0, result.output
@@ -68,7 +68,7 @@ def test_reading_a_store_that_does_not_exist_is_an_error_not_an_empty_store(tmp_
         ["report", "ri", "--out", str(tmp_path / "r.xlsx")],
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "awscost.cli", *args, "--store", f"sqlite:///{missing}"],
+            [sys.executable, "-m", "awscost", *args, "--store", f"sqlite:///{missing}"],
             capture_output=True,
             text=True,
         )
@@ -89,7 +89,7 @@ def test_usage_filters_reject_unknown_kinds_and_malformed_accounts(tmp_path: Pat
     }
     for args, message in cases.items():
         proc = subprocess.run(
-            [sys.executable, "-m", "awscost.cli", "usage", "show", *args, "--store", store],
+            [sys.executable, "-m", "awscost", "usage", "show", *args, "--store", store],
             capture_output=True,
             text=True,
         )

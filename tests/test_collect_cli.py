@@ -9,8 +9,8 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import cli, main
-from awscost.errors import EXIT_PARTIAL_FAILURE
+from awscost.core.errors import EXIT_PARTIAL_FAILURE
+from awscost.entrypoints.cli import cli, main
 from awscost.store import open_store
 
 MEMBER = "111111111111"
@@ -152,7 +152,7 @@ def test_help_documents_options_and_exit_codes() -> None:
 def test_progress_bar_on_a_terminal_keeps_stdout_clean(
     aws: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awscost.commands.collect as command
+    import awscost.entrypoints.cli.collect as command
 
     monkeypatch.setattr(command, "_interactive", lambda: True)
     calls: list[int] = []

@@ -11,8 +11,8 @@ from botocore.stub import Stubber
 
 from awscost.aws.accounts import Account
 from awscost.aws.session import CallCounter, ClientCache, make_session
-from awscost.collect.base import CollectContext, MapCache, Memo
-from awscost.collect.registry import COLLECTORS
+from awscost.usage.collectors.base import CollectContext, MapCache, Memo
+from awscost.usage.collectors.registry import COLLECTORS
 
 ACCOUNT = Account("123456789012", "moto default")
 HOUR = datetime(2026, 11, 26, 10, tzinfo=UTC)

@@ -11,9 +11,9 @@ import pytest
 from botocore.stub import Stubber
 
 from awscost.aws.accounts import Account
-from awscost.collect.base import CollectContext, MapCache
-from awscost.collect.osnames import from_image, from_platform_details
-from awscost.collect.registry import COLLECTORS
+from awscost.core.vocabulary import from_image, from_platform_details
+from awscost.usage.collectors.base import CollectContext, MapCache
+from awscost.usage.collectors.registry import COLLECTORS
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import botocore.session
 import pytest
 
-from awscost.collect.registry import COLLECTORS, RUNNER_IAM_ACTIONS, iam_actions, resolve_kinds
-from awscost.errors import InputError
+from awscost.core.errors import InputError
+from awscost.usage.collectors.registry import COLLECTORS, RUNNER_IAM_ACTIONS, iam_actions, resolve_kinds
 
 # IAM service prefix -> botocore service models that may hold the operation. OpenSearch keeps the `es` prefix.
 IAM_PREFIX_MODELS = {"es": ("opensearch", "es")}

@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from awscost.aws.accounts import Account
-from awscost.collect.base import CollectContext
-from awscost.collect.registry import COLLECTORS
-from awscost.collect.reservations import rds_engine
+from awscost.usage.collectors.base import CollectContext
+from awscost.usage.collectors.registry import COLLECTORS
+from awscost.usage.collectors.reservations import rds_engine
 
 HOUR = datetime(2026, 11, 26, 10, tzinfo=UTC)
 START = datetime(2026, 1, 15, 8, 30, tzinfo=UTC)

@@ -18,11 +18,11 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from awscost.aws.session import make_session
-from awscost.collect.runner import failure_reason, run_collection
-from awscost.config import Settings
-from awscost.errors import InputError
+from awscost.core.config import Settings
+from awscost.core.errors import InputError
 from awscost.store import Store, open_store
 from awscost.store.base import UsageItem
+from awscost.usage.runner import failure_reason, run_collection
 
 CALLER = "123456789012"  # moto's default account: the caller's own
 MEMBER_A = "111111111111"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from awscost.config import STARTER_CONFIG, load_settings, write_starter_config
-from awscost.errors import ConfigError
+from awscost.core.config import STARTER_CONFIG, load_settings, write_starter_config
+from awscost.core.errors import ConfigError
 
 
 def write(tmp_path: Path, text: str) -> Path:

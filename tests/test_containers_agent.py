@@ -17,11 +17,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from awscost.analyze.containers import allocate, price_table, summarize
-from awscost.cli import cli
 from awscost.containers import read_inputs
 from awscost.containers.agent import DockerClient, instance_identity, snapshot
-from awscost.errors import AwsAccessError
+from awscost.containers.allocation import allocate, price_table, summarize
+from awscost.core.errors import AwsAccessError
+from awscost.entrypoints.cli import cli
 from conftest import refdata
 
 TOKEN = "AQAEAtoken=="
@@ -197,7 +197,7 @@ def test_snapshot_errors_are_one_line(tmp_path: Path, imds: str) -> None:
 
 
 def test_snapshot_command_errors(docker_socket: str, imds: str, tmp_path: Path) -> None:
-    from awscost.cli import main
+    from awscost.entrypoints.cli import main
 
     @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
     @click.pass_context

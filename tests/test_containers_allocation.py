@@ -9,7 +9,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from awscost.analyze.containers import (
+from awscost.containers import ReadContext, Sample, read_inputs
+from awscost.containers.allocation import (
     IDLE,
     FargateRates,
     Options,
@@ -22,7 +23,6 @@ from awscost.analyze.containers import (
     to_units,
     to_usage_items,
 )
-from awscost.containers import ReadContext, Sample, read_inputs
 from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "containers"

@@ -9,8 +9,8 @@ import boto3
 import click
 from click.testing import CliRunner
 
-from awscost.cli import main
 from awscost.containers.ec2_hosts import describe_instance_types
+from awscost.entrypoints.cli import main
 
 DATA = Path(__file__).parent / "data" / "containers"
 

@@ -7,11 +7,11 @@ import shutil
 from decimal import Decimal
 from pathlib import Path
 
-from awscost.analyze import containers as alloc
 from awscost.containers import ReadContext, ServiceNamer
+from awscost.containers import allocation as alloc
 from awscost.containers.readers import write_parquet
-from awscost.sandbox.containers import sandbox_prices, write_logs
-from awscost.sandbox.scenario import default_scenario
+from awscost_sandbox.containers import sandbox_prices, write_logs
+from awscost_sandbox.scenario import default_scenario
 
 DATA = Path(__file__).parent / "data" / "containers"
 

@@ -9,11 +9,11 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from awscost.analyze import containers as alloc
+from awscost.containers import allocation as alloc
 from awscost.containers import read_inputs
-from awscost.sandbox.containers import container_hosts, demo_step, sandbox_prices, write_logs
-from awscost.sandbox.scenario import default_scenario
 from awscost.store import open_store
+from awscost_sandbox.containers import container_hosts, demo_step, sandbox_prices, write_logs
+from awscost_sandbox.scenario import default_scenario
 
 
 def test_logs_cover_every_container_host_and_allocate_exactly(tmp_path: Path) -> None:
@@ -34,7 +34,7 @@ def test_logs_cover_every_container_host_and_allocate_exactly(tmp_path: Path) ->
 
 def test_demo_step_with_the_sandbox_bill(tmp_path: Path) -> None:
     from awscost.billing import load_into
-    from awscost.sandbox.bill import write_bill
+    from awscost_sandbox.bill import write_bill
 
     scenario = default_scenario()
     hours = scenario.hours(2)

@@ -12,11 +12,11 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from awscost.cli import cli
-from awscost.errors import InputError
-from awscost.sandbox.demo import DemoContext, run_demo
-from awscost.sandbox.scenario import Scenario
-from awscost.timeutil import format_hour
+from awscost.core.errors import InputError
+from awscost.core.timeutil import format_hour
+from awscost.entrypoints.cli import cli
+from awscost_sandbox.demo import DemoContext, run_demo
+from awscost_sandbox.scenario import Scenario
 
 ALL_KINDS = {
     "ec2",
@@ -93,7 +93,7 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     assert "Sandbox bill by account and service" in printed
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
     # The config the demo leaves makes every command read its store and organization.
-    from awscost.config import load_settings
+    from awscost.core.config import load_settings
 
     settings = load_settings(ctx.out_dir / "awscost.toml", env={})
     assert settings.store == ctx.store_url and settings.org_name == ctx.scenario.org_name
@@ -188,7 +188,7 @@ def test_demo_rejects_bad_hours(tmp_path: Path) -> None:
 
 
 def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import awscost.sandbox.demo as demo_mod
+    import awscost_sandbox.demo as demo_mod
 
     ran: list[str] = []
 
@@ -206,7 +206,7 @@ def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: py
             1,
             tmp_path,
             Console(file=buf, width=140),
-            steps=["awscost.sandbox.demo:broken_step", "awscost.sandbox.demo:after_step"],
+            steps=["awscost_sandbox.demo:broken_step", "awscost_sandbox.demo:after_step"],
         )
     assert "broken_step" in str(err.value) and err.value.exit_code != 0
     assert ran and "bill.csv: the bill is missing" in buf.getvalue()

@@ -9,7 +9,7 @@ from typing import Any
 import boto3
 from botocore.stub import ANY, Stubber
 
-from awscost import explorer
+from awscost.planning import explorer
 
 EC2 = "Amazon Elastic Compute Cloud - Compute"
 
@@ -235,7 +235,7 @@ def test_ri_recommendations_page_and_become_ce_rec_items() -> None:
 def test_unknown_service_and_lookback_are_user_errors() -> None:
     import pytest
 
-    from awscost.errors import InputError
+    from awscost.core.errors import InputError
 
     with pytest.raises(InputError, match="unknown service"):
         explorer.reservation_coverage(ce_client(), date(2026, 11, 1), date(2026, 11, 2), "lambda")

@@ -8,14 +8,14 @@ from typing import Any
 
 import pytest
 
-from awscost import explorer
+from awscost.planning import explorer
 
 
 @pytest.fixture(scope="module")
 def sandbox() -> Iterator[Any]:
-    import awscost.sandbox.ce  # noqa: F401  (registers the CE operations in the layer)
-    from awscost.sandbox.seed import seed_organization
-    from awscost.sandbox.server import SandboxServer
+    import awscost_sandbox.ce  # noqa: F401  (registers the CE operations in the layer)
+    from awscost_sandbox.seed import seed_organization
+    from awscost_sandbox.server import SandboxServer
 
     with SandboxServer() as server:
         seed_organization(server)  # the clients then call as the management (payer) account
@@ -73,7 +73,7 @@ def test_ri_ce_fetch_stores_daily_items_from_the_sandbox(
 
     from click.testing import CliRunner
 
-    from awscost.cli import cli
+    from awscost.entrypoints.cli import cli
     from awscost.store import open_store
 
     for k, v in sandbox.env().items():

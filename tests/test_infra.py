@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from awscost.collect.registry import iam_actions
+from awscost.usage.collectors.registry import iam_actions
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
@@ -92,7 +92,7 @@ def test_stack_deploys(aws: str) -> None:
     ]
     assert usage["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     fn = boto3.client("lambda").get_function(FunctionName="awscost-collector")["Configuration"]
-    assert fn["Handler"] == "awscost.lambda_handler.handler"
+    assert fn["Handler"] == "awscost.entrypoints.lambda_handler.handler"
     env = fn["Environment"]["Variables"]
     assert env["AWSCOST_STORE"] == "dynamodb://AWSCost?region=us-east-1&map_table=AWSCostMap"
     rules = {r["ScheduleExpression"] for r in boto3.client("events").list_rules()["Rules"]}
@@ -102,7 +102,7 @@ def test_stack_deploys(aws: str) -> None:
 def test_handler_collects_into_dynamodb_and_publishes_metrics(
     aws: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    from awscost.lambda_handler import handler
+    from awscost.entrypoints.lambda_handler import handler
     from awscost.store import open_store
 
     deploy_stack()  # the tables, and the function's environment exactly as the template sets it
@@ -134,7 +134,7 @@ def _az(ec2: Any) -> str:
 
 
 def test_handler_rejects_unknown_action() -> None:
-    from awscost.lambda_handler import handler
+    from awscost.entrypoints.lambda_handler import handler
 
     with pytest.raises(ValueError, match="unknown action 'nope'"):
         handler({"action": "nope"})

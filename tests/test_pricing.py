@@ -10,15 +10,15 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
-from awscost import pricing
-from awscost.pricing.api import (
+from awscost.planning import pricing
+from awscost.planning.pricing.api import (
     API_SOURCE,
     fetch_prices,
     load_price_book,
     parse_price_item,
     write_cache,
 )
-from awscost.pricing.book import snapshot_book, snapshot_date
+from awscost.planning.pricing.book import snapshot_book, snapshot_date
 from awscost.store import open_store
 from conftest import refdata
 
@@ -140,7 +140,7 @@ def pricing_client() -> Any:
 
 
 def test_snapshot_is_dated_and_prices_every_sandbox_type() -> None:
-    from awscost.sandbox.scenario import default_scenario
+    from awscost_sandbox.scenario import default_scenario
 
     book = snapshot_book()
     assert snapshot_date() == "2026-11-26"
@@ -205,7 +205,7 @@ def test_parses_the_real_ec2_offer_excerpt() -> None:
 
 
 def test_parses_the_real_ecs_offer_for_fargate_rates() -> None:
-    from awscost.pricing.api import merge_prices
+    from awscost.planning.pricing.api import merge_prices
 
     items = offer_file_items(refdata("opencost/ecs-pricing-us-east-1.json"))
     prices = merge_prices(p for p in (parse_price_item(i) for i in items) if p is not None)
@@ -272,7 +272,7 @@ def test_unreachable_api_is_reported_and_the_snapshot_answers(tmp_path: Path) ->
 def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from awscost.pricing.api import service_of_type, wanted_prices
+    from awscost.planning.pricing.api import service_of_type, wanted_prices
     from awscost.store.base import UsageItem
 
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
@@ -325,8 +325,8 @@ def sp_result(plan: str, payment: str, seconds: int, rate: str) -> dict[str, Any
 
 
 def test_savings_plans_rates_from_the_savings_plans_api() -> None:
-    from awscost.pricing.api import merge_prices, parse_price_item
-    from awscost.pricing.savings_plans import fetch_savings_plans_rates
+    from awscost.planning.pricing.api import merge_prices, parse_price_item
+    from awscost.planning.pricing.savings_plans import fetch_savings_plans_rates
 
     client = boto3.client(
         "savingsplans", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"

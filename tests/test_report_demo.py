@@ -15,11 +15,11 @@ from awscost.store.base import UsageItem
 
 
 def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: Path) -> None:
-    from awscost.reports.ri_workbook import demo_step
-    from awscost.sandbox.demo import DemoContext, demo_settings
-    from awscost.sandbox.scenario import default_scenario
-    from awscost.sandbox.seed import seed_organization
-    from awscost.sandbox.server import SandboxServer
+    from awscost_sandbox.demo import DemoContext, demo_settings
+    from awscost_sandbox.ri import demo_step
+    from awscost_sandbox.scenario import default_scenario
+    from awscost_sandbox.seed import seed_organization
+    from awscost_sandbox.server import SandboxServer
 
     scenario = default_scenario()
     hours = scenario.hours(9 * 24)

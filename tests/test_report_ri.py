@@ -11,8 +11,8 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import cli
-from awscost.explorer import coverage_items, recommendation_items, utilization_items
+from awscost.entrypoints.cli import cli
+from awscost.planning.explorer import coverage_items, recommendation_items, utilization_items
 from awscost.reports.ri_workbook import sheet_name
 from awscost.store import open_store
 from awscost.store.base import UsageItem
@@ -161,7 +161,7 @@ def test_report_rejects_a_non_xlsx_path(tmp_path: Path, store_url: str) -> None:
 def test_a_sheet_that_cannot_be_built_fails_the_command_but_keeps_the_others(
     tmp_path: Path, store_url: str, monkeypatch
 ) -> None:
-    from awscost.cli import main
+    from awscost.entrypoints.cli import main
     from awscost.reports import ri_workbook
 
     def broken(*_args: object) -> None:

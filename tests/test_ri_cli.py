@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import cli
+from awscost.entrypoints.cli import cli
 from test_ri_plan import END, ORG, fill
 
 
@@ -114,7 +114,7 @@ def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: st
 def test_ri_compare_sets_stored_ce_recommendations_beside_our_plan(env: str) -> None:
     from decimal import Decimal
 
-    from awscost.explorer import recommendation_items
+    from awscost.planning.explorer import recommendation_items
     from awscost.store import open_store
 
     rec = {

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from awscost.analyze import ri
-from awscost.analyze.stats import build_matrix, describe
+from awscost.planning import ri
+from awscost.planning.stats import build_matrix, describe
 from awscost.store.base import UsageItem
 
 
@@ -186,7 +186,7 @@ def test_normalized_units_buy_the_savings_maximizing_number_of_steps(
 def test_int16_matrices_plan_exactly_like_float_ones(
     usage: list[int | None], owned: int, step: float, breakeven: float
 ) -> None:
-    from awscost.analyze.stats import to_int16
+    from awscost.planning.stats import to_int16
 
     floats = np.array([[np.nan if u is None else u for u in usage]], dtype=np.float32)
     ints = to_int16(floats)
@@ -213,7 +213,7 @@ def test_int16_matrices_plan_exactly_like_float_ones(
 
 
 def test_to_int16_refuses_what_it_cannot_hold() -> None:
-    from awscost.analyze.stats import to_int16
+    from awscost.planning.stats import to_int16
 
     assert to_int16(np.array([[0.25, 1.0]])) is None
     assert to_int16(np.array([[40000.0]])) is None

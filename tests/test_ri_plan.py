@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from awscost.analyze.ri_flex import concrete_units, key_info
-from awscost.analyze.ri_plan import backtest_rows, plan_from_store
-from awscost.pricing.book import snapshot_book
+from awscost.planning.flex import concrete_units, key_info
+from awscost.planning.plan import backtest_rows, plan_from_store
+from awscost.planning.pricing.book import snapshot_book
 from awscost.store import open_store
 from awscost.store.base import UsageItem
 
@@ -161,7 +161,7 @@ def test_all_upfront_has_break_even_months_and_backtest_rows(tmp_path: Path) -> 
 
 
 def test_bad_options_are_user_errors(tmp_path: Path) -> None:
-    from awscost.errors import InputError
+    from awscost.core.errors import InputError
 
     store = open_store(fill(tmp_path))
     with pytest.raises(InputError, match="--term"):
@@ -174,7 +174,7 @@ def test_bad_options_are_user_errors(tmp_path: Path) -> None:
 
 
 def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path: Path) -> None:
-    from awscost.analyze.ri_plan import money, savings_plan_row
+    from awscost.planning.plan import money, savings_plan_row
 
     store = open_store(f"sqlite:///{tmp_path / 'sp.db'}")
     start = END - timedelta(hours=HOURS - 1)

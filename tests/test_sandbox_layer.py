@@ -10,9 +10,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from awscost.sandbox import layer
-from awscost.sandbox.scenario import SandboxReservation, Scenario, default_scenario
-from awscost.sandbox.server import SandboxServer
+from awscost_sandbox import layer
+from awscost_sandbox.scenario import SandboxReservation, Scenario, default_scenario
+from awscost_sandbox.server import SandboxServer
 
 PROD = "222233334444"
 

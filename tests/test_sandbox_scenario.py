@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import pytest
 
-from awscost.sandbox.scenario import KINDS, RI_KINDS, SPEND_TAG, Scenario, default_scenario, resource_tags
-from awscost.timeutil import HOUR
+from awscost.core.timeutil import HOUR
+from awscost_sandbox.scenario import KINDS, RI_KINDS, SPEND_TAG, Scenario, default_scenario, resource_tags
 
 WEEK = 24 * 7
 

@@ -8,11 +8,11 @@ from datetime import timedelta
 
 import pytest
 
-from awscost.sandbox.scenario import Scenario
-from awscost.sandbox.seed import ROLE_NAME, apply_fleet, moto_instance_ids, seed_organization
-from awscost.sandbox.serve import run_sandbox
-from awscost.sandbox.server import SandboxServer
-from awscost.timeutil import HOUR
+from awscost.core.timeutil import HOUR
+from awscost_sandbox.scenario import Scenario
+from awscost_sandbox.seed import ROLE_NAME, apply_fleet, moto_instance_ids, seed_organization
+from awscost_sandbox.serve import run_sandbox
+from awscost_sandbox.server import SandboxServer
 
 PROD = "222233334444"
 
@@ -174,7 +174,7 @@ def test_reset_forgets_the_fleet_and_the_keys() -> None:
 def test_a_busy_port_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
     import socket
 
-    from awscost.cli import main
+    from awscost.entrypoints.cli import main
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import main
+from awscost.entrypoints.cli import main
 from awscost.store import open_store
 from conftest import refdata
 
@@ -20,7 +20,7 @@ DATA = Path(__file__).parent / "data" / "containers"
 @click.command(context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 @click.pass_context
 def _entry(ctx: click.Context) -> None:
-    """Runs `awscost.cli.main` (the wrapper that turns user errors into one line and an exit code)."""
+    """Runs `awscost.entrypoints.cli.main` (the wrapper that turns user errors into one line and an exit code)."""
     main(list(ctx.args))
 
 
@@ -244,7 +244,7 @@ def test_samples_without_a_host_are_reported(tmp_path: Path) -> None:
 
 
 def test_prices_from_the_pricing_module_when_not_given(tmp_path: Path) -> None:
-    import awscost.pricing as pricing
+    import awscost.planning.pricing as pricing
 
     assert pricing.on_demand_hourly("AmazonEC2", "t3.medium", "us-east-1") == Decimal("0.0416")
     code, out, err = run(
@@ -267,7 +267,7 @@ def test_prices_from_the_pricing_module_when_not_given(tmp_path: Path) -> None:
     )
     assert code == 0, err
     assert sum(Decimal(r["total_cost"]) for r in json.loads(out)) == Decimal("0.00138667")
-    assert "host-hours priced: 1 on-demand (on-demand: awscost.pricing" in err
+    assert "host-hours priced: 1 on-demand (on-demand: awscost.planning.pricing" in err
     # Fargate tasks without --fargate-prices: the pricing module's Fargate rates for the task's region.
     code, out, err = run(
         [
@@ -314,9 +314,9 @@ def test_results_stored_per_hour_and_runs_add_up(tmp_path: Path) -> None:
 
 def test_dataset_prices_hosts_from_the_bill(tmp_path: Path) -> None:
     from awscost.billing import load_into
-    from awscost.sandbox.bill import write_bill
-    from awscost.sandbox.containers import write_logs
-    from awscost.sandbox.scenario import default_scenario
+    from awscost_sandbox.bill import write_bill
+    from awscost_sandbox.containers import write_logs
+    from awscost_sandbox.scenario import default_scenario
 
     scenario = default_scenario()
     hours = scenario.hours(2)

@@ -12,7 +12,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from awscost.errors import StoreError
+from awscost.core.errors import StoreError
 from awscost.store import UsageItem, open_store
 from awscost.store.dynamodb import DynamoDBStore, item_to_dynamo
 from awscost.store.sqlite import SqliteStore, sqlite_path
@@ -320,7 +320,7 @@ def test_store_modules_import_only_boto3_and_stdlib() -> None:
 
     code = (
         "import sys, awscost.store.sqlite, awscost.store.dynamodb;"
-        "import awscost.store.transfer, awscost.store.gaps;"
+        "import awscost.usage.transfer, awscost.usage.gaps;"
         "heavy = {'pandas', 'duckdb', 'polars', 'pyarrow', 'numpy', 'click', 'rich'};"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))"
     )

@@ -161,7 +161,7 @@ def test_attrs_and_numbers_round_trip(store: Store) -> None:
 
 
 def test_nan_is_refused(store: Store) -> None:
-    from awscost.errors import InputError
+    from awscost.core.errors import InputError
 
     with pytest.raises(InputError, match="nan"):
         store.put_items([item(usage={"x": float("nan")})])

@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 from awscost.store import Store, UsageItem, open_store
-from awscost.store.gaps import Gap, cadence_of, find_gaps, missing_ranges
+from awscost.usage.gaps import Gap, cadence_of, find_gaps, missing_ranges
 
 T0 = datetime(2026, 11, 26, 0, tzinfo=UTC)
 H = timedelta(hours=1)

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 from awscost.store import UsageItem, open_store
-from awscost.store.transfer import export_items, import_items, normalise_legacy_key, read_items
+from awscost.usage.transfer import export_items, import_items, normalise_legacy_key, read_items
 
 T0 = datetime(2026, 11, 26, 10, tzinfo=UTC)
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from awscost.errors import InputError
-from awscost.timeutil import floor_hour, format_hour, hours_between, parse_hour, parse_legacy_time
+from awscost.core.errors import InputError
+from awscost.core.timeutil import floor_hour, format_hour, hours_between, parse_hour, parse_legacy_time
 
 
 def test_parse_and_format_round_trip() -> None:

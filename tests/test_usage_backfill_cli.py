@@ -7,13 +7,13 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from awscost.cli import cli
+from awscost.entrypoints.cli import cli
 from awscost.store import open_store
 
 
 def test_backfill_command_rebuilds_hours_from_a_loaded_dataset(tmp_path: Path) -> None:
-    from awscost.sandbox.bill import write_bill
-    from awscost.sandbox.scenario import default_scenario
+    from awscost_sandbox.bill import write_bill
+    from awscost_sandbox.scenario import default_scenario
 
     scenario = default_scenario()
     hours = scenario.hours(4)

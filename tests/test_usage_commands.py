@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from awscost.cli import cli, main
+from awscost.entrypoints.cli import cli, main
 from awscost.store import UsageItem, open_store
 
 T0 = datetime(2026, 11, 26, 10, tzinfo=UTC)

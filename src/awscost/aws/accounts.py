@@ -23,8 +23,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awscost.aws.session import CallCounter, ClientCache, client, make_session
-from awscost.config import Settings, validate_account_id
-from awscost.errors import AwsAccessError, ConfigError, InputError
+from awscost.core.config import Settings, validate_account_id
+from awscost.core.errors import AwsAccessError, ConfigError, InputError
 
 # Renew assumed-role credentials this long before they expire, so no call is signed with nearly-dead keys.
 RENEW_BEFORE = timedelta(minutes=5)

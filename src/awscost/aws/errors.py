@@ -6,7 +6,7 @@ from __future__ import annotations
 from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError
 from botocore.parsers import ResponseParserError
 
-from awscost.errors import AwsCostError
+from awscost.core.errors import AwsCostError
 
 REASON_MAX = 200
 

@@ -8,8 +8,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awscost.aws.session import client
-from awscost.config import Settings, validate_region
-from awscost.errors import AwsAccessError, ConfigError, InputError
+from awscost.core.config import Settings, validate_region
+from awscost.core.errors import AwsAccessError, ConfigError, InputError
 
 
 def known_regions(session: boto3.Session) -> set[str]:

@@ -23,7 +23,7 @@ from awscost.billing.engine import materialize as stage_parquet
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb

@@ -20,7 +20,7 @@ from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import COLUMN_NAMES
 from awscost.billing.sources import DATASET_MARKER, is_dataset
 from awscost.billing.table import MONEY_FIELDS, fits_sql, types_from_fits, widest
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb

@@ -23,7 +23,7 @@ from awscost.billing.readers import Projection, Reader, detect_reader
 from awscost.billing.readers._sql import Cols, lit, quote
 from awscost.billing.schema import MONEY
 from awscost.billing.sources import Delivery, SourceFile, csv_header
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
 
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 BILL_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip", ".parquet", ".snappy.parquet", ".gz.parquet")
 DATASET_MARKER = "_awscost_billing.json"

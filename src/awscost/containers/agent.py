@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from awscost.containers.readers import AGENT_SCHEMA, BadRecord, docker_cpu_vcpu, docker_mem_bytes, parse_ts
 from awscost.containers.samples import ECS_CPU_UNITS_PER_VCPU, GIB
-from awscost.errors import AwsAccessError, InputError
+from awscost.core.errors import AwsAccessError, InputError
 
 DEFAULT_DOCKER_SOCKET = "/var/run/docker.sock"
 DEFAULT_IMDS = "http://169.254.169.254"

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from awscost.errors import AwsAccessError
+from awscost.core.errors import AwsAccessError
 
 IAM_PERMISSIONS = ("ec2:DescribeInstances",)
 INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8,17}$")

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from importlib import import_module
 from urllib.parse import urlsplit
 
-from awscost.errors import StoreError
+from awscost.core.errors import StoreError
 from awscost.store.base import Store, UsageItem, split_resource
 
 # scheme -> "module:factory"; the factory takes the URL and returns a Store. Imported lazily.

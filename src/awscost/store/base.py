@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from awscost.errors import InputError
-from awscost.timeutil import floor_hour, format_hour, parse_hour
+from awscost.core.errors import InputError
+from awscost.core.timeutil import floor_hour, format_hour, parse_hour
 
 Number = int | float
 
 
-# Kinds written by analyses rather than collectors (Cost Explorer's daily answers by awscost.explorer, service
-# costs by awscost.analyze.containers). With the collector registry they are every kind a store may hold.
+# Kinds written by analyses rather than collectors (Cost Explorer's daily answers by awscost.planning.explorer, service
+# costs by awscost.containers.allocation). With the collector registry they are every kind a store may hold.
 DERIVED_KINDS = ("ce-cov", "ce-util", "ce-rec-7", "ce-rec-60", "svc-cost")
 
 

@@ -22,9 +22,9 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from awscost.errors import InputError, StoreError
+from awscost.core.errors import InputError, StoreError
+from awscost.core.timeutil import format_hour, parse_hour
 from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
-from awscost.timeutil import format_hour, parse_hour
 
 BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
 MAX_UNPROCESSED_ROUNDS = 10

@@ -18,9 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from awscost.errors import StoreError
+from awscost.core.errors import StoreError
+from awscost.core.timeutil import format_hour, parse_hour
 from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
-from awscost.timeutil import format_hour, parse_hour
 
 SCHEMA_VERSION = 1
 

@@ -7,7 +7,7 @@ from awscost.billing.readers.cur2 import Cur2Reader
 from awscost.billing.readers.cur_legacy import CurLegacyReader
 from awscost.billing.readers.dbr import DbrReader
 from awscost.billing.readers.focus import FocusReader
-from awscost.errors import InputError
+from awscost.core.errors import InputError
 
 # Order matters only for headers that could match two formats; the most specific marker comes first.
 READERS: tuple[Reader, ...] = (CurLegacyReader(), Cur2Reader(), DbrReader(), FocusReader())

@@ -1,1 +1,0 @@
-"""Command groups of the CLI, one module each; registered in `awscost.cli.COMMANDS`."""

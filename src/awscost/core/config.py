@@ -1,0 +1,220 @@
+"""Settings from `awscost.toml` (or AWSCOST_CONFIG), overridden by AWSCOST_* environment variables and then by
+command-line options. Every error names the file and the key.
+
+The AWS side (credentials, profile, endpoint) is left to boto3's own standard environment: AWS_PROFILE,
+AWS_ENDPOINT_URL, AWS_DEFAULT_REGION ... are honoured by `awscost.aws.session`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from awscost.core.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = "awscost.toml"
+# Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
+# that owns them through Settings.section() ([containers] service_label).
+TABLES = ("awscost", "accounts", "containers")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    store: str = "sqlite:///awscost.db"
+    org_name: str = "org"
+    # "self" (the caller's account), "organizations" (active accounts of the Organization), or explicit ids.
+    accounts: str | tuple[str, ...] = "self"
+    role_name: str | None = None  # role assumed in member accounts; None = use the caller's credentials as is
+    external_id: str | None = None
+    regions: tuple[str, ...] = ()  # empty = every enabled region (ec2:DescribeRegions)
+    account_names: dict[str, str] = field(default_factory=dict)
+    max_workers: int = 16
+    report_bucket: str | None = None
+    mail_from: str | None = None
+    mail_to: tuple[str, ...] = ()
+    tag_key: str = "user:Spend_Category"
+    config_path: str | None = None  # where these settings came from (None = defaults only)
+    raw: dict[str, Any] = field(
+        default_factory=dict
+    )  # the whole parsed file, for sections owned by other modules
+
+    def with_overrides(self, **kw: Any) -> Settings:
+        return replace(self, **{k: v for k, v in kw.items() if v is not None})
+
+    def section(self, name: str) -> dict[str, Any]:
+        """A top-level table of the file (e.g. [pricing]) for the module that owns it; {} when absent."""
+        value = self.raw.get(name, {})
+        if not isinstance(value, dict):
+            raise ConfigError(f"[{name}] must be a table", where=self.config_path)
+        return value
+
+
+def validate_account_id(value: str, *, where: str) -> str:
+    value = str(value).strip()
+    if not ACCOUNT_ID.match(value):
+        raise ConfigError(f"account id {value!r} is not 12 digits", where=where)
+    return value
+
+
+def validate_region(value: str, *, where: str) -> str:
+    value = str(value).strip()
+    if not REGION.match(value):
+        raise ConfigError(f"{value!r} is not an AWS region name (like us-east-1)", where=where)
+    return value
+
+
+def _str_list(value: Any, *, where: str) -> list[str]:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return [str(v).strip() for v in value]
+    raise ConfigError("must be a list of strings or a comma-separated string", where=where)
+
+
+def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
+    section = data.get("awscost", data)
+    if not isinstance(section, dict):
+        raise ConfigError("[awscost] must be a table", where=path)
+    for name, value in data.items():
+        # A misspelt table ([awscots], [acounts]) would otherwise be ignored without a word.
+        if isinstance(value, dict) and name not in TABLES:
+            raise ConfigError(
+                f"unknown table [{name}]",
+                where=path,
+                hint=f"known tables: {', '.join(f'[{t}]' for t in TABLES)}",
+            )
+    known = {f for f in Settings.__dataclass_fields__ if f not in ("config_path", "raw", "account_names")}
+    out: dict[str, Any] = {}
+    for key, value in section.items():
+        where = f"{path}: awscost.{key}"
+        if isinstance(value, dict) and section is data:
+            continue  # other top-level tables ([accounts], [pricing] ...) when the file has no [awscost]
+        if key not in known:
+            raise ConfigError(
+                f"unknown key {key!r}", where=where, hint=f"known keys: {', '.join(sorted(known))}"
+            )
+        if key in ("store", "org_name", "role_name", "external_id", "report_bucket", "mail_from", "tag_key"):
+            if not isinstance(value, str) or not value:
+                raise ConfigError("must be a non-empty string", where=where)
+            out[key] = value
+        elif key == "max_workers":
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 256:
+                raise ConfigError("must be an integer from 1 to 256", where=where)
+            out[key] = value
+        elif key == "regions":
+            out[key] = tuple(validate_region(r, where=where) for r in _str_list(value, where=where))
+        elif key == "mail_to":
+            out[key] = tuple(_str_list(value, where=where))
+        elif key == "accounts":
+            if value in ("self", "organizations"):
+                out[key] = value
+            else:
+                out[key] = tuple(validate_account_id(a, where=where) for a in _str_list(value, where=where))
+    names = data.get("accounts", {}).get("names", {}) if isinstance(data.get("accounts"), dict) else {}
+    if not isinstance(names, dict):
+        raise ConfigError("must be a table of account id = name", where=f"{path}: accounts.names")
+    out["account_names"] = {
+        validate_account_id(k, where=f"{path}: accounts.names"): str(v) for k, v in names.items()
+    }
+    return out
+
+
+ENV_KEYS = {
+    "AWSCOST_STORE": "store",
+    "AWSCOST_ORG_NAME": "org_name",
+    "AWSCOST_ACCOUNTS": "accounts",
+    "AWSCOST_ROLE_NAME": "role_name",
+    "AWSCOST_EXTERNAL_ID": "external_id",
+    "AWSCOST_REGIONS": "regions",
+    "AWSCOST_MAX_WORKERS": "max_workers",
+    "AWSCOST_REPORT_BUCKET": "report_bucket",
+}
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> Settings:
+    """Load settings. `path` None means AWSCOST_CONFIG, else ./awscost.toml if it exists, else defaults."""
+    env = dict(os.environ if env is None else env)
+    explicit = path is not None or "AWSCOST_CONFIG" in env
+    cfg_path = Path(path if path is not None else env.get("AWSCOST_CONFIG", DEFAULT_CONFIG_PATH))
+    values: dict[str, Any] = {}
+    raw: dict[str, Any] = {}
+    used_path: str | None = None
+    if cfg_path.exists():
+        try:
+            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", where=str(cfg_path)) from None
+        except OSError as exc:
+            raise ConfigError(f"cannot read: {exc.strerror}", where=str(cfg_path)) from None
+        values = _parse(raw, str(cfg_path))
+        used_path = str(cfg_path)
+    elif explicit:
+        raise ConfigError(
+            "config file not found", where=str(cfg_path), hint="run `awscost init` to write one"
+        )
+    env_data: dict[str, Any] = {key: env[var] for var, key in ENV_KEYS.items() if env.get(var)}
+    if "max_workers" in env_data:
+        try:
+            env_data["max_workers"] = int(env_data["max_workers"])
+        except ValueError:
+            raise ConfigError("must be an integer", where="environment: AWSCOST_MAX_WORKERS") from None
+    if env_data:
+        parsed_env = _parse({"awscost": env_data}, "environment")
+        parsed_env.pop("account_names")
+        values.update(parsed_env)
+    return Settings(**values, config_path=used_path, raw=raw)
+
+
+STARTER_CONFIG = """\
+# awscost configuration. Every key is optional; the values shown are the defaults unless noted.
+# Environment variables AWSCOST_<KEY> (e.g. AWSCOST_STORE) override this file; command-line options override both.
+
+[awscost]
+# Where usage samples are stored:
+#   sqlite:///awscost.db                       embedded, no server (default)
+#   dynamodb://AWSCost?region=us-east-1        the AWSCost/AWSCostMap tables (create with `awscost store init`)
+store = "sqlite:///awscost.db"
+
+# Name under which org-wide totals are written (awsResource = kind:<org_name>:region).
+org_name = "org"
+
+# Which accounts to collect: "self" (the caller's account), "organizations" (every ACTIVE account of the
+# AWS Organization; run from the management account), or a list of 12-digit ids.
+accounts = "self"
+
+# Role assumed in each member account (STS AssumeRole). Leave unset to use the caller's credentials only.
+# role_name = "OrganizationAccountAccessRole"
+# external_id = "..."
+
+# Regions to collect. Unset = every region enabled in the account (ec2:DescribeRegions).
+# regions = ["us-east-1", "us-west-2", "eu-west-1"]
+
+# Parallel AWS calls (accounts x regions x kinds).
+max_workers = 16
+
+# Tag key whose coverage the reports measure.
+tag_key = "user:Spend_Category"
+
+# Reports: S3 bucket to archive workbooks in, and mail delivery through SES.
+# report_bucket = "my-cost-reports"
+# mail_from = "finops@example.com"
+# mail_to = ["team@example.com"]
+
+[accounts.names]
+# Display names; otherwise the Organizations account name is used.
+# "123456789012" = "production"
+"""
+
+
+def write_starter_config(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    target = Path(path)
+    if target.exists() and not force:
+        raise ConfigError("already exists", where=str(target), hint="pass --force to overwrite")
+    target.write_text(STARTER_CONFIG, encoding="utf-8")
+    return target

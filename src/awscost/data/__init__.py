@@ -1,1 +1,0 @@
-"""Package data: the dated price snapshot (prices-snapshot.json). Read with importlib.resources."""

@@ -1,0 +1,216 @@
+"""`awscost billing`: load bills of any AWS format into one table and run the weekly FinOps analyses.
+
+Each command reads billing files (PATH..., any format, auto-detected) or a dataset made by `billing load
+--into DIR` (--dataset DIR), and prints a table, JSON or CSV. Money is printed exactly as summed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from awscost.core.errors import InputError
+from awscost.core.output import emit
+from awscost.entrypoints.cli._common import csv_list, format_option
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from awscost.billing.bill import Bill
+
+METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
+
+
+def source_options(func: Any) -> Any:
+    func = click.option(
+        "--dataset",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="A dataset directory made by `awscost billing load --into`.",
+    )(func)
+    func = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))(func)
+    return func
+
+
+@contextmanager
+def open_bill(paths: tuple[Path, ...], dataset: Path | None) -> Iterator[Bill]:
+    from awscost.billing.bill import load
+    from awscost.billing.sources import is_dataset
+
+    if dataset is not None and paths:
+        raise InputError("give billing files or --dataset, not both", where="PATH")
+    if dataset is not None:
+        if not is_dataset(dataset):
+            raise InputError(
+                "not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset)
+            )
+        bill = load(dataset)
+    elif paths:
+        # One-shot commands stream the files once instead of converting them first.
+        bill = load(list(paths), materialize=False)
+    else:
+        raise InputError(
+            "no billing files given", where="PATH", hint="pass files/directories or --dataset DIR"
+        )
+    try:
+        yield bill
+    finally:
+        bill.close()
+
+
+def show(frame: pd.DataFrame, fmt: str, title: str) -> None:
+    rows = [{k: (None if _isnull(v) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
+    emit(rows, fmt, columns=[str(c) for c in frame.columns], title=title)
+
+
+def _isnull(value: Any) -> bool:
+    try:
+        return bool(value != value) or value is None  # NaN / None / NaT
+    except (TypeError, ValueError):
+        return False
+
+
+@click.group()
+def billing() -> None:
+    """Billing files (legacy CUR, CUR 2.0, FOCUS, DBR) as one fast table: load, summarize, query."""
+
+
+@billing.command("load")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Dataset directory (parquet by billing period); periods loaded again are replaced.",
+)
+@format_option()
+def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
+    """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces)."""
+    import sys
+    from decimal import Decimal
+
+    from awscost.billing.bill import _plain, load_into
+
+    if sys.stderr.isatty():
+        # Long loads show which file is being read on a terminal; nothing is printed into a pipe.
+        from rich.console import Console
+
+        console = Console(stderr=True)
+        with console.status("loading") as status:
+
+            def on_file(name: str, number: int, total: int) -> None:
+                status.update(f"loading file {number}/{total}: {name}")
+
+            marker = load_into(list(paths), into, on_file=on_file)
+    else:
+        marker = load_into(list(paths), into)
+    rows = [
+        {
+            "BillingPeriod": period,
+            "Rows": info["rows"],
+            "BilledCost": _plain(Decimal(info["BilledCost"])),
+            "Sources": len(info["sources"]),
+        }
+        for period, info in marker["periods"].items()
+    ]
+    emit(rows, fmt, title=f"dataset {into}")
+
+
+@billing.command("summary")
+@source_options
+@click.option(
+    "--by", "by", default="SubAccountId,ServiceName", show_default=True, help="Columns, or Tags.KEY."
+)
+@click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
+@click.option(
+    "--where", default=None, help="SQL filter over canonical columns, e.g. \"ChargeCategory = 'Usage'\"."
+)
+@click.option("--granularity", type=click.Choice(["day", "month"]), default=None)
+@format_option()
+def summary_cmd(
+    paths: tuple[Path, ...],
+    dataset: Path | None,
+    by: str,
+    metric: str,
+    where: str | None,
+    granularity: str | None,
+    fmt: str,
+) -> None:
+    """Cost by canonical columns or tag keys.
+
+    PATHS are billing files, directories or CUR manifests (read in one pass), or use --dataset DIR.
+    --by takes canonical column names (SubAccountId,ServiceName) or Tags.KEY (Tags.user:Spend_Category).
+    """
+    with open_bill(paths, dataset) as bill:
+        frame = bill.summary(by=csv_list(by) or [], metric=metric, where=where, granularity=granularity)
+        show(frame, fmt, f"{metric} by {by}")
+
+
+@billing.command("mom")
+@source_options
+@click.option("--by", "by", default="SubAccountId,ServiceName", show_default=True)
+@click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
+@format_option()
+def mom_cmd(paths: tuple[Path, ...], dataset: Path | None, by: str, metric: str, fmt: str) -> None:
+    """Month-over-month change of the last two billing periods."""
+    with open_bill(paths, dataset) as bill:
+        show(bill.month_over_month(by=csv_list(by) or [], metric=metric), fmt, "month over month")
+
+
+@billing.command("top")
+@source_options
+@click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=1))
+@click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
+@format_option()
+def top_cmd(paths: tuple[Path, ...], dataset: Path | None, n: int, metric: str, fmt: str) -> None:
+    """The N most expensive resources."""
+    with open_bill(paths, dataset) as bill:
+        show(bill.top_resources(n, metric=metric), fmt, f"top {n} resources")
+
+
+@billing.command("adjustments")
+@source_options
+@format_option()
+def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> None:
+    """Credits, refunds and tax, apart from usage."""
+    with open_bill(paths, dataset) as bill:
+        show(bill.credits_refunds_tax(), fmt, "credits, refunds, tax")
+
+
+@billing.command("tags")
+@source_options
+@click.option("--tag", "tag_key", default="user:Spend_Category", show_default=True)
+@click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=0))
+@format_option()
+def tags_cmd(paths: tuple[Path, ...], dataset: Path | None, tag_key: str, n: int, fmt: str) -> None:
+    """Tag coverage by account, then the largest untagged resources."""
+    with open_bill(paths, dataset) as bill:
+        show(bill.tag_coverage(tag_key), fmt, f"coverage of {tag_key}")
+        if n and fmt == "table":
+            show(bill.untagged_resources(tag_key, n), fmt, f"largest resources without {tag_key}")
+
+
+@billing.command("commitments")
+@source_options
+@format_option()
+def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> None:
+    """RI and Savings Plan coverage and utilization by billing period."""
+    with open_bill(paths, dataset) as bill:
+        show(bill.commitments(), fmt, "commitments")
+
+
+@billing.command("query")
+@click.argument("sql")
+@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option(
+    "--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable)."
+)
+@format_option()
+def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], fmt: str) -> None:
+    """Run SQL over the table `billing`."""
+    with open_bill(files, dataset) as bill:
+        show(bill.sql(sql), fmt, "query")

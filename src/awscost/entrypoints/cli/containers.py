@@ -1,0 +1,150 @@
+"""`awscost containers`: the snapshot agent and a look at the normalized samples of container usage inputs."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from awscost.core.config import Settings
+from awscost.core.output import dumps, emit
+from awscost.entrypoints.cli._common import format_option, with_settings
+
+
+@click.group()
+def containers() -> None:
+    """Container usage: the host agent and the input readers."""
+
+
+@containers.command()
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
+              help="Append the JSON lines to FILE (default: standard output).")
+@click.option("--label", "label", default=None,
+              help="Docker label that names the service (e.g. app); recorded as the sample's service.")
+@click.option("--docker-socket", default="/var/run/docker.sock", show_default=True,
+              envvar="AWSCOST_DOCKER_SOCKET")
+@click.option("--imds-endpoint", default=None,
+              help="IMDS endpoint (default $AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254).")
+@click.option("--host-id", default=None, help="Instance id (IMDS is skipped when all four are given).")
+@click.option("--instance-type", default=None)
+@click.option("--region", default=None)
+@click.option("--account", default=None)
+def snapshot(
+    out_path: str | None,
+    label: str | None,
+    docker_socket: str,
+    imds_endpoint: str | None,
+    host_id: str | None,
+    instance_type: str | None,
+    region: str | None,
+    account: str | None,
+) -> None:
+    """Append one JSON line per running container (usage, reservations, host identity). Run it from cron."""
+    from awscost.containers.agent import DockerClient, identity_from_options
+    from awscost.containers.agent import snapshot as take
+    from awscost.core.errors import InputError
+
+    identity = identity_from_options(host_id, instance_type, region, account, imds_endpoint)
+    records = list(take(DockerClient(docker_socket), identity, label=label))
+    text = "".join(dumps(r) + "\n" for r in records)
+    if out_path:
+        # One write of whole lines in append mode: concurrent cron runs never interleave partial lines.
+        try:
+            with Path(out_path).open("a", encoding="utf-8") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise InputError(f"cannot append: {exc.strerror}", where=out_path) from None
+        click.echo(f"{len(records)} container sample(s) appended to {out_path}", err=True)
+    else:
+        sys.stdout.write(text)
+
+
+def input_options(func: Any) -> Any:
+    """Options shared with `services allocate`: what the inputs may not say themselves."""
+    for opt in reversed(
+        [
+            click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True)),
+            click.option("--host-id", default=None, help="Host instance id for inputs that do not name it."),
+            click.option("--instance-type", default=None, help="Host instance type for inputs that lack it."),
+            click.option("--region", default=None, help="Region for inputs that lack it."),
+            click.option("--account", default=None, help="Account id for inputs that lack it."),
+            click.option("--cluster", default=None, help="Cluster for inputs that lack it."),
+            click.option("--time", "time_", default=None,
+                         help="Time of `docker stats` lines that have no time prefix (ISO 8601)."),
+            click.option("--label", default=None, help="Docker label that names the service."),
+        ]
+    ):
+        func = opt(func)
+    return func
+
+
+INPUT_SUFFIXES = (".json", ".jsonl", ".log", ".gz")
+
+
+def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
+    """Files as given; directories by their *.json, *.jsonl, *.log and *.gz files, sorted."""
+    out: list[Path] = []
+    for raw in inputs:
+        p = Path(raw)
+        if p.is_dir():
+            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in INPUT_SUFFIXES)
+        else:
+            out.append(p)
+    return out
+
+
+def read_from_options(
+    settings: Settings, opts: dict[str, Any], *, use_store: bool = True, parquet: Path | None = None
+) -> Any:
+    """Read the inputs named by the shared options: into memory, or streamed to Parquet files in the
+    directory `parquet` when given."""
+    from awscost.containers import ReadContext, ServiceNamer, read_inputs
+    from awscost.containers.identity import store_lookup
+    from awscost.containers.readers import write_parquet
+    from awscost.core.errors import InputError
+    from awscost.core.timeutil import parse_time
+
+    when = parse_time(opts["time_"], where="--time") if opts.get("time_") else None
+    ctx = ReadContext(
+        host_id=opts.get("host_id"), instance_type=opts.get("instance_type"), region=opts.get("region"),
+        account=opts.get("account"), cluster=opts.get("cluster"), time=when,
+    )  # fmt: skip
+    lookup = None
+    if use_store:
+        from awscost.store import open_store
+
+        lookup = store_lookup(open_store(settings.store))
+    # The service label: --label, else `service_label` in the config file's [containers] table.
+    label = opts.get("label") or settings.section("containers").get("service_label")
+    namer = ServiceNamer(str(label) if label else None, lookup)
+    if parquet is not None:  # streamed to disk: memory stays bounded whatever the input size
+        result = write_parquet(expand_inputs(opts["inputs"]), parquet, ctx, namer)
+    else:
+        result = read_inputs(expand_inputs(opts["inputs"]), ctx, namer)
+    if result.malformed:
+        shown = result.malformed[:10]
+        click.echo(f"awscost: warning: {len(result.malformed)} malformed input line(s) skipped:", err=True)
+        for m in shown:
+            click.echo(f"  {m}", err=True)
+        if len(result.malformed) > len(shown):
+            click.echo(f"  ... and {len(result.malformed) - len(shown)} more", err=True)
+    if not result.rows:
+        raise InputError(
+            "no usable container samples in the input",
+            where=", ".join(opts["inputs"]),
+            hint="see the malformed lines above" if result.malformed else "are these container usage logs?",
+        )
+    return result
+
+
+@containers.command()
+@input_options
+@format_option()
+@click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
+@with_settings
+def samples(settings: Settings, fmt: str, no_overrides: bool, **opts: Any) -> None:
+    """Show the normalized samples read from INPUTS (format auto-detected per line)."""
+    result = read_from_options(settings, opts, use_store=not no_overrides)
+    emit((s.row() for s in result.samples), fmt, title="container samples")

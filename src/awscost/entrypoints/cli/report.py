@@ -1,0 +1,55 @@
+"""`awscost report ri`: the AwsRIUsageReport workbook."""
+
+from __future__ import annotations
+
+import click
+
+from awscost.core.config import Settings
+from awscost.core.timeutil import parse_time
+
+from ._common import with_settings
+
+
+@click.group()
+def report() -> None:
+    """Excel reports."""
+
+
+@report.command("ri")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The .xlsx file to write.")
+@click.option("--lookback", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days.")
+@click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
+@click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="no", show_default=True)
+@click.option("--account", default=None, help="One account instead of the organization-wide total.")
+@click.option(
+    "--until", default=None, help="Last hour of the history (UTC, inclusive; default the current hour)."
+)
+@with_settings
+def ri(
+    settings: Settings,
+    out: str,
+    lookback: int,
+    term: str,
+    payment: str,
+    account: str | None,
+    until: str | None,
+) -> None:
+    """The AwsRIUsageReport: summary, a sheet per kind x region with charts, back-test, Cost Explorer."""
+    from awscost.core.errors import InputError
+    from awscost.reports.ri_workbook import write_ri_report
+
+    if not out.lower().endswith(".xlsx"):
+        raise InputError(f"{out!r} does not end in .xlsx", where="--out")
+    path, data = write_ri_report(
+        settings.store,
+        out,
+        org_name=settings.org_name,
+        lookback_days=lookback,
+        term=term,
+        payment=payment,
+        until=parse_time(until, where="--until") if until else None,
+        account=account,
+    )
+    for note in data.plan.notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {path} ({len(data.plan.rows)} groups)")

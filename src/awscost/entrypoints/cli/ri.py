@@ -1,0 +1,286 @@
+"""`awscost ri plan|backtest|compare`: break-even-optimal reservations, the P95 rule, and AWS's view."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import click
+
+from awscost.core.config import Settings
+from awscost.core.output import emit
+from awscost.core.timeutil import parse_time
+
+from ._common import csv_list, format_option, with_settings
+
+TABLE_COLUMNS = (
+    "kind",
+    "region",
+    "key",
+    "hours",
+    "p95",
+    "owned",
+    "expiring_30d",
+    "breakeven",
+    "recommended",
+    "recommended_units",
+    "p95_rule",
+    "monthly_savings",
+    "p95_monthly_savings",
+    "note",
+)
+
+
+def plan_options(func: Any) -> Any:
+    for option in reversed(
+        [
+            click.option(
+                "--lookback",
+                "lookback",
+                type=click.IntRange(1, 3660),
+                default=30,
+                show_default=True,
+                help="Days of hourly history to plan on.",
+            ),
+            click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True),
+            click.option(
+                "--payment",
+                type=click.Choice(["no", "partial", "all"]),
+                default="no",
+                show_default=True,
+                help="Upfront payment option.",
+            ),
+            click.option(
+                "--kinds",
+                default=None,
+                help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift).",
+            ),
+            click.option(
+                "--account",
+                default=None,
+                help="Plan one account's usage (default: the organization-wide total).",
+            ),
+            click.option(
+                "--until",
+                default=None,
+                help="Last hour of the history (UTC, inclusive; default the current hour).",
+            ),
+            click.option(
+                "--min-hours",
+                "min_hours",
+                type=click.IntRange(1, None),
+                default=168,
+                show_default=True,
+                help="Series with fewer observed hours get no recommendation.",
+            ),
+        ]
+    ):
+        func = option(func)
+    return func
+
+
+def run_plan(
+    settings: Settings,
+    *,
+    lookback: int,
+    term: str,
+    payment: str,
+    kinds: str | None,
+    account: str | None,
+    until: str | None,
+    min_hours: int = 168,
+) -> Any:
+    """Open the store and the price book (API cache over the snapshot) and plan."""
+    from awscost.planning.flex import PLAN_KINDS
+    from awscost.planning.plan import plan_from_store
+    from awscost.planning.pricing import load_price_book
+    from awscost.store import open_store
+
+    end: datetime | None = parse_time(until, where="--until") if until else None
+    store = open_store(settings.store, must_exist=True)
+    try:
+        book = load_price_book(store)
+        return plan_from_store(
+            store,
+            org_name=settings.org_name,
+            book=book,
+            account=account,
+            kinds=csv_list(kinds) or list(PLAN_KINDS),
+            lookback_days=lookback,
+            term=term,
+            payment=payment,
+            until=end,
+            min_hours=min_hours,
+        )
+    finally:
+        store.close()
+
+
+@click.group()
+def ri() -> None:
+    """Reserved Instances / Savings Plans planning: the break-even-optimal count per series."""
+
+
+@ri.command()
+@plan_options
+@with_settings
+@format_option()
+def plan(settings: Settings, fmt: str, **options: Any) -> None:
+    """One row per series (kind x region x key, size-flexible families in normalized units).
+
+    `recommended` is the largest count n with share(hours with usage >= owned + n) >= breakeven, where
+    breakeven = reserved effective hourly / on-demand hourly; `p95_rule` is what reserving up to P95
+    would buy.
+    Reservations expiring within 30 days are planned as gone. Notes (price source, fallbacks) go to stderr.
+    """
+    from awscost.planning.plan import savings_plan_row, summarize
+
+    result = run_plan(settings, **options)
+    sp = savings_plan_row(result)
+    if sp is not None:
+        result.rows.append(sp)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    if fmt == "table":
+        total = summarize(result.rows)
+        title = (
+            f"RI plan ({result.term}, {result.payment} upfront): "
+            f"${total['monthly_savings']}/month on the table "
+            f"(P95 rule: ${total['p95_monthly_savings']}/month); prices: "
+            + (
+                ", ".join(sorted({str(r["price_source"]) for r in result.rows if r.get("price_source")}))
+                or "none"
+            )
+        )
+        emit(result.rows, fmt, columns=TABLE_COLUMNS, title=title)
+    else:
+        emit(result.rows, fmt)
+
+
+@ri.command()
+@plan_options
+@click.option(
+    "--split",
+    type=click.FloatRange(0.1, 0.9),
+    default=2 / 3,
+    show_default=True,
+    help="Share of the history to plan on; the rest is replayed.",
+)
+@with_settings
+@format_option()
+def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None:
+    """Plan on the first part of the history, replay the rest: realized cost of all-on-demand, the optimal
+    plan and the P95 plan."""
+    from awscost.planning.plan import backtest_rows
+
+    result = run_plan(settings, **options)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    emit(backtest_rows(result, split=split), fmt, title="Back-test: realized savings on the replayed hours")
+
+
+@ri.command("ce-fetch")
+@click.option(
+    "--days", type=click.IntRange(1, 90), default=7, show_default=True, help="Days of coverage/utilization."
+)
+@click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
+@click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="all", show_default=True)
+@click.option("--day", default=None, help="The day to store the results under (UTC date; default today).")
+@with_settings
+def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | None) -> None:
+    """Fetch Cost Explorer coverage, utilization and RI recommendations (7 and 60 days) into the store as
+    ce-cov, ce-util, ce-rec-7 and ce-rec-60 items (account = the organization name)."""
+    from awscost.planning.explorer import store_daily
+    from awscost.store import open_store
+
+    store = open_store(settings.store)
+    try:
+        n = store_daily(
+            store,
+            account=settings.org_name,
+            today=parse_time(day, where="--day").date() if day else None,
+            days=days,
+            term=term,
+            payment=payment,
+        )
+    finally:
+        store.close()
+    click.echo(f"stored {n} Cost Explorer items")
+
+
+@ri.command()
+@plan_options
+@click.option(
+    "--ce-lookback",
+    type=click.Choice(["7", "60"]),
+    default="7",
+    show_default=True,
+    help="Which stored Cost Explorer recommendation (ce-rec-7 / ce-rec-60) to compare with.",
+)
+@with_settings
+@format_option()
+def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> None:
+    """Our plan beside Cost Explorer's latest stored recommendation, per group, with why they differ."""
+    from datetime import timedelta
+
+    from awscost.planning.explorer import compare_with_plan
+    from awscost.planning.plan import savings_plan_row
+    from awscost.store import open_store
+
+    result = run_plan(settings, **options)
+    sp = savings_plan_row(result)
+    if sp is not None:
+        result.rows.append(sp)
+    store = open_store(settings.store, must_exist=True)
+    try:
+        found = list(
+            store.query(
+                kind=f"ce-rec-{ce_lookback}",
+                account=options.get("account") or settings.org_name,
+                since=result.inputs.end - timedelta(days=3),
+                until=result.inputs.end + timedelta(days=1),
+            )
+        )
+    finally:
+        store.close()
+    latest = max((i.time for i in found), default=None)
+    if latest is None:
+        click.echo(
+            f"note: no ce-rec-{ce_lookback} items in the store: run `awscost ri ce-fetch` first", err=True
+        )
+    rec_items = [i for i in found if i.time == latest]
+    rows = compare_with_plan(result.rows, rec_items, plan_lookback_days=options["lookback"])
+    emit(rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
+
+
+@ri.command()
+@click.option(
+    "--lookback", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days of history."
+)
+@click.option(
+    "--kinds", default=None, help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift)."
+)
+@click.option("--account", default=None, help="One account (or the organization name); default all of them.")
+@click.option("--until", default=None, help="End of the history (UTC; default now).")
+@with_settings
+@format_option()
+def stats(
+    settings: Settings, fmt: str, lookback: int, kinds: str | None, account: str | None, until: str | None
+) -> None:
+    """Hours observed, min, P5, mean, P50, P90, P95, max per series, per account and organization-wide."""
+    from awscost.planning.flex import PLAN_KINDS
+    from awscost.planning.plan import usage_statistics
+    from awscost.store import open_store
+
+    store = open_store(settings.store, must_exist=True)
+    try:
+        rows = usage_statistics(
+            store,
+            kinds=csv_list(kinds) or list(PLAN_KINDS),
+            account=account,
+            lookback_days=lookback,
+            until=parse_time(until, where="--until") if until else None,
+        )
+    finally:
+        store.close()
+    emit(rows, fmt, title=f"Hourly usage statistics, last {lookback} days")

@@ -1,0 +1,39 @@
+"""`awscost init`: write a commented starter awscost.toml."""
+
+from __future__ import annotations
+
+import click
+
+from awscost.core.config import DEFAULT_CONFIG_PATH, write_starter_config
+
+
+@click.command()
+@click.option("--path", default=DEFAULT_CONFIG_PATH, show_default=True, type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+def init(path: str, force: bool) -> None:
+    """Write a commented starter awscost.toml."""
+    written = write_starter_config(path, force=force)
+    click.echo(f"wrote {written}")
+
+
+@click.command(name="iam-policy")
+@click.option("--kinds", default="all", show_default=True, help="hourly | daily | all | comma list of kinds.")
+@click.option("--member", is_flag=True, help="The member-account policy (no Organizations, no AssumeRole).")
+def iam_policy(kinds: str, member: bool) -> None:
+    """Print the least-privilege IAM policy (JSON) that `awscost collect --kinds KINDS` needs.
+
+    Generated from the collector registry, where each collector declares its actions.
+    """
+    import json
+
+    from awscost.usage.collectors.registry import iam_actions, resolve_kinds
+
+    chosen = resolve_kinds(kinds)
+    actions = iam_actions(chosen, runner=not member)
+    if member:
+        actions = sorted({*actions, "ec2:DescribeRegions"})
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Sid": "AwsCostCollect", "Effect": "Allow", "Action": actions, "Resource": "*"}],
+    }
+    click.echo(json.dumps(policy, indent=2))

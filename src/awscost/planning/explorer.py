@@ -1,0 +1,494 @@
+"""Cost Explorer: reservation coverage and utilization, RI and Savings Plans purchase recommendations.
+
+Every call pages with NextPageToken (the original read only the first page). Daily results are stored as
+usage items so trends can be plotted, with the kinds the original planned:
+
+    ce-cov     region  -> {service: coverage % of running hours},  attrs["coverage"][service] = hours
+    ce-util    "global" -> {service: utilization % of purchased hours}, attrs["utilization"][service] = totals
+    ce-rec-7 / ce-rec-60   region -> {usage key: recommended count}, attrs["recommendations"] = details;
+               region "global" -> {"compute-sp": hourly commitment $}, attrs["savings_plans"] = details
+
+account = the payer account id or the organization name; time = the day (00:00 UTC). Usage keys use the
+usage kinds' vocabulary (`linux-m5.large`, `multi_az-db.m5.large:postgres`, `cache.r6g.large` ...), so a
+recommendation can be set against our own plan (`compare_with_plan`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from awscost.core.errors import InputError
+from awscost.store.base import UsageItem
+
+# our service names -> Cost Explorer's SERVICE dimension values / recommendation service names
+CE_SERVICE = {
+    "ec2": "Amazon Elastic Compute Cloud - Compute",
+    "rds": "Amazon Relational Database Service",
+    "elasticache": "Amazon ElastiCache",
+    "es": "Amazon OpenSearch Service",
+    "redshift": "Amazon Redshift",
+}
+SERVICE_KIND = {
+    "ec2": "ec2os",
+    "rds": "rds",
+    "elasticache": "elasticache",
+    "es": "es",
+    "redshift": "redshift",
+}
+LOOKBACK = {7: "SEVEN_DAYS", 30: "THIRTY_DAYS", 60: "SIXTY_DAYS"}
+TERM = {"1y": "ONE_YEAR", "3y": "THREE_YEARS"}
+PAYMENT = {"no": "NO_UPFRONT", "partial": "PARTIAL_UPFRONT", "all": "ALL_UPFRONT"}
+EC2_PLATFORM = {
+    "Linux/UNIX": "linux",
+    "Linux/UNIX (Amazon VPC)": "linux",
+    "Windows": "windows",
+    "Windows (Amazon VPC)": "windows",
+    "Red Hat Enterprise Linux": "rhel",
+    "SUSE Linux": "suse",
+    "Windows with SQL Server Standard": "windows-sql-std",
+    "Windows with SQL Server Web": "windows-sql-web",
+    "Windows with SQL Server Enterprise": "windows-sql-ent",
+}
+RDS_ENGINE = {
+    "mysql": "mysql",
+    "postgresql": "postgres",
+    "aurora mysql": "aurora-mysql",
+    "aurora postgresql": "aurora-postgresql",
+    "mariadb": "mariadb",
+}
+
+
+def _num(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def _day(text: str) -> datetime:
+    return datetime.strptime(text[:10], "%Y-%m-%d").replace(tzinfo=UTC)
+
+
+def pages(call: Callable[..., Mapping[str, Any]], **kwargs: Any) -> Iterator[Mapping[str, Any]]:
+    """Every response page of a Cost Explorer call, following NextPageToken."""
+    while True:
+        resp = call(**kwargs)
+        yield resp
+        token = resp.get("NextPageToken")
+        if not token:
+            return
+        kwargs["NextPageToken"] = token
+
+
+def _service(service: str) -> str:
+    if service not in CE_SERVICE:
+        raise InputError(f"unknown service {service!r}", where="service", hint=f"use {', '.join(CE_SERVICE)}")
+    return CE_SERVICE[service]
+
+
+def reservation_coverage(ce: Any, start: date, end: date, service: str) -> list[dict[str, Any]]:
+    """Daily coverage of running hours by reservations, per region: one dict per (day, region)."""
+    out = []
+    for page in pages(
+        ce.get_reservation_coverage,
+        TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
+        Granularity="DAILY",
+        GroupBy=[{"Type": "DIMENSION", "Key": "REGION"}],
+        Filter={"Dimensions": {"Key": "SERVICE", "Values": [_service(service)]}},
+    ):
+        for by_time in page.get("CoveragesByTime", []):
+            day = by_time["TimePeriod"]["Start"][:10]
+            for group in by_time.get("Groups", []):
+                hours = group.get("Coverage", {}).get("CoverageHours", {})
+                out.append(
+                    {
+                        "day": day,
+                        "service": service,
+                        "region": _attr(group, "region"),
+                        "coverage_pct": _num(hours.get("CoverageHoursPercentage")),
+                        "reserved_hours": _num(hours.get("ReservedHours")),
+                        "on_demand_hours": _num(hours.get("OnDemandHours")),
+                        "total_hours": _num(hours.get("TotalRunningHours")),
+                    }
+                )
+    return out
+
+
+def _attr(group: Mapping[str, Any], name: str) -> str | None:
+    attrs = group.get("Attributes") or {}
+    value = attrs.get(name) or attrs.get(name.upper())
+    return None if value is None else str(value)
+
+
+def reservation_utilization(ce: Any, start: date, end: date, service: str) -> list[dict[str, Any]]:
+    """Daily utilization of purchased reservation hours: one dict per day."""
+    out = []
+    for page in pages(
+        ce.get_reservation_utilization,
+        TimePeriod={"Start": start.isoformat(), "End": end.isoformat()},
+        Granularity="DAILY",
+        Filter={"Dimensions": {"Key": "SERVICE", "Values": [_service(service)]}},
+    ):
+        for by_time in page.get("UtilizationsByTime", []):
+            total = by_time.get("Total", {})
+            out.append(
+                {
+                    "day": by_time["TimePeriod"]["Start"][:10],
+                    "service": service,
+                    "utilization_pct": _num(total.get("UtilizationPercentage")),
+                    "purchased_hours": _num(total.get("PurchasedHours")),
+                    "used_hours": _num(total.get("TotalActualHours")),
+                    "unused_hours": _num(total.get("UnusedHours")),
+                    "net_savings": _num(total.get("NetRISavings")),
+                }
+            )
+    return out
+
+
+def recommendation_key(service: str, details: Mapping[str, Any]) -> tuple[str, str, str] | None:
+    """(usage kind, region, usage key) of a recommendation's InstanceDetails, in our vocabulary."""
+    if service == "ec2":
+        d = details.get("EC2InstanceDetails") or {}
+        os_name = EC2_PLATFORM.get(str(d.get("Platform")))
+        if os_name is None or not d.get("InstanceType"):
+            return None
+        return "ec2os", str(d.get("Region")), f"{os_name}-{d['InstanceType']}"
+    if service == "rds":
+        d = details.get("RDSInstanceDetails") or {}
+        engine = RDS_ENGINE.get(str(d.get("DatabaseEngine", "")).lower())
+        if engine is None or not d.get("InstanceType"):
+            return None
+        prefix = "multi_az-" if str(d.get("DeploymentOption", "")).startswith("Multi-AZ") else ""
+        return "rds", str(d.get("Region")), f"{prefix}{d['InstanceType']}:{engine}"
+    if service == "elasticache":
+        d = details.get("ElastiCacheInstanceDetails") or {}
+        return ("elasticache", str(d.get("Region")), str(d["NodeType"])) if d.get("NodeType") else None
+    if service == "es":
+        d = details.get("ESInstanceDetails") or {}
+        if not d.get("InstanceClass"):
+            return None
+        return "es", str(d.get("Region")), f"{d['InstanceClass']}.{d.get('InstanceSize')}.search"
+    if service == "redshift":
+        d = details.get("RedshiftInstanceDetails") or {}
+        return ("redshift", str(d.get("Region")), str(d["NodeType"])) if d.get("NodeType") else None
+    return None
+
+
+def ri_recommendations(
+    ce: Any,
+    service: str,
+    *,
+    lookback_days: int = 7,
+    term: str = "1y",
+    payment: str = "all",
+    scope: str = "PAYER",
+) -> list[dict[str, Any]]:
+    """RI purchase recommendations, one dict per recommendation detail, keyed in our vocabulary."""
+    if lookback_days not in LOOKBACK:
+        raise InputError(f"lookback {lookback_days} days is not one of 7, 30, 60", where="--ce-lookback")
+    kwargs: dict[str, Any] = {
+        "Service": _service(service),
+        "AccountScope": scope,
+        "LookbackPeriodInDays": LOOKBACK[lookback_days],
+        "TermInYears": TERM[term],
+        "PaymentOption": PAYMENT[payment],
+    }
+    if service == "ec2":
+        kwargs["ServiceSpecification"] = {"EC2Specification": {"OfferingClass": "STANDARD"}}
+    out = []
+    for page in pages(ce.get_reservation_purchase_recommendation, **kwargs):
+        generated = (page.get("Metadata") or {}).get("GenerationTimestamp")
+        for rec in page.get("Recommendations", []):
+            for d in rec.get("RecommendationDetails", []):
+                where = recommendation_key(service, d.get("InstanceDetails") or {})
+                if where is None:
+                    continue
+                kind, region, key = where
+                out.append(
+                    {
+                        "service": service,
+                        "kind": kind,
+                        "region": region,
+                        "key": key,
+                        "account": d.get("AccountId"),
+                        "lookback_days": lookback_days,
+                        "term": term,
+                        "payment": payment,
+                        "count": _num(d.get("RecommendedNumberOfInstancesToPurchase")) or Decimal(0),
+                        "normalized_units": _num(d.get("RecommendedNormalizedUnitsToPurchase")),
+                        "min_per_hour": _num(d.get("MinimumNumberOfInstancesUsedPerHour")),
+                        "avg_per_hour": _num(d.get("AverageNumberOfInstancesUsedPerHour")),
+                        "max_per_hour": _num(d.get("MaximumNumberOfInstancesUsedPerHour")),
+                        "monthly_savings": _num(d.get("EstimatedMonthlySavingsAmount")),
+                        "upfront": _num(d.get("UpfrontCost")),
+                        "break_even_months": _num(d.get("EstimatedBreakEvenInMonths")),
+                        "utilization_pct": _num(d.get("AverageUtilization")),
+                        "generated": generated,
+                    }
+                )
+    return out
+
+
+def savings_plans_recommendation(
+    ce: Any,
+    *,
+    plan_type: str = "COMPUTE_SP",
+    lookback_days: int = 7,
+    term: str = "1y",
+    payment: str = "no",
+    scope: str = "PAYER",
+) -> list[dict[str, Any]]:
+    """Savings Plans purchase recommendation details (hourly commitment, savings)."""
+    out = []
+    for page in pages(
+        ce.get_savings_plans_purchase_recommendation,
+        SavingsPlansType=plan_type,
+        TermInYears=TERM[term],
+        PaymentOption=PAYMENT[payment],
+        AccountScope=scope,
+        LookbackPeriodInDays=LOOKBACK[lookback_days],
+    ):
+        rec = page.get("SavingsPlansPurchaseRecommendation") or {}
+        for d in rec.get("SavingsPlansPurchaseRecommendationDetails", []):
+            out.append(
+                {
+                    "plan_type": plan_type,
+                    "lookback_days": lookback_days,
+                    "term": term,
+                    "payment": payment,
+                    "hourly_commitment": _num(d.get("HourlyCommitmentToPurchase")),
+                    "monthly_savings": _num(d.get("EstimatedMonthlySavingsAmount")),
+                    "savings_pct": _num(d.get("EstimatedSavingsPercentage")),
+                    "utilization_pct": _num(d.get("EstimatedAverageUtilization")),
+                    "upfront": _num(d.get("UpfrontCost")),
+                    "avg_hourly_on_demand": _num(d.get("CurrentAverageHourlyOnDemandSpend")),
+                }
+            )
+    return out
+
+
+# --- items -------------------------------------------------------------------------------------------------
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    """JSON-safe copy (Decimal -> str) for item attributes."""
+    return {k: (str(v) if isinstance(v, Decimal) else v) for k, v in row.items()}
+
+
+def coverage_items(rows: Iterable[Mapping[str, Any]], account: str) -> list[UsageItem]:
+    by: dict[tuple[str, str], tuple[dict[str, Any], dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("coverage_pct") is None or not r.get("region"):
+            continue
+        usage, attrs = by.setdefault((str(r["day"]), str(r["region"])), ({}, {}))
+        usage[str(r["service"])] = float(r["coverage_pct"])
+        attrs[str(r["service"])] = _plain(r)
+    return [
+        UsageItem("ce-cov", account, region, _day(day), usage, {"coverage": attrs})
+        for (day, region), (usage, attrs) in sorted(by.items())
+    ]
+
+
+def utilization_items(rows: Iterable[Mapping[str, Any]], account: str) -> list[UsageItem]:
+    by: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("utilization_pct") is None:
+            continue
+        usage, attrs = by.setdefault(str(r["day"]), ({}, {}))
+        usage[str(r["service"])] = float(r["utilization_pct"])
+        attrs[str(r["service"])] = _plain(r)
+    return [
+        UsageItem("ce-util", account, "global", _day(day), usage, {"utilization": attrs})
+        for day, (usage, attrs) in sorted(by.items())
+    ]
+
+
+def recommendation_items(rows: Iterable[Mapping[str, Any]], account: str, day: date) -> list[UsageItem]:
+    """ce-rec-<lookback> items of one day, per (lookback, region)."""
+    by: dict[tuple[int, str], tuple[dict[str, float], list[dict[str, Any]]]] = {}
+    for r in rows:
+        usage, details = by.setdefault((int(r["lookback_days"]), str(r["region"])), ({}, []))
+        usage[str(r["key"])] = usage.get(str(r["key"]), 0.0) + float(r["count"])
+        details.append(_plain(r))
+    when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return [
+        UsageItem(f"ce-rec-{lookback}", account, region, when, usage, {"recommendations": details})
+        for (lookback, region), (usage, details) in sorted(by.items())
+    ]
+
+
+def fetch_daily(
+    ce: Any,
+    *,
+    account: str,
+    today: date,
+    services: Sequence[str] = tuple(CE_SERVICE),
+    days: int = 7,
+    term: str = "1y",
+    payment: str = "all",
+    lookbacks: Sequence[int] = (7, 60),
+) -> list[UsageItem]:
+    """The daily Cost Explorer collection: coverage and utilization of the last `days` days and the RI
+    recommendations for each lookback, as items ready for `store.put_items`."""
+    start, end = today - timedelta(days=days), today
+    cov: list[dict[str, Any]] = []
+    util: list[dict[str, Any]] = []
+    recs: list[dict[str, Any]] = []
+    for service in services:
+        cov += reservation_coverage(ce, start, end, service)
+        util += reservation_utilization(ce, start, end, service)
+        for lookback in lookbacks:
+            recs += ri_recommendations(ce, service, lookback_days=lookback, term=term, payment=payment)
+    items = coverage_items(cov, account) + utilization_items(util, account)
+    items += recommendation_items(recs, account, today)
+    for lookback in lookbacks:
+        sp = savings_plans_recommendation(ce, lookback_days=lookback, term=term, payment=payment)
+        items += savings_plan_items(sp, account, today)
+    return items
+
+
+def store_daily(
+    store: Any,
+    ce: Any = None,
+    *,
+    account: str,
+    today: date | None = None,
+    days: int = 7,
+    term: str = "1y",
+    payment: str = "all",
+) -> int:
+    """The daily job (CLI `awscost ri ce-fetch`, or a Lambda action): fetch and store; returns items written.
+
+    A Cost Explorer failure is an AwsAccessError (one line, non-zero exit), not a traceback."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from awscost.core.errors import AwsAccessError
+
+    if ce is None:
+        from awscost.aws.session import client, client_config, make_session
+
+        ce = client(make_session(), "ce", "us-east-1", config=client_config(max_attempts=3, pool=4))
+    try:
+        items = fetch_daily(
+            ce,
+            account=account,
+            today=today or datetime.now(UTC).date(),
+            days=days,
+            term=term,
+            payment=payment,
+        )
+    except (BotoCoreError, ClientError) as exc:
+        raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
+    return int(store.put_items(items))
+
+
+SP_KEY = "compute-sp"
+
+
+def savings_plan_items(rows: Iterable[Mapping[str, Any]], account: str, day: date) -> list[UsageItem]:
+    """ce-rec-<lookback> items in region "global": the recommended Compute Savings Plan commitment ($/h)."""
+    by: dict[int, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("hourly_commitment") is not None:
+            by.setdefault(int(r["lookback_days"]), []).append(_plain(r))
+    when = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    return [
+        UsageItem(
+            f"ce-rec-{lookback}",
+            account,
+            "global",
+            when,
+            {SP_KEY: round(sum(float(d["hourly_commitment"]) for d in details), 6)},
+            {"savings_plans": details},
+        )
+        for lookback, details in sorted(by.items())
+    ]
+
+
+def compare_with_plan(
+    plan_rows: Iterable[Mapping[str, Any]], rec_items: Iterable[UsageItem], *, plan_lookback_days: int
+) -> list[dict[str, Any]]:
+    """Our recommendation beside AWS's per reservation group, with the reasons they differ.
+
+    AWS's counts are folded into our groups (size-flexible families in normalized units) first.
+    """
+    from awscost.planning.flex import key_info
+
+    aws: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for item in rec_items:
+        lookback = int(item.kind.rsplit("-", 1)[1])
+        for key, count in item.usage.items():
+            if key == SP_KEY:
+                slot = aws.setdefault(
+                    ("savings-plan", "all", "compute"), {"units": 0.0, "keys": [], "lookback": lookback}
+                )
+                slot["units"] += float(count)
+                slot["keys"].append(f"${count:g}/h Compute Savings Plan")
+                continue
+            info = key_info(_kind_of_key(item, key), key)
+            slot = aws.setdefault(
+                (info.kind, item.region, info.group), {"units": 0.0, "keys": [], "lookback": lookback}
+            )
+            slot["units"] += float(count) * info.factor
+            slot["keys"].append(f"{count:g} x {key}")
+    out = []
+    seen = set()
+    for r in plan_rows:
+        if r.get("kind") not in (*SERVICE_KIND.values(), "savings-plan"):
+            continue
+        k = (str(r["kind"]), str(r["region"]), str(r["key"]))
+        seen.add(k)
+        ours = float(r.get("recommended") or 0.0)
+        theirs = aws.get(k)
+        out.append(_compare_row(k, ours, r, theirs, plan_lookback_days))
+    for k, theirs in sorted(aws.items()):
+        if k not in seen:
+            out.append(_compare_row(k, None, None, theirs, plan_lookback_days))
+    return out
+
+
+def _kind_of_key(item: UsageItem, key: str) -> str:
+    """The usage kind a ce-rec key belongs to, from the recommendation details stored beside it."""
+    for d in item.attrs.get("recommendations") or []:
+        if d.get("key") == key:
+            return str(d.get("kind"))
+    return "ec2os"
+
+
+def _compare_row(
+    k: tuple[str, str, str],
+    ours: float | None,
+    plan: Mapping[str, Any] | None,
+    theirs: Mapping[str, Any] | None,
+    plan_lookback_days: int,
+) -> dict[str, Any]:
+    aws_units = None if theirs is None else round(float(theirs["units"]), 2)
+    reasons = []
+    if plan is None:
+        reasons.append("no usage of this group in our history window")
+    elif theirs is None and ours:
+        reasons.append("AWS recommends nothing here")
+    if theirs is not None and plan is not None and abs((ours or 0.0) - float(theirs["units"])) > 1e-6:
+        if int(theirs["lookback"]) != plan_lookback_days:
+            reasons.append(f"lookback: AWS {theirs['lookback']} days, ours {plan_lookback_days} days")
+        if k[0] == "savings-plan":
+            reasons.append("ours covers only the EC2 spend left after our recommended RIs")
+        elif plan.get("flexible"):
+            reasons.append("size flexibility: we count the family's normalized units across all sizes")
+        if float(plan.get("expiring_30d") or 0) > 0:
+            reasons.append(f"expirations: {plan['expiring_30d']} units ending within 30 days planned as gone")
+        reasons.append(f"rule: ours buys while share(usage >= owned+n) >= break-even {plan.get('breakeven')}")
+    return {
+        "kind": k[0],
+        "region": k[1],
+        "key": k[2],
+        "ours": ours,
+        "aws": aws_units,
+        "aws_purchase": None if theirs is None else ", ".join(theirs["keys"]),
+        "aws_lookback_days": None if theirs is None else theirs["lookback"],
+        "difference": None if ours is None or aws_units is None else round(ours - aws_units, 2),
+        "why": "; ".join(reasons) if reasons else "agree",
+    }

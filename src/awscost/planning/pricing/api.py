@@ -1,0 +1,359 @@
+"""The AWS Price List Query API (`pricing:GetProducts`) as a price source, and its cache in the store.
+
+GetProducts answers `PriceList`: a list of JSON *strings*, each one product of the offer file with
+`product.attributes` and `terms.OnDemand` / `terms.Reserved` (each term: `termAttributes` and
+`priceDimensions` with `unit` "Hrs" or "Quantity" and `pricePerUnit.USD`). Pages follow `NextToken`.
+The service is answered from us-east-1 (also eu-central-1, ap-south-1), whatever region is priced.
+
+Cached prices live in the store's map table under `price:<service>:<region>:<type>:<variant>:<tenancy>`,
+and `price-meta:api` records when the cache was filled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from awscost.aws.paging import follow_token
+from awscost.planning.pricing.book import Price, PriceBook, ReservedRate, canonical_service, snapshot_book
+
+API_SOURCE = "aws-price-list-api"
+PRICING_REGION = "us-east-1"
+CACHE_PREFIX = "price:"
+META_ID = "price-meta:api"
+
+SERVICE_CODES = {
+    "ec2": "AmazonEC2",
+    "rds": "AmazonRDS",
+    "elasticache": "AmazonElastiCache",
+    "es": "AmazonES",
+    "redshift": "AmazonRedshift",
+    "fargate": "AmazonECS",
+}
+_PAYMENT = {"No Upfront": "no", "Partial Upfront": "partial", "All Upfront": "all"}
+_TERM = {"1yr": "1y", "3yr": "3y", "1 yr": "1y", "3 yr": "3y"}
+_RDS_ENGINE = {
+    "mysql": "mysql",
+    "postgresql": "postgres",
+    "aurora mysql": "aurora-mysql",
+    "aurora postgresql": "aurora-postgresql",
+    "mariadb": "mariadb",
+    "oracle": "oracle-se2",
+    "sql server": "sqlserver-se",
+}
+
+
+_WINDOWS_SW = {
+    "NA": "windows",
+    "SQL Std": "windows-sql-std",
+    "SQL Web": "windows-sql-web",
+    "SQL Ent": "windows-sql-ent",
+}
+
+
+def ec2_os(attrs: Mapping[str, Any]) -> str | None:
+    """Price List OS + pre-installed software -> the usage OS vocabulary; None for what we do not track."""
+    os_name = str(attrs.get("operatingSystem", "")).lower()
+    sw = str(attrs.get("preInstalledSw", "NA"))
+    if os_name == "linux" and sw == "NA":
+        return "linux"
+    if os_name == "windows":
+        return _WINDOWS_SW.get(sw)
+    if os_name == "rhel" and sw == "NA":
+        return "rhel"
+    if os_name == "suse" and sw == "NA":
+        return "suse"
+    return None
+
+
+def _usd(dim: Mapping[str, Any]) -> Decimal | None:
+    try:
+        return Decimal(str(dim["pricePerUnit"]["USD"]))
+    except (KeyError, InvalidOperation, TypeError):
+        return None
+
+
+def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) -> Price | None:
+    """One PriceList entry -> a Price, or None for products we do not price (capacity blocks, BYOL, ...)."""
+    doc: Mapping[str, Any] = json.loads(item) if isinstance(item, str) else item
+    product = doc.get("product") or {}
+    attrs: Mapping[str, Any] = product.get("attributes") or {}
+    service = canonical_service(str(attrs.get("servicecode") or doc.get("serviceCode") or ""))
+    region = str(attrs.get("regionCode") or "")
+    if not region:
+        return None
+    pub = date or str(doc.get("publicationDate") or "")[:10] or datetime.now(UTC).strftime("%Y-%m-%d")
+    tenancy = str(attrs.get("tenancy") or "Shared").lower()
+    variant = ""
+    itype = str(attrs.get("instanceType") or "")
+    extra: dict[str, Decimal] = {}
+    if service == "ec2":
+        if (
+            attrs.get("capacitystatus", "Used") != "Used"
+            or attrs.get("marketoption", "OnDemand") != "OnDemand"
+        ):
+            return None
+        if attrs.get("licenseModel") == "Bring your own license":
+            return None
+        os_name = ec2_os(attrs)
+        if os_name is None:
+            return None
+        variant = os_name
+    elif service == "rds":
+        engine = _RDS_ENGINE.get(str(attrs.get("databaseEngine", "")).lower())
+        if engine is None:
+            return None
+        if attrs.get("deploymentOption") not in (None, "Single-AZ"):
+            return None  # Multi-AZ is priced as twice Single-AZ by the planner; one row per class+engine
+        variant = engine
+    elif service == "fargate":
+        usage = str(attrs.get("usagetype", ""))
+        if "Fargate" not in usage or "Windows" in usage:
+            return None
+        itype = "arm64" if "ARM" in usage else "x86_64"
+        variant = "linux"
+    elif service == "elasticache":
+        # Redis and Memcached nodes cost the same; Valkey's lower price must not stand in for them.
+        if str(attrs.get("cacheEngine", "Redis")).lower() not in ("redis", "memcached"):
+            return None
+    elif service not in ("es", "redshift"):
+        return None
+    if not itype:
+        return None
+
+    terms = doc.get("terms") or {}
+    on_demand: Decimal | None = None
+    for term in (terms.get("OnDemand") or {}).values():
+        for dim in (term.get("priceDimensions") or {}).values():
+            usd = _usd(dim)
+            if usd is None:
+                continue
+            if service == "fargate":
+                usage = str(attrs.get("usagetype", ""))
+                extra["vcpu_hour" if "vCPU" in usage else "gb_hour"] = usd
+            elif str(dim.get("unit", "")).lower() in ("hrs", "hours", "hour"):
+                on_demand = usd
+    reserved: dict[str, ReservedRate] = {}
+    for term in (terms.get("Reserved") or {}).values():
+        ta = term.get("termAttributes") or {}
+        if str(ta.get("OfferingClass", "standard")).lower() != "standard":
+            continue
+        t = _TERM.get(str(ta.get("LeaseContractLength", "")))
+        p = _PAYMENT.get(str(ta.get("PurchaseOption", "")))
+        if t is None or p is None:
+            continue
+        upfront, hourly = Decimal(0), Decimal(0)
+        for dim in (term.get("priceDimensions") or {}).values():
+            usd = _usd(dim)
+            if usd is None:
+                continue
+            if str(dim.get("unit")) == "Quantity":
+                upfront = usd
+            else:
+                hourly = usd
+        reserved[f"{t}/{p}"] = ReservedRate(t, p, upfront, hourly)
+    if on_demand is None and not reserved and not extra:
+        return None
+    return Price(service, region, itype, variant, tenancy, on_demand, reserved, {}, extra, API_SOURCE, pub)
+
+
+def merge_prices(prices: Iterable[Price]) -> list[Price]:
+    """Fargate vCPU and GB rates arrive as separate products: fold rows sharing a key into one."""
+    merged: dict[tuple[str, ...], Price] = {}
+    for p in prices:
+        old = merged.get(p.key)
+        if old is None:
+            merged[p.key] = p
+            continue
+        merged[p.key] = Price(
+            p.service,
+            p.region,
+            p.type,
+            p.variant,
+            p.tenancy,
+            p.on_demand if p.on_demand is not None else old.on_demand,
+            {**old.reserved, **p.reserved},
+            {**old.savings_plans, **p.savings_plans},
+            {**old.extra, **p.extra},
+            p.source,
+            max(p.date, old.date),
+        )
+    return list(merged.values())
+
+
+def get_products(client: Any, service_code: str, filters: Mapping[str, str]) -> Iterator[str]:
+    """Every PriceList entry (a JSON string) for TERM_MATCH `filters`, following NextToken."""
+    kwargs: dict[str, Any] = {
+        "ServiceCode": service_code,
+        "Filters": [{"Type": "TERM_MATCH", "Field": k, "Value": v} for k, v in filters.items()],
+        "FormatVersion": "aws_v1",
+        "MaxResults": 100,
+    }
+    yield from follow_token(client.get_products, kwargs, "PriceList")
+
+
+def _filters(service: str, region: str, itype: str | None) -> dict[str, str]:
+    f = {"regionCode": region}
+    if service == "ec2":
+        f.update(tenancy="Shared", capacitystatus="Used")
+    if service == "fargate":
+        return f
+    if itype:
+        f["instanceType"] = itype
+    return f
+
+
+@dataclass
+class RefreshResult:
+    fetched: list[Price] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # "service region type: error"
+    calls: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+# Consecutive failures, before any success, after which the API is taken as unreachable.
+GIVE_UP_AFTER = 3
+
+
+def fetch_prices(
+    client: Any, wanted: Sequence[tuple[str, str, str | None]], *, date: str | None = None
+) -> RefreshResult:
+    """Query the API for each (service, region, instance type or None for all) and parse what comes back.
+
+    When the first queries all fail the API is unreachable: the rest are not tried (each would wait for
+    its own retries) and are reported as failed with that reason."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from awscost.aws.errors import failure_reason
+
+    result = RefreshResult()
+    out: list[Price] = []
+    for n, (service, region, itype) in enumerate(wanted):
+        if result.calls == 0 and len(result.failed) >= GIVE_UP_AFTER:
+            result.failed.append(f"{len(wanted) - n} more queries not tried: the API looks unreachable")
+            break
+        svc = canonical_service(service)
+        code = SERVICE_CODES.get(svc)
+        if code is None:
+            result.failed.append(f"{svc} {region} {itype or '*'}: no Price List service code")
+            continue
+        try:
+            for item in get_products(client, code, _filters(svc, region, itype)):
+                price = parse_price_item(item, date=date)
+                if price is not None:
+                    out.append(price)
+            result.calls += 1
+        except (BotoCoreError, ClientError) as exc:
+            result.failed.append(f"{svc} {region} {itype or '*'}: {failure_reason(exc)}")
+    result.fetched = merge_prices(out)
+    return result
+
+
+def service_of_type(itype: str) -> str:
+    """The pricing service an instance/node type name belongs to."""
+    if itype.startswith("db."):
+        return "rds"
+    if itype.startswith("cache."):
+        return "elasticache"
+    if itype.endswith((".search", ".elasticsearch")):
+        return "es"
+    if itype.startswith(("dc1.", "dc2.", "ds2.", "ra3.")):
+        return "redshift"
+    return "ec2"
+
+
+def wanted_prices(
+    store: Any | None,
+    *,
+    org_name: str,
+    services: Sequence[str] | None = None,
+    regions: Sequence[str] | None = None,
+    types: Sequence[str] | None = None,
+    lookback_days: int = 7,
+    until: datetime | None = None,
+) -> list[tuple[str, str, str | None]]:
+    """(service, region, type) to ask the API for: the given types, else the snapshot's plus every type
+    the store saw org-wide in the `lookback_days` before `until` (so types the snapshot lacks get priced)."""
+    from awscost.core.timeutil import current_hour
+    from awscost.planning.flex import PLAN_KINDS, SERVICE, key_info
+
+    all_services = ("ec2", "rds", "elasticache", "es", "redshift", "fargate")
+    svcs = {canonical_service(s) for s in services} if services else set(all_services)
+    out: set[tuple[str, str, str | None]] = set()
+    if types:
+        for region in regions or ["us-east-1"]:
+            out.update((service_of_type(t), region, t) for t in types if service_of_type(t) in svcs)
+        return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
+    for p in snapshot_book():
+        if p.service in svcs and (not regions or p.region in regions):
+            out.add((p.service, p.region, None if p.service == "fargate" else p.type))
+    if store is not None:
+        end = until or current_hour() + timedelta(hours=1)
+        for kind in PLAN_KINDS:
+            for item in store.query(
+                kind=kind, account=org_name, since=end - timedelta(days=lookback_days), until=end
+            ):
+                if regions and item.region not in regions:
+                    continue
+                for key in item.usage:
+                    info = key_info(kind, key)
+                    if info.reservable and SERVICE[kind] in svcs:
+                        out.add((SERVICE[kind], item.region, info.type))
+    return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
+
+
+def cache_id(price: Price) -> str:
+    return CACHE_PREFIX + ":".join(price.key)
+
+
+def write_cache(store: Any, prices: Iterable[Price], *, fetched_at: datetime | None = None) -> int:
+    n = 0
+    for p in prices:
+        store.put_map(cache_id(p), p.to_json())
+        n += 1
+    when = (fetched_at or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    store.put_map(META_ID, {"fetched_at": when, "count": n, "source": API_SOURCE})
+    return n
+
+
+def read_cache(store: Any) -> list[Price]:
+    out = []
+    for _id, attrs in store.scan_map(CACHE_PREFIX):
+        try:
+            out.append(Price.from_json(attrs, source=API_SOURCE, date=str(attrs.get("date", ""))))
+        except (KeyError, InvalidOperation, TypeError, ValueError, IndexError):
+            continue  # a damaged cache row is skipped; the snapshot still answers for it
+    return out
+
+
+def pricing_client() -> Any:
+    """A Price List client; few retries, since an unreachable API falls back to the cache or snapshot."""
+    from awscost.aws.session import client, client_config, make_session
+
+    return client(make_session(), "pricing", PRICING_REGION, config=client_config(max_attempts=2, pool=4))
+
+
+def load_price_book(store: Any | None = None) -> PriceBook:
+    """The snapshot, overlaid with the store's API cache where present. `notes` say which sources answered."""
+    book = PriceBook(snapshot_book())
+    if store is None:
+        book.notes.append(f"prices from the packaged snapshot {snapshot_book().sources()[0]}")
+        return book
+    cached = read_cache(store)
+    meta = store.get_map(META_ID) or {}
+    if cached:
+        book.add(cached)
+        book.notes.append(
+            f"prices from the Price List API cache ({len(cached)} prices, fetched "
+            f"{meta.get('fetched_at', '?')}), the snapshot for the rest"
+        )
+    else:
+        book.notes.append("no Price List API cache in the store: prices from the packaged snapshot")
+    return book

@@ -1,0 +1,90 @@
+"""The demo's RI step: history from the sandbox bill, Cost Explorer answers from the sandbox, the workbook."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from awscost.core.timeutil import HOUR
+from awscost.reports.ri_workbook import write_ri_report
+
+# Days of history the demo rebuilds from the sandbox's bill when it collected less than a week itself.
+DEMO_HISTORY_DAYS = 14
+
+
+def demo_history(ctx: Any, days: int) -> Any:
+    """History on day one, in the demo: the sandbox bill of the `days` before the first collected hour,
+    backfilled into the store (collected hours are never overwritten)."""
+    from awscost.billing import load
+    from awscost.store import open_store
+    from awscost.usage.backfill import backfill_from_billing
+    from awscost_sandbox.bill import write_bill
+
+    first = ctx.first_hour - timedelta(days=days)
+    hours = [first + i * HOUR for i in range(days * 24)]
+    written = write_bill(ctx.scenario, hours, Path(ctx.out_dir) / "bill-history", formats=("cur",))
+    store = open_store(ctx.store_url)
+    try:
+        with load([written["cur"]]) as bill:
+            result = backfill_from_billing(bill, store, org_name=ctx.settings.org_name)
+    finally:
+        store.close()
+    ctx.console.print(
+        f"backfilled {result.written} usage items from the bill of the {days} days before collection "
+        f"({', '.join(f'{k} {n}' for k, n in sorted(result.by_kind.items()))})"
+    )
+    return result
+
+
+def demo_step(ctx: Any) -> None:
+    """The demo's RI step: history from the bill when less than a week was collected, Cost Explorer answers
+    from the sandbox into the store, then the workbook and the top recommendations on the console.
+    ctx is awscost_sandbox.demo.DemoContext."""
+    import math
+
+    import awscost_sandbox.ce  # noqa: F401  (registers the sandbox's Cost Explorer answers)
+    from awscost.planning.explorer import fetch_daily
+    from awscost.planning.ri import MIN_HOURS
+    from awscost.store import open_store
+
+    org = ctx.settings.org_name
+    collected = int((ctx.last_hour - ctx.first_hour) / HOUR) + 1
+    history = DEMO_HISTORY_DAYS if collected < MIN_HOURS else 0
+    if history:
+        demo_history(ctx, history)
+    ce = ctx.server.client("ce")
+    items = fetch_daily(ce, account=org, today=ctx.last_hour.date() + timedelta(days=1), days=7)
+    store = open_store(ctx.store_url)
+    try:
+        store.put_items(items)
+    finally:
+        store.close()
+    hours = collected + history * 24
+    lookback = max(1, math.ceil(hours / 24))
+    path, data = write_ri_report(
+        ctx.store_url,
+        Path(ctx.out_dir) / "AwsRIUsageReport.xlsx",
+        org_name=org,
+        lookback_days=lookback,
+        until=ctx.last_hour,
+    )
+    ctx.results["ri_report"] = {"path": path, "rows": data.plan.rows}
+    top = sorted(
+        (r for r in data.plan.rows if (r.get("monthly_savings") or 0) > 0),
+        key=lambda r: -r["monthly_savings"],
+    )[:5]
+    ctx.console.print(f"[bold]RI workbook[/bold] {path}")
+    if not top:
+        short = sum(1 for r in data.plan.rows if "too little history" in str(r.get("note") or ""))
+        ctx.console.print(
+            f"no reservation to recommend yet: {short} of {len(data.plan.rows)} groups have less than a"
+            f" week of history ({hours} hours); run the demo with more hours"
+        )
+    for r in top:
+        what = r.get("recommended_units") or f"{r['recommended']:g} x {r['key']}"
+        ctx.console.print(
+            f"  {r['kind']} {r['region']} {r['key']}: buy {what} ({r['term']}, {r['payment']} upfront), "
+            f"${r['monthly_savings']}/month (P95 rule: {r['p95_rule']:g} -> "
+            f"${r['p95_monthly_savings']}/month)"
+        )

@@ -1,0 +1,799 @@
+"""The sandbox scenario: a deterministic multi-account AWS fleet over simulated time.
+
+Everything is derived from the seed and the simulated hour, never from the wall clock, so every run (and every
+engineer's generator built on it: bill, Cost Explorer, containers) sees the same fleet at the same hour.
+
+The fleet is described as *groups* (one resource shape in one account and region). A group's count at
+an hour is its baseline, plus business-hours autoscaling in the region's local time, plus occasional
+spikes; some groups only exist for a window of hours, and one baseline slot of many groups is replaced
+now and then, so instance ids come and go. This gives the hourly history the spread an RI planner needs
+(min, P5, median, P95, max all differ).
+
+Beyond the shared API (`fleet_at`, `reservations`, `hours`): `paused_at(hour)` (Redshift clusters that exist
+but are paused), `active_reservations(hour)`, `business_hours(region, hour)` (0..1, the autoscaling shape),
+`management`, `account_ids`.
+
+Tags: `FleetUnit.tags` holds the tags as the bill shows them for cost allocation: user-defined
+`Spend_Category` appears as `user:Spend_Category` (SPEND_TAG); other keys (`Name`, `Role`,
+`ecs:cluster-name`) as on the resource. `resource_tags(unit)` gives the tags to put on the AWS resource
+(the `user:` prefix removed).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from types import MappingProxyType
+
+from awscost.core.timeutil import HOUR, floor_hour
+
+SPEND_TAG = "user:Spend_Category"
+KINDS = ("ec2", "rds", "elasticache", "es", "redshift", "dynamodb")
+RI_KINDS = ("ri-ec2", "ri-rds", "ri-elasticache", "ri-es", "ri-redshift")
+YEAR = timedelta(seconds=31536000)
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class SandboxAccount:
+    id: str
+    name: str
+    management: bool
+
+
+@dataclass(frozen=True)
+class FleetUnit:
+    account: str
+    region: str
+    kind: str  # "ec2" | "rds" | "elasticache" | "es" | "redshift" | "dynamodb"
+    type: str  # instance/node/class type; dynamodb: table name
+    count: int  # instances / nodes (dynamodb: 1 table)
+    ids: tuple[str, ...]  # stable resource ids/names, len == count
+    az: str | None = None
+    os: str | None = None  # ec2: linux|windows|rhel|suse|windows-sql-std ...
+    engine: str | None = (
+        None  # rds: mysql|postgres|aurora-mysql|aurora-postgresql; elasticache: redis|memcached
+    )
+    spot: bool = False
+    multi_az: bool = False
+    read_capacity: int = 0  # dynamodb: table + GSIs summed
+    write_capacity: int = 0
+    tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    # Added beyond the shared API: the resource that holds the nodes (Aurora cluster, Redis replication group,
+    # Memcached cluster, OpenSearch domain, Redshift cluster), the node role in an OpenSearch domain
+    # ("data" | "master"), and DynamoDB details the seeder needs.
+    name: str | None = None
+    role: str | None = None
+    gsis: tuple[tuple[str, int, int], ...] = ()  # dynamodb: (index name, read, write)
+    on_demand: bool = False  # dynamodb PAY_PER_REQUEST (excluded from capacity)
+
+
+@dataclass(frozen=True)
+class SandboxReservation:
+    account: str
+    region: str
+    kind: str  # "ri-ec2" | "ri-rds" | "ri-elasticache" | "ri-es" | "ri-redshift"
+    id: str
+    type: str
+    count: int
+    start: datetime
+    end: datetime
+    os: str | None = None
+    engine: str | None = None
+    multi_az: bool = False
+    scope: str = "Region"
+    az: str | None = None
+    offering_type: str = "No Upfront"
+    duration_seconds: int = 31536000
+    fixed_price: Decimal = Decimal(0)  # upfront $
+    usage_price: Decimal = Decimal(0)  # hourly $ (recurring)
+
+    def active_at(self, hour: datetime) -> bool:
+        return self.start <= hour < self.end
+
+
+def resource_tags(unit: FleetUnit) -> dict[str, str]:
+    """The tags as set on the AWS resource (cost-allocation `user:` prefix removed)."""
+    return {k.removeprefix("user:"): v for k, v in unit.tags.items()}
+
+
+# Approximate on-demand $/hour (Linux, us-east-1, 2026) for the sandbox: its reservation prices and its bill
+# (awscost_sandbox.bill). Not a price source:
+# awscost.planning.pricing is; these only make the fleet's fees and bill plausible.
+OD_PRICE = {
+    "t3.micro": "0.0104",
+    "t3.medium": "0.0416",
+    "t3.large": "0.0832",
+    "m5.large": "0.096",
+    "m5.xlarge": "0.192",
+    "m5.2xlarge": "0.384",
+    "m6i.large": "0.096",
+    "m6i.xlarge": "0.192",
+    "c5.large": "0.085",
+    "c5.xlarge": "0.17",
+    "c5.2xlarge": "0.34",
+    "c6g.large": "0.068",
+    "r5.large": "0.126",
+    "r5.xlarge": "0.252",
+    "r6i.large": "0.126",
+    "m6g.large": "0.077",
+    "db.r5.large": "0.25",
+    "db.r6g.large": "0.26",
+    "db.m5.large": "0.171",
+    "db.t3.medium": "0.068",
+    "cache.r6g.large": "0.206",
+    "cache.m5.large": "0.156",
+    "cache.t3.medium": "0.068",
+    "r6g.large.search": "0.167",
+    "m6g.large.search": "0.128",
+    "m5.large.search": "0.142",
+    "m5.large.elasticsearch": "0.142",
+    "dc2.large": "0.25",
+    "ra3.xlplus": "1.086",
+}
+DEFAULT_OD_PRICE = "0.10"
+OS_PRICE_EXTRA = {
+    "windows": Decimal("0.092"),
+    "windows-sql-std": Decimal("0.50"),
+    "rhel": Decimal("0.06"),
+    "suse": Decimal("0.03"),
+}
+_LOCAL_OFFSET = {"us-east-1": -5, "us-west-2": -8, "eu-west-1": 0}
+
+
+def _hex(*parts: object, n: int = 17) -> str:
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:n]
+
+
+@dataclass(frozen=True)
+class _Group:
+    key: str
+    account: str
+    region: str
+    kind: str
+    type: str
+    base: int
+    peak: int = 0  # extra units at full business hours
+    spike_p: float = 0.0  # probability a 3-hour block has a spike
+    spike: int = 0
+    churn_hours: int = 0  # one baseline slot replaced every N hours (0 = never)
+    window: tuple[int, int] | None = None  # exists only for hour index in [a, b)
+    az: str | None = None
+    os: str | None = None
+    engine: str | None = None
+    spot: bool = False
+    multi_az: bool = False
+    name: str | None = None
+    role: str | None = None
+    tags: Mapping[str, str] = field(default_factory=lambda: _EMPTY)
+    rcu: int = 0
+    wcu: int = 0
+    gsis: tuple[tuple[str, int, int], ...] = ()
+    on_demand: bool = False
+    paused_local: bool = False  # redshift: paused outside 08-20 local time and at weekends
+
+
+class Scenario:
+    """A multi-account fleet over simulated time. `start` is the first simulated UTC hour (a Monday 00:00)."""
+
+    def __init__(self, seed: int = 7) -> None:
+        self.seed = seed
+        self.org_name = "sandbox-org"
+        self.accounts = [
+            SandboxAccount("111122223333", "management", True),
+            SandboxAccount("222233334444", "production", False),
+            SandboxAccount("333344445555", "staging", False),
+            SandboxAccount("444455556666", "analytics", False),
+        ]
+        self.regions = ["us-east-1", "us-west-2", "eu-west-1"]
+        self.start = datetime(2026, 11, 2, 0, tzinfo=UTC)
+        self._groups = _build_groups(seed, self.accounts, self.regions)
+        self._reservations = _build_reservations(seed, self._groups, self.start)
+
+    # -- the shared API ------------------------------------------------------------------------------------
+    def hours(self, n: int) -> list[datetime]:
+        return [self.start + i * HOUR for i in range(n)]
+
+    def fleet_at(self, hour: datetime) -> list[FleetUnit]:
+        """Every unit running in that UTC hour (paused Redshift clusters excluded: see `paused_at`)."""
+        h = floor_hour(hour)
+        return [u for u, paused in self._units_at(h) if not paused]
+
+    def paused_at(self, hour: datetime) -> list[FleetUnit]:
+        """Redshift clusters that exist but are paused in that hour (no compute usage)."""
+        return [u for u, paused in self._units_at(floor_hour(hour)) if paused]
+
+    def reservations(self) -> list[SandboxReservation]:
+        return list(self._reservations)
+
+    # -- helpers -----------------------------------------------------------------------------------------
+    @property
+    def management(self) -> SandboxAccount:
+        return next(a for a in self.accounts if a.management)
+
+    @property
+    def account_ids(self) -> list[str]:
+        return [a.id for a in self.accounts]
+
+    def active_reservations(self, hour: datetime) -> list[SandboxReservation]:
+        h = floor_hour(hour)
+        return [r for r in self._reservations if r.active_at(h)]
+
+    def business_hours(self, region: str, hour: datetime) -> float:
+        """0..1: how far into the working day that hour is in the region's local time (weekdays 9-18)."""
+        local = floor_hour(hour) + timedelta(hours=_LOCAL_OFFSET.get(region, 0))
+        if local.weekday() >= 5 or not 9 <= local.hour < 18:
+            return 0.0
+        return 0.5 if local.hour in (9, 17) else 1.0
+
+    def _units_at(self, h: datetime) -> list[tuple[FleetUnit, bool]]:
+        idx = (h - self.start) // HOUR
+        out: list[tuple[FleetUnit, bool]] = []
+        for g in self._groups:
+            if g.window and not g.window[0] <= idx < g.window[1]:
+                continue
+            busy = self.business_hours(g.region, h)
+            if g.kind == "dynamodb":
+                factor = 2 if busy else 1
+                gsis = tuple((n, r * factor, w) for n, r, w in g.gsis)
+                rcu = 0 if g.on_demand else g.rcu * factor + sum(r for _, r, _ in gsis)
+                wcu = 0 if g.on_demand else g.wcu + sum(w for _, _, w in gsis)
+                out.append(
+                    (
+                        FleetUnit(
+                            g.account,
+                            g.region,
+                            g.kind,
+                            g.type,
+                            1,
+                            (g.type,),
+                            tags=g.tags,
+                            read_capacity=rcu,
+                            write_capacity=wcu,
+                            name=g.type,
+                            gsis=gsis,
+                            on_demand=g.on_demand,
+                        ),
+                        False,
+                    )
+                )
+                continue
+            ids = self._ids(g, idx, h, busy)
+            if not ids:
+                continue
+            paused = g.paused_local and not self._redshift_awake(g.region, h)
+            unit = FleetUnit(
+                g.account,
+                g.region,
+                g.kind,
+                g.type,
+                len(ids),
+                tuple(ids),
+                az=g.az,
+                os=g.os,
+                engine=g.engine,
+                spot=g.spot,
+                multi_az=g.multi_az,
+                tags=g.tags,
+                name=g.name,
+                role=g.role,
+            )
+            out.append((unit, paused))
+        return out
+
+    def _redshift_awake(self, region: str, h: datetime) -> bool:
+        local = h + timedelta(hours=_LOCAL_OFFSET.get(region, 0))
+        return local.weekday() < 5 and 8 <= local.hour < 20
+
+    def _ids(self, g: _Group, idx: int, h: datetime, busy: float) -> list[str]:
+        slots: list[tuple[str, int, int]] = [("b", k, 0) for k in range(g.base)]
+        if g.churn_hours and g.base:
+            # Slot 0 is replaced every churn_hours (offset per group so replacements do not all coincide).
+            offset = int(_hex(self.seed, g.key, "churn", n=6), 16) % g.churn_hours
+            slots[0] = ("b", 0, (idx + offset) // g.churn_hours)
+        extra = round(g.peak * busy)
+        if extra:
+            noise = random.Random(f"{self.seed}:{g.key}:noise:{idx}").randint(-1, 1) if g.peak > 2 else 0
+            day = (h - self.start).days
+            slots += [("p", j, day) for j in range(max(0, extra + noise))]
+        if g.spike_p and random.Random(f"{self.seed}:{g.key}:spike:{idx // 3}").random() < g.spike_p:
+            slots += [("s", j, idx // 3) for j in range(g.spike)]
+        return [self._id(g, *slot) for slot in slots]
+
+    def _id(self, g: _Group, lane: str, slot: int, gen: int) -> str:
+        if g.kind == "ec2":
+            return "i-" + _hex(self.seed, g.key, lane, slot, gen)
+        base = g.name or g.key
+        if g.kind == "rds" and g.engine and g.engine.startswith("aurora"):
+            return f"{base}-{lane}{slot + 1}" if lane != "b" or slot else f"{base}-writer"
+        if g.kind == "rds":
+            return base
+        if g.kind == "elasticache" and g.engine == "redis":
+            return f"{base}-{slot + 1:03d}" if lane == "b" else f"{base}-{lane}{slot + 1:03d}"
+        return f"{base}-{g.role + '-' if g.role else ''}node-{lane}{slot + 1}"
+
+
+def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str]) -> list[_Group]:
+    rng = random.Random(f"awscost-sandbox:{seed}")
+    groups: list[_Group] = []
+    categories = ["web", "platform", "data", "ml", "shared"]
+
+    def tags(cat: str | None, **extra: str) -> Mapping[str, str]:
+        t = dict(extra)
+        if cat is not None:
+            t[SPEND_TAG] = cat
+        return MappingProxyType(t)
+
+    def maybe_cat() -> str | None:
+        # Tag coverage gaps: about one group in six carries no Spend_Category.
+        return None if rng.random() < 0.17 else rng.choice(categories)
+
+    ec2_types = [
+        "m5.large",
+        "m5.xlarge",
+        "c5.large",
+        "c5.xlarge",
+        "r5.large",
+        "t3.medium",
+        "m6i.large",
+        "c6g.large",
+        "m6g.large",
+        "t3.large",
+        "r6i.large",
+        "m5.2xlarge",
+    ]
+    scale = {"management": 0, "production": 3, "staging": 1, "analytics": 2}
+    for acct in accounts:
+        s = scale.get(acct.name, 1)
+        for region in regions:
+            azs = [f"{region}a", f"{region}b", f"{region}c"]
+            n_groups = 2 if acct.management else 2 + s
+            for gi in range(n_groups):
+                itype = rng.choice(ec2_types)
+                os = rng.choices(["linux", "windows", "rhel", "suse", "windows-sql-std"], [70, 18, 5, 4, 3])[
+                    0
+                ]
+                if itype.split(".")[0].endswith("g"):
+                    # Graviton (arm64) instances run Linux only; the draw above still happens so the
+                    # rest of the scenario stays the same for a given seed.
+                    os = "linux"
+                key = f"{acct.id}-{region}-ec2-{gi}"
+                cat = maybe_cat()
+                base = rng.randint(1, 1 + s)
+                groups.append(
+                    _Group(
+                        key,
+                        acct.id,
+                        region,
+                        "ec2",
+                        itype,
+                        base=base,
+                        peak=rng.choice([0, 0, 2, 3, 5]) if not acct.management else 0,
+                        spike_p=rng.choice([0.0, 0.05, 0.1]),
+                        spike=rng.randint(2, 6),
+                        churn_hours=rng.choice([0, 12, 30]),
+                        az=rng.choice(azs),
+                        os=os,
+                        tags=tags(cat, Name=f"{acct.name}-{itype}-{gi}"),
+                    )
+                )
+            if not acct.management:
+                # Spot workers, only in business hours.
+                groups.append(
+                    _Group(
+                        f"{acct.id}-{region}-spot",
+                        acct.id,
+                        region,
+                        "ec2",
+                        "c5.large",
+                        base=0,
+                        peak=2 + s,
+                        az=azs[1],
+                        os="linux",
+                        spot=True,
+                        tags=tags("data", Name=f"{acct.name}-spot-worker"),
+                    )
+                )
+                # A project that comes and goes: exists for a window of hours.
+                a = rng.randint(6, 30)
+                groups.append(
+                    _Group(
+                        f"{acct.id}-{region}-project",
+                        acct.id,
+                        region,
+                        "ec2",
+                        "m5.xlarge",
+                        base=2,
+                        window=(a, a + rng.randint(12, 40)),
+                        az=azs[2],
+                        os="linux",
+                        tags=tags(maybe_cat(), Name=f"{acct.name}-project"),
+                    )
+                )
+
+    prod, staging, analytics = (a.id for a in accounts[1:4])
+    mgmt = accounts[0].id
+    # Container hosts (ECS on EC2) for the container-cost allocation.
+    for region, cluster, itype, n in (
+        ("us-east-1", "prod-services", "m5.xlarge", 4),
+        ("eu-west-1", "prod-services-eu", "m5.large", 3),
+    ):
+        groups.append(
+            _Group(
+                f"{prod}-{region}-ecs",
+                prod,
+                region,
+                "ec2",
+                itype,
+                base=n,
+                peak=2,
+                churn_hours=48,
+                az=f"{region}a",
+                os="linux",
+                tags=tags(
+                    "platform", Name=f"{cluster}-host", Role="container-host", **{"ecs:cluster-name": cluster}
+                ),
+            )
+        )
+    groups.append(
+        _Group(
+            f"{staging}-us-west-2-ecs",
+            staging,
+            "us-west-2",
+            "ec2",
+            "c5.xlarge",
+            base=2,
+            az="us-west-2b",
+            os="linux",
+            tags=tags(
+                None,
+                Name="staging-services-host",
+                Role="container-host",
+                **{"ecs:cluster-name": "staging-services"},
+            ),
+        )
+    )
+
+    # RDS: Aurora clusters (writer + readers autoscaled in business hours), plain engines, one Multi-AZ.
+    groups += [
+        _Group(
+            "aurora-orders",
+            prod,
+            "us-east-1",
+            "rds",
+            "db.r6g.large",
+            base=2,
+            peak=1,
+            engine="aurora-mysql",
+            name="orders-aurora",
+            tags=tags("web"),
+        ),
+        _Group(
+            "aurora-events",
+            analytics,
+            "eu-west-1",
+            "rds",
+            "db.r5.large",
+            base=2,
+            engine="aurora-postgresql",
+            name="events-aurora",
+            tags=tags("data"),
+        ),
+        _Group(
+            "rds-billing",
+            prod,
+            "us-east-1",
+            "rds",
+            "db.m5.large",
+            base=1,
+            engine="postgres",
+            multi_az=True,
+            name="billing-pg",
+            tags=tags("platform"),
+        ),
+        _Group(
+            "rds-cms",
+            prod,
+            "us-west-2",
+            "rds",
+            "db.m5.large",
+            base=1,
+            engine="mysql",
+            name="cms-mysql",
+            tags=tags(None),
+        ),
+        _Group(
+            "rds-stg",
+            staging,
+            "us-west-2",
+            "rds",
+            "db.t3.medium",
+            base=1,
+            engine="mysql",
+            name="stg-mysql",
+            tags=tags("shared"),
+        ),
+        _Group(
+            "rds-adhoc",
+            analytics,
+            "us-east-1",
+            "rds",
+            "db.t3.medium",
+            base=1,
+            engine="postgres",
+            name="adhoc-pg",
+            window=(8, 40),
+            tags=tags("data"),
+        ),
+    ]
+    # ElastiCache: a Redis replication group (primary + replicas), Memcached clusters.
+    groups += [
+        _Group(
+            "redis-sessions",
+            prod,
+            "us-east-1",
+            "elasticache",
+            "cache.r6g.large",
+            base=3,
+            engine="redis",
+            name="sessions",
+            tags=tags("web"),
+        ),
+        _Group(
+            "redis-eu",
+            prod,
+            "eu-west-1",
+            "elasticache",
+            "cache.m5.large",
+            base=2,
+            engine="redis",
+            name="sessions-eu",
+            tags=tags("web"),
+        ),
+        _Group(
+            "memcached-pages",
+            staging,
+            "us-west-2",
+            "elasticache",
+            "cache.t3.medium",
+            base=2,
+            peak=1,
+            engine="memcached",
+            name="pages-mc",
+            tags=tags(None),
+        ),
+        _Group(
+            "memcached-analytics",
+            analytics,
+            "us-east-1",
+            "elasticache",
+            "cache.m5.large",
+            base=1,
+            engine="memcached",
+            name="features-mc",
+            tags=tags("ml"),
+        ),
+    ]
+    # OpenSearch domains with dedicated masters; one legacy Elasticsearch domain.
+    for key, acct_id, region, dtype, n, mtype, engine, cat in (
+        ("logs", prod, "us-east-1", "r6g.large.search", 3, "m6g.large.search", "OpenSearch_2.11", "platform"),
+        ("search", prod, "eu-west-1", "m6g.large.search", 2, "m6g.large.search", "OpenSearch_2.11", "web"),
+        ("legacy-es", analytics, "us-west-2", "m5.large.search", 2, None, "Elasticsearch_7.10", None),
+    ):
+        groups.append(
+            _Group(
+                f"es-{key}",
+                acct_id,
+                region,
+                "es",
+                dtype,
+                base=n,
+                engine=engine,
+                name=key,
+                role="data",
+                tags=tags(cat),
+            )
+        )
+        if mtype:
+            groups.append(
+                _Group(
+                    f"es-{key}-master",
+                    acct_id,
+                    region,
+                    "es",
+                    mtype,
+                    base=3,
+                    engine=engine,
+                    name=key,
+                    role="master",
+                    tags=tags(cat),
+                )
+            )
+    # Redshift: a steady warehouse and an ad-hoc cluster paused at night and weekends.
+    groups += [
+        _Group(
+            "rs-warehouse",
+            analytics,
+            "us-east-1",
+            "redshift",
+            "ra3.xlplus",
+            base=2,
+            name="warehouse",
+            tags=tags("data"),
+        ),
+        _Group(
+            "rs-adhoc",
+            analytics,
+            "us-west-2",
+            "redshift",
+            "dc2.large",
+            base=2,
+            name="adhoc",
+            paused_local=True,
+            tags=tags("data"),
+        ),
+        _Group(
+            "rs-reporting",
+            prod,
+            "eu-west-1",
+            "redshift",
+            "dc2.large",
+            base=1,
+            name="reporting",
+            tags=tags(None),
+        ),
+    ]
+    # DynamoDB: provisioned tables with GSIs (read capacity doubles in business hours), one on-demand table.
+    groups += [
+        _Group(
+            "ddb-orders",
+            prod,
+            "us-east-1",
+            "dynamodb",
+            "orders",
+            base=1,
+            rcu=50,
+            wcu=20,
+            gsis=(("by-customer", 20, 10), ("by-status", 10, 5)),
+            tags=tags("web"),
+        ),
+        _Group(
+            "ddb-sessions",
+            prod,
+            "eu-west-1",
+            "dynamodb",
+            "sessions",
+            base=1,
+            rcu=25,
+            wcu=25,
+            gsis=(("by-user", 10, 10),),
+            tags=tags("web"),
+        ),
+        _Group(
+            "ddb-config", staging, "us-west-2", "dynamodb", "config", base=1, rcu=5, wcu=5, tags=tags(None)
+        ),
+        _Group(
+            "ddb-events",
+            analytics,
+            "us-east-1",
+            "dynamodb",
+            "events",
+            base=1,
+            on_demand=True,
+            tags=tags("data"),
+        ),
+        _Group(
+            "ddb-audit", mgmt, "us-east-1", "dynamodb", "audit", base=1, rcu=5, wcu=10, tags=tags("shared")
+        ),
+    ]
+    return groups
+
+
+def _price(itype: str, os: str | None) -> Decimal:
+    base = Decimal(OD_PRICE.get(itype, DEFAULT_OD_PRICE))
+    return base + OS_PRICE_EXTRA.get(os or "linux", Decimal(0))
+
+
+def _build_reservations(seed: int, groups: list[_Group], start: datetime) -> list[SandboxReservation]:
+    rng = random.Random(f"awscost-sandbox-ri:{seed}")
+    out: list[SandboxReservation] = []
+    q = Decimal("0.0001")
+    # End dates relative to the scenario start: some far, a few within 30 and 90 days, one already expired.
+    ends = [("far", 0.55), ("30d", 0.15), ("90d", 0.2), ("far2", 0.1)]
+    seen: set[tuple[str, str, str, str, str | None, str | None, bool]] = set()
+    for g in groups:
+        if g.kind == "dynamodb" or g.base == 0 or g.spot or g.window or g.paused_local:
+            continue
+        ri_kind = f"ri-{g.kind}"
+        shape = (ri_kind, g.account, g.region, g.type, g.os, g.engine, g.multi_az)
+        if shape in seen or (any(r.kind == ri_kind for r in out) and rng.random() < 0.3):
+            continue
+        seen.add(shape)
+        count = max(1, round(g.base * rng.uniform(0.4, 0.9)))
+        when = rng.choices([e for e, _ in ends], [w for _, w in ends])[0]
+        # Guarantee the planner's "expiring soon" cases exist whatever the seed draws.
+        if len(out) == 1:
+            when = "30d"
+        elif len(out) == 3:
+            when = "90d"
+        if when == "30d":
+            end = start + timedelta(days=rng.randint(5, 28))
+        elif when == "90d":
+            end = start + timedelta(days=rng.randint(35, 88))
+        else:
+            end = start + timedelta(days=rng.randint(120, 330))
+        offering = rng.choice(["No Upfront", "Partial Upfront", "All Upfront"])
+        od = _price(g.type, g.os) * (2 if g.multi_az else 1)
+        if offering == "No Upfront":
+            fixed, usage = Decimal(0), (od * Decimal("0.62")).quantize(q)
+        elif offering == "Partial Upfront":
+            fixed, usage = (
+                (od * Decimal("0.29") * 8760).quantize(Decimal(1)),
+                (od * Decimal("0.29")).quantize(q),
+            )
+        else:
+            fixed, usage = (od * Decimal("0.57") * 8760).quantize(Decimal(1)), Decimal(0)
+        scope, az = (
+            ("Availability Zone", g.az) if g.kind == "ec2" and rng.random() < 0.2 else ("Region", None)
+        )
+        out.append(
+            SandboxReservation(
+                g.account,
+                g.region,
+                ri_kind,
+                _ri_id(ri_kind, seed, g.key),
+                g.type,
+                count,
+                start=end - YEAR,
+                end=end,
+                os=g.os if g.kind == "ec2" else None,
+                engine=g.engine,
+                multi_az=g.multi_az,
+                scope=scope,
+                az=az,
+                offering_type=offering,
+                fixed_price=fixed,
+                usage_price=usage,
+            )
+        )
+    # One reservation per kind expired before the scenario started (collectors must not count it).
+    by_kind: dict[str, SandboxReservation] = {}
+    for r in out:
+        by_kind.setdefault(r.kind, r)
+    for kind, r in sorted(by_kind.items()):
+        if kind == "ri-ec2":
+            end = start - timedelta(days=6)
+            out.append(
+                SandboxReservation(
+                    r.account,
+                    r.region,
+                    kind,
+                    _ri_id(kind, seed, "expired"),
+                    r.type,
+                    2,
+                    start=end - YEAR,
+                    end=end,
+                    os=r.os,
+                    engine=r.engine,
+                    multi_az=r.multi_az,
+                    offering_type="All Upfront",
+                    fixed_price=(r.usage_price * 8760).quantize(Decimal(1)) or Decimal(500),
+                )
+            )
+    return out
+
+
+def _ri_id(kind: str, seed: int, key: str) -> str:
+    h = _hex(seed, kind, key, n=32)
+    if kind == "ri-ec2":  # EC2 reservation ids are UUIDs
+        return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+    return f"{kind.removeprefix('ri-')}-ri-{h[:10]}"
+
+
+def default_scenario(seed: int = 7) -> Scenario:
+    return Scenario(seed)
