@@ -97,7 +97,7 @@ def collected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, P
             COLLECTED_HOURS,
             out,
             Console(file=console, width=200),
-            steps=["awscost_sandbox.demo:collect_step", "awscost_sandbox.ri:demo_step"],
+            steps=["collect", "ri"],
         )
     ctx.results["console"] = console.getvalue()
     bill = write_bill(ctx.scenario, ctx.scenario.hours(BILLED_HOURS), out / "bill", formats=("cur",))

@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from awscost.core.errors import InputError
+from awscost.core.registry import Registry
 from awscost.core.timeutil import format_hour
 from awscost.entrypoints.cli import cli
-from awscost_sandbox.demo import DemoContext, run_demo
+from awscost_sandbox.demo import DemoContext, DemoError, run_demo
 from awscost_sandbox.scenario import Scenario
 
 ALL_KINDS = {
@@ -188,7 +190,6 @@ def test_demo_rejects_bad_hours(tmp_path: Path) -> None:
 
 
 def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import awscost_sandbox.demo as demo_mod
 
     ran: list[str] = []
 
@@ -198,15 +199,16 @@ def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: py
     def after(ctx: DemoContext) -> None:
         ran.append(ctx.server.endpoint)
 
-    monkeypatch.setattr(demo_mod, "broken_step", broken, raising=False)
-    monkeypatch.setattr(demo_mod, "after_step", after, raising=False)
+    steps: Registry[Callable[[DemoContext], None]] = Registry("demo step")
+    steps.add("broken_step", broken)
+    steps.add("after_step", after)
     buf = io.StringIO()
-    with pytest.raises(demo_mod.DemoError) as err:
+    with pytest.raises(DemoError) as err:
         run_demo(
             1,
             tmp_path,
             Console(file=buf, width=140),
-            steps=["awscost_sandbox.demo:broken_step", "awscost_sandbox.demo:after_step"],
+            steps=steps,
         )
     assert "broken_step" in str(err.value) and err.value.exit_code != 0
     assert ran and "bill.csv: the bill is missing" in buf.getvalue()

@@ -5,6 +5,6 @@
     layer.py     answers what moto lacks (reservation inventories; Cost Explorer via sandbox/ce.py), from
                  the scenario: `register(service, operation, handler)`
     seed.py      the Organization under the scenario's account ids; `apply_fleet(server, scenario, hour)`
-    demo.py      `awscost demo`: `run_demo` and its list of `STEPS`
+    demo.py      `awscost demo`: `run_demo` and its registry of `STEPS`
     serve.py     `awscost sandbox`: the seeded server in the foreground
 """

@@ -1,7 +1,7 @@
 """`awscost demo`: start the sandbox, seed it, run the REAL collector hour by hour over HTTP, show the result.
 
-The demo is a list of steps (`STEPS`, "module:function", each `step(ctx: DemoContext) -> None`, imported
-lazily), run in order while the sandbox server is up. The first collects; later capabilities (bill
+The demo is a registry of steps (`STEPS`: name -> "module:function", each `step(ctx: DemoContext) -> None`,
+imported when it runs), run in order while the sandbox server is up. The first collects; later capabilities (bill
 loading, RI workbook, service costs ...) add their own step to the list.
 """
 
@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from rich.console import Console
 
 from awscost.core.config import Settings
 from awscost.core.errors import AwsCostError, InputError
+from awscost.core.registry import Registry
 from awscost.core.timeutil import HOUR, format_hour
 from awscost_sandbox.scenario import Scenario, default_scenario
 from awscost_sandbox.seed import ROLE_NAME, apply_fleet, seed_organization
@@ -36,13 +36,13 @@ class DemoError(AwsCostError):
     exit_code = 1
 
 
-STEPS: list[str] = [
-    "awscost_sandbox.demo:collect_step",  # A: the real collector, every simulated hour
-    "awscost_sandbox.demo:summary_step",
-    "awscost_sandbox.bill:demo_step",  # D: the scenario's bill (CUR + FOCUS) loaded, cost by account/service
-    "awscost_sandbox.ri:demo_step",  # B: RI/SP plan and the AwsRIUsageReport workbook
-    "awscost_sandbox.containers:demo_step",  # C: micro-service cost from the container hosts' logs
-]
+Step = Callable[["DemoContext"], None]
+STEPS: Registry[Step] = Registry("demo step")
+STEPS.add("collect", "awscost_sandbox.demo:collect_step")  # A: the real collector, every simulated hour
+STEPS.add("summary", "awscost_sandbox.demo:summary_step")
+STEPS.add("bill", "awscost_sandbox.bill:demo_step")  # D: the scenario's bill (CUR + FOCUS), cost by account
+STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUsageReport workbook
+STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
 
 
 @dataclass
@@ -61,12 +61,6 @@ class DemoContext:
     seed_calls: int = 0
     fmt: str = "table"  # table: rich tables on the console; json|jsonl|csv: summary rows on stdout
     results: dict[str, Any] = field(default_factory=dict)  # free space for steps to hand data to later ones
-
-
-def resolve_step(target: str) -> Callable[[DemoContext], None]:
-    module, _, attr = target.partition(":")
-    func: Callable[[DemoContext], None] = getattr(import_module(module), attr)
-    return func
 
 
 @contextmanager
@@ -123,11 +117,13 @@ def run_demo(
     out_dir: Path | str = "awscost-demo",
     console: Console | None = None,
     *,
-    steps: Sequence[str] | None = None,
+    steps: Registry[Step] | Sequence[str] | None = None,
     seed: int = 7,
     fmt: str = "table",
 ) -> DemoContext:
-    """Run the demo steps against a fresh sandbox; the usage samples land in `out_dir/awscost.db`."""
+    """Run the demo steps against a fresh sandbox; the usage samples land in `out_dir/awscost.db`.
+
+    `steps`: names of STEPS to run (default all), or a registry of other steps (tests)."""
     if not 1 <= hours <= MAX_HOURS:
         raise InputError(f"hours must be between 1 and {MAX_HOURS}, got {hours}", where="--hours")
     console = console or Console()
@@ -154,10 +150,12 @@ def run_demo(
             fmt=fmt,
         )
         failed = []
-        for target in steps if steps is not None else STEPS:
+        registry = steps if isinstance(steps, Registry) else STEPS
+        names = list(steps) if steps is not None and not isinstance(steps, Registry) else registry.names()
+        for target in names:
             # One failing step does not cost the user the others (each writes its own outputs).
             try:
-                resolve_step(target)(ctx)
+                registry.get(target)(ctx)
             except AwsCostError as exc:
                 console.print(f"[red]demo step {target} failed:[/] {exc.render()}")
                 failed.append(target)

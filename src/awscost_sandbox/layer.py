@@ -44,21 +44,18 @@ Handler = Callable[[dict[str, Any], str, str], dict[str, Any]]
 HANDLERS: dict[tuple[str, str], Handler] = {}
 
 # Sandbox modules that register handlers when imported; `load_extensions()` (called by SandboxServer.start)
-# imports those present, so a server answers every registered operation without its caller importing them.
+# imports each, so a server answers every registered operation without its caller importing them. One that
+# cannot be imported is an error, not an operation the sandbox silently stops answering.
 EXTENSIONS: list[str] = ["awscost_sandbox.ce"]
 
 
 def load_extensions() -> list[str]:
-    """Import the extension modules that exist; returns their names."""
+    """Import the extension modules; returns their names."""
     from importlib import import_module
-    from importlib.util import find_spec
 
-    loaded = []
     for name in EXTENSIONS:
-        if find_spec(name) is not None:
-            import_module(name)
-            loaded.append(name)
-    return loaded
+        import_module(name)
+    return list(EXTENSIONS)
 
 
 def register(service: str, operation: str, handler: Handler) -> None:

@@ -31,6 +31,7 @@ from typing import IO, Any
 
 from awscost.containers.identity import ServiceNamer
 from awscost.containers.samples import ECS_CPU_UNITS_PER_VCPU, GIB, MIB, Malformed, ReadResult, Sample
+from awscost.core.registry import Registry
 
 UINT64_UNLIMITED = 2**64 - 1
 AGENT_SCHEMA = "container-sample/1"
@@ -334,15 +335,34 @@ def _agent(obj: dict[str, Any], ctx: ReadContext, ts: datetime | None, out: _Col
 Converter = Callable[[dict[str, Any], ReadContext, "datetime | None", _Collected], None]
 Detector = Callable[[dict[str, Any]], bool]
 
-# The one registry: (format name, detector, converter), tried in order on every JSON object.
-READERS: list[tuple[str, Detector, Converter]] = [
-    ("awscost-agent", lambda o: "awscost" in o, _agent),
-    ("docker-stats-line", lambda o: "CPUPerc" in o and "MemUsage" in o, _docker_stats_line),
-    ("docker-stats-json", lambda o: "cpu_stats" in o and "memory_stats" in o, _docker_stats_json),
-    ("ecs-task-metadata", lambda o: "TaskARN" in o and "Containers" in o, _ecs_task_metadata),
-    ("container-insights", lambda o: o.get("Type") in ("Container", "Task") and "Timestamp" in o,
-     _container_insights),
-]
+
+@dataclass(frozen=True)
+class ContainerFormat:
+    """One container usage format: how to recognise one of its JSON objects, and how to convert it."""
+
+    detect: Detector
+    convert: Converter
+
+
+# The one registry of formats, tried in this order on every JSON object.
+FORMATS: Registry[ContainerFormat] = Registry("container usage format")
+FORMATS.add("awscost-agent", ContainerFormat(lambda o: "awscost" in o, _agent))
+FORMATS.add(
+    "docker-stats-line", ContainerFormat(lambda o: "CPUPerc" in o and "MemUsage" in o, _docker_stats_line)
+)
+FORMATS.add(
+    "docker-stats-json",
+    ContainerFormat(lambda o: "cpu_stats" in o and "memory_stats" in o, _docker_stats_json),
+)
+FORMATS.add(
+    "ecs-task-metadata", ContainerFormat(lambda o: "TaskARN" in o and "Containers" in o, _ecs_task_metadata)
+)
+FORMATS.add(
+    "container-insights",
+    ContainerFormat(
+        lambda o: o.get("Type") in ("Container", "Task") and "Timestamp" in o, _container_insights
+    ),
+)
 
 
 def _dispatch(value: Any, ctx: ReadContext, ts: datetime | None, out: _Collected) -> int:
@@ -359,10 +379,10 @@ def _dispatch(value: Any, ctx: ReadContext, ts: datetime | None, out: _Collected
         except json.JSONDecodeError:
             raise BadRecord("log event message is not JSON") from None
         return _dispatch(inner, ctx, ts, out)
-    for _name, detect, convert in READERS:
-        if detect(value):
+    for fmt in FORMATS.values():
+        if fmt.detect(value):
             try:
-                convert(value, ctx, ts, out)
+                fmt.convert(value, ctx, ts, out)
             except (KeyError, TypeError, ValueError) as exc:
                 if isinstance(exc, BadRecord):
                     raise
@@ -614,7 +634,3 @@ def write_parquet(
                     batch.clear()
             writer.write_table(to_arrow(batch))
     return result
-
-
-def iter_formats() -> Iterator[str]:
-    return (name for name, _, _ in READERS)

@@ -47,6 +47,10 @@ class ReportError(AwsCostError):
     exit_code = 7
 
 
+class MissingExtraError(AwsCostError):
+    """A feature needs an optional package that is not installed; the hint names the extra to install."""
+
+
 class NotBuiltError(AwsCostError):
     """A capability that is declared but not implemented yet. Said plainly rather than faked."""
 

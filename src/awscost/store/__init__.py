@@ -7,17 +7,16 @@ dynamodb://AWSCost?region=us-east-1[&map_table=AWSCostMap]
 from __future__ import annotations
 
 from collections.abc import Callable
-from importlib import import_module
 from urllib.parse import urlsplit
 
 from awscost.core.errors import StoreError
+from awscost.core.registry import Registry
 from awscost.store.base import Store, UsageItem, split_resource
 
 # scheme -> "module:factory"; the factory takes the URL and returns a Store. Imported lazily.
-BACKENDS: dict[str, str] = {
-    "sqlite": "awscost.store.sqlite:open_sqlite",
-    "dynamodb": "awscost.store.dynamodb:open_dynamodb",
-}
+BACKENDS: Registry[Callable[[str], Store]] = Registry("store backend")
+BACKENDS.add("sqlite", "awscost.store.sqlite:open_sqlite")
+BACKENDS.add("dynamodb", "awscost.store.dynamodb:open_dynamodb")
 
 DEFAULT_STORE_URL = "sqlite:///awscost.db"
 
@@ -26,8 +25,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
     """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
     is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway)."""
     scheme = urlsplit(url).scheme
-    target = BACKENDS.get(scheme)
-    if target is None:
+    if scheme not in BACKENDS:
         raise StoreError(
             f"unknown store URL scheme {scheme!r} in {url!r}",
             hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
@@ -44,9 +42,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
                 where=path,
                 hint="collect first (awscost collect, or awscost demo), or pass --store / set store in awscost.toml",
             )
-    module, _, attr = target.partition(":")
-    factory: Callable[[str], Store] = getattr(import_module(module), attr)
-    return factory(url)
+    return BACKENDS.get(scheme)(url)
 
 
 __all__ = ["BACKENDS", "DEFAULT_STORE_URL", "Store", "UsageItem", "open_store", "split_resource"]

@@ -8,23 +8,18 @@ from awscost.billing.readers.cur_legacy import CurLegacyReader
 from awscost.billing.readers.dbr import DbrReader
 from awscost.billing.readers.focus import FocusReader
 from awscost.core.errors import InputError
+from awscost.core.registry import Registry
 
-# Order matters only for headers that could match two formats; the most specific marker comes first.
-READERS: tuple[Reader, ...] = (CurLegacyReader(), Cur2Reader(), DbrReader(), FocusReader())
-
-
-def reader_named(name: str) -> Reader:
-    for reader in READERS:
-        if reader.name == name:
-            return reader
-    raise InputError(
-        f"unknown billing format {name!r}", where="--format", hint="one of cur, cur2, focus, dbr"
-    )
+# Format name -> reader. Detection tries them in this order; it matters only for headers that could match two
+# formats, so the most specific marker comes first.
+READERS: Registry[Reader] = Registry("billing format")
+for _reader in (CurLegacyReader(), Cur2Reader(), DbrReader(), FocusReader()):
+    READERS.add(_reader.name, _reader)
 
 
 def detect_reader(columns: list[str], *, where: str) -> Reader:
     """The reader for a header; InputError when no format matches or a required column is missing."""
-    for reader in READERS:
+    for reader in READERS.values():
         if reader.detect(columns):
             missing = [c for c in reader.required if c not in columns]
             if missing:
@@ -40,4 +35,4 @@ def detect_reader(columns: list[str], *, where: str) -> Reader:
     )
 
 
-__all__ = ["READERS", "Projection", "Reader", "detect_reader", "reader_named"]
+__all__ = ["READERS", "Projection", "Reader", "detect_reader"]

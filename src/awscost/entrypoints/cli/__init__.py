@@ -7,17 +7,18 @@ The registry below is the one place a command is added.
 from __future__ import annotations
 
 import sys
-from importlib import import_module
-from importlib.util import find_spec
 from typing import Any
 
 import click
 
 from awscost import __version__
-from awscost.core.errors import AwsCostError
+from awscost.core.errors import AwsCostError, MissingExtraError
+from awscost.core.registry import Registry
 
-# command name -> "module:attribute" of a click.Command / click.Group. One registry, lazily imported.
-COMMANDS: dict[str, str] = {
+# The one table of commands: name -> "module:attribute" of a click.Command / click.Group, imported when used.
+# `demo` and `sandbox` live in the sandbox package (the sandbox extra); awscost itself never imports it.
+COMMANDS: Registry[click.Command] = Registry("command")
+for _name, _target in {
     "init": "awscost.entrypoints.cli.setup:init",
     "iam-policy": "awscost.entrypoints.cli.setup:iam_policy",
     "collect": "awscost.entrypoints.cli.collect:collect",
@@ -31,31 +32,35 @@ COMMANDS: dict[str, str] = {
     "report": "awscost.entrypoints.cli.report:report",
     "services": "awscost.entrypoints.cli.services:services",
     "containers": "awscost.entrypoints.cli.containers:containers",
-}
+}.items():
+    COMMANDS.add(_name, _target)
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        # Only commands whose module is present are listed (a partial install still shows a clean help).
-        return sorted(n for n, t in COMMANDS.items() if find_spec(t.partition(":")[0]) is not None)
+        return sorted(COMMANDS)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        if cmd_name not in COMMANDS:
             return None
-        module, _, attr = target.partition(":")
-        try:
-            cmd = getattr(import_module(module), attr)
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith("awscost"):
-                raise click.ClickException(
-                    f"command {cmd_name!r} is not built yet ({module} missing)"
-                ) from None
-            raise click.ClickException(
-                f"command {cmd_name!r} needs the optional package {exc.name!r}: pip install 'awscost[all]'"
-            ) from None
+        cmd = COMMANDS.get(cmd_name)  # MissingExtraError names the extra to install
         assert isinstance(cmd, click.Command)
         return cmd
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list; a command whose extra is not installed is listed with what to install."""
+        rows = []
+        for name in self.list_commands(ctx):
+            try:
+                cmd = self.get_command(ctx, name)
+            except MissingExtraError as exc:
+                rows.append((name, f"(not installed: {exc.hint})"))
+                continue
+            if cmd is not None and not cmd.hidden:
+                rows.append((name, cmd.get_short_help_str(limit=formatter.width - 6 - len(name))))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
