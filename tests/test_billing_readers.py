@@ -153,7 +153,11 @@ def test_focus_commitment_discount_scenarios(name: str) -> None:
                 spec_rows = [r for r in csv.DictReader(fh) if any(v.strip() for v in r.values())]
             by_status = {
                 status: sum(
-                    (Decimal(r["EffectiveCost"]) for r in spec_rows if r["CommitmentDiscountStatus"] == status),
+                    (
+                        Decimal(r["EffectiveCost"])
+                        for r in spec_rows
+                        if r["CommitmentDiscountStatus"] == status
+                    ),
                     Decimal(0),
                 )
                 for status in ("Used", "Unused")

@@ -45,7 +45,7 @@ def test_config_error_is_one_line_without_traceback(tmp_path: Path) -> None:
 def test_iam_policy_is_the_registry_and_valid_json() -> None:
     import json
 
-    from awscost.usage.collectors.registry import iam_actions
+    from awscost.usage.kinds import iam_actions
 
     result = CliRunner().invoke(cli, ["iam-policy", "--kinds", "ec2,rds"])
     assert result.exit_code == 0, result.output

@@ -12,7 +12,7 @@ from botocore.stub import Stubber
 from awscost.aws.accounts import Account
 from awscost.aws.session import CallCounter, ClientCache, make_session
 from awscost.usage.collectors.base import CollectContext, MapCache, Memo
-from awscost.usage.collectors.registry import COLLECTORS
+from awscost.usage.kinds import COLLECTORS
 
 ACCOUNT = Account("123456789012", "moto default")
 HOUR = datetime(2026, 11, 26, 10, tzinfo=UTC)
@@ -35,7 +35,7 @@ def make_ctx(
 
 
 def run(kind: str, ctx: CollectContext) -> dict[str, int]:
-    return COLLECTORS[kind].collect(ctx).usage
+    return COLLECTORS.get(kind)(ctx).usage
 
 
 def launch(ec2: Any, ami: str, itype: str, az: str, n: int = 1, *, spot: bool = False) -> list[str]:

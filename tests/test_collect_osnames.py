@@ -1,5 +1,5 @@
-"""One OS vocabulary for instances, AMIs and reservations; instances with PlatformDetails (as AWS returns
-them) need no AMI lookup."""
+"""The ec2os collector: instances with PlatformDetails (as AWS returns them) need no AMI lookup; AMIs are
+resolved in batches (the vocabulary itself is tested in test_vocabulary.py)."""
 
 from __future__ import annotations
 
@@ -7,60 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import boto3
-import pytest
 from botocore.stub import Stubber
 
 from awscost.aws.accounts import Account
-from awscost.core.vocabulary import from_image, from_platform_details
 from awscost.usage.collectors.base import CollectContext, MapCache
-from awscost.usage.collectors.registry import COLLECTORS
-
-
-@pytest.mark.parametrize(
-    ("details", "os_name"),
-    [
-        ("Linux/UNIX", "linux"),
-        ("Linux/UNIX (Amazon VPC)", "linux"),
-        ("Red Hat Enterprise Linux", "rhel"),
-        ("Red Hat Enterprise Linux with HA", "rhel-ha"),
-        ("Red Hat Enterprise Linux with SQL Server Standard and HA", "rhel-sql-std"),
-        ("Red Hat Enterprise Linux with SQL Server Enterprise", "rhel-sql-ent"),
-        ("SUSE Linux", "suse"),
-        ("SUSE Linux (Amazon VPC)", "suse"),
-        ("Ubuntu Pro", "ubuntu-pro"),
-        ("Windows", "windows"),
-        ("Windows BYOL", "windows-byol"),
-        ("Windows with SQL Server Web", "windows-sql-web"),
-        ("Windows with SQL Server Standard", "windows-sql-std"),
-        ("Windows with SQL Server Enterprise (Amazon VPC)", "windows-sql-ent"),
-        ("Windows with SQL Server Express", "windows"),  # Express is free: billed as Windows
-        ("Linux with SQL Server Web", "linux-sql-web"),
-        ("Linux with SQL Server Standard", "linux-sql-std"),
-        ("Linux with SQL Server Enterprise", "linux-sql-ent"),
-        ("", None),
-        ("Plan 9", None),
-    ],
-)
-def test_platform_details_vocabulary(details: str, os_name: str | None) -> None:
-    assert from_platform_details(details) == os_name
-
-
-@pytest.mark.parametrize(
-    ("image", "os_name"),
-    [
-        ({"Name": "CentOS-7-x86_64-GenericCloud", "Description": "CentOS 7"}, "linux"),  # not rhel
-        ({"Name": "RHEL-8.6.0_HVM-20220503-x86_64", "Description": "Provided by Red Hat, Inc."}, "rhel"),
-        ({"Name": "suse-sles-15-sp4-v20220621-hvm-ssd-x86_64"}, "suse"),
-        (
-            {"Name": "Windows_Server-2019-English-Full-SQL_2019_Web-2022.06.15", "Platform": "windows"},
-            "windows-sql-web",
-        ),
-        ({"Name": "whatever", "PlatformDetails": "Windows with SQL Server Enterprise"}, "windows-sql-ent"),
-        ({"Name": "golden-42", "Description": "team image"}, "unknown"),
-    ],
-)
-def test_image_os(image: dict[str, Any], os_name: str) -> None:
-    assert from_image(image) == os_name
+from awscost.usage.kinds import COLLECTORS
 
 
 class Fixed:
@@ -110,7 +61,7 @@ def test_ec2os_uses_instance_platform_details_without_describe_images() -> None:
         ctx = CollectContext(
             Account("111111111111", "a"), "us-east-1", datetime(2026, 1, 1, tzinfo=UTC), Fixed(ec2), maps
         )
-        usage = COLLECTORS["ec2os"].collect(ctx).usage
+        usage = COLLECTORS.get("ec2os")(ctx).usage
     assert usage == {
         "windows-sql-ent-m5.large": 1,
         "rhel-m5.large": 1,
@@ -153,7 +104,7 @@ def test_ec2os_resolves_many_amis_in_batches_of_100() -> None:
         ctx = CollectContext(
             Account("111111111111", "a"), "us-east-1", datetime(2026, 1, 1, tzinfo=UTC), Fixed(ec2), maps
         )
-        usage = COLLECTORS["ec2os"].collect(ctx).usage
+        usage = COLLECTORS.get("ec2os")(ctx).usage
         stub.assert_no_pending_responses()
     assert usage == {"linux-t3.micro": 148, "unknown-t3.micro": 2}
     assert {k for k, v in maps.pending().items() if v["os_type"] == "?"} == {amis[99], amis[149]}
@@ -185,7 +136,7 @@ def test_ec2os_windows_platform_wins_over_an_unresolvable_ami() -> None:
         ctx = CollectContext(
             Account("111111111111", "a"), "us-east-1", datetime(2026, 1, 1, tzinfo=UTC), Fixed(ec2), maps
         )
-        assert COLLECTORS["ec2os"].collect(ctx).usage == {"windows-c5.large": 1}
+        assert COLLECTORS.get("ec2os")(ctx).usage == {"windows-c5.large": 1}
     assert maps.get("ami-0gone0000000000000") == {
         "os_type": "?",
         "region": "us-east-1",

@@ -12,9 +12,9 @@ import pytest
 from botocore.stub import ANY, Stubber
 
 from awscost.aws.accounts import Account
+from awscost.core.vocabulary import engine_from_reserved
 from awscost.usage.collectors.base import CollectContext
-from awscost.usage.collectors.registry import COLLECTORS
-from awscost.usage.collectors.reservations import rds_engine
+from awscost.usage.kinds import COLLECTORS
 
 HOUR = datetime(2026, 11, 26, 10, tzinfo=UTC)
 START = datetime(2026, 1, 15, 8, 30, tzinfo=UTC)
@@ -36,7 +36,7 @@ def stubbed(service: str) -> tuple[Any, Stubber]:
 
 def collect(kind: str, client: Any) -> Any:
     ctx = CollectContext(Account("111111111111", "a"), "us-east-1", HOUR, Fixed(client), page_size=None)
-    return COLLECTORS[kind].collect(ctx)
+    return COLLECTORS.get(kind)(ctx)
 
 
 def ec2_ri(
@@ -186,10 +186,11 @@ def test_ri_rds_paginated_multi_az_as_prefix_engine_matches_instance_engine() ->
         ("sqlserver-se(li)", "sqlserver-se"),
         ("oracle-ee(byol)", "oracle-ee"),
         ("mariadb", "mariadb"),
+        ("aurora", "aurora-mysql"),  # the first Aurora (MySQL 5.6) reservations
     ],
 )
 def test_rds_engine_names_match_describe_db_instances(product: str, engine: str) -> None:
-    assert rds_engine(product) == engine
+    assert engine_from_reserved(product) == engine
 
 
 def test_ri_elasticache_paginated() -> None:

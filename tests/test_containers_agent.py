@@ -207,9 +207,23 @@ def test_snapshot_command_errors(docker_socket: str, imds: str, tmp_path: Path) 
     base = ["containers", "snapshot", "--docker-socket", docker_socket, "--imds-endpoint", imds]
     res = CliRunner().invoke(entry, [*base, "--out", str(tmp_path / "missing-dir" / "x.jsonl")])
     assert res.exit_code == 2 and "cannot append" in res.stderr and "Traceback" not in res.stderr
-    res = CliRunner().invoke(entry, ["containers", "snapshot", "--docker-socket", str(tmp_path / "no.sock"),
-                                     "--host-id", "i-1", "--instance-type", "m5.large", "--region", "us-east-1",
-                                     "--account", "111122223333"])
+    res = CliRunner().invoke(
+        entry,
+        [
+            "containers",
+            "snapshot",
+            "--docker-socket",
+            str(tmp_path / "no.sock"),
+            "--host-id",
+            "i-1",
+            "--instance-type",
+            "m5.large",
+            "--region",
+            "us-east-1",
+            "--account",
+            "111122223333",
+        ],
+    )
     assert res.exit_code == 4 and "cannot reach the Docker engine" in res.stderr
     # To standard output when no --out: one JSON line per container.
     res = CliRunner().invoke(entry, base)

@@ -32,8 +32,13 @@ def test_describe_instance_types_per_region(aws: str) -> None:
     east = _instances("us-east-1", "m5.large", 2)
     west = _instances("eu-west-1", "c5.xlarge", 1)
     types = describe_instance_types(
-        [(east[0], "us-east-1"), (east[1], None), (west[0], "eu-west-1"), ("task/prod/abc", "us-east-1"),
-         ("i-0000000000000dead", "us-east-1")],
+        [
+            (east[0], "us-east-1"),
+            (east[1], None),
+            (west[0], "eu-west-1"),
+            ("task/prod/abc", "us-east-1"),
+            ("i-0000000000000dead", "us-east-1"),
+        ],
         default_region="us-east-1",
     )
     assert types == {east[0]: "m5.large", east[1]: "m5.large", west[0]: "c5.xlarge"}  # unknown id: absent
@@ -45,8 +50,22 @@ def test_allocate_describes_hosts_named_only_by_id(aws: str, tmp_path: Path) -> 
     events[0]["EC2InstanceId"] = host
     path = tmp_path / "insights.jsonl"
     path.write_text(json.dumps(events[0]) + "\n")
-    args = ["services", "allocate", str(path), "--region", "us-east-1", "--price", "m5.large=0.096", "--no-save",
-            "--format", "json", "--store", f"sqlite:///{tmp_path / 'x.db'}", "--step", "3600"]
+    args = [
+        "services",
+        "allocate",
+        str(path),
+        "--region",
+        "us-east-1",
+        "--price",
+        "m5.large=0.096",
+        "--no-save",
+        "--format",
+        "json",
+        "--store",
+        f"sqlite:///{tmp_path / 'x.db'}",
+        "--step",
+        "3600",
+    ]
     without = CliRunner().invoke(_entry, args)
     assert without.exit_code == 2 and "no instance type/region in the input" in without.stderr
     described = CliRunner().invoke(_entry, [*args, "--describe-hosts"])

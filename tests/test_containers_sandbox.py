@@ -42,8 +42,13 @@ def test_demo_step_with_the_sandbox_bill(tmp_path: Path) -> None:
     load_into([written["cur"]], tmp_path / "billing")
     out = io.StringIO()
     ctx = SimpleNamespace(
-        out_dir=tmp_path, scenario=scenario, first_hour=hours[0], last_hour=hours[-1],
-        store_url=f"sqlite:///{tmp_path / 'demo.db'}", console=Console(file=out, width=160), results={},
+        out_dir=tmp_path,
+        scenario=scenario,
+        first_hour=hours[0],
+        last_hour=hours[-1],
+        store_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        console=Console(file=out, width=160),
+        results={},
     )
     demo_step(ctx)
     text = " ".join(out.getvalue().split())

@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from awscost.usage.collectors.registry import iam_actions
+from awscost.usage.kinds import iam_actions
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
 TEMPLATES = sorted(INFRA.glob("*.yaml"))
@@ -106,7 +106,9 @@ def test_handler_collects_into_dynamodb_and_publishes_metrics(
     from awscost.store import open_store
 
     deploy_stack()  # the tables, and the function's environment exactly as the template sets it
-    env = boto3.client("lambda").get_function(FunctionName="awscost-collector")["Configuration"]["Environment"]
+    env = boto3.client("lambda").get_function(FunctionName="awscost-collector")["Configuration"][
+        "Environment"
+    ]
     for name, value in env["Variables"].items():
         monkeypatch.setenv(name, value)
     url = env["Variables"]["AWSCOST_STORE"]

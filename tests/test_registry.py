@@ -29,12 +29,13 @@ def test_entries_import_when_first_asked_for(plugin_dir: Path) -> None:
 
 
 def test_an_unknown_name_is_an_input_error_naming_the_known_ones() -> None:
-    reg: Registry[int] = Registry("collector", where="--kinds")
+    reg: Registry[int] = Registry("collector", param="kinds")
     reg.add("ec2", 1)
     reg.add("rds", 2)
     with pytest.raises(InputError) as err:
         reg.get("ec3")
-    assert err.value.render() == "--kinds: unknown collector 'ec3' (known: ec2, rds)"
+    assert err.value.render() == "kinds: unknown collector 'ec3' (known: ec2, rds)"
+    assert err.value.param == "kinds"  # the command line shows its flag instead (test_cli.py)
 
 
 def test_one_name_one_entry() -> None:

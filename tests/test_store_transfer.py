@@ -210,7 +210,7 @@ def test_normalise_legacy_keys() -> None:
         ("ec2os", "spot-sles-m4.large"): ("spot-suse-m4.large", "sles -> suse"),
         ("ri-ec2", "Linux/UNIX (Amazon VPC)-t2.small"): ("linux-t2.small", "product description -> OS"),
         ("ri-ec2", "Red Hat Enterprise Linux:m5.large"): ("rhel-m5.large", "product description -> OS"),
-        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("Windows with SQL Server Standard-t2.small", None),
+        ("ri-ec2", "Windows with SQL Server Standard-t2.small"): ("windows-sql-std-t2.small", "product description -> OS"),  # noqa: E501
         ("ri-ec2", "linux-t2.small"): ("linux-t2.small", None),
         ("ri-rds", "db.r4.large:mysql-multi_az"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),
         ("ri-rds", "db.r4.large:mysql (Multi-AZ)"): ("multi_az-db.r4.large:mysql", "Multi-AZ suffix -> multi_az- prefix"),  # noqa: E501

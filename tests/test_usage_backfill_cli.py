@@ -25,7 +25,16 @@ def test_backfill_command_rebuilds_hours_from_a_loaded_dataset(tmp_path: Path) -
 
     result = runner.invoke(
         cli,
-        ["usage", "backfill", "--from-billing", str(tmp_path / "ds"), "--store", store_url, "--format", "json"],
+        [
+            "usage",
+            "backfill",
+            "--from-billing",
+            str(tmp_path / "ds"),
+            "--store",
+            store_url,
+            "--format",
+            "json",
+        ],
     )
 
     assert result.exit_code == 0, result.output
@@ -35,7 +44,9 @@ def test_backfill_command_rebuilds_hours_from_a_loaded_dataset(tmp_path: Path) -
     store = open_store(store_url)
     org = list(store.query(kind="ec2os", account="org"))
     # Every billed hour of every region is there, org-wide, equal to the scenario's running instances.
-    assert sorted({(i.region, i.time) for i in org}) == sorted((r, h) for r in scenario.regions for h in hours)
+    assert sorted({(i.region, i.time) for i in org}) == sorted(
+        (r, h) for r in scenario.regions for h in hours
+    )
     for item in org:
         expected: dict[str, int] = {}
         for unit in scenario.fleet_at(item.time):

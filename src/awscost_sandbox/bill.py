@@ -21,6 +21,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
+from awscost.core import vocabulary
 from awscost.core.timeutil import HOUR, floor_hour
 from awscost_sandbox.scenario import DEFAULT_OD_PRICE, OD_PRICE, OS_PRICE_EXTRA
 
@@ -318,7 +319,7 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                     "os": unit.os,
                     "engine": unit.engine,
                     "usage_type": usage_type,
-                    "operation": operation,
+                    "operation": _operation(operation, unit.kind, unit.os),
                     "amount": Decimal(1),
                     "product_code": code,
                     "product_name": pname,
@@ -564,10 +565,10 @@ def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
         "lineItem/LegalEntity": "Amazon Web Services, Inc.",
         "product/ProductName": line.product_name,
         "product/cacheEngine": line.engine or "" if line.kind == "elasticache" else "",
-        "product/databaseEngine": line.engine or "" if line.kind == "rds" else "",
+        "product/databaseEngine": _engine_family(line.engine) if line.kind == "rds" else "",
         "product/instanceType": line.itype or "" if line.kind in PRODUCT else "",
         "product/location": REGION_NAME.get(line.region or "", ""),
-        "product/operatingSystem": (line.os or "").capitalize() if line.kind == "ec2" else "",
+        "product/operatingSystem": _price_list_os(line.os) if line.kind == "ec2" else "",
         "product/region": line.region or "",
         "product/regionCode": line.region or "",
         "product/servicecode": line.product_code,
@@ -729,6 +730,23 @@ def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
 
     row["ServiceCategory"] = SERVICE_CATEGORY.get(line.product_code, "Other")
     return ["NULL" if row.get(c) is None else str(row[c]) for c in FOCUS_HEADER]
+
+
+# The bill names OS and engine as AWS's bills do (usage operation code, Price List names), not in awscost's
+# vocabulary, so reading it back exercises the same translation a real CUR needs.
+def _operation(operation: str, kind: str, os_name: str | None) -> str:
+    row = vocabulary.os_entry(os_name or "linux") if kind == "ec2" else None
+    return f"{operation}:{row.operation}" if row is not None and row.operation else operation
+
+
+def _price_list_os(os_name: str | None) -> str:
+    row = vocabulary.os_entry(os_name or "linux")
+    return row.price_list[0] if row is not None else (os_name or "")
+
+
+def _engine_family(engine: str | None) -> str:
+    row = vocabulary.engine_entry(engine or "")
+    return row.family if row is not None else (engine or "")
 
 
 def write_cur_period(rows: Iterable[list[str]], header: list[str], out_dir: Path, period: str) -> Path:

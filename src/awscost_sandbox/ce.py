@@ -19,34 +19,19 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from awscost.core import vocabulary
 from awscost.core.timeutil import HOUR, floor_hour
+from awscost.usage import kinds as catalog
 from awscost_sandbox.layer import LayerError, current, page, register
 from awscost_sandbox.scenario import FleetUnit, SandboxReservation
 
-SERVICE_KIND = {
-    "Amazon Elastic Compute Cloud - Compute": "ec2",
-    "Amazon Relational Database Service": "rds",
-    "Amazon ElastiCache": "elasticache",
-    "Amazon OpenSearch Service": "es",
-    "Amazon Elasticsearch Service": "es",
-    "Amazon Redshift": "redshift",
-}
+# Cost Explorer's service name -> the fleet's kind (the service name), from awscost's catalog; plus the
+# name OpenSearch had before its rename.
+SERVICE_KIND = {s.ce_service: str(s.service) for s in catalog.CATALOG if s.ce_service}
+SERVICE_KIND["Amazon Elasticsearch Service"] = "es"
 LOOKBACK_DAYS = {"SEVEN_DAYS": 7, "THIRTY_DAYS": 30, "SIXTY_DAYS": 60}
 TERM = {"ONE_YEAR": "1y", "THREE_YEARS": "3y"}
 PAYMENT = {"NO_UPFRONT": "no", "PARTIAL_UPFRONT": "partial", "ALL_UPFRONT": "all"}
-PLATFORM = {
-    "linux": "Linux/UNIX",
-    "windows": "Windows",
-    "rhel": "Red Hat Enterprise Linux",
-    "suse": "SUSE Linux",
-    "windows-sql-std": "Windows with SQL Server Standard",
-}
-ENGINE = {
-    "mysql": "MySQL",
-    "postgres": "PostgreSQL",
-    "aurora-mysql": "Aurora MySQL",
-    "aurora-postgresql": "Aurora PostgreSQL",
-}
 
 
 def _s(value: float | Decimal) -> str:
@@ -196,16 +181,18 @@ def reservation_utilization(params: dict[str, Any], account: str, region: str) -
 
 def _instance_details(kind: str, region: str, key: tuple[str, ...]) -> dict[str, Any]:
     _, itype, os_name, engine, multi = key
+    os_row = vocabulary.os_entry(os_name or "linux")
+    engine_row = vocabulary.engine_entry(engine)
     if kind == "ec2":
         return {
             "EC2InstanceDetails": {
                 "Family": itype.split(".")[0],
                 "InstanceType": itype,
                 "Region": region,
-                "Platform": PLATFORM.get(os_name, "Linux/UNIX"),
+                "Platform": os_row.platform if os_row else "Linux/UNIX",
                 "Tenancy": "shared",
                 "CurrentGeneration": True,
-                "SizeFlexEligible": os_name == "linux",
+                "SizeFlexEligible": bool(os_row and os_row.size_flexible),
             }
         }
     if kind == "rds":
@@ -214,11 +201,12 @@ def _instance_details(kind: str, region: str, key: tuple[str, ...]) -> dict[str,
                 "Family": itype.rsplit(".", 1)[0],
                 "InstanceType": itype,
                 "Region": region,
-                "DatabaseEngine": ENGINE.get(engine, engine),
+                "DatabaseEngine": engine_row.family if engine_row else engine,
+                "DatabaseEdition": (engine_row.edition or "") if engine_row else "",
                 "DeploymentOption": "Multi-AZ" if multi else "Single-AZ",
                 "LicenseModel": "No license required",
                 "CurrentGeneration": True,
-                "SizeFlexEligible": True,
+                "SizeFlexEligible": bool(engine_row and engine_row.size_flexible),
             }
         }
     if kind == "elasticache":

@@ -69,7 +69,9 @@ class DockerClient:
         try:
             return json.loads(body)
         except ValueError:
-            raise AwsAccessError(f"Docker API GET {path} did not answer JSON", where=self.socket_path) from None
+            raise AwsAccessError(
+                f"Docker API GET {path} did not answer JSON", where=self.socket_path
+            ) from None
 
     def containers(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.get("/containers/json")

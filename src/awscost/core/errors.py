@@ -8,14 +8,21 @@ class AwsCostError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str, *, where: str | None = None, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, where: str | None = None, hint: str | None = None, param: str | None = None
+    ) -> None:
         self.message = message
-        self.where = where
+        self.where = where  # a file (and line), account, region, URL ...
         self.hint = hint
+        # The library parameter at fault ("kinds", "renew_days"), when the error is about a value passed in:
+        # rendered under its own name from Python, and as its flag (--kinds) by the command line.
+        self.param = param
         super().__init__(self.render())
 
-    def render(self) -> str:
-        text = f"{self.where}: {self.message}" if self.where else self.message
+    def render(self, param_label: str | None = None) -> str:
+        """One line: where, what, hint. `param_label` names the parameter as the caller spelt it (a flag)."""
+        where = self.where or (param_label or self.param)
+        text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text += f" ({self.hint})"
         return text

@@ -93,9 +93,9 @@ def resolve(target: str, what: str) -> object:
 class Registry(Generic[T]):
     """name -> T, in registration order. `what` names the extension point in messages ("collector")."""
 
-    def __init__(self, what: str, *, where: str | None = None) -> None:
+    def __init__(self, what: str, *, param: str | None = None) -> None:
         self.what = what
-        self.where = where  # the option or field that names an entry, for unknown-name errors ("--kinds")
+        self.param = param  # the parameter that names an entry, for unknown-name errors ("kinds")
         self._entries: dict[str, T | str] = {}
         self._loaded: dict[str, T] = {}
 
@@ -135,7 +135,7 @@ class Registry(Generic[T]):
     def _known(self, name: str) -> str:
         if name not in self._entries:
             raise InputError(
-                f"unknown {self.what} {name!r}", where=self.where, hint=f"known: {', '.join(self._entries)}"
+                f"unknown {self.what} {name!r}", param=self.param, hint=f"known: {', '.join(self._entries)}"
             )
         return name
 

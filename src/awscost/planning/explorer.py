@@ -20,45 +20,18 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from awscost.core import vocabulary
 from awscost.core.errors import InputError
 from awscost.store.base import UsageItem
+from awscost.usage import kinds as catalog
 
-# our service names -> Cost Explorer's SERVICE dimension values / recommendation service names
-CE_SERVICE = {
-    "ec2": "Amazon Elastic Compute Cloud - Compute",
-    "rds": "Amazon Relational Database Service",
-    "elasticache": "Amazon ElastiCache",
-    "es": "Amazon OpenSearch Service",
-    "redshift": "Amazon Redshift",
-}
-SERVICE_KIND = {
-    "ec2": "ec2os",
-    "rds": "rds",
-    "elasticache": "elasticache",
-    "es": "es",
-    "redshift": "redshift",
-}
+# From the kinds catalog: our service names -> Cost Explorer's SERVICE dimension values (and recommendation
+# service names), and -> the usage kind whose reservations they are.
+CE_SERVICE = {s.service: s.ce_service for s in catalog.CATALOG if s.ce_service and s.service}
+SERVICE_KIND = {s.service: s.name for s in catalog.CATALOG if s.ce_service and s.service}
 LOOKBACK = {7: "SEVEN_DAYS", 30: "THIRTY_DAYS", 60: "SIXTY_DAYS"}
 TERM = {"1y": "ONE_YEAR", "3y": "THREE_YEARS"}
 PAYMENT = {"no": "NO_UPFRONT", "partial": "PARTIAL_UPFRONT", "all": "ALL_UPFRONT"}
-EC2_PLATFORM = {
-    "Linux/UNIX": "linux",
-    "Linux/UNIX (Amazon VPC)": "linux",
-    "Windows": "windows",
-    "Windows (Amazon VPC)": "windows",
-    "Red Hat Enterprise Linux": "rhel",
-    "SUSE Linux": "suse",
-    "Windows with SQL Server Standard": "windows-sql-std",
-    "Windows with SQL Server Web": "windows-sql-web",
-    "Windows with SQL Server Enterprise": "windows-sql-ent",
-}
-RDS_ENGINE = {
-    "mysql": "mysql",
-    "postgresql": "postgres",
-    "aurora mysql": "aurora-mysql",
-    "aurora postgresql": "aurora-postgresql",
-    "mariadb": "mariadb",
-}
 
 
 def _num(value: Any) -> Decimal | None:
@@ -87,7 +60,7 @@ def pages(call: Callable[..., Mapping[str, Any]], **kwargs: Any) -> Iterator[Map
 
 def _service(service: str) -> str:
     if service not in CE_SERVICE:
-        raise InputError(f"unknown service {service!r}", where="service", hint=f"use {', '.join(CE_SERVICE)}")
+        raise InputError(f"unknown service {service!r}", param="service", hint=f"use {', '.join(CE_SERVICE)}")
     return CE_SERVICE[service]
 
 
@@ -154,13 +127,15 @@ def recommendation_key(service: str, details: Mapping[str, Any]) -> tuple[str, s
     """(usage kind, region, usage key) of a recommendation's InstanceDetails, in our vocabulary."""
     if service == "ec2":
         d = details.get("EC2InstanceDetails") or {}
-        os_name = EC2_PLATFORM.get(str(d.get("Platform")))
+        os_name = vocabulary.from_platform_details(str(d.get("Platform") or ""))
         if os_name is None or not d.get("InstanceType"):
             return None
         return "ec2os", str(d.get("Region")), f"{os_name}-{d['InstanceType']}"
     if service == "rds":
         d = details.get("RDSInstanceDetails") or {}
-        engine = RDS_ENGINE.get(str(d.get("DatabaseEngine", "")).lower())
+        engine = vocabulary.engine_from_family(
+            str(d.get("DatabaseEngine", "")), str(d.get("DatabaseEdition") or "") or None
+        )
         if engine is None or not d.get("InstanceType"):
             return None
         prefix = "multi_az-" if str(d.get("DeploymentOption", "")).startswith("Multi-AZ") else ""

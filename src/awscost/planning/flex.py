@@ -8,6 +8,8 @@ nano 0.25, micro 0.5, small 1, medium 2, large 4, xlarge 8, Nxlarge 8N.
   Multi-AZ counts twice the units of Single-AZ.
 - ElastiCache: within a node family (all engines, since 2024).
 - OpenSearch and Redshift: none; a reservation is for one instance/node type.
+Which rule a kind follows is the catalog's (`KindSpec.flex`); which OS and engines are flexible, the
+vocabulary's (`OperatingSystem.size_flexible`, `Engine.size_flexible`).
 
 A group is either one concrete key (factor 1, "instances") or a size-flexible family ("normalized units").
 """
@@ -17,21 +19,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from awscost.core import vocabulary
+from awscost.usage import kinds as catalog
+
 _SIZE = {"nano": 0.25, "micro": 0.5, "small": 1.0, "medium": 2.0, "large": 4.0, "xlarge": 8.0}
 _NX = re.compile(r"^(\d+)xlarge$")
-
-# usage kind -> reservation kind holding the same key shape
-RESERVATION_KIND = {
-    "ec2os": "ri-ec2",
-    "rds": "ri-rds",
-    "elasticache": "ri-elasticache",
-    "es": "ri-es",
-    "redshift": "ri-redshift",
-}
-PLAN_KINDS = tuple(RESERVATION_KIND)
-# usage kind -> the pricing service name
-SERVICE = {"ec2os": "ec2", "rds": "rds", "elasticache": "elasticache", "es": "es", "redshift": "redshift"}
-_LICENSE_INCLUDED = ("sqlserver", "oracle-se1", "oracle-se2-li", "custom-sqlserver")
 
 
 def size_factor(size: str) -> float | None:
@@ -62,40 +54,37 @@ class KeyInfo:
 
 
 def key_info(kind: str, key: str) -> KeyInfo:
-    if kind == "ec2os":
+    """What `key` of usage kind `kind` means for reservations, by the kind's size-flexibility rule."""
+    spec = catalog.KINDS.get(kind) if kind in catalog.KINDS else None
+    planned = spec is not None and spec.reservation_kind is not None
+    rule = spec.flex if spec is not None else None
+    if rule == "ec2":
         os_name, _, itype = key.rpartition("-")
         spot = os_name.startswith("spot-") or os_name == "spot"
         os_name = os_name.removeprefix("spot-")
         family, _, size = itype.rpartition(".")
-        factor = size_factor(size) if os_name == "linux" else None
+        os_row = vocabulary.os_entry(os_name)
+        factor = size_factor(size) if os_row is not None and os_row.size_flexible else None
         if factor is not None and family:
             return KeyInfo(kind, key, itype, os_name, False, f"{os_name}-{family}.*", factor, True, not spot)
         return KeyInfo(kind, key, itype, os_name, False, key, 1.0, False, not spot and bool(itype))
-    if kind == "rds":
+    if rule == "rds":
         multi = key.startswith("multi_az-")
         cls, _, engine = key.removeprefix("multi_az-").partition(":")
         family, _, size = cls.rpartition(".")
         factor = size_factor(size)
-        if factor is not None and family and not engine.startswith(_LICENSE_INCLUDED):
-            return KeyInfo(
-                kind,
-                key,
-                cls,
-                engine,
-                multi,
-                f"{family}.*:{engine}",
-                factor * (2 if multi else 1),
-                True,
-                True,
-            )
+        engine_row = vocabulary.engine_entry(engine)
+        if factor is not None and family and engine_row is not None and engine_row.size_flexible:
+            group = f"{family}.*:{engine}"
+            return KeyInfo(kind, key, cls, engine, multi, group, factor * (2 if multi else 1), True, True)
         return KeyInfo(kind, key, cls, engine, multi, key, 1.0, False, True)
-    if kind == "elasticache":
+    if rule == "elasticache":
         family, _, size = key.rpartition(".")
         factor = size_factor(size)
         if factor is not None and family.startswith("cache."):
             return KeyInfo(kind, key, key, "", False, f"{family}.*", factor, True, True)
         return KeyInfo(kind, key, key, "", False, key, 1.0, False, True)
-    return KeyInfo(kind, key, key, "", False, key, 1.0, False, kind in PLAN_KINDS)
+    return KeyInfo(kind, key, key, "", False, key, 1.0, False, planned)
 
 
 def concrete_units(units: float, sizes: dict[str, float]) -> list[tuple[str, int]]:

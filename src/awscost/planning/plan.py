@@ -17,17 +17,10 @@ from typing import Any
 from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
 from awscost.planning import ri
-from awscost.planning.flex import (
-    PLAN_KINDS,
-    RESERVATION_KIND,
-    SERVICE,
-    KeyInfo,
-    concrete_units,
-    describe_units,
-    key_info,
-)
+from awscost.planning.flex import KeyInfo, concrete_units, describe_units, key_info
 from awscost.planning.pricing.book import PAYMENTS, TERM_HOURS, TERMS, PriceBook
 from awscost.planning.stats import build_matrix, to_int16
+from awscost.usage import kinds as catalog
 
 CENT = Decimal("0.01")
 MONTH_HOURS = Decimal("730")
@@ -88,7 +81,7 @@ def _owned_by_group(
     store: Any, account: str, region: str, kind: str, groups: dict[str, Group], now: datetime, end: datetime
 ) -> dict[str, Owned]:
     """Latest ri-* item at or before `end`, folded into group units (with expirations)."""
-    ri_kind = RESERVATION_KIND[kind]
+    ri_kind = catalog.reservation_kind(kind)
     latest = None
     for item in store.query(
         kind=ri_kind, account=account, region=region, since=end - timedelta(days=35), until=end
@@ -127,7 +120,7 @@ def _prices(
     """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note) from the most used key."""
     ordered = sorted(group.members.values(), key=lambda i: -weights.get(i.key, 0.0))
     for info in ordered:
-        price = book.lookup(SERVICE[kind], info.type, region, info.variant)
+        price = book.lookup(catalog.service(kind), info.type, region, info.variant)
         if price is None or price.on_demand is None:
             continue
         sp = price.savings_plans.get(f"compute/{term}/{payment}")
@@ -155,7 +148,7 @@ def plan_from_store(
     org_name: str,
     book: PriceBook,
     account: str | None = None,
-    kinds: Sequence[str] = PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLAN_KINDS,
     lookback_days: int = 30,
     term: str = "1y",
     payment: str = "no",
@@ -171,12 +164,12 @@ def plan_from_store(
         raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", where="--payment")
     if renew_days not in (0, 30, 90):
         raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", where="--renew-days")
-    bad = [k for k in kinds if k not in PLAN_KINDS]
+    bad = [k for k in kinds if k not in catalog.PLAN_KINDS]
     if bad:
         raise InputError(
             f"cannot plan reservations for {', '.join(bad)}",
             where="--kinds",
-            hint=f"use {', '.join(PLAN_KINDS)}",
+            hint=f"use {', '.join(catalog.PLAN_KINDS)}",
         )
     end = floor_hour(until) + HOUR if until is not None else current_hour() + HOUR
     start = end - timedelta(days=lookback_days)
@@ -365,7 +358,7 @@ def _rate_parts(
 ) -> tuple[Decimal, Decimal]:
     """(upfront $, recurring $/h) per group unit, from the same key `_prices` used."""
     for info in sorted(g.members.values(), key=lambda m: -weights.get(m.key, 0.0)):
-        price = book.lookup(SERVICE[g.kind], info.type, g.region, info.variant)
+        price = book.lookup(catalog.service(g.kind), info.type, g.region, info.variant)
         if price is None or price.on_demand is None:
             continue
         rate = price.reserved_rate(term, payment)
@@ -490,7 +483,7 @@ def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
 def usage_statistics(
     store: Any,
     *,
-    kinds: Sequence[str] = PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLAN_KINDS,
     account: str | None = None,
     lookback_days: int = 30,
     until: datetime | None = None,

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from awscost.core.timeutil import HOUR, floor_hour
+from awscost.usage import kinds as catalog
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,16 +56,13 @@ class HourlyMatrix:
         return [self.start + i * HOUR for i in range(self.n_hours)]
 
 
-DAILY_KINDS = frozenset({"es", "redshift"})
-
-
 def build_matrix(
     items: Iterable[UsageItem],
     start: datetime,
     end: datetime,
     *,
     key_filter: Any = None,
-    daily_kinds: Collection[str] = DAILY_KINDS,
+    daily_kinds: Collection[str] = catalog.DAILY_KINDS,
 ) -> HourlyMatrix:
     """Hourly matrix of every (kind, account, region, key) in `items` over [start, end).
 

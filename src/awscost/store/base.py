@@ -18,11 +18,6 @@ from awscost.core.timeutil import floor_hour, format_hour, parse_hour
 Number = int | float
 
 
-# Kinds written by analyses rather than collectors (Cost Explorer's daily answers by awscost.planning.explorer, service
-# costs by awscost.containers.allocation). With the collector registry they are every kind a store may hold.
-DERIVED_KINDS = ("ce-cov", "ce-util", "ce-rec-7", "ce-rec-60", "svc-cost")
-
-
 def split_resource(aws_resource: str) -> tuple[str, str, str]:
     """`ec2:123456789012:us-east-1` -> (kind, account, region). Kinds never contain ':'."""
     parts = aws_resource.split(":")

@@ -27,43 +27,16 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from awscost.core import vocabulary
 from awscost.core.timeutil import floor_hour
 from awscost.store.base import UsageItem
+from awscost.usage import kinds as catalog
 
-BACKFILL_KINDS = ("ec2", "ec2os", "rds", "elasticache", "es", "redshift", "dynamodb")
-DAILY = frozenset({"es", "redshift"})
-PRODUCTS = ("AmazonEC2", "AmazonRDS", "AmazonElastiCache", "AmazonES", "AmazonRedshift", "AmazonDynamoDB")
+BACKFILL_KINDS = catalog.BACKFILL_KINDS
+DAILY = frozenset(k for k in BACKFILL_KINDS if catalog.cadence(k) == "daily")
+# The bill's product codes of those kinds (the catalog's AWS service codes), in catalog order.
+PRODUCTS = tuple(dict.fromkeys(str(catalog.spec(k).price_code) for k in BACKFILL_KINDS))
 USAGE_LINE_TYPES = ("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
-
-# RunInstances operation suffix -> OS (the usage vocabulary); AWS documents these codes per platform.
-EC2_OPERATION_OS = {
-    "": "linux",
-    "0002": "windows",
-    "0010": "rhel",
-    "000g": "suse",
-    "0006": "windows-sql-std",
-    "0102": "windows-sql-ent",
-    "0202": "windows-sql-web",
-    "0004": "linux-sql-std",
-    "0100": "linux-sql-ent",
-    "0200": "linux-sql-web",
-    "0800": "windows-byol",
-}
-EC2_OS_TEXT = {
-    "linux": "linux",
-    "windows": "windows",
-    "rhel": "rhel",
-    "red hat enterprise linux": "rhel",
-    "suse": "suse",
-    "sles": "suse",
-}
-RDS_ENGINE_TEXT = {
-    "mysql": "mysql",
-    "postgresql": "postgres",
-    "aurora mysql": "aurora-mysql",
-    "aurora postgresql": "aurora-postgresql",
-    "mariadb": "mariadb",
-}
 
 QUERY = """
 SELECT SubAccountId AS account, RegionId AS region, AvailabilityZone AS az,
@@ -98,18 +71,21 @@ def _text(value: Any) -> str:
 
 
 def ec2_os(operation: str, os_text: str) -> str:
-    """The usage OS vocabulary from the operation code, else from the product's OS text."""
-    _, _, code = operation.partition(":")
-    if code:
-        return EC2_OPERATION_OS.get(code, "unknown")
-    low = os_text.strip().lower()
-    # the sandbox and some exports spell our vocabulary directly (e.g. "windows-sql-std")
-    return EC2_OS_TEXT.get(low, low or "linux")
+    """The OS from the usage operation's code (`RunInstances:0002` = windows), else from the product's OS
+    text (`product/operatingSystem`, Price List spelling), else linux (plain `RunInstances` is Linux/UNIX)."""
+    if ":" in operation:
+        return vocabulary.from_operation(operation) or vocabulary.UNKNOWN
+    text = os_text.strip()
+    if not text:
+        return "linux"
+    if text.lower() in vocabulary.OS_NAMES:  # an export that already writes our vocabulary
+        return text.lower()
+    return vocabulary.from_price_list(text) or vocabulary.UNKNOWN
 
 
 def rds_engine(text: str) -> str:
-    low = text.strip().lower()
-    return RDS_ENGINE_TEXT.get(low, low.replace(" ", "-"))
+    """The engine from the bill's `product/databaseEngine` (Price List spelling, or already ours)."""
+    return vocabulary.engine_from_family(text) or text.strip().lower().replace(" ", "-")
 
 
 def usage_keys(row: dict[str, Any]) -> list[tuple[str, str, float]]:

@@ -1,8 +1,8 @@
 """Missing samples, made visible: per awsResource, the hours (or days) with no item.
 
-Hourly kinds expect one item per UTC hour; daily kinds (es, redshift, ri-*, and any resource whose
-items say `"granularity": "day"`, like the per-service daily cost) one item per UTC day, at whatever
-hour of that day it was written. The span checked is the resource's first to last sample, or
+Hourly kinds expect one item per UTC hour; daily kinds (the catalog's: es, redshift, ri-*, ce-*; and any
+resource whose items say `"granularity": "day"`) one item per UTC day, at whatever hour of that day it was
+written. The span checked is the resource's first to last sample, or
 the window given (`since` <= t < `until`), so a resource that stopped reporting shows its silence.
 """
 
@@ -17,17 +17,18 @@ from typing import Any
 from awscost.core.errors import InputError
 from awscost.core.timeutil import floor_hour, format_hour
 from awscost.store.base import Store, ceil_hour
+from awscost.usage import kinds as catalog
 
-DAILY_KINDS = frozenset({"es", "redshift"})
-CADENCES = ("hourly", "daily")
+CADENCES = catalog.CADENCES
 _STEP = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}
 
 
 def cadence_of(kind: str, expected: str = "hourly") -> str:
-    """Daily kinds are always checked per day; other kinds at the `expected` cadence."""
+    """The catalog's daily kinds are always checked per day; other kinds at the `expected` cadence (kinds the
+    catalog does not know: `expected`)."""
     if expected not in CADENCES:
-        raise InputError(f"unknown cadence {expected!r}", where="expected", hint="use hourly or daily")
-    if kind in DAILY_KINDS or kind.startswith("ri-"):
+        raise InputError(f"unknown cadence {expected!r}", param="expected", hint="use hourly or daily")
+    if kind in catalog.DAILY_KINDS:
         return "daily"
     return expected
 

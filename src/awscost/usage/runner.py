@@ -33,7 +33,7 @@ from awscost.core.config import Settings
 from awscost.core.timeutil import current_hour, floor_hour, format_hour
 from awscost.store.base import Store, UsageItem
 from awscost.usage.collectors.base import CollectContext, MapCache, Memo, Observation
-from awscost.usage.collectors.registry import COLLECTORS, resolve_kinds
+from awscost.usage.kinds import COLLECTORS, resolve_kinds
 
 WRITE_BATCH = 25  # one DynamoDB BatchWriteItem
 
@@ -200,7 +200,7 @@ def run_collection(
                 ctx = CollectContext(
                     account, region, hour, clients, maps, memos[(account.id, region)], page_size
                 )
-                obs = COLLECTORS[kind].collect(ctx)
+                obs = COLLECTORS.get(kind)(ctx)
             except Exception as exc:  # isolation is the point: one unit never stops the others
                 failure = Failure(account.id, region, kind, failure_reason(exc))
                 return UnitResult(account.id, region, kind, sum(local.values()), failure=failure)

@@ -30,6 +30,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
 
+from awscost.core import vocabulary
 from awscost.core.errors import AwsCostError, InputError
 from awscost.core.timeutil import parse_hour, parse_legacy_time
 from awscost.store.base import Store, UsageItem, plain_value, split_resource
@@ -39,18 +40,13 @@ _DYNAMO_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "B
 _LEGACY_TIME = re.compile(r"^\d{8}(-\d{1,2})?$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}")
 
-# Reservation product descriptions the original used as the OS part of ri-ec2 keys, mapped onto the one OS
-# vocabulary. SQL Server descriptions are left alone: their short names are the collectors' to define.
-_PRODUCT_OS = {
-    "linux/unix (amazon vpc)": "linux",
-    "linux/unix": "linux",
-    "windows (amazon vpc)": "windows",
-    "windows": "windows",
-    "red hat enterprise linux (amazon vpc)": "rhel",
-    "red hat enterprise linux": "rhel",
-    "suse linux (amazon vpc)": "suse",
-    "suse linux": "suse",
-}
+# Reservation product descriptions the original used as the OS part of ri-ec2 keys ("Linux/UNIX (Amazon VPC)"),
+# mapped onto the one OS vocabulary; longest first, so "windows with sql server web" wins over "windows".
+_PRODUCT_OS = sorted(
+    [(d, n) for d, n in vocabulary.BY_PLATFORM.items() if d != "sles"]
+    + [(f"{d} (amazon vpc)", n) for d, n in vocabulary.BY_PLATFORM.items() if d != "sles"],
+    key=lambda pair: -len(pair[0]),
+)
 _MULTI_AZ_SUFFIX = re.compile(r"^(?P<key>.+?)[-_:. ]?(multi[-_ ]?az)$", re.IGNORECASE)
 _OS_KINDS = frozenset({"ec2os", "ri-ec2"})
 _MULTI_AZ_KINDS = frozenset({"rds", "ri-rds"})
@@ -125,10 +121,10 @@ def normalise_legacy_key(kind: str, key: str) -> tuple[str, str | None]:
     Only unambiguous rewrites:
       * ec2os / ri-ec2: OS `sles` -> `suse` (`sles-m4.large`, `spot-sles-m4.large`);
         a reservation product description as OS -> the short name (`Linux/UNIX (Amazon VPC)-t2.small`
-        -> `linux-t2.small`, likewise Windows, Red Hat Enterprise Linux, SUSE Linux).
+        -> `linux-t2.small`, likewise every product `awscost.core.vocabulary` names).
       * rds / ri-rds: a Multi-AZ suffix (`db.r4.large:mysql-multi_az`, `...:mysql (Multi-AZ)` variants
         `-multi_az`, `_multiaz`, `-Multi-AZ`) -> the `multi_az-` prefix used in usage keys.
-    SQL Server product descriptions and anything else are kept as they are.
+    Anything else is kept as it is.
     """
     if kind in _OS_KINDS:
         spot = "spot-" if key.startswith("spot-") else ""
@@ -136,7 +132,7 @@ def normalise_legacy_key(kind: str, key: str) -> tuple[str, str | None]:
         if rest.startswith("sles-"):
             return f"{spot}suse-{rest[5:]}", "sles -> suse"
         lowered = rest.lower()
-        for desc, os_name in _PRODUCT_OS.items():
+        for desc, os_name in _PRODUCT_OS:
             if lowered.startswith(desc) and len(rest) > len(desc) and rest[len(desc)] in "-:":
                 return f"{spot}{os_name}-{rest[len(desc) + 1 :]}", "product description -> OS"
     if kind in _MULTI_AZ_KINDS and not key.startswith("multi_az-"):

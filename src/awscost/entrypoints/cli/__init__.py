@@ -72,12 +72,40 @@ def cli() -> None:
     """
 
 
+def param_flags(argv: list[str]) -> dict[str, str]:
+    """Library parameter name -> how the command line spells it (`kinds` -> `--kinds`, `paths` -> `PATHS`),
+    for the command that `argv` invokes, so an error about a parameter names the flag the user typed."""
+    flags: dict[str, str] = {}
+    try:
+        ctx = cli.make_context("awscost", list(argv), resilient_parsing=True)
+        cmd: click.Command = cli
+        while True:
+            for p in cmd.params:
+                if p.name and isinstance(p, click.Option):
+                    flags[p.name] = max((o for o in p.opts if o.startswith("--")), key=len, default=p.opts[0])
+                elif p.name and isinstance(p, click.Argument):
+                    flags[p.name] = p.human_readable_name
+            rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+            if not isinstance(cmd, click.Group) or not rest:
+                break
+            name, sub, sub_args = cmd.resolve_command(ctx, rest)
+            if sub is None or name is None:
+                break
+            ctx = sub.make_context(name, sub_args, parent=ctx, resilient_parsing=True)
+            cmd = sub
+    except (click.ClickException, AwsCostError):
+        pass  # an unparsable command line: the error then speaks the library's names
+    return flags
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Entry point: user mistakes become one line on stderr and a non-zero exit, never a traceback."""
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        return cli.main(args=argv, prog_name="awscost", standalone_mode=False)
+        return cli.main(args=args, prog_name="awscost", standalone_mode=False)
     except AwsCostError as exc:
-        click.echo(f"awscost: error: {exc.render()}", err=True)
+        label = param_flags(args).get(exc.param or "") if exc.param else None
+        click.echo(f"awscost: error: {exc.render(label)}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

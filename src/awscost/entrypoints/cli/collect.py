@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
+import textwrap
 from typing import Any
 
 import click
@@ -13,12 +14,18 @@ from awscost.core.errors import EXIT_PARTIAL_FAILURE
 from awscost.core.output import dumps, emit
 from awscost.core.timeutil import format_hour, parse_hour
 from awscost.entrypoints.cli._common import csv_list, format_option, with_settings
+from awscost.usage.kinds import COLLECTED
 
+_KINDS = textwrap.fill(
+    "--kinds   hourly (default) | daily | all | a comma list: " + ", ".join(COLLECTED) + ".",
+    width=86,
+    subsequent_indent=" " * 10,
+    break_on_hyphens=False,
+)
 HELP = f"""Collect usage of KINDS in every account x region, for one UTC sample hour, into the store.
 
 \b
---kinds   hourly (default) | daily | all | a comma list: ec2, ec2os, rds, dynamodb,
-          elasticache, es, redshift, ri-ec2, ri-rds, ri-elasticache, ri-es, ri-redshift.
+{_KINDS}
           Daily kinds are one sample per day: run `--kinds daily` once a day and
           `--kinds hourly` every hour.
 --accounts  comma list of 12-digit ids, "self" (the caller's account) or

@@ -19,14 +19,27 @@ def containers() -> None:
 
 
 @containers.command()
-@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None,
-              help="Append the JSON lines to FILE (default: standard output).")
-@click.option("--label", "label", default=None,
-              help="Docker label that names the service (e.g. app); recorded as the sample's service.")
-@click.option("--docker-socket", default="/var/run/docker.sock", show_default=True,
-              envvar="AWSCOST_DOCKER_SOCKET")
-@click.option("--imds-endpoint", default=None,
-              help="IMDS endpoint (default $AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254).")
+@click.option(
+    "--out",
+    "out_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Append the JSON lines to FILE (default: standard output).",
+)
+@click.option(
+    "--label",
+    "label",
+    default=None,
+    help="Docker label that names the service (e.g. app); recorded as the sample's service.",
+)
+@click.option(
+    "--docker-socket", default="/var/run/docker.sock", show_default=True, envvar="AWSCOST_DOCKER_SOCKET"
+)
+@click.option(
+    "--imds-endpoint",
+    default=None,
+    help="IMDS endpoint (default $AWS_EC2_METADATA_SERVICE_ENDPOINT or 169.254.169.254).",
+)
 @click.option("--host-id", default=None, help="Instance id (IMDS is skipped when all four are given).")
 @click.option("--instance-type", default=None)
 @click.option("--region", default=None)
@@ -71,8 +84,12 @@ def input_options(func: Any) -> Any:
             click.option("--region", default=None, help="Region for inputs that lack it."),
             click.option("--account", default=None, help="Account id for inputs that lack it."),
             click.option("--cluster", default=None, help="Cluster for inputs that lack it."),
-            click.option("--time", "time_", default=None,
-                         help="Time of `docker stats` lines that have no time prefix (ISO 8601)."),
+            click.option(
+                "--time",
+                "time_",
+                default=None,
+                help="Time of `docker stats` lines that have no time prefix (ISO 8601).",
+            ),
             click.option("--label", default=None, help="Docker label that names the service."),
         ]
     ):

@@ -91,10 +91,10 @@ def run_plan(
     min_hours: int = 168,
 ) -> Any:
     """Open the store and the price book (API cache over the snapshot) and plan."""
-    from awscost.planning.flex import PLAN_KINDS
     from awscost.planning.plan import plan_from_store
     from awscost.planning.pricing import load_price_book
     from awscost.store import open_store
+    from awscost.usage.kinds import PLAN_KINDS
 
     end: datetime | None = parse_time(until, where="--until") if until else None
     store = open_store(settings.store, must_exist=True)
@@ -268,9 +268,9 @@ def stats(
     settings: Settings, fmt: str, lookback: int, kinds: str | None, account: str | None, until: str | None
 ) -> None:
     """Hours observed, min, P5, mean, P50, P90, P95, max per series, per account and organization-wide."""
-    from awscost.planning.flex import PLAN_KINDS
     from awscost.planning.plan import usage_statistics
     from awscost.store import open_store
+    from awscost.usage.kinds import PLAN_KINDS
 
     store = open_store(settings.store, must_exist=True)
     try:

@@ -38,26 +38,56 @@ def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
 
 @services.command()
 @input_options
-@click.option("--dataset", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Billing dataset: hosts cost their amortized EffectiveCost (else on-demand prices).")
-@click.option("--by", type=click.Choice(["service", "cluster", "account"]), default="service",
-              show_default=True)
+@click.option(
+    "--dataset",
+    type=click.Path(exists=True, file_okay=False),
+    default=None,
+    help="Billing dataset: hosts cost their amortized EffectiveCost (else on-demand prices).",
+)
+@click.option(
+    "--by", type=click.Choice(["service", "cluster", "account"]), default="service", show_default=True
+)
 @click.option("--granularity", type=click.Choice(["hour", "day"]), default="day", show_default=True)
-@click.option("--idle", type=click.Choice(["separate", "share"]), default="separate", show_default=True,
-              help="Idle host cost as its own __idle__ line, or shared in proportion to the services' cost.")
-@click.option("--price", "prices", multiple=True, metavar="TYPE=USD",
-              help="On-demand hourly price of an instance type (repeatable); beats the pricing module.")
-@click.option("--fargate-prices", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="AmazonECS Price List offer file (JSON) for Fargate vCPU-hour and GB-hour rates.")
+@click.option(
+    "--idle",
+    type=click.Choice(["separate", "share"]),
+    default="separate",
+    show_default=True,
+    help="Idle host cost as its own __idle__ line, or shared in proportion to the services' cost.",
+)
+@click.option(
+    "--price",
+    "prices",
+    multiple=True,
+    metavar="TYPE=USD",
+    help="On-demand hourly price of an instance type (repeatable); beats the pricing module.",
+)
+@click.option(
+    "--fargate-prices",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="AmazonECS Price List offer file (JSON) for Fargate vCPU-hour and GB-hour rates.",
+)
 @click.option("--cpu-weight", type=str, default="9", show_default=True, help="Cost weight of one vCPU.")
 @click.option("--mem-weight", type=str, default="1", show_default=True, help="Cost weight of one GiB.")
-@click.option("--step", type=int, default=None,
-              help="Seconds each sampling round stands for (default: each host's median sampling interval).")
-@click.option("--describe-hosts", is_flag=True,
-              help="Ask EC2 (DescribeInstances) the type of hosts the input names only by instance id.")
+@click.option(
+    "--step",
+    type=int,
+    default=None,
+    help="Seconds each sampling round stands for (default: each host's median sampling interval).",
+)
+@click.option(
+    "--describe-hosts",
+    is_flag=True,
+    help="Ask EC2 (DescribeInstances) the type of hosts the input names only by instance id.",
+)
 @click.option("--no-overrides", is_flag=True, help="Ignore the service overrides in the store's map table.")
-@click.option("--save/--no-save", default=True, show_default=True,
-              help="Store hourly results (kind svc-cost, micro-USD per service) for the cost reports.")
+@click.option(
+    "--save/--no-save",
+    default=True,
+    show_default=True,
+    help="Store hourly results (kind svc-cost, micro-USD per service) for the cost reports.",
+)
 @format_option()
 @with_settings
 def allocate(
@@ -98,9 +128,7 @@ def allocate(
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
         result = read_from_options(settings, opts, use_store=not no_overrides, parquet=samples)
-        allocation = _allocate(
-            samples, result, opts, options, manual, fargate, dataset, describe_hosts
-        )
+        allocation = _allocate(samples, result, opts, options, manual, fargate, dataset, describe_hosts)
     _report(allocation, opts, by, granularity, fmt, settings, save, prices)
 
 

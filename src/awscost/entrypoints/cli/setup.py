@@ -22,11 +22,11 @@ def init(path: str, force: bool) -> None:
 def iam_policy(kinds: str, member: bool) -> None:
     """Print the least-privilege IAM policy (JSON) that `awscost collect --kinds KINDS` needs.
 
-    Generated from the collector registry, where each collector declares its actions.
+    Generated from the kinds catalog, where each collected kind declares its actions.
     """
     import json
 
-    from awscost.usage.collectors.registry import iam_actions, resolve_kinds
+    from awscost.usage.kinds import iam_actions, resolve_kinds
 
     chosen = resolve_kinds(kinds)
     actions = iam_actions(chosen, runner=not member)

@@ -61,12 +61,9 @@ def _filters(
     kind: str | None, account: str | None, region: str | None, since: str | None, until: str | None
 ) -> dict[str, Any]:
     if kind is not None:
-        from awscost.store.base import DERIVED_KINDS
-        from awscost.usage.collectors.registry import COLLECTORS
+        from awscost.usage.kinds import KINDS
 
-        known = [*COLLECTORS, *DERIVED_KINDS]
-        if kind not in known:
-            raise InputError(f"unknown kind {kind!r}", where="--kind", hint=f"known: {', '.join(known)}")
+        KINDS.get(kind)  # an unknown kind is an error naming the known ones
     if account is not None and not (account.isdigit() and len(account) == 12) and not _is_name(account):
         raise InputError(
             f"{account!r} is neither a 12-digit account id nor an organization name", where="--account"

@@ -19,55 +19,32 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from awscost.aws.paging import follow_token
+from awscost.core import vocabulary
 from awscost.planning.pricing.book import Price, PriceBook, ReservedRate, canonical_service, snapshot_book
+from awscost.usage import kinds as catalog
 
 API_SOURCE = "aws-price-list-api"
 PRICING_REGION = "us-east-1"
 CACHE_PREFIX = "price:"
 META_ID = "price-meta:api"
 
-SERVICE_CODES = {
-    "ec2": "AmazonEC2",
-    "rds": "AmazonRDS",
-    "elasticache": "AmazonElastiCache",
-    "es": "AmazonES",
-    "redshift": "AmazonRedshift",
-    "fargate": "AmazonECS",
+# The services the price book holds: those of the kinds the planner plans (from the kinds catalog), and
+# Fargate for the container tasks (its Price List code is ECS's).
+SERVICE_CODES = {catalog.service(kind): str(catalog.spec(kind).price_code) for kind in catalog.PLAN_KINDS} | {
+    "fargate": "AmazonECS"
 }
 _PAYMENT = {"No Upfront": "no", "Partial Upfront": "partial", "All Upfront": "all"}
 _TERM = {"1yr": "1y", "3yr": "3y", "1 yr": "1y", "3 yr": "3y"}
-_RDS_ENGINE = {
-    "mysql": "mysql",
-    "postgresql": "postgres",
-    "aurora mysql": "aurora-mysql",
-    "aurora postgresql": "aurora-postgresql",
-    "mariadb": "mariadb",
-    "oracle": "oracle-se2",
-    "sql server": "sqlserver-se",
-}
-
-
-_WINDOWS_SW = {
-    "NA": "windows",
-    "SQL Std": "windows-sql-std",
-    "SQL Web": "windows-sql-web",
-    "SQL Ent": "windows-sql-ent",
-}
 
 
 def ec2_os(attrs: Mapping[str, Any]) -> str | None:
-    """Price List OS + pre-installed software -> the usage OS vocabulary; None for what we do not track."""
-    os_name = str(attrs.get("operatingSystem", "")).lower()
-    sw = str(attrs.get("preInstalledSw", "NA"))
-    if os_name == "linux" and sw == "NA":
-        return "linux"
-    if os_name == "windows":
-        return _WINDOWS_SW.get(sw)
-    if os_name == "rhel" and sw == "NA":
-        return "rhel"
-    if os_name == "suse" and sw == "NA":
-        return "suse"
-    return None
+    """Price List operatingSystem + preInstalledSw + licenseModel -> the OS vocabulary; None for what we do
+    not track."""
+    return vocabulary.from_price_list(
+        str(attrs.get("operatingSystem", "")),
+        str(attrs.get("preInstalledSw", "NA")),
+        str(attrs.get("licenseModel", "")),
+    )
 
 
 def _usd(dim: Mapping[str, Any]) -> Decimal | None:
@@ -97,14 +74,14 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
             or attrs.get("marketoption", "OnDemand") != "OnDemand"
         ):
             return None
-        if attrs.get("licenseModel") == "Bring your own license":
-            return None
         os_name = ec2_os(attrs)
         if os_name is None:
             return None
         variant = os_name
     elif service == "rds":
-        engine = _RDS_ENGINE.get(str(attrs.get("databaseEngine", "")).lower())
+        engine = vocabulary.engine_from_family(
+            str(attrs.get("databaseEngine", "")), str(attrs.get("databaseEdition") or "") or None
+        )
         if engine is None:
             return None
         if attrs.get("deploymentOption") not in (None, "Single-AZ"):
@@ -282,10 +259,9 @@ def wanted_prices(
     """(service, region, type) to ask the API for: the given types, else the snapshot's plus every type
     the store saw org-wide in the `lookback_days` before `until` (so types the snapshot lacks get priced)."""
     from awscost.core.timeutil import current_hour
-    from awscost.planning.flex import PLAN_KINDS, SERVICE, key_info
+    from awscost.planning.flex import key_info
 
-    all_services = ("ec2", "rds", "elasticache", "es", "redshift", "fargate")
-    svcs = {canonical_service(s) for s in services} if services else set(all_services)
+    svcs = {canonical_service(s) for s in services} if services else set(SERVICE_CODES)
     out: set[tuple[str, str, str | None]] = set()
     if types:
         for region in regions or ["us-east-1"]:
@@ -296,7 +272,7 @@ def wanted_prices(
             out.add((p.service, p.region, None if p.service == "fargate" else p.type))
     if store is not None:
         end = until or current_hour() + timedelta(hours=1)
-        for kind in PLAN_KINDS:
+        for kind in catalog.PLAN_KINDS:
             for item in store.query(
                 kind=kind, account=org_name, since=end - timedelta(days=lookback_days), until=end
             ):
@@ -304,8 +280,8 @@ def wanted_prices(
                     continue
                 for key in item.usage:
                     info = key_info(kind, key)
-                    if info.reservable and SERVICE[kind] in svcs:
-                        out.add((SERVICE[kind], item.region, info.type))
+                    if info.reservable and catalog.service(kind) in svcs:
+                        out.add((catalog.service(kind), item.region, info.type))
     return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
 
 

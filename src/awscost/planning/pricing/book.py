@@ -19,19 +19,15 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from awscost.usage import kinds as catalog
+
 TERMS = ("1y", "3y")
 PAYMENTS = ("no", "partial", "all")
 TERM_HOURS = {"1y": 8760, "3y": 26280}
+# AWS service codes (the catalog's) and other spellings -> our service names.
 SERVICE_ALIASES = {
-    "amazonec2": "ec2",
-    "amazonrds": "rds",
-    "amazonelasticache": "elasticache",
-    "amazones": "es",
-    "opensearch": "es",
-    "elasticsearch": "es",
-    "amazonredshift": "redshift",
-    "amazonecs": "fargate",
-}
+    str(s.price_code).lower(): str(s.service) for s in catalog.CATALOG if s.price_code and s.service
+} | {"opensearch": "es", "elasticsearch": "es", "amazonecs": "fargate"}
 SNAPSHOT_RESOURCE = "prices-snapshot.json"
 
 

@@ -12,21 +12,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from awscost.aws.paging import follow_token
+from awscost.core import vocabulary
 from awscost.planning.pricing.api import API_SOURCE, RefreshResult, merge_prices
 from awscost.planning.pricing.book import Price
 
 PLAN_TYPE = {"Compute": "compute", "EC2Instance": "ec2instance"}
 PAYMENT = {"No Upfront": "no", "Partial Upfront": "partial", "All Upfront": "all"}
 TERM_SECONDS = {31536000: "1y", 94608000: "3y"}
-PRODUCT_OS = {
-    "Linux/UNIX": "linux",
-    "Windows": "windows",
-    "Red Hat Enterprise Linux": "rhel",
-    "SUSE Linux": "suse",
-    "Windows with SQL Server Standard": "windows-sql-std",
-    "Windows with SQL Server Web": "windows-sql-web",
-    "Windows with SQL Server Enterprise": "windows-sql-ent",
-}
 
 
 def offering_rates(client: Any, region: str, types: Sequence[str]) -> Iterator[dict[str, Any]]:
@@ -54,7 +46,7 @@ def parse_rate(result: dict[str, Any], *, date: str) -> Price | None:
     payment = PAYMENT.get(str(offering.get("paymentOption")))
     term = TERM_SECONDS.get(int(offering.get("durationSeconds") or 0))
     props = {p.get("name"): p.get("value") for p in result.get("properties") or []}
-    os_name = PRODUCT_OS.get(str(props.get("productDescription")))
+    os_name = vocabulary.from_platform_details(str(props.get("productDescription") or ""))
     if None in (plan, payment, term, os_name) or not props.get("instanceType") or not props.get("region"):
         return None
     if str(result.get("unit", "Hrs")) != "Hrs" or not str(result.get("usageType", "")).count("BoxUsage"):

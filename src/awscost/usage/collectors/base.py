@@ -2,8 +2,9 @@
 
 A collector counts one resource kind in one account and region at the moment it runs, and returns an
 `Observation` (usage key -> count, plus attributes). The runner stamps it with the sample hour and
-writes it; collectors never touch the usage table. Each collector declares the exact IAM actions it
-calls, so a policy can be generated from the registry and a test can check every action exists.
+writes it; collectors never touch the usage table. The kinds catalog (`awscost.usage.kinds`) names each
+kind's collector function and the exact IAM actions it calls, so a policy can be generated from it and a
+test can check every action exists.
 """
 
 from __future__ import annotations
@@ -12,11 +13,10 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from awscost.aws.accounts import Account
 
-Schedule = Literal["hourly", "daily"]
 T = TypeVar("T")
 
 
@@ -123,30 +123,3 @@ class CollectContext:
 
     def pagination(self) -> dict[str, Any]:
         return {"PageSize": self.page_size} if self.page_size else {}
-
-
-@dataclass(frozen=True)
-class Collector:
-    kind: str
-    schedule: Schedule
-    iam_actions: tuple[str, ...]
-    collect: Callable[[CollectContext], Observation]
-    description: str = ""
-
-
-COLLECTORS: dict[str, Collector] = {}
-
-
-def collector(
-    kind: str, *, schedule: Schedule, iam_actions: tuple[str, ...], description: str = ""
-) -> Callable[[Callable[[CollectContext], Observation]], Callable[[CollectContext], Observation]]:
-    """Register `func` as the collector of `kind`. One kind, one collector."""
-
-    def register(func: Callable[[CollectContext], Observation]) -> Callable[[CollectContext], Observation]:
-        if kind in COLLECTORS:
-            raise RuntimeError(f"collector {kind!r} registered twice")
-        doc = description or (func.__doc__ or "").strip().splitlines()[0]
-        COLLECTORS[kind] = Collector(kind, schedule, iam_actions, func, doc)
-        return func
-
-    return register

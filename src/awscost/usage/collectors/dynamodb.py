@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 
 def _provisioned(desc: dict[str, Any]) -> bool:
     return desc.get("BillingModeSummary", {}).get("BillingMode", "PROVISIONED") == "PROVISIONED"
 
 
-@collector("dynamodb", schedule="hourly", iam_actions=("dynamodb:ListTables", "dynamodb:DescribeTable"))
 def collect_dynamodb(ctx: CollectContext) -> Observation:
     """Provisioned read/write capacity of DynamoDB tables and their GSIs."""
     ddb = ctx.client("dynamodb")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 
 def running_instances(ctx: CollectContext) -> list[dict[str, Any]]:
@@ -37,7 +37,6 @@ def spot_prefix(inst: dict[str, Any]) -> str:
     return "spot-" if inst.get("InstanceLifecycle") == "spot" else ""
 
 
-@collector("ec2", schedule="hourly", iam_actions=("ec2:DescribeInstances",))
 def collect_ec2(ctx: CollectContext) -> Observation:
     """Running EC2 instances by instance type and availability zone."""
     obs = Observation()

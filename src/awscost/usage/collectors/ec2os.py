@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from awscost.core import vocabulary as osnames
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.core import vocabulary
+from awscost.usage.collectors.base import CollectContext, Observation
 from awscost.usage.collectors.ec2 import running_instances, spot_prefix
 
 AMI_BATCH = 100
@@ -51,8 +51,8 @@ def _resolve_amis(ctx: CollectContext, image_ids: set[str]) -> dict[str, str]:
         )
         for page in pages:
             for image in page.get("Images", []):
-                os_name = osnames.from_image(image)
-                known[image["ImageId"]] = os_name if os_name != osnames.UNKNOWN else UNRESOLVED
+                os_name = vocabulary.from_image(image)
+                known[image["ImageId"]] = os_name if os_name != vocabulary.UNKNOWN else UNRESOLVED
     for ami in missing:
         os_type = known.setdefault(ami, UNRESOLVED)
         ctx.maps.put(ami, {"os_type": os_type, "region": ctx.region, "account": ctx.account.id})
@@ -60,16 +60,15 @@ def _resolve_amis(ctx: CollectContext, image_ids: set[str]) -> dict[str, str]:
 
 
 def instance_os(inst: dict[str, Any], amis: dict[str, str]) -> str:
-    found = osnames.from_platform_details(inst.get("PlatformDetails"))
+    found = vocabulary.from_platform_details(inst.get("PlatformDetails"))
     if found:
         return found
     os_type = amis.get(str(inst.get("ImageId")), UNRESOLVED)
-    if os_type in (UNRESOLVED, osnames.UNKNOWN):
-        return "windows" if str(inst.get("Platform", "")).lower() == "windows" else osnames.UNKNOWN
+    if os_type in (UNRESOLVED, vocabulary.UNKNOWN):
+        return "windows" if str(inst.get("Platform", "")).lower() == "windows" else vocabulary.UNKNOWN
     return os_type
 
 
-@collector("ec2os", schedule="hourly", iam_actions=("ec2:DescribeInstances", "ec2:DescribeImages"))
 def collect_ec2os(ctx: CollectContext) -> Observation:
     """Running EC2 instances by operating system and instance type."""
     instances = running_instances(ctx)

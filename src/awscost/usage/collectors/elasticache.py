@@ -7,12 +7,11 @@ Serverless caches have no nodes and do not appear here.
 
 from __future__ import annotations
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 NOT_BILLED = frozenset({"deleting", "deleted"})
 
 
-@collector("elasticache", schedule="hourly", iam_actions=("elasticache:DescribeCacheClusters",))
 def collect_elasticache(ctx: CollectContext) -> Observation:
     """ElastiCache (Redis, Valkey, Memcached) nodes by node type."""
     obs = Observation()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 DESCRIBE_CHUNK = 5
 
@@ -25,7 +25,6 @@ def domain_nodes(status: dict[str, Any]) -> list[tuple[str, int]]:
     return out
 
 
-@collector("es", schedule="daily", iam_actions=("es:ListDomainNames", "es:DescribeDomains"))
 def collect_es(ctx: CollectContext) -> Observation:
     """OpenSearch/Elasticsearch data, dedicated master and warm nodes by instance type."""
     client = ctx.client("opensearch")

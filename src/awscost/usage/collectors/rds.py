@@ -6,7 +6,7 @@ that do not bill instance hours (stopped, stopping, being deleted) are left out.
 
 from __future__ import annotations
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 NOT_BILLED = frozenset({"stopped", "stopping", "deleting", "deleted"})
 
@@ -15,7 +15,6 @@ def rds_key(instance_class: str, engine: str, multi_az: bool) -> str:
     return f"{'multi_az-' if multi_az else ''}{instance_class}:{engine}"
 
 
-@collector("rds", schedule="hourly", iam_actions=("rds:DescribeDBInstances",))
 def collect_rds(ctx: CollectContext) -> Observation:
     """RDS and Aurora DB instances by class, engine and Multi-AZ."""
     obs = Observation()

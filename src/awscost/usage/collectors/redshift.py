@@ -6,12 +6,11 @@ left out, as are clusters being deleted.
 
 from __future__ import annotations
 
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.usage.collectors.base import CollectContext, Observation
 
 NOT_BILLED = frozenset({"paused", "deleting", "final-snapshot"})
 
 
-@collector("redshift", schedule="daily", iam_actions=("redshift:DescribeClusters",))
 def collect_redshift(ctx: CollectContext) -> Observation:
     """Redshift provisioned-cluster nodes by node type."""
     obs = Observation()

@@ -17,8 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from awscost.aws.paging import follow_token
-from awscost.core import vocabulary as osnames
-from awscost.usage.collectors.base import CollectContext, Observation, collector
+from awscost.core import vocabulary
+from awscost.usage.collectors.base import CollectContext, Observation
 from awscost.usage.collectors.rds import rds_key
 
 
@@ -58,13 +58,6 @@ def _observation(reservations: list[dict[str, Any]]) -> Observation:
     return obs
 
 
-def rds_engine(product_description: str) -> str:
-    """RI ProductDescription -> DB instance Engine: `postgresql` -> `postgres`, license suffix dropped."""
-    engine = product_description.strip().lower().split("(")[0].strip()
-    return {"postgresql": "postgres"}.get(engine, engine)
-
-
-@collector("ri-ec2", schedule="daily", iam_actions=("ec2:DescribeReservedInstances",))
 def collect_ri_ec2(ctx: CollectContext) -> Observation:
     """Active EC2 Reserved Instances by OS and instance type."""
     # DescribeReservedInstances has no pagination: one call returns every reservation of the region.
@@ -73,7 +66,7 @@ def collect_ri_ec2(ctx: CollectContext) -> Observation:
     for ri in resp.get("ReservedInstances", []):
         if ri.get("State") != "active":
             continue
-        os_name = osnames.from_platform_details(ri.get("ProductDescription")) or osnames.UNKNOWN
+        os_name = vocabulary.from_platform_details(ri.get("ProductDescription")) or vocabulary.UNKNOWN
         out.append(
             {
                 "id": ri["ReservedInstancesId"],
@@ -92,7 +85,6 @@ def collect_ri_ec2(ctx: CollectContext) -> Observation:
     return _observation(out)
 
 
-@collector("ri-rds", schedule="daily", iam_actions=("rds:DescribeReservedDBInstances",))
 def collect_ri_rds(ctx: CollectContext) -> Observation:
     """Active RDS reserved DB instances by class, engine and Multi-AZ."""
     out = []
@@ -101,7 +93,7 @@ def collect_ri_rds(ctx: CollectContext) -> Observation:
         for ri in page.get("ReservedDBInstances", []):
             if ri.get("State") != "active":
                 continue
-            engine = rds_engine(ri.get("ProductDescription", ""))
+            engine = vocabulary.engine_from_reserved(ri.get("ProductDescription", ""))
             out.append(
                 _regional(
                     ri["ReservedDBInstanceId"],
@@ -116,7 +108,6 @@ def collect_ri_rds(ctx: CollectContext) -> Observation:
     return _observation(out)
 
 
-@collector("ri-elasticache", schedule="daily", iam_actions=("elasticache:DescribeReservedCacheNodes",))
 def collect_ri_elasticache(ctx: CollectContext) -> Observation:
     """Active ElastiCache reserved nodes by node type."""
     out = []
@@ -146,7 +137,6 @@ def _opensearch_reserved(ctx: CollectContext) -> Iterator[dict[str, Any]]:
     )
 
 
-@collector("ri-es", schedule="daily", iam_actions=("es:DescribeReservedInstances",))
 def collect_ri_es(ctx: CollectContext) -> Observation:
     """Active OpenSearch/Elasticsearch reserved instances by instance type."""
     out = []
@@ -166,7 +156,6 @@ def collect_ri_es(ctx: CollectContext) -> Observation:
     return _observation(out)
 
 
-@collector("ri-redshift", schedule="daily", iam_actions=("redshift:DescribeReservedNodes",))
 def collect_ri_redshift(ctx: CollectContext) -> Observation:
     """Active Redshift reserved nodes by node type."""
     out = []
