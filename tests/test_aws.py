@@ -187,4 +187,4 @@ def test_resolve_regions_cli_then_config_then_enabled(aws: str) -> None:
     assert "us-east-1" in enabled and enabled == sorted(enabled)
     with pytest.raises(InputError) as err:
         resolve_regions(Settings(), session, ["us-east-1", "eu-nowhere-9"])
-    assert err.value.where == "--regions" and "eu-nowhere-9" in err.value.message
+    assert err.value.param == "regions" and "eu-nowhere-9" in err.value.message

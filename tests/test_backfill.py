@@ -112,9 +112,9 @@ def test_demo_step_backfills_the_day_before_collection(collected: tuple[Any, Pat
     store.close()
     assert len({i.time for i in earlier}) == 24 and all(i.attrs.get("source") == "billing" for i in earlier)
     m5 = next(
-        r for r in ctx.results["ri_report"]["rows"] if r["key"] == "linux-m5.*" and r["region"] == "us-east-1"
+        r for r in ctx.results["ri_report"]["rows"] if r.key == "linux-m5.*" and r.region == "us-east-1"
     )
-    assert m5["hours"] == 24 + COLLECTED_HOURS  # one history: billed day + collected hours
+    assert m5.hours == 24 + COLLECTED_HOURS  # one history: billed day + collected hours
 
 
 def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: tuple[Any, Path]) -> None:
@@ -198,14 +198,10 @@ def test_backfilled_history_plans(collected: tuple[Any, Path]) -> None:
         min_hours=BILLED_HOURS,
     )
     store.close()
-    m5 = next(
-        r
-        for r in plan.rows
-        if r["kind"] == "ec2os" and r["region"] == "us-east-1" and r["key"] == "linux-m5.*"
-    )
+    m5 = next(r for r in plan.rows if r.kind == "ec2os" and r.region == "us-east-1" and r.key == "linux-m5.*")
     # the 24-hour window ending at the last billed hour: backfilled before, collected, backfilled after
-    assert m5["hours"] == 24 and m5["missing"] == 0
-    assert isinstance(m5["recommended"], float)
+    assert m5.hours == 24 and m5.missing == 0
+    assert isinstance(m5.recommended, float)
 
 
 def test_items_are_usage_items() -> None:

@@ -152,15 +152,15 @@ def test_help_documents_options_and_exit_codes() -> None:
 def test_progress_bar_on_a_terminal_keeps_stdout_clean(
     aws: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import awscost.entrypoints.cli.collect as command
+    import awscost.entrypoints.cli._common as command
 
     monkeypatch.setattr(command, "_interactive", lambda: True)
     calls: list[int] = []
     real_bar = command._progress_bar
 
-    def bar() -> object:
+    def bar(label: str) -> object:
         calls.append(1)
-        return real_bar()
+        return real_bar(label)
 
     monkeypatch.setattr(command, "_progress_bar", bar)
     result = CliRunner().invoke(

@@ -10,8 +10,24 @@ import boto3
 from botocore.stub import ANY, Stubber
 
 from awscost.planning import explorer
+from awscost.planning.plan import PlanRow
 
 EC2 = "Amazon Elastic Compute Cloud - Compute"
+
+
+def plan_row(kind: str, region: str, key: str, **fields: Any) -> PlanRow:
+    """A plan row as the planner writes it, with the fields the comparison reads."""
+    base: dict[str, Any] = {
+        "account": "acme",
+        "flexible": False,
+        "unit": "instances",
+        "hours": 720,
+        "missing": 0,
+        "p95_rule": None,
+        "term": "1y",
+        "payment": "no",
+    }
+    return PlanRow(kind=kind, region=region, key=key, **{**base, **fields})
 
 
 def ce_client() -> Any:
@@ -203,24 +219,16 @@ def test_ri_recommendations_page_and_become_ce_rec_items() -> None:
     assert items[0].usage == {"linux-m5.xlarge": 2.0, "linux-m5.large": 1.0}
 
     plan_rows = [
-        {
-            "kind": "ec2os",
-            "region": "us-east-1",
-            "key": "linux-m5.*",
-            "recommended": 24.0,
-            "flexible": True,
-            "expiring_30d": 4.0,
-            "breakeven": 0.63,
-        },
-        {
-            "kind": "ec2os",
-            "region": "us-east-1",
-            "key": "windows-r5.large",
-            "recommended": 2.0,
-            "flexible": False,
-            "expiring_30d": 0.0,
-            "breakeven": 0.8,
-        },
+        plan_row(
+            "ec2os",
+            "us-east-1",
+            "linux-m5.*",
+            recommended=24.0,
+            flexible=True,
+            expiring_30d=4.0,
+            breakeven=0.63,
+        ),
+        plan_row("ec2os", "us-east-1", "windows-r5.large", recommended=2.0, flexible=False, breakeven=0.8),
     ]
     cmp = {r["key"]: r for r in explorer.compare_with_plan(plan_rows, items, plan_lookback_days=30)}
     m5 = cmp["linux-m5.*"]
@@ -261,16 +269,7 @@ def test_savings_plan_recommendations_are_stored_and_compared() -> None:
     assert [(i.aws_resource, dict(i.usage)) for i in items] == [
         ("ce-rec-60:acme:global", {"compute-sp": 0.42})
     ]
-    ours = [
-        {
-            "kind": "savings-plan",
-            "region": "all",
-            "key": "compute",
-            "recommended": 0.31,
-            "flexible": True,
-            "breakeven": 0.72,
-        }
-    ]
+    ours = [plan_row("savings-plan", "all", "compute", recommended=0.31, flexible=True, breakeven=0.72)]
     cmp = explorer.compare_with_plan(ours, items, plan_lookback_days=30)
     assert len(cmp) == 1
     row = cmp[0]

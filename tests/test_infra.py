@@ -135,8 +135,11 @@ def _az(ec2: Any) -> str:
     return str(reservations[0]["Instances"][0]["Placement"]["AvailabilityZone"])
 
 
-def test_handler_rejects_unknown_action() -> None:
+def test_handler_rejects_unknown_job() -> None:
+    from awscost.core.errors import InputError
     from awscost.entrypoints.lambda_handler import handler
 
-    with pytest.raises(ValueError, match="unknown action 'nope'"):
+    with pytest.raises(InputError, match="unknown job 'nope' \\(known: collect, ce_fetch"):
         handler({"action": "nope"})
+    with pytest.raises(InputError, match="names no job"):
+        handler({"kinds": "hourly"})

@@ -102,7 +102,7 @@ def test_key_info_and_concrete_units() -> None:
 def test_plan_rows_from_a_store(tmp_path: Path) -> None:
     store = open_store(fill(tmp_path))
     result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, lookback_days=30)
-    rows = {(r["kind"], r["region"], r["key"]): r for r in result.rows}
+    rows = {(r.kind, r.region, r.key): r for r in result.rows}
     assert set(rows) == {
         ("ec2os", "us-east-1", "linux-m5.*"),
         ("ec2os", "us-east-1", "windows-r5.large"),
@@ -110,51 +110,49 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
         ("rds", "us-west-2", "db.m5.*:postgres"),
     }
     m5 = rows[("ec2os", "us-east-1", "linux-m5.*")]
-    assert m5["unit"] == "normalized units" and m5["flexible"]
-    assert m5["hours"] == HOURS - len(range(0, HOURS, 50)) and m5["missing"] == len(range(0, HOURS, 50))
-    assert m5["min"] == 32 and m5["max"] == 48  # 4..8 large (16..32) + 2 xlarge (16)
-    assert m5["owned"] == 12  # 3 x m5.large
-    assert m5["expiring_30d"] == 4 and m5["expiring_90d"] == 4  # ri-b ends 2026-12-05
+    assert m5.unit == "normalized units" and m5.flexible
+    assert m5.hours == HOURS - len(range(0, HOURS, 50)) and m5.missing == len(range(0, HOURS, 50))
+    assert m5.min == 32 and m5.max == 48  # 4..8 large (16..32) + 2 xlarge (16)
+    assert m5.owned == 12  # 3 x m5.large
+    assert m5.expiring_30d == 4 and m5.expiring_90d == 4  # ri-b ends 2026-12-05
     # break-even 0.63 < share of busy hours (1/3): optimum is the always-on 32 units; 12 - 4 (expiring) owned
-    assert m5["breakeven"] == pytest.approx(0.6302, abs=1e-3)
-    assert m5["recommended"] == 24  # 32 - 8 owned after the expiring one
-    assert m5["recommended_units"] == "3 x linux-m5.xlarge"
-    assert m5["p95_rule"] == 40  # P95 = 48, covers the busy hours too
-    assert m5["monthly_savings"] > m5["p95_monthly_savings"]
-    assert isinstance(m5["monthly_savings"], Decimal) and m5["price_source"] == "snapshot 2026-11-26"
-    assert m5["utilization"] == pytest.approx(1.0)
+    assert m5.breakeven == pytest.approx(0.6302, abs=1e-3)
+    assert m5.recommended == 24  # 32 - 8 owned after the expiring one
+    assert m5.recommended_units == "3 x linux-m5.xlarge"
+    assert m5.p95_rule == 40  # P95 = 48, covers the busy hours too
+    assert m5.monthly_savings > m5.p95_monthly_savings
+    assert isinstance(m5.monthly_savings, Decimal) and m5.price_source == "snapshot 2026-11-26"
+    assert m5.utilization == pytest.approx(1.0)
     # coverage is measured against everything owned today, the expiring reservation included
-    assert m5["coverage"] == pytest.approx(12 / m5["mean"], abs=1e-4)
-    assert (
-        m5["upfront"] == Decimal("0.00") and m5["break_even_months"] == 0
-    )  # no upfront: nothing to earn back
+    assert m5.coverage == pytest.approx(12 / m5.mean, abs=1e-4)
+    assert m5.upfront == Decimal("0.00") and m5.break_even_months == 0  # no upfront: nothing to earn back
 
     win = rows[("ec2os", "us-east-1", "windows-r5.large")]
-    assert (win["unit"], win["owned"], win["recommended"]) == ("instances", 1, 2)
+    assert (win.unit, win.owned, win.recommended) == ("instances", 1, 2)
 
     unknown = rows[("ec2os", "us-east-1", "linux-x9.huge")]
-    assert unknown["recommended"] is None and "no price" in unknown["note"]
+    assert unknown.recommended is None and "no price" in unknown.note
 
     young = rows[("rds", "us-west-2", "db.m5.*:postgres")]
     # 100 hours minus the two the collector missed; before it appeared the kind had no items: missing
-    assert young["hours"] == 98 and young["recommended"] == 0 and "too little history: 98 h" in young["note"]
-    assert young["missing"] == HOURS - 98
+    assert young.hours == 98 and young.recommended == 0 and "too little history: 98 h" in young.note
+    assert young.missing == HOURS - 98
 
     # one account's view is planned on its own items
     acct = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, account="111122223333")
-    assert [r["key"] for r in acct.rows] == ["linux-m5.*"]
+    assert [r.key for r in acct.rows] == ["linux-m5.*"]
 
 
 def test_all_upfront_has_break_even_months_and_backtest_rows(tmp_path: Path) -> None:
     store = open_store(fill(tmp_path))
     result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, term="3y", payment="all")
-    m5 = next(r for r in result.rows if r["key"] == "linux-m5.*")
-    assert m5["upfront"] > 0 and m5["break_even_months"] is not None and 0 < m5["break_even_months"] < 36
-    assert m5["monthly_cost"] > 0
+    m5 = next(r for r in result.rows if r.key == "linux-m5.*")
+    assert m5.upfront > 0 and m5.break_even_months is not None and 0 < m5.break_even_months < 36
+    assert m5.monthly_cost > 0
     bt = {r["key"]: r for r in backtest_rows(result)}
     assert "linux-x9.huge" not in bt  # unpriced: nothing to replay
     row = bt["linux-m5.*"]
-    assert row["train_hours"] + row["test_hours"] == m5["hours"]
+    assert row["train_hours"] + row["test_hours"] == m5.hours
     assert row["in_sample_savings_optimal"] >= row["in_sample_savings_p95"]
     assert row["cost_on_demand"] - row["cost_optimal"] == row["savings_optimal"]
     assert row["price_source"] == "snapshot 2026-11-26"
@@ -164,10 +162,12 @@ def test_bad_options_are_user_errors(tmp_path: Path) -> None:
     from awscost.core.errors import InputError
 
     store = open_store(fill(tmp_path))
-    with pytest.raises(InputError, match="--term"):
+    with pytest.raises(InputError, match="term") as err:
         plan_from_store(store, org_name=ORG, book=snapshot_book(), term="5y")
-    with pytest.raises(InputError, match="--kinds"):
+    assert err.value.param == "term"  # the library's name; the command line shows --term
+    with pytest.raises(InputError, match="cannot plan reservations for ec2") as err:
         plan_from_store(store, org_name=ORG, book=snapshot_book(), kinds=["ec2"])
+    assert err.value.param == "kinds"
     empty = plan_from_store(store, org_name="nobody", book=snapshot_book(), until=END)
     assert empty.rows == [] and "no usage items" in empty.notes[-1]
     assert np.asarray(empty.inputs.values).shape[0] == 0
@@ -193,19 +193,19 @@ def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path:
         )
     store.put_items(items)
     result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END)
-    rows = {r["key"]: r for r in result.rows}
-    assert rows["linux-m5.*"]["recommended"] == 8 and rows["linux-c5.*"]["recommended"] == 8  # the base only
+    rows = {r.key: r for r in result.rows}
+    assert rows["linux-m5.*"].recommended == 8 and rows["linux-c5.*"].recommended == 8  # the base only
     sp = savings_plan_row(result)
-    assert sp is not None and sp["kind"] == "savings-plan"
+    assert sp is not None and sp.kind == "savings-plan"
     # left on demand every hour: 4 x m5.large ($0.384/h) by day or 4 x c5.large ($0.34/h) by night
-    assert sp["p50"] == pytest.approx((0.34 + 0.384) / 2, abs=1e-3)
-    assert sp["recommended"] == pytest.approx(0.34 * sp["breakeven"], abs=0.002)
-    assert sp["monthly_savings"] > 0 and sp["utilization"] == pytest.approx(1.0, abs=1e-3)
-    assert sp["upfront"] == 0 and sp["monthly_cost"] == money(sp["recommended"] * 730)
+    assert sp.p50 == pytest.approx((0.34 + 0.384) / 2, abs=1e-3)
+    assert sp.recommended == pytest.approx(0.34 * sp.breakeven, abs=0.002)
+    assert sp.monthly_savings > 0 and sp.utilization == pytest.approx(1.0, abs=1e-3)
+    assert sp.upfront == 0 and sp.monthly_cost == money(sp.recommended * 730)
     # all upfront: the whole 1-year commitment is paid on day one and earned back within the term
     all_up = savings_plan_row(
         plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, payment="all")
     )
-    assert all_up is not None and all_up["recommended"] > 0
-    assert all_up["upfront"] == money(all_up["recommended"] * 8760)
-    assert 0 < all_up["break_even_months"] < 12
+    assert all_up is not None and all_up.recommended > 0
+    assert all_up.upfront == money(all_up.recommended * 8760)
+    assert 0 < all_up.break_even_months < 12

@@ -43,6 +43,21 @@ def test_cadence_of() -> None:
         cadence_of("ec2", "weekly")
 
 
+def test_daily_job_kinds_are_checked_per_day(store: Store) -> None:
+    """Cost Explorer's answers are fetched once a day (midnight items): complete days are no gaps (they were
+    reported as 23 missing hours a day), a missed day is one."""
+    put(store, "ce-cov", [T0 + d * D for d in (0, 1, 2, 4)], account="org")
+    put(store, "ce-rec-7", [T0 + d * D for d in range(5)], account="org", region="global")
+    assert [cadence_of(k) for k in ("ce-cov", "ce-util", "ce-rec-7", "ce-rec-60", "svc-cost")] == [
+        "daily",
+        "daily",
+        "daily",
+        "daily",
+        "hourly",
+    ]
+    assert find_gaps(store) == [Gap("ce-cov:org:us-east-1", "daily", T0 + 3 * D, T0 + 4 * D, 1)]
+
+
 def test_hourly_gaps_between_first_and_last(store: Store) -> None:
     put(store, "ec2", [T0 + h * H for h in (0, 1, 4, 5, 9)])
     put(store, "rds", [T0 + h * H for h in range(10)])  # complete

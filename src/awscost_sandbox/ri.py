@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from awscost.core.timeutil import HOUR
-from awscost.reports.ri_workbook import write_ri_report
 
 # Days of history the demo rebuilds from the sandbox's bill when it collected less than a week itself.
 DEMO_HISTORY_DAYS = 14
@@ -44,47 +43,43 @@ def demo_step(ctx: Any) -> None:
     import math
 
     import awscost_sandbox.ce  # noqa: F401  (registers the sandbox's Cost Explorer answers)
-    from awscost.planning.explorer import fetch_daily
+    from awscost.jobs import JOBS
+    from awscost.jobs.base import Context
+    from awscost.jobs.ce_fetch import Params as CeParams
+    from awscost.jobs.ri_report import Params as ReportParams
     from awscost.planning.ri import MIN_HOURS
-    from awscost.store import open_store
+    from awscost_sandbox.demo import sandbox_environment
 
-    org = ctx.settings.org_name
     collected = int((ctx.last_hour - ctx.first_hour) / HOUR) + 1
     history = DEMO_HISTORY_DAYS if collected < MIN_HOURS else 0
     if history:
         demo_history(ctx, history)
-    ce = ctx.server.client("ce")
-    items = fetch_daily(ce, account=org, today=ctx.last_hour.date() + timedelta(days=1), days=7)
-    store = open_store(ctx.store_url)
-    try:
-        store.put_items(items)
-    finally:
-        store.close()
+    # The real jobs, on the simulated clock, against the sandbox as boto3's standard environment.
+    job_ctx = Context(ctx.settings, clock=lambda: ctx.last_hour)
     hours = collected + history * 24
     lookback = max(1, math.ceil(hours / 24))
-    path, data = write_ri_report(
-        ctx.store_url,
-        Path(ctx.out_dir) / "AwsRIUsageReport.xlsx",
-        org_name=org,
-        lookback_days=lookback,
-        until=ctx.last_hour,
-    )
-    ctx.results["ri_report"] = {"path": path, "rows": data.plan.rows}
+    out = str(Path(ctx.out_dir) / "AwsRIUsageReport.xlsx")
+    with sandbox_environment(ctx.server):
+        JOBS.get("ce_fetch").run(job_ctx, CeParams(day=ctx.last_hour.date() + timedelta(days=1)))
+        report = JOBS.get("ri_report").run(
+            job_ctx, ReportParams(out=out, lookback=lookback, until=ctx.last_hour)
+        )
+    path, plan = report.path, report.plan
+    ctx.results["ri_report"] = {"path": path, "rows": plan.rows}
     top = sorted(
-        (r for r in data.plan.rows if (r.get("monthly_savings") or 0) > 0),
-        key=lambda r: -r["monthly_savings"],
+        (r for r in plan.rows if (r.monthly_savings or 0) > 0), key=lambda r: -(r.monthly_savings or 0)
     )[:5]
     ctx.console.print(f"[bold]RI workbook[/bold] {path}")
     if not top:
-        short = sum(1 for r in data.plan.rows if "too little history" in str(r.get("note") or ""))
+        short = sum(1 for r in plan.rows if "too little history" in str(r.note or ""))
         ctx.console.print(
-            f"no reservation to recommend yet: {short} of {len(data.plan.rows)} groups have less than a"
+            f"no reservation to recommend yet: {short} of {len(plan.rows)} groups have less than a"
             f" week of history ({hours} hours); run the demo with more hours"
         )
     for r in top:
-        what = r.get("recommended_units") or f"{r['recommended']:g} x {r['key']}"
+        what = r.recommended_units or f"{r.recommended:g} x {r.key}"
         ctx.console.print(
-            f"  {r['kind']} {r['region']} {r['key']}: buy {what} ({r['term']}, {r['payment']} upfront), "
-            f"${r['monthly_savings']}/month (P95 rule: {r['p95_rule']:g} -> "
-            f"${r['p95_monthly_savings']}/month)"
+            f"  {r.kind} {r.region} {r.key}: buy {what} ({r.term}, {r.payment} upfront), "
+            f"${r.monthly_savings}/month (P95 rule: {r.p95_rule:g} -> "
+            f"${r.p95_monthly_savings}/month)"
         )

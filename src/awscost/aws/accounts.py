@@ -60,11 +60,11 @@ def parse_accounts_option(value: str | None) -> str | tuple[str, ...] | None:
         return value
     ids = [v.strip() for v in value.split(",") if v.strip()]
     if not ids:
-        raise InputError("no account ids given", where="--accounts")
+        raise InputError("no account ids given", param="accounts")
     try:
-        return tuple(validate_account_id(v, where="--accounts") for v in ids)
+        return tuple(validate_account_id(v, where="accounts") for v in ids)
     except ConfigError as exc:
-        raise InputError(exc.message, where="--accounts") from None
+        raise InputError(exc.message, param="accounts") from None
 
 
 def discover_accounts(settings: Settings, session: boto3.Session) -> list[Account]:

@@ -33,21 +33,25 @@ def enabled_regions(session: boto3.Session) -> list[str]:
 def resolve_regions(
     settings: Settings, session: boto3.Session, cli_regions: Sequence[str] | None = None
 ) -> list[str]:
+    # A bad region given by the caller is about its `regions` parameter; one from the config names the file.
+    where: str | None
     if cli_regions:
-        where, wanted = "--regions", list(cli_regions)
+        where, param, wanted = None, "regions", list(cli_regions)
     elif settings.regions:
-        where, wanted = f"{settings.config_path or 'config'}: regions", list(settings.regions)
+        where, param, wanted = f"{settings.config_path or 'config'}: regions", None, list(settings.regions)
     else:
         return enabled_regions(session)
     known = known_regions(session)
     out: list[str] = []
     for name in wanted:
         try:
-            name = validate_region(name, where=where)
+            name = validate_region(name, where=where or "regions")
         except ConfigError as exc:
-            raise InputError(exc.message, where=where) from None
+            raise InputError(exc.message, where=where, param=param) from None
         if known and name not in known:
-            raise InputError(f"unknown region {name!r}", where=where, hint="see `aws ec2 describe-regions`")
+            raise InputError(
+                f"unknown region {name!r}", where=where, param=param, hint="see `aws ec2 describe-regions`"
+            )
         if name not in out:
             out.append(name)
     return out

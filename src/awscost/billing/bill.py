@@ -140,7 +140,7 @@ class Bill:
                 keys.append(("x_BillingPeriod", "BillingPeriod"))
             else:
                 raise InputError(
-                    f"unknown granularity {granularity!r}", where="--granularity", hint="day or month"
+                    f"unknown granularity {granularity!r}", param="granularity", hint="day or month"
                 )
         keys.extend(_dimension(col) for col in by)
         select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
@@ -284,7 +284,7 @@ def tag_value(key: str) -> str:
 
 def _metric(metric: str) -> str:
     if metric not in METRICS:
-        raise InputError(f"unknown metric {metric!r}", where="--metric", hint=", ".join(METRICS))
+        raise InputError(f"unknown metric {metric!r}", param="metric", hint=", ".join(METRICS))
     return metric
 
 
@@ -298,11 +298,11 @@ def _dimension(column: str) -> tuple[str, str]:
     if column not in CANONICAL:
         raise InputError(
             f"unknown column {column!r}",
-            where="--by",
+            param="by",
             hint="use canonical names like SubAccountId or Tags.user:KEY",
         )
     if CANONICAL[column].startswith("MAP"):
-        raise InputError(f"cannot group by the map column {column!r}", where="--by", hint="use Tags.KEY")
+        raise InputError(f"cannot group by the map column {column!r}", param="by", hint="use Tags.KEY")
     return quote(column), column
 
 
@@ -333,7 +333,7 @@ def load(
     reported; the materialized load checks every row and column."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
-        raise InputError("no billing files given", where="PATH")
+        raise InputError("no billing files given", param="paths")
     workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
     dataset = len(items) == 1 and is_dataset(items[0])
     into_table = materialize if materialize is not None else not dataset
@@ -381,7 +381,7 @@ def load_into(
     `on_file(name, number, total)` is called as each file starts (for a progress display)."""
     items = [Path(p) for p in paths]
     if not items:
-        raise InputError("no billing files given", where="PATH")
+        raise InputError("no billing files given", param="paths")
     workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
     con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:

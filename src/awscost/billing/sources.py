@@ -136,7 +136,8 @@ def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
         if path.is_dir():
             if is_dataset(path):
                 raise InputError(
-                    "this is an awscost billing dataset; pass it with --dataset", where=str(path)
+                    "this is an awscost billing dataset: load it on its own (--dataset on the command line)",
+                    where=str(path),
                 )
             manifests = sorted(path.rglob("*-Manifest.json"))
             if manifests:

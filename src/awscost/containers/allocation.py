@@ -44,7 +44,7 @@ from typing import Any
 
 from awscost.containers.capacity import instance_capacity
 from awscost.containers.samples import Sample
-from awscost.core.errors import InputError, NotBuiltError
+from awscost.core.errors import InputError
 
 UNIT = Decimal("0.00000001")  # 1e-8 USD
 UNITS_PER_USD = 10**8
@@ -187,12 +187,12 @@ def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> 
 
     Charges longer than an hour (daily CUR granularity) are spread evenly over their hours.
     """
-    load = _optional("awscost.billing", "load")
-    if load is None:
-        raise NotBuiltError(
-            "--dataset needs awscost.billing, which is not installed in this build",
-            hint="omit --dataset to price hosts at on-demand rates",
-        ) from None
+    try:
+        from awscost.billing import load
+    except ModuleNotFoundError as exc:
+        from awscost.core.registry import missing_extra
+
+        raise missing_extra(exc, "host costs from the billing dataset") from None
     ids = sorted({r for r in resource_ids if r})
     costs: dict[tuple[str, datetime], Decimal] = defaultdict(Decimal)
     if not ids:
@@ -250,11 +250,13 @@ class Options:
 
     def __post_init__(self) -> None:
         if self.step_seconds is not None and not 0 < self.step_seconds <= 86400:
-            raise InputError(f"step {self.step_seconds}s must be from 1 to 86400 seconds", where="--step")
+            raise InputError(
+                f"step {self.step_seconds}s must be from 1 to 86400 seconds", param="step_seconds"
+            )
         if self.idle not in ("separate", "share"):
-            raise InputError(f"idle must be 'separate' or 'share', not {self.idle!r}", where="--idle")
+            raise InputError(f"idle must be 'separate' or 'share', not {self.idle!r}", param="idle")
         if self.cpu_weight < 0 or self.mem_weight < 0 or self.cpu_weight + self.mem_weight <= 0:
-            raise InputError("CPU and memory weights must be >= 0 and not both 0", where="--weights")
+            raise InputError("CPU and memory weights must be >= 0 and not both 0", param="cpu_weight")
 
 
 # Rounds: a host's samples closer than `round_seconds` are one sampling round (one `docker stats` run,
@@ -511,7 +513,7 @@ def _allocate_host_hour(
         )
     if launch == "FARGATE":
         if fargate is None:
-            reason = f"no Fargate rates for {region or 'an unknown region'} (give --fargate-prices)"
+            reason = f"no Fargate rates for {region or 'an unknown region'}"
         elif not (h_vcpu and h_mem):
             reason = "Fargate task size unknown (no task metadata / Task event)"
         else:
@@ -529,7 +531,7 @@ def _allocate_host_hour(
                 cost, src = hourly * covered, "on-demand"
             else:
                 reason = (
-                    "no instance type/region in the input (give --instance-type/--region)"
+                    "no instance type/region in the input or its read context"
                     if not (itype and region)
                     else f"no on-demand price for {itype} in {region}"
                 )
@@ -590,9 +592,9 @@ def summarize(
     share_of_host = the group's cost / the cost of the host-hours it ran on (idle: of all host-hours).
     """
     if by not in ("service", "cluster", "account"):
-        raise InputError(f"--by must be service, cluster or account, not {by!r}", where="--by")
+        raise InputError(f"by must be service, cluster or account, not {by!r}", param="by")
     if granularity not in ("hour", "day"):
-        raise InputError(f"--granularity must be hour or day, not {granularity!r}", where="--granularity")
+        raise InputError(f"granularity must be hour or day, not {granularity!r}", param="granularity")
     host_cost = {(h.host_id, h.hour): h.cost_units for h in allocation.hosts}
     sums: dict[tuple[str, datetime], list[int]] = defaultdict(lambda: [0, 0])
     seen_hosts: dict[tuple[str, datetime], set[tuple[str, datetime]]] = defaultdict(set)

@@ -169,7 +169,9 @@ def cluster_name(value: str | None) -> str | None:
 def _docker_stats_line(obj: dict[str, Any], ctx: ReadContext, ts: datetime | None, out: _Collected) -> None:
     when = ts or ctx.time
     if when is None:
-        raise BadRecord("docker stats line has no time: prefix it with an ISO time or pass --time")
+        raise BadRecord(
+            "docker stats line has no time: prefix it with an ISO time or give the read context a time"
+        )
     cpu = parse_percent(str(obj.get("CPUPerc", "")))
     usage = str(obj.get("MemUsage", ""))
     if "/" not in usage:

@@ -17,11 +17,18 @@ class AwsCostError(Exception):
         # The library parameter at fault ("kinds", "renew_days"), when the error is about a value passed in:
         # rendered under its own name from Python, and as its flag (--kinds) by the command line.
         self.param = param
+        self.param_label: str | None = None  # how the caller spells `param`: the command line sets its flag
         super().__init__(self.render())
 
+    def label_param(self, label: str | None) -> None:
+        """Name the parameter as the caller spelt it (`--kinds` for `kinds`) in this error's message."""
+        if label:
+            self.param_label = label
+            self.args = (self.render(),)
+
     def render(self, param_label: str | None = None) -> str:
-        """One line: where, what, hint. `param_label` names the parameter as the caller spelt it (a flag)."""
-        where = self.where or (param_label or self.param)
+        """One line: where, what, hint. The parameter is named as its caller spelt it, when known."""
+        where = self.where or (param_label or self.param_label or self.param)
         text = f"{where}: {self.message}" if where else self.message
         if self.hint:
             text += f" ({self.hint})"

@@ -1,12 +1,16 @@
-"""The one AWS Lambda entry point: `event["action"]` -> a library call.
+"""The one AWS Lambda entry point: `event["job"]` -> the jobs registry (`event["action"]` is its alias).
 
-Scheduled by EventBridge (infra/awscost.yaml): `{"action": "collect", "kinds": "hourly"}` every hour
-and `{"action": "collect", "kinds": "daily"}` once a day. Settings come from AWSCOST_* environment
-variables set by the stack (AWSCOST_STORE=dynamodb://AWSCost?region=..., AWSCOST_ACCOUNTS, ...).
+Scheduled by EventBridge (infra/awscost.yaml): `{"job": "collect", "kinds": "hourly"}` every hour and
+`{"job": "collect", "kinds": "daily"}` once a day; every other key of an event is a field of the job's Params
+(`awscost run JOB --event FILE` runs the same event from a workstation). Settings come from AWSCOST_*
+environment variables set by the stack (AWSCOST_STORE=dynamodb://AWSCost?region=..., AWSCOST_ACCOUNTS, ...).
 
-Imports stay boto3 + standard library so a collector cold-starts fast and its zip stays small. After each
-run the handler publishes CloudWatch metrics (namespace `awscost`): ItemsWritten, FailedUnits, ApiCalls.
-The stack alarms on FailedUnits > 0 and on a missing ItemsWritten datapoint (a missed hour is visible).
+A wrong event (unknown job, bad params), a job that cannot run in Lambda yet, or one whose extra the package
+lacks fails the invocation with one line, so the function's Errors alarm fires. After each run the result is
+saved in the store (the dashboard's "last run") and the job's CloudWatch metrics are published (namespace
+`awscost`; the collector's ItemsWritten, FailedUnits and ApiCalls feed the missed-hour and failed-unit alarms).
+
+Imports stay boto3 + standard library so a collector cold-starts fast and its zip stays small.
 """
 
 from __future__ import annotations
@@ -16,75 +20,71 @@ import logging
 import os
 from typing import Any
 
-from awscost.core.errors import AwsCostError
+from awscost.core.errors import AwsCostError, NotBuiltError
 
 log = logging.getLogger("awscost")
 log.setLevel(os.environ.get("AWSCOST_LOG_LEVEL", "INFO"))
 
 METRIC_NAMESPACE = "awscost"
-ACTIONS = ("collect",)
 
 
-def _publish_metrics(summary: dict[str, Any], kinds: str) -> None:
+class NotInLambdaError(NotBuiltError):
+    """The job's input or output cannot exist in Lambda yet (local files, say)."""
+
+
+def _publish_metrics(dims: dict[str, str], values: dict[str, float]) -> None:
     import boto3
 
-    cloudwatch = boto3.client("cloudwatch")
-    dims = [{"Name": "Kinds", "Value": kinds}]
-    values = {
-        "ItemsWritten": summary["items_written"],
-        "FailedUnits": len(summary["failures"]),
-        "ApiCalls": summary["api_calls"],
-    }
-    cloudwatch.put_metric_data(
+    dimensions = [{"Name": k, "Value": v} for k, v in dims.items()]
+    boto3.client("cloudwatch").put_metric_data(
         Namespace=METRIC_NAMESPACE,
         MetricData=[
-            {"MetricName": name, "Dimensions": dims, "Value": value, "Unit": "Count"}
+            {"MetricName": name, "Dimensions": dimensions, "Value": value, "Unit": "Count"}
             for name, value in values.items()
         ],
     )
 
 
-def collect(event: dict[str, Any]) -> dict[str, Any]:
-    from awscost.core.config import load_settings
-    from awscost.core.timeutil import parse_hour
-    from awscost.store import open_store
-    from awscost.usage.runner import run_collection
+def _log_progress() -> Any:
+    """A log line at each tenth of the work: CloudWatch shows a long run moving without a line per unit."""
+    last = {"tenth": -1}
 
-    settings = load_settings(os.environ.get("AWSCOST_CONFIG"))
-    kinds = str(event.get("kinds", "hourly"))
-    at = parse_hour(str(event["at"]), where="event.at") if event.get("at") else None
-    regions = event.get("regions")
-    store = open_store(settings.store)
-    try:
-        summary = run_collection(
-            settings,
-            kinds=kinds,
-            accounts=event.get("accounts"),
-            regions=list(regions) if regions else None,
-            at=at,
-            store=store,
-            role_name=settings.role_name,
-            external_id=settings.external_id,
-        )
-    finally:
-        store.close()
-    result = summary.to_json()
-    for failure in result["failures"]:
-        # One structured line per failed unit: CloudWatch Logs Insights can count them by account/region/kind.
-        log.warning(json.dumps({"event": "collect_failure", **failure}))
-    log.info(json.dumps({"event": "collect_summary", **{k: v for k, v in result.items() if k != "failures"}}))
-    if os.environ.get("AWSCOST_METRICS", "1") != "0":
-        _publish_metrics(result, kinds)
-    return result
+    def progress(done: int, total: int | None, what: str) -> None:
+        tenth = done * 10 // total if total else -1
+        if total and (tenth > last["tenth"] or done == total):
+            last["tenth"] = tenth
+            log.info(json.dumps({"event": "progress", "done": done, "total": total, "last": what}))
+
+    return progress
+
+
+def _check_runnable(job: Any) -> None:
+    if job.lambda_unavailable:
+        raise NotInLambdaError(f"job {job.name} cannot run in Lambda yet: {job.lambda_unavailable}")
+    missing = job.missing_extra()  # checked before the run: a zip without the extra fails in one line
+    if missing is not None:
+        raise missing
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    action = event.get("action")
-    if action not in ACTIONS:
-        # A wrong event is a deployment mistake: fail the invocation so the Errors alarm fires.
-        raise ValueError(f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
+    from awscost.core.config import load_settings
+    from awscost.jobs import Context, job_of_event, run_event
+
+    name = event.get("job") or event.get("action") if isinstance(event, dict) else None
     try:
-        return collect(event)
+        job, _ = job_of_event(event)
+        _check_runnable(job)
+        ctx = Context(load_settings(os.environ.get("AWSCOST_CONFIG")), progress=_log_progress())
+        run = run_event(ctx, event)
     except AwsCostError as exc:
-        log.error(json.dumps({"event": "error", "action": action, "error": exc.render()}))
+        log.error(json.dumps({"event": "error", "job": name, "error": exc.render()}))
         raise
+    result = run.result.to_json()
+    for failure in result.get("failures") or []:
+        # One structured line per failed unit: CloudWatch Logs Insights can count them by account/region/kind.
+        log.warning(json.dumps({"event": f"{job.name}_failure", **failure}, default=str))
+    summary = {k: v for k, v in result.items() if k != "failures" and not isinstance(v, list | dict)}
+    log.info(json.dumps({"event": f"{job.name}_summary", **summary}, default=str))
+    if job.metrics is not None and os.environ.get("AWSCOST_METRICS", "1") != "0":
+        _publish_metrics(*job.metrics(run.params, run.result))
+    return result

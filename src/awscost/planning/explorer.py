@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awscost.core import vocabulary
 from awscost.core.errors import InputError
 from awscost.store.base import UsageItem
 from awscost.usage import kinds as catalog
+
+if TYPE_CHECKING:
+    from awscost.planning.plan import PlanResult, PlanRow
 
 # From the kinds catalog: our service names -> Cost Explorer's SERVICE dimension values (and recommendation
 # service names), and -> the usage kind whose reservations they are.
@@ -165,7 +168,7 @@ def ri_recommendations(
 ) -> list[dict[str, Any]]:
     """RI purchase recommendations, one dict per recommendation detail, keyed in our vocabulary."""
     if lookback_days not in LOOKBACK:
-        raise InputError(f"lookback {lookback_days} days is not one of 7, 30, 60", where="--ce-lookback")
+        raise InputError(f"lookback {lookback_days} days is not one of 7, 30, 60", param="lookback_days")
     kwargs: dict[str, Any] = {
         "Service": _service(service),
         "AccountScope": scope,
@@ -325,39 +328,37 @@ def fetch_daily(
     return items
 
 
-def store_daily(
-    store: Any,
-    ce: Any = None,
-    *,
-    account: str,
-    today: date | None = None,
-    days: int = 7,
-    term: str = "1y",
-    payment: str = "all",
-) -> int:
-    """The daily job (CLI `awscost ri ce-fetch`, or a Lambda action): fetch and store; returns items written.
+# How old a stored recommendation may be and still be set against a plan: Cost Explorer refreshes them daily,
+# and the daily fetch may have missed a day or two. One window for every reader (command and workbook).
+RECOMMENDATION_MAX_AGE = timedelta(days=7)
 
-    A Cost Explorer failure is an AwsAccessError (one line, non-zero exit), not a traceback."""
-    from botocore.exceptions import BotoCoreError, ClientError
 
-    from awscost.core.errors import AwsAccessError
+def stored_recommendations(
+    store: Any, *, account: str, end: datetime, lookbacks: Sequence[int] = (7, 60)
+) -> dict[int, list[UsageItem]]:
+    """Per lookback, the ce-rec-<lookback> items of the latest day stored from RECOMMENDATION_MAX_AGE before
+    `end`'s day to the day after it (a fetch the next morning answers on the history up to `end`); lookbacks
+    with none are absent."""
+    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=2)
+    since = until - timedelta(days=1) - RECOMMENDATION_MAX_AGE
+    out: dict[int, list[UsageItem]] = {}
+    for lookback in lookbacks:
+        items = list(store.query(kind=f"ce-rec-{lookback}", account=account, since=since, until=until))
+        if items:
+            latest = max(i.time for i in items)
+            out[lookback] = [i for i in items if i.time == latest]
+    return out
 
-    if ce is None:
-        from awscost.aws.session import client, client_config, make_session
 
-        ce = client(make_session(), "ce", "us-east-1", config=client_config(max_attempts=3, pool=4))
-    try:
-        items = fetch_daily(
-            ce,
-            account=account,
-            today=today or datetime.now(UTC).date(),
-            days=days,
-            term=term,
-            payment=payment,
-        )
-    except (BotoCoreError, ClientError) as exc:
-        raise AwsAccessError(f"Cost Explorer call failed: {exc}", where="ce us-east-1") from None
-    return int(store.put_items(items))
+def compare_stored(
+    store: Any, plan: PlanResult, *, account: str, ce_lookback: int, plan_lookback_days: int
+) -> tuple[list[dict[str, Any]], date | None]:
+    """Our plan beside Cost Explorer's latest stored recommendation of `ce_lookback` days, and that
+    recommendation's day (None when the store holds none in the window)."""
+    latest = stored_recommendations(store, account=account, end=plan.inputs.end, lookbacks=(ce_lookback,))
+    items = latest.get(ce_lookback, [])
+    rows = compare_with_plan(plan.all_rows, items, plan_lookback_days=plan_lookback_days)
+    return rows, items[0].time.date() if items else None
 
 
 SP_KEY = "compute-sp"
@@ -384,7 +385,7 @@ def savings_plan_items(rows: Iterable[Mapping[str, Any]], account: str, day: dat
 
 
 def compare_with_plan(
-    plan_rows: Iterable[Mapping[str, Any]], rec_items: Iterable[UsageItem], *, plan_lookback_days: int
+    plan_rows: Iterable[PlanRow], rec_items: Iterable[UsageItem], *, plan_lookback_days: int
 ) -> list[dict[str, Any]]:
     """Our recommendation beside AWS's per reservation group, with the reasons they differ.
 
@@ -412,11 +413,11 @@ def compare_with_plan(
     out = []
     seen = set()
     for r in plan_rows:
-        if r.get("kind") not in (*SERVICE_KIND.values(), "savings-plan"):
+        if r.kind not in (*SERVICE_KIND.values(), "savings-plan"):
             continue
-        k = (str(r["kind"]), str(r["region"]), str(r["key"]))
+        k = (r.kind, r.region, r.key)
         seen.add(k)
-        ours = float(r.get("recommended") or 0.0)
+        ours = float(r.recommended or 0.0)
         theirs = aws.get(k)
         out.append(_compare_row(k, ours, r, theirs, plan_lookback_days))
     for k, theirs in sorted(aws.items()):
@@ -436,7 +437,7 @@ def _kind_of_key(item: UsageItem, key: str) -> str:
 def _compare_row(
     k: tuple[str, str, str],
     ours: float | None,
-    plan: Mapping[str, Any] | None,
+    plan: PlanRow | None,
     theirs: Mapping[str, Any] | None,
     plan_lookback_days: int,
 ) -> dict[str, Any]:
@@ -451,11 +452,11 @@ def _compare_row(
             reasons.append(f"lookback: AWS {theirs['lookback']} days, ours {plan_lookback_days} days")
         if k[0] == "savings-plan":
             reasons.append("ours covers only the EC2 spend left after our recommended RIs")
-        elif plan.get("flexible"):
+        elif plan.flexible:
             reasons.append("size flexibility: we count the family's normalized units across all sizes")
-        if float(plan.get("expiring_30d") or 0) > 0:
-            reasons.append(f"expirations: {plan['expiring_30d']} units ending within 30 days planned as gone")
-        reasons.append(f"rule: ours buys while share(usage >= owned+n) >= break-even {plan.get('breakeven')}")
+        if plan.expiring_30d > 0:
+            reasons.append(f"expirations: {plan.expiring_30d} units ending within 30 days planned as gone")
+        reasons.append(f"rule: ours buys while share(usage >= owned+n) >= break-even {plan.breakeven}")
     return {
         "kind": k[0],
         "region": k[1],

@@ -8,8 +8,9 @@ them is part of the recommendation), prices each group from the price book and r
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -68,13 +69,87 @@ class PlanInput:
     end: datetime
 
 
+@dataclass(frozen=True)
+class PlanRow:
+    """One reservation group's plan: its history, what is owned, and what to buy at what saving. The Savings
+    Plan row (kind "savings-plan") has the same shape, its unit a $/hour commitment."""
+
+    kind: str
+    region: str
+    key: str  # the group (a size-flexible family in normalized units, else one key)
+    account: str
+    flexible: bool
+    unit: str  # "normalized units" | "instances" | "$/hour commitment"
+    hours: int  # observed
+    missing: int
+    recommended: float | None  # units (or $/h) to buy; None when the group has no price
+    breakeven: float | None  # reserved effective / on-demand hourly: buy the n-th unit while share >= this
+    p95_rule: float | None  # what reserving up to P95 would buy
+    term: str
+    payment: str
+    owned: float = 0.0
+    min: float | None = None
+    p5: float | None = None
+    mean: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p95: float | None = None
+    max: float | None = None
+    expiring_30d: float = 0.0
+    expiring_90d: float = 0.0
+    coverage: float | None = None
+    on_demand_hourly: float | None = None
+    reserved_effective_hourly: float | None = None
+    recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
+    upfront: Decimal | None = None
+    monthly_cost: Decimal | None = None
+    monthly_savings: Decimal | None = None
+    p95_monthly_savings: Decimal | None = None
+    break_even_months: float | None = None
+    utilization: float | None = None
+    price_source: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The row as a mapping of its typed values (Decimal money kept exact), for tables and workbooks."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
 @dataclass
 class PlanResult:
-    rows: list[dict[str, Any]]
+    rows: list[PlanRow]  # one per reservation group
     inputs: PlanInput
     notes: list[str]
     term: str
     payment: str
+    savings_plan: PlanRow | None = None  # the Compute Savings Plan for the EC2 spend left after the RIs
+
+    @property
+    def all_rows(self) -> list[PlanRow]:
+        """The groups, then the Savings Plan row when there is one."""
+        return [*self.rows, *([self.savings_plan] if self.savings_plan else [])]
+
+    def totals(self) -> dict[str, Decimal]:
+        return summarize(self.all_rows)
+
+    def price_sources(self) -> list[str]:
+        return sorted({r.price_source for r in self.all_rows if r.price_source})
+
+    def to_json(self) -> dict[str, Any]:
+        from awscost.core.output import dumps
+
+        body = {
+            "term": self.term,
+            "payment": self.payment,
+            "start": self.inputs.start,
+            "end": self.inputs.end,
+            "totals": self.totals(),
+            "price_sources": self.price_sources(),
+            "notes": self.notes,
+            "rows": [r.to_dict() for r in self.all_rows],
+        }
+        out: dict[str, Any] = json.loads(dumps(body))
+        return out
 
 
 def _owned_by_group(
@@ -155,23 +230,28 @@ def plan_from_store(
     until: datetime | None = None,
     renew_days: int = 30,
     min_hours: int = ri.MIN_HOURS,
+    now: datetime | None = None,
 ) -> PlanResult:
+    """Plan `kinds` on the `lookback_days` of hourly history ending with the hour `until` (default: the hour
+    of `now`, default the clock's)."""
     import numpy as np
 
     if term not in TERMS:
-        raise InputError(f"term {term!r} is not one of {', '.join(TERMS)}", where="--term")
+        raise InputError(f"term {term!r} is not one of {', '.join(TERMS)}", param="term")
     if payment not in PAYMENTS:
-        raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", where="--payment")
+        raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", param="payment")
     if renew_days not in (0, 30, 90):
-        raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", where="--renew-days")
+        raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", param="renew_days")
     bad = [k for k in kinds if k not in catalog.PLAN_KINDS]
     if bad:
         raise InputError(
             f"cannot plan reservations for {', '.join(bad)}",
-            where="--kinds",
+            param="kinds",
             hint=f"use {', '.join(catalog.PLAN_KINDS)}",
         )
-    end = floor_hour(until) + HOUR if until is not None else current_hour() + HOUR
+    if until is None:
+        until = floor_hour(now) if now is not None else current_hour()
+    end = floor_hour(until) + HOUR
     start = end - timedelta(days=lookback_days)
     who = account or org_name
     items: list[Any] = []
@@ -255,13 +335,15 @@ def plan_from_store(
             f"no usage items of {', '.join(kinds)} for {who} between {start:%Y-%m-%d %H:00}"
             f" and {end:%Y-%m-%d %H:00} UTC"
         )
-    return PlanResult(
+    result = PlanResult(
         rows,
         PlanInput(ordered, values, owned, od, rsv, gran, sp_ratio, start, end),
         plan_notes,
         term,
         payment,
     )
+    result.savings_plan = savings_plan_row(result)
+    return result
 
 
 def _f(x: Any, nd: int = 4) -> float | None:
@@ -285,7 +367,7 @@ def _row(
     book: PriceBook,
     weights: dict[str, float],
     min_hours: int,
-) -> dict[str, Any]:
+) -> PlanRow:
     hours = int(p["hours"][i])
     rec = float(p["recommended"][i])
     p95n = float(p["p95_rule"][i])
@@ -312,45 +394,43 @@ def _row(
         if rec > 0 and upfront is not None:
             net = gross - recurring
             be_months = round(float(upfront) / net, 1) if net > 0 else None
-    return {
-        "kind": g.kind,
-        "region": g.region,
-        "key": g.key,
-        "account": who,
-        "flexible": g.flexible,
-        "unit": unit,
-        "hours": hours,
-        "missing": int(p["missing"][i]),
-        "min": _f(p["min"][i]),
-        "p5": _f(p["p5"][i]),
-        "mean": _f(p["mean"][i]),
-        "p50": _f(p["p50"][i]),
-        "p90": _f(p["p90"][i]),
-        "p95": _f(p["p95"][i]),
-        "max": _f(p["max"][i]),
-        "owned": round(own.count, 2),
-        "expiring_30d": round(own.expiring_30, 2),
-        "expiring_90d": round(own.expiring_90, 2),
-        "coverage": _f(p["coverage"][i]),
-        "on_demand_hourly": _f(od, 6),
-        "reserved_effective_hourly": _f(rsv, 6),
-        "breakeven": _f(p["breakeven"][i]),
-        "recommended": _f(rec, 2),
-        "recommended_units": describe_units(concrete_units(rec, sizes))
-        if rec == rec and g.flexible
-        else None,
-        "p95_rule": _f(p95n, 2),
-        "term": term,
-        "payment": payment,
-        "upfront": upfront,
-        "monthly_cost": monthly_cost,
-        "monthly_savings": monthly_savings,
-        "p95_monthly_savings": p95_savings,
-        "break_even_months": be_months,
-        "utilization": _f(p["utilization"][i]),
-        "price_source": source or None,
-        "note": note,
-    }
+    return PlanRow(
+        kind=g.kind,
+        region=g.region,
+        key=g.key,
+        account=who,
+        flexible=g.flexible,
+        unit=unit,
+        hours=hours,
+        missing=int(p["missing"][i]),
+        min=_f(p["min"][i]),
+        p5=_f(p["p5"][i]),
+        mean=_f(p["mean"][i]),
+        p50=_f(p["p50"][i]),
+        p90=_f(p["p90"][i]),
+        p95=_f(p["p95"][i]),
+        max=_f(p["max"][i]),
+        owned=round(own.count, 2),
+        expiring_30d=round(own.expiring_30, 2),
+        expiring_90d=round(own.expiring_90, 2),
+        coverage=_f(p["coverage"][i]),
+        on_demand_hourly=_f(od, 6),
+        reserved_effective_hourly=_f(rsv, 6),
+        breakeven=_f(p["breakeven"][i]),
+        recommended=_f(rec, 2),
+        recommended_units=describe_units(concrete_units(rec, sizes)) if rec == rec and g.flexible else None,
+        p95_rule=_f(p95n, 2),
+        term=term,
+        payment=payment,
+        upfront=upfront,
+        monthly_cost=monthly_cost,
+        monthly_savings=monthly_savings,
+        p95_monthly_savings=p95_savings,
+        break_even_months=be_months,
+        utilization=_f(p["utilization"][i]),
+        price_source=source or None,
+        note=note,
+    )
 
 
 def _rate_parts(
@@ -369,7 +449,7 @@ def _rate_parts(
     return Decimal(0), Decimal(0)
 
 
-def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
+def savings_plan_row(result: PlanResult) -> PlanRow | None:
     """The Compute Savings Plan commitment ($/h) for the EC2 spend left on demand after the recommended RIs.
 
     Same reasoning as for a reserved unit: the dollar of on-demand spend at level x is covered in every hour
@@ -382,7 +462,7 @@ def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
     rows = [i for i, g in enumerate(inp.groups) if g.kind == "ec2os" and np.isfinite(inp.sp_ratio[i])]
     if not rows:
         return None
-    rec = np.array([r["recommended"] or 0.0 for r in result.rows])
+    rec = np.array([r.recommended or 0.0 for r in result.rows])
     vals = np.asarray(inp.values[rows], dtype=np.float64)
     covered = (inp.owned[rows] + rec[rows])[:, None]
     spend_by_series = np.maximum(vals - covered, 0) * inp.on_demand[rows][:, None]  # NaN stays NaN
@@ -408,33 +488,33 @@ def savings_plan_row(result: PlanResult) -> dict[str, Any] | None:
         # the upfront part is earned back by the on-demand spend it replaces, net of the recurring part
         monthly_gross = float(monthly_savings) + commitment * 730 * share
         be_months = round(float(upfront) / monthly_gross, 1) if monthly_gross > 0 else None
-    return {
-        "kind": "savings-plan",
-        "region": "all",
-        "key": "compute",
-        "account": first["account"],
-        "flexible": True,
-        "unit": "$/hour commitment",
-        "hours": hours,
-        "missing": int(out["missing"][0]),
-        "p50": _f(out["p50"][0]),
-        "p95": _f(out["p95"][0]),
-        "max": _f(out["max"][0]),
-        "owned": 0.0,
-        "breakeven": round(ratio, 4),
-        "recommended": commitment,
-        "p95_rule": round(float(out["p95_rule"][0]) * ratio, 3),
-        "term": result.term,
-        "payment": result.payment,
-        "upfront": upfront,
-        "monthly_cost": money(commitment * 730),
-        "monthly_savings": monthly_savings,
-        "p95_monthly_savings": money(float(out["savings_p95"][0]) * 730),
-        "break_even_months": be_months,
-        "utilization": _f(out["utilization"][0]),
-        "price_source": first["price_source"],
-        "note": note,
-    }
+    return PlanRow(
+        kind="savings-plan",
+        region="all",
+        key="compute",
+        account=first.account,
+        flexible=True,
+        unit="$/hour commitment",
+        hours=hours,
+        missing=int(out["missing"][0]),
+        p50=_f(out["p50"][0]),
+        p95=_f(out["p95"][0]),
+        max=_f(out["max"][0]),
+        owned=0.0,
+        breakeven=round(ratio, 4),
+        recommended=commitment,
+        p95_rule=round(float(out["p95_rule"][0]) * ratio, 3),
+        term=result.term,
+        payment=result.payment,
+        upfront=upfront,
+        monthly_cost=money(commitment * 730),
+        monthly_savings=monthly_savings,
+        p95_monthly_savings=money(float(out["savings_p95"][0]) * 730),
+        break_even_months=be_months,
+        utilization=_f(out["utilization"][0]),
+        price_source=first.price_source,
+        note=note,
+    )
 
 
 def backtest_rows(result: PlanResult, split: float = 2 / 3) -> list[dict[str, Any]]:
@@ -463,20 +543,21 @@ def backtest_rows(result: PlanResult, split: float = 2 / 3) -> list[dict[str, An
                 "savings_p95": money(bt["savings_p95"][i]),
                 "in_sample_savings_optimal": money(bt["train_savings_opt"][i]),
                 "in_sample_savings_p95": money(bt["train_savings_p95"][i]),
-                "price_source": result.rows[i].get("price_source"),
+                "price_source": result.rows[i].price_source,
             }
         )
     return rows
 
 
-def summarize(rows: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def summarize(rows: Iterable[PlanRow]) -> dict[str, Decimal]:
+    """Monthly savings of the optimal plan and of the P95 rule, and the upfront payment, over `rows`."""
     total = Decimal(0)
     p95 = Decimal(0)
     upfront = Decimal(0)
     for r in rows:
-        total += r.get("monthly_savings") or 0
-        p95 += r.get("p95_monthly_savings") or 0
-        upfront += r.get("upfront") or 0
+        total += r.monthly_savings or 0
+        p95 += r.p95_monthly_savings or 0
+        upfront += r.upfront or 0
     return {"monthly_savings": total, "p95_monthly_savings": p95, "upfront": upfront}
 
 

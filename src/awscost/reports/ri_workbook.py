@@ -23,6 +23,7 @@ from typing import Any
 
 from awscost.core.errors import ReportError
 from awscost.core.timeutil import HOUR
+from awscost.planning.plan import PlanResult, PlanRow
 
 MAX_SHEET = 31
 CHART_GROUPS = 6  # charts per kind x region sheet (largest groups first)
@@ -32,8 +33,7 @@ CHART_GROUPS = 6  # charts per kind x region sheet (largest groups first)
 class RIReportData:
     """Everything the workbook shows; `gather` fills it from a store."""
 
-    plan: Any  # awscost.planning.plan.PlanResult
-    savings_plan: dict[str, Any] | None = None
+    plan: PlanResult
     backtest: list[dict[str, Any]] = field(default_factory=list)
     ce_coverage: list[dict[str, Any]] = field(default_factory=list)
     ce_utilization: list[dict[str, Any]] = field(default_factory=list)
@@ -230,7 +230,7 @@ class _Writer:
         ws: Any,
         row: int,
         columns: Sequence[Column],
-        rows: Iterable[Mapping[str, Any]],
+        rows: Iterable[Mapping[str, Any] | PlanRow],
         *,
         freeze: bool = False,
     ) -> int:
@@ -243,7 +243,7 @@ class _Writer:
         r = row + 1
         for data in rows:
             for c, (key, _, kind) in enumerate(columns):
-                self.cell(ws, r, c, data.get(key), kind)
+                self.cell(ws, r, c, _value(data, key), kind)
             r += 1
         return r
 
@@ -271,12 +271,12 @@ def build_workbook(path: str | Path, data: RIReportData) -> Path:
     w = _Writer(out)
     plan = data.plan
     rows = list(plan.rows)
-    rows_with_sp = [*rows, data.savings_plan] if data.savings_plan else rows
+    rows_with_sp = plan.all_rows
     try:
         _section(w, "Summary", lambda ws: _summary(w, ws, data, rows_with_sp))
         by_sheet: dict[tuple[str, str], list[int]] = {}
         for i, r in enumerate(rows):
-            by_sheet.setdefault((r["kind"], r["region"]), []).append(i)
+            by_sheet.setdefault((r.kind, r.region), []).append(i)
         if not by_sheet:
             _section(w, "Usage", lambda ws: w.note(ws, 0, "no usage history in the window: nothing to plan"))
         for (kind, region), idx in sorted(by_sheet.items()):
@@ -314,11 +314,16 @@ def _kind_body(
     return lambda ws: _kind_sheet(w, ws, data, idx, kind, region)
 
 
-def _sum(rows: Iterable[Mapping[str, Any]], key: str) -> Decimal:
-    return sum((Decimal(r.get(key) or 0) for r in rows), Decimal(0))
+def _value(row: Mapping[str, Any] | PlanRow, key: str) -> Any:
+    """A cell's value: plan rows are typed, the Cost Explorer rows are the stored answers' mappings."""
+    return row.get(key) if isinstance(row, Mapping) else getattr(row, key)
 
 
-def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[dict[str, Any]]) -> None:
+def _sum(rows: Iterable[Mapping[str, Any] | PlanRow], key: str) -> Decimal:
+    return sum((Decimal(_value(r, key) or 0) for r in rows), Decimal(0))
+
+
+def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[PlanRow]) -> None:
     plan = data.plan
     ws.write_string(0, 0, "AwsRIUsageReport: reserved capacity, break-even optimal", w.fmt["title"])
     ws.freeze_panes(1, 0)
@@ -332,7 +337,7 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[dict[str, Any]]
         ("Upfront for the optimal plan", _sum(rows, "upfront"), "money"),
         (
             "Price source(s)",
-            ", ".join(sorted({str(r["price_source"]) for r in rows if r.get("price_source")})) or "none",
+            ", ".join(plan.price_sources()) or "none",
             "text",
         ),
     ]
@@ -354,17 +359,15 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[dict[str, Any]]
     r += 1
     ws.write_string(r, 0, "Top recommendations", w.fmt["bold"])
     top = sorted(
-        (x for x in rows if (x.get("monthly_savings") or 0) > 0),
-        key=lambda x: -(x.get("monthly_savings") or 0),
+        (x for x in rows if (x.monthly_savings or 0) > 0),
+        key=lambda x: -(x.monthly_savings or 0),
     )[:15]
     r = w.table(ws, r + 1, TOP_COLUMNS, top)
     if not top:
         r = w.note(ws, r, "nothing to buy: no group has enough history and a price with positive savings")
     r += 1
     ws.write_string(r, 0, "Coverage by owned reservations (our history)", w.fmt["bold"])
-    r = w.table(
-        ws, r + 1, COVERAGE_COLUMNS, [x for x in data.plan.rows if x.get("owned") or x.get("coverage")]
-    )
+    r = w.table(ws, r + 1, COVERAGE_COLUMNS, [x for x in data.plan.rows if x.owned or x.coverage])
     r += 1
     ws.write_string(r, 0, "Cost Explorer utilization (latest day per service)", w.fmt["bold"])
     latest: dict[str, dict[str, Any]] = {}
@@ -384,11 +387,9 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
     owned = plan.inputs.owned
     n_hours = values.shape[1] if len(values) else 0
     # hourly block: hour, then usage/owned per group; largest groups first for the charts
-    order = sorted(range(len(idx)), key=lambda j: -(rows[j].get("mean") or 0))
+    order = sorted(range(len(idx)), key=lambda j: -(rows[j].mean or 0))
     top = 2 + end
-    ws.write_string(
-        top - 1, 0, f"Hourly usage vs owned ({rows[0]['unit'] if rows else ''}), UTC", w.fmt["bold"]
-    )
+    ws.write_string(top - 1, 0, f"Hourly usage vs owned ({rows[0].unit if rows else ''}), UTC", w.fmt["bold"])
     ws.write_string(top, 0, "Hour (UTC)", w.fmt["header"])
     w.width(ws, 0, 18)
     start = plan.inputs.start
@@ -397,7 +398,7 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
     for n, j in enumerate(order):
         i = idx[j]
         col = 1 + 2 * n
-        key = str(rows[j]["key"])
+        key = rows[j].key
         ws.write_string(top, col, f"{key} usage", w.fmt["header"])
         ws.write_string(top, col + 1, f"{key} owned", w.fmt["header"])
         for h in range(n_hours):
@@ -419,7 +420,7 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
                 )
             chart.set_title({"name": f"{kind} {region} {key}"})
             chart.set_x_axis({"name": "hour (UTC)", "date_axis": True, "num_format": "mm-dd"})
-            chart.set_y_axis({"name": str(rows[j]["unit"])})
+            chart.set_y_axis({"name": rows[j].unit})
             chart.set_size({"width": 720, "height": 300})
             # beside the hourly block, one under the other
             ws.insert_chart(top, 2 + 2 * len(order), chart, {"y_offset": 310 * n})
@@ -460,79 +461,44 @@ def _ce_sheet(w: _Writer, ws: Any, columns: Sequence[Column], rows: list[dict[st
 
 
 # --- gathering from a store ------------------------------------------------------------------------------
-def gather(
-    store: Any,
-    *,
-    org_name: str,
-    book: Any,
-    lookback_days: int = 30,
-    term: str = "1y",
-    payment: str = "no",
-    until: datetime | None = None,
-    account: str | None = None,
-) -> RIReportData:
-    from awscost.planning.explorer import compare_with_plan
-    from awscost.planning.plan import backtest_rows, plan_from_store, savings_plan_row
+def gather(store: Any, plan: PlanResult, *, account: str, lookback_days: int) -> RIReportData:
+    """Everything beside the plan that the workbook shows, from the store: Cost Explorer's stored coverage and
+    utilization over the history window, its latest recommendations (the one window `ri compare` uses too)
+    and our plan set beside them, and the back-test."""
+    from awscost.planning.explorer import compare_with_plan, stored_recommendations
+    from awscost.planning.plan import backtest_rows
 
-    plan = plan_from_store(
-        store,
-        org_name=org_name,
-        book=book,
-        account=account,
-        lookback_days=lookback_days,
-        term=term,
-        payment=payment,
-        until=until,
-    )
-    who = account or org_name
-    since = plan.inputs.end - timedelta(days=max(lookback_days, 14))
-    cov, util, recs = [], [], []
-    latest_rec: dict[str, datetime] = {}
-    rec_items = []
-    for item in store.query(
-        kind="ce-cov", account=who, since=since, until=plan.inputs.end + timedelta(days=1)
-    ):
+    end = plan.inputs.end
+    since = end - timedelta(days=max(lookback_days, 14))
+    cov: list[dict[str, Any]] = []
+    util: list[dict[str, Any]] = []
+    for item in store.query(kind="ce-cov", account=account, since=since, until=end + timedelta(days=1)):
         cov.extend(item.attrs.get("coverage", {}).values())
-    for item in store.query(
-        kind="ce-util", account=who, since=since, until=plan.inputs.end + timedelta(days=1)
-    ):
+    for item in store.query(kind="ce-util", account=account, since=since, until=end + timedelta(days=1)):
         util.extend(item.attrs.get("utilization", {}).values())
-    for kind in ("ce-rec-7", "ce-rec-60"):
-        items = list(
-            store.query(kind=kind, account=who, since=since, until=plan.inputs.end + timedelta(days=1))
-        )
-        if items:
-            latest_rec[kind] = max(i.time for i in items)
-            chosen = [i for i in items if i.time == latest_rec[kind]]
-            rec_items.extend(chosen)
-            for i in chosen:
-                recs.extend(i.attrs.get("recommendations", []))
-                recs.extend(
-                    {
-                        "lookback_days": d.get("lookback_days"),
-                        "service": "savingsplans",
-                        "region": "global",
-                        "key": "Compute Savings Plan ($/h)",
-                        "count": d.get("hourly_commitment"),
-                        "upfront": d.get("upfront"),
-                        "monthly_savings": d.get("monthly_savings"),
-                        "utilization_pct": d.get("utilization_pct"),
-                    }
-                    for d in i.attrs.get("savings_plans", [])
-                )
-    sp_row = savings_plan_row(plan)
+    latest = stored_recommendations(store, account=account, end=end)
+    recs: list[dict[str, Any]] = []
+    for items in latest.values():
+        for i in items:
+            recs.extend(i.attrs.get("recommendations", []))
+            recs.extend(
+                {
+                    "lookback_days": d.get("lookback_days"),
+                    "service": "savingsplans",
+                    "region": "global",
+                    "key": "Compute Savings Plan ($/h)",
+                    "count": d.get("hourly_commitment"),
+                    "upfront": d.get("upfront"),
+                    "monthly_savings": d.get("monthly_savings"),
+                    "utilization_pct": d.get("utilization_pct"),
+                }
+                for d in i.attrs.get("savings_plans", [])
+            )
     comparison = (
-        compare_with_plan(
-            [*plan.rows, *([sp_row] if sp_row else [])],
-            [i for i in rec_items if i.kind == "ce-rec-7"],
-            plan_lookback_days=lookback_days,
-        )
-        if rec_items
-        else []
+        compare_with_plan(plan.all_rows, latest[7], plan_lookback_days=lookback_days) if 7 in latest else []
     )
     return RIReportData(
         plan=plan,
-        savings_plan=sp_row,
         backtest=backtest_rows(plan),
         ce_coverage=sorted(
             cov, key=lambda r: (str(r.get("day")), str(r.get("service")), str(r.get("region")))
@@ -542,36 +508,3 @@ def gather(
         comparison=comparison,
         lookback_days=lookback_days,
     )
-
-
-def write_ri_report(
-    store_url: str,
-    out: str | Path,
-    *,
-    org_name: str,
-    lookback_days: int = 30,
-    term: str = "1y",
-    payment: str = "no",
-    until: datetime | None = None,
-    account: str | None = None,
-) -> tuple[Path, RIReportData]:
-    """Library entry point behind `awscost report ri`: gather from the store and write the workbook."""
-    from awscost.planning.pricing import load_price_book
-    from awscost.store import open_store
-
-    store = open_store(store_url, must_exist=True)
-    try:
-        book = load_price_book(store)
-        data = gather(
-            store,
-            org_name=org_name,
-            book=book,
-            lookback_days=lookback_days,
-            term=term,
-            payment=payment,
-            until=until,
-            account=account,
-        )
-    finally:
-        store.close()
-    return build_workbook(out, data), data

@@ -21,6 +21,18 @@ BACKENDS.add("dynamodb", "awscost.store.dynamodb:open_dynamodb")
 DEFAULT_STORE_URL = "sqlite:///awscost.db"
 
 
+def store_exists(url: str) -> bool:
+    """False only for a SQLite path where no store file is (other backends say so on first use)."""
+    if urlsplit(url).scheme != "sqlite":
+        return True
+    from pathlib import Path
+
+    from awscost.store.sqlite import sqlite_path
+
+    path = sqlite_path(url)
+    return path == ":memory:" or Path(path).expanduser().exists()
+
+
 def open_store(url: str, *, must_exist: bool = False) -> Store:
     """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
     is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway)."""
@@ -30,19 +42,23 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
             f"unknown store URL scheme {scheme!r} in {url!r}",
             hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
         )
-    if must_exist and scheme == "sqlite":
-        from pathlib import Path
-
+    if must_exist and not store_exists(url):
         from awscost.store.sqlite import sqlite_path
 
-        path = sqlite_path(url)
-        if path != ":memory:" and not Path(path).expanduser().exists():
-            raise StoreError(
-                "no store here",
-                where=path,
-                hint="collect first (awscost collect, or awscost demo), or pass --store / set store in awscost.toml",
-            )
+        raise StoreError(
+            "no store here",
+            where=sqlite_path(url),
+            hint="collect first (awscost collect, or awscost demo), or pass --store / set store in awscost.toml",
+        )
     return BACKENDS.get(scheme)(url)
 
 
-__all__ = ["BACKENDS", "DEFAULT_STORE_URL", "Store", "UsageItem", "open_store", "split_resource"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_STORE_URL",
+    "Store",
+    "UsageItem",
+    "open_store",
+    "split_resource",
+    "store_exists",
+]

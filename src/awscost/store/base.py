@@ -102,6 +102,23 @@ class Store(Protocol):
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Store: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Closing:
+    """Backends inherit this: `with open_store(url) as store:` closes the store however the block ends."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Any:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
 
 def plain_value(value: Any, *, where: str = "attrs") -> Any:
     """The one value vocabulary every backend stores, so a dump of one loads into the other unchanged.

@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from awscost.core.errors import InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
 
 BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
 MAX_UNPROCESSED_ROUNDS = 10
@@ -90,7 +90,7 @@ def item_from_dynamo(raw: Mapping[str, Any]) -> UsageItem:
     return UsageItem.from_json(deserialize_item(raw))
 
 
-class DynamoDBStore:
+class DynamoDBStore(Closing):
     def __init__(
         self,
         url: str,

@@ -20,7 +20,7 @@ from typing import Any
 
 from awscost.core.errors import StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
 
 SCHEMA_VERSION = 1
 
@@ -60,7 +60,7 @@ def _dumps(value: Any, where: str) -> str:
     return json.dumps(plain, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
 
 
-class SqliteStore:
+class SqliteStore(Closing):
     def __init__(self, url: str) -> None:
         self.url = url
         path = sqlite_path(url)
@@ -77,7 +77,7 @@ class SqliteStore:
         if "locked" in text or "busy" in text:
             hint = "another process holds a write lock; retry when it is done"
         elif "not a database" in text or "malformed" in text:
-            hint = "the file is not an awscost SQLite store or is corrupt; point --store at another path"
+            hint = "the file is not an awscost SQLite store or is corrupt; open a store at another path"
         return StoreError(f"{doing}: {text}", where=self.path, hint=hint)
 
     def _connect(self) -> sqlite3.Connection:

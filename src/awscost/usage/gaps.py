@@ -104,7 +104,7 @@ def find_gaps(
     first or last sample in the window.
     """
     if since is not None and until is not None and since >= until:
-        raise InputError("since must be before until", where="--since/--until")
+        raise InputError("since must be before until", param="since")
     cadence_of("ec2", expected)  # validates `expected`
     # Widen the read to whole days so a daily sample early in the first day is seen.
     read_since = _floor(since, "daily") if since is not None else None

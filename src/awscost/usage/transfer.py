@@ -66,7 +66,7 @@ def _json_default(value: Any) -> Any:
 def export_items(items: Iterable[UsageItem], out: IO[str], fmt: str = "jsonl") -> int:
     """Write items as JSON lines or one JSON array (streamed: the array is never built in memory)."""
     if fmt not in EXPORT_FORMATS:
-        raise InputError(f"unknown export format {fmt!r}", where="--format", hint="use jsonl or json")
+        raise InputError(f"unknown export format {fmt!r}", param="fmt", hint="use jsonl or json")
     n = 0
     if fmt == "json":
         out.write("[")

@@ -32,6 +32,7 @@ for _name, _target in {
     "report": "awscost.entrypoints.cli.report:report",
     "services": "awscost.entrypoints.cli.services:services",
     "containers": "awscost.entrypoints.cli.containers:containers",
+    "run": "awscost.entrypoints.cli.run:run",
 }.items():
     COMMANDS.add(_name, _target)
 
@@ -46,6 +47,16 @@ class LazyGroup(click.Group):
         cmd = COMMANDS.get(cmd_name)  # MissingExtraError names the extra to install
         assert isinstance(cmd, click.Command)
         return cmd
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command; an error about a library parameter is told under the flag the user typed."""
+        rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
+        try:
+            return super().invoke(ctx)
+        except AwsCostError as exc:
+            if exc.param and exc.param_label is None:
+                exc.label_param(param_flags(rest).get(exc.param))
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list; a command whose extra is not installed is listed with what to install."""
@@ -104,8 +115,7 @@ def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=args, prog_name="awscost", standalone_mode=False)
     except AwsCostError as exc:
-        label = param_flags(args).get(exc.param or "") if exc.param else None
-        click.echo(f"awscost: error: {exc.render(label)}", err=True)
+        click.echo(f"awscost: error: {exc.render()}", err=True)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)

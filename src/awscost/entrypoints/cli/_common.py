@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
 
 from awscost.core.config import Settings, load_settings
 from awscost.core.output import FORMATS
+from awscost.jobs.base import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,5 +57,43 @@ def csv_list(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()]
 
 
-def settings_for(settings: Settings, **overrides: Any) -> Settings:
-    return settings.with_overrides(**overrides)
+def _interactive() -> bool:
+    return sys.stderr.isatty()
+
+
+def _progress_bar(label: str) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    # On stderr, so that `--format json > file` keeps stdout clean while a person watches the bar.
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        console=Console(stderr=True),
+    )
+
+
+@contextmanager
+def job_context(settings: Settings, label: str = "working") -> Iterator[Context]:
+    """The Context a command runs its job with: a progress bar on stderr when a person watches, nothing
+    in a pipe."""
+    if not _interactive():
+        yield Context(settings)
+        return
+    with _progress_bar(label) as bar:
+        task = bar.add_task(label, total=None)
+
+        def progress(done: int, total: int | None, what: str) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield Context(settings, progress=progress)
+
+
+def run_job(name: str, ctx: Context, params: Any) -> Any:
+    """Run the registered job `name`: the one way a command does its work."""
+    from awscost.jobs import JOBS
+
+    return JOBS.get(name).run(ctx, params)

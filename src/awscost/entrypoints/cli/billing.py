@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
-from awscost.entrypoints.cli._common import csv_list, format_option
+from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,32 +91,13 @@ def billing() -> None:
 @format_option()
 def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
     """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces)."""
-    import sys
-    from decimal import Decimal
+    from awscost.jobs.billing_load import Params
 
-    from awscost.billing.bill import _plain, load_into
-
-    if sys.stderr.isatty():
-        # Long loads show which file is being read on a terminal; nothing is printed into a pipe.
-        from rich.console import Console
-
-        console = Console(stderr=True)
-        with console.status("loading") as status:
-
-            def on_file(name: str, number: int, total: int) -> None:
-                status.update(f"loading file {number}/{total}: {name}")
-
-            marker = load_into(list(paths), into, on_file=on_file)
-    else:
-        marker = load_into(list(paths), into)
+    with job_context(Settings(), "loading") as ctx:
+        result = run_job("billing_load", ctx, Params(paths=tuple(str(p) for p in paths), into=str(into)))
     rows = [
-        {
-            "BillingPeriod": period,
-            "Rows": info["rows"],
-            "BilledCost": _plain(Decimal(info["BilledCost"])),
-            "Sources": len(info["sources"]),
-        }
-        for period, info in marker["periods"].items()
+        {"BillingPeriod": p.period, "Rows": p.rows, "BilledCost": p.billed_cost, "Sources": p.sources}
+        for p in result.periods
     ]
     emit(rows, fmt, title=f"dataset {into}")
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-import sys
 import textwrap
-from typing import Any
 
 import click
 
@@ -13,7 +10,7 @@ from awscost.core.config import Settings
 from awscost.core.errors import EXIT_PARTIAL_FAILURE
 from awscost.core.output import dumps, emit
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.entrypoints.cli._common import csv_list, format_option, with_settings
+from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_settings
 from awscost.usage.kinds import COLLECTED
 
 _KINDS = textwrap.fill(
@@ -46,25 +43,6 @@ rest is stored; the failures are listed); 2 bad input or config; 3 store error;
 """
 
 
-def _interactive() -> bool:
-    return sys.stderr.isatty()
-
-
-def _progress_bar() -> Any:
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    # On stderr, so that `--format json > file` keeps stdout clean while a person watches the bar.
-    return Progress(
-        TextColumn("collecting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        console=Console(stderr=True),
-    )
-
-
 @click.command("collect", help=HELP)
 @click.option(
     "--kinds", default="hourly", show_default=True, help="hourly | daily | all | comma list of kinds."
@@ -90,35 +68,18 @@ def collect(
     at_text: str | None,
     fmt: str,
 ) -> None:
-    from awscost.store import open_store
-    from awscost.usage.runner import run_collection
+    from awscost.jobs.collect import Params
 
-    at = parse_hour(at_text, where="--at") if at_text else None
-    store = open_store(settings.store)
-    try:
-        run = functools.partial(
-            run_collection,
-            settings,
-            kinds=kinds,
-            accounts=accounts,
-            regions=csv_list(regions),
-            at=at,
-            store=store,
-            role_name=role_name,
-            external_id=external_id,
-        )
-        if _interactive():
-            with _progress_bar() as bar:
-                task = bar.add_task("collect", total=None)
-
-                def progress(done: int, total: int, _: Any) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                summary = run(progress=progress)
-        else:
-            summary = run()
-    finally:
-        store.close()
+    params = Params(
+        kinds=kinds,
+        accounts=accounts,
+        regions=tuple(csv_list(regions) or ()) or None,
+        at=parse_hour(at_text, where="--at") if at_text else None,
+        role_name=role_name,
+        external_id=external_id,
+    )
+    with job_context(settings, "collecting") as job_ctx:
+        summary = run_job("collect", job_ctx, params)
     if fmt == "json":
         click.echo(dumps(summary.to_json()))
     else:

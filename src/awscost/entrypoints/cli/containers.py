@@ -97,63 +97,30 @@ def input_options(func: Any) -> Any:
     return func
 
 
-INPUT_SUFFIXES = (".json", ".jsonl", ".log", ".gz")
-
-
-def expand_inputs(inputs: tuple[str, ...]) -> list[Path]:
-    """Files as given; directories by their *.json, *.jsonl, *.log and *.gz files, sorted."""
-    out: list[Path] = []
-    for raw in inputs:
-        p = Path(raw)
-        if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix in INPUT_SUFFIXES)
-        else:
-            out.append(p)
-    return out
-
-
-def read_from_options(
-    settings: Settings, opts: dict[str, Any], *, use_store: bool = True, parquet: Path | None = None
-) -> Any:
-    """Read the inputs named by the shared options: into memory, or streamed to Parquet files in the
-    directory `parquet` when given."""
-    from awscost.containers import ReadContext, ServiceNamer, read_inputs
-    from awscost.containers.identity import store_lookup
-    from awscost.containers.readers import write_parquet
-    from awscost.core.errors import InputError
+def read_context_params(opts: dict[str, Any]) -> dict[str, Any]:
+    """The shared input options as Params fields (the inputs, and what they may not say themselves)."""
     from awscost.core.timeutil import parse_time
 
-    when = parse_time(opts["time_"], where="--time") if opts.get("time_") else None
-    ctx = ReadContext(
-        host_id=opts.get("host_id"), instance_type=opts.get("instance_type"), region=opts.get("region"),
-        account=opts.get("account"), cluster=opts.get("cluster"), time=when,
-    )  # fmt: skip
-    lookup = None
-    if use_store:
-        from awscost.store import open_store
+    return {
+        "inputs": tuple(opts["inputs"]),
+        "host_id": opts.get("host_id"),
+        "instance_type": opts.get("instance_type"),
+        "region": opts.get("region"),
+        "account": opts.get("account"),
+        "cluster": opts.get("cluster"),
+        "time": parse_time(opts["time_"], where="--time") if opts.get("time_") else None,
+        "label": opts.get("label"),
+    }
 
-        lookup = store_lookup(open_store(settings.store))
-    # The service label: --label, else `service_label` in the config file's [containers] table.
-    label = opts.get("label") or settings.section("containers").get("service_label")
-    namer = ServiceNamer(str(label) if label else None, lookup)
-    if parquet is not None:  # streamed to disk: memory stays bounded whatever the input size
-        result = write_parquet(expand_inputs(opts["inputs"]), parquet, ctx, namer)
-    else:
-        result = read_inputs(expand_inputs(opts["inputs"]), ctx, namer)
-    if result.malformed:
-        shown = result.malformed[:10]
-        click.echo(f"awscost: warning: {len(result.malformed)} malformed input line(s) skipped:", err=True)
+
+def _warn_malformed(malformed: list[Any]) -> None:
+    if malformed:
+        shown = malformed[:10]
+        click.echo(f"awscost: warning: {len(malformed)} malformed input line(s) skipped:", err=True)
         for m in shown:
             click.echo(f"  {m}", err=True)
-        if len(result.malformed) > len(shown):
-            click.echo(f"  ... and {len(result.malformed) - len(shown)} more", err=True)
-    if not result.rows:
-        raise InputError(
-            "no usable container samples in the input",
-            where=", ".join(opts["inputs"]),
-            hint="see the malformed lines above" if result.malformed else "are these container usage logs?",
-        )
-    return result
+        if len(malformed) > len(shown):
+            click.echo(f"  ... and {len(malformed) - len(shown)} more", err=True)
 
 
 @containers.command()
@@ -163,5 +130,21 @@ def read_from_options(
 @with_settings
 def samples(settings: Settings, fmt: str, no_overrides: bool, **opts: Any) -> None:
     """Show the normalized samples read from INPUTS (format auto-detected per line)."""
-    result = read_from_options(settings, opts, use_store=not no_overrides)
+    from awscost.containers.identity import store_lookup
+    from awscost.containers.inputs import read_container_inputs
+    from awscost.containers.readers import ReadContext
+    from awscost.jobs.base import Context
+
+    p = read_context_params(opts)
+    read_ctx = ReadContext(
+        **{k: p[k] for k in ("host_id", "instance_type", "region", "account", "cluster", "time")}
+    )
+    label = p["label"] or settings.section("containers").get("service_label")
+    # Reading never creates a store: without one there are no service overrides to apply.
+    with Context(settings).optional_store() as store:
+        lookup = store_lookup(store) if store is not None and not no_overrides else None
+        result = read_container_inputs(
+            p["inputs"], read_ctx, label=str(label) if label else None, lookup=lookup
+        )
+    _warn_malformed(result.malformed)
     emit((s.row() for s in result.samples), fmt, title="container samples")

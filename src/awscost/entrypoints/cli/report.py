@@ -6,8 +6,7 @@ import click
 
 from awscost.core.config import Settings
 from awscost.core.timeutil import parse_time
-
-from ._common import with_settings
+from awscost.entrypoints.cli._common import job_context, run_job, with_settings
 
 
 @click.group()
@@ -35,21 +34,18 @@ def ri(
     until: str | None,
 ) -> None:
     """The AwsRIUsageReport: summary, a sheet per kind x region with charts, back-test, Cost Explorer."""
-    from awscost.core.errors import InputError
-    from awscost.reports.ri_workbook import write_ri_report
+    from awscost.jobs.ri_report import Params
 
-    if not out.lower().endswith(".xlsx"):
-        raise InputError(f"{out!r} does not end in .xlsx", where="--out")
-    path, data = write_ri_report(
-        settings.store,
-        out,
-        org_name=settings.org_name,
-        lookback_days=lookback,
-        term=term,
-        payment=payment,
-        until=parse_time(until, where="--until") if until else None,
+    params = Params(
+        out=out,
+        lookback=lookback,
+        term=term,  # type: ignore[arg-type]
+        payment=payment,  # type: ignore[arg-type]
         account=account,
+        until=parse_time(until, where="--until") if until else None,
     )
-    for note in data.plan.notes:
+    with job_context(settings, "writing the workbook") as ctx:
+        result = run_job("ri_report", ctx, params)
+    for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {path} ({len(data.plan.rows)} groups)")
+    click.echo(f"wrote {result.path} ({len(result.plan.rows)} groups)")

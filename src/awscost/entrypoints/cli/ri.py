@@ -1,17 +1,19 @@
-"""`awscost ri plan|backtest|compare`: break-even-optimal reservations, the P95 rule, and AWS's view."""
+"""`awscost ri plan|backtest|compare|stats|ce-fetch`: break-even-optimal reservations, the P95 rule, and AWS's
+view. `plan`, `backtest` and `compare` run the ri_plan job; `ce-fetch` the ce_fetch job."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from awscost.core.config import Settings
 from awscost.core.output import emit
 from awscost.core.timeutil import parse_time
+from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_settings
 
-from ._common import csv_list, format_option, with_settings
+if TYPE_CHECKING:
+    from awscost.planning.plan import PlanResult
 
 TABLE_COLUMNS = (
     "kind",
@@ -29,6 +31,7 @@ TABLE_COLUMNS = (
     "p95_monthly_savings",
     "note",
 )
+KINDS_HELP = "Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift)."
 
 
 def plan_options(func: Any) -> Any:
@@ -50,11 +53,7 @@ def plan_options(func: Any) -> Any:
                 show_default=True,
                 help="Upfront payment option.",
             ),
-            click.option(
-                "--kinds",
-                default=None,
-                help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift).",
-            ),
+            click.option("--kinds", default=None, help=KINDS_HELP),
             click.option(
                 "--account",
                 default=None,
@@ -79,41 +78,28 @@ def plan_options(func: Any) -> Any:
     return func
 
 
-def run_plan(
-    settings: Settings,
-    *,
-    lookback: int,
-    term: str,
-    payment: str,
-    kinds: str | None,
-    account: str | None,
-    until: str | None,
-    min_hours: int = 168,
-) -> Any:
-    """Open the store and the price book (API cache over the snapshot) and plan."""
-    from awscost.planning.plan import plan_from_store
-    from awscost.planning.pricing import load_price_book
-    from awscost.store import open_store
-    from awscost.usage.kinds import PLAN_KINDS
+def plan_params(options: dict[str, Any]) -> Any:
+    """The shared plan options as the ri_plan job's Params (parsed once, here at the edge)."""
+    from awscost.jobs.ri_plan import Params
 
-    end: datetime | None = parse_time(until, where="--until") if until else None
-    store = open_store(settings.store, must_exist=True)
-    try:
-        book = load_price_book(store)
-        return plan_from_store(
-            store,
-            org_name=settings.org_name,
-            book=book,
-            account=account,
-            kinds=csv_list(kinds) or list(PLAN_KINDS),
-            lookback_days=lookback,
-            term=term,
-            payment=payment,
-            until=end,
-            min_hours=min_hours,
-        )
-    finally:
-        store.close()
+    return Params(
+        lookback=options["lookback"],
+        term=options["term"],
+        payment=options["payment"],
+        kinds=tuple(csv_list(options.get("kinds")) or ()) or None,
+        account=options.get("account"),
+        until=parse_time(options["until"], where="--until") if options.get("until") else None,
+        min_hours=options["min_hours"],
+    )
+
+
+def _plan(settings: Settings, options: dict[str, Any]) -> PlanResult:
+    """Run the ri_plan job; its notes (price source, fallbacks) go to stderr."""
+    with job_context(settings, "planning") as ctx:
+        result: PlanResult = run_job("ri_plan", ctx, plan_params(options))
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+    return result
 
 
 @click.group()
@@ -133,28 +119,19 @@ def plan(settings: Settings, fmt: str, **options: Any) -> None:
     would buy.
     Reservations expiring within 30 days are planned as gone. Notes (price source, fallbacks) go to stderr.
     """
-    from awscost.planning.plan import savings_plan_row, summarize
-
-    result = run_plan(settings, **options)
-    sp = savings_plan_row(result)
-    if sp is not None:
-        result.rows.append(sp)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    result = _plan(settings, options)
+    rows = [r.to_dict() for r in result.all_rows]
     if fmt == "table":
-        total = summarize(result.rows)
+        total = result.totals()
         title = (
             f"RI plan ({result.term}, {result.payment} upfront): "
             f"${total['monthly_savings']}/month on the table "
             f"(P95 rule: ${total['p95_monthly_savings']}/month); prices: "
-            + (
-                ", ".join(sorted({str(r["price_source"]) for r in result.rows if r.get("price_source")}))
-                or "none"
-            )
+            + (", ".join(result.price_sources()) or "none")
         )
-        emit(result.rows, fmt, columns=TABLE_COLUMNS, title=title)
+        emit(rows, fmt, columns=TABLE_COLUMNS, title=title)
     else:
-        emit(result.rows, fmt)
+        emit(rows, fmt)
 
 
 @ri.command()
@@ -173,9 +150,7 @@ def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None
     plan and the P95 plan."""
     from awscost.planning.plan import backtest_rows
 
-    result = run_plan(settings, **options)
-    for note in result.notes:
-        click.echo(f"note: {note}", err=True)
+    result = _plan(settings, options)
     emit(backtest_rows(result, split=split), fmt, title="Back-test: realized savings on the replayed hours")
 
 
@@ -190,22 +165,17 @@ def backtest(settings: Settings, fmt: str, split: float, **options: Any) -> None
 def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | None) -> None:
     """Fetch Cost Explorer coverage, utilization and RI recommendations (7 and 60 days) into the store as
     ce-cov, ce-util, ce-rec-7 and ce-rec-60 items (account = the organization name)."""
-    from awscost.planning.explorer import store_daily
-    from awscost.store import open_store
+    from awscost.jobs.ce_fetch import Params
 
-    store = open_store(settings.store)
-    try:
-        n = store_daily(
-            store,
-            account=settings.org_name,
-            today=parse_time(day, where="--day").date() if day else None,
-            days=days,
-            term=term,
-            payment=payment,
-        )
-    finally:
-        store.close()
-    click.echo(f"stored {n} Cost Explorer items")
+    params = Params(
+        days=days,
+        term=term,  # type: ignore[arg-type]
+        payment=payment,  # type: ignore[arg-type]
+        day=parse_time(day, where="--day").date() if day else None,
+    )
+    with job_context(settings, "Cost Explorer") as ctx:
+        result = run_job("ce_fetch", ctx, params)
+    click.echo(f"stored {result.items_written} Cost Explorer items")
 
 
 @ri.command()
@@ -221,35 +191,22 @@ def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | 
 @format_option()
 def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> None:
     """Our plan beside Cost Explorer's latest stored recommendation, per group, with why they differ."""
-    from datetime import timedelta
-
-    from awscost.planning.explorer import compare_with_plan
-    from awscost.planning.plan import savings_plan_row
+    from awscost.planning.explorer import compare_stored
     from awscost.store import open_store
 
-    result = run_plan(settings, **options)
-    sp = savings_plan_row(result)
-    if sp is not None:
-        result.rows.append(sp)
-    store = open_store(settings.store, must_exist=True)
-    try:
-        found = list(
-            store.query(
-                kind=f"ce-rec-{ce_lookback}",
-                account=options.get("account") or settings.org_name,
-                since=result.inputs.end - timedelta(days=3),
-                until=result.inputs.end + timedelta(days=1),
-            )
+    result = _plan(settings, options)
+    with open_store(settings.store, must_exist=True) as store:
+        rows, day = compare_stored(
+            store,
+            result,
+            account=options.get("account") or settings.org_name,
+            ce_lookback=int(ce_lookback),
+            plan_lookback_days=options["lookback"],
         )
-    finally:
-        store.close()
-    latest = max((i.time for i in found), default=None)
-    if latest is None:
+    if day is None:
         click.echo(
             f"note: no ce-rec-{ce_lookback} items in the store: run `awscost ri ce-fetch` first", err=True
         )
-    rec_items = [i for i in found if i.time == latest]
-    rows = compare_with_plan(result.rows, rec_items, plan_lookback_days=options["lookback"])
     emit(rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
 
 
@@ -257,9 +214,7 @@ def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> N
 @click.option(
     "--lookback", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days of history."
 )
-@click.option(
-    "--kinds", default=None, help="Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift)."
-)
+@click.option("--kinds", default=None, help=KINDS_HELP)
 @click.option("--account", default=None, help="One account (or the organization name); default all of them.")
 @click.option("--until", default=None, help="End of the history (UTC; default now).")
 @with_settings
@@ -272,8 +227,7 @@ def stats(
     from awscost.store import open_store
     from awscost.usage.kinds import PLAN_KINDS
 
-    store = open_store(settings.store, must_exist=True)
-    try:
+    with open_store(settings.store, must_exist=True) as store:
         rows = usage_statistics(
             store,
             kinds=csv_list(kinds) or list(PLAN_KINDS),
@@ -281,6 +235,4 @@ def stats(
             lookback_days=lookback,
             until=parse_time(until, where="--until") if until else None,
         )
-    finally:
-        store.close()
     emit(rows, fmt, title=f"Hourly usage statistics, last {lookback} days")

@@ -12,6 +12,7 @@ use the process default book (the snapshot unless `set_default_book` installed o
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from awscost.planning.pricing.api import load_price_book, write_cache
 from awscost.planning.pricing.book import (
@@ -49,6 +50,31 @@ def fargate_rates(region: str, arch: str = "x86_64") -> tuple[Decimal, Decimal, 
     return price.extra["vcpu_hour"], price.extra["gb_hour"], price.source_label
 
 
+def price_rows(
+    book: PriceBook, *, service: str | None = None, region: str | None = None, type: str | None = None
+) -> list[dict[str, Any]]:
+    """The prices in `book` as rows (on-demand, each reserved rate "upfront+hourly/h", extras, source),
+    optionally only one service, region or type."""
+    rows: list[dict[str, Any]] = []
+    for p in sorted(book, key=lambda p: p.key):
+        if (service and p.service != service) or (region and p.region != region) or (type and p.type != type):
+            continue
+        row: dict[str, Any] = {
+            "service": p.service,
+            "region": p.region,
+            "type": p.type,
+            "variant": p.variant,
+            "on_demand": p.on_demand,
+        }
+        for k in ("1y/no", "1y/partial", "1y/all", "3y/no", "3y/partial", "3y/all"):
+            rate = p.reserved.get(k)
+            row[f"ri_{k}"] = None if rate is None else f"{rate.upfront}+{rate.hourly}/h"
+        row.update({k: str(v) for k, v in p.extra.items()})
+        row["source"] = p.source_label
+        rows.append(row)
+    return rows
+
+
 __all__ = [
     "TERM_HOURS",
     "Price",
@@ -58,6 +84,7 @@ __all__ = [
     "fargate_rates",
     "load_price_book",
     "on_demand_hourly",
+    "price_rows",
     "set_default_book",
     "snapshot_book",
     "snapshot_date",

@@ -1,0 +1,75 @@
+"""Job `billing_load` (D): load bills of any AWS format (legacy CUR, CUR 2.0, FOCUS, DBR) into a dataset of
+Parquet by billing period, atomically; a period delivered again replaces the one loaded before.
+
+Needs the `billing` extra (DuckDB, pyarrow). It reads local files, so it cannot run in Lambda until bills are
+read from S3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from awscost.core.errors import InputError
+from awscost.jobs.base import Context, Job
+
+
+@dataclass(frozen=True)
+class Params:
+    paths: tuple[str, ...]  # billing files, directories or CUR manifests
+    into: str  # the dataset directory (created if absent)
+
+    def __post_init__(self) -> None:
+        if not self.paths:
+            raise InputError("no billing files given", param="paths")
+
+
+@dataclass(frozen=True)
+class PeriodLoaded:
+    period: str  # YYYY-MM
+    rows: int
+    billed_cost: Decimal  # the sum of BilledCost, exact
+    sources: int  # files the period came from
+
+
+@dataclass(frozen=True)
+class Result:
+    dataset: Path
+    periods: tuple[PeriodLoaded, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "dataset": str(self.dataset),
+            "periods": [
+                {"period": p.period, "rows": p.rows, "billed_cost": str(p.billed_cost), "sources": p.sources}
+                for p in self.periods
+            ],
+        }
+
+
+def run(ctx: Context, params: Params) -> Result:
+    from awscost.billing.bill import _plain, load_into
+
+    def on_file(name: str, number: int, total: int) -> None:
+        ctx.progress(number, total, name)
+
+    marker = load_into(list(params.paths), params.into, on_file=on_file)
+    periods = tuple(
+        PeriodLoaded(period, int(info["rows"]), _plain(Decimal(info["BilledCost"])), len(info["sources"]))
+        for period, info in marker["periods"].items()
+    )
+    return Result(Path(params.into), periods)
+
+
+JOB: Job[Params, Result] = Job(
+    name="billing_load",
+    params=Params,
+    run=run,
+    description="Load billing files of any AWS format into the billing dataset (atomic, by billing period).",
+    schedule="daily",
+    extra="billing",
+    needs=("duckdb", "pyarrow"),
+    lambda_unavailable="it reads bills from local files; loading them from S3 is not built yet",
+)

@@ -1,0 +1,102 @@
+"""Job `pricing_refresh`: ask the AWS Price List API (and the Savings Plans rates API) for the prices the
+planner and the service costs need, and cache them in the store's map table over the packaged snapshot.
+
+Boto3 only. When the API is unreachable nothing is cached, the run fails with one line, and every price keeps
+coming from the cache of an earlier run or the snapshot, which each output names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from awscost.core.errors import AwsAccessError
+from awscost.jobs.base import Context, Job
+
+
+@dataclass(frozen=True)
+class Params:
+    services: tuple[str, ...] | None = None  # ec2, rds, elasticache, es, redshift, fargate; None: all
+    regions: tuple[str, ...] | None = None  # None: the settings', else the snapshot's
+    types: tuple[str, ...] | None = None  # instance / node types; None: the snapshot's and those in the store
+
+
+@dataclass(frozen=True)
+class Result:
+    cached: int  # prices written to the cache
+    queries: int  # Price List / Savings Plans queries that answered
+    failed: tuple[str, ...] = ()  # "service region type: reason", one per query that failed
+    fallback: str | None = None  # where the prices of the failed queries come from
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cached": self.cached,
+            "queries": self.queries,
+            "failed": list(self.failed),
+            "fallback": self.fallback,
+            "notes": list(self.notes),
+        }
+
+
+def run(ctx: Context, params: Params) -> Result:
+    from awscost.aws.session import client, client_config
+    from awscost.planning.pricing.api import (
+        PRICING_REGION,
+        fetch_prices,
+        merge_prices,
+        read_cache,
+        wanted_prices,
+        write_cache,
+    )
+    from awscost.planning.pricing.book import snapshot_date
+    from awscost.planning.pricing.savings_plans import fetch_savings_plans_rates
+
+    session = ctx.session()
+    with ctx.store() as store:
+        wanted = wanted_prices(
+            store,
+            org_name=ctx.settings.org_name,
+            services=list(params.services) if params.services else None,
+            regions=list(params.regions or ctx.settings.regions) or None,
+            types=list(params.types) if params.types else None,
+        )
+        # Few retries: an unreachable API falls back to the cache or the snapshot.
+        pricing = client(session, "pricing", PRICING_REGION, config=client_config(max_attempts=2, pool=4))
+        result = fetch_prices(pricing, wanted)
+        ec2 = sorted({(p.region, p.type) for p in result.fetched if p.service == "ec2"})
+        if ec2:
+            # Savings Plans rates join the on-demand/reserved prices just fetched (never stand alone).
+            sp_client = client(session, "savingsplans", "us-east-1", config=client_config(2, 4))
+            date = max(p.date for p in result.fetched)
+            sp = fetch_savings_plans_rates(sp_client, ec2, date=date)
+            keys = {p.key for p in result.fetched}
+            result.fetched = merge_prices([*result.fetched, *(p for p in sp.fetched if p.key in keys)])
+            result.failed += sp.failed
+            result.calls += sp.calls
+        cached = write_cache(store, result.fetched) if result.fetched else 0
+        fallback = None
+        if result.failed:
+            old = read_cache(store)
+            fallback = (
+                f"the cache ({len(old)} prices) and the snapshot {snapshot_date()}"
+                if old
+                else f"the packaged snapshot {snapshot_date()}"
+            )
+    if result.failed and not result.fetched:
+        raise AwsAccessError(
+            f"Price List API unreachable, nothing fetched ({result.failed[0].split(': ', 1)[-1]});"
+            f" prices come from {fallback}",
+            where=f"pricing:GetProducts {PRICING_REGION}",
+        )
+    return Result(cached, result.calls, tuple(result.failed), fallback)
+
+
+JOB: Job[Params, Result] = Job(
+    name="pricing_refresh",
+    params=Params,
+    run=run,
+    description="Refresh prices from the AWS Price List and Savings Plans APIs into the store's cache.",
+    schedule="weekly",
+    iam_actions=("pricing:GetProducts", "savingsplans:DescribeSavingsPlansOfferingRates"),
+)

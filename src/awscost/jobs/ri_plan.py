@@ -1,0 +1,69 @@
+"""Job `ri_plan` (B): the break-even-optimal reservations to buy per group, and the Compute Savings Plan for
+the EC2 spend left after them, from the store's hourly history and the price book (API cache over snapshot).
+
+Needs the `analyze` extra (numpy), which the collector's Lambda zip does not hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from awscost.core.errors import InputError
+from awscost.jobs.base import Context, Job
+from awscost.planning.plan import PlanResult
+from awscost.planning.ri import MIN_HOURS
+from awscost.usage.kinds import PLAN_KINDS
+
+
+@dataclass(frozen=True)
+class Params:
+    lookback: int = 30  # days of hourly history to plan on
+    term: Literal["1y", "3y"] = "1y"
+    payment: Literal["no", "partial", "all"] = "no"
+    kinds: tuple[str, ...] | None = None  # None: every planned kind
+    account: str | None = None  # None: the organization-wide total
+    until: datetime | None = None  # the last hour of the history (inclusive); None: the current hour
+    min_hours: int = MIN_HOURS  # groups with fewer observed hours get no recommendation
+    renew_days: Literal[0, 30, 90] = 30  # reservations ending within this are planned as gone
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.lookback <= 3660:
+            raise InputError(f"lookback {self.lookback} days is not from 1 to 3660", param="lookback")
+        if self.min_hours < 1:
+            raise InputError(f"min_hours {self.min_hours} is below 1", param="min_hours")
+
+
+def plan(ctx: Context, params: Params) -> PlanResult:
+    """The plan, from the store (which must exist: planning never creates one)."""
+    from awscost.planning.plan import plan_from_store
+    from awscost.planning.pricing import load_price_book
+
+    with ctx.store(must_exist=True) as store:
+        book = load_price_book(store)
+        return plan_from_store(
+            store,
+            org_name=ctx.settings.org_name,
+            book=book,
+            account=params.account,
+            kinds=list(params.kinds or PLAN_KINDS),
+            lookback_days=params.lookback,
+            term=params.term,
+            payment=params.payment,
+            until=params.until,
+            renew_days=params.renew_days,
+            min_hours=params.min_hours,
+            now=ctx.now(),
+        )
+
+
+JOB: Job[Params, PlanResult] = Job(
+    name="ri_plan",
+    params=Params,
+    run=plan,
+    description="The break-even-optimal RI and Savings Plan purchases from the hourly usage history.",
+    schedule="daily",
+    extra="analyze",
+    needs=("numpy",),
+)

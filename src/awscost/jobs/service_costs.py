@@ -1,0 +1,268 @@
+"""Job `service_costs` (C): each micro-service's cost from container usage logs, conserved to the cent.
+
+Reads the inputs (any container usage format, streamed to Parquet), prices every host-hour (the billing
+dataset's amortized EffectiveCost when given, else on-demand prices: `prices` over the price book; Fargate
+tasks by their rates), allocates each host-hour to its containers exactly, checks the conservation, and stores
+the hourly results as `svc-cost` items for the cost reports.
+
+Reads local files, so it cannot run in Lambda until container logs are read from S3.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import Counter
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+from awscost.core.errors import InputError, StoreError
+from awscost.jobs.base import Context, Job
+
+
+@dataclass(frozen=True)
+class Params:
+    inputs: tuple[str, ...]  # container usage files or directories
+    dataset: str | None = None  # billing dataset: hosts cost their amortized EffectiveCost
+    by: Literal["service", "cluster", "account"] = "service"
+    granularity: Literal["hour", "day"] = "day"
+    idle: Literal["separate", "share"] = "separate"
+    prices: dict[str, Decimal] = field(default_factory=dict)  # instance type -> on-demand $/h, over the book
+    fargate_prices: str | None = None  # an AmazonECS Price List offer file for the Fargate rates
+    cpu_weight: Decimal = Decimal(9)
+    mem_weight: Decimal = Decimal(1)
+    step_seconds: int | None = None  # seconds a sampling round stands for; None: each host's median interval
+    describe_hosts: bool = False  # ask EC2 the type of hosts the input names only by instance id
+    overrides: bool = True  # use the service overrides in the store's map table
+    save: bool = True  # store hourly results as svc-cost items
+    # What the inputs may not say themselves:
+    host_id: str | None = None
+    instance_type: str | None = None
+    region: str | None = None
+    account: str | None = None
+    cluster: str | None = None
+    time: datetime | None = None  # of `docker stats` lines without a time prefix
+    label: str | None = None  # the Docker label that names the service; None: the config's service_label
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise InputError("no container usage inputs given", param="inputs")
+
+
+@dataclass(frozen=True)
+class ServiceCostRow:
+    """One line of the result: a service (or cluster / account, or __idle__) in one period, in USD."""
+
+    name: str
+    period: date | datetime  # the day, or the UTC hour
+    cpu_cost: Decimal
+    memory_cost: Decimal
+    total_cost: Decimal
+    share_of_host: Decimal  # of the cost of the host-hours it ran on (idle: of all host-hours)
+
+
+@dataclass(frozen=True)
+class UnpricedHost:
+    host_id: str
+    instance_type: str | None
+    region: str | None
+    hours: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Result:
+    by: str
+    granularity: str
+    rows: tuple[ServiceCostRow, ...]
+    priced: dict[str, int]  # host-hours by price source: billing | on-demand | fargate
+    sources: tuple[str, ...]  # where the prices came from, one line each
+    unpriced: tuple[UnpricedHost, ...] = ()
+    hostless_samples: int = 0  # samples naming no host: not allocated
+    capacity_unknown: tuple[str, ...] = ()  # hosts of unknown size: no idle cost for them
+    malformed: tuple[str, ...] = ()  # input lines skipped, "file:line: reason"
+    stored: int = 0  # svc-cost items written
+
+    def table(self) -> list[dict[str, Any]]:
+        """Rows for printing: <by>, period, cpu_cost, memory_cost, total_cost, share_of_host."""
+        return [
+            {
+                self.by: r.name,
+                "period": r.period,
+                "cpu_cost": r.cpu_cost,
+                "memory_cost": r.memory_cost,
+                "total_cost": r.total_cost,
+                "share_of_host": r.share_of_host,
+            }
+            for r in self.rows
+        ]
+
+    def to_json(self) -> dict[str, Any]:
+        import json
+
+        from awscost.core.output import dumps
+
+        body = {
+            "by": self.by,
+            "granularity": self.granularity,
+            "rows": self.table(),
+            "priced": self.priced,
+            "sources": list(self.sources),
+            "unpriced": [u.__dict__ for u in self.unpriced],
+            "hostless_samples": self.hostless_samples,
+            "capacity_unknown": list(self.capacity_unknown),
+            "malformed": list(self.malformed),
+            "stored": self.stored,
+        }
+        out: dict[str, Any] = json.loads(dumps(body))
+        return out
+
+
+class NothingPricedError(InputError):
+    """No host-hour could be priced; `result` holds what was read (unpriced hosts, hostless samples)."""
+
+    def __init__(self, message: str, *, result: Result, **kw: Any) -> None:
+        self.result = result
+        super().__init__(message, **kw)
+
+
+def _on_demand(prices: dict[str, Decimal]) -> tuple[Any, str]:
+    """The on-demand price lookup: the given prices, else the price book (API cache over the snapshot)."""
+    from awscost.planning import pricing
+
+    def lookup(instance_type: str, region: str) -> Decimal | None:
+        if instance_type in prices:
+            return prices[instance_type]
+        value = pricing.on_demand_hourly("ec2", instance_type, region, os="linux")
+        return None if value is None else Decimal(value)
+
+    label = f"on-demand: awscost.planning.pricing (snapshot {pricing.snapshot_date()} unless refreshed)"
+    return lookup, ("given prices, else " if prices else "") + label
+
+
+def _fargate(params: Params) -> Any:
+    from awscost.containers import allocation as alloc
+    from awscost.planning import pricing
+
+    if params.fargate_prices:
+        return alloc.FargateRates.from_offer_file(params.fargate_prices, params.region)
+
+    def lookup(region: str) -> Any:
+        found = pricing.fargate_rates(region)
+        if found is None:
+            return None
+        cpu, mem, label = found
+        return alloc.FargateRates(Decimal(cpu), Decimal(mem), source=str(label))
+
+    return lookup
+
+
+def run(ctx: Context, params: Params) -> Result:
+    from awscost.containers import allocation as alloc
+    from awscost.containers.identity import store_lookup
+    from awscost.containers.inputs import read_container_inputs
+    from awscost.containers.readers import ReadContext
+
+    options = alloc.Options(
+        step_seconds=params.step_seconds,
+        cpu_weight=params.cpu_weight,
+        mem_weight=params.mem_weight,
+        idle=params.idle,
+    )
+    fargate = _fargate(params)  # a bad offer file is an error before any (possibly long) reading
+    price, price_label = _on_demand(params.prices)
+    read_ctx = ReadContext(
+        host_id=params.host_id,
+        instance_type=params.instance_type,
+        region=params.region,
+        account=params.account,
+        cluster=params.cluster,
+        time=params.time,
+    )
+    # The service label: the params', else `service_label` in the config file's [containers] table.
+    label = params.label or ctx.settings.section("containers").get("service_label")
+    with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
+        samples = Path(tmp) / "samples"
+        with ctx.optional_store() as store:
+            lookup = store_lookup(store) if store is not None and params.overrides else None
+            read = read_container_inputs(
+                params.inputs, read_ctx, label=str(label) if label else None, lookup=lookup, parquet=samples
+            )
+        host_cost = alloc.billing_host_costs(params.dataset, read.hosts) if params.dataset else None
+        host_types = None
+        if params.describe_hosts:
+            from awscost.containers.ec2_hosts import describe_instance_types
+
+            host_types = describe_instance_types(alloc.hosts_without_type(str(samples)), params.region)
+        allocation = alloc.allocate(
+            str(samples),
+            options=options,
+            price=price,
+            host_cost=host_cost,
+            fargate=fargate,
+            host_types=host_types,
+        )
+    broken = alloc.check_conservation(allocation)
+    if broken:  # never expected: a bug, so say so loudly rather than print wrong money
+        raise RuntimeError("allocation not conserved: " + "; ".join(broken[:3]))
+    unpriced = tuple(
+        UnpricedHost(u.host_id, u.instance_type, u.region, u.hours, u.reason)
+        for u in allocation.unpriced.values()
+    )
+    priced = dict(sorted(Counter(h.cost_source for h in allocation.hosts).items()))
+    sources = sorted(allocation.sources)
+    if "on-demand" in priced:
+        sources.append(price_label)
+    rows = tuple(
+        ServiceCostRow(
+            str(r[params.by]),
+            r["period"],
+            r["cpu_cost"],
+            r["memory_cost"],
+            r["total_cost"],
+            r["share_of_host"],
+        )
+        for r in alloc.summarize(allocation, by=params.by, granularity=params.granularity)
+    )
+    result = Result(
+        by=params.by,
+        granularity=params.granularity,
+        rows=rows,
+        priced=priced,
+        sources=tuple(sources),
+        unpriced=unpriced,
+        hostless_samples=allocation.hostless_samples,
+        capacity_unknown=tuple(sorted(allocation.capacity_unknown)),
+        malformed=tuple(str(m) for m in read.malformed),
+    )
+    if not allocation.hosts:
+        raise NothingPricedError(
+            "no host could be priced, so no service cost was computed",
+            result=result,
+            where=", ".join(params.inputs),
+            hint="give prices, the instance type and region, Fargate prices or a billing dataset",
+        )
+    stored = 0
+    if params.save and allocation.services:
+        try:
+            with ctx.store() as store:
+                stored = store.put_items(alloc.to_usage_items(allocation, granularity="hour"))
+        except StoreError:
+            raise
+        except Exception as exc:  # a backend failure of any kind is reported as a store error, with the URL
+            raise StoreError(f"results not stored: {exc}", where=ctx.settings.store) from None
+    return replace(result, stored=stored)
+
+
+JOB: Job[Params, Result] = Job(
+    name="service_costs",
+    params=Params,
+    run=run,
+    description="Each micro-service's cost from container usage logs, reconciled to the hosts' cost.",
+    schedule="daily",
+    extra="billing",
+    needs=("duckdb", "pyarrow"),
+    lambda_unavailable="it reads container logs from local files; reading them from S3 is not built yet",
+)
