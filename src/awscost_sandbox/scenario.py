@@ -17,17 +17,32 @@ Tags: `FleetUnit.tags` holds the tags as the bill shows them for cost allocation
 `Spend_Category` appears as `user:Spend_Category` (SPEND_TAG); other keys (`Name`, `Role`,
 `ecs:cluster-name`) as on the resource. `resource_tags(unit)` gives the tags to put on the AWS resource
 (the `user:` prefix removed).
+
+Data and code: what the scenario *is* lives in `scenario.toml` next to this module (the org name, accounts,
+regions with their business-hours UTC offsets, the start hour, every hand-written group, the pools the
+seeded EC2 fleet is drawn from, and the illustrative price tables). This module keeps what is logic: how a
+group's count moves over simulated time (business hours, noise, spikes, churn, windows, Redshift pausing),
+how resource ids are made, the seeded draws, and the rules that derive reservations from the groups.
+Groups that were written in code by a loop over a few literal rows (ECS hosts, OpenSearch data + master
+pairs) are written out in the TOML, one `[[group]]` each: a handful of rows read better spelled out than
+as a template. The per-account, per-region EC2 fleet stays a compact form that `_generated_groups`
+expands, because it is not a list at all but a sequence of seeded draws: the TOML holds its pools (types,
+OS weights, peak/spike/churn choices, spend categories) and each account's `ec2_scale`, the code holds the
+order of the draws, which is what a seed means.
 """
 
 from __future__ import annotations
 
 import hashlib
 import random
+import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from importlib.resources import files
 from types import MappingProxyType
+from typing import Any
 
 from awscost.core.timeutil import HOUR, floor_hour
 
@@ -102,48 +117,24 @@ def resource_tags(unit: FleetUnit) -> dict[str, str]:
     return {k.removeprefix("user:"): v for k, v in unit.tags.items()}
 
 
+def _load_data() -> dict[str, Any]:
+    text = files("awscost_sandbox").joinpath("scenario.toml").read_text(encoding="utf-8")
+    return tomllib.loads(text)
+
+
+# Read once at import: every Scenario, whatever its seed, shares the same fleet description.
+_DATA = _load_data()
+
 # Approximate on-demand $/hour (Linux, us-east-1, 2026) for the sandbox: its reservation prices and its bill
-# (awscost_sandbox.bill). Not a price source:
-# awscost.planning.pricing is; these only make the fleet's fees and bill plausible.
-OD_PRICE = {
-    "t3.micro": "0.0104",
-    "t3.medium": "0.0416",
-    "t3.large": "0.0832",
-    "m5.large": "0.096",
-    "m5.xlarge": "0.192",
-    "m5.2xlarge": "0.384",
-    "m6i.large": "0.096",
-    "m6i.xlarge": "0.192",
-    "c5.large": "0.085",
-    "c5.xlarge": "0.17",
-    "c5.2xlarge": "0.34",
-    "c6g.large": "0.068",
-    "r5.large": "0.126",
-    "r5.xlarge": "0.252",
-    "r6i.large": "0.126",
-    "m6g.large": "0.077",
-    "db.r5.large": "0.25",
-    "db.r6g.large": "0.26",
-    "db.m5.large": "0.171",
-    "db.t3.medium": "0.068",
-    "cache.r6g.large": "0.206",
-    "cache.m5.large": "0.156",
-    "cache.t3.medium": "0.068",
-    "r6g.large.search": "0.167",
-    "m6g.large.search": "0.128",
-    "m5.large.search": "0.142",
-    "m5.large.elasticsearch": "0.142",
-    "dc2.large": "0.25",
-    "ra3.xlplus": "1.086",
-}
-DEFAULT_OD_PRICE = "0.10"
-OS_PRICE_EXTRA = {
-    "windows": Decimal("0.092"),
-    "windows-sql-std": Decimal("0.50"),
-    "rhel": Decimal("0.06"),
-    "suse": Decimal("0.03"),
-}
-_LOCAL_OFFSET = {"us-east-1": -5, "us-west-2": -8, "eu-west-1": 0}
+# (awscost_sandbox.bill). Not a price source: awscost.planning.pricing is; these only make the fleet's fees
+# and bill plausible. Kept as Decimal strings (OD_PRICE, DEFAULT_OD_PRICE) because bill.py converts them.
+OD_PRICE: dict[str, str] = dict(_DATA["prices"]["od"])
+DEFAULT_OD_PRICE: str = _DATA["prices"]["default_od"]
+OS_PRICE_EXTRA: dict[str, Decimal] = {os: Decimal(p) for os, p in _DATA["prices"]["os_extra"].items()}
+# Region -> UTC offset of its business day; the TOML's key order is the scenario's region order.
+_LOCAL_OFFSET: dict[str, int] = dict(_DATA["regions"])
+# Account name -> how big its generated EC2 fleet is (an account without `ec2_scale` counts as 1).
+_EC2_SCALE: dict[str, int] = {a["name"]: a.get("ec2_scale", 1) for a in _DATA["account"]}
 
 
 def _hex(*parts: object, n: int = 17) -> str:
@@ -183,15 +174,10 @@ class Scenario:
 
     def __init__(self, seed: int = 7) -> None:
         self.seed = seed
-        self.org_name = "sandbox-org"
-        self.accounts = [
-            SandboxAccount("111122223333", "management", True),
-            SandboxAccount("222233334444", "production", False),
-            SandboxAccount("333344445555", "staging", False),
-            SandboxAccount("444455556666", "analytics", False),
-        ]
-        self.regions = ["us-east-1", "us-west-2", "eu-west-1"]
-        self.start = datetime(2026, 11, 2, 0, tzinfo=UTC)
+        self.org_name: str = _DATA["org_name"]
+        self.accounts = [SandboxAccount(a["id"], a["name"], a["management"]) for a in _DATA["account"]]
+        self.regions = list(_LOCAL_OFFSET)
+        self.start: datetime = _DATA["start"]
         self._groups = _build_groups(seed, self.accounts, self.regions)
         self._reservations = _build_reservations(seed, self._groups, self.start)
 
@@ -318,52 +304,64 @@ class Scenario:
         return f"{base}-{g.role + '-' if g.role else ''}node-{lane}{slot + 1}"
 
 
+def _tags(spend: str | None, extra: Mapping[str, str] = _EMPTY) -> Mapping[str, str]:
+    """Tags as the bill shows them: `extra` as on the resource, then the Spend_Category if the group has one."""
+    t = dict(extra)
+    if spend is not None:
+        t[SPEND_TAG] = spend
+    return MappingProxyType(t)
+
+
 def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str]) -> list[_Group]:
+    # The order matters: _build_reservations walks the groups in this order with its own seeded RNG.
+    ids = {a.name: a.id for a in accounts}
+    return _generated_groups(seed, accounts, regions) + [_fixed_group(g, ids) for g in _DATA["group"]]
+
+
+def _fixed_group(raw: Mapping[str, Any], account_ids: Mapping[str, str]) -> _Group:
+    """One `[[group]]` of scenario.toml: account by name, Spend_Category as `spend`, lists for tuples."""
+    g = dict(raw)
+    g["account"] = account_ids[g["account"]]
+    if g["kind"] == "dynamodb":
+        g.setdefault("base", 1)  # a table is one unit; its size is its capacity
+    g["tags"] = _tags(g.pop("spend", None), g.pop("tags", _EMPTY))
+    if "window" in g:
+        g["window"] = tuple(g["window"])
+    if "gsis" in g:
+        g["gsis"] = tuple(tuple(gsi) for gsi in g["gsis"])
+    return _Group(**g)
+
+
+def _generated_groups(seed: int, accounts: list[SandboxAccount], regions: list[str]) -> list[_Group]:
+    """The seeded EC2 fleet: per account and region, groups drawn from the `[generated]` pools.
+
+    What a seed means is the sequence of draws below, so keep their order when editing: an extra, moved or
+    skipped draw reshuffles every group after it (and the reservations derived from them).
+    """
+    gen = _DATA["generated"]
     rng = random.Random(f"awscost-sandbox:{seed}")
+    os_names, os_weights = list(gen["os_weights"]), list(gen["os_weights"].values())
+    spot, project = gen["spot"], gen["project"]
+
+    def maybe_spend() -> str | None:
+        # Tag coverage gaps: a share of the groups carries no Spend_Category.
+        return None if rng.random() < gen["untagged_share"] else rng.choice(gen["spend_categories"])
+
     groups: list[_Group] = []
-    categories = ["web", "platform", "data", "ml", "shared"]
-
-    def tags(cat: str | None, **extra: str) -> Mapping[str, str]:
-        t = dict(extra)
-        if cat is not None:
-            t[SPEND_TAG] = cat
-        return MappingProxyType(t)
-
-    def maybe_cat() -> str | None:
-        # Tag coverage gaps: about one group in six carries no Spend_Category.
-        return None if rng.random() < 0.17 else rng.choice(categories)
-
-    ec2_types = [
-        "m5.large",
-        "m5.xlarge",
-        "c5.large",
-        "c5.xlarge",
-        "r5.large",
-        "t3.medium",
-        "m6i.large",
-        "c6g.large",
-        "m6g.large",
-        "t3.large",
-        "r6i.large",
-        "m5.2xlarge",
-    ]
-    scale = {"management": 0, "production": 3, "staging": 1, "analytics": 2}
     for acct in accounts:
-        s = scale.get(acct.name, 1)
+        s = _EC2_SCALE.get(acct.name, 1)
         for region in regions:
             azs = [f"{region}a", f"{region}b", f"{region}c"]
             n_groups = 2 if acct.management else 2 + s
             for gi in range(n_groups):
-                itype = rng.choice(ec2_types)
-                os = rng.choices(["linux", "windows", "rhel", "suse", "windows-sql-std"], [70, 18, 5, 4, 3])[
-                    0
-                ]
+                itype = rng.choice(gen["ec2_types"])
+                os = rng.choices(os_names, os_weights)[0]
                 if itype.split(".")[0].endswith("g"):
                     # Graviton (arm64) instances run Linux only; the draw above still happens so the
                     # rest of the scenario stays the same for a given seed.
                     os = "linux"
                 key = f"{acct.id}-{region}-ec2-{gi}"
-                cat = maybe_cat()
+                spend = maybe_spend()
                 base = rng.randint(1, 1 + s)
                 groups.append(
                     _Group(
@@ -373,324 +371,50 @@ def _build_groups(seed: int, accounts: list[SandboxAccount], regions: list[str])
                         "ec2",
                         itype,
                         base=base,
-                        peak=rng.choice([0, 0, 2, 3, 5]) if not acct.management else 0,
-                        spike_p=rng.choice([0.0, 0.05, 0.1]),
-                        spike=rng.randint(2, 6),
-                        churn_hours=rng.choice([0, 12, 30]),
+                        peak=rng.choice(gen["peak"]) if not acct.management else 0,
+                        spike_p=rng.choice(gen["spike_p"]),
+                        spike=rng.randint(*gen["spike"]),
+                        churn_hours=rng.choice(gen["churn_hours"]),
                         az=rng.choice(azs),
                         os=os,
-                        tags=tags(cat, Name=f"{acct.name}-{itype}-{gi}"),
+                        tags=_tags(spend, {"Name": f"{acct.name}-{itype}-{gi}"}),
                     )
                 )
-            if not acct.management:
-                # Spot workers, only in business hours.
-                groups.append(
-                    _Group(
-                        f"{acct.id}-{region}-spot",
-                        acct.id,
-                        region,
-                        "ec2",
-                        "c5.large",
-                        base=0,
-                        peak=2 + s,
-                        az=azs[1],
-                        os="linux",
-                        spot=True,
-                        tags=tags("data", Name=f"{acct.name}-spot-worker"),
-                    )
-                )
-                # A project that comes and goes: exists for a window of hours.
-                a = rng.randint(6, 30)
-                groups.append(
-                    _Group(
-                        f"{acct.id}-{region}-project",
-                        acct.id,
-                        region,
-                        "ec2",
-                        "m5.xlarge",
-                        base=2,
-                        window=(a, a + rng.randint(12, 40)),
-                        az=azs[2],
-                        os="linux",
-                        tags=tags(maybe_cat(), Name=f"{acct.name}-project"),
-                    )
-                )
-
-    prod, staging, analytics = (a.id for a in accounts[1:4])
-    mgmt = accounts[0].id
-    # Container hosts (ECS on EC2) for the container-cost allocation.
-    for region, cluster, itype, n in (
-        ("us-east-1", "prod-services", "m5.xlarge", 4),
-        ("eu-west-1", "prod-services-eu", "m5.large", 3),
-    ):
-        groups.append(
-            _Group(
-                f"{prod}-{region}-ecs",
-                prod,
-                region,
-                "ec2",
-                itype,
-                base=n,
-                peak=2,
-                churn_hours=48,
-                az=f"{region}a",
-                os="linux",
-                tags=tags(
-                    "platform", Name=f"{cluster}-host", Role="container-host", **{"ecs:cluster-name": cluster}
-                ),
-            )
-        )
-    groups.append(
-        _Group(
-            f"{staging}-us-west-2-ecs",
-            staging,
-            "us-west-2",
-            "ec2",
-            "c5.xlarge",
-            base=2,
-            az="us-west-2b",
-            os="linux",
-            tags=tags(
-                None,
-                Name="staging-services-host",
-                Role="container-host",
-                **{"ecs:cluster-name": "staging-services"},
-            ),
-        )
-    )
-
-    # RDS: Aurora clusters (writer + readers autoscaled in business hours), plain engines, one Multi-AZ.
-    groups += [
-        _Group(
-            "aurora-orders",
-            prod,
-            "us-east-1",
-            "rds",
-            "db.r6g.large",
-            base=2,
-            peak=1,
-            engine="aurora-mysql",
-            name="orders-aurora",
-            tags=tags("web"),
-        ),
-        _Group(
-            "aurora-events",
-            analytics,
-            "eu-west-1",
-            "rds",
-            "db.r5.large",
-            base=2,
-            engine="aurora-postgresql",
-            name="events-aurora",
-            tags=tags("data"),
-        ),
-        _Group(
-            "rds-billing",
-            prod,
-            "us-east-1",
-            "rds",
-            "db.m5.large",
-            base=1,
-            engine="postgres",
-            multi_az=True,
-            name="billing-pg",
-            tags=tags("platform"),
-        ),
-        _Group(
-            "rds-cms",
-            prod,
-            "us-west-2",
-            "rds",
-            "db.m5.large",
-            base=1,
-            engine="mysql",
-            name="cms-mysql",
-            tags=tags(None),
-        ),
-        _Group(
-            "rds-stg",
-            staging,
-            "us-west-2",
-            "rds",
-            "db.t3.medium",
-            base=1,
-            engine="mysql",
-            name="stg-mysql",
-            tags=tags("shared"),
-        ),
-        _Group(
-            "rds-adhoc",
-            analytics,
-            "us-east-1",
-            "rds",
-            "db.t3.medium",
-            base=1,
-            engine="postgres",
-            name="adhoc-pg",
-            window=(8, 40),
-            tags=tags("data"),
-        ),
-    ]
-    # ElastiCache: a Redis replication group (primary + replicas), Memcached clusters.
-    groups += [
-        _Group(
-            "redis-sessions",
-            prod,
-            "us-east-1",
-            "elasticache",
-            "cache.r6g.large",
-            base=3,
-            engine="redis",
-            name="sessions",
-            tags=tags("web"),
-        ),
-        _Group(
-            "redis-eu",
-            prod,
-            "eu-west-1",
-            "elasticache",
-            "cache.m5.large",
-            base=2,
-            engine="redis",
-            name="sessions-eu",
-            tags=tags("web"),
-        ),
-        _Group(
-            "memcached-pages",
-            staging,
-            "us-west-2",
-            "elasticache",
-            "cache.t3.medium",
-            base=2,
-            peak=1,
-            engine="memcached",
-            name="pages-mc",
-            tags=tags(None),
-        ),
-        _Group(
-            "memcached-analytics",
-            analytics,
-            "us-east-1",
-            "elasticache",
-            "cache.m5.large",
-            base=1,
-            engine="memcached",
-            name="features-mc",
-            tags=tags("ml"),
-        ),
-    ]
-    # OpenSearch domains with dedicated masters; one legacy Elasticsearch domain.
-    for key, acct_id, region, dtype, n, mtype, engine, cat in (
-        ("logs", prod, "us-east-1", "r6g.large.search", 3, "m6g.large.search", "OpenSearch_2.11", "platform"),
-        ("search", prod, "eu-west-1", "m6g.large.search", 2, "m6g.large.search", "OpenSearch_2.11", "web"),
-        ("legacy-es", analytics, "us-west-2", "m5.large.search", 2, None, "Elasticsearch_7.10", None),
-    ):
-        groups.append(
-            _Group(
-                f"es-{key}",
-                acct_id,
-                region,
-                "es",
-                dtype,
-                base=n,
-                engine=engine,
-                name=key,
-                role="data",
-                tags=tags(cat),
-            )
-        )
-        if mtype:
+            if acct.management:
+                continue
+            # Spot workers, only in business hours.
             groups.append(
                 _Group(
-                    f"es-{key}-master",
-                    acct_id,
+                    f"{acct.id}-{region}-spot",
+                    acct.id,
                     region,
-                    "es",
-                    mtype,
-                    base=3,
-                    engine=engine,
-                    name=key,
-                    role="master",
-                    tags=tags(cat),
+                    "ec2",
+                    spot["type"],
+                    base=0,
+                    peak=2 + s,
+                    az=azs[1],
+                    os="linux",
+                    spot=True,
+                    tags=_tags(spot["spend"], {"Name": f"{acct.name}-spot-worker"}),
                 )
             )
-    # Redshift: a steady warehouse and an ad-hoc cluster paused at night and weekends.
-    groups += [
-        _Group(
-            "rs-warehouse",
-            analytics,
-            "us-east-1",
-            "redshift",
-            "ra3.xlplus",
-            base=2,
-            name="warehouse",
-            tags=tags("data"),
-        ),
-        _Group(
-            "rs-adhoc",
-            analytics,
-            "us-west-2",
-            "redshift",
-            "dc2.large",
-            base=2,
-            name="adhoc",
-            paused_local=True,
-            tags=tags("data"),
-        ),
-        _Group(
-            "rs-reporting",
-            prod,
-            "eu-west-1",
-            "redshift",
-            "dc2.large",
-            base=1,
-            name="reporting",
-            tags=tags(None),
-        ),
-    ]
-    # DynamoDB: provisioned tables with GSIs (read capacity doubles in business hours), one on-demand table.
-    groups += [
-        _Group(
-            "ddb-orders",
-            prod,
-            "us-east-1",
-            "dynamodb",
-            "orders",
-            base=1,
-            rcu=50,
-            wcu=20,
-            gsis=(("by-customer", 20, 10), ("by-status", 10, 5)),
-            tags=tags("web"),
-        ),
-        _Group(
-            "ddb-sessions",
-            prod,
-            "eu-west-1",
-            "dynamodb",
-            "sessions",
-            base=1,
-            rcu=25,
-            wcu=25,
-            gsis=(("by-user", 10, 10),),
-            tags=tags("web"),
-        ),
-        _Group(
-            "ddb-config", staging, "us-west-2", "dynamodb", "config", base=1, rcu=5, wcu=5, tags=tags(None)
-        ),
-        _Group(
-            "ddb-events",
-            analytics,
-            "us-east-1",
-            "dynamodb",
-            "events",
-            base=1,
-            on_demand=True,
-            tags=tags("data"),
-        ),
-        _Group(
-            "ddb-audit", mgmt, "us-east-1", "dynamodb", "audit", base=1, rcu=5, wcu=10, tags=tags("shared")
-        ),
-    ]
+            # A project that comes and goes: exists for a window of hours.
+            a = rng.randint(*project["start"])
+            window = (a, a + rng.randint(*project["hours"]))
+            groups.append(
+                _Group(
+                    f"{acct.id}-{region}-project",
+                    acct.id,
+                    region,
+                    "ec2",
+                    project["type"],
+                    base=project["base"],
+                    window=window,
+                    az=azs[2],
+                    os="linux",
+                    tags=_tags(maybe_spend(), {"Name": f"{acct.name}-project"}),
+                )
+            )
     return groups
 
 
