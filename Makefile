@@ -16,6 +16,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks
 	$(VENV)/bin/mypy
 
 # Property tests run derandomized unless told otherwise (tests/conftest.py): `make test` is what CI runs.
@@ -25,8 +26,9 @@ test: lint
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
 
-# The collector Lambda's code: the package alone (the Lambda runtime provides boto3; nothing else is imported
-# on the collector path). Upload it to the CodeBucket/CodeKey of infra/awscost.yaml.
+# The collector Lambda's code: the awscost package alone (the Lambda runtime provides boto3; nothing else is
+# imported on the collector path, and the sandbox, a package of its own, stays out). Upload it to the
+# CodeBucket/CodeKey of infra/awscost.yaml.
 lambda-zip:
 	rm -rf build/lambda && mkdir -p build/lambda
 	cp -r src/awscost build/lambda/awscost

@@ -215,8 +215,10 @@ def main() -> None:
         r = reader_throughput(args.reader_lines, workdir)
         n = r["lines"]
         line_rate, fast_rate = n / r["line_reader"], n / r["fast_path"]
-        print(f"reader, agent JSON lines -> Parquet ({n:,.0f} lines): line reader {line_rate:,.0f}/s, "
-              f"DuckDB fast path {fast_rate:,.0f}/s ({fast_rate / line_rate:.0f}x)")
+        print(
+            f"reader, agent JSON lines -> Parquet ({n:,.0f} lines): line reader {line_rate:,.0f}/s, "
+            f"DuckDB fast path {fast_rate:,.0f}/s ({fast_rate / line_rate:.0f}x)"
+        )
 
 
 if __name__ == "__main__":

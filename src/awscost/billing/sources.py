@@ -183,8 +183,3 @@ def csv_header(source: SourceFile) -> list[str]:
     if dupes:
         raise InputError(f"header repeats column(s) {', '.join(dupes)}", where=source.display)
     return names
-
-
-def is_gzip(path: Path) -> bool:
-    with open(path, "rb") as raw:
-        return raw.read(2) == b"\x1f\x8b"

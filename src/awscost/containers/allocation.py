@@ -47,7 +47,6 @@ from awscost.containers.samples import Sample
 from awscost.core.errors import InputError
 
 UNIT = Decimal("0.00000001")  # 1e-8 USD
-UNITS_PER_USD = 10**8
 FIXED = 10**9  # claims and capacities as integers of 1e-9 vCPU-hours / GiB-hours
 IDLE = "__idle__"
 
@@ -141,45 +140,9 @@ class FargateRates:
         return cls(rates["cpu"], rates["mem"], source=f"{where} (version {offer.get('version', '?')})")
 
 
-def default_price_lookup() -> PriceLookup:
-    """On-demand EC2 prices from `awscost.planning.pricing.on_demand_hourly` when that module is installed."""
-    # Looked up by name: the pricing module is another area's and may not be installed in this build.
-    on_demand_hourly = _optional("awscost.planning.pricing", "on_demand_hourly")
-    if on_demand_hourly is None:
-
-        def none(instance_type: str, region: str) -> Decimal | None:
-            return None
-
-        return none
-
-    def lookup(instance_type: str, region: str) -> Decimal | None:
-        value = on_demand_hourly("AmazonEC2", instance_type, region, os="linux")
-        return None if value is None else Decimal(value)
-
-    return lookup
-
-
-def default_fargate_lookup() -> FargateLookup:
-    """Fargate Linux x86 rates from `awscost.planning.pricing.fargate_rates` when that module is installed."""
-    rates_of = _optional("awscost.planning.pricing", "fargate_rates")
-
-    def lookup(region: str) -> FargateRates | None:
-        found = rates_of(region) if rates_of is not None else None
-        if found is None:
-            return None
-        cpu, mem, label = found
-        return FargateRates(Decimal(cpu), Decimal(mem), source=str(label))
-
-    return lookup
-
-
-def _optional(module: str, attr: str) -> Any:
-    from importlib import import_module
-
-    try:
-        return getattr(import_module(module), attr, None)
-    except ImportError:
-        return None
+def _no_prices(instance_type: str, region: str) -> Decimal | None:
+    """Without a price lookup no host is priced on demand (the job gives the price book's)."""
+    return None
 
 
 def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> HostCostLookup:
@@ -459,7 +422,7 @@ def allocate(
     if isinstance(source, list):
         source = samples_to_arrow(source)
     rows, hostless = aggregate_claims(source, options)
-    price = price or default_price_lookup()
+    price = price or _no_prices
     capacity = capacity or instance_capacity
     out = Allocation(hostless_samples=hostless)
     start = 0

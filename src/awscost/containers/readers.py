@@ -33,7 +33,6 @@ from awscost.containers.identity import ServiceNamer
 from awscost.containers.samples import ECS_CPU_UNITS_PER_VCPU, GIB, MIB, Malformed, ReadResult, Sample
 from awscost.core.registry import Registry
 
-UINT64_UNLIMITED = 2**64 - 1
 AGENT_SCHEMA = "container-sample/1"
 
 

@@ -45,6 +45,7 @@ def run(ctx: Context, params: Params) -> Result:
         PRICING_REGION,
         fetch_prices,
         merge_prices,
+        pricing_client,
         read_cache,
         wanted_prices,
         write_cache,
@@ -61,9 +62,7 @@ def run(ctx: Context, params: Params) -> Result:
             regions=list(params.regions or ctx.settings.regions) or None,
             types=list(params.types) if params.types else None,
         )
-        # Few retries: an unreachable API falls back to the cache or the snapshot.
-        pricing = client(session, "pricing", PRICING_REGION, config=client_config(max_attempts=2, pool=4))
-        result = fetch_prices(pricing, wanted)
+        result = fetch_prices(pricing_client(session), wanted)
         ec2 = sorted({(p.region, p.type) for p in result.fetched if p.service == "ec2"})
         if ec2:
             # Savings Plans rates join the on-demand/reserved prices just fetched (never stand alone).

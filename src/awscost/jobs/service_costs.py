@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from awscost.containers.ec2_hosts import IAM_PERMISSIONS
 from awscost.core.errors import InputError, StoreError
 from awscost.jobs.base import Context, Job
 
@@ -262,6 +263,7 @@ JOB: Job[Params, Result] = Job(
     run=run,
     description="Each micro-service's cost from container usage logs, reconciled to the hosts' cost.",
     schedule="daily",
+    iam_actions=IAM_PERMISSIONS,  # only with describe_hosts
     extra="billing",
     needs=("duckdb", "pyarrow"),
     lambda_unavailable="it reads container logs from local files; reading them from S3 is not built yet",

@@ -17,7 +17,6 @@ from typing import Any
 
 from awscost.planning.stats import describe_sorted, missing_value, observed_counts, row_totals, sort_rows
 
-HOURS_PER_MONTH = 730.0
 # Fewer observed hours than this and a series gets no recommendation (said so in its row).
 MIN_HOURS = 24 * 7
 

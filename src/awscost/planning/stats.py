@@ -20,14 +20,7 @@ from awscost.core.timeutil import HOUR, floor_hour
 from awscost.usage import kinds as catalog
 
 if TYPE_CHECKING:
-    import numpy as np
-    import numpy.typing as npt
-
     from awscost.store.base import UsageItem
-
-    FloatArray = npt.NDArray[np.float64]
-    Float32Array = npt.NDArray[np.float32]
-    IntArray = npt.NDArray[np.int64]
 
 QUANTILES: dict[str, float] = {"p5": 0.05, "p50": 0.50, "p90": 0.90, "p95": 0.95}
 

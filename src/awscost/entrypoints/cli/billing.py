@@ -16,7 +16,7 @@ import click
 from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
-from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job
+from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_config
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -165,11 +165,17 @@ def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> 
 
 @billing.command("tags")
 @source_options
-@click.option("--tag", "tag_key", default="user:Spend_Category", show_default=True)
+@click.option(
+    "--tag", "tag_key", default=None, help="Tag key (default: tag_key of the config, user:Spend_Category)."
+)
 @click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=0))
 @format_option()
-def tags_cmd(paths: tuple[Path, ...], dataset: Path | None, tag_key: str, n: int, fmt: str) -> None:
+@with_config
+def tags_cmd(
+    settings: Settings, paths: tuple[Path, ...], dataset: Path | None, tag_key: str | None, n: int, fmt: str
+) -> None:
     """Tag coverage by account, then the largest untagged resources."""
+    tag_key = tag_key or settings.tag_key
     with open_bill(paths, dataset) as bill:
         show(bill.tag_coverage(tag_key), fmt, f"coverage of {tag_key}")
         if n and fmt == "table":

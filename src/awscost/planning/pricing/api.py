@@ -309,11 +309,12 @@ def read_cache(store: Any) -> list[Price]:
     return out
 
 
-def pricing_client() -> Any:
-    """A Price List client; few retries, since an unreachable API falls back to the cache or snapshot."""
+def pricing_client(session: Any = None) -> Any:
+    """A Price List client (of `session`, default the standard chain); few retries, since an unreachable API
+    falls back to the cache or the snapshot."""
     from awscost.aws.session import client, client_config, make_session
 
-    return client(make_session(), "pricing", PRICING_REGION, config=client_config(max_attempts=2, pool=4))
+    return client(session or make_session(), "pricing", PRICING_REGION, config=client_config(2, 4))
 
 
 def load_price_book(store: Any | None = None) -> PriceBook:
