@@ -71,6 +71,30 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     by_account = {r["SubAccountId"]: r for r in tags}
     # 0.096 tagged in the legacy CUR + 0.0765 in the CUR 2.0 file (key written as user_spend_category)
     assert Decimal(by_account["222222222222"]["TaggedCost"]) == Decimal("0.1725")
+    # The tag key comes from the config's tag_key when --tag is not given.
+    config = tmp_path / "awscost.toml"
+    config.write_text('[awscost]\ntag_key = "user:team"\n')
+    team = json.loads(
+        invoke("billing", "tags", "--dataset", str(ds), "--config", str(config), "--format", "json")
+    )
+    assert all(Decimal(r["TaggedCost"]) == 0 for r in team)  # nothing in these bills carries user:team
+    assert (
+        json.loads(
+            invoke(
+                "billing",
+                "tags",
+                "--dataset",
+                str(ds),
+                "--config",
+                str(config),
+                "--tag",
+                "user:Spend_Category",
+                "--format",
+                "json",
+            )
+        )
+        == tags
+    )
     com = json.loads(invoke("billing", "commitments", "--dataset", str(ds), "--format", "json"))
     assert {r["BillingPeriod"]: Decimal(r["ReservedCovered"]) for r in com} == {
         "2024-03": Decimal("0.06"),

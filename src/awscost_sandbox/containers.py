@@ -165,9 +165,8 @@ def demo_step(ctx: Any) -> None:
     try:
         from awscost.store import open_store
 
-        store = open_store(ctx.store_url)
-        store.put_items(alloc.to_usage_items(allocation))
-        store.close()
+        with open_store(ctx.store_url) as store:
+            store.put_items(alloc.to_usage_items(allocation))
     except Exception as exc:  # the demo goes on; the table below is still right
         ctx.console.print(f"[yellow]service costs not stored: {exc}[/yellow]")
     table = Table(

@@ -184,8 +184,8 @@ def collect_step(ctx: DemoContext) -> None:
     """Each simulated hour: move the fleet, then collect the hourly kinds; the daily kinds once a day."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from awscost.store import open_store
-    from awscost.usage.runner import run_collection
+    from awscost.jobs import JOBS, Context
+    from awscost.jobs.collect import Params as CollectParams
 
     scenario, console = ctx.scenario, ctx.console
     console.print(
@@ -194,46 +194,44 @@ def collect_step(ctx: DemoContext) -> None:
         f"collecting {ctx.hours} simulated hours "
         f"{format_hour(ctx.first_hour)} .. {format_hour(ctx.last_hour)}"
     )
-    store = open_store(ctx.store_url)
-    try:
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-            transient=False,
-            disable=not console.is_terminal,
-        ) as bar:
-            task = bar.add_task("collecting", total=ctx.hours)
-            day_done: set[tuple[int, int, int]] = set()
-            hour = ctx.first_hour
-            while hour <= ctx.last_hour:
-                ctx.seed_calls += apply_fleet(ctx.server, scenario, hour).calls
-                day = (hour.year, hour.month, hour.day)
-                # The first hour of each simulated day also takes the daily kinds, in the same run.
-                kinds = ["hourly"] if day in day_done else ["all"]
-                day_done.add(day)
-                for kind in kinds:
-                    summary = run_collection(
-                        ctx.settings,
-                        kinds=kind,
-                        accounts=scenario.account_ids,
-                        regions=scenario.regions,
-                        at=hour,
-                        store=store,
-                        role_name=ROLE_NAME,
+    # The collect job, as the hourly and daily schedules run it, on the simulated clock.
+    collect = JOBS.get("collect")
+    job_ctx = Context(ctx.settings, clock=lambda: ctx.first_hour)
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task("collecting", total=ctx.hours)
+        day_done: set[tuple[int, int, int]] = set()
+        hour = ctx.first_hour
+        while hour <= ctx.last_hour:
+            ctx.seed_calls += apply_fleet(ctx.server, scenario, hour).calls
+            day = (hour.year, hour.month, hour.day)
+            # The first hour of each simulated day also takes the daily kinds, in the same run.
+            kinds = ["hourly"] if day in day_done else ["all"]
+            day_done.add(day)
+            for kind in kinds:
+                params = CollectParams(
+                    kinds=kind,
+                    accounts=tuple(scenario.account_ids),
+                    regions=tuple(scenario.regions),
+                    at=hour,
+                    role_name=ROLE_NAME,
+                )
+                summary = collect.run(job_ctx, params)
+                ctx.summaries.append(summary)
+                for failure in summary.failures:
+                    console.print(
+                        f"[yellow]failed[/] {failure.kind} {failure.account} {failure.region}: "
+                        f"{failure.reason}"
                     )
-                    ctx.summaries.append(summary)
-                    for failure in summary.failures:
-                        console.print(
-                            f"[yellow]failed[/] {failure.kind} {failure.account} {failure.region}: "
-                            f"{failure.reason}"
-                        )
-                bar.update(task, advance=1, description=f"collecting {format_hour(hour)}")
-                hour += HOUR
-    finally:
-        store.close()
+            bar.update(task, advance=1, description=f"collecting {format_hour(hour)}")
+            hour += HOUR
     items = sum(s.items_written for s in ctx.summaries)
     calls = sum(s.api_calls for s in ctx.summaries)
     failures = sum(len(s.failures) for s in ctx.summaries)
@@ -249,8 +247,7 @@ def summary_step(ctx: DemoContext) -> None:
 
     from awscost.store import open_store
 
-    store = open_store(ctx.store_url)
-    try:
+    with open_store(ctx.store_url) as store:
         per_kind: Counter[str] = Counter()
         accounts: dict[str, set[str]] = defaultdict(set)
         keys: dict[str, set[str]] = defaultdict(set)
@@ -261,8 +258,6 @@ def summary_step(ctx: DemoContext) -> None:
             keys[item.kind].update(item.usage)
             if item.account == ctx.settings.org_name:
                 org_units[item.kind][item.time_key] += int(sum(item.usage.values()))
-    finally:
-        store.close()
     rows = []
     for kind in sorted(per_kind):
         units = org_units[kind].values()
@@ -300,16 +295,13 @@ def _print_ec2_sample(ctx: DemoContext) -> None:
 
     from awscost.store import open_store
 
-    store = open_store(ctx.store_url)
-    try:
+    with open_store(ctx.store_url) as store:
         items = [
             i
             for i in store.query(
                 kind="ec2os", account=ctx.settings.org_name, since=ctx.first_hour, until=ctx.last_hour + HOUR
             )
         ]
-    finally:
-        store.close()
     if not items:
         return
     by_hour: dict[str, Counter[str]] = defaultdict(Counter)

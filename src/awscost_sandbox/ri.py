@@ -23,12 +23,8 @@ def demo_history(ctx: Any, days: int) -> Any:
     first = ctx.first_hour - timedelta(days=days)
     hours = [first + i * HOUR for i in range(days * 24)]
     written = write_bill(ctx.scenario, hours, Path(ctx.out_dir) / "bill-history", formats=("cur",))
-    store = open_store(ctx.store_url)
-    try:
-        with load([written["cur"]]) as bill:
-            result = backfill_from_billing(bill, store, org_name=ctx.settings.org_name)
-    finally:
-        store.close()
+    with open_store(ctx.store_url) as store, load([written["cur"]]) as bill:
+        result = backfill_from_billing(bill, store, org_name=ctx.settings.org_name)
     ctx.console.print(
         f"backfilled {result.written} usage items from the bill of the {days} days before collection "
         f"({', '.join(f'{k} {n}' for k, n in sorted(result.by_kind.items()))})"

@@ -143,17 +143,17 @@ def recommendation_key(service: str, details: Mapping[str, Any]) -> tuple[str, s
             return None
         prefix = "multi_az-" if str(d.get("DeploymentOption", "")).startswith("Multi-AZ") else ""
         return "rds", str(d.get("Region")), f"{prefix}{d['InstanceType']}:{engine}"
-    if service == "elasticache":
-        d = details.get("ElastiCacheInstanceDetails") or {}
-        return ("elasticache", str(d.get("Region")), str(d["NodeType"])) if d.get("NodeType") else None
     if service == "es":
         d = details.get("ESInstanceDetails") or {}
         if not d.get("InstanceClass"):
             return None
         return "es", str(d.get("Region")), f"{d['InstanceClass']}.{d.get('InstanceSize')}.search"
-    if service == "redshift":
-        d = details.get("RedshiftInstanceDetails") or {}
-        return ("redshift", str(d.get("Region")), str(d["NodeType"])) if d.get("NodeType") else None
+    kind = SERVICE_KIND.get(service)
+    spec = catalog.spec(kind) if kind else None
+    if spec is not None and spec.ce_details:  # kinds keyed by the type alone (elasticache, redshift ...)
+        section, field = spec.ce_details
+        d = details.get(section) or {}
+        return (kind, str(d.get("Region")), str(d[field])) if d.get(field) and kind else None
     return None
 
 

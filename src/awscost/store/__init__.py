@@ -7,10 +7,12 @@ dynamodb://AWSCost?region=us-east-1[&map_table=AWSCostMap]
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from awscost.core.errors import StoreError
 from awscost.core.registry import Registry
+from awscost.core.timeutil import format_hour
 from awscost.store.base import Store, UsageItem, split_resource
 
 # scheme -> "module:factory"; the factory takes the URL and returns a Store. Imported lazily.
@@ -53,6 +55,37 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
     return BACKENDS.get(scheme)(url)
 
 
+def store_info(store: Store) -> dict[str, Any]:
+    """URL, item count, resources, first/last time. SQLite answers from its indexes; DynamoDB scans."""
+    info = getattr(store, "info", None)
+    if callable(info):
+        s = info()
+        return {
+            "url": store.url,
+            "items": s.items,
+            "resources": s.resources,
+            "first": format_hour(s.first_time) if s.first_time else None,
+            "last": format_hour(s.last_time) if s.last_time else None,
+            "map_items": s.map_items,
+        }
+    n = 0
+    resources: set[str] = set()
+    first = last = None
+    for item in store.query():
+        n += 1
+        resources.add(item.aws_resource)
+        first = item.time if first is None or item.time < first else first
+        last = item.time if last is None or item.time > last else last
+    return {
+        "url": store.url,
+        "items": n,
+        "resources": len(resources),
+        "first": format_hour(first) if first else None,
+        "last": format_hour(last) if last else None,
+        "map_items": sum(1 for _ in store.scan_map()),
+    }
+
+
 __all__ = [
     "BACKENDS",
     "DEFAULT_STORE_URL",
@@ -61,4 +94,5 @@ __all__ = [
     "open_store",
     "split_resource",
     "store_exists",
+    "store_info",
 ]

@@ -88,6 +88,12 @@ def rds_engine(text: str) -> str:
     return vocabulary.engine_from_family(text) or text.strip().lower().replace(" ", "-")
 
 
+# (bill product code, usage-type word) -> the kind whose key is the plain type (elasticache, es, redshift ...).
+_PLAIN_KEYED = {
+    (str(s.price_code), s.bill_usage): s.name for s in catalog.CATALOG if s.bill_usage and s.price_code
+}
+
+
 def usage_keys(row: dict[str, Any]) -> list[tuple[str, str, float]]:
     """(kind, usage key, count) for one aggregated bill row; [] when it is not instance/capacity usage."""
     product, usage_type = _text(row["product"]), _text(row["usage_type"])
@@ -106,12 +112,9 @@ def usage_keys(row: dict[str, Any]) -> list[tuple[str, str, float]]:
     if product == "AmazonRDS" and word in ("InstanceUsage", "Multi-AZUsage"):
         prefix = "multi_az-" if word == "Multi-AZUsage" else ""
         return [("rds", f"{prefix}{itype}:{rds_engine(_text(row['engine']))}", qty)]
-    if product == "AmazonElastiCache" and word == "NodeUsage":
-        return [("elasticache", itype, qty)]
-    if product == "AmazonES" and word == "ESInstance":
-        return [("es", itype, qty)]
-    if product == "AmazonRedshift" and word == "Node":
-        return [("redshift", itype, qty)]
+    plain = _PLAIN_KEYED.get((product, word))  # kinds keyed by the type alone, from the catalog
+    if plain is not None:
+        return [(plain, itype, qty)]
     if product == "AmazonDynamoDB" and usage_type.endswith(("ReadCapacityUnit-Hrs", "WriteCapacityUnit-Hrs")):
         key = "read_capacity" if usage_type.endswith("ReadCapacityUnit-Hrs") else "write_capacity"
         return [("dynamodb", key, qty)]

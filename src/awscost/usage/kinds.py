@@ -50,6 +50,11 @@ class KindSpec:
     ce_service: str | None = None  # Cost Explorer's SERVICE dimension value for its reservations
     flex: Flex = None  # size-flexibility rule of its reservations
     backfill: bool = False  # rebuilt from a bill's usage lines by `usage backfill`
+    # For kinds keyed by the plain instance / node type: the bill's usage-type word of their instance hours
+    # (`NodeUsage:cache.r6g.large`), and Cost Explorer's recommendation details that name the type
+    # (`ElastiCacheInstanceDetails.NodeType`). Kinds with composite keys (ec2os, rds, es) are read by code.
+    bill_usage: str | None = None
+    ce_details: tuple[str, str] | None = None
 
 
 def _collector(module: str, function: str) -> str:
@@ -101,19 +106,21 @@ CATALOG: tuple[KindSpec, ...] = (
         collector=_collector("elasticache", "collect_elasticache"),
         iam_actions=("elasticache:DescribeCacheClusters",),
         service="elasticache", price_code="AmazonElastiCache", reservation_kind="ri-elasticache",
-        ce_service=_ELASTICACHE, flex="elasticache", backfill=True,
+        ce_service=_ELASTICACHE, flex="elasticache", backfill=True, bill_usage="NodeUsage",
+        ce_details=("ElastiCacheInstanceDetails", "NodeType"),
     ),
     # -- collected usage, daily (clusters that change rarely)
     KindSpec(
         "es", "daily", "instanceType", "OpenSearch/Elasticsearch data, master and warm nodes by instance type.",
         collector=_collector("es", "collect_es"), iam_actions=("es:ListDomainNames", "es:DescribeDomains"),
         service="es", price_code="AmazonES", reservation_kind="ri-es", ce_service=_ES, backfill=True,
+        bill_usage="ESInstance",
     ),
     KindSpec(
         "redshift", "daily", "nodeType", "Redshift provisioned-cluster nodes by node type.",
         collector=_collector("redshift", "collect_redshift"), iam_actions=("redshift:DescribeClusters",),
         service="redshift", price_code="AmazonRedshift", reservation_kind="ri-redshift", ce_service=_REDSHIFT,
-        backfill=True,
+        backfill=True, bill_usage="Node", ce_details=("RedshiftInstanceDetails", "NodeType"),
     ),
     # -- reservations owned, daily; keys shaped like the kind they cover
     KindSpec(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import click
@@ -75,13 +74,9 @@ def _filters(
     return {"kind": kind, "account": account, "region": region, "since": start, "until": stop}
 
 
-@contextmanager
-def opened(settings: Settings, *, must_exist: bool = True) -> Iterator[Store]:
-    store = open_store(settings.store, must_exist=must_exist)
-    try:
-        yield store
-    finally:
-        store.close()
+def opened(settings: Settings, *, must_exist: bool = True) -> Store:
+    """The settings' store, for a `with` block; read-only commands (the default) never create one."""
+    return open_store(settings.store, must_exist=must_exist)
 
 
 def compact_usage(usage: dict[str, Any]) -> str:

@@ -97,7 +97,7 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
         # Redis and Memcached nodes cost the same; Valkey's lower price must not stand in for them.
         if str(attrs.get("cacheEngine", "Redis")).lower() not in ("redis", "memcached"):
             return None
-    elif service not in ("es", "redshift"):
+    elif service not in SERVICE_CODES:  # any other priced kind: one price per instance / node type
         return None
     if not itype:
         return None
