@@ -77,6 +77,20 @@ def test_reading_a_store_that_does_not_exist_is_an_error_not_an_empty_store(tmp_
         assert not missing.parent.exists() and not (tmp_path / "r.xlsx").exists()
 
 
+def test_commands_that_only_read_leave_no_store_behind(tmp_path: Path) -> None:
+    """In an empty folder (the default store is ./awscost.db), reading samples or prices creates nothing."""
+    logs = Path(__file__).parent / "data" / "containers" / "docker_stats.log"
+    for args in (
+        ["containers", "samples", str(logs), "--host-id", "i-1", "--time", "2026-11-26T10:00:00Z"],
+        ["pricing", "show", "--type", "m5.large"],
+    ):
+        proc = subprocess.run(
+            [sys.executable, "-m", "awscost", *args], capture_output=True, text=True, cwd=tmp_path, check=False
+        )
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert list(tmp_path.iterdir()) == [], (args, list(tmp_path.iterdir()))
+
+
 def test_usage_filters_reject_unknown_kinds_and_malformed_accounts(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'a.db'}"
     CliRunner().invoke(cli, ["store", "init", "--store", store])

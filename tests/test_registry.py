@@ -77,9 +77,12 @@ def test_every_registry_of_the_product_loads_every_entry() -> None:
     from awscost.billing.readers import READERS
     from awscost.containers.readers import FORMATS
     from awscost.entrypoints.cli import COMMANDS
+    from awscost.jobs import JOBS
+    from awscost.reports.ri_workbook import SECTIONS
     from awscost.store import BACKENDS
+    from awscost.usage.kinds import COLLECTORS, KINDS
     from awscost_sandbox.demo import STEPS
 
-    for registry in (COMMANDS, BACKENDS, READERS, FORMATS, STEPS):
+    for registry in (COMMANDS, BACKENDS, READERS, FORMATS, KINDS, COLLECTORS, JOBS, SECTIONS, STEPS):
         loaded = dict(registry.items())
         assert list(loaded) == registry.names() and all(v is not None for v in loaded.values())

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from awscost.core.errors import ReportError
+from awscost.core.registry import Registry
 from awscost.core.timeutil import HOUR
 from awscost.planning.plan import PlanResult, PlanRow
 
@@ -265,37 +266,56 @@ def _section(w: _Writer, title: str, body: Callable[[Any], object]) -> None:
         w.failed.append(f"{title}: {type(exc).__name__}: {exc}")
 
 
+def _summary_sheets(w: _Writer, data: RIReportData) -> None:
+    _section(w, "Summary", lambda ws: _summary(w, ws, data, data.plan.all_rows))
+
+
+def _kind_sheets(w: _Writer, data: RIReportData) -> None:
+    """One sheet per kind x region of the plan (statistics, recommendations, hourly usage vs owned, charts)."""
+    by_sheet: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(data.plan.rows):
+        by_sheet.setdefault((r.kind, r.region), []).append(i)
+    if not by_sheet:
+        _section(w, "Usage", lambda ws: w.note(ws, 0, "no usage history in the window: nothing to plan"))
+    for (kind, region), idx in sorted(by_sheet.items()):
+        _section(w, f"{kind} {region}", _kind_body(w, data, idx, kind, region))
+
+
+def _backtest_sheets(w: _Writer, data: RIReportData) -> None:
+    _section(w, "Back-test", lambda ws: _backtest(w, ws, data))
+
+
+def _ce_sheets(w: _Writer, data: RIReportData) -> None:
+    _section(w, "CE coverage", lambda ws: _ce_sheet(w, ws, CE_COV_COLUMNS, data.ce_coverage, "coverage"))
+    _section(
+        w, "CE utilization", lambda ws: _ce_sheet(w, ws, CE_UTIL_COLUMNS, data.ce_utilization, "utilization")
+    )
+    _section(
+        w,
+        "CE recommendations",
+        lambda ws: _ce_sheet(w, ws, CE_REC_COLUMNS, data.ce_recommendations, "recommendations"),
+    )
+    _section(
+        w, "Plan vs CE", lambda ws: _ce_sheet(w, ws, COMPARE_COLUMNS, data.comparison, "recommendations")
+    )
+
+
+# The workbook's sections, in sheet order: each writes its sheet(s); one that fails is recorded in its sheet.
+Section = Callable[[_Writer, RIReportData], None]
+SECTIONS: Registry[Section] = Registry("workbook section")
+SECTIONS.add("summary", _summary_sheets)
+SECTIONS.add("kinds", _kind_sheets)
+SECTIONS.add("backtest", _backtest_sheets)
+SECTIONS.add("cost-explorer", _ce_sheets)
+
+
 def build_workbook(path: str | Path, data: RIReportData) -> Path:
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
     w = _Writer(out)
-    plan = data.plan
-    rows = list(plan.rows)
-    rows_with_sp = plan.all_rows
     try:
-        _section(w, "Summary", lambda ws: _summary(w, ws, data, rows_with_sp))
-        by_sheet: dict[tuple[str, str], list[int]] = {}
-        for i, r in enumerate(rows):
-            by_sheet.setdefault((r.kind, r.region), []).append(i)
-        if not by_sheet:
-            _section(w, "Usage", lambda ws: w.note(ws, 0, "no usage history in the window: nothing to plan"))
-        for (kind, region), idx in sorted(by_sheet.items()):
-            _section(w, f"{kind} {region}", _kind_body(w, data, idx, kind, region))
-        _section(w, "Back-test", lambda ws: _backtest(w, ws, data))
-        _section(w, "CE coverage", lambda ws: _ce_sheet(w, ws, CE_COV_COLUMNS, data.ce_coverage, "coverage"))
-        _section(
-            w,
-            "CE utilization",
-            lambda ws: _ce_sheet(w, ws, CE_UTIL_COLUMNS, data.ce_utilization, "utilization"),
-        )
-        _section(
-            w,
-            "CE recommendations",
-            lambda ws: _ce_sheet(w, ws, CE_REC_COLUMNS, data.ce_recommendations, "recommendations"),
-        )
-        _section(
-            w, "Plan vs CE", lambda ws: _ce_sheet(w, ws, COMPARE_COLUMNS, data.comparison, "recommendations")
-        )
+        for section in SECTIONS.values():
+            section(w, data)
     finally:
         w.close()
     if w.failed:

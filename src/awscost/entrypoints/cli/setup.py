@@ -26,14 +26,6 @@ def iam_policy(kinds: str, member: bool) -> None:
     """
     import json
 
-    from awscost.usage.kinds import iam_actions, resolve_kinds
+    from awscost.usage.kinds import iam_policy as policy
 
-    chosen = resolve_kinds(kinds)
-    actions = iam_actions(chosen, runner=not member)
-    if member:
-        actions = sorted({*actions, "ec2:DescribeRegions"})
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "AwsCostCollect", "Effect": "Allow", "Action": actions, "Resource": "*"}],
-    }
-    click.echo(json.dumps(policy, indent=2))
+    click.echo(json.dumps(policy(kinds, member=member), indent=2))

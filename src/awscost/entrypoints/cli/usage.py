@@ -179,7 +179,7 @@ def import_(settings: Settings, file: str, dry_run: bool) -> None:
     type=click.Choice(["hourly", "daily"]),
     default="hourly",
     show_default=True,
-    help="Cadence for kinds not known to be daily (es, redshift and ri-* are always daily).",
+    help="Cadence for kinds the catalog does not know (es, redshift, ri-* and ce-* are always daily).",
 )
 @click.option("--fail-on-gaps", is_flag=True, help=f"Exit {EXIT_GAPS_FOUND} when any gap is found.")
 @format_option()

@@ -29,6 +29,9 @@ SERVICE_ALIASES = {
     str(s.price_code).lower(): str(s.service) for s in catalog.CATALOG if s.price_code and s.service
 } | {"opensearch": "es", "elasticsearch": "es", "amazonecs": "fargate"}
 SNAPSHOT_RESOURCE = "prices-snapshot.json"
+# Services whose price depends on a variant: the OS for EC2, the engine for RDS (and Fargate's Linux). Every
+# other service has one price per instance / node type.
+VARIANT_SERVICES = ("ec2", "rds", "fargate")
 
 
 def canonical_service(service: str) -> str:
@@ -141,8 +144,8 @@ class PriceBook:
         self, service: str, type: str, region: str, variant: str = "", tenancy: str = "shared"
     ) -> Price | None:
         svc = canonical_service(service)
-        if svc in ("elasticache", "es", "redshift"):
-            variant = ""  # price does not depend on engine for these
+        if svc not in VARIANT_SERVICES:
+            variant = ""  # one price per type: ElastiCache's engines cost the same, OpenSearch and Redshift have none
         elif svc == "ec2" and not variant:
             variant = "linux"
         return self._prices.get(price_key(svc, region, type, variant, tenancy))
