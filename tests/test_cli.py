@@ -85,7 +85,11 @@ def test_commands_that_only_read_leave_no_store_behind(tmp_path: Path) -> None:
         ["pricing", "show", "--type", "m5.large"],
     ):
         proc = subprocess.run(
-            [sys.executable, "-m", "awscost", *args], capture_output=True, text=True, cwd=tmp_path, check=False
+            [sys.executable, "-m", "awscost", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            check=False,
         )
         assert proc.returncode == 0, (args, proc.stderr)
         assert list(tmp_path.iterdir()) == [], (args, list(tmp_path.iterdir()))
