@@ -17,17 +17,20 @@ from awscost.jobs.base import Context
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    envvar="AWSCOST_CONFIG",
+    help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG).",
+)
+
+
 def with_settings(func: F) -> F:
     """Add --config and --store; call `func(settings=Settings, ...)`."""
 
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        envvar="AWSCOST_CONFIG",
-        help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG).",
-    )
+    @config_option
     @click.option(
         "--store", "store_url", default=None, help="Store URL: sqlite:///PATH or dynamodb://TABLE?region=R."
     )
@@ -43,14 +46,7 @@ def with_settings(func: F) -> F:
 def with_config(func: F) -> F:
     """Add --config alone (commands that use no store); call `func(settings=Settings, ...)`."""
 
-    @click.option(
-        "--config",
-        "config_path",
-        type=click.Path(dir_okay=False),
-        default=None,
-        envvar="AWSCOST_CONFIG",
-        help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG).",
-    )
+    @config_option
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
         settings = load_settings(config_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -113,7 +114,8 @@ def read_context_params(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _warn_malformed(malformed: list[Any]) -> None:
+def warn_malformed(malformed: Sequence[Any]) -> None:
+    """The input lines skipped as malformed, the first ten of them, on stderr."""
     if malformed:
         shown = malformed[:10]
         click.echo(f"awscost: warning: {len(malformed)} malformed input line(s) skipped:", err=True)
@@ -146,5 +148,5 @@ def samples(settings: Settings, fmt: str, no_overrides: bool, **opts: Any) -> No
         result = read_container_inputs(
             p["inputs"], read_ctx, label=str(label) if label else None, lookup=lookup
         )
-    _warn_malformed(result.malformed)
+    warn_malformed(result.malformed)
     emit((s.row() for s in result.samples), fmt, title="container samples")

@@ -11,7 +11,7 @@ from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
 from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
-from awscost.entrypoints.cli.containers import input_options, read_context_params
+from awscost.entrypoints.cli.containers import input_options, read_context_params, warn_malformed
 
 
 @click.group()
@@ -151,13 +151,7 @@ def allocate(
 
 def _warn(result: Any) -> None:
     """What the run could not price or read, on stderr (the rows go to stdout)."""
-    if result.malformed:
-        shown = result.malformed[:10]
-        click.echo(f"awscost: warning: {len(result.malformed)} malformed input line(s) skipped:", err=True)
-        for m in shown:
-            click.echo(f"  {m}", err=True)
-        if len(result.malformed) > len(shown):
-            click.echo(f"  ... and {len(result.malformed) - len(shown)} more", err=True)
+    warn_malformed(result.malformed)
     for u in result.unpriced:
         click.echo(
             f"awscost: warning: host {u.host_id} ({u.instance_type or '?'}, {u.region or '?'}) unpriced for "
