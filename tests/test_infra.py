@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import io
+import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -143,3 +145,15 @@ def test_handler_rejects_unknown_job() -> None:
         handler({"action": "nope"})
     with pytest.raises(InputError, match="names no job"):
         handler({"kinds": "hourly"})
+
+
+def test_every_scheduled_event_of_the_stack_is_a_job_the_handler_accepts() -> None:
+    from awscost.jobs import job_of_event
+
+    inputs = re.findall(r"^\s+Input: '(.+)'$", (INFRA / "awscost.yaml").read_text(), re.M)
+    assert len(inputs) == 2
+    for text in inputs:
+        job, values = job_of_event(json.loads(text))
+        params = job.parse(values, where="Input")
+        assert job.name == "collect" and params.kinds in ("hourly", "daily")
+        assert job.lambda_unavailable is None and job.missing_extra() is None
