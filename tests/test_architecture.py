@@ -162,6 +162,19 @@ def test_without_the_sandbox_extra_the_commands_work_and_demo_says_what_to_insta
     )
 
 
+def test_a_command_whose_job_lacks_its_extra_says_which_in_one_line(tmp_path: Path) -> None:
+    code = BLOCKER + "from awscost.entrypoints.cli import main\nmain(sys.argv[2:])\n"
+    store = f"sqlite:///{tmp_path / 'a.db'}"
+    _run("from awscost.store import open_store\nopen_store(__import__('sys').argv[1]).close()", store)
+    for args in (["ri", "plan"], ["run", "ri_plan"]):
+        proc = _run(code, "numpy", *args, "--store", store)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.strip() == (
+            "awscost: error: job ri_plan needs the analyze extra (numpy is not installed) "
+            "(pip install 'awscost[analyze]')"
+        ), args
+
+
 def test_the_collector_lambda_path_needs_only_boto3_and_the_standard_library() -> None:
     heavy = "pandas,numpy,duckdb,pyarrow,polars,xlsxwriter,click,rich,moto,awscost_sandbox,openpyxl"
     code = (

@@ -59,6 +59,14 @@ def test_usage_keys_from_real_cur_usage_types() -> None:
     assert usage_keys(multi) == [("rds", "multi_az-db.m5.large:postgres", 1.0)]
     aurora = row(product="AmazonRDS", usage_type="InstanceUsage:db.r6g.large", engine="Aurora MySQL")
     assert usage_keys(aurora) == [("rds", "db.r6g.large:aurora-mysql", 1.0)]
+    # Without an operation code the product's OS text decides, in the Price List's or the product's spelling.
+    for text, os_name in (
+        ("RHEL", "rhel"),
+        ("Red Hat Enterprise Linux", "rhel"),
+        ("SLES", "suse"),
+        ("Plan 9", "unknown"),
+    ):
+        assert usage_keys(row(usage_type="BoxUsage:m5.large", os=text))[0][1] == f"{os_name}-m5.large"
     rcu = row(product="AmazonDynamoDB", usage_type="EU-ReadCapacityUnit-Hrs", qty=80)
     assert usage_keys(rcu) == [("dynamodb", "read_capacity", 80.0)]
     assert usage_keys(row(usage_type="DataTransfer-Out-Bytes")) == []

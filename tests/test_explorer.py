@@ -276,3 +276,25 @@ def test_savings_plan_recommendations_are_stored_and_compared() -> None:
     assert (row["ours"], row["aws"], row["difference"]) == (0.31, 0.42, -0.11)
     assert "left after our recommended RIs" in row["why"] and "lookback: AWS 60 days" in row["why"]
     assert "size flexibility" not in row["why"]
+
+
+def test_stored_recommendations_are_read_in_one_window_around_the_history_end(tmp_path: Any) -> None:
+    """`end` is exclusive: a history ending at midnight ends with the day before it, and the fetch of the next
+    morning (that midnight's item) is the one to set beside it; later ones, or ones over a week old, are not."""
+    from awscost.store import UsageItem, open_store
+
+    def item(day: int, count: float) -> UsageItem:
+        return UsageItem(
+            "ce-rec-7", "acme", "us-east-1", datetime(2026, 11, day, tzinfo=UTC), {"linux-m5.large": count}
+        )
+
+    with open_store(f"sqlite:///{tmp_path / 'a.db'}") as store:
+        store.put_items([item(1, 1), item(10, 2), item(11, 3), item(12, 4)])
+        end = datetime(2026, 11, 11, tzinfo=UTC)  # the history's last hour: 11-10 23:00
+        found = explorer.stored_recommendations(store, account="acme", end=end, lookbacks=(7, 60))
+        assert list(found) == [7] and [dict(i.usage) for i in found[7]] == [{"linux-m5.large": 3.0}]
+        # A day later the 11-12 fetch answers; 18 days later all are too old.
+        assert dict(
+            explorer.stored_recommendations(store, account="acme", end=end.replace(day=12))[7][0].usage
+        ) == {"linux-m5.large": 4.0}
+        assert explorer.stored_recommendations(store, account="acme", end=end.replace(day=29)) == {}

@@ -119,6 +119,8 @@ def test_event_values_are_parsed_once_into_typed_params() -> None:
         ({"name": "x", "count": "3"}, "event.count: expected an integer, not '3'"),
         ({"name": "x", "count": True}, "event.count: expected an integer, not True"),
         ({"name": "x", "term": "5y"}, "event.term: '5y' is not one of '1y', '3y'"),
+        ({"name": "x", "money": "NaN"}, "event.money: expected a decimal number, not 'NaN'"),
+        ({"name": "x", "money": True}, "event.money: expected a decimal number, not True"),
         ({"name": "x", "at": "yesterday"}, "event.at: 'yesterday' is not an ISO 8601 time"),
         ({"name": "x", "kinds": 7}, "event.kinds: expected a list, not int"),
         ({"name": "x", "prices": {"m5.large": "cheap"}}, "event.prices.m5.large: expected a decimal number"),
@@ -129,6 +131,14 @@ def test_bad_event_values_name_the_key(values: dict[str, Any], message: str) -> 
     with pytest.raises(InputError) as err:
         params_from_mapping(Sample, values, where="event")
     assert err.value.render().startswith(message), err.value.render()
+
+
+def test_literal_values_must_have_the_literal_type_too() -> None:
+    plan = JOBS.get("ri_plan")
+    assert plan.parse({"renew_days": 90}).renew_days == 90
+    for wrong in (False, 30.0, "30"):
+        with pytest.raises(InputError, match="is not one of 0, 30, 90"):
+            plan.parse({"renew_days": wrong})
 
 
 def test_an_event_names_one_known_job() -> None:

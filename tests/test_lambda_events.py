@@ -79,6 +79,29 @@ def test_collect_hourly_and_the_daily_alias(deployed: str) -> None:
     assert saved is not None and saved.params["kinds"] == "daily" and saved.result == daily
 
 
+def test_metrics_are_published_and_logged_before_the_result_is_saved(
+    deployed: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A collection that ran reaches CloudWatch (the missed-hour alarm) even if saving its result fails, and
+    its summary line keeps what Logs Insights queries read (kinds, accounts, regions)."""
+    import boto3
+
+    import awscost.jobs as jobs
+    from awscost.core.errors import StoreError
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise StoreError("the map table is gone", where="job-result:collect")
+
+    monkeypatch.setattr(jobs, "save_latest", broken)
+    with caplog.at_level("INFO", logger="awscost"), pytest.raises(StoreError):
+        handle("collect_hourly")
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="awscost")["Metrics"]}
+    assert {"ItemsWritten", "FailedUnits", "ApiCalls"} <= names
+    summary = next(json.loads(r.message) for r in caplog.records if '"collect_summary"' in r.message)
+    assert summary["kinds"] == ["ec2", "ec2os", "rds", "dynamodb", "elasticache"] and summary["accounts"]
+
+
 def test_ce_fetch_stores_cost_explorer_answers(deployed: str) -> None:
     result = handle("ce_fetch")
     assert result["day"] == "2026-11-10" and result["items_written"] > 0

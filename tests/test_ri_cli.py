@@ -65,7 +65,22 @@ def test_ri_plan_table_and_csv(env: str) -> None:
         cli, ["ri", "plan", "--store", env, "--until", END.isoformat(), "--format", "csv"]
     )
     header = csv_out.stdout.splitlines()[0].split(",")
-    assert header[:3] == ["kind", "region", "key"] and "price_source" in header
+    # The columns keep the order they had before plan rows were typed: history first, then the purchase.
+    assert header[:12] == [
+        "kind",
+        "region",
+        "key",
+        "account",
+        "flexible",
+        "unit",
+        "hours",
+        "missing",
+        "min",
+        "p5",
+        "mean",
+        "p50",
+    ]
+    assert header[-4:] == ["break_even_months", "utilization", "price_source", "note"]
 
 
 def test_ri_backtest_and_bad_kind(env: str) -> None:
@@ -109,6 +124,8 @@ def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: st
     )
     assert res.exit_code != 0
     assert "unreachable" in str(res.exception) and "snapshot 2026-11-26" in str(res.exception)
+    # Why each query failed is still said before the error (one line per query, at most five).
+    assert res.stderr.startswith("warning: ec2 us-east-1 m5.large: ")
 
 
 def test_ri_compare_sets_stored_ce_recommendations_beside_our_plan(env: str) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
+from awscost.core import vocabulary
 from awscost_sandbox import layer
 from awscost_sandbox.scenario import SandboxReservation, Scenario, default_scenario
 from awscost_sandbox.server import SandboxServer
@@ -59,7 +60,7 @@ def test_ec2_reserved_instances_per_account(server: SandboxServer) -> None:
         } == _expected(sc, "ri-ec2", account, region, server.clock)
         for r in got:
             assert r["End"] - r["Start"] == timedelta(seconds=r["Duration"])
-            assert r["ProductDescription"] in layer.EC2_PRODUCT.values()
+            assert vocabulary.from_platform_details(r["ProductDescription"]) is not None  # a name AWS uses
     # The expired reservation is listed as retired, and the state filter leaves it out.
     expired = next(r for r in sc.reservations() if r.end <= sc.start)
     ec2 = server.client("ec2", expired.region, expired.account)

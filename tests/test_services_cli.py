@@ -342,3 +342,51 @@ def test_dataset_prices_hosts_from_the_bill(tmp_path: Path) -> None:
     rows = json.loads(out)
     assert {r["account"] for r in rows} == {"222233334444", "333344445555", "__idle__"}
     assert all(Decimal(r["total_cost"]) > 0 for r in rows)
+
+
+ALLOCATE = [
+    "services",
+    "allocate",
+    str(DATA / "docker_stats.log"),
+    "--host-id",
+    "i-1",
+    "--instance-type",
+    "t3.medium",
+    "--region",
+    "us-east-1",
+    "--account",
+    "222233334444",
+    "--price",
+    "t3.medium=0.0416",
+    "--no-overrides",
+    "--format",
+    "csv",
+]
+
+
+def test_costs_that_cannot_be_stored_are_still_shown_before_the_error(aws: str) -> None:
+    # The DynamoDB store's table does not exist: the costs are right, only storing them fails (exit 3).
+    code, out, err = run([*ALLOCATE, "--store", "dynamodb://NoSuchTable?region=us-east-1"])
+    assert code == 3, err
+    assert out.splitlines()[0] == "service,period,cpu_cost,memory_cost,total_cost,share_of_host"
+    assert any(line.startswith("__idle__,") for line in out.splitlines())
+    assert "awscost: error:" in err and "Traceback" not in err
+
+
+def test_no_overrides_reads_no_store_even_a_broken_one(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.db"
+    broken.write_bytes(b"this is not a database")
+    for args in (
+        [*ALLOCATE[:-2], "--no-save"],
+        ["containers", "samples", str(DATA / "docker_stats.log"), "--host-id", "i-1", "--no-overrides"],
+    ):
+        code, _, err = run([*args, "--store", f"sqlite:///{broken}"])
+        assert code == 0, (args, err)
+
+
+def test_weights_that_are_not_numbers_are_one_line_errors(tmp_path: Path) -> None:
+    for weight in ("NaN", "Infinity", "lots"):
+        code, _, err = run([*ALLOCATE, "--cpu-weight", weight, "--store", f"sqlite:///{tmp_path / 'a.db'}"])
+        assert code == 2 and err.startswith(
+            f"awscost: error: --cpu-weight: '{weight}' is not a decimal number"
+        ), err

@@ -36,6 +36,7 @@ from functools import cache, lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from awscost.core import vocabulary
 from awscost_sandbox.scenario import SandboxReservation, Scenario
 
 log = logging.getLogger(__name__)
@@ -342,17 +343,17 @@ def page(
 
 
 # --- reservation inventories -------------------------------------------------------------------------------
-EC2_PRODUCT = {
-    "linux": "Linux/UNIX",
-    "windows": "Windows",
-    "rhel": "Red Hat Enterprise Linux",
-    "suse": "SUSE Linux",
-    "windows-sql-std": "Windows with SQL Server Standard",
-    "windows-sql-web": "Windows with SQL Server Web",
-    "windows-sql-ent": "Windows with SQL Server Enterprise",
-    "linux-sql-std": "Linux with SQL Server Standard",
-}
-RDS_PRODUCT = {"postgres": "postgresql"}  # the other engines are their own product description
+def _ec2_product(os_name: str | None) -> str:
+    """The reservation's ProductDescription, as AWS names the OS product (awscost's vocabulary knows it)."""
+    row = vocabulary.os_entry(os_name or "linux")
+    return row.platform if row is not None else "Linux/UNIX"
+
+
+def _rds_product(engine: str | None) -> str:
+    row = vocabulary.engine_entry(engine or "")
+    return row.reserved if row is not None else (engine or "")
+
+
 OPENSEARCH_PAYMENT = {
     "No Upfront": "NO_UPFRONT",
     "Partial Upfront": "PARTIAL_UPFRONT",
@@ -397,7 +398,7 @@ def ec2_reserved_instances(params: dict[str, Any], account: str, region: str) ->
             "UsagePrice": 0.0,
             "FixedPrice": _f(r.fixed_price),
             "InstanceCount": r.count,
-            "ProductDescription": EC2_PRODUCT.get(r.os or "linux", "Linux/UNIX"),
+            "ProductDescription": _ec2_product(r.os),
             "State": state,
             "InstanceTenancy": "default",
             "CurrencyCode": "USD",
@@ -447,7 +448,7 @@ def rds_reserved_db_instances(params: dict[str, Any], account: str, region: str)
                 "UsagePrice": 0.0,
                 "CurrencyCode": "USD",
                 "DBInstanceCount": r.count,
-                "ProductDescription": RDS_PRODUCT.get(r.engine or "", r.engine or ""),
+                "ProductDescription": _rds_product(r.engine),
                 "OfferingType": r.offering_type,
                 "MultiAZ": r.multi_az,
                 "State": state,

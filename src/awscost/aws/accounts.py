@@ -162,7 +162,7 @@ class AccountSessions:
             raise AwsAccessError(
                 f"account {account_id} is not the caller's ({self.caller_id}) and no role name is set",
                 where=f"account {account_id}",
-                hint="pass --role-name (e.g. OrganizationAccountAccessRole) or set role_name in the config",
+                hint="set role_name (e.g. OrganizationAccountAccessRole) in the settings or the collection's params",
             )
         arn = f"arn:aws:iam::{account_id}:role/{self.role_name}"
         kwargs: dict[str, Any] = {"RoleArn": arn, "RoleSessionName": SESSION_NAME}

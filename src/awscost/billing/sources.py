@@ -136,7 +136,7 @@ def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
         if path.is_dir():
             if is_dataset(path):
                 raise InputError(
-                    "this is an awscost billing dataset: load it on its own (--dataset on the command line)",
+                    "this is an awscost billing dataset: open it as a dataset, not among billing files",
                     where=str(path),
                 )
             manifests = sorted(path.rglob("*-Manifest.json"))

@@ -151,16 +151,10 @@ def from_price_list(
 ) -> str | None:
     """Price List (and CUR `product/*`) operatingSystem + preInstalledSw + licenseModel -> OS name.
 
-    The license model is optional: without it, the license-included / no-license product is meant (what a
+    The license model is optional: without it, the product with its licence in the price is meant (what a
     bill's `product/operatingSystem` alone describes); BYOL products need it said."""
     os_low, sw_low = operating_system.strip().lower(), (pre_installed_sw or "NA").strip().lower()
-    if license_model:
-        return BY_PRICE_LIST.get((os_low, sw_low, license_model.strip().lower()))
-    for lic in (_NO_LICENSE, _NO_LICENSE):
-        found = BY_PRICE_LIST.get((os_low, sw_low, lic.lower()))
-        if found:
-            return found
-    return None
+    return BY_PRICE_LIST.get((os_low, sw_low, (license_model or _NO_LICENSE).strip().lower()))
 
 
 def _sql_edition(text: str) -> str:

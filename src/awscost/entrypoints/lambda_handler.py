@@ -61,21 +61,18 @@ def _log_progress() -> Any:
 def _check_runnable(job: Any) -> None:
     if job.lambda_unavailable:
         raise NotInLambdaError(f"job {job.name} cannot run in Lambda yet: {job.lambda_unavailable}")
-    missing = job.missing_extra()  # checked before the run: a zip without the extra fails in one line
-    if missing is not None:
-        raise missing
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     from awscost.core.config import load_settings
-    from awscost.jobs import Context, job_of_event, run_event
+    from awscost.jobs import Context, job_of_event, run_event, save_latest
 
     name = event.get("job") or event.get("action") if isinstance(event, dict) else None
     try:
         job, _ = job_of_event(event)
         _check_runnable(job)
         ctx = Context(load_settings(os.environ.get("AWSCOST_CONFIG")), progress=_log_progress())
-        run = run_event(ctx, event)
+        run = run_event(ctx, event, save=False)
     except AwsCostError as exc:
         log.error(json.dumps({"event": "error", "job": name, "error": exc.render()}))
         raise
@@ -83,8 +80,10 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     for failure in result.get("failures") or []:
         # One structured line per failed unit: CloudWatch Logs Insights can count them by account/region/kind.
         log.warning(json.dumps({"event": f"{job.name}_failure", **failure}, default=str))
-    summary = {k: v for k, v in result.items() if k != "failures" and not isinstance(v, list | dict)}
+    summary = {k: v for k, v in result.items() if k not in ("failures", "rows")}
     log.info(json.dumps({"event": f"{job.name}_summary", **summary}, default=str))
+    # The metrics first: the missed-hour alarm must see a collection that ran, whatever happens next.
     if job.metrics is not None and os.environ.get("AWSCOST_METRICS", "1") != "0":
         _publish_metrics(*job.metrics(run.params, run.result))
+    save_latest(ctx, job.name, run.params, run.result)
     return result

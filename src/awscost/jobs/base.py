@@ -168,7 +168,8 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
                 errors.append(exc)
         raise errors[0]
     if origin is Literal:
-        if value not in args:
+        # The same value and type: False is not 0, 30.0 is not 30.
+        if not any(value == a and type(value) is type(a) for a in args):
             raise InputError(f"{value!r} is not one of {', '.join(map(repr, args))}", where=where)
         return value
     if origin is tuple:
@@ -200,9 +201,12 @@ def _convert(value: Any, hint: Any, where: str) -> Any:
         return float(value)
     if hint is Decimal:
         try:
-            return Decimal(str(value))
+            number = Decimal(str(value)) if not isinstance(value, bool) else Decimal("NaN")
         except InvalidOperation:
-            raise InputError(f"expected a decimal number, not {value!r}", where=where) from None
+            number = Decimal("NaN")
+        if not number.is_finite():
+            raise InputError(f"expected a decimal number, not {value!r}", where=where)
+        return number
     if hint is str:
         if not isinstance(value, str):
             raise InputError(f"expected a string, not {value!r}", where=where)

@@ -7,7 +7,7 @@ coming from the cache of an earlier run or the snapshot, which each output names
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from awscost.core.errors import AwsAccessError
@@ -27,7 +27,6 @@ class Result:
     queries: int  # Price List / Savings Plans queries that answered
     failed: tuple[str, ...] = ()  # "service region type: reason", one per query that failed
     fallback: str | None = None  # where the prices of the failed queries come from
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -35,8 +34,15 @@ class Result:
             "queries": self.queries,
             "failed": list(self.failed),
             "fallback": self.fallback,
-            "notes": list(self.notes),
         }
+
+
+class NothingFetchedError(AwsAccessError):
+    """The API answered no query: `failed` says why each failed (a front end may show them)."""
+
+    def __init__(self, message: str, *, failed: tuple[str, ...], **kw: Any) -> None:
+        self.failed = failed
+        super().__init__(message, **kw)
 
 
 def run(ctx: Context, params: Params) -> Result:
@@ -83,12 +89,22 @@ def run(ctx: Context, params: Params) -> Result:
                 else f"the packaged snapshot {snapshot_date()}"
             )
     if result.failed and not result.fetched:
-        raise AwsAccessError(
+        raise NothingFetchedError(
             f"Price List API unreachable, nothing fetched ({result.failed[0].split(': ', 1)[-1]});"
             f" prices come from {fallback}",
+            failed=tuple(result.failed),
             where=f"pricing:GetProducts {PRICING_REGION}",
         )
     return Result(cached, result.calls, tuple(result.failed), fallback)
+
+
+def price_book(ctx: Context) -> Any:
+    """The prices in use: the packaged snapshot overlaid with the store's API cache where a store exists
+    (reading prices never creates one). `notes` say which sources answered."""
+    from awscost.planning.pricing import load_price_book
+
+    with ctx.optional_store() as store:
+        return load_price_book(store)
 
 
 JOB: Job[Params, Result] = Job(

@@ -7,8 +7,8 @@ Needs the `analyze` extra (numpy), which the collector's Lambda zip does not hol
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Any, Literal
 
 from awscost.core.errors import InputError
 from awscost.jobs.base import Context, Job
@@ -56,6 +56,31 @@ def plan(ctx: Context, params: Params) -> PlanResult:
             min_hours=params.min_hours,
             now=ctx.now(),
         )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Our plan beside Cost Explorer's latest stored recommendation (`day`; None when none is stored)."""
+
+    plan: PlanResult
+    rows: list[dict[str, Any]]
+    day: date | None
+
+
+def compare(ctx: Context, params: Params, *, ce_lookback: Literal[7, 60] = 7) -> Comparison:
+    """The plan, and per group how it differs from Cost Explorer's recommendation of `ce_lookback` days."""
+    from awscost.planning.explorer import compare_stored
+
+    result = plan(ctx, params)
+    with ctx.store(must_exist=True) as store:
+        rows, day = compare_stored(
+            store,
+            result,
+            account=params.account or ctx.settings.org_name,
+            ce_lookback=ce_lookback,
+            plan_lookback_days=params.lookback,
+        )
+    return Comparison(result, rows, day)
 
 
 JOB: Job[Params, PlanResult] = Job(

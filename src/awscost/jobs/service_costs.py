@@ -50,6 +50,12 @@ class Params:
     def __post_init__(self) -> None:
         if not self.inputs:
             raise InputError("no container usage inputs given", param="inputs")
+        for name in ("cpu_weight", "mem_weight"):
+            if not getattr(self, name).is_finite():
+                raise InputError(f"{name} must be a finite number, not {getattr(self, name)}", param=name)
+        for itype, usd in self.prices.items():
+            if not usd.is_finite() or usd < 0:
+                raise InputError(f"the price of {itype} must be a number >= 0, not {usd}", param="prices")
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,14 @@ class NothingPricedError(InputError):
         super().__init__(message, **kw)
 
 
+class NotStoredError(StoreError):
+    """The costs were computed (`result`) but could not be stored: a front end still shows them."""
+
+    def __init__(self, message: str, *, result: Result, **kw: Any) -> None:
+        self.result = result
+        super().__init__(message, **kw)
+
+
 def _on_demand(prices: dict[str, Decimal]) -> tuple[Any, str]:
     """The on-demand price lookup: the given prices, else the price book (API cache over the snapshot)."""
     from awscost.planning import pricing
@@ -160,11 +174,35 @@ def _fargate(params: Params) -> Any:
     return lookup
 
 
-def run(ctx: Context, params: Params) -> Result:
-    from awscost.containers import allocation as alloc
+def read_samples(ctx: Context, params: Params, *, parquet: Path | None = None) -> Any:
+    """The normalized samples of the inputs (a `ReadResult`; streamed to Parquet files in `parquet` when
+    given): what the inputs do not say from the params, the service label from the params or the config's
+    [containers] service_label, service overrides from the store's map table when `params.overrides` (a store
+    is opened only for that, and never created)."""
+    from contextlib import nullcontext
+
     from awscost.containers.identity import store_lookup
     from awscost.containers.inputs import read_container_inputs
     from awscost.containers.readers import ReadContext
+
+    read_ctx = ReadContext(
+        host_id=params.host_id,
+        instance_type=params.instance_type,
+        region=params.region,
+        account=params.account,
+        cluster=params.cluster,
+        time=params.time,
+    )
+    label = params.label or ctx.settings.section("containers").get("service_label")
+    with ctx.optional_store() if params.overrides else nullcontext() as store:
+        lookup = store_lookup(store) if store is not None else None
+        return read_container_inputs(
+            params.inputs, read_ctx, label=str(label) if label else None, lookup=lookup, parquet=parquet
+        )
+
+
+def run(ctx: Context, params: Params) -> Result:
+    from awscost.containers import allocation as alloc
 
     options = alloc.Options(
         step_seconds=params.step_seconds,
@@ -174,23 +212,9 @@ def run(ctx: Context, params: Params) -> Result:
     )
     fargate = _fargate(params)  # a bad offer file is an error before any (possibly long) reading
     price, price_label = _on_demand(params.prices)
-    read_ctx = ReadContext(
-        host_id=params.host_id,
-        instance_type=params.instance_type,
-        region=params.region,
-        account=params.account,
-        cluster=params.cluster,
-        time=params.time,
-    )
-    # The service label: the params', else `service_label` in the config file's [containers] table.
-    label = params.label or ctx.settings.section("containers").get("service_label")
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
-        with ctx.optional_store() as store:
-            lookup = store_lookup(store) if store is not None and params.overrides else None
-            read = read_container_inputs(
-                params.inputs, read_ctx, label=str(label) if label else None, lookup=lookup, parquet=samples
-            )
+        read = read_samples(ctx, params, parquet=samples)
         host_cost = alloc.billing_host_costs(params.dataset, read.hosts) if params.dataset else None
         host_types = None
         if params.describe_hosts:
@@ -250,10 +274,12 @@ def run(ctx: Context, params: Params) -> Result:
         try:
             with ctx.store() as store:
                 stored = store.put_items(alloc.to_usage_items(allocation, granularity="hour"))
-        except StoreError:
-            raise
+        except StoreError as exc:
+            raise NotStoredError(exc.message, result=result, where=exc.where, hint=exc.hint) from None
         except Exception as exc:  # a backend failure of any kind is reported as a store error, with the URL
-            raise StoreError(f"results not stored: {exc}", where=ctx.settings.store) from None
+            raise NotStoredError(
+                f"results not stored: {exc}", result=result, where=ctx.settings.store
+            ) from None
     return replace(result, stored=stored)
 
 

@@ -337,9 +337,10 @@ def stored_recommendations(
     store: Any, *, account: str, end: datetime, lookbacks: Sequence[int] = (7, 60)
 ) -> dict[int, list[UsageItem]]:
     """Per lookback, the ce-rec-<lookback> items of the latest day stored from RECOMMENDATION_MAX_AGE before
-    `end`'s day to the day after it (a fetch the next morning answers on the history up to `end`); lookbacks
-    with none are absent."""
-    until = datetime(end.year, end.month, end.day, tzinfo=UTC) + timedelta(days=2)
+    the day of the history's last hour (`end` is exclusive) to the day after it (a fetch the next morning
+    answers on the history up to then); lookbacks with none are absent."""
+    last = end - timedelta(hours=1)
+    until = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=2)
     since = until - timedelta(days=1) - RECOMMENDATION_MAX_AGE
     out: dict[int, list[UsageItem]] = {}
     for lookback in lookbacks:

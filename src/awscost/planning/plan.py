@@ -1,7 +1,7 @@
 """Reserved-capacity plan from the store: usage history -> one row per reservation group.
 
 Reads the org-wide hourly items (account = settings.org_name: regional reservations float across the
-Organization's linked accounts) or one account's, groups keys by size flexibility (`ri_flex`), subtracts owned
+Organization's linked accounts) or one account's, groups keys by size flexibility (`flex`), subtracts owned
 reservations (the latest `ri-*` item; those expiring within `renew_days` are planned as gone, so renewing
 them is part of the recommendation), prices each group from the price book and runs the vectorised planner.
 """
@@ -69,10 +69,11 @@ class PlanInput:
     end: datetime
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class PlanRow:
     """One reservation group's plan: its history, what is owned, and what to buy at what saving. The Savings
-    Plan row (kind "savings-plan") has the same shape, its unit a $/hour commitment."""
+    Plan row (kind "savings-plan") has the same shape, its unit a $/hour commitment. Fields in the order the
+    command line prints them."""
 
     kind: str
     region: str
@@ -82,12 +83,6 @@ class PlanRow:
     unit: str  # "normalized units" | "instances" | "$/hour commitment"
     hours: int  # observed
     missing: int
-    recommended: float | None  # units (or $/h) to buy; None when the group has no price
-    breakeven: float | None  # reserved effective / on-demand hourly: buy the n-th unit while share >= this
-    p95_rule: float | None  # what reserving up to P95 would buy
-    term: str
-    payment: str
-    owned: float = 0.0
     min: float | None = None
     p5: float | None = None
     mean: float | None = None
@@ -95,12 +90,18 @@ class PlanRow:
     p90: float | None = None
     p95: float | None = None
     max: float | None = None
+    owned: float = 0.0
     expiring_30d: float = 0.0
     expiring_90d: float = 0.0
     coverage: float | None = None
     on_demand_hourly: float | None = None
     reserved_effective_hourly: float | None = None
+    breakeven: float | None  # reserved effective / on-demand hourly: buy the n-th unit while share >= this
+    recommended: float | None  # units (or $/h) to buy; None when the group has no price
     recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
+    p95_rule: float | None  # what reserving up to P95 would buy
+    term: str
+    payment: str
     upfront: Decimal | None = None
     monthly_cost: Decimal | None = None
     monthly_savings: Decimal | None = None

@@ -396,7 +396,7 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[PlanRow]) -> No
             latest[str(u["service"])] = u
     r = w.table(ws, r + 1, CE_UTIL_COLUMNS, [latest[k] for k in sorted(latest)])
     if not latest:
-        w.note(ws, r, "no Cost Explorer data in the store (awscost ri ce-fetch)")
+        w.note(ws, r, "no Cost Explorer data in the store (the daily ce_fetch job stores it)")
 
 
 def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: str, region: str) -> None:
@@ -477,7 +477,9 @@ def _backtest(w: _Writer, ws: Any, data: RIReportData) -> None:
 def _ce_sheet(w: _Writer, ws: Any, columns: Sequence[Column], rows: list[dict[str, Any]], what: str) -> None:
     r = w.table(ws, 0, columns, rows, freeze=True)
     if not rows:
-        w.note(ws, r, f"no Cost Explorer {what} in the store for this window (run `awscost ri ce-fetch`)")
+        w.note(
+            ws, r, f"no Cost Explorer {what} in the store for this window (the daily ce_fetch job stores it)"
+        )
 
 
 # --- gathering from a store ------------------------------------------------------------------------------
@@ -514,8 +516,11 @@ def gather(store: Any, plan: PlanResult, *, account: str, lookback_days: int) ->
                 }
                 for d in i.attrs.get("savings_plans", [])
             )
+    # Our plan beside AWS's 7-day recommendation: with only a 60-day one stored, our groups are still listed.
     comparison = (
-        compare_with_plan(plan.all_rows, latest[7], plan_lookback_days=lookback_days) if 7 in latest else []
+        compare_with_plan(plan.all_rows, latest.get(7, []), plan_lookback_days=lookback_days)
+        if latest
+        else []
     )
     return RIReportData(
         plan=plan,

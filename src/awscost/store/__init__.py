@@ -50,7 +50,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
         raise StoreError(
             "no store here",
             where=sqlite_path(url),
-            hint="collect first (awscost collect, or awscost demo), or pass --store / set store in awscost.toml",
+            hint="collect first (the collect job, or the demo), or point the store setting at an existing one",
         )
     return BACKENDS.get(scheme)(url)
 

@@ -80,7 +80,8 @@ def ec2_os(operation: str, os_text: str) -> str:
         return "linux"
     if text.lower() in vocabulary.OS_NAMES:  # an export that already writes our vocabulary
         return text.lower()
-    return vocabulary.from_price_list(text) or vocabulary.UNKNOWN
+    # Price List names (RHEL, SUSE), else product names (Red Hat Enterprise Linux) and their old spellings.
+    return vocabulary.from_price_list(text) or vocabulary.from_platform_details(text) or vocabulary.UNKNOWN
 
 
 def rds_engine(text: str) -> str:

@@ -7,8 +7,10 @@ something about a kind reads it here: the collection runner (collector, schedule
 deployed template (actions), `usage gaps` (cadence), the planner (reservation kind, size flexibility), pricing
 (service, Price List code), Cost Explorer (its service name), the backfill from bills (bill product code).
 
-Adding a reservable kind end to end: one `KindSpec` here, its collector module under `collectors/`, and its
-prices in the snapshot; the planner, pricing, Cost Explorer, gaps, the IAM policy and the template follow.
+Adding a reservable kind end to end: a `KindSpec` here for it and for its reservations, its collector module
+under `collectors/`, its IAM actions in the two CloudFormation templates (infra/awscost.yaml and
+member-role.yaml; a test compares them with this catalog), and its prices in the snapshot. The planner,
+pricing, Cost Explorer, gaps, backfill (for a kind keyed by its type) and the IAM policy follow from here.
 
 Only the standard library is imported here: the collector Lambda reads this catalog.
 """

@@ -34,6 +34,7 @@ from awscost.core import vocabulary
 from awscost.core.errors import AwsCostError, InputError
 from awscost.core.timeutil import parse_hour, parse_legacy_time
 from awscost.store.base import Store, UsageItem, plain_value, split_resource
+from awscost.usage import kinds as catalog
 
 EXPORT_FORMATS = ("jsonl", "json")
 _DYNAMO_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
@@ -48,8 +49,10 @@ _PRODUCT_OS = sorted(
     key=lambda pair: -len(pair[0]),
 )
 _MULTI_AZ_SUFFIX = re.compile(r"^(?P<key>.+?)[-_:. ]?(multi[-_ ]?az)$", re.IGNORECASE)
-_OS_KINDS = frozenset({"ec2os", "ri-ec2"})
-_MULTI_AZ_KINDS = frozenset({"rds", "ri-rds"})
+# The kinds whose keys start with an OS, and those keyed class:engine (with the multi_az- prefix), from the
+# catalog's key formats.
+_OS_KINDS = frozenset(s.name for s in catalog.CATALOG if s.key_format.startswith("os-"))
+_MULTI_AZ_KINDS = frozenset(s.name for s in catalog.CATALOG if s.key_format.startswith("class:engine"))
 
 
 # -- export ---------------------------------------------------------------------------------------------

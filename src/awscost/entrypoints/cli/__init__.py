@@ -1,5 +1,6 @@
-"""The `awscost` command line: thin. Each command group lives in `awscost.commands.<module>` and is imported
-only when used, so `awscost collect` never pays for pandas or DuckDB.
+"""The `awscost` command line: thin. Each command group lives in `awscost.entrypoints.cli.<module>` and is
+imported only when used, so `awscost collect` never pays for pandas or DuckDB. A command parses its options
+into a job's Params (or calls one library query) and prints the result.
 
 The registry below is the one place a command is added.
 """

@@ -115,7 +115,7 @@ def job_context(settings: Settings, label: str = "working") -> Iterator[Context]
 
 
 def run_job(name: str, ctx: Context, params: Any) -> Any:
-    """Run the registered job `name`: the one way a command does its work."""
-    from awscost.jobs import JOBS
+    """Run the registered job `name`: the one way a command does its work (`awscost.jobs.run_job`)."""
+    from awscost.jobs import run_job as run
 
-    return JOBS.get(name).run(ctx, params)
+    return run(name, ctx, params)

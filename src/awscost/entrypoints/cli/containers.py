@@ -132,21 +132,10 @@ def warn_malformed(malformed: Sequence[Any]) -> None:
 @with_settings
 def samples(settings: Settings, fmt: str, no_overrides: bool, **opts: Any) -> None:
     """Show the normalized samples read from INPUTS (format auto-detected per line)."""
-    from awscost.containers.identity import store_lookup
-    from awscost.containers.inputs import read_container_inputs
-    from awscost.containers.readers import ReadContext
     from awscost.jobs.base import Context
+    from awscost.jobs.service_costs import Params, read_samples
 
-    p = read_context_params(opts)
-    read_ctx = ReadContext(
-        **{k: p[k] for k in ("host_id", "instance_type", "region", "account", "cluster", "time")}
-    )
-    label = p["label"] or settings.section("containers").get("service_label")
-    # Reading never creates a store: without one there are no service overrides to apply.
-    with Context(settings).optional_store() as store:
-        lookup = store_lookup(store) if store is not None and not no_overrides else None
-        result = read_container_inputs(
-            p["inputs"], read_ctx, label=str(label) if label else None, lookup=lookup
-        )
+    params = Params(**read_context_params(opts), overrides=not no_overrides)
+    result = read_samples(Context(settings), params)
     warn_malformed(result.malformed)
     emit((s.row() for s in result.samples), fmt, title="container samples")

@@ -23,15 +23,20 @@ def pricing() -> None:
 @with_settings
 def refresh(settings: Settings, services: str | None, regions: str | None, types: str | None) -> None:
     """Query the Price List API for the wanted types and store the answers in the cache."""
-    from awscost.jobs.pricing_refresh import Params
+    from awscost.jobs.pricing_refresh import NothingFetchedError, Params
 
     params = Params(
         services=tuple(csv_list(services) or ()) or None,
         regions=tuple(csv_list(regions) or ()) or None,
         types=tuple(csv_list(types) or ()) or None,
     )
-    with job_context(settings, "pricing") as ctx:
-        result = run_job("pricing_refresh", ctx, params)
+    try:
+        with job_context(settings, "pricing") as ctx:
+            result = run_job("pricing_refresh", ctx, params)
+    except NothingFetchedError as exc:
+        for line in exc.failed[:5]:
+            click.echo(f"warning: {line}", err=True)
+        raise
     if result.cached:
         click.echo(f"cached {result.cached} prices from the AWS Price List API ({result.queries} queries)")
     for line in result.failed[:5]:
@@ -48,15 +53,11 @@ def refresh(settings: Settings, services: str | None, regions: str | None, types
 @format_option()
 def show(settings: Settings, fmt: str, service: str | None, region: str | None, itype: str | None) -> None:
     """Prices in use (cache over snapshot), each with its source and date."""
-    from awscost.planning.pricing import load_price_book, price_rows
-    from awscost.store import open_store, store_exists
+    from awscost.jobs.base import Context
+    from awscost.jobs.pricing_refresh import price_book
+    from awscost.planning.pricing import price_rows
 
-    # Reading prices never creates a store: without one, the snapshot answers.
-    if store_exists(settings.store):
-        with open_store(settings.store) as store:
-            book = load_price_book(store)
-    else:
-        book = load_price_book(None)
+    book = price_book(Context(settings))
     for note in book.notes:
         click.echo(f"note: {note}", err=True)
     emit(price_rows(book, service=service, region=region, type=itype), fmt)

@@ -11,6 +11,7 @@ from awscost.core.config import Settings
 from awscost.core.output import emit
 from awscost.core.timeutil import parse_time
 from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_settings
+from awscost.usage.kinds import PLAN_KINDS
 
 if TYPE_CHECKING:
     from awscost.planning.plan import PlanResult
@@ -31,7 +32,7 @@ TABLE_COLUMNS = (
     "p95_monthly_savings",
     "note",
 )
-KINDS_HELP = "Comma-separated usage kinds (default ec2os,rds,elasticache,es,redshift)."
+KINDS_HELP = f"Comma-separated usage kinds (default {','.join(PLAN_KINDS)})."
 
 
 def plan_options(func: Any) -> Any:
@@ -191,23 +192,17 @@ def ce_fetch(settings: Settings, days: int, term: str, payment: str, day: str | 
 @format_option()
 def compare(settings: Settings, fmt: str, ce_lookback: str, **options: Any) -> None:
     """Our plan beside Cost Explorer's latest stored recommendation, per group, with why they differ."""
-    from awscost.planning.explorer import compare_stored
-    from awscost.store import open_store
+    from awscost.jobs.ri_plan import compare as compare_plan
 
-    result = _plan(settings, options)
-    with open_store(settings.store, must_exist=True) as store:
-        rows, day = compare_stored(
-            store,
-            result,
-            account=options.get("account") or settings.org_name,
-            ce_lookback=int(ce_lookback),
-            plan_lookback_days=options["lookback"],
-        )
-    if day is None:
+    with job_context(settings, "planning") as ctx:
+        found = compare_plan(ctx, plan_params(options), ce_lookback=7 if ce_lookback == "7" else 60)
+    for note in found.plan.notes:
+        click.echo(f"note: {note}", err=True)
+    if found.day is None:
         click.echo(
             f"note: no ce-rec-{ce_lookback} items in the store: run `awscost ri ce-fetch` first", err=True
         )
-    emit(rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
+    emit(found.rows, fmt, title=f"Our plan vs Cost Explorer ({ce_lookback}-day lookback)")
 
 
 @ri.command()
@@ -225,7 +220,6 @@ def stats(
     """Hours observed, min, P5, mean, P50, P90, P95, max per series, per account and organization-wide."""
     from awscost.planning.plan import usage_statistics
     from awscost.store import open_store
-    from awscost.usage.kinds import PLAN_KINDS
 
     with open_store(settings.store, must_exist=True) as store:
         rows = usage_statistics(

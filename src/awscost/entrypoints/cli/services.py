@@ -36,9 +36,12 @@ def _prices(values: tuple[str, ...]) -> dict[str, Decimal]:
 
 def _decimal(text: str, flag: str) -> Decimal:
     try:
-        return Decimal(text)
+        value = Decimal(text)
     except InvalidOperation:
-        raise InputError(f"{text!r} is not a decimal number", where=flag) from None
+        value = Decimal("NaN")
+    if not value.is_finite():
+        raise InputError(f"{text!r} is not a decimal number", where=flag)
+    return value
 
 
 @services.command()
@@ -118,7 +121,7 @@ def allocate(
     Rows: service (or cluster/account), period, cpu_cost, memory_cost, total_cost, share_of_host. Costs are
     USD; services + __idle__ add up to the hosts' cost exactly. Hosts without a price are listed on stderr.
     """
-    from awscost.jobs.service_costs import NothingPricedError, Params
+    from awscost.jobs.service_costs import NothingPricedError, NotStoredError, Params
 
     params = Params(
         dataset=dataset,
@@ -142,11 +145,22 @@ def allocate(
     except NothingPricedError as exc:
         _warn(exc.result)
         raise
-    _warn(result)
-    emit(result.table(), fmt, columns=[by, "period", "cpu_cost", "memory_cost", "total_cost", "share_of_host"],
-         title=f"cost by {by} ({granularity})")  # fmt: skip
+    except NotStoredError as exc:  # the costs are right, only storing them failed: show them, then fail
+        _show(exc.result, fmt)
+        raise
+    _show(result, fmt)
     if result.stored:
         click.echo(f"{result.stored} svc-cost item(s) stored in {settings.store}", err=True)
+
+
+def _show(result: Any, fmt: str) -> None:
+    _warn(result)
+    emit(
+        result.table(),
+        fmt,
+        columns=[result.by, "period", "cpu_cost", "memory_cost", "total_cost", "share_of_host"],
+        title=f"cost by {result.by} ({result.granularity})",
+    )
 
 
 def _warn(result: Any) -> None:

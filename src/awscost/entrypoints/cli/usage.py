@@ -14,6 +14,7 @@ from awscost.core.errors import InputError
 from awscost.core.output import emit
 from awscost.core.timeutil import parse_time
 from awscost.store import Store, UsageItem, open_store
+from awscost.usage.kinds import BACKFILL_KINDS
 
 from ._common import format_option, with_settings
 
@@ -220,7 +221,7 @@ def gaps(
 @click.option(
     "--kinds",
     default=None,
-    help="Comma list of kinds (default: ec2,ec2os,rds,elasticache,es,redshift,dynamodb).",
+    help=f"Comma list of kinds (default: {','.join(BACKFILL_KINDS)}).",
 )
 @click.option("--since", default=None, help="First hour to rebuild (ISO time).")
 @click.option("--until", default=None, help="Hour to stop before (ISO time).")
@@ -235,7 +236,7 @@ def backfill(
     attrs source=billing. Usage types of these products that the backfill does not map are listed.
     """
     from awscost.core.timeutil import parse_hour
-    from awscost.usage.backfill import BACKFILL_KINDS, backfill_from_billing
+    from awscost.usage.backfill import backfill_from_billing
 
     chosen = tuple(k.strip() for k in kinds.split(",") if k.strip()) if kinds else BACKFILL_KINDS
     unknown = sorted(set(chosen) - set(BACKFILL_KINDS))
