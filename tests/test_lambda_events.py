@@ -15,6 +15,7 @@ from awscost.core.errors import AwsAccessError, AwsCostError
 from awscost.jobs import JOBS
 from awscost.jobs.results import latest_result
 from awscost.store import open_store
+from awscost.usage.kinds import resolve_kinds
 
 EVENTS = Path(__file__).parent / "events"
 HOUR = "2026-11-09T12:00:00Z"
@@ -70,7 +71,7 @@ def test_every_registered_job_has_an_event_fixture_and_every_fixture_a_job() -> 
 def test_collect_hourly_and_the_daily_alias(deployed: str) -> None:
     result = handle("collect_hourly")
     assert result["failures"] == [] and result["time"] == HOUR and result["items_written"] > 0
-    assert set(result["kinds"]) == {"ec2", "ec2os", "rds", "dynamodb", "elasticache"}
+    assert result["kinds"] == resolve_kinds("hourly")
     daily = handle("collect_daily_action")  # `action`, as the first deployed schedules send it
     assert daily["failures"] == [] and "ri-ec2" in daily["kinds"]
     with open_store(deployed) as store:
@@ -99,7 +100,7 @@ def test_metrics_are_published_and_logged_before_the_result_is_saved(
     names = {m["MetricName"] for m in cloudwatch.list_metrics(Namespace="awscost")["Metrics"]}
     assert {"ItemsWritten", "FailedUnits", "ApiCalls"} <= names
     summary = next(json.loads(r.message) for r in caplog.records if '"collect_summary"' in r.message)
-    assert summary["kinds"] == ["ec2", "ec2os", "rds", "dynamodb", "elasticache"] and summary["accounts"]
+    assert summary["kinds"] == resolve_kinds("hourly") and summary["accounts"]
 
 
 def test_ce_fetch_stores_cost_explorer_answers(deployed: str) -> None:

@@ -272,7 +272,7 @@ def test_unreachable_api_is_reported_and_the_snapshot_answers(tmp_path: Path) ->
 def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
-    from awscost.planning.pricing.api import service_of_type, wanted_prices
+    from awscost.planning.pricing.api import services_of_type, wanted_prices
     from awscost.store.base import UsageItem
 
     store = open_store(f"sqlite:///{tmp_path / 'w.db'}")
@@ -296,7 +296,13 @@ def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: P
         ("rds", "us-east-1", "db.r5.large"),
         ("redshift", "us-east-1", "ra3.xlplus"),
     ]
-    assert service_of_type("cache.r6g.large") == "elasticache"
+    assert services_of_type("cache.r6g.large") == ["elasticache"]
+    assert [services_of_type(t) for t in ("db.r6g.large", "ra3.xlplus", "r6g.large.search", "m5.large")] == [
+        ["rds"],
+        ["redshift"],
+        ["es"],
+        ["ec2"],
+    ]
 
 
 def sp_result(plan: str, payment: str, seconds: int, rate: str) -> dict[str, Any]:

@@ -7,10 +7,13 @@ something about a kind reads it here: the collection runner (collector, schedule
 deployed template (actions), `usage gaps` (cadence), the planner (reservation kind, size flexibility), pricing
 (service, Price List code), Cost Explorer (its service name), the backfill from bills (bill product code).
 
-Adding a reservable kind end to end: a `KindSpec` here for it and for its reservations, its collector module
-under `collectors/`, its IAM actions in the two CloudFormation templates (infra/awscost.yaml and
+Adding a reservable kind end to end (tried with MemoryDB): a `KindSpec` here for it and for its reservations,
+its collector module under `collectors/` (both collectors; the `ri-*` ones share the helpers of
+`collectors/reservations.py`), its IAM actions in the two CloudFormation templates (infra/awscost.yaml and
 member-role.yaml; a test compares them with this catalog), and its prices in the snapshot. The planner,
 pricing, Cost Explorer, gaps, backfill (for a kind keyed by its type) and the IAM policy follow from here.
+Beyond that: a size-flexibility rule in planning/flex.py if its reservations are size-flexible, the tests
+that pin the data model's kinds, and a sandbox layer handler where moto lacks its describe calls.
 
 Only the standard library is imported here: the collector Lambda reads this catalog.
 """
@@ -57,6 +60,9 @@ class KindSpec:
     # (`ElastiCacheInstanceDetails.NodeType`). Kinds with composite keys (ec2os, rds, es) are read by code.
     bill_usage: str | None = None
     ce_details: tuple[str, str] | None = None
+    # How this service's instance / node type names look (a regular expression), so that a bare type given to
+    # `pricing refresh --types` is asked of the right Price List; None: EC2's plain names, the fallback.
+    type_pattern: str | None = None
 
 
 def _collector(module: str, function: str) -> str:
@@ -94,7 +100,7 @@ CATALOG: tuple[KindSpec, ...] = (
         "RDS and Aurora DB instances by class, engine and Multi-AZ.",
         collector=_collector("rds", "collect_rds"), iam_actions=("rds:DescribeDBInstances",),
         service="rds", price_code="AmazonRDS", reservation_kind="ri-rds", ce_service=_RDS, flex="rds",
-        backfill=True,
+        backfill=True, type_pattern=r"^db\.",
     ),
     KindSpec(
         "dynamodb", "hourly", "read_capacity, write_capacity, table_count",
@@ -109,20 +115,21 @@ CATALOG: tuple[KindSpec, ...] = (
         iam_actions=("elasticache:DescribeCacheClusters",),
         service="elasticache", price_code="AmazonElastiCache", reservation_kind="ri-elasticache",
         ce_service=_ELASTICACHE, flex="elasticache", backfill=True, bill_usage="NodeUsage",
-        ce_details=("ElastiCacheInstanceDetails", "NodeType"),
+        ce_details=("ElastiCacheInstanceDetails", "NodeType"), type_pattern=r"^cache\.",
     ),
     # -- collected usage, daily (clusters that change rarely)
     KindSpec(
         "es", "daily", "instanceType", "OpenSearch/Elasticsearch data, master and warm nodes by instance type.",
         collector=_collector("es", "collect_es"), iam_actions=("es:ListDomainNames", "es:DescribeDomains"),
         service="es", price_code="AmazonES", reservation_kind="ri-es", ce_service=_ES, backfill=True,
-        bill_usage="ESInstance",
+        bill_usage="ESInstance", type_pattern=r"\.(search|elasticsearch)$",
     ),
     KindSpec(
         "redshift", "daily", "nodeType", "Redshift provisioned-cluster nodes by node type.",
         collector=_collector("redshift", "collect_redshift"), iam_actions=("redshift:DescribeClusters",),
         service="redshift", price_code="AmazonRedshift", reservation_kind="ri-redshift", ce_service=_REDSHIFT,
         backfill=True, bill_usage="Node", ce_details=("RedshiftInstanceDetails", "NodeType"),
+        type_pattern=r"^(dc1|dc2|ds2|ra3)\.",
     ),
     # -- reservations owned, daily; keys shaped like the kind they cover
     KindSpec(

@@ -233,17 +233,19 @@ def fetch_prices(
     return result
 
 
-def service_of_type(itype: str) -> str:
-    """The pricing service an instance/node type name belongs to."""
-    if itype.startswith("db."):
-        return "rds"
-    if itype.startswith("cache."):
-        return "elasticache"
-    if itype.endswith((".search", ".elasticsearch")):
-        return "es"
-    if itype.startswith(("dc1.", "dc2.", "ds2.", "ra3.")):
-        return "redshift"
-    return "ec2"
+def services_of_type(itype: str) -> list[str]:
+    """The priced services whose type names look like `itype` (the catalog's type patterns); EC2 when none
+    does. A name two services share (RDS's and MemoryDB's `db.` types, say) is asked of both."""
+    import re
+
+    found = sorted(
+        {
+            catalog.service(kind)
+            for kind in catalog.PLAN_KINDS
+            if catalog.spec(kind).type_pattern and re.search(str(catalog.spec(kind).type_pattern), itype)
+        }
+    )
+    return found or ["ec2"]
 
 
 def wanted_prices(
@@ -265,7 +267,7 @@ def wanted_prices(
     out: set[tuple[str, str, str | None]] = set()
     if types:
         for region in regions or ["us-east-1"]:
-            out.update((service_of_type(t), region, t) for t in types if service_of_type(t) in svcs)
+            out.update((svc, region, t) for t in types for svc in services_of_type(t) if svc in svcs)
         return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
     for p in snapshot_book():
         if p.service in svcs and (not regions or p.region in regions):
