@@ -208,3 +208,15 @@ print(len(collectors), " ".join(third))
         "six",
         "certifi",
     }
+
+
+def test_a_command_that_needs_a_missing_package_names_its_extra(tmp_path: Path) -> None:
+    code = BLOCKER + "from awscost.entrypoints.cli import main\nmain(sys.argv[2:])\n"
+    bill = tmp_path / "cur.csv"
+    bill.write_text("lineItem/UsageStartDate,lineItem/UnblendedCost,lineItem/LineItemType\n")
+    proc = _run(code, "duckdb", "billing", "summary", str(bill))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.strip() == (
+        "awscost: error: awscost billing needs the optional package 'duckdb', which is not installed "
+        "(pip install 'awscost[billing]')"
+    )

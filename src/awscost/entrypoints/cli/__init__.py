@@ -14,7 +14,7 @@ import click
 
 from awscost import __version__
 from awscost.core.errors import AwsCostError, MissingExtraError
-from awscost.core.registry import Registry
+from awscost.core.registry import Registry, missing_extra
 
 # The one table of commands: name -> "module:attribute" of a click.Command / click.Group, imported when used.
 # `demo` and `sandbox` live in the sandbox package (the sandbox extra); awscost itself never imports it.
@@ -50,7 +50,8 @@ class LazyGroup(click.Group):
         return cmd
 
     def invoke(self, ctx: click.Context) -> Any:
-        """Run the command; an error about a library parameter is told under the flag the user typed."""
+        """Run the command; an error about a library parameter is told under the flag the user typed, and an
+        optional package the command needs but that is not installed names the extra to install."""
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
             return super().invoke(ctx)
@@ -58,6 +59,10 @@ class LazyGroup(click.Group):
             if exc.param and exc.param_label is None:
                 exc.label_param(param_flags(rest).get(exc.param))
             raise
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").split(".")[0] == "awscost":
+                raise  # our own module missing: a packaging bug, with its traceback
+            raise missing_extra(exc, f"awscost {rest[0] if rest else ''}".strip()) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The command list; a command whose extra is not installed is listed with what to install."""
