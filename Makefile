@@ -15,8 +15,8 @@ demo: $(STAMP)
 	$(VENV)/bin/awscost demo --out demo-out
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check src tests benchmarks
-	$(VENV)/bin/ruff format --check src tests benchmarks
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # Property tests run derandomized unless told otherwise (tests/conftest.py): `make test` is what CI runs.
