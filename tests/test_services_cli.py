@@ -29,23 +29,29 @@ def run(args: list[str]) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+# One t3.medium host's docker stats, priced on demand.
+ONE_HOST = [
+    "services",
+    "allocate",
+    str(DATA / "docker_stats.log"),
+    "--host-id",
+    "i-1",
+    "--instance-type",
+    "t3.medium",
+    "--region",
+    "us-east-1",
+    "--account",
+    "222233334444",
+    "--price",
+    "t3.medium=0.0416",
+]
+
+
 def test_allocate_json_and_stored(tmp_path: Path) -> None:
     store = f"sqlite:///{tmp_path / 'a.db'}"
     code, out, err = run(
         [
-            "services",
-            "allocate",
-            str(DATA / "docker_stats.log"),
-            "--host-id",
-            "i-1",
-            "--instance-type",
-            "t3.medium",
-            "--region",
-            "us-east-1",
-            "--account",
-            "222233334444",
-            "--price",
-            "t3.medium=0.0416",
+            *ONE_HOST,
             "--format",
             "json",
             "--store",
@@ -344,24 +350,7 @@ def test_dataset_prices_hosts_from_the_bill(tmp_path: Path) -> None:
     assert all(Decimal(r["total_cost"]) > 0 for r in rows)
 
 
-ALLOCATE = [
-    "services",
-    "allocate",
-    str(DATA / "docker_stats.log"),
-    "--host-id",
-    "i-1",
-    "--instance-type",
-    "t3.medium",
-    "--region",
-    "us-east-1",
-    "--account",
-    "222233334444",
-    "--price",
-    "t3.medium=0.0416",
-    "--no-overrides",
-    "--format",
-    "csv",
-]
+ALLOCATE = [*ONE_HOST, "--no-overrides", "--format", "csv"]
 
 
 def test_costs_that_cannot_be_stored_are_still_shown_before_the_error(aws: str) -> None:
