@@ -48,7 +48,8 @@ def test_summary_by_tag_with_where_and_granularity_csv() -> None:
         "--granularity", "month", "--format", "csv",
     )  # fmt: skip
     rows = list(csv.DictReader(io.StringIO(out)))
-    assert {r["Tags.user:Spend_Category"]: r["EffectiveCost"] for r in rows} == {"web": "0.096", "": "0.1982"}
+    # The unused commitment (RI 2.00 + SP 0.50) is Usage in FOCUS, on rows no resource tags: untagged.
+    assert {r["Tags.user:Spend_Category"]: r["EffectiveCost"] for r in rows} == {"web": "0.096", "": "2.6982"}
     assert {r["BillingPeriod"] for r in rows} == {"2024-03"}
 
 
@@ -57,14 +58,18 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     loaded = json.loads(
         invoke("billing", "load", CUR, str(DATA / "cur2_small.csv"), "--into", str(ds), "--format", "json")
     )
-    assert {r["BillingPeriod"]: r["Rows"] for r in loaded} == {"2024-03": 9, "2025-02": 3}
+    assert {r["BillingPeriod"]: r["Rows"] for r in loaded} == {"2024-03": 9 + 2, "2025-02": 3}
     mom = json.loads(
         invoke("billing", "mom", "--dataset", str(ds), "--by", "SubAccountId", "--format", "json")
     )
     assert {r["SubAccountId"] for r in mom} == {"111111111111", "222222222222", "333333333333"}
     assert {"2024-03", "2025-02", "Change", "ChangePct"} <= set(mom[0])
     top = json.loads(invoke("billing", "top", "--dataset", str(ds), "-n", "2", "--format", "json"))
-    assert [r["ResourceId"] for r in top] == ["db-1", "i-0000000003"]
+    # The unused commitments lead: FOCUS books them on rows whose resource is the commitment itself.
+    assert [r["ResourceId"] for r in top] == [
+        "arn:aws:ec2:us-east-1:222222222222:reserved-instances/ri-1",
+        "arn:aws:savingsplans::111111111111:savingsplan/sp-1",
+    ]
     adj = json.loads(invoke("billing", "adjustments", "--dataset", str(ds), "--format", "json"))
     assert {r["Kind"] for r in adj} == {"Credit", "Refund", "Tax"}
     tags = json.loads(invoke("billing", "tags", "--dataset", str(ds), "--format", "json"))
@@ -111,7 +116,7 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
             "json",
         )
     )
-    assert q == [{"n": 12, "b": "47.1225115181"}]
+    assert q == [{"n": 12 + 2, "b": "47.1225115181"}]
     table = invoke("billing", "summary", "--dataset", str(ds), "--by", "SubAccountId")
     assert "222222222222" in table and "EffectiveCost" in table
 

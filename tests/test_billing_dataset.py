@@ -187,7 +187,8 @@ def test_load_larger_than_the_memory_limit(tmp_path: Path) -> None:
     ds = tmp_path / "ds"
     marker = load_into([path], ds, memory_limit=f"{limit_mb}MB", threads=1)
     info = marker["periods"]["2024-03"]
-    assert info["rows"] == n_copies * len(body)
+    # Two of the lines are commitment fees with an unused part: each yields one more canonical row.
+    assert info["rows"] == n_copies * (len(body) + 2)
     assert Decimal(info["BilledCost"]) == Decimal("47.0460000181") * n_copies
     with load(ds, memory_limit=f"{limit_mb}MB", threads=1) as bill:
         assert bill.total("EffectiveCost") == Decimal("-3.4557999819") * n_copies

@@ -90,11 +90,19 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         # Amortized: on-demand 0.096 + RI used 0.06 + RI unused 2.00 + SP used 0.1382 + SP unused 0.50
         # + tax 1.81E-8 - credit 5 - refund 1.25; the negation and the fees' billed amounts add nothing.
         assert bill.total("EffectiveCost") == Decimal("-3.4557999819")
-        eff = bill.sql("SELECT x_LineItemType AS t, EffectiveCost AS e, ChargeCategory AS c FROM billing")
-        by_type = {t: (e, c) for t, e, c in eff.itertuples(index=False)}
-        assert by_type["SavingsPlanNegation"] == (Decimal(0), "Usage")
-        assert by_type["RIFee"] == (Decimal("2"), "Purchase")
-        assert by_type["SavingsPlanRecurringFee"] == (Decimal("0.5"), "Purchase")
+        eff = bill.sql(
+            "SELECT x_LineItemType AS t, COALESCE(CommitmentDiscountStatus, '-') AS st, EffectiveCost AS e, "
+            "BilledCost AS b, ChargeCategory AS c FROM billing"
+        )
+        by_type = {(t, st): (e, b, c) for t, st, e, b, c in eff.itertuples(index=False)}
+        assert by_type[("SavingsPlanNegation", "-")][::2] == (Decimal(0), "Usage")
+        # FOCUS: a fee is a Purchase with EffectiveCost 0 (EffectiveCost-C-005); its unused part is a Usage
+        # row of its own, status Unused, billing nothing (spec commitment discount usage scenarios 2-3).
+        assert by_type[("RIFee", "-")] == (Decimal(0), Decimal("43.2"), "Purchase")
+        assert by_type[("RIFee", "Unused")] == (Decimal("2"), Decimal(0), "Usage")
+        assert by_type[("SavingsPlanRecurringFee", "-")][::2] == (Decimal(0), "Purchase")
+        assert by_type[("SavingsPlanRecurringFee", "Unused")] == (Decimal("0.5"), Decimal(0), "Usage")
+        by_type = {t: (e, c) for (t, st), (e, b, c) in by_type.items()}
         assert by_type["Tax"] == (Decimal("1.81E-8"), "Tax")
         assert by_type["Credit"][1] == "Credit" and by_type["Refund"][1] == "Adjustment"
         c = bill.commitments().iloc[0]
@@ -118,7 +126,7 @@ def test_to_pandas_has_every_canonical_column_in_order() -> None:
     with load(DATA / "cur_small.csv") as bill:
         frame = bill.to_pandas()
     assert tuple(frame.columns) == COLUMN_NAMES
-    assert len(frame) == 9
+    assert len(frame) == 9 + 2  # nine lines, two of them fees with an unused part (each one more row)
 
 
 @pytest.mark.parametrize(

@@ -196,6 +196,39 @@ class Line:
     sp_used: Decimal | None = None
 
     @property
+    def sku(self) -> str | None:
+        """A Price List SKU as AWS writes one (16 characters), the same for the same product and price;
+        tax, credit and refund lines have none."""
+        if self.line_type in ("Tax", "Credit", "Refund"):
+            return None
+        parts = (
+            self.product_code,
+            self.usage_type,
+            self.operation,
+            self.region,
+            self.itype,
+            self.os,
+            self.engine,
+        )
+        key = "|".join(str(p) for p in parts)
+        return hashlib.sha1(key.encode()).hexdigest()[:16].upper()
+
+    @property
+    def rate_code(self) -> str | None:
+        """`SKU.OfferTermCode.RateCode`: on-demand (JRTCKXETXF) or the commitment's term."""
+        sku = self.sku
+        if sku is None:
+            return None
+        term = (
+            "JRTCKXETXF"
+            if not (self.ri_arn or self.sp_arn)
+            else "4NA7Y494T4"
+            if self.ri_arn
+            else "SPCOMPUTE1"
+        )
+        return f"{sku}.{term}.6YS6EN2CT7"
+
+    @property
     def effective(self) -> Decimal:
         """EffectiveCost by the FOCUS conversion rules (what the readers must reproduce)."""
         if self.line_type == "DiscountedUsage":
@@ -596,6 +629,8 @@ def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
         "savingsPlan/UsedCommitment": money(line.sp_used),
         "savingsPlan/SavingsPlanEffectiveCost": money(line.sp_effective),
         "savingsPlan/RecurringCommitmentForBillingPeriod": money(line.sp_total),
+        "product/sku": line.sku or "",
+        "pricing/RateCode": line.rate_code or "",
     }
     tags = line.tags or {}
     return [row.get(c, "") for c in CUR_COLUMNS] + [tags.get(k, "") for k in tag_keys]
@@ -662,20 +697,47 @@ CATEGORY = {
 }
 
 
-def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
+def focus_rows(line: Line, payer: str, names: dict[str, str]) -> list[list[str]]:
+    """A line's FOCUS rows: one, or for a commitment fee with an unused part two, as the spec's scenarios
+    have it (the Purchase with EffectiveCost 0; the unused commitment on a Usage row of its own)."""
+    rows = [focus_row(line, payer, names)]
+    if line.line_type in ("RIFee", "SavingsPlanRecurringFee") and line.effective != 0:
+        rows.append(focus_row(line, payer, names, unused=True))
+    return rows
+
+
+def focus_row(line: Line, payer: str, names: dict[str, str], *, unused: bool = False) -> list[str]:
     pstart, pend = period_of(line.start)
-    category = CATEGORY[line.line_type]
+    category = "Usage" if unused else CATEGORY[line.line_type]
     sp, ri = line.sp_arn, line.ri_arn
     status = (
         "Used"
         if line.line_type in ("DiscountedUsage", "SavingsPlanCoveredUsage")
         else "Unused"
-        if line.line_type in ("RIFee", "SavingsPlanRecurringFee")
+        if unused
         else None
     )
+    fee = line.line_type in ("RIFee", "SavingsPlanRecurringFee")
+    # The prices as AWS's FOCUS export states them (the README's cost truth table): ContractedCost before
+    # commitment discounts (RI-covered usage at its public on-demand cost, a negation and the unused row 0);
+    # a fee at its own rate as list price; tax, credit and refund without price or quantity.
+    contracted: Decimal = line.unblended
+    contracted_price: Decimal | None = line.rate
+    list_cost: Decimal = line.public_cost
+    list_price: Decimal | None = line.public_rate
+    quantity: Decimal | None = line.amount
+    if line.line_type == "DiscountedUsage":
+        contracted, contracted_price = line.public_cost, line.public_rate or Decimal(0)
+    elif line.line_type == "SavingsPlanNegation" or unused:
+        contracted, contracted_price, list_cost, list_price = Decimal(0), Decimal(0), Decimal(0), Decimal(0)
+        quantity = Decimal(0) if unused else line.amount
+    elif fee:
+        list_cost, list_price = line.unblended, line.rate
+    elif line.line_type in ("Tax", "Credit", "Refund"):
+        contracted_price = list_price = quantity = None
     row: dict[str, Any] = {
         "AvailabilityZone": line.az,
-        "BilledCost": money(line.unblended),
+        "BilledCost": money(Decimal(0) if unused else line.unblended),
         "BillingAccountId": payer,
         "BillingAccountName": names.get(payer),
         "BillingCurrency": "USD",
@@ -694,31 +756,34 @@ def focus_row(line: Line, payer: str, names: dict[str, str]) -> list[str]:
         "CommitmentDiscountId": sp or ri,
         "CommitmentDiscountStatus": status,
         "CommitmentDiscountType": "Savings Plan" if sp else "Reserved Instances (RI)" if ri else None,
-        "ConsumedQuantity": str(line.amount) if category == "Usage" else None,
-        "ConsumedUnit": line.unit if category == "Usage" else None,
-        "ContractedCost": money(line.unblended),
-        "EffectiveCost": money(line.effective),
+        "ConsumedQuantity": str(line.amount) if category == "Usage" and not unused else None,
+        "ConsumedUnit": line.unit if category == "Usage" and not unused else None,
+        "ContractedCost": money(contracted),
+        "ContractedUnitPrice": money(contracted_price) if contracted_price is not None else None,
+        "EffectiveCost": money(line.effective if unused else Decimal(0) if fee else line.effective),
         "InvoiceIssuerName": "Amazon Web Services, Inc.",
-        "ListCost": money(line.public_cost),
-        "ListUnitPrice": money(line.public_rate) if line.public_rate is not None else None,
+        "ListCost": money(list_cost),
+        "ListUnitPrice": money(list_price) if list_price is not None else None,
         "PricingCategory": (
             "Committed"
-            if status == "Used"
+            if status in ("Used", "Unused")
             else "Dynamic"
             if "SpotUsage" in line.usage_type
             else "Standard"
-            if category == "Usage"
+            if category in ("Usage", "Purchase")
             else None
         ),
-        "PricingQuantity": str(line.ri_units if line.ri_units is not None else line.amount),
-        "PricingUnit": line.unit or None,
+        "PricingQuantity": None if quantity is None else str(quantity),
+        "PricingUnit": (line.unit or None) if quantity is not None else None,
         "ProviderName": "AWS",
         "PublisherName": "Amazon Web Services, Inc.",
         "RegionId": line.region,
         "RegionName": REGION_NAME.get(line.region or ""),
-        "ResourceId": line.resource,
+        "ResourceId": (sp or ri) if unused else line.resource,
         "ServiceCategory": None,
         "ServiceName": line.product_name or line.product_code,
+        "SkuId": line.sku,
+        "SkuPriceId": line.rate_code,
         "SubAccountId": line.account,
         "SubAccountName": names.get(line.account),
         "Tags": json.dumps(line.tags, sort_keys=True) if line.tags else None,
@@ -812,7 +877,7 @@ def write_bill(
             with gzip.open(focus_dir / f"focus-{period}.csv.gz", "wt", encoding="utf-8", newline="") as fh:
                 writer = csv.writer(fh, quoting=csv.QUOTE_MINIMAL)
                 writer.writerow(FOCUS_HEADER)
-                writer.writerows(focus_row(ln, payer, names) for _, ln in items)
+                writer.writerows(r for _, ln in items for r in focus_rows(ln, payer, names))
         out["focus"] = focus_dir
     return out
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from awscost.billing.schema import MONEY, TAGS
+from awscost.core.vocabulary import REGION_NAMES
 
 
 def quote(name: str) -> str:
@@ -157,6 +158,14 @@ SERVICE_CATEGORY = {
 def service_category(code_expr: str) -> str:
     whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in SERVICE_CATEGORY.items())
     return f"CASE {code_expr} {whens} ELSE 'Other' END"
+
+
+def region_name(region_expr: str) -> str:
+    """The Price List location name of a region code (NULL for a code it does not know, such as `global`)."""
+    if region_expr.startswith("NULL::"):
+        return "NULL::VARCHAR"
+    whens = " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in REGION_NAMES.items())
+    return f"CASE {region_expr} {whens} ELSE NULL END"
 
 
 def resource_type(resource_expr: str) -> str:

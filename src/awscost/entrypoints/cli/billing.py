@@ -38,7 +38,7 @@ def source_options(func: Any) -> Any:
 
 
 @contextmanager
-def open_bill(paths: tuple[Path, ...], dataset: Path | None) -> Iterator[Bill]:
+def open_bill(paths: tuple[Path, ...], dataset: Path | None, *, materialize: bool = False) -> Iterator[Bill]:
     from awscost.billing.bill import load
     from awscost.billing.sources import is_dataset
 
@@ -49,10 +49,11 @@ def open_bill(paths: tuple[Path, ...], dataset: Path | None) -> Iterator[Bill]:
             raise InputError(
                 "not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset)
             )
-        bill = load(dataset)
+        bill = load(dataset, materialize=materialize or None)
     elif paths:
-        # One-shot commands stream the files once instead of converting them first.
-        bill = load(list(paths), materialize=False)
+        # One-shot commands stream the files once instead of converting them first; a command running many
+        # queries (conform) copies them once.
+        bill = load(list(paths), materialize=materialize)
     else:
         raise InputError(
             "no billing files given", where="PATH", hint="pass files/directories or --dataset DIR"
@@ -202,3 +203,42 @@ def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], fmt: str)
     """Run SQL over the table `billing`."""
     with open_bill(files, dataset) as bill:
         show(bill.sql(sql), fmt, "query")
+
+
+@billing.command("conform")
+@source_options
+@click.option(
+    "--model",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="The FOCUS validator's rules (model-1.2.json of finopsfoundation/focus_validator); without it, "
+    "only awscost's own checks run.",
+)
+@click.option("--all", "show_all", is_flag=True, help="List passing and skipped rules too.")
+@format_option()
+def conform_cmd(
+    paths: tuple[Path, ...], dataset: Path | None, model: Path | None, show_all: bool, fmt: str
+) -> None:
+    """Check the canonical table against the FOCUS rules; exit 1 when a MUST rule fails."""
+    from awscost.billing import conformance
+
+    rules = conformance.load_model(model) if model is not None else None
+    with open_bill(paths, dataset, materialize=True) as bill:  # some 300 queries: read the files once
+        results = conformance.check(bill, rules)
+    counts = conformance.summary(results)
+    shown = [r for r in results if show_all or r.status in ("fail", "warn")]
+    rows = [
+        {
+            "Rule": r.rule,
+            "Status": r.status,
+            "Keyword": r.keyword,
+            "CheckedRows": r.checked_rows,
+            "FailedRows": r.failed_rows,
+            "Why": r.reason or r.text,
+        }
+        for r in shown
+    ]
+    title = ", ".join(f"{v} {k}" for k, v in counts.items())
+    emit(rows, fmt, columns=["Rule", "Status", "Keyword", "CheckedRows", "FailedRows", "Why"], title=title)
+    if counts["failed"]:
+        raise SystemExit(1)
