@@ -91,8 +91,34 @@ def test_tags_have_gaps_and_adjustments_are_apart(written) -> None:  # type: ign
         assert (coverage["CoveragePct"] < 100).any() and (coverage["TaggedCost"] > 0).all()
         untagged = bill.untagged_resources(SPEND_TAG, 5)
         assert len(untagged) == 5
-        kinds = Counter(bill.credits_refunds_tax()["Kind"])
-        assert kinds["Credit"] == 2 and kinds["Tax"] >= 2 and kinds["Adjustment"] == 2
+        adjustments = bill.credits_refunds_tax()
+        kinds = Counter(adjustments["Kind"])
+        assert kinds["Credit"] >= 2 and kinds["Tax"] >= 2 and kinds["Adjustment"] == 2
+
+
+def test_tax_and_credits_are_booked_as_a_real_cur_books_them(written) -> None:  # type: ignore[no-untyped-def]
+    """Tax per account and product code, on that product's charges; a credit against the usage it offsets and
+    never more than it; summaries by service show Tax / Credit / Refund as their own rows."""
+    with load(written["cur"]) as bill:
+        per = bill.sql(
+            "SELECT x_BillingPeriod AS p, SubAccountId AS a, x_ProductCode AS c, "
+            "sum(BilledCost) FILTER (WHERE ChargeCategory = 'Tax') AS tax, "
+            "sum(BilledCost) FILTER (WHERE ChargeCategory = 'Credit') AS credit, "
+            "sum(BilledCost) FILTER (WHERE ChargeCategory IN ('Usage')) AS usage, "
+            "sum(BilledCost) FILTER (WHERE ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')) AS billed "
+            "FROM billing GROUP BY ALL"
+        )
+        by_service = bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost")
+    for row in per.itertuples(index=False):
+        if row.tax is not None and row.tax == row.tax:
+            assert row.tax == (row.billed * Decimal("0.08")).quantize(Decimal("0.000001")), row
+        if row.credit is not None and row.credit == row.credit:
+            assert -row.credit <= row.usage, row  # a credit covers at most the usage it offsets
+    assert per["tax"].notna().sum() > len(set(per["a"]))  # more than one tax line per account
+    services = dict(zip(zip(by_service["SubAccountId"], by_service["ServiceName"], strict=True),
+                        by_service["BilledCost"], strict=True))  # fmt: skip
+    assert {s for _, s in services} >= {"Tax", "Credit", "Refund"}
+    assert all(cost >= 0 for (_, s), cost in services.items() if s not in ("Credit", "Refund"))
 
 
 def test_demo_step_writes_loads_and_prints(scenario, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

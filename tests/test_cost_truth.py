@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from awscost.billing import conformance, load
+from awscost.core.errors import InputError
 from awscost.entrypoints.cli import cli
 from conftest import refdata
 
@@ -265,3 +266,61 @@ def test_own_rules_run_without_the_model(demo_bill: dict[str, Path]) -> None:
     results = _check([demo_bill["cur"]], None)
     assert {r.rule for r in results} == set(conformance.OWN_RULES)
     assert all(r.status == "pass" for r in results)
+
+
+# -- 5: coverage at on-demand-equivalent cost, every reservable service in the denominator
+def test_commitment_coverage_is_measured_at_on_demand_equivalent(demo_bill: dict[str, Path]) -> None:
+    with load(demo_bill["cur"]) as bill:
+        c = bill.commitments()
+        covered = bill.sql(
+            "SELECT x_BillingPeriod AS p, sum(ListCost) AS od FROM billing "
+            "WHERE CommitmentDiscountStatus = 'Used' GROUP BY 1 ORDER BY 1"
+        )
+        opensearch = bill.total(
+            "ListCost",
+            where="x_ProductCode = 'AmazonES' AND CommitmentDiscountId IS NULL AND ChargeCategory = 'Usage'",
+        )
+    assert opensearch > 0  # the demo runs OpenSearch on demand: it is coverable usage
+    assert list(c["CoveredOnDemandCost"]) == list(covered["od"])
+    for row in c.itertuples(index=False):
+        expected = round(
+            float(row.CoveredOnDemandCost * 100 / (row.CoveredOnDemandCost + row.UncoveredOnDemandCost)), 2
+        )
+        assert row.CoveragePct == expected
+    # At EffectiveCost (the old measure) the discounted, covered part counts for less: coverage understated.
+    at_effective = c["ReservedCovered"] + c["SavingsPlanCovered"]
+    old = at_effective / (at_effective + c["OnDemandEligible"]) * 100
+    assert all(float(o) < new for o, new in zip(old, c["CoveragePct"], strict=True))
+
+
+def test_commitment_usage_covers_every_reservable_kind() -> None:
+    from awscost.billing.bill import COMMITMENT_USAGE
+    from awscost.usage.kinds import KINDS
+
+    codes = {k.price_code for k in KINDS.values() if k.price_code and k.reservation_kind}
+    assert codes and codes <= set(COMMITMENT_USAGE)
+
+
+# -- 7: currencies are never added together
+def test_two_currencies_are_never_summed(tmp_path: Path) -> None:
+    lines = [
+        {"lineItem/LineItemType": "Usage", "lineItem/UnblendedCost": "100", "lineItem/UsageAmount": "1"},
+        {"lineItem/LineItemType": "Usage", "lineItem/UnblendedCost": "100", "lineItem/UsageAmount": "1",
+         "lineItem/CurrencyCode": "EUR", "lineItem/UsageAccountId": "222222222222"},
+    ]  # fmt: skip
+    path = write_cur(tmp_path / "fx.csv", lines)
+    with load(path) as bill:
+        with pytest.raises(InputError, match="2 currencies"):
+            bill.total("BilledCost")
+        assert bill.total("BilledCost", where="BillingCurrency = 'EUR'") == Decimal(100)
+        by = bill.summary(by=["ChargeCategory"], metric="BilledCost")
+        assert sorted(zip(by["BillingCurrency"], by["BilledCost"], strict=True)) == [
+            ("EUR", Decimal(100)), ("USD", Decimal(100))
+        ]  # fmt: skip
+        assert "BillingCurrency" in bill.month_over_month(by=["SubAccountId"]).columns
+    with load(write_cur(tmp_path / "usd.csv", lines[:1])) as bill:  # one currency: the output as before
+        assert "BillingCurrency" not in bill.summary(by=["ChargeCategory"]).columns
+    out = CliRunner().invoke(
+        cli, ["billing", "summary", str(path), "--by", "SubAccountId", "--format", "csv"]
+    )
+    assert out.exit_code == 0 and "EUR" in out.output and "USD" in out.output

@@ -506,12 +506,21 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                 sp_used=q(sp_used[period]),
             )
         )
-        per_account: dict[str, Decimal] = defaultdict(Decimal)
+        # Tax per account and product code, on what that product cost, as a real CUR books it; a credit
+        # against the charges it offsets (a promotional credit covers at most what the account was billed,
+        # its largest products first), never as one EC2 line.
+        per_product: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+        usage: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)  # what a credit may offset
         for line in lines:
-            if line.start.strftime("%Y-%m") == period and line.line_type != "Tax":
-                per_account[line.account] += line.unblended
-        for account, amount in sorted(per_account.items()):
+            if line.start.strftime("%Y-%m") == period and line.line_type not in ("Tax", "Credit", "Refund"):
+                key = (line.account, line.product_code, line.product_name)
+                per_product[key] += line.unblended
+                if line.line_type not in ("RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee", "Fee"):
+                    usage[key] += line.unblended  # credits do not pay for commitments
+        for (account, code, name), amount in sorted(per_product.items()):
             tax = q(amount * TAX_RATE)
+            if tax <= 0:
+                continue
             lines.append(
                 Line(
                     account,
@@ -521,28 +530,42 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                     pend,
                     unblended=tax,
                     amount=Decimal(1),
-                    description="Tax for the sandbox bill",
-                    product_code="AmazonEC2",
-                    product_name="Amazon Elastic Compute Cloud",
+                    description=f"Tax of {name} for the sandbox bill",
+                    product_code=code,
+                    product_name=name,
                     unit="",
                 )
             )
         accounts = [a.id for a in scenario.accounts]
-        lines.append(
-            Line(
-                management,
-                "credit",
-                "Credit",
-                pstart,
-                pend,
-                unblended=CREDIT,
-                amount=Decimal(1),
-                description="AWS Promotional credit",
-                product_code="AmazonEC2",
-                product_name="Amazon Elastic Compute Cloud",
-                unit="",
-            )
+        left = -CREDIT
+        offsets = sorted(
+            (
+                (amount, code, name)
+                for (account, code, name), amount in usage.items()
+                if account == management
+            ),
+            reverse=True,
         )
+        for amount, code, name in offsets:
+            applied = min(left, q(amount))
+            if applied <= 0:
+                break
+            left -= applied
+            lines.append(
+                Line(
+                    management,
+                    "credit",
+                    "Credit",
+                    pstart,
+                    pend,
+                    unblended=-applied,
+                    amount=Decimal(1),
+                    description="AWS Promotional credit",
+                    product_code=code,
+                    product_name=name,
+                    unit="",
+                )
+            )
         lines.append(
             Line(
                 accounts[-1],

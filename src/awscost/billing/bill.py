@@ -31,8 +31,36 @@ if TYPE_CHECKING:
 
 TABLE = "billing"
 DEFAULT_TAG = "user:Spend_Category"
-# Services whose on-demand usage a Reserved Instance or Savings Plan can cover.
+# The usage a Reserved Instance or Savings Plan can cover, by product code and usage type: instance hours of
+# the reservable services (OpenSearch is in FOCUS's Analytics category, so a category test misses it; EBS
+# and data transfer are AmazonEC2 lines no commitment covers), DynamoDB capacity, and the Compute Savings
+# Plan's Lambda and Fargate usage. tests/test_cost_truth.py holds it against the kinds catalog.
+COMMITMENT_USAGE: dict[str, tuple[str, ...]] = {
+    "AmazonEC2": ("%BoxUsage%", "%DedicatedUsage%", "%HostUsage%"),
+    "AmazonRDS": ("%InstanceUsage%",),
+    "AmazonElastiCache": ("%NodeUsage%",),
+    "AmazonES": ("%ESInstance%",),
+    "AmazonRedshift": ("%Node%",),
+    "AmazonDynamoDB": ("%ReadCapacityUnit-Hrs%", "%WriteCapacityUnit-Hrs%"),
+    "AWSLambda": ("%Lambda-GB-Second%",),
+    "AmazonECS": ("%Fargate%",),
+    "AmazonEKS": ("%Fargate%",),
+    "AmazonSageMaker": ("%ml.%",),
+}
+# A FOCUS file of another provider has no x_ProductCode: its Compute and Databases usage counts.
 COMMITMENT_CATEGORIES = ("Compute", "Databases")
+
+
+def commitment_usage_sql() -> str:
+    """SQL: the row is usage a commitment could cover (whether or not one does)."""
+    terms = [
+        f"(x_ProductCode = {lit(code)} AND ({' OR '.join(f'x_UsageType LIKE {lit(p)}' for p in patterns)}))"
+        for code, patterns in COMMITMENT_USAGE.items()
+    ]
+    categories = ", ".join(lit(c) for c in COMMITMENT_CATEGORIES)
+    return f"({' OR '.join(terms)} OR (x_ProductCode IS NULL AND ServiceCategory IN ({categories})))"
+
+
 _TAG_REF = re.compile(r"^Tags[.\[](.+?)\]?$")
 
 
@@ -143,23 +171,37 @@ class Bill:
                     f"unknown granularity {granularity!r}", param="granularity", hint="day or month"
                 )
         keys.extend(_dimension(col) for col in by)
+        keys.append(CURRENCY_KEY)
         select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
         group = ", ".join(str(i + 1) for i in range(len(keys)))
         filt = f"WHERE {where}" if where else ""
         order = ("1, " if granularity else "") + f"{quote(metric)} DESC"
-        if keys:
-            query = (
-                f"SELECT {select}, sum({metric}) AS {quote(metric)} FROM {TABLE} {filt} "
-                f"GROUP BY {group} ORDER BY {order}"
-            )
-        else:
-            query = f"SELECT sum({metric}) AS {quote(metric)} FROM {TABLE} {filt}"
-        return self._frame(query)
+        query = (
+            f"SELECT {select}, sum({metric}) AS {quote(metric)} FROM {TABLE} {filt} "
+            f"GROUP BY {group} ORDER BY {order}"
+        )
+        return _one_currency(self._frame(query))
 
     def total(self, metric: str = "BilledCost", where: str | None = None) -> Decimal:
-        frame = self.summary(by=(), metric=metric, where=where)
-        value = frame.iloc[0, 0] if len(frame) else None
+        """The sum of `metric`; refused when the rows are in more than one currency (never USD + EUR)."""
+        metric = _metric(metric)
+        filt = f"WHERE {where}" if where else ""
+        frame = self._frame(
+            f"SELECT BillingCurrency, sum({metric}) AS total FROM {TABLE} {filt} GROUP BY 1 ORDER BY 1"
+        )
+        if len(frame) > 1:
+            currencies = ", ".join(str(c) for c in frame["BillingCurrency"])
+            raise InputError(
+                f"the bill holds costs in {len(frame)} currencies ({currencies}); a total would add them",
+                where=self.source,
+                hint="filter one currency, e.g. where=\"BillingCurrency = 'USD'\"",
+            )
+        value = frame.iloc[0, 1] if len(frame) else None
         return Decimal(0) if value is None else Decimal(value)
+
+    def currencies(self) -> list[str]:
+        rows = self.con.execute(f"SELECT DISTINCT BillingCurrency FROM {TABLE} ORDER BY 1").fetchall()
+        return [r[0] for r in rows if r[0] is not None]
 
     def month_over_month(
         self, by: Iterable[str] = ("SubAccountId", "ServiceName"), metric: str = "EffectiveCost"
@@ -171,7 +213,7 @@ class Bill:
             return self._frame("SELECT NULL AS Current LIMIT 0")
         current = periods[-1]
         previous = periods[-2] if len(periods) > 1 else _previous_month(current)
-        keys = [_dimension(col) for col in by]
+        keys = [*(_dimension(col) for col in by), CURRENCY_KEY]
         select = "".join(f"{expr} AS {quote(alias)}, " for expr, alias in keys)
         group = "GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""
         prev_col, cur_col = quote(previous), quote(current)
@@ -186,47 +228,49 @@ class Bill:
             f"CASE WHEN {prev_col} = 0 THEN NULL ELSE round(CAST(({cur_col} - {prev_col}) * 100 / {prev_col} "
             f"AS DOUBLE), 2) END AS ChangePct FROM ({inner}) ORDER BY abs(Change) DESC"
         )
-        return self._frame(query)
+        return _one_currency(self._frame(query))
 
     def top_resources(
         self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None
     ) -> pd.DataFrame:
         metric = _metric(metric)
         filt = f"AND ({where})" if where else ""
-        return self._frame(
-            "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
-            "ServiceName, "
-            f"any_value(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)} FROM {TABLE} "
-            f"WHERE ResourceId IS NOT NULL {filt} GROUP BY ResourceId ORDER BY 5 DESC, 1 LIMIT ?",
-            [int(n)],
+        return _one_currency(
+            self._frame(
+                "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+                "ServiceName, "
+                f"any_value(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)}, BillingCurrency "
+                f"FROM {TABLE} WHERE ResourceId IS NOT NULL {filt} GROUP BY ResourceId, BillingCurrency "
+                "ORDER BY 5 DESC, 1 LIMIT ?",
+                [int(n)],
+            )
         )
 
     def credits_refunds_tax(self) -> pd.DataFrame:
         """Credits, refunds, tax and other adjustments apart from usage, per period, account and kind."""
-        kind = (
-            "CASE WHEN x_LineItemType = 'Refund' THEN 'Refund' WHEN x_LineItemType = 'Credit' THEN 'Credit' "
-            "ELSE ChargeCategory END"
-        )
-        return self._frame(
-            f"SELECT x_BillingPeriod AS BillingPeriod, SubAccountId, {kind} AS Kind, ServiceName, "
-            f"count(*) AS Lines, sum(BilledCost) AS BilledCost FROM {TABLE} "
-            "WHERE ChargeCategory IN ('Credit', 'Tax', 'Adjustment') OR x_LineItemType IN "
-            "('Credit', 'Refund', 'Tax') "
-            f"GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 6"
+        kind = CHARGE_KIND
+        return _one_currency(
+            self._frame(
+                f"SELECT x_BillingPeriod AS BillingPeriod, SubAccountId, {kind} AS Kind, ServiceName, "
+                f"count(*) AS Lines, sum(BilledCost) AS BilledCost, BillingCurrency FROM {TABLE} "
+                f"WHERE {ADJUSTMENT} GROUP BY 1, 2, 3, 4, 7 ORDER BY 1, 2, 3, 6"
+            )
         )
 
     def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
         """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account."""
         metric = _metric(metric)
         tagged = f"NULLIF(TRIM({tag_value(tag_key)}), '') IS NOT NULL"
-        return self._frame(
-            f"SELECT SubAccountId, sum({metric}) AS TotalCost, "
-            f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
-            f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
-            f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER "
-            f"(WHERE {tagged}), 0) "
-            f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
-            f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1 ORDER BY 1"
+        return _one_currency(
+            self._frame(
+                f"SELECT SubAccountId, BillingCurrency, sum({metric}) AS TotalCost, "
+                f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
+                f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
+                f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER "
+                f"(WHERE {tagged}), 0) "
+                f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
+                f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
+            )
         )
 
     def untagged_resources(
@@ -234,43 +278,74 @@ class Bill:
     ) -> pd.DataFrame:
         """The largest usage resources without a value for `tag_key`."""
         metric = _metric(metric)
-        return self._frame(
-            "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
-            "ServiceName, "
-            f"sum({metric}) AS {quote(metric)} FROM {TABLE} WHERE ChargeCategory = 'Usage' AND "
-            "ResourceId IS NOT NULL "
-            f"AND NULLIF(TRIM({tag_value(tag_key)}), '') IS NULL GROUP BY 1 ORDER BY 4 DESC, 1 LIMIT ?",
-            [int(n)],
+        return _one_currency(
+            self._frame(
+                "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+                "ServiceName, "
+                f"sum({metric}) AS {quote(metric)}, BillingCurrency FROM {TABLE} WHERE ChargeCategory = 'Usage' "
+                "AND ResourceId IS NOT NULL "
+                f"AND NULLIF(TRIM({tag_value(tag_key)}), '') IS NULL GROUP BY 1, 5 ORDER BY 4 DESC, 1 LIMIT ?",
+                [int(n)],
+            )
         )
 
     def commitments(self) -> pd.DataFrame:
-        """Per period: usage covered by RIs and Savings Plans (at effective cost), on-demand usage that a
-        commitment could cover, unused commitment, and coverage / utilization in percent."""
+        """Per period: usage covered by RIs and Savings Plans and the on-demand usage a commitment could
+        cover, unused commitment, coverage and utilization in percent.
+
+        Coverage is measured at on-demand-equivalent cost (ListCost), as Cost Explorer measures it: what the
+        covered usage would cost on demand over what all coverable usage would. (At EffectiveCost the
+        covered part counts at its discount and coverage is understated.) Utilization is used over used +
+        unused commitment, at EffectiveCost: the commitment's own money. The *Covered / OnDemandEligible /
+        UnusedCommitment columns are EffectiveCost: what was paid."""
         sp = "CommitmentDiscountType ILIKE '%savings%'"
         used = "CommitmentDiscountStatus = 'Used' AND ChargeCategory = 'Usage'"
         eligible = (
-            f"ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
-            f"AND ServiceCategory IN ({', '.join(lit(c) for c in COMMITMENT_CATEGORIES)})"
+            "ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
+            f"AND {commitment_usage_sql()}"
         )
         inner = (
-            f"SELECT x_BillingPeriod AS BillingPeriod, "
+            f"SELECT x_BillingPeriod AS BillingPeriod, BillingCurrency, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND NOT ({sp})), 0) AS ReservedCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND {sp}), 0) AS SavingsPlanCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {eligible}), 0) AS OnDemandEligible, "
             "COALESCE(sum(EffectiveCost) FILTER (WHERE CommitmentDiscountStatus = 'Unused'), 0) AS "
-            "UnusedCommitment "
-            f"FROM {TABLE} GROUP BY 1"
+            "UnusedCommitment, "
+            f"COALESCE(sum(ListCost) FILTER (WHERE {used}), 0) AS CoveredOnDemandCost, "
+            f"COALESCE(sum(ListCost) FILTER (WHERE {eligible}), 0) AS UncoveredOnDemandCost "
+            f"FROM {TABLE} GROUP BY 1, 2"
         )
-        return self._frame(
-            "SELECT *, CASE WHEN ReservedCovered + SavingsPlanCovered + OnDemandEligible = 0 THEN NULL ELSE "
-            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + "
-            "SavingsPlanCovered + "
-            "OnDemandEligible) AS DOUBLE), 2) END AS CoveragePct, "
+        query = (
+            "SELECT *, CASE WHEN CoveredOnDemandCost + UncoveredOnDemandCost = 0 THEN NULL ELSE "
+            "round(CAST(CoveredOnDemandCost * 100 / (CoveredOnDemandCost + UncoveredOnDemandCost) "
+            "AS DOUBLE), 2) END AS CoveragePct, "
             "CASE WHEN ReservedCovered + SavingsPlanCovered + UnusedCommitment = 0 THEN NULL ELSE "
             "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + "
             "SavingsPlanCovered + "
-            f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1"
+            f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1, 2"
         )
+        return _one_currency(self._frame(query))
+
+
+# Every analysis groups by currency: costs in two currencies are never added. The column is dropped again
+# when the bill has one currency (the usual case), so single-currency output stays as it was.
+CURRENCY_KEY = ("BillingCurrency", "BillingCurrency")
+# Tax, credits and refunds are their own rows in a cost-by-service view (as Cost Explorer shows Tax): folded
+# into the service they were booked on, a credit would show as a negative service cost.
+ADJUSTMENT = (
+    "(ChargeCategory IN ('Credit', 'Tax', 'Adjustment') OR x_LineItemType IN ('Credit', 'Refund', 'Tax'))"
+)
+CHARGE_KIND = (
+    "CASE WHEN x_LineItemType = 'Refund' THEN 'Refund' WHEN x_LineItemType = 'Credit' THEN 'Credit' "
+    "ELSE ChargeCategory END"
+)
+SERVICE_OR_CHARGE = f"CASE WHEN {ADJUSTMENT} THEN {CHARGE_KIND} ELSE ServiceName END"
+
+
+def _one_currency(frame: pd.DataFrame) -> pd.DataFrame:
+    if "BillingCurrency" in frame.columns and frame["BillingCurrency"].nunique(dropna=False) <= 1:
+        return frame.drop(columns=["BillingCurrency"])
+    return frame
 
 
 def tag_value(key: str) -> str:
@@ -303,6 +378,8 @@ def _dimension(column: str) -> tuple[str, str]:
         )
     if CANONICAL[column].startswith("MAP"):
         raise InputError(f"cannot group by the map column {column!r}", param="by", hint="use Tags.KEY")
+    if column == "ServiceName":
+        return SERVICE_OR_CHARGE, column
     return quote(column), column
 
 
