@@ -279,6 +279,21 @@ def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize("polars", ["1", "0"])
+def test_one_pass_view_reads_quoted_empty_fields_as_null(
+    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DBR quotes every field, empty ones too (""): the one-shot scan takes them for NULL, as the load does
+    (Polars' scan read them as text, and the cast of an empty rate to a number failed)."""
+    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    path = tmp_path / "111111111111-aws-billing-detailed-line-items-with-resources-and-tags-2017-01.csv"
+    shutil.copy(DATA / "dbr_small.csv", path)
+    query = "SELECT * EXCLUDE (Tags, x_Extra) FROM billing ORDER BY ALL"
+    with load(path) as full, load(path, materialize=False) as lazy:
+        assert lazy.total("BilledCost") == Decimal("0.10007393")
+        assert lazy.sql(query).astype(str).values.tolist() == full.sql(query).astype(str).values.tolist()
+
+
 def test_legacy_cur_zip_and_gzip_load_the_same(tmp_path: Path) -> None:
     src = DATA / "cur_small.csv"
     gz = tmp_path / "report-00001.csv.gz"

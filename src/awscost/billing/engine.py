@@ -296,7 +296,9 @@ def _polars_scan(con: duckdb.DuckDBPyConnection, source: SourceFile, reader: Rea
         source.path,
         has_header=True,
         infer_schema_length=0,  # every column as text: the projection casts strictly, as on the DuckDB path
-        null_values=[s for s in reader.null_strings if s] or None,
+        # Every null string, the empty one too: DBR files quote every field, and a quoted empty field ("") is
+        # text to Polars unless named here (DuckDB's scan takes it for NULL, allow_quoted_nulls).
+        null_values=list(reader.null_strings),
         quote_char='"',
     )
     try:
