@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import dbr_bills
+from awscost.billing.readers import READER_VERSION
 from awscost.entrypoints.cli import cli
 
 DATA = Path(__file__).parent / "data" / "billing"
@@ -151,3 +153,123 @@ def test_user_errors_are_one_line_with_nonzero_exit(args: list[str], message: st
     assert message in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "awscost", *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def focus_march(path: Path) -> Path:
+    """A FOCUS export of the month cur_small.csv holds (billing account 111111111111, 2024-03)."""
+    path.write_text(
+        "BillingAccountId,BillingPeriodStart,ChargePeriodStart,ChargeCategory,BilledCost,EffectiveCost\n"
+        "111111111111,2024-03-01T00:00:00Z,2024-03-05T10:00:00Z,Usage,10,10\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_a_month_in_two_formats_exits_2_naming_both_files_unless_prefer(tmp_path: Path) -> None:
+    focus = focus_march(tmp_path / "focus.csv")
+    expected = (
+        f"awscost: error: --prefer: {CUR} (cur) and {focus} (focus) both hold billing account 111111111111 "
+        "for 2024-03: loading both would count it twice (keep one format: prefer cur or focus)"
+    )
+    for args in (
+        ["billing", "summary", CUR, str(focus)],
+        ["billing", "load", CUR, str(focus), "--into", str(tmp_path / "ds")],
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, proc.stderr
+        assert proc.stderr.strip() == expected
+    assert not (tmp_path / "ds").exists()
+    totals = {}
+    for prefer in ("cur", "focus"):
+        out = invoke(
+            "billing",
+            "summary",
+            CUR,
+            str(focus),
+            "--prefer",
+            prefer,
+            "--by",
+            "",
+            "--metric",
+            "BilledCost",
+            "--format",
+            "json",
+        )
+        totals[prefer] = json.loads(out)[0]["BilledCost"]
+    assert totals == {"cur": "47.0460000181", "focus": "10"}
+    # Loaded into a dataset, the month is kept once; the FOCUS export given later is refused, or preferred.
+    ds = tmp_path / "ds"
+    invoke("billing", "load", CUR, "--into", str(ds))
+    proc = run_cli("billing", "load", str(focus), "--into", str(ds))
+    assert proc.returncode == 2 and f"{CUR} (cur, in the dataset {ds})" in proc.stderr
+    invoke("billing", "load", str(focus), "--into", str(ds), "--prefer", "focus")
+    q = json.loads(
+        invoke(
+            "billing",
+            "query",
+            "SELECT sum(BilledCost) AS b FROM billing",
+            "--dataset",
+            str(ds),
+            "--format",
+            "json",
+        )
+    )
+    assert q == [{"b": "10"}]
+    proc = run_cli("billing", "top", "--dataset", str(ds), "--prefer", "cur")
+    assert proc.returncode == 2 and "--prefer: a dataset holds each month once already" in proc.stderr
+
+
+def test_dbr_fee_without_a_term_is_a_warning_of_the_load_and_of_a_summary(tmp_path: Path) -> None:
+    july = dbr_bills.write_month(
+        tmp_path, "2017-07", [dbr_bills.sign_up("500.00000000", "2017-07-14 08:00:00", "2017-07-14 08:00:00")]
+    )
+    warning = (
+        f"awscost: warning: {july}: 1 RI upfront fee(s) of 2017-07 (500 USD) stay in the month paid, not "
+        "amortized: the sign-up row's UsageStartDate..UsageEndDate is not a 1- or 3-year term"
+    )
+    result = CliRunner().invoke(
+        cli, ["billing", "load", str(july), "--into", str(tmp_path / "ds"), "--format", "json"]
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == warning
+    assert json.loads(result.stdout) == [
+        {"BillingPeriod": "2017-07", "Rows": 3, "BilledCost": "500", "Sources": 1}
+    ]
+    result = CliRunner().invoke(cli, ["billing", "summary", str(july), "--by", "", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip() == warning
+    assert json.loads(result.stdout) == [{"EffectiveCost": "500"}]
+    # The job's result carries it too (`awscost run billing_load`, the Lambda event path).
+    event = tmp_path / "event.json"
+    event.write_text(
+        json.dumps(
+            {"job": "billing_load", "paths": [str(july)], "into": str(tmp_path / "ds2"), "prefer": "dbr"}
+        )
+    )
+    result = CliRunner().invoke(cli, ["run", "billing_load", "--event", str(event), "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["warnings"] == [warning.removeprefix("awscost: warning: ")]
+
+
+def test_an_older_dataset_says_reload_once_per_command(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    invoke("billing", "load", CUR, "--into", str(ds))
+    marker = ds / "_awscost_billing.json"
+    data = json.loads(marker.read_text(encoding="utf-8"))
+    data["periods"]["2024-03"]["reader_version"] = 1
+    marker.write_text(json.dumps(data), encoding="utf-8")
+    proc = run_cli("billing", "tags", "--dataset", str(ds))  # two analyses over one opened dataset
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"awscost: warning: {ds}: billing period(s) 2024-03 were loaded by older readers (version 1; now "
+        f"{READER_VERSION}) and keep their numbers; reload to apply: awscost billing load {CUR} --into {ds}"
+    ]
+    invoke("billing", "load", CUR, "--into", str(ds))
+    proc = run_cli("billing", "summary", "--dataset", str(ds))
+    assert proc.returncode == 0 and proc.stderr == ""

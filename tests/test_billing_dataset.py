@@ -8,14 +8,18 @@ import json
 import os
 import re
 import shutil
+import warnings
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+import dbr_bills
+from awscost.billing import dataset as billing_dataset
 from awscost.billing import load, load_into
+from awscost.billing.readers import READER_VERSION
 from awscost.billing.sources import DATASET_MARKER
-from awscost.core.errors import InputError
+from awscost.core.errors import AwsCostWarning, InputError
 
 DATA = Path(__file__).parent / "data" / "billing"
 HEADER = DATA.joinpath("cur_small.csv").read_text(encoding="utf-8").splitlines()[0]
@@ -257,3 +261,211 @@ def test_manifest_and_archive_problems_are_named(tmp_path: Path) -> None:
     (tmp_path / "garbage.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputError, match="unreadable zip archive"):
         load(tmp_path / "garbage.zip")
+
+
+def focus_file(path: Path, account: str, period: str, costs: list[str]) -> Path:
+    """A FOCUS export of `account`'s `period` with one usage row per cost."""
+    header = (
+        "BillingAccountId,SubAccountId,BillingPeriodStart,ChargePeriodStart,ChargePeriodEnd,ChargeCategory,"
+        "BilledCost,EffectiveCost,BillingCurrency,ProviderName,ServiceName"
+    )
+    rows = [
+        f"{account},222222222222,{period}-01T00:00:00Z,{period}-05T{i % 24:02d}:00:00Z,"
+        f"{period}-05T{i % 24:02d}:59:59Z,Usage,{cost},{cost},USD,AWS,Amazon Elastic Compute Cloud"
+        for i, cost in enumerate(costs)
+    ]
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+CUR = DATA / "cur_small.csv"  # billing account 111111111111, 2024-03, BilledCost 47.0460000181
+CUR_BILLED = Decimal("47.0460000181")
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_two_formats_of_one_month_are_refused_naming_both_files(tmp_path: Path, materialize: bool) -> None:
+    """A FOCUS export and the CUR of the same account's month would count it twice: refused, unless `prefer`
+    says which to keep; the other months of the file not kept stay."""
+    focus = focus_file(tmp_path / "focus.csv", "111111111111", "2024-03", ["10", "2.5"])
+    with pytest.raises(InputError) as err:
+        load([CUR, focus], materialize=materialize)
+    assert err.value.param == "prefer"
+    assert err.value.render() == (
+        f"prefer: {CUR} (cur) and {focus} (focus) both hold billing account 111111111111 for 2024-03: loading "
+        "both would count it twice (keep one format: prefer cur or focus)"
+    )
+    with load([CUR, focus], materialize=materialize, prefer="cur") as bill:
+        assert bill.total("BilledCost") == CUR_BILLED
+    with load([CUR, focus], materialize=materialize, prefer="focus") as bill:
+        assert bill.total("BilledCost") == Decimal("12.5")
+    # The FOCUS file also holds April: kept, only March comes from the preferred CUR.
+    april = focus_file(tmp_path / "focus2.csv", "111111111111", "2024-04", ["7"])
+    both = tmp_path / "focus-mar-apr.csv"
+    both.write_text(
+        focus.read_text(encoding="utf-8") + april.read_text(encoding="utf-8").split("\n", 1)[1],
+        encoding="utf-8",
+    )
+    with load([CUR, both], materialize=materialize, prefer="cur") as bill:
+        by = bill.summary(by=[], metric="BilledCost", granularity="month")
+        assert dict(zip(by["BillingPeriod"], by["BilledCost"], strict=True)) == {
+            "2024-03": CUR_BILLED,
+            "2024-04": Decimal(7),
+        }
+    # Another billing account's month is no overlap; nor are files of one format (a CUR in parts).
+    other = focus_file(tmp_path / "other.csv", "999999999999", "2024-03", ["1"])
+    with load([CUR, other], materialize=materialize) as bill:
+        assert bill.total("BilledCost") == CUR_BILLED + 1
+    with load([CUR, CUR], materialize=materialize) as bill:
+        assert bill.total("BilledCost") == 2 * CUR_BILLED
+    with pytest.raises(InputError, match="unknown billing format 'cvs'"):
+        load([CUR], materialize=materialize, prefer="cvs")
+
+
+def test_rows_without_a_billing_account_overlap_every_account_of_their_month(tmp_path: Path) -> None:
+    focus = tmp_path / "no-account.csv"
+    focus.write_text(
+        "ChargePeriodStart,BillingPeriodStart,BilledCost,ChargeCategory\n"
+        "2024-03-02T00:00:00Z,2024-03-01T00:00:00Z,3,Usage\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(
+        InputError,
+        match="both hold billing account 111111111111 and rows with no billing account for 2024-03",
+    ):
+        load([CUR, focus])
+    with load([CUR, focus], prefer="focus") as bill:
+        assert bill.total("BilledCost") == Decimal(3)
+
+
+def test_dataset_refuses_a_month_it_holds_from_another_format(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    load_into([CUR], ds)
+    before = snapshot(ds)
+    focus = focus_file(tmp_path / "focus.csv", "111111111111", "2024-03", ["10", "2.5"])
+    with pytest.raises(InputError) as err:
+        load_into([focus], ds)
+    assert err.value.render() == (
+        f"prefer: {focus} (focus) and {CUR} (cur, in the dataset {ds}) both hold billing account 111111111111 "
+        "for 2024-03: loading both would count it twice (keep one format: prefer focus or cur)"
+    )
+    assert snapshot(ds) == before
+    marker = load_into([focus], ds, prefer="cur")  # the dataset's CUR is kept
+    assert marker["periods"]["2024-03"]["accounts"] == {"111111111111": "cur"}
+    assert {k for k in snapshot(ds) if k != DATASET_MARKER} == {k for k in before if k != DATASET_MARKER}
+    marker = load_into([focus], ds, prefer="focus")  # the FOCUS export replaces it
+    assert marker["periods"]["2024-03"]["accounts"] == {"111111111111": "focus"}
+    with load(ds) as bill:
+        assert bill.total("BilledCost") == Decimal("12.5")
+    marker = load_into([focus], ds)  # the same format again: a reload, as always
+    assert marker["periods"]["2024-03"]["rows"] == 2
+
+
+def test_reload_of_one_billing_account_keeps_the_other_accounts_of_the_month(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    a = focus_file(tmp_path / "a.csv", "111111111111", "2024-03", ["1", "2"])
+    b = focus_file(tmp_path / "b.csv", "333333333333", "2024-03", ["5"])
+    load_into([a, b], ds)
+    a2 = focus_file(tmp_path / "a2.csv", "111111111111", "2024-03", ["4"])
+    marker = load_into([a2], ds)
+    assert marker["periods"]["2024-03"]["accounts"] == {"111111111111": "focus", "333333333333": "focus"}
+    with load(ds) as bill:
+        by = bill.summary(by=["BillingAccountId"], metric="BilledCost")
+        assert dict(zip(by["BillingAccountId"], by["BilledCost"], strict=True)) == {
+            "111111111111": Decimal(4),
+            "333333333333": Decimal(5),
+        }
+    assert marker["periods"]["2024-03"]["sources"] == sorted([str(a2), str(b)])
+
+
+FEE = Decimal("1234.56")
+TERM = ("2017-06-09 21:21:37", "2018-06-09 21:21:36")
+
+
+def test_dbr_months_loaded_one_by_one_in_any_order_carry_the_fee_once(tmp_path: Path) -> None:
+    """A month loaded before or after the month of the purchase gets its share; the dataset holds the fee
+    once, however the months came in."""
+    periods = dbr_bills.months("2017-05", 15)  # a month before the term, its 13 months, one after
+    files = {
+        p: dbr_bills.write_month(
+            tmp_path / "dbr", p, [dbr_bills.sign_up(str(FEE), *TERM)] if p == "2017-06" else []
+        )
+        for p in periods
+    }
+    together = load_into(list(files.values()), tmp_path / "together")
+    one_by_one = tmp_path / "one-by-one"
+    order = periods[7:] + periods[:7][::-1]  # later months first, the purchase month in the middle
+    for p in order:
+        marker = load_into([files[p]], one_by_one)
+    assert {p: i["EffectiveCost"] for p, i in marker["periods"].items()} == {
+        p: i["EffectiveCost"] for p, i in together["periods"].items()
+    }
+    assert marker["periods"]["2017-05"]["amortized"] == [] and marker["periods"]["2018-07"]["amortized"] == []
+    for ds in (one_by_one, tmp_path / "together"):
+        with load(ds) as bill:
+            assert bill.total("EffectiveCost") == FEE and bill.total("BilledCost") == FEE
+            assert (
+                bill.sql("SELECT count(*) AS n FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee'")[
+                    "n"
+                ][0]
+                == 13
+            )
+    # The purchase month loaded again (a re-delivery) changes nothing.
+    again = load_into([files["2017-06"]], one_by_one)
+    assert {p: i["EffectiveCost"] for p, i in again["periods"].items()} == {
+        p: i["EffectiveCost"] for p, i in together["periods"].items()
+    }
+
+
+def test_a_failed_load_that_changed_other_months_amortization_leaves_the_dataset_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loading the purchase month rewrites the shares of months already loaded: in the new copy only (the old
+    files are hard links and are never written over)."""
+    july = dbr_bills.write_month(tmp_path / "dbr", "2017-07", [])
+    june = dbr_bills.write_month(tmp_path / "dbr", "2017-06", [dbr_bills.sign_up(str(FEE), *TERM)])
+    ds = tmp_path / "ds"
+    load_into([july], ds)
+    before = snapshot(ds)
+
+    def fail(new: Path, into: Path) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(billing_dataset, "_swap", fail)
+    with pytest.raises(OSError):
+        load_into([june], ds)
+    assert snapshot(ds) == before
+    monkeypatch.undo()
+    marker = load_into([june], ds)
+    assert Decimal(marker["periods"]["2017-07"]["EffectiveCost"]) > 0
+
+
+def test_reader_version_is_recorded_and_an_older_dataset_says_reload(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    march = write_delivery(tmp_path / "d1", "2024-03", "asm1", [usage_row("2024-03", "a", "1")])
+    april = write_delivery(tmp_path / "d2", "2024-04", "asm2", [usage_row("2024-04", "b", "2")])
+    marker = load_into([march, april], ds)
+    assert {p: i["reader_version"] for p, i in marker["periods"].items()} == {
+        "2024-03": READER_VERSION,
+        "2024-04": READER_VERSION,
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AwsCostWarning)
+        load(ds).close()  # current: nothing to say
+    # As a dataset loaded before the reader version existed: March has none recorded.
+    data = json.loads((ds / DATASET_MARKER).read_text(encoding="utf-8"))
+    del data["periods"]["2024-03"]["reader_version"]
+    (ds / DATASET_MARKER).write_text(json.dumps(data), encoding="utf-8")
+    for materialize in (None, True):
+        with pytest.warns(AwsCostWarning) as caught, load(ds, materialize=materialize) as bill:
+            assert bill.total("BilledCost") == Decimal(3)  # the old numbers, as loaded
+        lines = [str(w.message) for w in caught if issubclass(w.category, AwsCostWarning)]
+        assert len(lines) == 1
+        march_files = " ".join(sorted(marker["periods"]["2024-03"]["sources"]))
+        assert lines[0] == (
+            f"{ds}: billing period(s) 2024-03 were loaded by older readers (version 1; now {READER_VERSION}) "
+            f"and keep their numbers; reload to apply: awscost billing load {march_files} --into {ds}"
+        )
+    load_into([march], ds)  # reloaded: the warning is gone
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AwsCostWarning)
+        load(ds).close()

@@ -6,16 +6,20 @@ import csv
 import gzip
 import json
 import shutil
+import warnings
 import zipfile
-from decimal import Decimal
+from datetime import datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
 
+import dbr_bills
 from awscost.billing import load
 from awscost.billing.readers import detect_reader
 from awscost.billing.schema import CANONICAL, COLUMN_NAMES, FOCUS_COLUMNS
-from awscost.core.errors import InputError
+from awscost.core.errors import AwsCostWarning, InputError
 from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "billing"
@@ -287,6 +291,21 @@ def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
         )
 
 
+@pytest.mark.parametrize("polars", ["1", "0"])
+def test_one_pass_view_reads_quoted_empty_fields_as_null(
+    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A DBR quotes every field, empty ones too (""): the one-shot scan takes them for NULL, as the load does
+    (Polars' scan read them as text, and the cast of an empty rate to a number failed)."""
+    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    path = tmp_path / "111111111111-aws-billing-detailed-line-items-with-resources-and-tags-2017-01.csv"
+    shutil.copy(DATA / "dbr_small.csv", path)
+    query = "SELECT * EXCLUDE (Tags, x_Extra) FROM billing ORDER BY ALL"
+    with load(path) as full, load(path, materialize=False) as lazy:
+        assert lazy.total("BilledCost") == Decimal("0.10007393")
+        assert lazy.sql(query).astype(str).values.tolist() == full.sql(query).astype(str).values.tolist()
+
+
 def test_legacy_cur_zip_and_gzip_load_the_same(tmp_path: Path) -> None:
     src = DATA / "cur_small.csv"
     gz = tmp_path / "report-00001.csv.gz"
@@ -439,3 +458,147 @@ def test_tag_keys_match_across_cur_and_cur2_naming() -> None:
         assert got["web"] == Decimal("0.096") + Decimal("0.0765")
         coverage = bill.tag_coverage("user:Spend_Category").set_index("SubAccountId")
         assert coverage.loc["222222222222", "TaggedCost"] == Decimal("0.096") + Decimal("0.0765")
+
+
+# An All Upfront m3.large RI bought 2017-06-09 21:21:37 for one year, as its DBR sign-up row states it.
+FEE = Decimal("1234.56")
+TERM = ("2017-06-09 21:21:37", "2018-06-09 21:21:36")
+
+
+def expected_shares(fee: Decimal, start: str, end: str) -> dict[str, Decimal]:
+    """Month -> the fee's share, computed here by the documented rule with exact fractions: cumulative
+    round(fee x elapsed seconds / term seconds) at 10 decimals, the last month taking the rest."""
+    t0, t1 = (datetime.strptime(x, "%Y-%m-%d %H:%M:%S") for x in (start, end))
+    total = int((t1 - t0).total_seconds())
+    out: dict[str, Decimal] = {}
+    taken, cursor = Decimal(0), t0
+    while cursor < t1:
+        nxt = datetime(cursor.year + cursor.month // 12, cursor.month % 12 + 1, 1)
+        stop = min(nxt, t1)
+        exact = Fraction(fee) * int((stop - t0).total_seconds()) / total
+        upto = (
+            fee
+            if stop == t1
+            else (Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(
+                Decimal("1e-10"), ROUND_HALF_EVEN
+            )
+        )
+        out[f"{cursor:%Y-%m}"] = upto - taken
+        taken, cursor = upto, stop
+    return out
+
+
+def dbr_year(directory: Path) -> list[Path]:
+    """The 13 months the term touches, the purchase in the first; some months zipped as AWS delivered them."""
+    periods = dbr_bills.months("2017-06", 13)
+    return [
+        dbr_bills.write_month(
+            directory, period, [dbr_bills.sign_up(str(FEE), *TERM)] if i == 0 else [], zipped=i % 2 == 1
+        )
+        for i, period in enumerate(periods)
+    ]
+
+
+AMORTIZED_BY_MONTH = (
+    "SELECT x_BillingPeriod AS p, sum(EffectiveCost) AS e FROM billing "
+    "WHERE x_LineItemType = 'AmortizedUpfrontFee' GROUP BY 1 ORDER BY 1"
+)
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_dbr_upfront_fee_is_amortized_over_its_term(tmp_path: Path, materialize: bool) -> None:
+    """Billed once in the month paid; EffectiveCost spread over the 13 months of the term, to the fee exactly."""
+    files = dbr_year(tmp_path / "dbr")
+    expected = expected_shares(FEE, *TERM)
+    assert len(expected) == 13 and sum(expected.values()) == FEE
+    with load(files, materialize=materialize) as bill:
+        by_month = bill.sql(AMORTIZED_BY_MONTH)
+        assert dict(zip(by_month["p"], by_month["e"], strict=True)) == expected
+        assert bill.total("EffectiveCost") == FEE  # the RI hours cost 0 hourly: the fee is all there is
+        assert bill.total("BilledCost") == FEE
+        billed = bill.summary(by=[], metric="BilledCost", granularity="month")
+        assert dict(zip(billed["BillingPeriod"], billed["BilledCost"], strict=True))["2017-06"] == FEE
+        purchase = bill.sql("SELECT * FROM billing WHERE ChargeCategory = 'Purchase'").iloc[0]
+        assert (purchase["BilledCost"], purchase["EffectiveCost"]) == (FEE, 0)
+        assert purchase["ChargeFrequency"] == "One-Time" and purchase["CommitmentDiscountId"] == "647735683"
+        assert purchase["CommitmentDiscountStatus"] is None
+        assert purchase["CommitmentDiscountType"] == "Reserved Instances (RI)"
+        rows = bill.sql("SELECT * FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' ORDER BY 1")
+        assert set(rows["BilledCost"]) == {0} and set(rows["ChargeCategory"]) == {"Usage"}
+        assert set(rows["SubAccountId"]) == {"222222222222"} and set(rows["BillingAccountId"]) == {
+            "111111111111"
+        }
+        assert set(rows["ServiceName"]) == {"Amazon Elastic Compute Cloud"}
+        assert set(rows["x_SourceFile"]) == {str(files[0])}
+        first = bill.sql(
+            "SELECT ChargePeriodStart, ChargePeriodEnd FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' "
+            "AND x_BillingPeriod = '2017-06'"
+        ).iloc[0]
+        assert (str(first["ChargePeriodStart"]), str(first["ChargePeriodEnd"])) == (
+            "2017-06-09 21:21:37",
+            "2017-07-01 00:00:00",
+        )
+
+
+def test_dbr_fee_amortized_only_over_the_months_given(tmp_path: Path) -> None:
+    """Months of the term that are not loaded get no share; those that are get the same share as always."""
+    files = dbr_year(tmp_path / "dbr")
+    expected = expected_shares(FEE, *TERM)
+    with load([files[0], files[5]]) as bill:
+        by_month = bill.sql(AMORTIZED_BY_MONTH)
+        assert dict(zip(by_month["p"], by_month["e"], strict=True)) == {
+            "2017-06": expected["2017-06"],
+            "2017-11": expected["2017-11"],
+        }
+
+
+@pytest.mark.parametrize("materialize", [True, False])
+def test_dbr_fee_without_a_term_stays_in_the_month_paid_and_the_month_is_named(
+    tmp_path: Path, materialize: bool
+) -> None:
+    july = dbr_bills.write_month(
+        tmp_path, "2017-07",
+        [dbr_bills.sign_up("500.00000000", "2017-07-14 08:00:00", "2017-07-14 08:00:00", "700000001",
+                           "3000002", product="Amazon Relational Database Service")],
+    )  # fmt: skip
+    august = dbr_bills.write_month(tmp_path, "2017-08", [])
+    with pytest.warns(AwsCostWarning) as caught, load([july, august], materialize=materialize) as bill:
+        assert bill.total("EffectiveCost") == Decimal(500)  # as before: counted in the month paid
+        assert bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'")["n"][0] == 0
+    lines = [str(w.message) for w in caught if issubclass(w.category, AwsCostWarning)]
+    assert lines == [
+        f"{july}: 1 RI upfront fee(s) of 2017-07 (500 USD) stay in the month paid, not amortized: the sign-up "
+        "row's UsageStartDate..UsageEndDate is not a 1- or 3-year term"
+    ]
+
+
+def test_dbr_no_upfront_sign_up_of_zero_is_left_alone(tmp_path: Path) -> None:
+    path = dbr_bills.write_month(
+        tmp_path, "2017-06", [dbr_bills.sign_up("0.00000000", "2017-06-09 21:21:37", "2020-06-09 21:21:36")]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AwsCostWarning)
+        with load(path) as bill:
+            assert (
+                bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'")["n"][0] == 0
+            )
+            assert bill.sql(AMORTIZED_BY_MONTH).empty
+
+
+@pytest.mark.parametrize("polars", ["1", "0"])
+def test_one_pass_view_of_dbr_files_equals_the_materialized_load(
+    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DBR files quote every field, empty ones too (""): the one-shot scan reads them as NULL, as the
+    materialized load does, and both carry the same amortization rows."""
+    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    files = dbr_year(tmp_path / "dbr")[:3]
+    query = (
+        "SELECT * EXCLUDE (Tags, x_Extra), CAST(Tags AS VARCHAR) AS t, CAST(x_Extra AS VARCHAR) AS x "
+        "FROM billing ORDER BY ALL"
+    )
+    with load(files) as full, load(files, materialize=False) as lazy:
+        expected = full.sql(query)
+        got = lazy.sql(query)
+    assert len(expected) == 3 * 3 + 1  # 3 months of (usage, rounding, amortization) and the purchase
+    assert got.astype(str).values.tolist() == expected.astype(str).values.tolist()

@@ -394,6 +394,7 @@ def load(
     memory_limit: str | None = None,
     threads: int | None = None,
     materialize: bool | None = None,
+    prefer: str | None = None,
 ) -> Bill:
     """Open a bill: a dataset directory written by `load_into`, or billing files/dirs/manifests (any format,
     auto-detected).
@@ -407,7 +408,10 @@ def load(
     With `materialize=False`, files are exposed as a view that each query streams from the files (one-shot
     commands: one pass, only the needed columns parsed). The view checks only what a query reads: a bad
     number in a column the query does not use, or (on the Polars scan) a row with extra fields, is not
-    reported; the materialized load checks every row and column."""
+    reported; the materialized load checks every row and column.
+
+    A billing account's month held by files of two formats is refused unless `prefer` names the format to
+    keep (`overlaps.py`)."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", param="paths")
@@ -428,10 +432,10 @@ def load(
             return Bill(con, source=str(items[0]), workdir=workdir)
         deliveries = resolve(items, workdir)
         if not into_table:
-            sql, sources = lazy_view_sql(con, deliveries)
+            sql, sources = lazy_view_sql(con, deliveries, prefer=prefer)
             con.execute(f"CREATE VIEW {TABLE} AS {sql}")
             return Bill(con, source=", ".join(str(p) for p in items), workdir=workdir, lazy_sources=sources)
-        parts = stage_parquet(con, deliveries, workdir / "staged")
+        parts = stage_parquet(con, deliveries, workdir / "staged", prefer=prefer)
         files = [f for period_files in parts.values() for f in period_files]
         if files:
             table.create(con, TABLE, ds.parts_scan_sql(files))
@@ -452,18 +456,23 @@ def load_into(
     memory_limit: str | None = None,
     threads: int | None = None,
     on_file: Callable[[str, int, int], None] | None = None,
+    prefer: str | None = None,
 ) -> dict[str, Any]:
-    """Load billing files into the dataset at `into` (created if absent), replacing the periods they hold.
-    Atomic: on any error the previous dataset is left untouched. Returns the dataset marker.
-    `on_file(name, number, total)` is called as each file starts (for a progress display)."""
+    """Load billing files into the dataset at `into` (created if absent), replacing the billing accounts'
+    months they hold; a month held in another format (in the files or the dataset) is refused unless `prefer`
+    names the format to keep. Atomic: on any error the previous dataset is left untouched. Returns the
+    dataset marker. `on_file(name, number, total)` is called as each file starts (for a progress display)."""
     items = [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", param="paths")
     workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
     con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
-        parts = stage_parquet(con, resolve(items, workdir), workdir / "staged", on_file)
-        return ds.write_dataset(con, parts, Path(into))
+        staged = workdir / "staged"
+        parts = stage_parquet(
+            con, resolve(items, workdir), staged, on_file, prefer=prefer, amortize_fees=False
+        )
+        return ds.write_dataset(con, parts, Path(into), prefer=prefer)
     finally:
         con.close()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -15,15 +15,19 @@ import contextlib
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from awscost.billing import amortize
+from awscost.billing.overlaps import Coverage, Key, check_prefer, keys_sql, resolve_files
 from awscost.billing.readers import Projection, Reader, detect_reader
 from awscost.billing.readers._sql import Cols, lit, quote
+from awscost.billing.readers.dbr import SIGN_UP
 from awscost.billing.schema import MONEY
 from awscost.billing.sources import Delivery, SourceFile, csv_header
-from awscost.core.errors import InputError
+from awscost.core.errors import AwsCostWarning, InputError
 
 if TYPE_CHECKING:
     import duckdb
@@ -154,9 +158,11 @@ def project(con: duckdb.DuckDBPyConnection, source: SourceFile) -> tuple[Reader,
     return reader, projection
 
 
-def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Path) -> dict[str, list[Path]]:
+def copy_source(
+    con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Path
+) -> tuple[str, dict[str, list[Path]]]:
     """Stream one file, projected onto the canonical table, into parquet under `out_dir` (no table in memory:
-    a file larger than memory loads); returns billing period -> parquet files.
+    a file larger than memory loads); returns its format and billing period -> parquet files.
 
     One plain COPY per source keeps memory flat (DuckDB's PARTITION_BY writer buffers per partition and grows
     with the file); a file spanning several periods is split afterwards, from the parquet.
@@ -182,7 +188,7 @@ def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Pat
             "rows without a billing period (no period start or charge period start)", where=source.display
         )
     if len(periods) <= 1:
-        return {str(p): [target] for p in periods}
+        return reader.name, {str(p): [target] for p in periods}
     parts: dict[str, list[Path]] = {}
     for period in sorted(periods):
         part = out_dir / f"{period}.parquet"
@@ -192,7 +198,7 @@ def copy_source(con: duckdb.DuckDBPyConnection, source: SourceFile, out_dir: Pat
         )
         parts[period] = [part]
     target.unlink()
-    return parts
+    return reader.name, parts
 
 
 def _diagnose(con: duckdb.DuckDBPyConnection, scan: str, projection: Projection) -> str | None:
@@ -222,14 +228,19 @@ def materialize(
     deliveries: list[Delivery],
     workdir: Path,
     on_file: Callable[[str, int, int], None] | None = None,
+    *,
+    prefer: str | None = None,
+    amortize_fees: bool = True,
 ) -> dict[str, list[Path]]:
     """Every delivery as canonical parquet files under `workdir`, grouped by billing period.
 
-    A period delivered through a manifest is complete: loose files' rows of that period are left out, and of
-    several manifests for one period `sources.resolve` has kept only the newest.
-    `on_file(display name, number, total)` is called before each file (progress display)."""
-    from_manifest: dict[str, list[Path]] = {}
-    loose: dict[str, list[Path]] = {}
+    A period delivered through a manifest is complete: loose files of its format leave that period out, and of
+    several manifests for one period `sources.resolve` has kept only the newest. A billing account's month held
+    in two formats is refused, or settled by `prefer` (`overlaps.py`). DBR upfront fees are amortized over the
+    months given (`amortize.py`) unless `amortize_fees` is false (a load into a dataset amortizes over the
+    dataset's months instead). `on_file(display name, number, total)` is called before each file (progress)."""
+    check_prefer(prefer)
+    staged: list[tuple[Coverage, dict[str, list[Path]]]] = []
     n = 0
     total = sum(len(d.files) for d in deliveries)
     for delivery in deliveries:
@@ -237,22 +248,70 @@ def materialize(
             n += 1
             if on_file is not None:
                 on_file(source.display, n, total)
-            parts = copy_source(con, source, workdir / f"part-{n:05d}")
-            target = from_manifest if delivery.manifest is not None else loose
-            for period, files in parts.items():
+            fmt, parts = copy_source(con, source, workdir / f"part-{n:05d}")
+            for period in parts:
                 if delivery.manifest is not None and period != delivery.period:
                     raise InputError(
                         f"holds rows of period {period}, but its manifest is for {delivery.period}",
                         where=source.display,
                     )
-                target.setdefault(period, []).extend(files)
-    merged = {p: f for p, f in loose.items() if p not in from_manifest}
-    merged.update(from_manifest)
+            keys = _keys(con, [f for files in parts.values() for f in files])
+            manifest_period = delivery.period if delivery.manifest is not None else None
+            staged.append((Coverage(source.display, fmt, keys, manifest_period), parts))
+    drops = resolve_files([c for c, _ in staged], prefer)
+    merged: dict[str, list[Path]] = {}
+    dbr_files: list[Path] = []  # what is kept of the DBR sources
+    covered: set[Key] = set()  # the (billing account, period) pairs that DBR rows are kept for
+    for (coverage, parts), drop in zip(staged, drops, strict=True):
+        for period, files in parts.items():
+            out = {k for k in drop if k[1] == period}
+            if out:
+                if not {k for k in coverage.keys if k[1] == period} - out:
+                    continue
+                kept = files[0].with_name(f"{period}-kept.parquet")
+                con.execute(
+                    f"COPY (SELECT * FROM read_parquet({_files_sql(files)}) WHERE NOT {keys_sql(out)}) "
+                    f"TO {lit(str(kept))} ({parquet_options(con)})"
+                )
+                files = [kept]
+            merged.setdefault(period, []).extend(files)
+            if coverage.fmt == "dbr":
+                dbr_files.extend(files)
+        if coverage.fmt == "dbr":
+            covered |= coverage.keys - drop
+    if dbr_files:
+        kept_rows = f"SELECT * FROM read_parquet({_files_sql(dbr_files)})"
+        _warn(amortize.unamortized(con, kept_rows))
+        if amortize_fees:
+            for period, shares in amortize.plan(amortize.read_fees(con, kept_rows), covered).items():
+                rows = amortize.rows_sql(shares)
+                assert rows is not None
+                target = workdir / f"amortized-{period}.parquet"
+                con.execute(f"COPY ({rows}) TO {lit(str(target))} ({parquet_options(con)})")
+                merged.setdefault(period, []).append(target)
     return dict(sorted(merged.items()))
 
 
+def _files_sql(files: list[Path]) -> str:
+    return "[" + ", ".join(lit(str(f)) for f in files) + "]"
+
+
+def _keys(con: duckdb.DuckDBPyConnection, files: list[Path]) -> frozenset[Key]:
+    if not files:
+        return frozenset()
+    rows = con.execute(
+        f"SELECT DISTINCT BillingAccountId, x_BillingPeriod FROM read_parquet({_files_sql(files)})"
+    ).fetchall()
+    return frozenset((None if a is None else str(a), str(p)) for a, p in rows)
+
+
+def _warn(lines: list[str]) -> None:
+    for line in lines:
+        warnings.warn(AwsCostWarning(line), stacklevel=3)
+
+
 def lazy_view_sql(
-    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery]
+    con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], *, prefer: str | None = None
 ) -> tuple[str, list[tuple[SourceFile, str, Projection]]]:
     """One SELECT over every source, projected but not materialized: a one-shot query streams the files once
     and parses only the columns it needs. Returns the SQL and (source, scan, projection) for diagnosis.
@@ -262,22 +321,80 @@ def lazy_view_sql(
     reader on 2 cores); DuckDB still runs every expression. DuckDB materializes what that scan yields (the
     columns the query needs), so memory grows with the file: files above POLARS_MAX_BYTES on disk
     (AWSCOST_BILLING_POLARS_MAX_BYTES) keep DuckDB's own scan, which streams in flat memory. The DuckDB scan
-    is also kept for diagnosing bad rows. AWSCOST_BILLING_POLARS=0 turns the Polars scan off."""
-    manifest_periods = sorted({d.period for d in deliveries if d.manifest is not None and d.period})
-    selects: list[str] = []
+    is also kept for diagnosing bad rows. AWSCOST_BILLING_POLARS=0 turns the Polars scan off.
+
+    Files of several formats are first read once each for the (billing account, period) pairs they hold, so
+    that a month given twice is refused or settled by `prefer` (`overlaps.py`); DBR files also for their
+    upfront fees, whose amortization rows (`amortize.py`) join the view. One format alone costs no extra pass."""
+    check_prefer(prefer)
+    items: list[tuple[Delivery, SourceFile, str, str]] = []
     sources: list[tuple[SourceFile, str, Projection]] = []
     for delivery in deliveries:
         for source in delivery.files:
             reader, projection = project(con, source)
             scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
             fast = _polars_scan(con, source, reader, f"__src{len(sources)}")
-            sql = projection.select_sql(fast or scan)
-            if delivery.manifest is None and manifest_periods:
-                periods = ", ".join(lit(p) for p in manifest_periods)
-                sql = f"SELECT * FROM ({sql}) WHERE x_BillingPeriod NOT IN ({periods})"
-            selects.append(sql)
+            items.append((delivery, source, reader.name, projection.select_sql(fast or scan)))
             sources.append((source, scan, projection))
+    formats = {fmt for _, _, fmt, _ in items}
+    excludes: list[str | None] = []
+    covered: set[Key] = set()
+    if len(formats) > 1 or "dbr" in formats:
+        coverages = [
+            Coverage(
+                source.display,
+                fmt,
+                frozenset(
+                    (None if a is None else str(a), str(p))
+                    for a, p in _fetch(
+                        con, f"SELECT DISTINCT BillingAccountId, x_BillingPeriod FROM ({sql})", sources
+                    )
+                ),
+                delivery.period if delivery.manifest is not None else None,
+            )
+            for delivery, source, fmt, sql in items
+        ]
+        drops = resolve_files(coverages, prefer)
+        excludes = [keys_sql(drop) if drop else None for drop in drops]
+        covered = {
+            k for c, drop in zip(coverages, drops, strict=True) if c.fmt == "dbr" for k in c.keys - drop
+        }
+    else:  # one format: a manifest's period leaves the loose files, as in `materialize`
+        manifest_periods = sorted({d.period for d in deliveries if d.manifest is not None and d.period})
+        periods = ", ".join(lit(p) for p in manifest_periods)
+        excludes = [
+            f"x_BillingPeriod IN ({periods})" if delivery.manifest is None and manifest_periods else None
+            for delivery, _, _, _ in items
+        ]
+    selects = [
+        f"SELECT * FROM ({sql}) WHERE NOT {exclude}" if exclude else sql
+        for (_, _, _, sql), exclude in zip(items, excludes, strict=True)
+    ]
+    dbr = [sql for (_, _, fmt, _), sql in zip(items, selects, strict=True) if fmt == "dbr"]
+    if dbr:
+        signups = " UNION ALL ".join(f"({sql})" for sql in dbr)
+        _fetch(
+            con,
+            "CREATE OR REPLACE TEMP TABLE __awscost_signups AS SELECT * FROM "
+            f"({signups}) WHERE starts_with(ChargeDescription, {lit(SIGN_UP)})",
+            sources,
+        )
+        _warn(amortize.unamortized(con, "SELECT * FROM __awscost_signups"))
+        plan = amortize.plan(amortize.read_fees(con, "SELECT * FROM __awscost_signups"), covered)
+        rows = amortize.rows_sql(share for shares in plan.values() for share in shares)
+        if rows is not None:
+            selects.append(rows)
     return " UNION ALL ".join(f"({s})" for s in selects), sources
+
+
+def _fetch(
+    con: duckdb.DuckDBPyConnection, sql: str, sources: list[tuple[SourceFile, str, Projection]]
+) -> list[tuple]:
+    """Run a query over the lazily projected files; bad data is told by file, row and value."""
+    try:
+        return con.execute(sql).fetchall()
+    except Exception as exc:  # as in Bill._frame: the files are read now
+        raise explain_failure(con, sources, exc) from None
 
 
 def _polars_scan(con: duckdb.DuckDBPyConnection, source: SourceFile, reader: Reader, name: str) -> str | None:
@@ -296,7 +413,9 @@ def _polars_scan(con: duckdb.DuckDBPyConnection, source: SourceFile, reader: Rea
         source.path,
         has_header=True,
         infer_schema_length=0,  # every column as text: the projection casts strictly, as on the DuckDB path
-        null_values=[s for s in reader.null_strings if s] or None,
+        # Every null string, the empty one too: DBR files quote every field, and a quoted empty field ("") is
+        # text to Polars unless named here (DuckDB's scan takes it for NULL, allow_quoted_nulls).
+        null_values=list(reader.null_strings),
         quote_char='"',
     )
     try:

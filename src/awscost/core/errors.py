@@ -71,5 +71,11 @@ class NotBuiltError(AwsCostError):
     exit_code = 70
 
 
+class AwsCostWarning(UserWarning):
+    """Something the user should know about a result that is still right as far as it goes (a dataset loaded by
+    older readers, a fee that cannot be amortized). Issued with `warnings.warn`; the command line prints it as
+    one `awscost: warning:` line, a job's result lists it."""
+
+
 # Exit code of `awscost collect` when some (not all) account/region/kind units failed; what succeeded is stored.
 EXIT_PARTIAL_FAILURE = 5

@@ -1,5 +1,7 @@
 """Job `billing_load` (D): load bills of any AWS format (legacy CUR, CUR 2.0, FOCUS, DBR) into a dataset of
-Parquet by billing period, atomically; a period delivered again replaces the one loaded before.
+Parquet by billing period, atomically; a billing account's month delivered again replaces the one loaded
+before. A month given in two formats (a FOCUS export and the CUR of that month) is refused unless `prefer`
+names the format to keep. What the load could not do fully (DBR upfront fees without a term) is in `warnings`.
 
 Needs the `billing` extra (DuckDB, pyarrow). It reads local files, so it cannot run in Lambda until bills are
 read from S3.
@@ -7,12 +9,13 @@ read from S3.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from awscost.core.errors import InputError
+from awscost.core.errors import AwsCostWarning, InputError
 from awscost.jobs.base import Context, Job
 
 
@@ -20,10 +23,14 @@ from awscost.jobs.base import Context, Job
 class Params:
     paths: tuple[str, ...]  # billing files, directories or CUR manifests
     into: str  # the dataset directory (created if absent)
+    prefer: str | None = None  # the format kept where a month is given in two (cur, cur2, dbr, focus)
 
     def __post_init__(self) -> None:
         if not self.paths:
             raise InputError("no billing files given", param="paths")
+        from awscost.billing.overlaps import check_prefer
+
+        check_prefer(self.prefer)
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,7 @@ class PeriodLoaded:
 class Result:
     dataset: Path
     periods: tuple[PeriodLoaded, ...]
+    warnings: tuple[str, ...] = ()  # what the load could not do fully, one line each
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +54,7 @@ class Result:
                 {"period": p.period, "rows": p.rows, "billed_cost": str(p.billed_cost), "sources": p.sources}
                 for p in self.periods
             ],
+            "warnings": list(self.warnings),
         }
 
 
@@ -55,12 +64,20 @@ def run(ctx: Context, params: Params) -> Result:
     def on_file(name: str, number: int, total: int) -> None:
         ctx.progress(number, total, name)
 
-    marker = load_into(list(params.paths), params.into, on_file=on_file)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", AwsCostWarning)
+        marker = load_into(list(params.paths), params.into, on_file=on_file, prefer=params.prefer)
+    notes = []
+    for w in caught:
+        if issubclass(w.category, AwsCostWarning):
+            notes.append(str(w.message))
+        else:  # not ours to keep: passed on as if never caught
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     periods = tuple(
         PeriodLoaded(period, int(info["rows"]), _plain(Decimal(info["BilledCost"])), len(info["sources"]))
         for period, info in marker["periods"].items()
     )
-    return Result(Path(params.into), periods)
+    return Result(Path(params.into), periods, tuple(dict.fromkeys(notes)))
 
 
 JOB: Job[Params, Result] = Job(

@@ -10,6 +10,13 @@ from awscost.billing.readers.focus import FocusReader
 from awscost.core.errors import InputError
 from awscost.core.registry import Registry
 
+# The version of what the readers produce. A dataset records, per billing period, the version that loaded it;
+# a period loaded by an older version keeps the older numbers until it is loaded again, and opening such a
+# dataset says so (`dataset.read_marker`). Bump it once per change that alters a reader's rows or amounts.
+# Missing from a dataset = 1 (before issue 9); 2 = issue 9 (cost truth: net/gross, ContractedCost, charge
+# categories, DBR amortization, ...).
+READER_VERSION = 2
+
 # Format name -> reader. Detection tries them in this order; it matters only for headers that could match two
 # formats, so the most specific marker comes first.
 READERS: Registry[Reader] = Registry("billing format")
@@ -35,4 +42,4 @@ def detect_reader(columns: list[str], *, where: str) -> Reader:
     )
 
 
-__all__ = ["READERS", "Projection", "Reader", "detect_reader"]
+__all__ = ["READERS", "READER_VERSION", "Projection", "Reader", "detect_reader"]

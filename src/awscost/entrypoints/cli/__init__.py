@@ -8,12 +8,13 @@ The registry below is the one place a command is added.
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import click
 
 from awscost import __version__
-from awscost.core.errors import AwsCostError, MissingExtraError
+from awscost.core.errors import AwsCostError, AwsCostWarning, MissingExtraError
 from awscost.core.registry import Registry, missing_extra
 
 # The one table of commands: name -> "module:attribute" of a click.Command / click.Group, imported when used.
@@ -54,7 +55,16 @@ class LazyGroup(click.Group):
         optional package the command needs but that is not installed names the extra to install."""
         rest = [*getattr(ctx, "_protected_args", []), *ctx.args]
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                # What the library warns about (a dataset loaded by older readers, ...) is one line on stderr.
+                warnings.simplefilter("always", AwsCostWarning)
+                shown = warnings.showwarning
+                warnings.showwarning = lambda message, category, *args, **kw: (
+                    click.echo(f"awscost: warning: {message}", err=True)
+                    if issubclass(category, AwsCostWarning)
+                    else shown(message, category, *args, **kw)
+                )
+                return super().invoke(ctx)
         except AwsCostError as exc:
             if exc.param and exc.param_label is None:
                 exc.label_param(param_flags(rest).get(exc.param))

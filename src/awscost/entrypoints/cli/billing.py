@@ -1,7 +1,8 @@
 """`awscost billing`: load bills of any AWS format into one table and run the weekly FinOps analyses.
 
 Each command reads billing files (PATH..., any format, auto-detected) or a dataset made by `billing load
---into DIR` (--dataset DIR), and prints a table, JSON or CSV. Money is printed exactly as summed.
+--into DIR` (--dataset DIR), and prints a table, JSON or CSV. Money is printed exactly as summed. A billing
+account's month given in two formats is refused unless --prefer names the format to keep.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from awscost.billing.readers import READERS
 from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
@@ -26,6 +28,16 @@ if TYPE_CHECKING:
 METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
 
 
+def prefer_option(func: Any) -> Any:
+    return click.option(
+        "--prefer",
+        type=click.Choice(sorted(READERS)),
+        default=None,
+        help="Where files of two formats hold the same billing account and month (a FOCUS export and the CUR "
+        "of that month), keep this format's rows; without it such files are refused.",
+    )(func)
+
+
 def source_options(func: Any) -> Any:
     func = click.option(
         "--dataset",
@@ -33,17 +45,24 @@ def source_options(func: Any) -> Any:
         default=None,
         help="A dataset directory made by `awscost billing load --into`.",
     )(func)
+    func = prefer_option(func)
     func = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))(func)
     return func
 
 
 @contextmanager
-def open_bill(paths: tuple[Path, ...], dataset: Path | None, *, materialize: bool = False) -> Iterator[Bill]:
+def open_bill(
+    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None = None, *, materialize: bool = False
+) -> Iterator[Bill]:
     from awscost.billing.bill import load
     from awscost.billing.sources import is_dataset
 
     if dataset is not None and paths:
         raise InputError("give billing files or --dataset, not both", where="PATH")
+    if dataset is not None and prefer is not None:
+        raise InputError(
+            "a dataset holds each month once already; --prefer is for billing files", param="prefer"
+        )
     if dataset is not None:
         if not is_dataset(dataset):
             raise InputError(
@@ -53,7 +72,7 @@ def open_bill(paths: tuple[Path, ...], dataset: Path | None, *, materialize: boo
     elif paths:
         # One-shot commands stream the files once instead of converting them first; a command running many
         # queries (conform) copies them once.
-        bill = load(list(paths), materialize=materialize)
+        bill = load(list(paths), materialize=materialize, prefer=prefer)
     else:
         raise InputError(
             "no billing files given", where="PATH", hint="pass files/directories or --dataset DIR"
@@ -89,13 +108,20 @@ def billing() -> None:
     required=True,
     help="Dataset directory (parquet by billing period); periods loaded again are replaced.",
 )
+@prefer_option
 @format_option()
-def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
-    """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces)."""
+def load_cmd(paths: tuple[Path, ...], into: Path, prefer: str | None, fmt: str) -> None:
+    """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces).
+
+    A month the dataset holds from another format (or that two of the files hold) is refused unless
+    --prefer names the format to keep."""
     from awscost.jobs.billing_load import Params
 
+    params = Params(paths=tuple(str(p) for p in paths), into=str(into), prefer=prefer)
     with job_context(Settings(), "loading") as ctx:
-        result = run_job("billing_load", ctx, Params(paths=tuple(str(p) for p in paths), into=str(into)))
+        result = run_job("billing_load", ctx, params)
+    for line in result.warnings:
+        click.echo(f"awscost: warning: {line}", err=True)
     rows = [
         {"BillingPeriod": p.period, "Rows": p.rows, "BilledCost": p.billed_cost, "Sources": p.sources}
         for p in result.periods
@@ -117,6 +143,7 @@ def load_cmd(paths: tuple[Path, ...], into: Path, fmt: str) -> None:
 def summary_cmd(
     paths: tuple[Path, ...],
     dataset: Path | None,
+    prefer: str | None,
     by: str,
     metric: str,
     where: str | None,
@@ -128,7 +155,7 @@ def summary_cmd(
     PATHS are billing files, directories or CUR manifests (read in one pass), or use --dataset DIR.
     --by takes canonical column names (SubAccountId,ServiceName) or Tags.KEY (Tags.user:Spend_Category).
     """
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         frame = bill.summary(by=csv_list(by) or [], metric=metric, where=where, granularity=granularity)
         show(frame, fmt, f"{metric} by {by}")
 
@@ -138,9 +165,11 @@ def summary_cmd(
 @click.option("--by", "by", default="SubAccountId,ServiceName", show_default=True)
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
-def mom_cmd(paths: tuple[Path, ...], dataset: Path | None, by: str, metric: str, fmt: str) -> None:
+def mom_cmd(
+    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, by: str, metric: str, fmt: str
+) -> None:
     """Month-over-month change of the last two billing periods."""
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         show(bill.month_over_month(by=csv_list(by) or [], metric=metric), fmt, "month over month")
 
 
@@ -149,18 +178,20 @@ def mom_cmd(paths: tuple[Path, ...], dataset: Path | None, by: str, metric: str,
 @click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
-def top_cmd(paths: tuple[Path, ...], dataset: Path | None, n: int, metric: str, fmt: str) -> None:
+def top_cmd(
+    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, n: int, metric: str, fmt: str
+) -> None:
     """The N most expensive resources."""
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         show(bill.top_resources(n, metric=metric), fmt, f"top {n} resources")
 
 
 @billing.command("adjustments")
 @source_options
 @format_option()
-def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> None:
+def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, fmt: str) -> None:
     """Credits, refunds and tax, apart from usage."""
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         show(bill.credits_refunds_tax(), fmt, "credits, refunds, tax")
 
 
@@ -173,11 +204,17 @@ def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> 
 @format_option()
 @with_config
 def tags_cmd(
-    settings: Settings, paths: tuple[Path, ...], dataset: Path | None, tag_key: str | None, n: int, fmt: str
+    settings: Settings,
+    paths: tuple[Path, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    tag_key: str | None,
+    n: int,
+    fmt: str,
 ) -> None:
     """Tag coverage by account, then the largest untagged resources."""
     tag_key = tag_key or settings.tag_key
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         show(bill.tag_coverage(tag_key), fmt, f"coverage of {tag_key}")
         if n and fmt == "table":
             show(bill.untagged_resources(tag_key, n), fmt, f"largest resources without {tag_key}")
@@ -186,9 +223,9 @@ def tags_cmd(
 @billing.command("commitments")
 @source_options
 @format_option()
-def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> None:
+def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, fmt: str) -> None:
     """RI and Savings Plan coverage and utilization by billing period."""
-    with open_bill(paths, dataset) as bill:
+    with open_bill(paths, dataset, prefer) as bill:
         show(bill.commitments(), fmt, "commitments")
 
 
@@ -198,10 +235,11 @@ def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, fmt: str) -> 
 @click.option(
     "--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable)."
 )
+@prefer_option
 @format_option()
-def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], fmt: str) -> None:
+def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], prefer: str | None, fmt: str) -> None:
     """Run SQL over the table `billing`."""
-    with open_bill(files, dataset) as bill:
+    with open_bill(files, dataset, prefer) as bill:
         show(bill.sql(sql), fmt, "query")
 
 
@@ -217,13 +255,18 @@ def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], fmt: str)
 @click.option("--all", "show_all", is_flag=True, help="List passing and skipped rules too.")
 @format_option()
 def conform_cmd(
-    paths: tuple[Path, ...], dataset: Path | None, model: Path | None, show_all: bool, fmt: str
+    paths: tuple[Path, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    model: Path | None,
+    show_all: bool,
+    fmt: str,
 ) -> None:
     """Check the canonical table against the FOCUS rules; exit 1 when a MUST rule fails."""
     from awscost.billing import conformance
 
     rules = conformance.load_model(model) if model is not None else None
-    with open_bill(paths, dataset, materialize=True) as bill:  # some 300 queries: read the files once
+    with open_bill(paths, dataset, prefer, materialize=True) as bill:  # some 300 queries: read the files once
         results = conformance.check(bill, rules)
     counts = conformance.summary(results)
     shown = [r for r in results if show_all or r.status in ("fail", "warn")]
