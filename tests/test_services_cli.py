@@ -379,3 +379,40 @@ def test_weights_that_are_not_numbers_are_one_line_errors(tmp_path: Path) -> Non
         assert code == 2 and err.startswith(
             f"awscost: error: --cpu-weight: '{weight}' is not a decimal number"
         ), err
+
+
+def test_conflicting_inputs_are_listed_and_their_hours_held_out(tmp_path: Path) -> None:
+    """Two files disagree on host i-0a1's instance type in the same hour: that hour is not allocated, the
+    warning names the host, the hour, both values and both files; the job's result carries the conflict."""
+    from awscost.core.config import Settings
+    from awscost.jobs.base import Context
+    from awscost.jobs.service_costs import Params
+    from awscost.jobs.service_costs import run as run_service_costs
+
+    lines = (DATA / "agent_labels.jsonl").read_text()
+    large = tmp_path / "large.jsonl"
+    large.write_text(lines + lines.replace("T10:00:01", "T11:00:01"))
+    xlarge = tmp_path / "xlarge.jsonl"
+    xlarge.write_text(lines.replace('"m5.large"', '"m5.xlarge"'))
+    prices = ["--price", "m5.large=0.096", "--price", "m5.xlarge=0.192"]
+    args = ["services", "allocate", str(xlarge), str(large), *prices, "--no-save", "--format", "json"]
+    code, out, err = run([*args, "--granularity", "hour", "--store", f"sqlite:///{tmp_path / 'm.db'}"])
+    assert code == 0, err
+    assert {r["period"] for r in json.loads(out)} == {"2026-11-26T11:00:00Z"}  # hour 10 held out
+    assert "1 host-hour(s) not allocated: their inputs disagree within the hour" in err
+    assert (
+        f"host i-0a1 2026-11-26T10:00Z: instance_type is 'm5.large' in {large}; 'm5.xlarge' in {xlarge}"
+        in err
+    )
+    settings = Settings(store=f"sqlite:///{tmp_path / 'm.db'}")
+    params = Params(inputs=(str(large), str(xlarge)), prices={"m5.large": Decimal("0.096")}, save=False)
+    body = run_service_costs(Context(settings), params).to_json()
+    assert body["conflicts"] == [
+        {
+            "host_id": "i-0a1",
+            "hour": "2026-11-26T10:00:00Z",
+            "container_id": None,
+            "attribute": "instance_type",
+            "values": {"m5.large": [str(large)], "m5.xlarge": [str(xlarge)]},
+        }
+    ]

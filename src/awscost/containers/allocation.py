@@ -2,6 +2,13 @@
 
 Per host and UTC hour:
 
+0. Attributes are the hour's own: the instance type, region, account and launch type a host-hour is priced and
+   sized by, and the service and cluster each container's share goes to, are what the samples of that hour
+   state (a host resized at noon is priced at each type for its own hours; a container relabelled between
+   files goes to each label for the hours it had it), whatever the order of the input files. An hour whose
+   samples state none takes the host's (container's) value only when every hour that states one agrees.
+   Two values within one host-hour are a conflict: the host-hour is not allocated and is listed in
+   `Allocation.conflicts` with the values and the files stating each, never settled by which file came first.
 1. The host's cost: its amortized EffectiveCost from the billing dataset when given (a `HostCostLookup`),
    else its on-demand hourly price (a `PriceLookup`, injectable) times the part of the hour it was observed;
    a Fargate task (its own host) costs task vCPU x vCPU-hour rate + task GiB x GB-hour rate (`FargateRates`,
@@ -12,23 +19,24 @@ Per host and UTC hour:
 3. Time: a host's samples closer than `round_seconds` (10) form one sampling round (one agent or `docker
    stats` run); each round stands for the host's sampling interval: `step_seconds` when given, else the
    median gap between the host's rounds (one round only: `default_step`, 60 s), so 1-minute and 5-minute
-   logs both cost a full hour. A round counts in the hour it starts in. A sample read twice (from two files)
-   counts once; two different samples of one container in one round (a faster sampler) are averaged, never
-   added. A
-   container's claim in the hour is the sum over its rounds of max(reserved, used) x step / 3600, in
-   vCPU-hours and GiB-hours: one present for half the hour claims half. The host's capacity in the hour is
-   its size x (its rounds x step / 3600, at most 1). With the billing dataset the host-hour costs what the
-   bill says, and the observed rounds stand for the whole hour's use.
+   logs both cost a full hour. A round, and its samples, count in the hour it starts in. A sample read twice
+   (from two files) counts once; two different samples of one container in one round (a faster sampler) are
+   averaged, never added. A container's claim in the hour is the sum over its rounds of max(reserved, used)
+   x step / 3600, in vCPU-hours and GiB-hours: one present for half the hour claims half. The host's capacity
+   in the hour is its size x (its rounds x step / 3600, at most 1). With the billing dataset the host-hour
+   costs what the bill says, and the observed rounds stand for the whole hour's use.
 4. Each container takes claim / max(capacity, sum of claims) of each part; the rest is the host's idle cost,
    a line of its own (`__idle__`) or, with `idle="share"`, shared over the services in proportion to their
    cost (CPU idle by CPU cost, memory idle by memory cost).
 5. Money is integer units of 1e-8 USD ("micro-cents"); the host cost is rounded to that unit once, and every
    split uses the largest-remainder method, so services + idle == host cost exactly for every host-hour. The
-   quotas are exact rationals (claims are fixed-point integers of 1e-9), so more usage never lowers a
-   service's quota; the rounded result follows it to within one unit (1e-8 USD).
+   quotas are exact rationals (claims are fixed-point integers of 1e-9, summed as integers, so no order of
+   reading changes them), so more usage never lowers a service's quota; the rounded result follows it to
+   within one unit (1e-8 USD).
 
-The heavy part (rounds, dedup, per-hour sums; ~21 M samples a month for 500 containers) runs in DuckDB, which
-streams and spills; the exact split runs in Python over the much smaller host-hour x container table.
+The heavy part (rounds, dedup, per-hour sums and attributes; ~21 M samples a month for 500 containers) runs
+in DuckDB, which streams and spills (`claims.py`); the exact split runs in Python over the much smaller
+host-hour x container table.
 """
 
 from __future__ import annotations
@@ -43,11 +51,11 @@ from pathlib import Path
 from typing import Any
 
 from awscost.containers.capacity import instance_capacity
+from awscost.containers.claims import FIXED, Claims, Conflict, aggregate, source_sql
 from awscost.containers.samples import Sample
 from awscost.core.errors import InputError
 
 UNIT = Decimal("0.00000001")  # 1e-8 USD
-FIXED = 10**9  # claims and capacities as integers of 1e-9 vCPU-hours / GiB-hours
 IDLE = "__idle__"
 
 PriceLookup = Callable[[str, str], "Decimal | None"]  # (instance type, region) -> USD per hour
@@ -222,78 +230,6 @@ class Options:
             raise InputError("CPU and memory weights must be >= 0 and not both 0", param="cpu_weight")
 
 
-# Rounds: a host's samples closer than `round_seconds` are one sampling round (one `docker stats` run,
-# one agent run, one Insights minute); each round stands for the host's sampling interval (explicit, or
-# the median gap between its rounds). The big aggregation groups only keys and numbers; text attributes,
-# constant per host or per container, come from small separate aggregations (3x faster than carrying them
-# through the hash table).
-_AGG_SQL = """
-with stamps as (
-  select distinct host_id, epoch(timestamp) as t from {source} where host_id is not null
-),
-gaps as (
-  select host_id, t, t - lag(t) over (partition by host_id order by t) as gap from stamps
-),
-rounds as (
-  select host_id, t,
-         sum(case when gap is null or gap > {join} then 1 else 0 end)
-           over (partition by host_id order by t rows between unbounded preceding and current row) as round
-  from gaps
-),
-round_start as (
-  select host_id, round, min(t) as start, floor(min(t) / 3600)::bigint as hour
-  from rounds group by host_id, round
-),
-host_step as (
-  select host_id, {step_expr} as step from (
-    select host_id, lead(start) over (partition by host_id order by start) - start as next_gap
-    from round_start
-  ) group by host_id
-),
-claims as (
-  -- One row per distinct observation: the same sample read twice (two files, an overlapping re-read) must
-  -- not weigh twice in the round's average. Two different readings at one instant are both kept.
-  select host_id, container_id, t, greatest(cpu_reserved_vcpu, cpu_used_vcpu) as cpu,
-         greatest(mem_reserved_gb, mem_used_gb) as mem
-  from (select distinct host_id, container_id, epoch(timestamp) as t, cpu_reserved_vcpu, cpu_used_vcpu,
-               mem_reserved_gb, mem_used_gb
-        from {source} where host_id is not null)
-),
-per_round as (
-  select s.host_id, s.container_id, r.round, avg(s.cpu) as cpu_claim, avg(s.mem) as mem_claim
-  from claims s join rounds r on s.host_id = r.host_id and s.t = r.t
-  group by s.host_id, s.container_id, r.round
-),
-hourly as (
-  select p.host_id, rs.hour, p.container_id, sum(p.cpu_claim) as cpu_sum, sum(p.mem_claim) as mem_sum
-  from per_round p join round_start rs using (host_id, round)
-  group by p.host_id, rs.hour, p.container_id
-),
-host_rounds as (
-  select host_id, hour, count(*) as rounds from round_start group by host_id, hour
-),
-host_attrs as (
-  select host_id, any_value(instance_type) as instance_type, any_value(region) as region,
-         any_value(account) as account, any_value(launch_type) as launch_type,
-         max(host_vcpu) as host_vcpu, max(host_mem_gb) as host_mem_gb
-  from {source} where host_id is not null group by host_id
-),
-container_attrs as (
-  select host_id, container_id, any_value(service) as service, any_value(cluster) as cluster
-  from {source} where host_id is not null group by host_id, container_id
-)
-select h.host_id, h.hour, h.rounds, a.instance_type, a.region, a.account, a.launch_type, a.host_vcpu,
-       a.host_mem_gb, c.container_id, k.service, k.cluster,
-       c.cpu_sum * st.step / 3600.0 as cpu_hours, c.mem_sum * st.step / 3600.0 as gb_hours, st.step
-from host_rounds h
-join host_step st using (host_id)
-join host_attrs a using (host_id)
-join hourly c using (host_id, hour)
-join container_attrs k using (host_id, container_id)
-order by h.host_id, h.hour, k.service, c.container_id
-"""
-
-
 @dataclass
 class HostHour:
     host_id: str
@@ -347,18 +283,11 @@ class Allocation:
     capacity_unknown: set[str] = field(default_factory=set)
     sources: set[str] = field(default_factory=set)
     hostless_samples: int = 0  # samples whose input named no host (and no --host-id): not allocated, counted
+    conflicts: list[Conflict] = field(default_factory=list)  # host-hours not allocated: their inputs disagree
 
 
 def _fixed(x: float | None) -> int:
     return 0 if x is None or x != x or x <= 0 else round(x * FIXED)
-
-
-def _source_sql(con: Any, source: Any) -> str:
-    if isinstance(source, str | Path):
-        pattern = str(Path(source) / "*.parquet") if Path(source).is_dir() else str(source)
-        return "read_parquet('" + pattern.replace("'", "''") + "', union_by_name = true)"
-    con.register("samples_src", source)
-    return "samples_src"
 
 
 def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
@@ -369,9 +298,9 @@ def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
         source = samples_to_arrow(source)
     con = duckdb.connect()
     try:
-        src = _source_sql(con, source)
+        src = source_sql(con, source)
         rows = con.execute(
-            f"select host_id, any_value(region) from {src} where host_id is not null "
+            f"select host_id, min(region) from {src} where host_id is not null "
             "and coalesce(launch_type, 'EC2') <> 'FARGATE' group by host_id having count(instance_type) = 0 "
             "order by host_id"
         ).fetchall()
@@ -380,30 +309,16 @@ def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
     return [(str(h), r) for h, r in rows]
 
 
-def aggregate_claims(source: Any, options: Options) -> tuple[list[tuple[Any, ...]], int]:
-    """Host-hour x container claims from a pyarrow Table / parquet path or glob (streamed by DuckDB), and the
-    number of samples without a host."""
-    import duckdb
-
-    con = duckdb.connect()
-    try:
-        con.execute(f"set memory_limit='{options.memory_limit}'")
-        con.execute("set preserve_insertion_order=false")
-        con.execute("set TimeZone='UTC'")
-        con.execute("set enable_progress_bar=false")
-        src = _source_sql(con, source)
-        if options.step_seconds is None:
-            step_expr = f"coalesce(round(median(next_gap)), {int(options.default_step)})::bigint"
-            join: float = options.round_seconds
-        else:
-            step_expr = f"{int(options.step_seconds)}::bigint"
-            join = min(options.round_seconds, options.step_seconds / 2)
-        sql = _AGG_SQL.format(source=src, join=float(join), step_expr=step_expr)
-        rows = con.execute(sql).fetchall()
-        hostless = con.execute(f"select count(*) from {src} where host_id is null").fetchone()
-        return rows, int(hostless[0]) if hostless else 0
-    finally:
-        con.close()
+def aggregate_claims(source: Any, options: Options) -> Claims:
+    """Host-hour x container claims from a pyarrow Table / parquet path or glob (streamed by DuckDB), with the
+    host-hours' attributes, the conflicts and the number of samples without a host (`claims.py`)."""
+    return aggregate(
+        source,
+        step_seconds=options.step_seconds,
+        default_step=options.default_step,
+        round_seconds=options.round_seconds,
+        memory_limit=options.memory_limit,
+    )
 
 
 def allocate(
@@ -421,10 +336,11 @@ def allocate(
     options = options or Options()
     if isinstance(source, list):
         source = samples_to_arrow(source)
-    rows, hostless = aggregate_claims(source, options)
+    claims = aggregate_claims(source, options)
+    rows = claims.rows
     price = price or _no_prices
     capacity = capacity or instance_capacity
-    out = Allocation(hostless_samples=hostless)
+    out = Allocation(hostless_samples=claims.hostless, conflicts=claims.conflicts)
     start = 0
     while start < len(rows):
         end = start
@@ -456,8 +372,8 @@ def _allocate_host_hour(
     # Capacity: the instance type's size, else what the input reported (Fargate: the task size).
     cap = capacity(itype) if itype and launch != "FARGATE" else None
     vcpu, mem = (cap if cap else (h_vcpu, h_mem)) if launch != "FARGATE" else (h_vcpu, h_mem)
-    claims_cpu = [_fixed(r[12]) for r in rows]
-    claims_mem = [_fixed(r[13]) for r in rows]
+    claims_cpu = [int(r[12]) for r in rows]
+    claims_mem = [int(r[13]) for r in rows]
     cap_known = bool(vcpu) and bool(mem)
     if not cap_known:
         out.capacity_unknown.add(host_id)

@@ -110,6 +110,7 @@ def agent_file_to_parquet(
             "launch_type": "coalesce(r.launch_type, 'EC2')",
             "host_vcpu": "r.host_vcpu",
             "host_mem_gb": "r.host_mem_gb",
+            "source_file": _q(str(path)),
         }
         cols = ", ".join(f"{select[c]} as {c}" for c in COLUMNS)
         con.execute(

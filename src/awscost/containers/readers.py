@@ -566,12 +566,16 @@ def iter_samples(
     out = _Collected()
     for path in files:
         result.files += 1
+        source, events = str(path), len(out.task_events)
         for _ in _read_file(path, ctx, out, result.malformed):
             for s in out.samples:
+                s.source_file = source
                 if "/" in s.container_id:
                     with_containers.add(s.container_id.split("/", 1)[0])
                 yield finish(s)
             out.samples.clear()
+        for t in out.task_events[events:]:
+            t.source_file = source
         out.infos.clear()
     for t in out.task_events:
         if t.container_id.split("/", 1)[0] not in with_containers:

@@ -33,6 +33,7 @@ COLUMNS = (
     "launch_type",
     "host_vcpu",
     "host_mem_gb",
+    "source_file",
 )
 
 
@@ -54,6 +55,7 @@ class Sample:
     launch_type: str = "EC2"  # EC2 | FARGATE
     host_vcpu: float | None = None  # host capacity when the input tells it (docker info, online_cpus)
     host_mem_gb: float | None = None
+    source_file: str | None = None  # the input file the sample was read from (named in attribute conflicts)
     # Identity hints used to name the service when the input has no explicit one; not part of the table.
     labels: dict[str, str] = field(default_factory=dict, repr=False)
     image: str | None = None
@@ -97,6 +99,7 @@ def arrow_schema() -> Any:
             ("launch_type", pa.string()),
             ("host_vcpu", pa.float64()),
             ("host_mem_gb", pa.float64()),
+            ("source_file", pa.string()),
         ]
     )
 

@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
+from awscost.containers.claims import Conflict
 from awscost.containers.ec2_hosts import IAM_PERMISSIONS
 from awscost.core.errors import InputError, StoreError
 from awscost.jobs.base import Context, Job
@@ -90,6 +91,8 @@ class Result:
     hostless_samples: int = 0  # samples naming no host: not allocated
     capacity_unknown: tuple[str, ...] = ()  # hosts of unknown size: no idle cost for them
     malformed: tuple[str, ...] = ()  # input lines skipped, "file:line: reason"
+    # host-hours not allocated because their inputs disagree within the hour (awscost.containers.claims)
+    conflicts: tuple[Conflict, ...] = ()
     stored: int = 0  # svc-cost items written
 
     def table(self) -> list[dict[str, Any]]:
@@ -121,6 +124,7 @@ class Result:
             "hostless_samples": self.hostless_samples,
             "capacity_unknown": list(self.capacity_unknown),
             "malformed": list(self.malformed),
+            "conflicts": [c.to_json() for c in self.conflicts],
             "stored": self.stored,
         }
         out: dict[str, Any] = json.loads(dumps(body))
@@ -261,13 +265,15 @@ def run(ctx: Context, params: Params) -> Result:
         hostless_samples=allocation.hostless_samples,
         capacity_unknown=tuple(sorted(allocation.capacity_unknown)),
         malformed=tuple(str(m) for m in read.malformed),
+        conflicts=tuple(allocation.conflicts),
     )
     if not allocation.hosts:
         raise NothingPricedError(
             "no host could be priced, so no service cost was computed",
             result=result,
             where=", ".join(params.inputs),
-            hint="give prices, the instance type and region, Fargate prices or a billing dataset",
+            hint="give prices, the instance type and region, Fargate prices or a billing dataset"
+            + (", and resolve the conflicting inputs listed above" if allocation.conflicts else ""),
         )
     stored = 0
     if params.save and allocation.services:

@@ -119,7 +119,8 @@ def allocate(
     """Allocate each host-hour's cost to the services on it (INPUTS: container usage files or directories).
 
     Rows: service (or cluster/account), period, cpu_cost, memory_cost, total_cost, share_of_host. Costs are
-    USD; services + __idle__ add up to the hosts' cost exactly. Hosts without a price are listed on stderr.
+    USD; services + __idle__ add up to the hosts' cost exactly. Hosts without a price, and host-hours whose
+    inputs disagree (two instance types or services in one hour), are listed on stderr.
     """
     from awscost.jobs.service_costs import NothingPricedError, NotStoredError, Params
 
@@ -185,3 +186,14 @@ def _warn(result: Any) -> None:
         )
     for host in result.capacity_unknown:
         click.echo(f"awscost: warning: host {host}: size unknown, no idle cost computed for it", err=True)
+    if result.conflicts:
+        held = len({(c.host_id, c.hour) for c in result.conflicts})
+        click.echo(
+            f"awscost: warning: {held} host-hour(s) not allocated: their inputs disagree within the hour "
+            "(drop or fix the file that is wrong; a service can be set with a map-table override):",
+            err=True,
+        )
+        for c in result.conflicts[:10]:
+            click.echo(f"  {c}", err=True)
+        if len(result.conflicts) > 10:
+            click.echo(f"  ... and {len(result.conflicts) - 10} more", err=True)
