@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 from botocore.stub import Stubber
 
 from awscost.planning import pricing
@@ -143,10 +144,16 @@ def test_snapshot_is_dated_and_prices_every_sandbox_type() -> None:
     from awscost_sandbox.scenario import default_scenario
 
     book = snapshot_book()
-    assert snapshot_date() == "2026-11-26"
-    assert book.sources() == ["snapshot 2026-11-26"]
+    # dated by its newest price: m5.large us-east-1's on-demand rate, from Karpenter's table of 2026-07-20
     m5 = book.lookup("ec2", "m5.large", "us-east-1")
-    assert m5 is not None and m5.on_demand == Decimal("0.0960")
+    assert (
+        m5 is not None and m5.origin["on_demand"] == f"karpenter {snapshot_date()}" == "karpenter 2026-07-20"
+    )
+    assert (
+        m5 is not None
+        and m5.on_demand == Decimal("0.096")
+        and m5.source_label == f"snapshot {snapshot_date()}"
+    )
     for term in ("1y", "3y"):
         for pay in ("no", "partial", "all"):
             rate = m5.reserved_rate(term, pay)
@@ -157,33 +164,45 @@ def test_snapshot_is_dated_and_prices_every_sandbox_type() -> None:
         if g.kind == "dynamodb":
             continue
         variant = g.os or "linux" if g.kind == "ec2" else g.engine or ""
-        if book.lookup(g.kind, g.type, g.region, variant) is None:
+        price = book.lookup(g.kind, g.type, g.region, variant)
+        if price is None or price.on_demand is None or price.reserved_rate("1y", "no") is None:
             unpriced.add((g.kind, g.type, g.os))
     # Every type x OS the sandbox runs has a snapshot price (Graviton groups run Linux only).
     assert unpriced == set()
 
 
-def test_windows_license_is_not_discounted_by_reservations() -> None:
+def test_windows_license_is_flat_per_type_and_not_discounted_by_reservations() -> None:
     book = snapshot_book()
-    linux, windows = (
-        book.lookup("ec2", "m5.large", "us-east-1"),
-        book.lookup("ec2", "m5.large", "us-east-1", "windows"),
-    )
-    assert linux and windows and linux.on_demand and windows.on_demand
-    lic = windows.on_demand - linux.on_demand
-    assert lic == Decimal("0.092")
-    assert windows.reserved["1y/no"].hourly - linux.reserved["1y/no"].hourly == lic
+
+    def uplift(itype: str, os_name: str = "windows") -> Decimal:
+        linux, other = book.lookup("ec2", itype, "us-east-1"), book.lookup("ec2", itype, "us-east-1", os_name)
+        assert linux and other and linux.on_demand and other.on_demand
+        lic = other.on_demand - linux.on_demand
+        # the licence is paid in full under a reservation: the reserved rate carries it undiscounted
+        for k in ("1y/no", "3y/no", "1y/all"):
+            assert other.reserved[k].effective_hourly - linux.reserved[k].effective_hourly == pytest.approx(
+                lic, abs=Decimal("0.000002")
+            )
+        return lic
+
+    assert uplift("m5.large") == Decimal("0.092")  # 2 vCPU x $0.046
+    # burstable types carry a much smaller licence (the old snapshot added a flat +0.092: t2.micro 0.1036)
+    assert uplift("t2.micro") == Decimal("0.0046") and uplift("t3.micro") == Decimal("0.0092")
+    # SQL Server Standard is licensed per vCPU with a minimum of 4: +$0.48/h on a 2-vCPU type
+    assert uplift("m5.large", "windows-sql-std") - uplift("m5.large") == Decimal("0.48")
 
 
 def test_module_helpers_for_other_areas() -> None:
-    assert pricing.on_demand_hourly("ec2", "c5.large", "us-west-2") == Decimal("0.0850")
+    assert pricing.on_demand_hourly("ec2", "c5.large", "us-west-2") == Decimal("0.085")
     assert pricing.on_demand_hourly("AmazonRDS", "db.m5.large", "us-east-1", os="postgres") == Decimal(
-        "0.1780"
+        "0.178"
     )
     assert pricing.on_demand_hourly("ec2", "x9.huge", "us-east-1") is None
     rates = pricing.fargate_rates("us-east-1")
     assert rates is not None and rates[:2] == (Decimal("0.04048"), Decimal("0.004445"))
-    assert rates[2] == "snapshot 2026-11-26"
+    assert rates[2] == f"snapshot {snapshot_date()}"  # the AmazonECS offer file's
+    eu = pricing.fargate_rates("eu-west-1")
+    assert eu is not None and eu[2] == f"snapshot {snapshot_date()}, derived"  # us-east-1's x the EC2 ratio
 
 
 def test_parses_the_real_ec2_offer_excerpt() -> None:
@@ -252,6 +271,9 @@ def test_get_products_pages_through_next_token_with_stubber(tmp_path: Path) -> N
     price = book.lookup("ec2", "m5.large", "us-east-1")
     assert price is not None and price.source_label == "aws-price-list-api 2026-11-20"
     assert price.reserved["1y/no"].hourly == Decimal("0.06")
+    # the snapshot derived m5.large's 1y partial-upfront rate; the API's replaces it, and a plan row says so
+    assert snapshot_book().lookup("ec2", "m5.large", "us-east-1").is_derived("1y/partial")  # type: ignore[union-attr]
+    assert price.label_for("on_demand", "1y/partial") == "aws-price-list-api 2026-11-20"
     # what the API did not answer still comes from the snapshot, and the book says so
     c5 = book.lookup("ec2", "c5.large", "us-east-1")
     assert c5 is not None and c5.source == "snapshot"
@@ -266,10 +288,10 @@ def test_unreachable_api_is_reported_and_the_snapshot_answers(tmp_path: Path) ->
     assert not result.ok and "AccessDeniedException" in result.failed[0]
     book = load_price_book(open_store(f"sqlite:///{tmp_path / 'empty.db'}"))
     assert "snapshot" in book.notes[0]
-    assert book.on_demand_hourly("rds", "db.m5.large", "us-east-1", "postgres") == Decimal("0.1780")
+    assert book.on_demand_hourly("rds", "db.m5.large", "us-east-1", "postgres") == Decimal("0.178")
 
 
-def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: Path) -> None:
+def test_refresh_asks_for_the_types_the_store_saw_not_the_snapshots(tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from awscost.planning.pricing.api import services_of_type, wanted_prices
@@ -284,8 +306,12 @@ def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: P
         ]
     )
     wanted = wanted_prices(store, org_name="acme", until=datetime(2026, 11, 21, tzinfo=UTC))
-    assert ("ec2", "ap-south-1", "x9.huge") in wanted and ("rds", "ap-south-1", "db.m5.large") in wanted
-    assert ("ec2", "us-east-1", "m5.large") in wanted and ("fargate", "eu-west-1", None) in wanted
+    # what runs (and Fargate in the regions it runs in); not the snapshot's ~46,000 prices, one query each
+    assert wanted == [
+        ("ec2", "ap-south-1", "x9.huge"),
+        ("fargate", "ap-south-1", None),
+        ("rds", "ap-south-1", "db.m5.large"),
+    ]
     assert ("ec2", "ap-south-1", "c5.large") not in wanted  # spot usage is never reserved
     only = wanted_prices(
         None, org_name="acme", types=["db.r5.large", "m6g.large.search", "ra3.xlplus", "t3.micro"]
@@ -296,6 +322,7 @@ def test_refresh_asks_for_the_snapshot_types_and_those_the_store_saw(tmp_path: P
         ("rds", "us-east-1", "db.r5.large"),
         ("redshift", "us-east-1", "ra3.xlplus"),
     ]
+    assert wanted_prices(None, org_name="acme", services=["ec2"]) == []
     assert services_of_type("cache.r6g.large") == ["elasticache"]
     assert [services_of_type(t) for t in ("db.r6g.large", "ra3.xlplus", "r6g.large.search", "m5.large")] == [
         ["rds"],

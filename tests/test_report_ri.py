@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from awscost.entrypoints.cli import cli
 from awscost.planning.explorer import coverage_items, recommendation_items, utilization_items
+from awscost.planning.pricing.book import snapshot_date
 from awscost.reports.ri_workbook import sheet_name
 from awscost.store import open_store
 from awscost.store.base import UsageItem
@@ -118,7 +119,13 @@ def test_report_ri_writes_a_workbook_with_every_sheet_filled(
     savings = labels["Monthly savings on the table (optimal)"]
     assert savings.value > 0 and savings.number_format == "$#,##0.00"
     assert labels["Monthly savings of the P95 rule"].value < savings.value
-    assert labels["Price source(s)"].value == "snapshot 2026-11-26"
+    # every price came from the packaged snapshot; rows whose reserved rate no source publishes say derived
+    real, derived = f"snapshot {snapshot_date()}", f"snapshot {snapshot_date()}, derived"
+    assert labels["Price source(s)"].value in (real, derived, f"{real}, {derived}")
+    n, _, m = labels["Rows priced with a derived rate"].value.partition(" of ")
+    assert (
+        0 <= int(n) <= int(m) and int(m) > 0 and (int(n) > 0) == (derived in labels["Price source(s)"].value)
+    )
     texts = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)]
     assert "linux-m5.*" in texts and "Top recommendations" in texts
     # Labels and times are readable: later tables on the sheet never narrow the first columns again.

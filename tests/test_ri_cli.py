@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from awscost.entrypoints.cli import cli
+from awscost.planning.pricing.book import snapshot_date
 from test_ri_plan import END, ORG, fill
 
 
@@ -101,8 +102,12 @@ def test_pricing_show_names_sources(env: str) -> None:
     )
     assert res.exit_code == 0, res.output
     rows = json.loads(res.stdout)
-    assert {r["region"] for r in rows} == {"us-east-1", "us-west-2", "eu-west-1"}
-    assert all(r["source"] == "snapshot 2026-11-26" for r in rows)
+    # every region the public data prices m5.large in, each price with its source and each rate's origin
+    assert {"us-east-1", "us-west-2", "eu-west-1", "ap-southeast-2"} <= {r["region"] for r in rows}
+    assert all(r["source"] == f"snapshot {snapshot_date()}" for r in rows)
+    use1 = next(r for r in rows if r["region"] == "us-east-1" and r["variant"] == "linux")
+    assert use1["on_demand"] == "0.096" and "karpenter 2026-07-20: on_demand" in use1["origin"]
+    assert "1y/partial" in use1["derived"].split() and "1y/no" not in use1["derived"].split()
 
 
 def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: str) -> None:
@@ -123,9 +128,20 @@ def test_pricing_refresh_against_an_unreachable_api_falls_back(aws: str, env: st
         ],
     )
     assert res.exit_code != 0
-    assert "unreachable" in str(res.exception) and "snapshot 2026-11-26" in str(res.exception)
+    assert "unreachable" in str(res.exception) and f"snapshot {snapshot_date()}" in str(res.exception)
     # Why each query failed is still said before the error (one line per query, at most five).
     assert res.stderr.startswith("warning: ec2 us-east-1 m5.large: ")
+
+
+def test_pricing_refresh_with_nothing_to_price_says_so(env: str) -> None:
+    # the store ran nothing in ap-south-1, and Fargate is not asked for: no query to make
+    from awscost.core.errors import InputError
+
+    res = CliRunner().invoke(
+        cli, ["pricing", "refresh", "--store", env, "--services", "ec2,rds", "--regions", "ap-south-1"]
+    )
+    assert isinstance(res.exception, InputError) and res.exception.exit_code == 2
+    assert str(res.exception).startswith("--types: no instance types to price")
 
 
 def test_ri_compare_sets_stored_ce_recommendations_beside_our_plan(env: str) -> None:

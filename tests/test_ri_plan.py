@@ -11,7 +11,8 @@ import pytest
 
 from awscost.planning.flex import concrete_units, key_info
 from awscost.planning.plan import backtest_rows, plan_from_store
-from awscost.planning.pricing.book import snapshot_book
+from awscost.planning.pricing import derived_count
+from awscost.planning.pricing.book import snapshot_book, snapshot_date
 from awscost.store import open_store
 from awscost.store.base import UsageItem
 
@@ -115,13 +116,17 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
     assert m5.min == 32 and m5.max == 48  # 4..8 large (16..32) + 2 xlarge (16)
     assert m5.owned == 12  # 3 x m5.large
     assert m5.expiring_30d == 4 and m5.expiring_90d == 4  # ri-b ends 2026-12-05
-    # break-even 0.63 < share of busy hours (1/3): optimum is the always-on 32 units; 12 - 4 (expiring) owned
-    assert m5.breakeven == pytest.approx(0.6302, abs=1e-3)
+    # break-even (the m5.large 1y no-upfront rate / on-demand, 0.625 in the snapshot) > share of busy hours
+    # (1/3): the optimum is the always-on 32 units; 12 - 4 (expiring) owned
+    price = snapshot_book().lookup("ec2", "m5.large", "us-east-1")
+    assert price is not None and price.on_demand and not price.is_derived("on_demand", "1y/no")
+    assert m5.breakeven == pytest.approx(float(price.reserved["1y/no"].hourly / price.on_demand), abs=1e-4)
     assert m5.recommended == 24  # 32 - 8 owned after the expiring one
     assert m5.recommended_units == "3 x linux-m5.xlarge"
     assert m5.p95_rule == 40  # P95 = 48, covers the busy hours too
     assert m5.monthly_savings > m5.p95_monthly_savings
-    assert isinstance(m5.monthly_savings, Decimal) and m5.price_source == "snapshot 2026-11-26"
+    # real on-demand and 1y no-upfront rates: the row names the snapshot, unmarked
+    assert isinstance(m5.monthly_savings, Decimal) and m5.price_source == f"snapshot {snapshot_date()}"
     assert m5.utilization == pytest.approx(1.0)
     # coverage is measured against everything owned today, the expiring reservation included
     assert m5.coverage == pytest.approx(12 / m5.mean, abs=1e-4)
@@ -155,7 +160,15 @@ def test_all_upfront_has_break_even_months_and_backtest_rows(tmp_path: Path) -> 
     assert row["train_hours"] + row["test_hours"] == m5.hours
     assert row["in_sample_savings_optimal"] >= row["in_sample_savings_p95"]
     assert row["cost_on_demand"] - row["cost_optimal"] == row["savings_optimal"]
-    assert row["price_source"] == "snapshot 2026-11-26"
+    # no source publishes the 3y all-upfront m5.large rate: the snapshot derived it, and the plan says so
+    price = snapshot_book().lookup("ec2", "m5.large", "us-east-1")
+    assert price is not None and price.is_derived("3y/all") and not price.is_derived("on_demand")
+    assert row["price_source"] == m5.price_source == f"snapshot {snapshot_date()}, derived"
+    assert (
+        derived_count(r.price_source for r in result.rows)
+        == sum(1 for r in result.rows if r.price_source and r.price_source.endswith(", derived"))
+        >= 1
+    )
 
 
 def test_bad_options_are_user_errors(tmp_path: Path) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from awscost.core.errors import AwsAccessError
+from awscost.core.errors import AwsAccessError, InputError
 from awscost.jobs.base import Context, Job
 
 
 @dataclass(frozen=True)
 class Params:
     services: tuple[str, ...] | None = None  # ec2, rds, elasticache, es, redshift, fargate; None: all
-    regions: tuple[str, ...] | None = None  # None: the settings', else the snapshot's
-    types: tuple[str, ...] | None = None  # instance / node types; None: the snapshot's and those in the store
+    regions: tuple[str, ...] | None = None  # None: the settings', else those the store saw types in
+    types: tuple[str, ...] | None = None  # instance / node types; None: those the store saw (last 7 days)
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def run(ctx: Context, params: Params) -> Result:
         wanted_prices,
         write_cache,
     )
-    from awscost.planning.pricing.book import snapshot_date
+    from awscost.planning.pricing.book import snapshot_label
     from awscost.planning.pricing.savings_plans import fetch_savings_plans_rates
 
     session = ctx.session()
@@ -68,6 +68,12 @@ def run(ctx: Context, params: Params) -> Result:
             regions=list(params.regions or ctx.settings.regions) or None,
             types=list(params.types) if params.types else None,
         )
+        if not wanted:
+            raise InputError(
+                "no instance types to price: the store saw none of the planned kinds in the last 7 days",
+                param="types",
+                hint="name the types, or collect first",
+            )
         result = fetch_prices(pricing_client(session), wanted)
         ec2 = sorted({(p.region, p.type) for p in result.fetched if p.service == "ec2"})
         if ec2:
@@ -83,11 +89,7 @@ def run(ctx: Context, params: Params) -> Result:
         fallback = None
         if result.failed:
             old = read_cache(store)
-            fallback = (
-                f"the cache ({len(old)} prices) and the snapshot {snapshot_date()}"
-                if old
-                else f"the packaged snapshot {snapshot_date()}"
-            )
+            fallback = f"the cache ({len(old)} prices) and {snapshot_label()}" if old else snapshot_label()
     if result.failed and not result.fetched:
         raise NothingFetchedError(
             f"Price List API unreachable, nothing fetched ({result.failed[0].split(': ', 1)[-1]});"

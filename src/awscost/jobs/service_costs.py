@@ -157,7 +157,7 @@ def _on_demand(prices: dict[str, Decimal]) -> tuple[Any, str]:
         value = pricing.on_demand_hourly("ec2", instance_type, region, os="linux")
         return None if value is None else Decimal(value)
 
-    label = f"on-demand: awscost.planning.pricing (snapshot {pricing.snapshot_date()} unless refreshed)"
+    label = f"on-demand: awscost.planning.pricing ({pricing.snapshot_label()} unless refreshed)"
     return lookup, ("given prices, else " if prices else "") + label
 
 

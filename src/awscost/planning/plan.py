@@ -204,13 +204,13 @@ def _prices(
         rate = price.reserved_rate(term, payment)
         if rate is None:
             note = f"no {term} {payment}-upfront offering for {info.type}"
-            return float("nan"), float("nan"), price.source_label, note, sp_ratio
+            return float("nan"), float("nan"), price.label_for("on_demand"), note, sp_ratio
         # per group unit: one instance of this key is `factor` units (Multi-AZ is twice Single-AZ)
         per = (2.0 if info.multi_az else 1.0) / info.factor
         return (
             float(price.on_demand) * per,
             float(rate.effective_hourly) * per,
-            price.source_label,
+            price.label_for("on_demand", f"{term}/{payment}"),  # "..., derived" when a rule made one
             None,
             sp_ratio,
         )

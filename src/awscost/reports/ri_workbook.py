@@ -343,6 +343,15 @@ def _sum(rows: Iterable[Mapping[str, Any] | PlanRow], key: str) -> Decimal:
     return sum((Decimal(_value(r, key) or 0) for r in rows), Decimal(0))
 
 
+def _derived_prices(rows: list[PlanRow]) -> str:
+    """ "N of M": plan rows whose on-demand or reserved rate no source publishes (the snapshot derived it by a
+    fitted rule, docs/prices.md); their figures are estimates."""
+    from awscost.planning.pricing import derived_count
+
+    priced = [r.price_source for r in rows if r.price_source]
+    return f"{derived_count(priced)} of {len(priced)}"
+
+
 def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[PlanRow]) -> None:
     plan = data.plan
     ws.write_string(0, 0, "AwsRIUsageReport: reserved capacity, break-even optimal", w.fmt["title"])
@@ -360,6 +369,7 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[PlanRow]) -> No
             ", ".join(plan.price_sources()) or "none",
             "text",
         ),
+        ("Rows priced with a derived rate", _derived_prices(rows), "text"),
     ]
     r = 2
     for label, value, kind in facts:

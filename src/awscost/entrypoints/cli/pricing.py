@@ -17,9 +17,13 @@ def pricing() -> None:
 @pricing.command()
 @click.option("--services", default=None, help="Comma-separated: ec2,rds,elasticache,es,redshift,fargate.")
 @click.option(
-    "--regions", default=None, help="Comma-separated regions (default: the settings', else the snapshot's)."
+    "--regions", default=None, help="Comma-separated regions (default: the settings', else where types ran)."
 )
-@click.option("--types", default=None, help="Comma-separated instance/node types (default: the snapshot's).")
+@click.option(
+    "--types",
+    default=None,
+    help="Comma-separated instance/node types (default: those the store saw in the last 7 days).",
+)
 @with_settings
 def refresh(settings: Settings, services: str | None, regions: str | None, types: str | None) -> None:
     """Query the Price List API for the wanted types and store the answers in the cache."""
@@ -52,12 +56,17 @@ def refresh(settings: Settings, services: str | None, regions: str | None, types
 @with_settings
 @format_option()
 def show(settings: Settings, fmt: str, service: str | None, region: str | None, itype: str | None) -> None:
-    """Prices in use (cache over snapshot), each with its source and date."""
+    """Prices in use (cache over snapshot), each with its source and date, the origin of each rate and which
+    are derived by a rule (docs/prices.md). Without --service, --region or --type: how many prices each
+    service and region has, from which source."""
     from awscost.jobs.base import Context
     from awscost.jobs.pricing_refresh import price_book
-    from awscost.planning.pricing import price_rows
+    from awscost.planning.pricing import price_rows, price_summary
 
     book = price_book(Context(settings))
     for note in book.notes:
         click.echo(f"note: {note}", err=True)
+    if not (service or region or itype):
+        emit(price_summary(book), fmt)
+        return
     emit(price_rows(book, service=service, region=region, type=itype), fmt)

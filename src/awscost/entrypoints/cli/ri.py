@@ -108,6 +108,13 @@ def ri() -> None:
     """Reserved Instances / Savings Plans planning: the break-even-optimal count per series."""
 
 
+def _derived_note(result: Any) -> str:
+    from awscost.planning.pricing import derived_count
+
+    n = derived_count(r.price_source for r in result.all_rows)
+    return f" ({n} rows priced with a derived rate, see docs/prices.md)" if n else ""
+
+
 @ri.command()
 @plan_options
 @with_settings
@@ -129,6 +136,7 @@ def plan(settings: Settings, fmt: str, **options: Any) -> None:
             f"${total['monthly_savings']}/month on the table "
             f"(P95 rule: ${total['p95_monthly_savings']}/month); prices: "
             + (", ".join(result.price_sources()) or "none")
+            + _derived_note(result)
         )
         emit(rows, fmt, columns=TABLE_COLUMNS, title=title)
     else:

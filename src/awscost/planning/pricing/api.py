@@ -20,7 +20,14 @@ from typing import Any
 
 from awscost.aws.paging import follow_token
 from awscost.core import vocabulary
-from awscost.planning.pricing.book import Price, PriceBook, ReservedRate, canonical_service, snapshot_book
+from awscost.planning.pricing.book import (
+    Price,
+    PriceBook,
+    ReservedRate,
+    canonical_service,
+    snapshot_book,
+    snapshot_label,
+)
 from awscost.usage import kinds as catalog
 
 API_SOURCE = "aws-price-list-api"
@@ -158,6 +165,7 @@ def merge_prices(prices: Iterable[Price]) -> list[Price]:
             {**old.extra, **p.extra},
             p.source,
             max(p.date, old.date),
+            {**old.origin, **p.origin},
         )
     return list(merged.values())
 
@@ -258,8 +266,12 @@ def wanted_prices(
     lookback_days: int = 7,
     until: datetime | None = None,
 ) -> list[tuple[str, str, str | None]]:
-    """(service, region, type) to ask the API for: the given types, else the snapshot's plus every type
-    the store saw org-wide in the `lookback_days` before `until` (so types the snapshot lacks get priced)."""
+    """(service, region, type) to ask the API for: the given types (in `regions`, default us-east-1), else
+    every type the store saw org-wide in the `lookback_days` before `until`, in the regions it saw them in
+    (or only `regions`), and Fargate's rates in each of those regions.
+
+    Not the snapshot's types: it prices every type of every region the public data has (tens of thousands of
+    queries); what a refresh is for is the prices of what runs."""
     from awscost.core.timeutil import current_hour
     from awscost.planning.flex import key_info
 
@@ -269,9 +281,7 @@ def wanted_prices(
         for region in regions or ["us-east-1"]:
             out.update((svc, region, t) for t in types for svc in services_of_type(t) if svc in svcs)
         return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
-    for p in snapshot_book():
-        if p.service in svcs and (not regions or p.region in regions):
-            out.add((p.service, p.region, None if p.service == "fargate" else p.type))
+    seen_regions: set[str] = set(regions or ())
     if store is not None:
         end = until or current_hour() + timedelta(hours=1)
         for kind in catalog.PLAN_KINDS:
@@ -280,10 +290,13 @@ def wanted_prices(
             ):
                 if regions and item.region not in regions:
                     continue
+                seen_regions.add(item.region)
                 for key in item.usage:
                     info = key_info(kind, key)
                     if info.reservable and catalog.service(kind) in svcs:
                         out.add((catalog.service(kind), item.region, info.type))
+    if "fargate" in svcs:
+        out.update(("fargate", region, None) for region in seen_regions or {"us-east-1"})
     return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))
 
 
@@ -321,9 +334,10 @@ def pricing_client(session: Any = None) -> Any:
 
 def load_price_book(store: Any | None = None) -> PriceBook:
     """The snapshot, overlaid with the store's API cache where present. `notes` say which sources answered."""
-    book = PriceBook(snapshot_book())
+    snapshot = snapshot_book()
+    book = PriceBook(base=snapshot, notes=snapshot.notes)
     if store is None:
-        book.notes.append(f"prices from the packaged snapshot {snapshot_book().sources()[0]}")
+        book.notes.append(f"prices from {snapshot_label()}")
         return book
     cached = read_cache(store)
     meta = store.get_map(META_ID) or {}
@@ -331,8 +345,8 @@ def load_price_book(store: Any | None = None) -> PriceBook:
         book.add(cached)
         book.notes.append(
             f"prices from the Price List API cache ({len(cached)} prices, fetched "
-            f"{meta.get('fetched_at', '?')}), the snapshot for the rest"
+            f"{meta.get('fetched_at', '?')}), {snapshot_label()} for the rest"
         )
     else:
-        book.notes.append("no Price List API cache in the store: prices from the packaged snapshot")
+        book.notes.append(f"no Price List API cache in the store: prices from {snapshot_label()}")
     return book
