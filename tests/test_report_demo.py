@@ -53,6 +53,14 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
         demo_step(ctx)
     text = out.getvalue()
     assert "AwsRIUsageReport.xlsx" in text and "buy" in text and "/month" in text
+    # Each recommendation line says both purchases in instances; a family's normalized units in brackets.
+    lines = [line for line in text.splitlines() if ": buy " in line]
+    assert lines
+    for line in lines:
+        bought, _, p95 = line.partition("(P95 rule: ")
+        assert " x " in bought.partition(": buy ")[2] and " x " in p95, line
+        if ".*" in line.split(": buy ")[0]:  # a size-flexible family
+            assert bought.count("normalized units]") == 1 and p95.count("normalized units]") == 1, line
     wb = openpyxl.load_workbook(tmp_path / "AwsRIUsageReport.xlsx")
     assert "ec2os us-east-1" in wb.sheetnames
     # the sandbox's Cost Explorer answers were stored and shown

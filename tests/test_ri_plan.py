@@ -120,6 +120,10 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
     assert m5.recommended == 24  # 32 - 8 owned after the expiring one
     assert m5.recommended_units == "3 x linux-m5.xlarge"
     assert m5.p95_rule == 40  # P95 = 48, covers the busy hours too
+    # both purchases in instances, normalized units in brackets (never a count of one beside units of the other)
+    assert m5.p95_rule_units == "5 x linux-m5.xlarge"
+    assert m5.purchase() == "3 x linux-m5.xlarge [24 normalized units]"
+    assert m5.purchase("p95_rule") == "5 x linux-m5.xlarge [40 normalized units]"
     assert m5.monthly_savings > m5.p95_monthly_savings
     assert isinstance(m5.monthly_savings, Decimal) and m5.price_source == "snapshot 2026-11-26"
     assert m5.utilization == pytest.approx(1.0)
@@ -129,6 +133,7 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
 
     win = rows[("ec2os", "us-east-1", "windows-r5.large")]
     assert (win.unit, win.owned, win.recommended) == ("instances", 1, 2)
+    assert win.purchase() == "2 x windows-r5.large" and win.p95_rule_units is None
 
     unknown = rows[("ec2os", "us-east-1", "linux-x9.huge")]
     assert unknown.recommended is None and "no price" in unknown.note

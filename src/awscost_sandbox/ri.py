@@ -74,9 +74,9 @@ def demo_step(ctx: Any) -> None:
             f" week of history ({hours} hours); run the demo with more hours"
         )
     for r in top:
-        what = r.recommended_units or f"{r.recommended:g} x {r.key}"
+        # Both purchases in instances, a size-flexible family's normalized units in brackets.
         ctx.console.print(
-            f"  {r.kind} {r.region} {r.key}: buy {what} ({r.term}, {r.payment} upfront), "
-            f"${r.monthly_savings}/month (P95 rule: {r.p95_rule:g} -> "
+            f"  {r.kind} {r.region} {r.key}: buy {r.purchase()} ({r.term}, {r.payment} upfront), "
+            f"${r.monthly_savings}/month (P95 rule: {r.purchase('p95_rule')} -> "
             f"${r.p95_monthly_savings}/month)"
         )

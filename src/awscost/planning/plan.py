@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
@@ -100,6 +100,7 @@ class PlanRow:
     recommended: float | None  # units (or $/h) to buy; None when the group has no price
     recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
     p95_rule: float | None  # what reserving up to P95 would buy
+    p95_rule_units: str | None = None  # the P95 rule's purchase in instances, for a size-flexible family
     term: str
     payment: str
     upfront: Decimal | None = None
@@ -110,6 +111,19 @@ class PlanRow:
     utilization: float | None = None
     price_source: str | None = None
     note: str | None = None
+
+    def purchase(self, amount: Literal["recommended", "p95_rule"] = "recommended") -> str:
+        """What to buy in purchasable terms: instances (nodes), with a size-flexible family's normalized units
+        in brackets ("5 x linux-m5.2xlarge [80 normalized units]"); a Savings Plan's $/hour commitment."""
+        value = getattr(self, amount)
+        if value is None:
+            return "nothing (no price)"
+        if self.unit == "$/hour commitment":
+            return f"${value:g}/h"
+        if not self.flexible:
+            return f"{value:g} x {self.key}"
+        units = self.recommended_units if amount == "recommended" else self.p95_rule_units
+        return f"{units or '0'} [{value:g} {self.unit}]"
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a mapping of its typed values (Decimal money kept exact), for tables and workbooks."""
@@ -421,6 +435,7 @@ def _row(
         recommended=_f(rec, 2),
         recommended_units=describe_units(concrete_units(rec, sizes)) if rec == rec and g.flexible else None,
         p95_rule=_f(p95n, 2),
+        p95_rule_units=describe_units(concrete_units(p95n, sizes)) if p95n == p95n and g.flexible else None,
         term=term,
         payment=payment,
         upfront=upfront,
