@@ -35,6 +35,35 @@ def test_coverage_and_utilization_from_the_scenario(sandbox: Any) -> None:
     assert len(util) == 2 and all(0 <= r["utilization_pct"] <= 100 for r in util)
 
 
+def test_savings_plans_utilization_and_coverage_are_the_bills(sandbox: Any) -> None:
+    from decimal import Decimal
+
+    from awscost_sandbox.bill import savings_plan_spend, savings_plan_use
+
+    sc = sandbox.scenario
+    ce = sandbox.client("ce")
+    day = sc.start.date() + timedelta(days=2)
+    [used] = explorer.savings_plans_utilization(ce, day, day + timedelta(days=1))
+    hours = [sc.start + timedelta(days=2, hours=h) for h in range(24)]
+    spent = sum((sum(savings_plan_use(sc, h).values(), Decimal(0)) for h in hours), Decimal(0))
+    owned = sum(p.commitment for p in sc.savings_plans()) * 24
+    # the sandbox bill's own allocation, to the cent, and the commitment it was measured against
+    assert used["total_commitment"] == owned.quantize(Decimal("0.01"))
+    assert used["used_commitment"] == spent.quantize(Decimal("0.01"))
+    assert Decimal(0) < used["utilization_pct"] <= 100
+    cov = explorer.savings_plans_coverage(ce, day, day + timedelta(days=1))
+    assert {r["region"] for r in cov} == set(sc.regions)
+    covered = sum((rate for h in hours for *_, rate, plan in savings_plan_spend(sc, h) if plan), Decimal(0))
+    assert sum(r["covered_spend"] for r in cov) == pytest.approx(covered, abs=Decimal("0.03"))
+    # (each amount rounded to the cent, as Cost Explorer shows them)
+    assert all(
+        abs(r["total_cost"] - r["covered_spend"] - r["on_demand_cost"]) <= Decimal("0.01") for r in cov
+    )
+    # a member account owns no plan: nothing to report
+    member = next(a.id for a in sc.accounts if not a.management)
+    assert explorer.savings_plans_utilization(sandbox.client("ce", account=member), day, day) == []
+
+
 def test_recommendations_page_through_the_layer_and_compare(sandbox: Any) -> None:
     ce = sandbox.client("ce")
     recs = explorer.ri_recommendations(ce, "ec2", lookback_days=7, term="1y", payment="all")

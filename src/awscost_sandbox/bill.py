@@ -247,6 +247,23 @@ def savings_plan_use(scenario: Any, hour: datetime) -> dict[str, Decimal]:
     return _allocate(scenario, hour)[1]
 
 
+def savings_plan_spend(scenario: Any, hour: datetime) -> list[tuple[str, str, Decimal, Any]]:
+    """Every instance-hour of `hour` a Savings Plan could cover (on-demand EC2 that no reservation covered):
+    (account, region, on-demand rate, the plan that covered it or None), as the bill applies them."""
+    fleet = scenario.fleet_at(hour)
+    covered, _ = _allocate(scenario, hour, fleet)
+    out = []
+    for i, unit in enumerate(fleet):
+        if unit.kind != "ec2" or unit.spot:
+            continue
+        rate = rate_of(unit.kind, unit.type, unit.os)
+        for rid in unit.ids:
+            cover = covered.get((i, rid))
+            if cover is None or hasattr(cover, "commitment"):
+                out.append((unit.account, unit.region, rate, cover))
+    return out
+
+
 def _allocate(
     scenario: Any, hour: datetime, fleet: list[Any] | None = None
 ) -> tuple[dict[tuple[int, str], Any], dict[str, Decimal]]:

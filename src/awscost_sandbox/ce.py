@@ -1,8 +1,9 @@
 """Sandbox answers to the Cost Explorer operations moto lacks, computed from the scenario.
 
 Sandbox only (never on a production path). Importing this module registers, in the sandbox layer:
-GetReservationCoverage, GetReservationUtilization, GetReservationPurchaseRecommendation and
-GetSavingsPlansPurchaseRecommendation. Usage comes from `scenario.fleet_at(hour)` (spot excluded), owned
+GetReservationCoverage, GetReservationUtilization, GetReservationPurchaseRecommendation,
+GetSavingsPlansPurchaseRecommendation, GetSavingsPlansUtilization and GetSavingsPlansCoverage (the Savings
+Plans' use as the sandbox bill applies them). Usage comes from `scenario.fleet_at(hour)` (spot excluded), owned
 reservations from `scenario.active_reservations(hour)`, up to the layer's simulated clock.
 
 The recommendation imitates what Cost Explorer is known to do, so that its differences from our plan are the
@@ -370,7 +371,95 @@ def savings_plans_recommendation(params: dict[str, Any], account: str, region: s
     }
 
 
+def _plans_visible(account: str) -> list[Any]:
+    ctx = current()
+    return [p for p in ctx.scenario.savings_plans() if _visible(account, p.account)]
+
+
+def savings_plans_utilization(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    """Per day, the commitment of the Savings Plans the caller sees (the payer: all) and how much of it the
+    bill's allocation used (`awscost_sandbox.bill.savings_plan_use`)."""
+    from awscost_sandbox.bill import savings_plan_use
+
+    plans = {p.id: p for p in _plans_visible(account)}
+    by_time = []
+    grand = [Decimal(0), Decimal(0), Decimal(0)]  # total, used, on-demand equivalent
+    for day in _days(params):
+        total = used = od_equivalent = Decimal(0)
+        for h in _hours(day, day + timedelta(days=1)):
+            for pid, spent in savings_plan_use(current().scenario, h).items():
+                if pid in plans:
+                    total += plans[pid].commitment
+                    used += spent
+                    od_equivalent += spent / plans[pid].discount
+        if not total:
+            continue
+        for i, v in enumerate((total, used, od_equivalent)):
+            grand[i] += v
+        by_time.append(
+            {
+                "TimePeriod": {"Start": f"{day:%Y-%m-%d}", "End": f"{day + timedelta(days=1):%Y-%m-%d}"},
+                **_sp_utilization(total, used, od_equivalent),
+            }
+        )
+    return {"SavingsPlansUtilizationsByTime": by_time, "Total": _sp_utilization(*grand)}
+
+
+def _sp_utilization(total: Decimal, used: Decimal, od_equivalent: Decimal) -> dict[str, Any]:
+    return {
+        "Utilization": {
+            "TotalCommitment": _s(total),
+            "UsedCommitment": _s(used),
+            "UnusedCommitment": _s(total - used),
+            "UtilizationPercentage": _s(100 * used / total if total else 0),
+        },
+        "Savings": {"NetSavings": _s(od_equivalent - total), "OnDemandCostEquivalent": _s(od_equivalent)},
+        "AmortizedCommitment": {
+            "AmortizedRecurringCommitment": _s(total),
+            "AmortizedUpfrontCommitment": "0.00",
+            "TotalAmortizedCommitment": _s(total),
+        },
+    }
+
+
+def savings_plans_coverage(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    """Per day and region, the on-demand-equivalent EC2 spend the Savings Plans covered and the on-demand
+    spend left (usage reservations cover is not eligible), for the usage the caller sees."""
+    from awscost_sandbox.bill import savings_plan_spend
+
+    groups = [g.get("Key") for g in params.get("GroupBy") or []]
+    if groups not in ([], ["REGION"]):
+        raise LayerError(
+            "ValidationException", f"the sandbox groups Savings Plans coverage by REGION only: {groups}"
+        )
+    rows = []
+    for day in _days(params):
+        per_region: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for h in _hours(day, day + timedelta(days=1)):
+            for owner, reg, rate, cover in savings_plan_spend(current().scenario, h):
+                if _visible(account, owner):
+                    per_region[reg if groups else "all"][0 if cover is not None else 1] += rate
+        for reg, (covered, on_demand) in sorted(per_region.items()):
+            total = covered + on_demand
+            rows.append(
+                {
+                    "Attributes": {"region": reg} if groups else {},
+                    "Coverage": {
+                        "SpendCoveredBySavingsPlans": _s(covered),
+                        "OnDemandCost": _s(on_demand),
+                        "TotalCost": _s(total),
+                        "CoveragePercentage": _s(100 * covered / total if total else 0),
+                    },
+                    "TimePeriod": {"Start": f"{day:%Y-%m-%d}", "End": f"{day + timedelta(days=1):%Y-%m-%d}"},
+                }
+            )
+    chunk, token = page(rows, params, limit_key="MaxResults", token_key="NextToken", default=100, minimum=1)
+    return {"SavingsPlansCoverages": chunk, **token}
+
+
 register("ce", "GetReservationCoverage", reservation_coverage)
 register("ce", "GetReservationUtilization", reservation_utilization)
 register("ce", "GetReservationPurchaseRecommendation", purchase_recommendation)
 register("ce", "GetSavingsPlansPurchaseRecommendation", savings_plans_recommendation)
+register("ce", "GetSavingsPlansUtilization", savings_plans_utilization)
+register("ce", "GetSavingsPlansCoverage", savings_plans_coverage)

@@ -82,6 +82,8 @@ _CE_ACTIONS = (
     "ce:GetReservationCoverage",
     "ce:GetReservationUtilization",
     "ce:GetReservationPurchaseRecommendation",
+    "ce:GetSavingsPlansCoverage",
+    "ce:GetSavingsPlansUtilization",
     "ce:GetSavingsPlansPurchaseRecommendation",
 )
 
@@ -172,11 +174,13 @@ CATALOG: tuple[KindSpec, ...] = (
     ),
     # -- written by jobs: Cost Explorer's daily answers (ce_fetch), micro-service costs (service_costs)
     KindSpec(
-        "ce-cov", "daily", "service -> coverage %", "Cost Explorer reservation coverage, per region.",
+        "ce-cov", "daily", "service -> coverage %",
+        "Cost Explorer reservation and Savings Plans coverage per region.",
         writer="ce_fetch", iam_actions=_CE_ACTIONS,
     ),
     KindSpec(
-        "ce-util", "daily", "service -> utilization %", "Cost Explorer reservation utilization (region global).",
+        "ce-util", "daily", "service -> utilization %",
+        "Cost Explorer reservation and Savings Plans utilization (region global).",
         writer="ce_fetch", iam_actions=_CE_ACTIONS,
     ),
     KindSpec(
