@@ -429,6 +429,28 @@ def compare_stored(
     return rows, items[0].time.date() if items else None
 
 
+def stored_savings_plans_utilization(
+    store: Any, *, account: str, end: datetime, days: int = 7
+) -> tuple[float, str, str] | None:
+    """Cost Explorer's utilization of the Savings Plans owned over the `days` stored before `end` (the
+    commitment used / owned, summed over the days), with the first and last day; None when none is stored."""
+    total = used = Decimal(0)
+    seen: list[str] = []
+    since = end - timedelta(days=days)
+    for item in store.query(kind="ce-util", account=account, since=since, until=end):
+        row = (item.attrs.get("utilization") or {}).get(SAVINGS_PLANS)
+        if not row:
+            continue
+        owned, spent = _num(row.get("total_commitment")), _num(row.get("used_commitment"))
+        if owned is None or spent is None:
+            continue
+        total, used = total + owned, used + spent
+        seen.append(str(row.get("day") or item.time.date()))
+    if not seen or total <= 0:
+        return None
+    return float(100 * used / total), min(seen), max(seen)
+
+
 SP_KEY = "compute-sp"
 
 
