@@ -247,9 +247,9 @@ def savings_plan_use(scenario: Any, hour: datetime) -> dict[str, Decimal]:
     return _allocate(scenario, hour)[1]
 
 
-def savings_plan_spend(scenario: Any, hour: datetime) -> list[tuple[str, str, Decimal, Any]]:
+def savings_plan_spend(scenario: Any, hour: datetime) -> list[tuple[Any, Decimal, Any]]:
     """Every instance-hour of `hour` a Savings Plan could cover (on-demand EC2 that no reservation covered):
-    (account, region, on-demand rate, the plan that covered it or None), as the bill applies them."""
+    (the fleet unit, its on-demand rate, the plan that covered it or None), as the bill applies them."""
     fleet = scenario.fleet_at(hour)
     covered, _ = _allocate(scenario, hour, fleet)
     out = []
@@ -260,7 +260,7 @@ def savings_plan_spend(scenario: Any, hour: datetime) -> list[tuple[str, str, De
         for rid in unit.ids:
             cover = covered.get((i, rid))
             if cover is None or hasattr(cover, "commitment"):
-                out.append((unit.account, unit.region, rate, cover))
+                out.append((unit, rate, cover))
     return out
 
 

@@ -320,22 +320,32 @@ def savings_plans_recommendation(params: dict[str, Any], account: str, region: s
 
     from awscost.planning import ri
     from awscost.planning.pricing.book import snapshot_book
+    from awscost_sandbox.bill import savings_plan_spend
 
     days = LOOKBACK_DAYS.get(params.get("LookbackPeriodInDays", "SEVEN_DAYS"), 7)
     term = TERM[params.get("TermInYears", "ONE_YEAR")]
     payment = PAYMENT[params.get("PaymentOption", "NO_UPFRONT")]
     plan = "compute" if params.get("SavingsPlansType", "COMPUTE_SP") == "COMPUTE_SP" else "ec2instance"
-    keys, matrix, owned = _lookback_matrix("ec2", account, days)
     book = snapshot_book()
-    spend = np.zeros(matrix.shape[1])
-    sp_cost = np.zeros(matrix.shape[1])
-    for i, (reg, key) in enumerate(keys):
-        price = book.lookup("ec2", key[1], reg, key[2])
-        if price is None or price.on_demand is None or f"{plan}/{term}/{payment}" not in price.savings_plans:
-            continue
-        uncovered = np.maximum(matrix[i] - owned[i], 0)
-        spend += uncovered * float(price.on_demand)
-        sp_cost += uncovered * float(price.savings_plans[f"{plan}/{term}/{payment}"])
+    # As Cost Explorer does, on the on-demand spend the reservations and Savings Plans owned left uncovered
+    # (the bill's own allocation of them), priced with the snapshot.
+    clock = current().clock
+    hours = list(_hours(clock - timedelta(days=days) + HOUR, clock + HOUR))
+    spend = np.zeros(len(hours))
+    sp_cost = np.zeros(len(hours))
+    for t, h in enumerate(hours):
+        for unit, _rate, cover in savings_plan_spend(current().scenario, h):
+            if cover is not None or not _visible(account, unit.account):
+                continue
+            price = book.lookup("ec2", unit.type, unit.region, unit.os or "linux")
+            if (
+                price is None
+                or price.on_demand is None
+                or f"{plan}/{term}/{payment}" not in price.savings_plans
+            ):
+                continue
+            spend[t] += float(price.on_demand)
+            sp_cost[t] += float(price.savings_plans[f"{plan}/{term}/{payment}"])
     ratio = float(sp_cost.sum() / spend.sum()) if spend.sum() > 0 else 1.0
     out = ri.plan(spend[None, :], 0.0, 1.0, ratio, granularity=0.001 / ratio, min_hours=24)
     level = float(out["recommended"][0])
@@ -436,9 +446,9 @@ def savings_plans_coverage(params: dict[str, Any], account: str, region: str) ->
     for day in _days(params):
         per_region: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
         for h in _hours(day, day + timedelta(days=1)):
-            for owner, reg, rate, cover in savings_plan_spend(current().scenario, h):
-                if _visible(account, owner):
-                    per_region[reg if groups else "all"][0 if cover is not None else 1] += rate
+            for unit, rate, cover in savings_plan_spend(current().scenario, h):
+                if _visible(account, unit.account):
+                    per_region[unit.region if groups else "all"][0 if cover is not None else 1] += rate
         for reg, (covered, on_demand) in sorted(per_region.items()):
             total = covered + on_demand
             rows.append(
