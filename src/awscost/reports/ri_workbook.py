@@ -484,6 +484,13 @@ def _backtest(w: _Writer, ws: Any, data: RIReportData) -> None:
     if not data.backtest:
         w.note(ws, r, "no priced group with history to replay")
         return
+    if data.plan.savings_plans_owned:
+        r = w.note(
+            ws,
+            r,
+            "Note: the back-test replays each group's reservations on their own; the Savings Plans owned are "
+            "not replayed here (the plan's EC2 rows count them)",
+        )
     r += 1
     total = {
         k: _sum(data.backtest, k)
