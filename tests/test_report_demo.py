@@ -92,7 +92,7 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
     assert "Cost Explorer:" in str(sp.note)
     # every EC2 purchase is at most what the stand-alone break-even rule buys
     for row in plan.rows:
-        if row.kind == "ec2os" and "without them" in str(row.note):
+        if row.kind == "ec2os" and "on its own" in str(row.note):
             assert row.recommended < float(str(row.note).rsplit(": ", 1)[1].split()[0])
     # and the store now holds the daily Cost Explorer items
     store = open_store(store_url)

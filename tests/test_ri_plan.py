@@ -133,8 +133,14 @@ def test_plan_rows_from_a_store(tmp_path: Path) -> None:
     assert m5.upfront == Decimal("0.00") and m5.break_even_months == 0  # no upfront: nothing to earn back
 
     win = rows[("ec2os", "us-east-1", "windows-r5.large")]
-    assert (win.unit, win.owned, win.recommended) == ("instances", 1, 2)
-    assert win.purchase() == "2 x windows-r5.large" and win.p95_rule_units is None
+    # On its own 2 more RIs pay (3 always run, 1 owned); planned together with the new Savings Plan, the
+    # plan may cover the third instance between the m5 family's busy hours instead (on these prices it just
+    # does: exact costs decide, by a hair, so only the relation is held here).
+    assert (win.unit, win.owned) == ("instances", 1) and win.recommended in (1, 2)
+    assert result.savings_plan is not None
+    if win.recommended == 1:
+        assert "2 on its own" in str(win.note) and result.savings_plan.recommended > 0
+    assert win.purchase() == f"{win.recommended:g} x windows-r5.large" and win.p95_rule_units is None
 
     unknown = rows[("ec2os", "us-east-1", "linux-x9.huge")]
     assert unknown.recommended is None and "no price" in unknown.note
@@ -267,7 +273,7 @@ def test_an_owned_savings_plan_is_planned_with_the_reservations(tmp_path: Path) 
     m5 = next(r for r in result.rows if r.key == "linux-m5.*")
     # Stand-alone, RIs for the whole steady 16 units pay; the plan owned already covers 2 x m5.large (8 units)
     # every hour, and RIs there would only leave it idle.
-    assert m5.recommended == 8 and "16 without them" in str(m5.note)
+    assert m5.recommended == 8 and "16 on its own" in str(m5.note)
     sp = result.savings_plan
     assert sp is not None and sp.owned == pytest.approx(float(m5_price().savings_plans["compute/1y/no"] * 2))
     assert sp.owned_utilization is not None and sp.owned_utilization >= 0.95

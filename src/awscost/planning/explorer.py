@@ -541,7 +541,9 @@ def _compare_row(
         if int(theirs["lookback"]) != plan_lookback_days:
             reasons.append(f"lookback: AWS {theirs['lookback']} days, ours {plan_lookback_days} days")
         if k[0] == "savings-plan":
-            reasons.append("ours covers only the EC2 spend left after our recommended RIs and the plans owned")
+            reasons.append(
+                "ours covers only the EC2 spend left after our recommended RIs and the plans owned"
+            )
         elif plan.flexible:
             reasons.append("size flexibility: we count the family's normalized units across all sizes")
         if plan.expiring_30d > 0:

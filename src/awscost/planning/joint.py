@@ -4,11 +4,12 @@
 For the EC2 groups this module then reads the Savings Plans owned (the latest `sp` item; plans ending within
 the renewal window are planned as gone, as reservations are), sets them and the groups against the hourly
 history in AWS's order (`commitments`: reservations first, then the plans, highest discount first), and
-replaces the EC2 recommendations with what pays against what is paid today. It values every purchase that way
-(each group's on top of the ones listed before it, the new Savings Plan last; they add up to the plan's
-total), and writes the Savings Plan row: the commitment owned, how much of it the usage uses today and after
-the purchases (modeled, beside Cost Explorer's measured utilization when the store holds it), and the new
-commitment for what is still left on demand.
+replaces the EC2 recommendations and the new Compute Savings Plan with the purchase that is cheapest in that
+model (the two together: a reservation taken away can leave usage a larger commitment covers better). It
+values every purchase against what is paid today (each group's on top of the ones listed before it, the new
+Savings Plan last; they add up to the plan's total), and writes the Savings Plan row: the commitment owned,
+how much of it the usage uses today and after the purchases (modeled, beside Cost Explorer's measured
+utilization when the store holds it), and the new commitment.
 """
 
 from __future__ import annotations

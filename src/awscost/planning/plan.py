@@ -341,17 +341,16 @@ def plan_from_store(
             new_ratio=sp_ratio, book=book, weights=weights, term=term, payment=payment, now=now, end=end,
             renew_days=renew_days, min_hours=min_hours, price_source=sources[ec2_rows[0]] or None,
         )  # fmt: skip
-        if any(p.commitment > 0 for p in joint.pools):
-            for n, i in enumerate(ec2_rows):
-                if not np.isfinite(planned["recommended"][i]):
-                    continue  # no reservation to buy (no offering, no price)
-                planned["recommended"][i] = joint.recommended[n]
-                planned["savings_opt"][i] = joint.savings[n]
-                planned["savings_p95"][i] = joint.p95_savings[n]
-                planned["utilization"][i] = joint.utilization[n]
-                if abs(joint.recommended[n] - joint.standalone[n]) > 1e-9:
-                    told = f"the Savings Plans owned cover part of this usage: {joint.standalone[n]:g} without them"
-                    notes[i] = f"{notes[i]}; {told}" if notes[i] else told
+        for n, i in enumerate(ec2_rows):
+            if not np.isfinite(planned["recommended"][i]):
+                continue  # no reservation to buy (no offering, no price)
+            planned["recommended"][i] = joint.recommended[n]
+            planned["savings_opt"][i] = joint.savings[n]
+            planned["savings_p95"][i] = joint.p95_savings[n]
+            planned["utilization"][i] = joint.utilization[n]
+            if abs(joint.recommended[n] - joint.standalone[n]) > 1e-9:
+                told = f"planned with the Savings Plans (owned and new): {joint.standalone[n]:g} on its own"
+                notes[i] = f"{notes[i]}; {told}" if notes[i] else told
     rows = []
     for i, g in enumerate(ordered):
         rows.append(
