@@ -304,7 +304,7 @@ def _savings_plan_row(
     if not np.isfinite(ratio):
         return None
     enough = m.hours >= min_hours
-    commitment = joint.commitment if enough else 0.0
+    commitment = float(joint.commitment) if enough else 0.0
     base_cost = commitments.hourly_cost(m, joint.extra, pools)
 
     def saving(c: float) -> float:
@@ -349,7 +349,7 @@ def _savings_plan_row(
         expiring_90d=float(sum((o.expiring_90 for o in owned if o.kind in APPLIES), Decimal(0))),
         coverage=None if coverage is None else round(coverage, 4),
         breakeven=round(ratio, 4),
-        recommended=round(commitment, 3),
+        recommended=round(float(commitment), 3),
         p95_rule=p95_rule,
         term=term,
         payment=payment,
@@ -358,8 +358,8 @@ def _savings_plan_row(
         monthly_savings=monthly_savings,
         p95_monthly_savings=money(saving(p95_rule) * 730),
         break_even_months=be_months,
-        utilization=None if used_new is None else round(used_new, 4),
-        owned_utilization=None if used_after is None else round(used_after, 4),
+        utilization=None if used_new is None else round(float(used_new), 4),
+        owned_utilization=None if used_after is None else round(float(used_after), 4),
         price_source=price_source,
         note=note,
     )
