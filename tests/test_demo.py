@@ -33,6 +33,7 @@ ALL_KINDS = {
     "ri-elasticache",
     "ri-es",
     "ri-redshift",
+    "sp",
 }
 HOURS = 3
 
@@ -70,7 +71,8 @@ def test_every_kind_with_exact_keys_and_hours(demo: tuple[DemoContext, str], exp
             # The RI step stores Cost Explorer's daily answers: one item per UTC day, regional or global.
             assert item["time"].endswith("T00:00:00Z") and region in (*sc.regions, "global")
             continue
-        assert region in sc.regions
+        # Savings Plans are global: one item per account (and the org total) in region "global".
+        assert region in sc.regions or (kind == "sp" and region == "global")
         if item.get("source") == "billing":
             # The RI step rebuilds the days before collection from the sandbox bill (history on day one).
             assert item["time"] < min(hours)
@@ -160,6 +162,11 @@ def test_counts_are_what_a_person_counts(demo: tuple[DemoContext, str], exported
             assert _org(exported, kind, region, format_hour(first)) == _person_counts(
                 sc, kind, region, first
             ), kind
+    # The Savings Plans owned: their hourly commitment in micro-USD, once per day, for the whole org.
+    owned = [p for p in sc.savings_plans() if p.active_at(first)]
+    assert owned and _org(exported, "sp", "global", format_hour(first)) == {
+        "compute/1y/no": int(sum(p.commitment for p in owned) * 1_000_000)
+    }
     # ec2os partitions the same instances by OS.
     for region in sc.regions:
         ec2 = _org(exported, "ec2", region, format_hour(last))

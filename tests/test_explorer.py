@@ -298,3 +298,81 @@ def test_stored_recommendations_are_read_in_one_window_around_the_history_end(tm
             explorer.stored_recommendations(store, account="acme", end=end.replace(day=12))[7][0].usage
         ) == {"linux-m5.large": 4.0}
         assert explorer.stored_recommendations(store, account="acme", end=end.replace(day=29)) == {}
+
+
+def test_savings_plans_utilization_and_coverage_become_ce_items() -> None:
+    ce = ce_client()
+    period = {"Start": "2026-11-24", "End": "2026-11-25"}
+    util = {
+        "SavingsPlansUtilizationsByTime": [
+            {
+                "TimePeriod": period,
+                "Utilization": {
+                    "TotalCommitment": "36",
+                    "UsedCommitment": "35.64",
+                    "UnusedCommitment": "0.36",
+                    "UtilizationPercentage": "99",
+                },
+                "Savings": {"NetSavings": "13.5", "OnDemandCostEquivalent": "49.5"},
+            }
+        ],
+        "Total": {"Utilization": {"UtilizationPercentage": "99"}},
+    }
+
+    def cov_page(region: str, pct: str, token: str | None = None) -> dict[str, Any]:
+        page: dict[str, Any] = {
+            "SavingsPlansCoverages": [
+                {
+                    "Attributes": {"region": region},
+                    "Coverage": {
+                        "SpendCoveredBySavingsPlans": "30",
+                        "OnDemandCost": "70",
+                        "TotalCost": "100",
+                        "CoveragePercentage": pct,
+                    },
+                    "TimePeriod": period,
+                }
+            ]
+        }
+        if token:
+            page["NextToken"] = token
+        return page
+
+    expected = {
+        "TimePeriod": period,
+        "Granularity": "DAILY",
+        "GroupBy": [{"Type": "DIMENSION", "Key": "REGION"}],
+        "Metrics": ["SpendCoveredBySavingsPlans"],
+    }
+    with Stubber(ce) as stub:
+        stub.add_response(
+            "get_savings_plans_utilization", util, {"TimePeriod": period, "Granularity": "DAILY"}
+        )
+        stub.add_response("get_savings_plans_coverage", cov_page("us-east-1", "30", "n2"), expected)
+        stub.add_response(
+            "get_savings_plans_coverage", cov_page("eu-west-1", "12.5"), {**expected, "NextToken": "n2"}
+        )
+        used = explorer.savings_plans_utilization(ce, date(2026, 11, 24), date(2026, 11, 25))
+        covered = explorer.savings_plans_coverage(ce, date(2026, 11, 24), date(2026, 11, 25))
+        stub.assert_no_pending_responses()
+    assert used == [
+        {
+            "day": "2026-11-24",
+            "service": "savings-plans",
+            "utilization_pct": Decimal("99"),
+            "total_commitment": Decimal("36"),
+            "used_commitment": Decimal("35.64"),
+            "unused_commitment": Decimal("0.36"),
+            "net_savings": Decimal("13.5"),
+            "on_demand_equivalent": Decimal("49.5"),
+        }
+    ]
+    [item] = explorer.utilization_items(used, "acme")
+    assert item.aws_resource == "ce-util:acme:global" and item.usage == {"savings-plans": 99.0}
+    assert item.attrs["utilization"]["savings-plans"]["used_commitment"] == "35.64"
+    items = explorer.coverage_items(covered, "acme")
+    assert [(i.aws_resource, dict(i.usage)) for i in items] == [
+        ("ce-cov:acme:eu-west-1", {"savings-plans": 12.5}),
+        ("ce-cov:acme:us-east-1", {"savings-plans": 30.0}),
+    ]
+    assert items[1].attrs["coverage"]["savings-plans"]["covered_spend"] == "30"

@@ -35,6 +35,68 @@ def test_coverage_and_utilization_from_the_scenario(sandbox: Any) -> None:
     assert len(util) == 2 and all(0 <= r["utilization_pct"] <= 100 for r in util)
 
 
+def test_savings_plans_utilization_and_coverage_are_the_bills(sandbox: Any) -> None:
+    from decimal import Decimal
+
+    from awscost_sandbox.bill import savings_plan_spend, savings_plan_use
+
+    sc = sandbox.scenario
+    ce = sandbox.client("ce")
+    day = sc.start.date() + timedelta(days=2)
+    [used] = explorer.savings_plans_utilization(ce, day, day + timedelta(days=1))
+    hours = [sc.start + timedelta(days=2, hours=h) for h in range(24)]
+    spent = sum((sum(savings_plan_use(sc, h).values(), Decimal(0)) for h in hours), Decimal(0))
+    owned = sum(p.commitment for p in sc.savings_plans()) * 24
+    # the sandbox bill's own allocation, to the cent, and the commitment it was measured against
+    assert used["total_commitment"] == owned.quantize(Decimal("0.01"))
+    assert used["used_commitment"] == spent.quantize(Decimal("0.01"))
+    assert Decimal(0) < used["utilization_pct"] <= 100
+    cov = explorer.savings_plans_coverage(ce, day, day + timedelta(days=1))
+    assert {r["region"] for r in cov} == set(sc.regions)
+    covered = sum((rate for h in hours for *_, rate, plan in savings_plan_spend(sc, h) if plan), Decimal(0))
+    assert sum(r["covered_spend"] for r in cov) == pytest.approx(covered, abs=Decimal("0.03"))
+    # (each amount rounded to the cent, as Cost Explorer shows them)
+    assert all(
+        abs(r["total_cost"] - r["covered_spend"] - r["on_demand_cost"]) <= Decimal("0.01") for r in cov
+    )
+    # a member account owns no plan: nothing to report
+    member = next(a.id for a in sc.accounts if not a.management)
+    assert explorer.savings_plans_utilization(sandbox.client("ce", account=member), day, day) == []
+
+
+def test_savings_plans_recommendation_counts_the_plans_owned(sandbox: Any) -> None:
+    """As Cost Explorer does: the recommendation is for the on-demand spend the plans owned leave, so without
+    the sandbox's plan the same fleet would need more commitment (asked of the handler itself for the
+    plan-less scenario: a second server would reset the one this module shares)."""
+    from decimal import Decimal
+
+    from awscost_sandbox import ce, layer
+    from awscost_sandbox.scenario import Scenario
+
+    class NoPlans(Scenario):
+        def savings_plans(self) -> list[Any]:
+            return []
+
+    def recommended(rec: dict[str, Any]) -> Decimal:
+        details = rec["SavingsPlansPurchaseRecommendation"]["SavingsPlansPurchaseRecommendationDetails"]
+        return Decimal(details[0]["HourlyCommitmentToPurchase"]) if details else Decimal(0)
+
+    params = {"LookbackPeriodInDays": "SEVEN_DAYS", "TermInYears": "ONE_YEAR", "PaymentOption": "NO_UPFRONT"}
+    payer = sandbox.scenario.management.id
+    token = layer._current.set(layer.LayerContext(NoPlans(), sandbox.clock))
+    try:
+        without = recommended(ce.savings_plans_recommendation(params, payer, "us-east-1"))
+    finally:
+        layer._current.reset(token)
+    [mine] = explorer.savings_plans_recommendation(sandbox.client("ce"), lookback_days=7) or [
+        {"hourly_commitment": Decimal(0)}
+    ]
+    # (the bill charges the plan's rate on the sandbox's own prices, the recommendation prices with the
+    # snapshot: the two commitments differ by about, not exactly, the plan owned)
+    owned = sum(p.commitment for p in sandbox.scenario.savings_plans())
+    assert without > 0 and 0 < without - mine["hourly_commitment"] < 2 * owned
+
+
 def test_recommendations_page_through_the_layer_and_compare(sandbox: Any) -> None:
     ce = sandbox.client("ce")
     recs = explorer.ri_recommendations(ce, "ec2", lookback_days=7, term="1y", payment="all")

@@ -26,6 +26,7 @@ EXPECTED_KINDS = {
     "ri-elasticache": "daily",
     "ri-es": "daily",
     "ri-redshift": "daily",
+    "sp": "daily",
 }
 
 

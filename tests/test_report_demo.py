@@ -32,6 +32,18 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
             if u.kind == "ec2":
                 per_region[u.region][f"{'spot-' if u.spot else ''}{u.os}-{u.type}"] += u.count
         items += [UsageItem("ec2os", scenario.org_name, r, h, dict(c)) for r, c in per_region.items()]
+    # the Savings Plans owned, as the daily collection records them (its own tests: test_collect_savings_plans)
+    plans = [
+        {"id": p.id, "key": "compute/1y/no", "type": p.type, "commitment": str(p.commitment),
+         "start": p.start.isoformat(), "end": p.end.isoformat()}
+        for p in scenario.savings_plans()
+    ]  # fmt: skip
+    owned = int(sum(p.commitment for p in scenario.savings_plans()) * 1_000_000)
+    items.append(
+        UsageItem(
+            "sp", scenario.org_name, "global", hours[-1], {"compute/1y/no": owned}, {"savings_plans": plans}
+        )
+    )
     store = open_store(store_url)
     store.put_items(items)
     store.close()
@@ -53,6 +65,14 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
         demo_step(ctx)
     text = out.getvalue()
     assert "AwsRIUsageReport.xlsx" in text and "buy" in text and "/month" in text
+    # Each recommendation line says both purchases in instances; a family's normalized units in brackets.
+    lines = [line for line in text.splitlines() if ": buy " in line]
+    assert lines
+    for line in lines:
+        bought, _, p95 = line.partition("(P95 rule: ")
+        assert " x " in bought.partition(": buy ")[2] and " x " in p95, line
+        if ".*" in line.split(": buy ")[0]:  # a size-flexible family
+            assert bought.count("normalized units]") == 1 and p95.count("normalized units]") == 1, line
     wb = openpyxl.load_workbook(tmp_path / "AwsRIUsageReport.xlsx")
     assert "ec2os us-east-1" in wb.sheetnames
     # the sandbox's Cost Explorer answers were stored and shown
@@ -62,6 +82,18 @@ def test_demo_step_writes_the_workbook_and_prints_top_recommendations(tmp_path: 
     compared = {c.value for c in wb["Plan vs CE"]["C"]}
     assert "compute" in compared  # our Savings Plan commitment beside AWS's
     assert ctx.results["ri_report"]["rows"]
+    # The plan counts the sandbox's Savings Plan: no recommended RI leaves it below 95% used, and the line
+    # says so; Cost Explorer's measured utilization (the bill's, through the layer) is quoted beside ours.
+    plan = ctx.results["ri_report"]["plan"]
+    sp = plan.savings_plan
+    assert sp is not None and sp.owned == float(sum(p.commitment for p in scenario.savings_plans()))
+    assert sp.owned_utilization is not None and sp.owned_utilization >= 0.95
+    assert f"${sp.owned:g}/h owned, {sp.owned_utilization:.1%} used after the RIs" in text
+    assert "Cost Explorer:" in str(sp.note)
+    # every EC2 purchase is at most what the stand-alone break-even rule buys
+    for row in plan.rows:
+        if row.kind == "ec2os" and "on its own" in str(row.note):
+            assert row.recommended < float(str(row.note).rsplit(": ", 1)[1].split()[0])
     # and the store now holds the daily Cost Explorer items
     store = open_store(store_url)
     kinds = {i.kind for i in store.query(since=hours[0] - timedelta(days=8))} & {

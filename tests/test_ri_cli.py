@@ -81,7 +81,7 @@ def test_ri_plan_table_and_csv(env: str) -> None:
         "mean",
         "p50",
     ]
-    assert header[-4:] == ["break_even_months", "utilization", "price_source", "note"]
+    assert header[-5:] == ["break_even_months", "utilization", "owned_utilization", "price_source", "note"]
 
 
 def test_ri_backtest_and_bad_kind(env: str) -> None:

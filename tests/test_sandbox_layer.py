@@ -233,3 +233,28 @@ def test_a_handler_bug_is_an_aws_shaped_500(server: SandboxServer) -> None:
         layer.unregister("redshift", "DescribeReservedNodeOfferings")
         if previous is not None:
             layer.register("redshift", "DescribeReservedNodeOfferings", previous)
+
+
+def test_savings_plans_of_the_owner_with_state_filter_and_paging(server: SandboxServer) -> None:
+    sc = server.scenario
+    owned = sc.savings_plans()
+    assert owned
+    for account in sc.account_ids:
+        client = server.client("savingsplans", "us-east-1", account)
+        got = client.describe_savings_plans(states=["active"])["savingsPlans"]
+        mine = [p for p in owned if p.account == account and p.active_at(server.clock)]
+        assert [(g["savingsPlanId"], g["commitment"], g["savingsPlanType"]) for g in got] == [
+            (p.id, str(p.commitment), p.type) for p in mine
+        ]
+    plan = owned[0]
+    client = server.client("savingsplans", "eu-west-1", plan.account)  # a global API: any signing region
+    [answer] = client.describe_savings_plans(savingsPlanIds=[plan.id])["savingsPlans"]
+    assert answer["savingsPlanArn"] == plan.arn and answer["termDurationInSeconds"] == plan.term_seconds
+    assert answer["start"] < answer["end"] and answer["state"] == "active"
+    assert client.describe_savings_plans(states=["retired"])["savingsPlans"] == []
+    typed = client.describe_savings_plans(filters=[{"name": "savings-plan-type", "values": ["EC2Instance"]}])
+    assert typed["savingsPlans"] == []
+    # the page size is checked as AWS checks it
+    with pytest.raises(botocore.exceptions.ClientError) as err:
+        client.describe_savings_plans(maxResults=5000)
+    assert err.value.response["Error"]["Code"] in ("ValidationException", "InvalidParameterValue")

@@ -34,8 +34,6 @@ DEFAULT_RATE = Decimal(DEFAULT_OD_PRICE)
 OS_EXTRA = OS_PRICE_EXTRA
 SPOT_FACTOR = Decimal("0.3")
 RCU_RATE, WCU_RATE = Decimal("0.00013"), Decimal("0.00065")
-SP_COMMITMENT = Decimal("1.50")  # $/hour of the sandbox Compute Savings Plan
-SP_DISCOUNT = Decimal("0.72")  # Savings Plan rate as a share of on-demand
 TAX_RATE = Decimal("0.08")
 CREDIT = Decimal("-25.00")
 REFUND = Decimal("-3.50")
@@ -266,6 +264,70 @@ def _matches(r: Any, unit: Any) -> bool:
     )
 
 
+def savings_plan_applies(plan: Any, unit: Any) -> bool:
+    """A Compute plan covers any on-demand EC2 instance; an EC2 Instance plan its region and family only."""
+    if unit.kind != "ec2" or unit.spot:
+        return False
+    if plan.type == "EC2Instance":
+        return bool(plan.region == unit.region and unit.type.split(".")[0] == plan.family)
+    return bool(plan.type == "Compute")
+
+
+def savings_plan_use(scenario: Any, hour: datetime) -> dict[str, Decimal]:
+    """Per Savings Plan active in `hour`, the commitment ($) its covered usage used, exactly as the bill
+    applies it (`build_lines` uses this too): reservations first, then the plans in scenario order, each
+    instance-hour wholly on the first plan with enough commitment left."""
+    return _allocate(scenario, hour)[1]
+
+
+def savings_plan_spend(scenario: Any, hour: datetime) -> list[tuple[Any, Decimal, Any]]:
+    """Every instance-hour of `hour` a Savings Plan could cover (on-demand EC2 that no reservation covered):
+    (the fleet unit, its on-demand rate, the plan that covered it or None), as the bill applies them."""
+    fleet = scenario.fleet_at(hour)
+    covered, _ = _allocate(scenario, hour, fleet)
+    out = []
+    for i, unit in enumerate(fleet):
+        if unit.kind != "ec2" or unit.spot:
+            continue
+        rate = rate_of(unit.kind, unit.type, unit.os)
+        for rid in unit.ids:
+            cover = covered.get((i, rid))
+            if cover is None or hasattr(cover, "commitment"):
+                out.append((unit, rate, cover))
+    return out
+
+
+def _allocate(
+    scenario: Any, hour: datetime, fleet: list[Any] | None = None
+) -> tuple[dict[tuple[int, str], Any], dict[str, Decimal]]:
+    """How the bill pays each instance-hour of `hour`: (fleet index, resource id) -> the reservation or
+    Savings Plan that covers it (absent: on demand), and per active plan the commitment used."""
+    active = [r for r in scenario.reservations() if r.start <= hour < r.end]
+    plans = [p for p in scenario.savings_plans() if p.active_at(hour)]
+    free = {r.id: r.count for r in active}
+    left = {p.id: p.commitment for p in plans}
+    used = {p.id: Decimal(0) for p in plans}
+    out: dict[tuple[int, str], Any] = {}
+    for i, unit in enumerate(scenario.fleet_at(hour) if fleet is None else fleet):
+        if unit.kind == "dynamodb" or unit.spot:
+            continue
+        rate = rate_of(unit.kind, unit.type, unit.os) * (2 if unit.kind == "rds" and unit.multi_az else 1)
+        for rid in unit.ids:
+            ri = next((r for r in active if free[r.id] > 0 and _matches(r, unit)), None)
+            if ri is not None:
+                free[ri.id] -= 1
+                out[(i, rid)] = ri
+                continue
+            for plan in plans:
+                cost = q(rate * plan.discount)
+                if savings_plan_applies(plan, unit) and cost <= left[plan.id]:
+                    left[plan.id] -= cost
+                    used[plan.id] += cost
+                    out[(i, rid)] = plan
+                    break
+    return out, used
+
+
 def _tags(unit: Any) -> dict[str, str]:
     return {(k if ":" in k else f"user:{k}"): str(v) for k, v in unit.tags.items() if v not in (None, "")}
 
@@ -275,24 +337,26 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
     lines: list[Line] = []
     hours = sorted({floor_hour(h) for h in hours})
     management = next(a.id for a in scenario.accounts if a.management)
-    sp_arn = f"arn:aws:savingsplans::{management}:savingsplan/{hashlib.sha1(b'sandbox-sp').hexdigest()[:12]}"
+    plans = list(scenario.savings_plans())
     ri_used: dict[tuple[str, str], int] = defaultdict(
         int
     )  # (reservation id, period) -> covered instance-hours
     ri_hours: dict[tuple[str, str], int] = defaultdict(int)  # active hours in period
-    sp_used: dict[str, Decimal] = defaultdict(Decimal)
-    sp_hours: dict[str, int] = defaultdict(int)
+    sp_used: dict[tuple[str, str], Decimal] = defaultdict(Decimal)  # (plan id, period) -> commitment used
+    sp_hours: dict[tuple[str, str], int] = defaultdict(int)  # active hours in period
     reservations = list(scenario.reservations())
     for hour in hours:
         end = hour + HOUR
         period = hour.strftime("%Y-%m")
         active = [r for r in reservations if r.start <= hour < r.end]
-        free = {r.id: r.count for r in active}
         for r in active:
             ri_hours[(r.id, period)] += 1
-        sp_hours[period] += 1
-        sp_left = SP_COMMITMENT
-        for unit in scenario.fleet_at(hour):
+        for plan in plans:
+            if plan.active_at(hour):
+                sp_hours[(plan.id, period)] += 1
+        fleet = scenario.fleet_at(hour)
+        covered, _ = _allocate(scenario, hour, fleet)
+        for index, unit in enumerate(fleet):
             code, pname, usage_word, operation, unit_name = PRODUCT[unit.kind]
             prefix = REGION_PREFIX.get(unit.region, "")
             tags = _tags(unit)
@@ -373,9 +437,9 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                         )
                     )
                     continue
-                ri = next((r for r in active if free[r.id] > 0 and _matches(r, unit)), None)
-                if ri is not None:
-                    free[ri.id] -= 1
+                cover = covered.get((index, rid))
+                if cover is not None and not hasattr(cover, "commitment"):  # a reservation
+                    ri = cover
                     ri_used[(ri.id, period)] += 1
                     amortized = q(Decimal(ri.fixed_price) * 3600 / ri.duration_seconds)
                     lines.append(
@@ -392,10 +456,9 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                         )
                     )
                     continue
-                sp_cost = q(rate * SP_DISCOUNT)
-                if unit.kind == "ec2" and sp_cost <= sp_left:
-                    sp_left -= sp_cost
-                    sp_used[period] += sp_cost
+                if cover is not None:  # a Savings Plan
+                    sp_cost = q(rate * cover.discount)
+                    sp_used[(cover.id, period)] += sp_cost
                     od = q(rate)
                     lines.append(
                         Line(
@@ -403,9 +466,9 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                             rate=rate,
                             unblended=od,
                             description=f"{unit.type} covered by Savings Plan",
-                            sp_arn=sp_arn,
+                            sp_arn=cover.arn,
                             sp_effective=sp_cost,
-                            sp_rate=q(rate * SP_DISCOUNT),
+                            sp_rate=sp_cost,
                             **base,
                         )
                     )
@@ -416,7 +479,7 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                             rate=rate,
                             unblended=-od,
                             description=f"SavingsPlanNegation used by AccountId : {unit.account}",
-                            sp_arn=sp_arn,
+                            sp_arn=cover.arn,
                             **neg,
                         )
                     )
@@ -475,37 +538,44 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
                     ri_units=Decimal(unit_hours),
                 )
             )
-        total = q(SP_COMMITMENT * sp_hours[period])
-        lines.append(
-            Line(
-                management,
-                "spfee",
-                "SavingsPlanRecurringFee",
-                pstart,
-                pend,
-                None,
-                None,
-                sp_arn,
-                None,
-                None,
-                None,
-                "ComputeSP:1yrNoUpfront",
-                "",
-                Decimal(sp_hours[period]),
-                SP_COMMITMENT,
-                total,
-                Decimal(0),
-                None,
-                "1 year No Upfront Compute Savings Plan",
-                "ComputeSavingsPlans",
-                "Savings Plans for AWS Compute usage",
-                "Hrs",
-                None,
-                sp_arn=sp_arn,
-                sp_total=total,
-                sp_used=q(sp_used[period]),
+        for plan in plans:
+            n_hours = sp_hours.get((plan.id, period), 0)
+            if not n_hours:
+                continue
+            total = q(plan.commitment * n_hours)
+            years = plan.term_seconds // 31536000
+            lines.append(
+                Line(
+                    plan.account,
+                    "spfee",
+                    "SavingsPlanRecurringFee",
+                    pstart,
+                    pend,
+                    None,
+                    None,
+                    plan.arn,
+                    None,
+                    None,
+                    None,
+                    f"{'ComputeSP' if plan.type == 'Compute' else 'EC2InstanceSP'}:"
+                    f"{years}yr{plan.payment.replace(' ', '')}",
+                    "",
+                    Decimal(n_hours),
+                    plan.commitment,
+                    total,
+                    Decimal(0),
+                    None,
+                    f"{years} year {plan.payment} {'Compute' if plan.type == 'Compute' else 'EC2 Instance'} "
+                    "Savings Plan",
+                    "ComputeSavingsPlans",
+                    "Savings Plans for AWS Compute usage",
+                    "Hrs",
+                    None,
+                    sp_arn=plan.arn,
+                    sp_total=total,
+                    sp_used=q(sp_used[(plan.id, period)]),
+                )
             )
-        )
         # Tax per account and product code, on what that product cost, as a real CUR books it; a credit
         # against the charges it offsets (a promotional credit covers at most what the account was billed,
         # its largest products first), never as one EC2 line.

@@ -1,8 +1,9 @@
 """Sandbox answers to the Cost Explorer operations moto lacks, computed from the scenario.
 
 Sandbox only (never on a production path). Importing this module registers, in the sandbox layer:
-GetReservationCoverage, GetReservationUtilization, GetReservationPurchaseRecommendation and
-GetSavingsPlansPurchaseRecommendation. Usage comes from `scenario.fleet_at(hour)` (spot excluded), owned
+GetReservationCoverage, GetReservationUtilization, GetReservationPurchaseRecommendation,
+GetSavingsPlansPurchaseRecommendation, GetSavingsPlansUtilization and GetSavingsPlansCoverage (the Savings
+Plans' use as the sandbox bill applies them). Usage comes from `scenario.fleet_at(hour)` (spot excluded), owned
 reservations from `scenario.active_reservations(hour)`, up to the layer's simulated clock.
 
 The recommendation imitates what Cost Explorer is known to do, so that its differences from our plan are the
@@ -319,22 +320,32 @@ def savings_plans_recommendation(params: dict[str, Any], account: str, region: s
 
     from awscost.planning import ri
     from awscost.planning.pricing.book import snapshot_book
+    from awscost_sandbox.bill import savings_plan_spend
 
     days = LOOKBACK_DAYS.get(params.get("LookbackPeriodInDays", "SEVEN_DAYS"), 7)
     term = TERM[params.get("TermInYears", "ONE_YEAR")]
     payment = PAYMENT[params.get("PaymentOption", "NO_UPFRONT")]
     plan = "compute" if params.get("SavingsPlansType", "COMPUTE_SP") == "COMPUTE_SP" else "ec2instance"
-    keys, matrix, owned = _lookback_matrix("ec2", account, days)
     book = snapshot_book()
-    spend = np.zeros(matrix.shape[1])
-    sp_cost = np.zeros(matrix.shape[1])
-    for i, (reg, key) in enumerate(keys):
-        price = book.lookup("ec2", key[1], reg, key[2])
-        if price is None or price.on_demand is None or f"{plan}/{term}/{payment}" not in price.savings_plans:
-            continue
-        uncovered = np.maximum(matrix[i] - owned[i], 0)
-        spend += uncovered * float(price.on_demand)
-        sp_cost += uncovered * float(price.savings_plans[f"{plan}/{term}/{payment}"])
+    # As Cost Explorer does, on the on-demand spend the reservations and Savings Plans owned left uncovered
+    # (the bill's own allocation of them), priced with the snapshot.
+    clock = current().clock
+    hours = list(_hours(clock - timedelta(days=days) + HOUR, clock + HOUR))
+    spend = np.zeros(len(hours))
+    sp_cost = np.zeros(len(hours))
+    for t, h in enumerate(hours):
+        for unit, _rate, cover in savings_plan_spend(current().scenario, h):
+            if cover is not None or not _visible(account, unit.account):
+                continue
+            price = book.lookup("ec2", unit.type, unit.region, unit.os or "linux")
+            if (
+                price is None
+                or price.on_demand is None
+                or f"{plan}/{term}/{payment}" not in price.savings_plans
+            ):
+                continue
+            spend[t] += float(price.on_demand)
+            sp_cost[t] += float(price.savings_plans[f"{plan}/{term}/{payment}"])
     ratio = float(sp_cost.sum() / spend.sum()) if spend.sum() > 0 else 1.0
     out = ri.plan(spend[None, :], 0.0, 1.0, ratio, granularity=0.001 / ratio, min_hours=24)
     level = float(out["recommended"][0])
@@ -370,7 +381,95 @@ def savings_plans_recommendation(params: dict[str, Any], account: str, region: s
     }
 
 
+def _plans_visible(account: str) -> list[Any]:
+    ctx = current()
+    return [p for p in ctx.scenario.savings_plans() if _visible(account, p.account)]
+
+
+def savings_plans_utilization(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    """Per day, the commitment of the Savings Plans the caller sees (the payer: all) and how much of it the
+    bill's allocation used (`awscost_sandbox.bill.savings_plan_use`)."""
+    from awscost_sandbox.bill import savings_plan_use
+
+    plans = {p.id: p for p in _plans_visible(account)}
+    by_time = []
+    grand = [Decimal(0), Decimal(0), Decimal(0)]  # total, used, on-demand equivalent
+    for day in _days(params):
+        total = used = od_equivalent = Decimal(0)
+        for h in _hours(day, day + timedelta(days=1)):
+            for pid, spent in savings_plan_use(current().scenario, h).items():
+                if pid in plans:
+                    total += plans[pid].commitment
+                    used += spent
+                    od_equivalent += spent / plans[pid].discount
+        if not total:
+            continue
+        for i, v in enumerate((total, used, od_equivalent)):
+            grand[i] += v
+        by_time.append(
+            {
+                "TimePeriod": {"Start": f"{day:%Y-%m-%d}", "End": f"{day + timedelta(days=1):%Y-%m-%d}"},
+                **_sp_utilization(total, used, od_equivalent),
+            }
+        )
+    return {"SavingsPlansUtilizationsByTime": by_time, "Total": _sp_utilization(*grand)}
+
+
+def _sp_utilization(total: Decimal, used: Decimal, od_equivalent: Decimal) -> dict[str, Any]:
+    return {
+        "Utilization": {
+            "TotalCommitment": _s(total),
+            "UsedCommitment": _s(used),
+            "UnusedCommitment": _s(total - used),
+            "UtilizationPercentage": _s(100 * used / total if total else 0),
+        },
+        "Savings": {"NetSavings": _s(od_equivalent - total), "OnDemandCostEquivalent": _s(od_equivalent)},
+        "AmortizedCommitment": {
+            "AmortizedRecurringCommitment": _s(total),
+            "AmortizedUpfrontCommitment": "0.00",
+            "TotalAmortizedCommitment": _s(total),
+        },
+    }
+
+
+def savings_plans_coverage(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    """Per day and region, the on-demand-equivalent EC2 spend the Savings Plans covered and the on-demand
+    spend left (usage reservations cover is not eligible), for the usage the caller sees."""
+    from awscost_sandbox.bill import savings_plan_spend
+
+    groups = [g.get("Key") for g in params.get("GroupBy") or []]
+    if groups not in ([], ["REGION"]):
+        raise LayerError(
+            "ValidationException", f"the sandbox groups Savings Plans coverage by REGION only: {groups}"
+        )
+    rows = []
+    for day in _days(params):
+        per_region: dict[str, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
+        for h in _hours(day, day + timedelta(days=1)):
+            for unit, rate, cover in savings_plan_spend(current().scenario, h):
+                if _visible(account, unit.account):
+                    per_region[unit.region if groups else "all"][0 if cover is not None else 1] += rate
+        for reg, (covered, on_demand) in sorted(per_region.items()):
+            total = covered + on_demand
+            rows.append(
+                {
+                    "Attributes": {"region": reg} if groups else {},
+                    "Coverage": {
+                        "SpendCoveredBySavingsPlans": _s(covered),
+                        "OnDemandCost": _s(on_demand),
+                        "TotalCost": _s(total),
+                        "CoveragePercentage": _s(100 * covered / total if total else 0),
+                    },
+                    "TimePeriod": {"Start": f"{day:%Y-%m-%d}", "End": f"{day + timedelta(days=1):%Y-%m-%d}"},
+                }
+            )
+    chunk, token = page(rows, params, limit_key="MaxResults", token_key="NextToken", default=100, minimum=1)
+    return {"SavingsPlansCoverages": chunk, **token}
+
+
 register("ce", "GetReservationCoverage", reservation_coverage)
 register("ce", "GetReservationUtilization", reservation_utilization)
 register("ce", "GetReservationPurchaseRecommendation", purchase_recommendation)
 register("ce", "GetSavingsPlansPurchaseRecommendation", savings_plans_recommendation)
+register("ce", "GetSavingsPlansUtilization", savings_plans_utilization)
+register("ce", "GetSavingsPlansCoverage", savings_plans_coverage)

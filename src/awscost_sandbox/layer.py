@@ -577,3 +577,73 @@ def es_reserved_instances(params: dict[str, Any], account: str, region: str) -> 
     items = _search_reservations(params, account, region, legacy=True)
     chunk, token = page(items, params, limit_key="MaxResults", token_key="NextToken", minimum=1)
     return {"ReservedElasticsearchInstances": chunk, **token}
+
+
+# --- Savings Plans -----------------------------------------------------------------------------------------
+SAVINGS_PLAN_FILTERS = {
+    "region": lambda p: p.region or "",
+    "ec2-instance-family": lambda p: p.family or "",
+    "savings-plan-type": lambda p: p.type,
+    "payment-option": lambda p: p.payment,
+    "term": lambda p: str(p.term_seconds),
+    "commitment": lambda p: str(p.commitment),
+}
+
+
+def _savings_plan_state(plan: Any, clock: datetime) -> str:
+    if plan.active_at(clock):
+        return "active"
+    return "queued" if clock < plan.start else "retired"
+
+
+def _iso_ms(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@handles("savingsplans", "DescribeSavingsPlans")
+def describe_savings_plans(params: dict[str, Any], account: str, region: str) -> dict[str, Any]:
+    """The account's Savings Plans with their state at the simulated clock (the API is global: one answer
+    whatever the region the request was signed for)."""
+    ctx = current()
+    states = set(params.get("states") or [])
+    ids = set(params.get("savingsPlanIds") or [])
+    arns = set(params.get("savingsPlanArns") or [])
+    filters = {f["name"]: set(f.get("values") or []) for f in params.get("filters") or []}
+    unknown = sorted(set(filters) - set(SAVINGS_PLAN_FILTERS))
+    if unknown:
+        raise LayerError("ValidationException", f"the sandbox does not filter Savings Plans by {unknown}")
+    items = []
+    for plan in ctx.scenario.savings_plans():
+        state = _savings_plan_state(plan, ctx.clock)
+        if plan.account != account or (states and state not in states):
+            continue
+        if (ids and plan.id not in ids) or (arns and plan.arn not in arns):
+            continue
+        if any(SAVINGS_PLAN_FILTERS[name](plan) not in values for name, values in filters.items()):
+            continue
+        hours = Decimal(plan.term_seconds) / 3600
+        paid_upfront = {"All Upfront": Decimal(1), "Partial Upfront": Decimal("0.5")}.get(
+            plan.payment, Decimal(0)
+        )
+        item = {
+            "offeringId": f"offering-{plan.type}-{plan.term_seconds}-{plan.payment.replace(' ', '')}",
+            "savingsPlanId": plan.id,
+            "savingsPlanArn": plan.arn,
+            "description": f"{plan.term_seconds // 31536000} year {plan.payment} {plan.type} Savings Plan",
+            "start": _iso_ms(plan.start),
+            "end": _iso_ms(plan.end),
+            "state": state,
+            "savingsPlanType": plan.type,
+            "paymentOption": plan.payment,
+            "productTypes": ["EC2", "Fargate", "Lambda"] if plan.type == "Compute" else ["EC2"],
+            "currency": "USD",
+            "commitment": str(plan.commitment),
+            "upfrontPaymentAmount": str((plan.commitment * hours * paid_upfront).quantize(Decimal("0.01"))),
+            "recurringPaymentAmount": str(plan.commitment * (1 - paid_upfront)),
+            "termDurationInSeconds": plan.term_seconds,
+        }
+        if plan.type == "EC2Instance":
+            item.update({"region": plan.region, "ec2InstanceFamily": plan.family})
+        items.append(item)
+    chunk, token = page(items, params, limit_key="maxResults", token_key="nextToken", minimum=1, maximum=1000)
+    return {"savingsPlans": chunk, **token}

@@ -62,7 +62,7 @@ def demo_step(ctx: Any) -> None:
             job_ctx, ReportParams(out=out, lookback=lookback, until=ctx.last_hour)
         )
     path, plan = report.path, report.plan
-    ctx.results["ri_report"] = {"path": path, "rows": plan.rows}
+    ctx.results["ri_report"] = {"path": path, "rows": plan.rows, "plan": plan}
     top = sorted(
         (r for r in plan.rows if (r.monthly_savings or 0) > 0), key=lambda r: -(r.monthly_savings or 0)
     )[:5]
@@ -73,10 +73,17 @@ def demo_step(ctx: Any) -> None:
             f"no reservation to recommend yet: {short} of {len(plan.rows)} groups have less than a"
             f" week of history ({hours} hours); run the demo with more hours"
         )
-    for r in top:
-        what = r.recommended_units or f"{r.recommended:g} x {r.key}"
+    sp = plan.savings_plan
+    if sp is not None:
+        used = f", {sp.owned_utilization:.1%} used after the RIs" if sp.owned_utilization is not None else ""
         ctx.console.print(
-            f"  {r.kind} {r.region} {r.key}: buy {what} ({r.term}, {r.payment} upfront), "
-            f"${r.monthly_savings}/month (P95 rule: {r.p95_rule:g} -> "
+            f"  Savings Plans: ${sp.owned:g}/h owned{used}; add {sp.purchase()} ({sp.term}, {sp.payment} "
+            f"upfront), ${sp.monthly_savings}/month"
+        )
+    for r in top:
+        # Both purchases in instances, a size-flexible family's normalized units in brackets.
+        ctx.console.print(
+            f"  {r.kind} {r.region} {r.key}: buy {r.purchase()} ({r.term}, {r.payment} upfront), "
+            f"${r.monthly_savings}/month (P95 rule: {r.purchase('p95_rule')} -> "
             f"${r.p95_monthly_savings}/month)"
         )

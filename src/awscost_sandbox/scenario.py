@@ -9,9 +9,9 @@ spikes; some groups only exist for a window of hours, and one baseline slot of m
 now and then, so instance ids come and go. This gives the hourly history the spread an RI planner needs
 (min, P5, median, P95, max all differ).
 
-Beyond the shared API (`fleet_at`, `reservations`, `hours`): `paused_at(hour)` (Redshift clusters that exist
-but are paused), `active_reservations(hour)`, `business_hours(region, hour)` (0..1, the autoscaling shape),
-`management`, `account_ids`.
+Beyond the shared API (`fleet_at`, `reservations`, `hours`): `savings_plans()` (the plans owned, from the
+TOML), `paused_at(hour)` (Redshift clusters that exist but are paused), `active_reservations(hour)`,
+`business_hours(region, hour)` (0..1, the autoscaling shape), `management`, `account_ids`.
 
 Tags: `FleetUnit.tags` holds the tags as the bill shows them for cost allocation: user-defined
 `Spend_Category` appears as `user:Spend_Category` (SPEND_TAG); other keys (`Name`, `Role`,
@@ -112,6 +112,31 @@ class SandboxReservation:
         return self.start <= hour < self.end
 
 
+@dataclass(frozen=True)
+class SandboxSavingsPlan:
+    account: str
+    id: str
+    type: str  # "Compute" | "EC2Instance", as the Savings Plans API names it
+    commitment: Decimal  # $/hour
+    start: datetime
+    end: datetime
+    payment: str = "No Upfront"
+    discount: Decimal = Decimal("0.72")  # SP rate / the sandbox's on-demand rate, for the bill
+    region: str | None = None  # EC2Instance plans: the region and instance family they apply to
+    family: str | None = None
+
+    @property
+    def term_seconds(self) -> int:
+        return int((self.end - self.start).total_seconds())
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:savingsplans::{self.account}:savingsplan/{self.id}"
+
+    def active_at(self, hour: datetime) -> bool:
+        return self.start <= hour < self.end
+
+
 def resource_tags(unit: FleetUnit) -> dict[str, str]:
     """The tags as set on the AWS resource (cost-allocation `user:` prefix removed)."""
     return {k.removeprefix("user:"): v for k, v in unit.tags.items()}
@@ -180,6 +205,7 @@ class Scenario:
         self.start: datetime = _DATA["start"]
         self._groups = _build_groups(seed, self.accounts, self.regions)
         self._reservations = _build_reservations(seed, self._groups, self.start)
+        self._savings_plans = _build_savings_plans(self.accounts)
 
     # -- the shared API ------------------------------------------------------------------------------------
     def hours(self, n: int) -> list[datetime]:
@@ -196,6 +222,9 @@ class Scenario:
 
     def reservations(self) -> list[SandboxReservation]:
         return list(self._reservations)
+
+    def savings_plans(self) -> list[SandboxSavingsPlan]:
+        return list(self._savings_plans)
 
     # -- helpers -----------------------------------------------------------------------------------------
     @property
@@ -509,6 +538,29 @@ def _build_reservations(seed: int, groups: list[_Group], start: datetime) -> lis
                     fixed_price=(r.usage_price * 8760).quantize(Decimal(1)) or Decimal(500),
                 )
             )
+    return out
+
+
+def _build_savings_plans(accounts: list[SandboxAccount]) -> list[SandboxSavingsPlan]:
+    """The `[[savings_plan]]` entries of scenario.toml (not seeded: the same plans whatever the seed)."""
+    ids = {a.name: a.id for a in accounts}
+    out = []
+    for i, raw in enumerate(_DATA.get("savings_plan", [])):
+        h = _hex("savings-plan", i, raw["account"], raw["type"], n=32)
+        out.append(
+            SandboxSavingsPlan(
+                account=ids[raw["account"]],
+                id=f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}",
+                type=raw["type"],
+                commitment=Decimal(raw["commitment"]),
+                start=raw["start"],
+                end=raw["start"] + timedelta(seconds=int(raw["term_seconds"])),
+                payment=raw.get("payment", "No Upfront"),
+                discount=Decimal(raw.get("discount", "0.72")),
+                region=raw.get("region"),
+                family=raw.get("family"),
+            )
+        )
     return out
 
 

@@ -3,8 +3,10 @@
 Every call pages with NextPageToken (the original read only the first page). Daily results are stored as
 usage items so trends can be plotted, with the kinds the original planned:
 
-    ce-cov     region  -> {service: coverage % of running hours},  attrs["coverage"][service] = hours
-    ce-util    "global" -> {service: utilization % of purchased hours}, attrs["utilization"][service] = totals
+    ce-cov     region  -> {service: coverage % of running hours},  attrs["coverage"][service] = hours;
+               service "savings-plans": % of eligible on-demand-equivalent spend the Savings Plans covered
+    ce-util    "global" -> {service: utilization % of purchased hours}, attrs["utilization"][service] = totals;
+               service "savings-plans": % of the Savings Plans' commitment used, with the $ owned and used
     ce-rec-7 / ce-rec-60   region -> {usage key: recommended count}, attrs["recommendations"] = details;
                region "global" -> {"compute-sp": hourly commitment $}, attrs["savings_plans"] = details
 
@@ -124,6 +126,67 @@ def reservation_utilization(ce: Any, start: date, end: date, service: str) -> li
                 }
             )
     return out
+
+
+# The service name Savings Plans rows carry in ce-cov / ce-util items, beside the reservations' services.
+SAVINGS_PLANS = "savings-plans"
+
+
+def savings_plans_utilization(ce: Any, start: date, end: date) -> list[dict[str, Any]]:
+    """Daily utilization of the Savings Plans owned (all of them, the payer's view): one dict per day with
+    the commitment ($) owned, used and unused over the day. GetSavingsPlansUtilization does not page."""
+    resp = ce.get_savings_plans_utilization(
+        TimePeriod={"Start": start.isoformat(), "End": end.isoformat()}, Granularity="DAILY"
+    )
+    out = []
+    for by_time in resp.get("SavingsPlansUtilizationsByTime", []):
+        util = by_time.get("Utilization") or {}
+        savings = by_time.get("Savings") or {}
+        out.append(
+            {
+                "day": by_time["TimePeriod"]["Start"][:10],
+                "service": SAVINGS_PLANS,
+                "utilization_pct": _num(util.get("UtilizationPercentage")),
+                "total_commitment": _num(util.get("TotalCommitment")),
+                "used_commitment": _num(util.get("UsedCommitment")),
+                "unused_commitment": _num(util.get("UnusedCommitment")),
+                "net_savings": _num(savings.get("NetSavings")),
+                "on_demand_equivalent": _num(savings.get("OnDemandCostEquivalent")),
+            }
+        )
+    return out
+
+
+def savings_plans_coverage(ce: Any, start: date, end: date) -> list[dict[str, Any]]:
+    """Daily coverage of eligible spend by Savings Plans, per region: the on-demand-equivalent spend the plans
+    covered and what was paid on demand (usage reservations covered is not eligible spend)."""
+    out = []
+    kwargs: dict[str, Any] = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Granularity": "DAILY",
+        "GroupBy": [{"Type": "DIMENSION", "Key": "REGION"}],
+        "Metrics": ["SpendCoveredBySavingsPlans"],
+    }
+    while True:
+        resp = ce.get_savings_plans_coverage(**kwargs)
+        for row in resp.get("SavingsPlansCoverages", []):
+            cov = row.get("Coverage") or {}
+            attrs = row.get("Attributes") or {}
+            out.append(
+                {
+                    "day": row["TimePeriod"]["Start"][:10],
+                    "service": SAVINGS_PLANS,
+                    "region": attrs.get("region") or attrs.get("REGION"),
+                    "coverage_pct": _num(cov.get("CoveragePercentage")),
+                    "covered_spend": _num(cov.get("SpendCoveredBySavingsPlans")),
+                    "on_demand_cost": _num(cov.get("OnDemandCost")),
+                    "total_cost": _num(cov.get("TotalCost")),
+                }
+            )
+        token = resp.get("NextToken")
+        if not token:
+            return out
+        kwargs["NextToken"] = token
 
 
 def recommendation_key(service: str, details: Mapping[str, Any]) -> tuple[str, str, str] | None:
@@ -309,8 +372,9 @@ def fetch_daily(
     payment: str = "all",
     lookbacks: Sequence[int] = (7, 60),
 ) -> list[UsageItem]:
-    """The daily Cost Explorer collection: coverage and utilization of the last `days` days and the RI
-    recommendations for each lookback, as items ready for `store.put_items`."""
+    """The daily Cost Explorer collection: coverage and utilization (reservations per service, and the
+    Savings Plans) of the last `days` days and the RI and Savings Plans recommendations for each lookback, as
+    items ready for `store.put_items`."""
     start, end = today - timedelta(days=days), today
     cov: list[dict[str, Any]] = []
     util: list[dict[str, Any]] = []
@@ -320,6 +384,9 @@ def fetch_daily(
         util += reservation_utilization(ce, start, end, service)
         for lookback in lookbacks:
             recs += ri_recommendations(ce, service, lookback_days=lookback, term=term, payment=payment)
+    # The Savings Plans owned, in the same items under the service name "savings-plans".
+    cov += savings_plans_coverage(ce, start, end)
+    util += savings_plans_utilization(ce, start, end)
     items = coverage_items(cov, account) + utilization_items(util, account)
     items += recommendation_items(recs, account, today)
     for lookback in lookbacks:
@@ -360,6 +427,28 @@ def compare_stored(
     items = latest.get(ce_lookback, [])
     rows = compare_with_plan(plan.all_rows, items, plan_lookback_days=plan_lookback_days)
     return rows, items[0].time.date() if items else None
+
+
+def stored_savings_plans_utilization(
+    store: Any, *, account: str, end: datetime, days: int = 7
+) -> tuple[float, str, str] | None:
+    """Cost Explorer's utilization of the Savings Plans owned over the `days` stored before `end` (the
+    commitment used / owned, summed over the days), with the first and last day; None when none is stored."""
+    total = used = Decimal(0)
+    seen: list[str] = []
+    since = end - timedelta(days=days)
+    for item in store.query(kind="ce-util", account=account, since=since, until=end):
+        row = (item.attrs.get("utilization") or {}).get(SAVINGS_PLANS)
+        if not row:
+            continue
+        owned, spent = _num(row.get("total_commitment")), _num(row.get("used_commitment"))
+        if owned is None or spent is None:
+            continue
+        total, used = total + owned, used + spent
+        seen.append(str(row.get("day") or item.time.date()))
+    if not seen or total <= 0:
+        return None
+    return float(100 * used / total), min(seen), max(seen)
 
 
 SP_KEY = "compute-sp"
@@ -452,7 +541,9 @@ def _compare_row(
         if int(theirs["lookback"]) != plan_lookback_days:
             reasons.append(f"lookback: AWS {theirs['lookback']} days, ours {plan_lookback_days} days")
         if k[0] == "savings-plan":
-            reasons.append("ours covers only the EC2 spend left after our recommended RIs")
+            reasons.append(
+                "ours covers only the EC2 spend left after our recommended RIs and the plans owned"
+            )
         elif plan.flexible:
             reasons.append("size flexibility: we count the family's normalized units across all sizes")
         if plan.expiring_30d > 0:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
@@ -100,6 +100,7 @@ class PlanRow:
     recommended: float | None  # units (or $/h) to buy; None when the group has no price
     recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
     p95_rule: float | None  # what reserving up to P95 would buy
+    p95_rule_units: str | None = None  # the P95 rule's purchase in instances, for a size-flexible family
     term: str
     payment: str
     upfront: Decimal | None = None
@@ -108,8 +109,24 @@ class PlanRow:
     p95_monthly_savings: Decimal | None = None
     break_even_months: float | None = None
     utilization: float | None = None
+    # What is owned, used over the history once the recommended purchases are made (the Savings Plan row:
+    # the commitment owned; modeled from the hourly usage, RIs applied first as AWS does).
+    owned_utilization: float | None = None
     price_source: str | None = None
     note: str | None = None
+
+    def purchase(self, amount: Literal["recommended", "p95_rule"] = "recommended") -> str:
+        """What to buy in purchasable terms: instances (nodes), with a size-flexible family's normalized units
+        in brackets ("5 x linux-m5.2xlarge [80 normalized units]"); a Savings Plan's $/hour commitment."""
+        value = getattr(self, amount)
+        if value is None:
+            return "nothing (no price)"
+        if self.unit == "$/hour commitment":
+            return f"${value:g}/h"
+        if not self.flexible:
+            return f"{value:g} x {self.key}"
+        units = self.recommended_units if amount == "recommended" else self.p95_rule_units
+        return f"{units or '0'} [{value:g} {self.unit}]"
 
     def to_dict(self) -> dict[str, Any]:
         """The row as a mapping of its typed values (Decimal money kept exact), for tables and workbooks."""
@@ -124,6 +141,8 @@ class PlanResult:
     term: str
     payment: str
     savings_plan: PlanRow | None = None  # the Compute Savings Plan for the EC2 spend left after the RIs
+    # The Savings Plans owned, one row per commitment key (see `OwnedCommitment.to_row`).
+    savings_plans_owned: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def all_rows(self) -> list[PlanRow]:
@@ -148,6 +167,7 @@ class PlanResult:
             "price_sources": self.price_sources(),
             "notes": self.notes,
             "rows": [r.to_dict() for r in self.all_rows],
+            "savings_plans_owned": self.savings_plans_owned,
         }
         out: dict[str, Any] = json.loads(dumps(body))
         return out
@@ -309,6 +329,28 @@ def plan_from_store(
         min_hours=min_hours,
         owned_now=owned_now,
     )
+    # The EC2 groups again, with the Savings Plans owned: what pays against what is paid today.
+    ec2_rows = [i for i, g in enumerate(ordered) if g.kind == "ec2os" and np.isfinite(od[i])]
+    joint = None
+    if ec2_rows:
+        from awscost.planning.joint import plan_ec2
+
+        joint = plan_ec2(
+            store=store, who=who, groups=ordered, rows=ec2_rows, planned=planned, values=values,
+            owned_units=owned, owned_now_units=owned_now, on_demand=od, reserved=rsv, granularity=gran,
+            new_ratio=sp_ratio, book=book, weights=weights, term=term, payment=payment, now=now, end=end,
+            renew_days=renew_days, min_hours=min_hours, price_source=sources[ec2_rows[0]] or None,
+        )  # fmt: skip
+        for n, i in enumerate(ec2_rows):
+            if not np.isfinite(planned["recommended"][i]):
+                continue  # no reservation to buy (no offering, no price)
+            planned["recommended"][i] = joint.recommended[n]
+            planned["savings_opt"][i] = joint.savings[n]
+            planned["savings_p95"][i] = joint.p95_savings[n]
+            planned["utilization"][i] = joint.utilization[n]
+            if abs(joint.recommended[n] - joint.standalone[n]) > 1e-9:
+                told = f"planned with the Savings Plans (owned and new): {joint.standalone[n]:g} on its own"
+                notes[i] = f"{notes[i]}; {told}" if notes[i] else told
     rows = []
     for i, g in enumerate(ordered):
         rows.append(
@@ -330,7 +372,7 @@ def plan_from_store(
                 min_hours,
             )
         )
-    plan_notes = list(book.notes)
+    plan_notes = list(book.notes) + (joint.notes if joint is not None else [])
     if not ordered:
         plan_notes.append(
             f"no usage items of {', '.join(kinds)} for {who} between {start:%Y-%m-%d %H:00}"
@@ -343,7 +385,9 @@ def plan_from_store(
         term,
         payment,
     )
-    result.savings_plan = savings_plan_row(result)
+    if joint is not None:
+        result.savings_plan = joint.savings_plan
+        result.savings_plans_owned = [o.to_row() for o in joint.owned]
     return result
 
 
@@ -421,6 +465,7 @@ def _row(
         recommended=_f(rec, 2),
         recommended_units=describe_units(concrete_units(rec, sizes)) if rec == rec and g.flexible else None,
         p95_rule=_f(p95n, 2),
+        p95_rule_units=describe_units(concrete_units(p95n, sizes)) if p95n == p95n and g.flexible else None,
         term=term,
         payment=payment,
         upfront=upfront,
@@ -448,74 +493,6 @@ def _rate_parts(
         per = Decimal(2 if info.multi_az else 1) / Decimal(repr(info.factor))
         return rate.upfront * per, rate.hourly * per
     return Decimal(0), Decimal(0)
-
-
-def savings_plan_row(result: PlanResult) -> PlanRow | None:
-    """The Compute Savings Plan commitment ($/h) for the EC2 spend left on demand after the recommended RIs.
-
-    Same reasoning as for a reserved unit: the dollar of on-demand spend at level x is covered in every hour
-    whose eligible spend reaches x, and costs `ratio` (SP rate / on-demand rate) every hour; it pays when
-    share(spend >= x) >= ratio. The commitment is that level times the ratio, in $0.001/h steps.
-    """
-    import numpy as np
-
-    inp = result.inputs
-    rows = [i for i, g in enumerate(inp.groups) if g.kind == "ec2os" and np.isfinite(inp.sp_ratio[i])]
-    if not rows:
-        return None
-    rec = np.array([r.recommended or 0.0 for r in result.rows])
-    vals = np.asarray(inp.values[rows], dtype=np.float64)
-    covered = (inp.owned[rows] + rec[rows])[:, None]
-    spend_by_series = np.maximum(vals - covered, 0) * inp.on_demand[rows][:, None]  # NaN stays NaN
-    observed = ~np.all(np.isnan(spend_by_series), axis=0)
-    spend = np.where(observed, np.nansum(spend_by_series, axis=0), np.nan)[None, :]
-    weights = np.nansum(spend_by_series, axis=1)
-    ratios = inp.sp_ratio[rows]
-    ratio = float(np.average(ratios, weights=weights)) if weights.sum() > 0 else float(np.mean(ratios))
-    out = ri.plan(spend, 0.0, 1.0, ratio, granularity=0.001 / ratio)
-    level = float(out["recommended"][0])
-    hours = int(out["hours"][0])
-    note = "Compute Savings Plan for the EC2 spend left after owned and recommended RIs"
-    if not bool(out["enough_history"][0]):
-        note = f"too little history: {hours} h < {ri.MIN_HOURS} h, nothing recommended"
-    first = result.rows[rows[0]]
-    commitment = round(level * ratio, 3)
-    # A plan's commitment is paid upfront in full (all), half (partial) or not at all (no).
-    share = {"all": 1.0, "partial": 0.5, "no": 0.0}[result.payment]
-    upfront = money(commitment * TERM_HOURS[result.term] * share)
-    monthly_savings = money(float(out["savings_opt"][0]) * 730)
-    be_months = None
-    if upfront is not None and monthly_savings is not None and commitment > 0:
-        # the upfront part is earned back by the on-demand spend it replaces, net of the recurring part
-        monthly_gross = float(monthly_savings) + commitment * 730 * share
-        be_months = round(float(upfront) / monthly_gross, 1) if monthly_gross > 0 else None
-    return PlanRow(
-        kind="savings-plan",
-        region="all",
-        key="compute",
-        account=first.account,
-        flexible=True,
-        unit="$/hour commitment",
-        hours=hours,
-        missing=int(out["missing"][0]),
-        p50=_f(out["p50"][0]),
-        p95=_f(out["p95"][0]),
-        max=_f(out["max"][0]),
-        owned=0.0,
-        breakeven=round(ratio, 4),
-        recommended=commitment,
-        p95_rule=round(float(out["p95_rule"][0]) * ratio, 3),
-        term=result.term,
-        payment=result.payment,
-        upfront=upfront,
-        monthly_cost=money(commitment * 730),
-        monthly_savings=monthly_savings,
-        p95_monthly_savings=money(float(out["savings_p95"][0]) * 730),
-        break_even_months=be_months,
-        utilization=_f(out["utilization"][0]),
-        price_source=first.price_source,
-        note=note,
-    )
 
 
 def backtest_rows(result: PlanResult, split: float = 2 / 3) -> list[dict[str, Any]]:

@@ -69,6 +69,7 @@ PLAN_COLUMNS: list[Column] = [
     ("recommended", "Recommended", "num"),
     ("recommended_units", "Purchase", "text"),
     ("p95_rule", "P95 rule", "num"),
+    ("p95_rule_units", "P95 rule purchase", "text"),
     ("upfront", "Upfront", "money"),
     ("monthly_cost", "Monthly cost", "money"),
     ("monthly_savings", "Monthly savings", "money"),
@@ -90,6 +91,7 @@ TOP_COLUMNS: list[Column] = [
     ("upfront", "Upfront $", "money"),
     ("monthly_savings", "Monthly savings", "money"),
     ("p95_rule", "P95 rule", "num"),
+    ("p95_rule_units", "P95 rule purchase", "text"),
     ("p95_monthly_savings", "P95 rule monthly savings", "money"),
     ("break_even_months", "Break-even months", "num"),
     ("utilization", "Expected utilization", "pct"),
@@ -120,6 +122,7 @@ BACKTEST_COLUMNS: list[Column] = [
     ("in_sample_savings_p95", "In-sample P95 savings", "money"),
     ("price_source", "Price source", "text"),
 ]
+# Reservations are measured in hours, Savings Plans (service "savings-plans") in dollars: both on one sheet.
 CE_COV_COLUMNS: list[Column] = [
     ("day", "Day", "text"),
     ("service", "Service", "text"),
@@ -128,6 +131,9 @@ CE_COV_COLUMNS: list[Column] = [
     ("reserved_hours", "Reserved hours", "num"),
     ("on_demand_hours", "On-demand hours", "num"),
     ("total_hours", "Running hours", "num"),
+    ("covered_spend", "Savings Plans covered $", "money"),
+    ("on_demand_cost", "On-demand $", "money"),
+    ("total_cost", "Eligible $", "money"),
 ]
 CE_UTIL_COLUMNS: list[Column] = [
     ("day", "Day", "text"),
@@ -136,6 +142,20 @@ CE_UTIL_COLUMNS: list[Column] = [
     ("purchased_hours", "Purchased hours", "num"),
     ("used_hours", "Used hours", "num"),
     ("unused_hours", "Unused hours", "num"),
+    ("total_commitment", "Commitment $", "money"),
+    ("used_commitment", "Used commitment $", "money"),
+    ("unused_commitment", "Unused commitment $", "money"),
+]
+OWNED_SP_COLUMNS: list[Column] = [
+    ("key", "Savings Plans (type/term/payment)", "text"),
+    ("plans", "Plans", "int"),
+    ("commitment_hourly", "Commitment $/h", "rate"),
+    ("counted_hourly", "Counted on $/h", "rate"),
+    ("expiring_30d_hourly", "Expiring 30d $/h", "rate"),
+    ("expiring_90d_hourly", "Expiring 90d $/h", "rate"),
+    ("first_end", "First end", "text"),
+    ("modeled_utilization_today", "Used today (modeled)", "pct"),
+    ("modeled_utilization_after_plan", "Used after the plan (modeled)", "pct"),
 ]
 CE_REC_COLUMNS: list[Column] = [
     ("lookback_days", "Lookback days", "int"),
@@ -399,6 +419,13 @@ def _summary(w: _Writer, ws: Any, data: RIReportData, rows: list[PlanRow]) -> No
     ws.write_string(r, 0, "Coverage by owned reservations (our history)", w.fmt["bold"])
     r = w.table(ws, r + 1, COVERAGE_COLUMNS, [x for x in data.plan.rows if x.owned or x.coverage])
     r += 1
+    ws.write_string(
+        r, 0, "Savings Plans owned (the plan's model of our history, RIs applied first)", w.fmt["bold"]
+    )
+    r = w.table(ws, r + 1, OWNED_SP_COLUMNS, plan.savings_plans_owned)
+    if not plan.savings_plans_owned:
+        r = w.note(ws, r, "no Savings Plans owned in the store (the daily collection's kind sp records them)")
+    r += 1
     ws.write_string(r, 0, "Cost Explorer utilization (latest day per service)", w.fmt["bold"])
     latest: dict[str, dict[str, Any]] = {}
     for u in data.ce_utilization:
@@ -467,6 +494,13 @@ def _backtest(w: _Writer, ws: Any, data: RIReportData) -> None:
     if not data.backtest:
         w.note(ws, r, "no priced group with history to replay")
         return
+    if data.plan.savings_plans_owned:
+        r = w.note(
+            ws,
+            r,
+            "Note: the back-test replays each group's reservations on their own; the Savings Plans owned are "
+            "not replayed here (the plan's EC2 rows count them)",
+        )
     r += 1
     total = {
         k: _sum(data.backtest, k)

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from awscost.usage.collectors.base import CollectContext, Observation
 
 Cadence = Literal["hourly", "daily"]
+# Where a kind is collected: in every region, or once per account (region GLOBAL_REGION in its items).
+Scope = Literal["regional", "global"]
+GLOBAL_REGION = "global"
 # How a kind's reservations apply across instance sizes (planning/flex.py): the family's normalized units
 # ("ec2": regional Linux/UNIX RIs; "rds": per engine; "elasticache": per node family), or not at all (None).
 Flex = Literal["ec2", "rds", "elasticache"] | None
@@ -63,6 +66,7 @@ class KindSpec:
     # How this service's instance / node type names look (a regular expression), so that a bare type given to
     # `pricing refresh --types` is asked of the right Price List; None: EC2's plain names, the fallback.
     type_pattern: str | None = None
+    scope: Scope = "regional"
 
 
 def _collector(module: str, function: str) -> str:
@@ -78,6 +82,8 @@ _CE_ACTIONS = (
     "ce:GetReservationCoverage",
     "ce:GetReservationUtilization",
     "ce:GetReservationPurchaseRecommendation",
+    "ce:GetSavingsPlansCoverage",
+    "ce:GetSavingsPlansUtilization",
     "ce:GetSavingsPlansPurchaseRecommendation",
 )
 
@@ -159,13 +165,22 @@ CATALOG: tuple[KindSpec, ...] = (
         iam_actions=("redshift:DescribeReservedNodes",),
         service="redshift", price_code="AmazonRedshift", covers="redshift",
     ),
+    # -- Savings Plans owned, daily, once per account (the API is global, the plans apply across regions)
+    KindSpec(
+        "sp", "daily", "type/term/payment[/region/family] -> micro-USD of hourly commitment",
+        "Active Savings Plans of the account by what they apply to (Compute, EC2 Instance ...).",
+        collector=_collector("savings_plans", "collect_sp"), iam_actions=("savingsplans:DescribeSavingsPlans",),
+        scope="global",
+    ),
     # -- written by jobs: Cost Explorer's daily answers (ce_fetch), micro-service costs (service_costs)
     KindSpec(
-        "ce-cov", "daily", "service -> coverage %", "Cost Explorer reservation coverage, per region.",
+        "ce-cov", "daily", "service -> coverage %",
+        "Cost Explorer reservation and Savings Plans coverage per region.",
         writer="ce_fetch", iam_actions=_CE_ACTIONS,
     ),
     KindSpec(
-        "ce-util", "daily", "service -> utilization %", "Cost Explorer reservation utilization (region global).",
+        "ce-util", "daily", "service -> utilization %",
+        "Cost Explorer reservation and Savings Plans utilization (region global).",
         writer="ce_fetch", iam_actions=_CE_ACTIONS,
     ),
     KindSpec(
@@ -199,6 +214,7 @@ COLLECTED: tuple[str, ...] = tuple(COLLECTORS)
 PLAN_KINDS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.reservation_kind)  # usage kinds to plan
 BACKFILL_KINDS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.backfill)
 DAILY_KINDS: frozenset[str] = frozenset(s.name for s in CATALOG if s.cadence == "daily")
+GLOBAL_KINDS: frozenset[str] = frozenset(s.name for s in CATALOG if s.scope == "global")
 
 # What the runner itself calls, whatever the kinds: who am I, which accounts, which regions, enter each account.
 RUNNER_IAM_ACTIONS = (

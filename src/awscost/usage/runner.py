@@ -2,10 +2,11 @@
 
 `run_collection` resolves the accounts (self / list / Organizations), the regions and the kinds, enters
 each account once (AssumeRole, cached), then runs one unit per account x region x kind on a bounded
-thread pool. A unit that fails (AccessDenied, a region not enabled, throttling that outlasted the
-retries, an unreachable endpoint ...) becomes a `Failure`; every other unit is still collected and
-written. Each sample is stamped with the sample hour (`at` floored to the UTC hour, default the current
-hour), never the moment the code ran, so writing the same hour twice overwrites it.
+thread pool (a global kind, Savings Plans, is one unit per account, in region "global"). A unit that fails
+(AccessDenied, a region not enabled, throttling that outlasted the retries, an unreachable endpoint ...)
+becomes a `Failure`; every other unit is still collected and written. Each sample is stamped with the
+sample hour (`at` floored to the UTC hour, default the current hour), never the moment the code ran, so
+writing the same hour twice overwrites it.
 
 Per kind and region it also writes the org-wide total `kind:<org_name>:region`: the sum over the
 accounts that succeeded, with `attrs["accounts"]` (included) and `attrs["missing_accounts"]` (failed)
@@ -33,9 +34,11 @@ from awscost.core.config import Settings
 from awscost.core.timeutil import current_hour, floor_hour, format_hour
 from awscost.store.base import Store, UsageItem
 from awscost.usage.collectors.base import CollectContext, MapCache, Memo, Observation
-from awscost.usage.kinds import COLLECTORS, resolve_kinds
+from awscost.usage.kinds import COLLECTORS, GLOBAL_KINDS, GLOBAL_REGION, resolve_kinds
 
 WRITE_BATCH = 25  # one DynamoDB BatchWriteItem
+# Per-commitment details a collector lists in its attrs; the org-wide total lists them all, with their account.
+LISTED_ATTRS = ("reservations", "savings_plans")
 
 
 @dataclass(frozen=True)
@@ -115,20 +118,20 @@ def org_totals(
     if not ok:
         return None
     usage: dict[str, int] = {}
-    reservations: list[dict[str, Any]] = []
+    listed: dict[str, list[dict[str, Any]]] = {}
     for r in ok:
         assert r.observation is not None
         for key, count in r.observation.usage.items():
             usage[key] = usage.get(key, 0) + count
-        for res in r.observation.attrs.get("reservations", []):
-            reservations.append({**res, "account": r.account})
+        for name in LISTED_ATTRS:
+            for entry in r.observation.attrs.get(name, []):
+                listed.setdefault(name, []).append({**entry, "account": r.account})
     included = [r.account for r in ok]
     attrs: dict[str, Any] = {
         "accounts": included,
         "missing_accounts": sorted(set(all_accounts) - set(included)),
+        **listed,
     }
-    if reservations:
-        attrs["reservations"] = reservations
     return UsageItem(kind, org_name, region, at, usage, attrs)
 
 
@@ -185,7 +188,9 @@ def run_collection(
     )
     maps = MapCache.load(store) if "ec2os" in chosen else MapCache()
     summary = CollectionSummary(hour, chosen, account_list, region_list)
-    memos = {(a.id, r): Memo() for a in account_list for r in region_list}
+    # A global kind (Savings Plans) is one unit per account, in region GLOBAL_REGION.
+    regions_of = {k: [GLOBAL_REGION] if k in GLOBAL_KINDS else region_list for k in chosen}
+    memos = {(a.id, r): Memo() for a in account_list for r in [*region_list, GLOBAL_REGION]}
 
     def unit(account: Account, region: str, kind: str) -> UnitResult:
         try:
@@ -206,7 +211,8 @@ def run_collection(
                 return UnitResult(account.id, region, kind, sum(local.values()), failure=failure)
         return UnitResult(account.id, region, kind, sum(local.values()), observation=obs)
 
-    work = [(a, r, k) for a in account_list for r in region_list for k in chosen]
+    work = [(a, r, k) for a in account_list for r in region_list for k in chosen if k not in GLOBAL_KINDS]
+    work += [(a, GLOBAL_REGION, k) for a in account_list for k in chosen if k in GLOBAL_KINDS]
     summary.units_total = len(work)
     workers = max(1, min(max_workers or settings.max_workers, len(work) or 1))
     results: list[UnitResult] = []
@@ -243,7 +249,7 @@ def run_collection(
 
     account_ids = [a.id for a in account_list]
     for kind in chosen:
-        for region in region_list:
+        for region in regions_of[kind]:
             unit_results = [r for r in results if r.kind == kind and r.region == region]
             total = org_totals(kind, region, hour, settings.org_name, unit_results, account_ids)
             if total is not None:

@@ -28,6 +28,7 @@ TABLE_COLUMNS = (
     "recommended",
     "recommended_units",
     "p95_rule",
+    "p95_rule_units",
     "monthly_savings",
     "p95_monthly_savings",
     "note",
