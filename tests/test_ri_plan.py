@@ -227,6 +227,8 @@ def test_savings_plan_covers_what_alternating_families_leave_on_demand(tmp_path:
     assert sp.recommended == pytest.approx(0.34 * sp.breakeven, abs=0.002)
     assert sp.monthly_savings > 0 and sp.utilization == pytest.approx(1.0, abs=1e-3)
     assert sp.upfront == 0 and sp.monthly_cost == money(sp.recommended * 730)
+    # every snapshot Savings Plan rate is derived (no public file has them): the row says so
+    assert sp.price_source == f"snapshot {snapshot_date()}, derived"
     # all upfront: the whole 1-year commitment is paid on day one and earned back within the term
     all_up = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, payment="all").savings_plan
     assert all_up is not None and all_up.recommended > 0

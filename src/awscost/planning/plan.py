@@ -19,7 +19,7 @@ from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
 from awscost.planning import ri
 from awscost.planning.flex import KeyInfo, concrete_units, describe_units, key_info
-from awscost.planning.pricing.book import PAYMENTS, TERM_HOURS, TERMS, PriceBook
+from awscost.planning.pricing.book import PAYMENTS, TERM_HOURS, TERMS, PriceBook, is_derived_label
 from awscost.planning.stats import build_matrix, to_int16
 from awscost.usage import kinds as catalog
 
@@ -210,10 +210,19 @@ def _owned_by_group(
     return out
 
 
+def _sp_source(labels: list[str]) -> str | None:
+    """One source label for the Savings Plan row: marked derived when any group's SP rate is."""
+    real = [label for label in labels if label]
+    if not real:
+        return None
+    return next((label for label in real if is_derived_label(label)), real[0])
+
+
 def _prices(
     book: PriceBook, kind: str, region: str, group: Group, weights: dict[str, float], term: str, payment: str
-) -> tuple[float, float, str, str | None, float]:
-    """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note) from the most used key."""
+) -> tuple[float, float, str, str | None, float, str]:
+    """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note, Compute Savings Plan rate /
+    on-demand, the SP rate's source) from the most used key."""
     ordered = sorted(group.members.values(), key=lambda i: -weights.get(i.key, 0.0))
     for info in ordered:
         price = book.lookup(catalog.service(kind), info.type, region, info.variant)
@@ -221,10 +230,11 @@ def _prices(
             continue
         sp = price.savings_plans.get(f"compute/{term}/{payment}")
         sp_ratio = float(sp / price.on_demand) if sp is not None and price.on_demand > 0 else float("nan")
+        sp_source = price.label_for("on_demand", f"compute/{term}/{payment}") if sp is not None else ""
         rate = price.reserved_rate(term, payment)
         if rate is None:
             note = f"no {term} {payment}-upfront offering for {info.type}"
-            return float("nan"), float("nan"), price.label_for("on_demand"), note, sp_ratio
+            return float("nan"), float("nan"), price.label_for("on_demand"), note, sp_ratio, sp_source
         # per group unit: one instance of this key is `factor` units (Multi-AZ is twice Single-AZ)
         per = (2.0 if info.multi_az else 1.0) / info.factor
         return (
@@ -233,9 +243,10 @@ def _prices(
             price.label_for("on_demand", f"{term}/{payment}"),  # "..., derived" when a rule made one
             None,
             sp_ratio,
+            sp_source,
         )
     types = ", ".join(sorted({i.type for i in group.members.values()}))
-    return float("nan"), float("nan"), "", f"no price for {types} in {region}", float("nan")
+    return float("nan"), float("nan"), "", f"no price for {types} in {region}", float("nan"), ""
 
 
 def plan_from_store(
@@ -298,6 +309,9 @@ def plan_from_store(
     gran = np.ones(len(ordered))
     sp_ratio = np.full(len(ordered), np.nan)
     sources: list[str] = []
+    sp_sources: list[
+        str
+    ] = []  # the Savings Plan rate's source per group: the SP row says "derived" if any is
     notes: list[str | None] = []
     owned_info: list[Owned] = []
     now = end - HOUR
@@ -314,8 +328,11 @@ def plan_from_store(
         own = owned_cache[ck].get(g.key, Owned())
         owned_info.append(own)
         owned[i] = own.count - {0: 0.0, 30: own.expiring_30, 90: own.expiring_90}[renew_days]
-        od[i], rsv[i], src, note, sp_ratio[i] = _prices(book, g.kind, g.region, g, weights, term, payment)
+        od[i], rsv[i], src, note, sp_ratio[i], sp_src = _prices(
+            book, g.kind, g.region, g, weights, term, payment
+        )
         sources.append(src)
+        sp_sources.append(sp_src)
         notes.append(note)
     owned_now = np.array([o.count for o in owned_info])
     # Whole counts plan ~3x faster as int16 (numpy sorts 16-bit integers by radix); same answers.
@@ -339,7 +356,7 @@ def plan_from_store(
             store=store, who=who, groups=ordered, rows=ec2_rows, planned=planned, values=values,
             owned_units=owned, owned_now_units=owned_now, on_demand=od, reserved=rsv, granularity=gran,
             new_ratio=sp_ratio, book=book, weights=weights, term=term, payment=payment, now=now, end=end,
-            renew_days=renew_days, min_hours=min_hours, price_source=sources[ec2_rows[0]] or None,
+            renew_days=renew_days, min_hours=min_hours, price_source=_sp_source([sp_sources[i] for i in ec2_rows]),
         )  # fmt: skip
         for n, i in enumerate(ec2_rows):
             if not np.isfinite(planned["recommended"][i]):
