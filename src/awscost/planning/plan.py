@@ -4,6 +4,10 @@ Reads the org-wide hourly items (account = settings.org_name: regional reservati
 Organization's linked accounts) or one account's, groups keys by size flexibility (`flex`), subtracts owned
 reservations (the latest `ri-*` item; those expiring within `renew_days` are planned as gone, so renewing
 them is part of the recommendation), prices each group from the price book and runs the vectorised planner.
+
+Reserved capacity (the catalog's `CAPACITY_KINDS`: DynamoDB read and write capacity units) is planned the same
+way, one group per key per region, bought in the catalog's blocks (100 units). Nothing lists what is owned
+(DynamoDB has no describe call for it), so its rows plan on 0 owned and say so.
 """
 
 from __future__ import annotations
@@ -19,12 +23,19 @@ from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
 from awscost.planning import ri
 from awscost.planning.flex import KeyInfo, concrete_units, describe_units, key_info
-from awscost.planning.pricing.book import PAYMENTS, TERM_HOURS, TERMS, PriceBook
+from awscost.planning.pricing.book import CAPACITY_PAYMENT, PAYMENTS, TERM_HOURS, TERMS, PriceBook
 from awscost.planning.stats import build_matrix, to_int16
 from awscost.usage import kinds as catalog
 
 CENT = Decimal("0.01")
 MONTH_HOURS = Decimal("730")
+CAPACITY_UNIT = "capacity units"
+# What a reserved-capacity row says in its note, whatever else it says.
+CAPACITY_OWNED_NOTE = (
+    "reserved capacity owned is unknown (no AWS API lists it): planned as 0 owned;"
+    " Standard table class in provisioned mode only (the collected capacity does not tell Standard-IA"
+    " tables or global tables' replicated writes apart)"
+)
 
 
 def money(value: float | Decimal | None) -> Decimal | None:
@@ -80,7 +91,7 @@ class PlanRow:
     key: str  # the group (a size-flexible family in normalized units, else one key)
     account: str
     flexible: bool
-    unit: str  # "normalized units" | "instances" | "$/hour commitment"
+    unit: str  # "normalized units" | "instances" | "capacity units" | "$/hour commitment"
     hours: int  # observed
     missing: int
     min: float | None = None
@@ -123,6 +134,9 @@ class PlanRow:
             return "nothing (no price)"
         if self.unit == "$/hour commitment":
             return f"${value:g}/h"
+        if self.unit == CAPACITY_UNIT:
+            block = catalog.spec(self.kind).capacity_block or 1
+            return f"{value / block:g} x {block} {self.key} [{value:g} {self.unit}]"
         if not self.flexible:
             return f"{value:g} x {self.key}"
         units = self.recommended_units if amount == "recommended" else self.p95_rule_units
@@ -176,7 +190,10 @@ class PlanResult:
 def _owned_by_group(
     store: Any, account: str, region: str, kind: str, groups: dict[str, Group], now: datetime, end: datetime
 ) -> dict[str, Owned]:
-    """Latest ri-* item at or before `end`, folded into group units (with expirations)."""
+    """Latest ri-* item at or before `end`, folded into group units (with expirations). Reserved capacity
+    has no such item: nothing is known to be owned."""
+    if kind in catalog.CAPACITY_KINDS:
+        return {}
     ri_kind = catalog.reservation_kind(kind)
     latest = None
     for item in store.query(
@@ -215,6 +232,8 @@ def _prices(
 ) -> tuple[float, float, str, str | None, float]:
     """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note) from the most used key."""
     ordered = sorted(group.members.values(), key=lambda i: -weights.get(i.key, 0.0))
+    if kind in catalog.CAPACITY_KINDS:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     for info in ordered:
         price = book.lookup(catalog.service(kind), info.type, region, info.variant)
         if price is None or price.on_demand is None:
@@ -235,7 +254,16 @@ def _prices(
             sp_ratio,
         )
     types = ", ".join(sorted({i.type for i in group.members.values()}))
+    if kind in catalog.CAPACITY_KINDS:
+        # no snapshot holds these: only the Price List API does
+        svc = catalog.service(kind)
+        name = _SERVICE_NAME.get(svc, svc)
+        note = f"no {name} prices for {types} in {region}: run awscost pricing refresh --services {svc}"
+        return float("nan"), float("nan"), "", note, float("nan")
     return float("nan"), float("nan"), "", f"no price for {types} in {region}", float("nan")
+
+
+_SERVICE_NAME = {"dynamodb": "DynamoDB"}
 
 
 def plan_from_store(
@@ -244,7 +272,7 @@ def plan_from_store(
     org_name: str,
     book: PriceBook,
     account: str | None = None,
-    kinds: Sequence[str] = catalog.PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLANNED_KINDS,
     lookback_days: int = 30,
     term: str = "1y",
     payment: str = "no",
@@ -263,12 +291,12 @@ def plan_from_store(
         raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", param="payment")
     if renew_days not in (0, 30, 90):
         raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", param="renew_days")
-    bad = [k for k in kinds if k not in catalog.PLAN_KINDS]
+    bad = [k for k in kinds if k not in catalog.PLANNED_KINDS]
     if bad:
         raise InputError(
             f"cannot plan reservations for {', '.join(bad)}",
             param="kinds",
-            hint=f"use {', '.join(catalog.PLAN_KINDS)}",
+            hint=f"use {', '.join(catalog.PLANNED_KINDS)}",
         )
     if until is None:
         until = floor_hour(now) if now is not None else current_hour()
@@ -307,7 +335,7 @@ def plan_from_store(
         block = matrix.values[g.rows] * factors[:, None]
         # all members share their resource's observed hours, so NaN columns coincide
         values[i] = np.where(np.all(np.isnan(block), axis=0), np.nan, np.nansum(block, axis=0))
-        gran[i] = min(factors) if g.flexible else 1.0
+        gran[i] = min(factors) if g.flexible else float(catalog.spec(g.kind).capacity_block or 1)
         ck = (g.kind, g.region)
         if ck not in owned_cache:
             owned_cache[ck] = _owned_by_group(store, who, g.region, g.kind, {}, now, end)
@@ -417,12 +445,17 @@ def _row(
     rec = float(p["recommended"][i])
     p95n = float(p["p95_rule"][i])
     sizes = {k: info.factor for k, info in g.members.items()}
-    unit = "normalized units" if g.flexible else "instances"
+    capacity = g.kind in catalog.CAPACITY_KINDS
+    unit = "normalized units" if g.flexible else CAPACITY_UNIT if capacity else "instances"
+    if capacity:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     priced = od == od
     if not priced:
         note = note or "no price"
     elif not bool(p["enough_history"][i]):
         note = f"too little history: {hours} h < {min_hours} h, nothing recommended"
+    if capacity:
+        note = f"{note}; {CAPACITY_OWNED_NOTE}" if note else CAPACITY_OWNED_NOTE
     upfront = monthly_cost = monthly_savings = p95_savings = None
     be_months: float | None = None
     if priced and rec == rec:
@@ -483,6 +516,8 @@ def _rate_parts(
     book: PriceBook, g: Group, weights: dict[str, float], term: str, payment: str
 ) -> tuple[Decimal, Decimal]:
     """(upfront $, recurring $/h) per group unit, from the same key `_prices` used."""
+    if g.kind in catalog.CAPACITY_KINDS:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     for info in sorted(g.members.values(), key=lambda m: -weights.get(m.key, 0.0)):
         price = book.lookup(catalog.service(g.kind), info.type, g.region, info.variant)
         if price is None or price.on_demand is None:
@@ -542,7 +577,7 @@ def summarize(rows: Iterable[PlanRow]) -> dict[str, Decimal]:
 def usage_statistics(
     store: Any,
     *,
-    kinds: Sequence[str] = catalog.PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLANNED_KINDS,
     account: str | None = None,
     lookback_days: int = 30,
     until: datetime | None = None,
