@@ -389,6 +389,7 @@ def test_dynamodb_reserved_capacity_rows_in_blocks_of_100(tmp_path: Path) -> Non
     # 1050 at night: the 11th block is half used at night and wholly in business hours, which pays
     assert best == 1100 and read.recommended == best
     assert read.purchase() == "11 x 100 read_capacity [1100 capacity units]"
+    assert read.purchase("p95_rule") == "24 x 100 read_capacity [2400 capacity units]"
     assert read.p95_rule == 2400  # P95 = 2350, rounded up to a block
     assert read.monthly_savings == money(saving * 730) and read.monthly_savings > read.p95_monthly_savings
     assert read.upfront == Decimal("275.00")  # 1100 units x $0.25

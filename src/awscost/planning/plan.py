@@ -109,9 +109,10 @@ class PlanRow:
     reserved_effective_hourly: float | None = None
     breakeven: float | None  # reserved effective / on-demand hourly: buy the n-th unit while share >= this
     recommended: float | None  # units (or $/h) to buy; None when the group has no price
-    recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
+    # e.g. "3 x linux-m5.xlarge" for a size-flexible family, "11 x 100 read_capacity" for reserved capacity
+    recommended_units: str | None = None
     p95_rule: float | None  # what reserving up to P95 would buy
-    p95_rule_units: str | None = None  # the P95 rule's purchase in instances, for a size-flexible family
+    p95_rule_units: str | None = None  # the P95 rule's purchase in instances (blocks), as recommended_units
     term: str
     payment: str
     upfront: Decimal | None = None
@@ -134,10 +135,7 @@ class PlanRow:
             return "nothing (no price)"
         if self.unit == "$/hour commitment":
             return f"${value:g}/h"
-        if self.unit == CAPACITY_UNIT:
-            block = catalog.spec(self.kind).capacity_block or 1
-            return f"{value / block:g} x {block} {self.key} [{value:g} {self.unit}]"
-        if not self.flexible:
+        if not self.flexible and self.unit != CAPACITY_UNIT:
             return f"{value:g} x {self.key}"
         units = self.recommended_units if amount == "recommended" else self.p95_rule_units
         return f"{units or '0'} [{value:g} {self.unit}]"
@@ -492,13 +490,14 @@ def _row(
         expiring_30d=round(own.expiring_30, 2),
         expiring_90d=round(own.expiring_90, 2),
         coverage=_f(p["coverage"][i]),
-        on_demand_hourly=_f(od, 6),
-        reserved_effective_hourly=_f(rsv, 6),
+        # reserved capacity is priced per unit-hour, a hundredth of a cent and less
+        on_demand_hourly=_f(od, 9 if capacity else 6),
+        reserved_effective_hourly=_f(rsv, 9 if capacity else 6),
         breakeven=_f(p["breakeven"][i]),
         recommended=_f(rec, 2),
-        recommended_units=describe_units(concrete_units(rec, sizes)) if rec == rec and g.flexible else None,
+        recommended_units=_units(g, rec, sizes),
         p95_rule=_f(p95n, 2),
-        p95_rule_units=describe_units(concrete_units(p95n, sizes)) if p95n == p95n and g.flexible else None,
+        p95_rule_units=_units(g, p95n, sizes),
         term=term,
         payment=payment,
         upfront=upfront,
@@ -510,6 +509,17 @@ def _row(
         price_source=source or None,
         note=note,
     )
+
+
+def _units(g: Group, units: float, sizes: dict[str, float]) -> str | None:
+    """A purchase of `units` as what is bought: instances of a size-flexible family's sizes, blocks of reserved
+    capacity ("11 x 100 read_capacity"); None for a group bought by the instance, or with no price."""
+    if units != units:
+        return None
+    if g.flexible:
+        return describe_units(concrete_units(units, sizes))
+    block = catalog.spec(g.kind).capacity_block
+    return f"{units / block:g} x {block} {g.key}" if block else None
 
 
 def _rate_parts(
