@@ -31,10 +31,11 @@ CENT = Decimal("0.01")
 MONTH_HOURS = Decimal("730")
 CAPACITY_UNIT = "capacity units"
 # What a reserved-capacity row says in its note, whatever else it says.
+# (The collector sums every provisioned table: Standard-IA tables and global tables' replicated writes, which
+# no reservation covers, are in its counts.)
 CAPACITY_OWNED_NOTE = (
-    "reserved capacity owned is unknown (no AWS API lists it): planned as 0 owned;"
-    " Standard table class in provisioned mode only (the collected capacity does not tell Standard-IA"
-    " tables or global tables' replicated writes apart)"
+    "reserved capacity owned is unknown (no AWS API lists it), planned as 0;"
+    " Standard table class only (Standard-IA tables are not told apart)"
 )
 
 
