@@ -606,3 +606,15 @@ def test_refresh_fetches_dynamodb_capacity_rates_and_reserved_capacity(tmp_path:
     found = book.lookup("dynamodb", "write_capacity", "eu-west-1")
     assert found is not None and found.on_demand == Decimal("0.000735")
     assert found.source_label == "aws-price-list-api 2026-11-20"
+
+
+def test_dynamodb_usage_types_without_a_region_prefix_and_replicated_writes() -> None:
+    # us-east-1's usage types carry no region prefix; replicated writes (global tables) are never reserved
+    plain = parse_price_item(dynamodb_item("A", "us-east-1", "", "WriteCapacityUnit-Hrs", "0.0007", {}))
+    assert plain is not None and (plain.type, plain.on_demand) == ("write_capacity", Decimal("0.0007"))
+    assert (
+        parse_price_item(dynamodb_item("B", "us-east-1", "Repl", "WriteCapacityUnit-Hrs", "0.001", {}))
+        is None
+    )
+    free_only = dynamodb_item("C", "us-east-1", "", "ReadCapacityUnit-Hrs", "0", {})
+    assert parse_price_item(free_only) is None  # nothing beyond the free tier: no rate to plan with

@@ -337,17 +337,20 @@ def ddb_book() -> Any:
     them, per capacity unit (test figures, not AWS's)."""
     from awscost.planning.pricing import Price, PriceBook, ReservedRate
 
-    def price(key: str, od: str, upfront: str, hourly: str) -> Price:
-        rate = ReservedRate("1y", "partial", Decimal(upfront), Decimal(hourly))
+    def price(key: str, od: str, **terms: tuple[str, str]) -> Price:
+        rates = {
+            f"{t}/partial": ReservedRate(t, "partial", Decimal(up), Decimal(hourly))
+            for t, (up, hourly) in terms.items()
+        }
         return Price(
-            "dynamodb", "eu-west-1", key, "", "shared", Decimal(od), {"1y/partial": rate},
+            "dynamodb", "eu-west-1", key, "", "shared", Decimal(od), rates,
             source="aws-price-list-api", date="2026-11-20",
         )  # fmt: skip
 
     return PriceBook(
         [
-            price("read_capacity", "0.000147", "0.25", "0.00003"),
-            price("write_capacity", "0.000735", "1.25", "0.00015"),
+            price("read_capacity", "0.000147", **{"1y": ("0.25", "0.00003"), "3y": ("0.30", "0.000019")}),
+            price("write_capacity", "0.000735", **{"1y": ("1.25", "0.00015")}),  # no 3-year offering
         ],
         base=snapshot_book(),
     )
@@ -419,3 +422,20 @@ def test_dynamodb_rows_without_prices_say_how_to_get_them(tmp_path: Path) -> Non
         )
         assert row.max is not None  # the statistics are there all the same
     assert plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, kinds=["ec2os"]).rows == []
+
+
+def test_dynamodb_three_year_term_and_a_region_without_that_offering(tmp_path: Path) -> None:
+    store = ddb_fill(tmp_path)
+    result = plan_from_store(store, org_name=ORG, book=ddb_book(), until=END, term="3y", payment="all")
+    rows = {r.key: r for r in result.rows}
+    read, write = rows["read_capacity"], rows["write_capacity"]
+    od, rsv = 0.000147, 0.30 / 26280 + 0.000019
+    start = END - timedelta(hours=HOURS - 1)
+    usage = np.array([2350 if 9 <= (start + timedelta(hours=h)).hour < 17 else 1050 for h in range(HOURS)])
+    best, saving = best_block(usage, od, rsv, 100)
+    # cheaper over 3 years: the business hours' units pay too, but not the half-used 24th block
+    assert (read.term, read.payment) == ("3y", "partial") and read.recommended == best == 2300
+    assert read.monthly_savings == money(saving * 730) and read.upfront == Decimal("690.00")
+    assert write.recommended is None and "no 3y partial-upfront offering for write_capacity" in str(
+        write.note
+    )
