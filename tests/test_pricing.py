@@ -447,3 +447,174 @@ def test_an_unreachable_api_is_given_up_after_a_few_failures() -> None:
         result = fetch_prices(client, wanted)
         stub.assert_no_pending_responses()  # exactly three calls were made
     assert len(result.failed) == 4 and result.failed[-1].startswith("2 more queries not tried")
+
+
+def dynamodb_item(
+    sku: str, region: str, prefix: str, unit: str, on_demand: str, reserved: dict[str, tuple[str, str]]
+) -> str:
+    """A DynamoDB provisioned-capacity product as GetProducts returns it: the AmazonDynamoDB offer's
+    attribute names (productFamily "Provisioned IOPS", group DDB-ReadUnits / DDB-WriteUnits, usagetype
+    "[prefix-]ReadCapacityUnit-Hrs", operation CommittedThroughput), terms in the EC2 item's structure
+    (../shared/refdata/aws-prices/price-list-api-shapes), the on-demand rate tiered behind a free tier and the
+    reserved capacity sold as "Heavy Utilization" (upfront + hourly). The figures are test figures, not AWS's.
+    """
+    read = unit == "ReadCapacityUnit-Hrs"
+    attrs = {
+        "servicecode": "AmazonDynamoDB",
+        "servicename": "Amazon DynamoDB",
+        "location": "US East (N. Virginia)" if region == "us-east-1" else "EU (Ireland)",
+        "locationType": "AWS Region",
+        "regionCode": region,
+        "group": "DDB-ReadUnits" if read else "DDB-WriteUnits",
+        "groupDescription": f"Provisioned {'read' if read else 'write'} units",
+        "usagetype": f"{prefix}{unit}",
+        "operation": "CommittedThroughput",
+    }
+    od_code = f"{sku}.JRTCKXETXF"
+    on_demand_term = {
+        od_code: {
+            "priceDimensions": {
+                f"{od_code}.FREE": {
+                    "unit": unit,
+                    "beginRange": "0",
+                    "endRange": "18600",
+                    "description": "$0.00 per hour for 25 units of capacity for a month (free tier)",
+                    "pricePerUnit": {"USD": "0.0000000000"},
+                    "appliesTo": [],
+                    "rateCode": f"{od_code}.FREE",
+                },
+                f"{od_code}.PAID": {
+                    "unit": unit,
+                    "beginRange": "18600",
+                    "endRange": "Inf",
+                    "description": "per capacity unit-hour beyond the free tier",
+                    "pricePerUnit": {"USD": on_demand},
+                    "appliesTo": [],
+                    "rateCode": f"{od_code}.PAID",
+                },
+            },
+            "sku": sku,
+            "effectiveDate": "2026-11-01T00:00:00Z",
+            "offerTermCode": "JRTCKXETXF",
+            "termAttributes": {},
+        }
+    }
+    reserved_terms: dict[str, Any] = {}
+    for length, (upfront, hourly) in reserved.items():
+        code = f"{sku}.RC{length}"
+        reserved_terms[code] = {
+            "priceDimensions": {
+                f"{code}.2TG2D8R56U": {
+                    "unit": "Quantity",
+                    "description": "Upfront Fee",
+                    "pricePerUnit": {"USD": upfront},
+                    "appliesTo": [],
+                    "rateCode": f"{code}.2TG2D8R56U",
+                },
+                f"{code}.6YS6EN2CT7": {
+                    "unit": unit,
+                    "beginRange": "0",
+                    "endRange": "Inf",
+                    "description": "reserved capacity applied",
+                    "pricePerUnit": {"USD": hourly},
+                    "appliesTo": [],
+                    "rateCode": f"{code}.6YS6EN2CT7",
+                },
+            },
+            "sku": sku,
+            "effectiveDate": "2026-11-01T00:00:00Z",
+            "offerTermCode": f"RC{length}",
+            "termAttributes": {"LeaseContractLength": length, "PurchaseOption": "Heavy Utilization"},
+        }
+    return json.dumps(
+        {
+            "product": {"productFamily": "Provisioned IOPS", "attributes": attrs, "sku": sku},
+            "serviceCode": "AmazonDynamoDB",
+            "terms": {"OnDemand": on_demand_term, "Reserved": reserved_terms},
+            "version": "20261120000000",
+            "publicationDate": "2026-11-20T00:00:00Z",
+        }
+    )
+
+
+def test_refresh_fetches_dynamodb_capacity_rates_and_reserved_capacity(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+
+    from awscost.planning.pricing.api import wanted_prices
+    from awscost.store.base import UsageItem
+
+    store = open_store(f"sqlite:///{tmp_path / 'ddb.db'}")
+    t = datetime(2026, 11, 20, 5, tzinfo=UTC)
+    store.put_items(
+        [
+            UsageItem(
+                "dynamodb",
+                "acme",
+                "eu-west-1",
+                t,
+                {"read_capacity": 900, "write_capacity": 80, "table_count": 3},
+            )
+        ]
+    )
+    wanted = wanted_prices(
+        store, org_name="acme", services=["dynamodb"], until=datetime(2026, 11, 21, tzinfo=UTC)
+    )
+    assert wanted == [("dynamodb", "eu-west-1", None)]  # one query prices both units of the region
+    rc = {"1yr": ("0.25", "0.0000300000"), "3yr": ("0.30", "0.0000190000")}
+    read = dynamodb_item("RCUSKU", "eu-west-1", "EU-", "ReadCapacityUnit-Hrs", "0.0001470000", rc)
+    write = dynamodb_item(
+        "WCUSKU",
+        "eu-west-1",
+        "EU-",
+        "WriteCapacityUnit-Hrs",
+        "0.0007350000",
+        {"1yr": ("1.25", "0.0001500000")},
+    )
+    # Standard-IA tables and global tables' replicated writes have no reserved capacity: never priced
+    ia = dynamodb_item("IASKU", "eu-west-1", "EU-IA-", "ReadCapacityUnit-Hrs", "0.0001840000", {})
+    client = pricing_client()
+    filters = [
+        {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"},
+        {"Type": "TERM_MATCH", "Field": "productFamily", "Value": "Provisioned IOPS"},
+    ]
+    expected = {
+        "ServiceCode": "AmazonDynamoDB",
+        "Filters": filters,
+        "FormatVersion": "aws_v1",
+        "MaxResults": 100,
+    }
+    with Stubber(client) as stub:
+        stub.add_response(
+            "get_products", {"FormatVersion": "aws_v1", "PriceList": [read, ia, write]}, expected
+        )
+        result = fetch_prices(client, wanted)
+        stub.assert_no_pending_responses()
+    assert result.ok and result.calls == 1
+    by_type = {p.type: p for p in result.fetched}
+    assert set(by_type) == {"read_capacity", "write_capacity"}
+    rcu = by_type["read_capacity"]
+    assert (rcu.service, rcu.region, rcu.variant) == ("dynamodb", "eu-west-1", "")
+    assert rcu.on_demand == Decimal("0.000147")  # the rate beyond the free tier, per RCU-hour
+    assert rcu.reserved["1y/partial"] == pricing.ReservedRate(
+        "1y", "partial", Decimal("0.25"), Decimal("0.00003")
+    )
+    assert rcu.reserved["3y/partial"].upfront == Decimal("0.30")
+    assert set(by_type["write_capacity"].reserved) == {"1y/partial"}
+
+    write_cache(store, result.fetched)
+    book = load_price_book(store)
+    found = book.lookup("dynamodb", "write_capacity", "eu-west-1")
+    assert found is not None and found.on_demand == Decimal("0.000735")
+    assert found.source_label == "aws-price-list-api 2026-11-20"
+
+
+def test_dynamodb_usage_types_without_a_region_prefix_and_replicated_writes() -> None:
+    # us-east-1's usage types carry no region prefix; replicated writes (global tables) are never reserved
+    plain = parse_price_item(dynamodb_item("A", "us-east-1", "", "WriteCapacityUnit-Hrs", "0.0007", {}))
+    assert plain is not None and (plain.type, plain.on_demand) == ("write_capacity", Decimal("0.0007"))
+    assert (
+        parse_price_item(dynamodb_item("B", "us-east-1", "Repl", "WriteCapacityUnit-Hrs", "0.001", {}))
+        is None
+    )
+    free_only = dynamodb_item("C", "us-east-1", "", "ReadCapacityUnit-Hrs", "0", {})
+    assert parse_price_item(free_only) is None  # nothing beyond the free tier: no rate to plan with

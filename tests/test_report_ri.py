@@ -183,3 +183,45 @@ def test_a_sheet_that_cannot_be_built_fails_the_command_but_keeps_the_others(
     wb = openpyxl.load_workbook(out)
     assert wb["Back-test"]["A1"].value == "this sheet could not be built: ValueError: no back-test today"
     assert wb["Summary"].max_row > 10 and wb["ec2os us-east-1"].max_row > 10
+
+
+def test_the_workbook_shows_dynamodb_reserved_capacity_like_the_other_kinds(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """Prices in the store's Price List cache (as `pricing refresh` leaves them) -> plan -> a DynamoDB sheet."""
+    from awscost.planning.pricing import write_cache
+    from test_ri_plan import ddb_book, ddb_fill
+
+    store = ddb_fill(tmp_path)
+    write_cache(store, ddb_book().select("dynamodb"))
+    store.close()
+    monkeypatch.setenv("AWSCOST_ORG_NAME", ORG)
+    out = tmp_path / "ddb.xlsx"
+    url = f"sqlite:///{tmp_path / 'ddb.db'}"
+    res = CliRunner().invoke(
+        cli, ["report", "ri", "--store", url, "--out", str(out), "--until", END.isoformat()]
+    )
+    assert res.exit_code == 0, res.output
+    wb = openpyxl.load_workbook(out)
+    ws = wb["dynamodb eu-west-1"]
+    header = [c.value for c in ws[1]]
+    rows = {ws.cell(r, 1).value: r for r in range(2, 4)}
+    assert set(rows) == {"read_capacity", "write_capacity"}
+    read = rows["read_capacity"]
+
+    def cell(name: str) -> object:
+        return ws.cell(read, header.index(name) + 1).value
+
+    assert cell("Unit") == "capacity units" and cell("Recommended") == 1100 and cell("Owned") == 0
+    assert (
+        cell("Purchase") == "11 x 100 read_capacity" and cell("P95 rule purchase") == "24 x 100 read_capacity"
+    )
+    assert cell("On-demand $/unit-h") == 0.000147
+    assert ws.cell(read, header.index("Reserved $/unit-h") + 1).number_format == "$0.000000##"
+    assert "owned is unknown" in str(cell("Note"))
+    assert "read_capacity usage" in [c.value for c in ws[rows["write_capacity"] + 3]]  # the hourly block
+    summary = wb["Summary"]
+    texts = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)]
+    assert "aws-price-list-api 2026-11-20" in " ".join(texts)
+    bt = wb["Back-test"]
+    assert "read_capacity" in [bt.cell(r, 3).value for r in range(3, bt.max_row + 1)]

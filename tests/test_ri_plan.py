@@ -317,3 +317,127 @@ def test_a_savings_plan_ending_soon_is_planned_as_gone(tmp_path: Path) -> None:
     assert sp is not None and sp.expiring_30d == sp.owned > 0 and "Cost Explorer" not in str(sp.note)
     [owned] = result.savings_plans_owned
     assert owned["counted_hourly"] == 0 and owned["expiring_30d_hourly"] == owned["commitment_hourly"]
+
+
+def ddb_fill(path: Path) -> Any:
+    """30 days of DynamoDB provisioned capacity in eu-west-1: reads 1050 units, 2350 in business hours;
+    writes 150 always (plus the table count, which is nothing to reserve)."""
+    store = open_store(f"sqlite:///{path / 'ddb.db'}")
+    start = END - timedelta(hours=HOURS - 1)
+    items = []
+    for h in range(HOURS):
+        t = start + timedelta(hours=h)
+        busy = 9 <= t.hour < 17
+        usage = {"read_capacity": 2350 if busy else 1050, "write_capacity": 150, "table_count": 4}
+        items.append(UsageItem("dynamodb", ORG, "eu-west-1", t, usage))
+    store.put_items(items)
+    return store
+
+
+def ddb_book() -> Any:
+    """The snapshot (which has no DynamoDB prices) under DynamoDB rates as the Price List API cache would hold
+    them, per capacity unit (test figures, not AWS's)."""
+    from awscost.planning.pricing import Price, PriceBook, ReservedRate
+
+    def price(key: str, od: str, **terms: tuple[str, str]) -> Price:
+        rates = {
+            f"{t}/partial": ReservedRate(t, "partial", Decimal(up), Decimal(hourly))
+            for t, (up, hourly) in terms.items()
+        }
+        return Price(
+            "dynamodb", "eu-west-1", key, "", "shared", Decimal(od), rates,
+            source="aws-price-list-api", date="2026-11-20",
+        )  # fmt: skip
+
+    return PriceBook(
+        [
+            price("read_capacity", "0.000147", **{"1y": ("0.25", "0.00003"), "3y": ("0.30", "0.000019")}),
+            price("write_capacity", "0.000735", **{"1y": ("1.25", "0.00015")}),  # no 3-year offering
+        ],
+        base=snapshot_book(),
+    )
+
+
+def best_block(usage: np.ndarray, od: float, rsv: float, block: int) -> tuple[int, float]:
+    """Brute force: the multiple of `block` with the least cost over the history, and its hourly saving."""
+
+    def cost(n: int) -> float:
+        return float(np.maximum(usage - n, 0).sum() * od + n * rsv * len(usage))
+
+    best = min(range(0, int(usage.max()) + block, block), key=lambda n: (cost(n), -n))
+    return best, (cost(0) - cost(best)) / len(usage)
+
+
+def test_dynamodb_reserved_capacity_rows_in_blocks_of_100(tmp_path: Path) -> None:
+    store = ddb_fill(tmp_path)
+    result = plan_from_store(store, org_name=ORG, book=ddb_book(), until=END, lookback_days=30)
+    rows = {(r.kind, r.region, r.key): r for r in result.rows}
+    assert set(rows) == {
+        ("dynamodb", "eu-west-1", "read_capacity"),
+        ("dynamodb", "eu-west-1", "write_capacity"),
+    }
+    read = rows[("dynamodb", "eu-west-1", "read_capacity")]
+    assert (read.unit, read.flexible, read.hours, read.min, read.max) == (
+        "capacity units",
+        False,
+        HOURS,
+        1050,
+        2350,
+    )
+    # sold as upfront + hourly only: the row plans that offering, whatever payment the RIs were planned with
+    assert (read.term, read.payment) == ("1y", "partial")
+    od, rsv = 0.000147, 0.25 / 8760 + 0.00003
+    assert read.breakeven == pytest.approx(rsv / od, abs=1e-4)
+    start = END - timedelta(hours=HOURS - 1)
+    usage = np.array([2350 if 9 <= (start + timedelta(hours=h)).hour < 17 else 1050 for h in range(HOURS)])
+    best, saving = best_block(usage, od, rsv, 100)
+    # 1050 at night: the 11th block is half used at night and wholly in business hours, which pays
+    assert best == 1100 and read.recommended == best
+    assert read.purchase() == "11 x 100 read_capacity [1100 capacity units]"
+    assert read.purchase("p95_rule") == "24 x 100 read_capacity [2400 capacity units]"
+    assert read.p95_rule == 2400  # P95 = 2350, rounded up to a block
+    assert read.monthly_savings == money(saving * 730) and read.monthly_savings > read.p95_monthly_savings
+    assert read.upfront == Decimal("275.00")  # 1100 units x $0.25
+    assert (
+        read.owned == 0 and "owned is unknown" in str(read.note) and "Standard table class" in str(read.note)
+    )
+    assert read.price_source == "aws-price-list-api 2026-11-20"
+
+    write = rows[("dynamodb", "eu-west-1", "write_capacity")]
+    wbest, _ = best_block(np.full(HOURS, 150), 0.000735, 1.25 / 8760 + 0.00015, 100)
+    assert write.recommended == wbest == 200 and write.utilization == pytest.approx(0.75)
+    bt = {r["key"]: r for r in backtest_rows(result)}
+    assert bt["read_capacity"]["recommended"] % 100 == 0
+
+
+def test_dynamodb_rows_without_prices_say_how_to_get_them(tmp_path: Path) -> None:
+    store = ddb_fill(tmp_path)
+    # the packaged snapshot has no DynamoDB prices (its sources have none); nothing is guessed
+    result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, payment="no")
+    assert len(result.rows) == 2
+    for row in result.rows:
+        assert row.kind == "dynamodb" and row.recommended is None and row.monthly_savings is None
+        assert row.purchase() == "nothing (no price)" and row.price_source is None
+        assert (
+            f"no DynamoDB prices for {row.key} in eu-west-1: run awscost pricing refresh --services dynamodb"
+            in str(row.note)
+        )
+        assert row.max is not None  # the statistics are there all the same
+    assert plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, kinds=["ec2os"]).rows == []
+
+
+def test_dynamodb_three_year_term_and_a_region_without_that_offering(tmp_path: Path) -> None:
+    store = ddb_fill(tmp_path)
+    result = plan_from_store(store, org_name=ORG, book=ddb_book(), until=END, term="3y", payment="all")
+    rows = {r.key: r for r in result.rows}
+    read, write = rows["read_capacity"], rows["write_capacity"]
+    od, rsv = 0.000147, 0.30 / 26280 + 0.000019
+    start = END - timedelta(hours=HOURS - 1)
+    usage = np.array([2350 if 9 <= (start + timedelta(hours=h)).hour < 17 else 1050 for h in range(HOURS)])
+    best, saving = best_block(usage, od, rsv, 100)
+    # cheaper over 3 years: the business hours' units pay too, but not the half-used 24th block
+    assert (read.term, read.payment) == ("3y", "partial") and read.recommended == best == 2300
+    assert read.monthly_savings == money(saving * 730) and read.upfront == Decimal("690.00")
+    assert write.recommended is None and "no 3y partial-upfront offering for write_capacity" in str(
+        write.note
+    )

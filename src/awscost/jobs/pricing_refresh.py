@@ -16,7 +16,9 @@ from awscost.jobs.base import Context, Job
 
 @dataclass(frozen=True)
 class Params:
-    services: tuple[str, ...] | None = None  # ec2, rds, elasticache, es, redshift, fargate; None: all
+    services: tuple[str, ...] | None = (
+        None  # ec2, rds, elasticache, es, redshift, dynamodb, fargate; None: all
+    )
     regions: tuple[str, ...] | None = None  # None: the settings', else those the store saw types in
     types: tuple[str, ...] | None = None  # instance / node types; None: those the store saw (last 7 days)
 

@@ -14,7 +14,7 @@ from awscost.core.errors import InputError
 from awscost.jobs.base import Context, Job
 from awscost.planning.plan import PlanResult
 from awscost.planning.ri import MIN_HOURS
-from awscost.usage.kinds import PLAN_KINDS
+from awscost.usage.kinds import PLANNED_KINDS
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def plan(ctx: Context, params: Params) -> PlanResult:
             org_name=ctx.settings.org_name,
             book=book,
             account=params.account,
-            kinds=list(params.kinds or PLAN_KINDS),
+            kinds=list(params.kinds or PLANNED_KINDS),
             lookback_days=params.lookback,
             term=params.term,
             payment=params.payment,

@@ -8,6 +8,7 @@ nano 0.25, micro 0.5, small 1, medium 2, large 4, xlarge 8, Nxlarge 8N.
   Multi-AZ counts twice the units of Single-AZ.
 - ElastiCache: within a node family (all engines, since 2024).
 - OpenSearch and Redshift: none; a reservation is for one instance/node type.
+- DynamoDB reserved capacity: one group per key (read or write capacity units), bought in blocks.
 Which rule a kind follows is the catalog's (`KindSpec.flex`); which OS and engines are flexible, the
 vocabulary's (`OperatingSystem.size_flexible`, `Engine.size_flexible`).
 
@@ -84,6 +85,9 @@ def key_info(kind: str, key: str) -> KeyInfo:
         if factor is not None and family.startswith("cache."):
             return KeyInfo(kind, key, key, "", False, f"{family}.*", factor, True, True)
         return KeyInfo(kind, key, key, "", False, key, 1.0, False, True)
+    if spec is not None and spec.capacity_block:
+        # reserved capacity (DynamoDB RCU / WCU): one group per key, counted in capacity units
+        return KeyInfo(kind, key, key, "", False, key, 1.0, False, key in spec.capacity_keys)
     return KeyInfo(kind, key, key, "", False, key, 1.0, False, planned)
 
 

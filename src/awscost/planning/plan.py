@@ -4,6 +4,10 @@ Reads the org-wide hourly items (account = settings.org_name: regional reservati
 Organization's linked accounts) or one account's, groups keys by size flexibility (`flex`), subtracts owned
 reservations (the latest `ri-*` item; those expiring within `renew_days` are planned as gone, so renewing
 them is part of the recommendation), prices each group from the price book and runs the vectorised planner.
+
+Reserved capacity (the catalog's `CAPACITY_KINDS`: DynamoDB read and write capacity units) is planned the same
+way, one group per key per region, bought in the catalog's blocks (100 units). Nothing lists what is owned
+(DynamoDB has no describe call for it), so its rows plan on 0 owned and say so.
 """
 
 from __future__ import annotations
@@ -19,12 +23,27 @@ from awscost.core.errors import InputError
 from awscost.core.timeutil import HOUR, current_hour, floor_hour, parse_time
 from awscost.planning import ri
 from awscost.planning.flex import KeyInfo, concrete_units, describe_units, key_info
-from awscost.planning.pricing.book import PAYMENTS, TERM_HOURS, TERMS, PriceBook, is_derived_label
+from awscost.planning.pricing.book import (
+    CAPACITY_PAYMENT,
+    PAYMENTS,
+    TERM_HOURS,
+    TERMS,
+    PriceBook,
+    is_derived_label,
+)
 from awscost.planning.stats import build_matrix, to_int16
 from awscost.usage import kinds as catalog
 
 CENT = Decimal("0.01")
 MONTH_HOURS = Decimal("730")
+CAPACITY_UNIT = "capacity units"
+# What a reserved-capacity row says in its note, whatever else it says.
+# (The collector sums every provisioned table: Standard-IA tables and global tables' replicated writes, which
+# no reservation covers, are in its counts.)
+CAPACITY_OWNED_NOTE = (
+    "reserved capacity owned is unknown (no AWS API lists it), planned as 0;"
+    " Standard table class only (Standard-IA tables are not told apart)"
+)
 
 
 def money(value: float | Decimal | None) -> Decimal | None:
@@ -80,7 +99,7 @@ class PlanRow:
     key: str  # the group (a size-flexible family in normalized units, else one key)
     account: str
     flexible: bool
-    unit: str  # "normalized units" | "instances" | "$/hour commitment"
+    unit: str  # "normalized units" | "instances" | "capacity units" | "$/hour commitment"
     hours: int  # observed
     missing: int
     min: float | None = None
@@ -98,9 +117,10 @@ class PlanRow:
     reserved_effective_hourly: float | None = None
     breakeven: float | None  # reserved effective / on-demand hourly: buy the n-th unit while share >= this
     recommended: float | None  # units (or $/h) to buy; None when the group has no price
-    recommended_units: str | None = None  # e.g. "3 x linux-m5.xlarge" for a size-flexible family
+    # e.g. "3 x linux-m5.xlarge" for a size-flexible family, "11 x 100 read_capacity" for reserved capacity
+    recommended_units: str | None = None
     p95_rule: float | None  # what reserving up to P95 would buy
-    p95_rule_units: str | None = None  # the P95 rule's purchase in instances, for a size-flexible family
+    p95_rule_units: str | None = None  # the P95 rule's purchase in instances (blocks), as recommended_units
     term: str
     payment: str
     upfront: Decimal | None = None
@@ -123,7 +143,7 @@ class PlanRow:
             return "nothing (no price)"
         if self.unit == "$/hour commitment":
             return f"${value:g}/h"
-        if not self.flexible:
+        if not self.flexible and self.unit != CAPACITY_UNIT:
             return f"{value:g} x {self.key}"
         units = self.recommended_units if amount == "recommended" else self.p95_rule_units
         return f"{units or '0'} [{value:g} {self.unit}]"
@@ -176,7 +196,10 @@ class PlanResult:
 def _owned_by_group(
     store: Any, account: str, region: str, kind: str, groups: dict[str, Group], now: datetime, end: datetime
 ) -> dict[str, Owned]:
-    """Latest ri-* item at or before `end`, folded into group units (with expirations)."""
+    """Latest ri-* item at or before `end`, folded into group units (with expirations). Reserved capacity
+    has no such item: nothing is known to be owned."""
+    if kind in catalog.CAPACITY_KINDS:
+        return {}
     ri_kind = catalog.reservation_kind(kind)
     latest = None
     for item in store.query(
@@ -224,6 +247,8 @@ def _prices(
     """(on-demand $/unit-hour, reserved effective $/unit-hour, source, note, Compute Savings Plan rate /
     on-demand, the SP rate's source) from the most used key."""
     ordered = sorted(group.members.values(), key=lambda i: -weights.get(i.key, 0.0))
+    if kind in catalog.CAPACITY_KINDS:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     for info in ordered:
         price = book.lookup(catalog.service(kind), info.type, region, info.variant)
         if price is None or price.on_demand is None:
@@ -246,7 +271,16 @@ def _prices(
             sp_source,
         )
     types = ", ".join(sorted({i.type for i in group.members.values()}))
+    if kind in catalog.CAPACITY_KINDS:
+        # no snapshot holds these: only the Price List API does
+        svc = catalog.service(kind)
+        name = _SERVICE_NAME.get(svc, svc)
+        note = f"no {name} prices for {types} in {region}: run awscost pricing refresh --services {svc}"
+        return float("nan"), float("nan"), "", note, float("nan"), ""
     return float("nan"), float("nan"), "", f"no price for {types} in {region}", float("nan"), ""
+
+
+_SERVICE_NAME = {"dynamodb": "DynamoDB"}
 
 
 def plan_from_store(
@@ -255,7 +289,7 @@ def plan_from_store(
     org_name: str,
     book: PriceBook,
     account: str | None = None,
-    kinds: Sequence[str] = catalog.PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLANNED_KINDS,
     lookback_days: int = 30,
     term: str = "1y",
     payment: str = "no",
@@ -274,12 +308,12 @@ def plan_from_store(
         raise InputError(f"payment {payment!r} is not one of {', '.join(PAYMENTS)}", param="payment")
     if renew_days not in (0, 30, 90):
         raise InputError(f"renew window {renew_days} days is not 0, 30 or 90", param="renew_days")
-    bad = [k for k in kinds if k not in catalog.PLAN_KINDS]
+    bad = [k for k in kinds if k not in catalog.PLANNED_KINDS]
     if bad:
         raise InputError(
             f"cannot plan reservations for {', '.join(bad)}",
             param="kinds",
-            hint=f"use {', '.join(catalog.PLAN_KINDS)}",
+            hint=f"use {', '.join(catalog.PLANNED_KINDS)}",
         )
     if until is None:
         until = floor_hour(now) if now is not None else current_hour()
@@ -321,7 +355,7 @@ def plan_from_store(
         block = matrix.values[g.rows] * factors[:, None]
         # all members share their resource's observed hours, so NaN columns coincide
         values[i] = np.where(np.all(np.isnan(block), axis=0), np.nan, np.nansum(block, axis=0))
-        gran[i] = min(factors) if g.flexible else 1.0
+        gran[i] = min(factors) if g.flexible else float(catalog.spec(g.kind).capacity_block or 1)
         ck = (g.kind, g.region)
         if ck not in owned_cache:
             owned_cache[ck] = _owned_by_group(store, who, g.region, g.kind, {}, now, end)
@@ -434,12 +468,17 @@ def _row(
     rec = float(p["recommended"][i])
     p95n = float(p["p95_rule"][i])
     sizes = {k: info.factor for k, info in g.members.items()}
-    unit = "normalized units" if g.flexible else "instances"
+    capacity = g.kind in catalog.CAPACITY_KINDS
+    unit = "normalized units" if g.flexible else CAPACITY_UNIT if capacity else "instances"
+    if capacity:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     priced = od == od
     if not priced:
         note = note or "no price"
     elif not bool(p["enough_history"][i]):
         note = f"too little history: {hours} h < {min_hours} h, nothing recommended"
+    if capacity:
+        note = f"{note}; {CAPACITY_OWNED_NOTE}" if note else CAPACITY_OWNED_NOTE
     upfront = monthly_cost = monthly_savings = p95_savings = None
     be_months: float | None = None
     if priced and rec == rec:
@@ -476,13 +515,14 @@ def _row(
         expiring_30d=round(own.expiring_30, 2),
         expiring_90d=round(own.expiring_90, 2),
         coverage=_f(p["coverage"][i]),
-        on_demand_hourly=_f(od, 6),
-        reserved_effective_hourly=_f(rsv, 6),
+        # reserved capacity is priced per unit-hour, a hundredth of a cent and less
+        on_demand_hourly=_f(od, 9 if capacity else 6),
+        reserved_effective_hourly=_f(rsv, 9 if capacity else 6),
         breakeven=_f(p["breakeven"][i]),
         recommended=_f(rec, 2),
-        recommended_units=describe_units(concrete_units(rec, sizes)) if rec == rec and g.flexible else None,
+        recommended_units=_units(g, rec, sizes),
         p95_rule=_f(p95n, 2),
-        p95_rule_units=describe_units(concrete_units(p95n, sizes)) if p95n == p95n and g.flexible else None,
+        p95_rule_units=_units(g, p95n, sizes),
         term=term,
         payment=payment,
         upfront=upfront,
@@ -496,10 +536,23 @@ def _row(
     )
 
 
+def _units(g: Group, units: float, sizes: dict[str, float]) -> str | None:
+    """A purchase of `units` as what is bought: instances of a size-flexible family's sizes, blocks of reserved
+    capacity ("11 x 100 read_capacity"); None for a group bought by the instance, or with no price."""
+    if units != units:
+        return None
+    if g.flexible:
+        return describe_units(concrete_units(units, sizes))
+    block = catalog.spec(g.kind).capacity_block
+    return f"{units / block:g} x {block} {g.key}" if block else None
+
+
 def _rate_parts(
     book: PriceBook, g: Group, weights: dict[str, float], term: str, payment: str
 ) -> tuple[Decimal, Decimal]:
     """(upfront $, recurring $/h) per group unit, from the same key `_prices` used."""
+    if g.kind in catalog.CAPACITY_KINDS:
+        payment = CAPACITY_PAYMENT  # its one offering, whatever the RIs were planned with
     for info in sorted(g.members.values(), key=lambda m: -weights.get(m.key, 0.0)):
         price = book.lookup(catalog.service(g.kind), info.type, g.region, info.variant)
         if price is None or price.on_demand is None:
@@ -559,7 +612,7 @@ def summarize(rows: Iterable[PlanRow]) -> dict[str, Decimal]:
 def usage_statistics(
     store: Any,
     *,
-    kinds: Sequence[str] = catalog.PLAN_KINDS,
+    kinds: Sequence[str] = catalog.PLANNED_KINDS,
     account: str | None = None,
     lookback_days: int = 30,
     until: datetime | None = None,

@@ -212,7 +212,8 @@ class _Writer:
             "title": wb.add_format({"bold": True, "font_size": 14}),
             "bold": wb.add_format({"bold": True}),
             "money": wb.add_format({"num_format": "$#,##0.00"}),
-            "rate": wb.add_format({"num_format": "$0.000000"}),
+            # up to 8 places: DynamoDB capacity is priced per unit-hour, below $0.000001 in places
+            "rate": wb.add_format({"num_format": "$0.000000##"}),
             "pct": wb.add_format({"num_format": "0.0%"}),
             "num": wb.add_format({"num_format": "#,##0.##"}),
             "int": wb.add_format({"num_format": "0"}),

@@ -67,6 +67,11 @@ class KindSpec:
     # `pricing refresh --types` is asked of the right Price List; None: EC2's plain names, the fallback.
     type_pattern: str | None = None
     scope: Scope = "regional"
+    # Reserved *capacity* (not instances): the usage keys it is bought for and the block it is sold in
+    # (DynamoDB: read and write capacity units, in blocks of 100). Planned like the RI kinds, with nothing to
+    # list what is owned (no describe call exists for it).
+    capacity_keys: tuple[str, ...] = ()
+    capacity_block: int | None = None
 
 
 def _collector(module: str, function: str) -> str:
@@ -114,6 +119,7 @@ CATALOG: tuple[KindSpec, ...] = (
         collector=_collector("dynamodb", "collect_dynamodb"),
         iam_actions=("dynamodb:ListTables", "dynamodb:DescribeTable"),
         service="dynamodb", price_code="AmazonDynamoDB", backfill=True,
+        capacity_keys=("read_capacity", "write_capacity"), capacity_block=100,
     ),
     KindSpec(
         "elasticache", "hourly", "nodeType", "ElastiCache (Redis, Valkey, Memcached) nodes by node type.",
@@ -212,6 +218,8 @@ for _spec in CATALOG:
 # Derived views, for the modules that need them.
 COLLECTED: tuple[str, ...] = tuple(COLLECTORS)
 PLAN_KINDS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.reservation_kind)  # usage kinds to plan
+CAPACITY_KINDS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.capacity_block)  # reserved capacity
+PLANNED_KINDS: tuple[str, ...] = PLAN_KINDS + CAPACITY_KINDS  # everything the plan has rows for
 BACKFILL_KINDS: tuple[str, ...] = tuple(s.name for s in CATALOG if s.backfill)
 DAILY_KINDS: frozenset[str] = frozenset(s.name for s in CATALOG if s.cadence == "daily")
 GLOBAL_KINDS: frozenset[str] = frozenset(s.name for s in CATALOG if s.scope == "global")

@@ -15,7 +15,9 @@ def pricing() -> None:
 
 
 @pricing.command()
-@click.option("--services", default=None, help="Comma-separated: ec2,rds,elasticache,es,redshift,fargate.")
+@click.option(
+    "--services", default=None, help="Comma-separated: ec2,rds,elasticache,es,redshift,dynamodb,fargate."
+)
 @click.option(
     "--regions", default=None, help="Comma-separated regions (default: the settings', else where types ran)."
 )

@@ -11,7 +11,7 @@ from awscost.core.config import Settings
 from awscost.core.output import emit
 from awscost.core.timeutil import parse_time
 from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_settings
-from awscost.usage.kinds import PLAN_KINDS
+from awscost.usage.kinds import PLANNED_KINDS
 
 if TYPE_CHECKING:
     from awscost.planning.plan import PlanResult
@@ -33,7 +33,7 @@ TABLE_COLUMNS = (
     "p95_monthly_savings",
     "note",
 )
-KINDS_HELP = f"Comma-separated usage kinds (default {','.join(PLAN_KINDS)})."
+KINDS_HELP = f"Comma-separated usage kinds (default {','.join(PLANNED_KINDS)})."
 
 
 def plan_options(func: Any) -> Any:
@@ -233,7 +233,7 @@ def stats(
     with open_store(settings.store, must_exist=True) as store:
         rows = usage_statistics(
             store,
-            kinds=csv_list(kinds) or list(PLAN_KINDS),
+            kinds=csv_list(kinds) or list(PLANNED_KINDS),
             account=account,
             lookback_days=lookback,
             until=parse_time(until, where="--until") if until else None,

@@ -21,6 +21,7 @@ from typing import Any
 from awscost.aws.paging import follow_token
 from awscost.core import vocabulary
 from awscost.planning.pricing.book import (
+    CAPACITY_PAYMENT,
     Price,
     PriceBook,
     ReservedRate,
@@ -37,11 +38,18 @@ META_ID = "price-meta:api"
 
 # The services the price book holds: those of the kinds the planner plans (from the kinds catalog), and
 # Fargate for the container tasks (its Price List code is ECS's).
-SERVICE_CODES = {catalog.service(kind): str(catalog.spec(kind).price_code) for kind in catalog.PLAN_KINDS} | {
-    "fargate": "AmazonECS"
-}
+SERVICE_CODES = {
+    catalog.service(kind): str(catalog.spec(kind).price_code) for kind in catalog.PLANNED_KINDS
+} | {"fargate": "AmazonECS"}
 _PAYMENT = {"No Upfront": "no", "Partial Upfront": "partial", "All Upfront": "all"}
 _TERM = {"1yr": "1y", "3yr": "3y", "1 yr": "1y", "3 yr": "3y"}
+# DynamoDB provisioned capacity in the AmazonDynamoDB offer: product family "Provisioned IOPS", `group`
+# DDB-ReadUnits / DDB-WriteUnits, `usagetype` "[EUW1-]ReadCapacityUnit-Hrs" (operation CommittedThroughput);
+# the Standard-IA table class ("IA-...") and replicated write units of global tables ("Repl...") have no
+# reserved capacity and are left out. Priced per capacity unit-hour, under the usage keys' names.
+DDB_FAMILY = "Provisioned IOPS"
+_DDB_GROUPS = {"DDB-ReadUnits": "read_capacity", "DDB-WriteUnits": "write_capacity"}
+_DDB_USAGE = {"read_capacity": "ReadCapacityUnit-Hrs", "write_capacity": "WriteCapacityUnit-Hrs"}
 
 
 def ec2_os(attrs: Mapping[str, Any]) -> str | None:
@@ -104,6 +112,8 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
         # Redis and Memcached nodes cost the same; Valkey's lower price must not stand in for them.
         if str(attrs.get("cacheEngine", "Redis")).lower() not in ("redis", "memcached"):
             return None
+    elif service == "dynamodb":
+        itype = _dynamodb_type(product, attrs) or ""
     elif service not in SERVICE_CODES:  # any other priced kind: one price per instance / node type
         return None
     if not itype:
@@ -119,6 +129,10 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
             if service == "fargate":
                 usage = str(attrs.get("usagetype", ""))
                 extra["vcpu_hour" if "vCPU" in usage else "gb_hour"] = usd
+            elif service == "dynamodb":
+                # tiered: the free tier's units at 0, then the rate every further unit-hour pays
+                if str(dim.get("endRange", "Inf")) == "Inf" and usd > 0:
+                    on_demand = usd
             elif str(dim.get("unit", "")).lower() in ("hrs", "hours", "hour"):
                 on_demand = usd
     reserved: dict[str, ReservedRate] = {}
@@ -127,7 +141,12 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
         if str(ta.get("OfferingClass", "standard")).lower() != "standard":
             continue
         t = _TERM.get(str(ta.get("LeaseContractLength", "")))
-        p = _PAYMENT.get(str(ta.get("PurchaseOption", "")))
+        option = str(ta.get("PurchaseOption", ""))
+        p = (
+            CAPACITY_PAYMENT
+            if service == "dynamodb" and option == "Heavy Utilization"
+            else _PAYMENT.get(option)
+        )
         if t is None or p is None:
             continue
         upfront, hourly = Decimal(0), Decimal(0)
@@ -143,6 +162,19 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
     if on_demand is None and not reserved and not extra:
         return None
     return Price(service, region, itype, variant, tenancy, on_demand, reserved, {}, extra, API_SOURCE, pub)
+
+
+def _dynamodb_type(product: Mapping[str, Any], attrs: Mapping[str, Any]) -> str | None:
+    """A DynamoDB product's usage key (read_capacity / write_capacity) when it is Standard-class provisioned
+    capacity, else None."""
+    if str(product.get("productFamily") or "") != DDB_FAMILY:
+        return None
+    key = _DDB_GROUPS.get(str(attrs.get("group") or ""))
+    usage = str(attrs.get("usagetype") or "")
+    if key is None or "IA-" in usage or "Repl" in usage:
+        return None
+    # us-east-1's usage type has no region prefix; the others are "<prefix>-ReadCapacityUnit-Hrs"
+    return key if usage == _DDB_USAGE[key] or usage.endswith("-" + _DDB_USAGE[key]) else None
 
 
 def merge_prices(prices: Iterable[Price]) -> list[Price]:
@@ -187,6 +219,8 @@ def _filters(service: str, region: str, itype: str | None) -> dict[str, str]:
         f.update(tenancy="Shared", capacitystatus="Used")
     if service == "fargate":
         return f
+    if service == "dynamodb":
+        return f | {"productFamily": DDB_FAMILY}  # both capacity units, their on-demand and reserved terms
     if itype:
         f["instanceType"] = itype
     return f
@@ -284,7 +318,8 @@ def wanted_prices(
     seen_regions: set[str] = set(regions or ())
     if store is not None:
         end = until or current_hour() + timedelta(hours=1)
-        for kind in catalog.PLAN_KINDS:
+        for kind in catalog.PLANNED_KINDS:
+            capacity = bool(catalog.spec(kind).capacity_block)
             for item in store.query(
                 kind=kind, account=org_name, since=end - timedelta(days=lookback_days), until=end
             ):
@@ -294,7 +329,8 @@ def wanted_prices(
                 for key in item.usage:
                     info = key_info(kind, key)
                     if info.reservable and catalog.service(kind) in svcs:
-                        out.add((catalog.service(kind), item.region, info.type))
+                        # reserved capacity: one query prices every unit of the region
+                        out.add((catalog.service(kind), item.region, None if capacity else info.type))
     if "fargate" in svcs:
         out.update(("fargate", region, None) for region in seen_regions or {"us-east-1"})
     return sorted(out, key=lambda w: (w[0], w[1], w[2] or ""))

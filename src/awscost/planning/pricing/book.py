@@ -31,6 +31,9 @@ from awscost.usage import kinds as catalog
 TERMS = ("1y", "3y")
 PAYMENTS = ("no", "partial", "all")
 TERM_HOURS = {"1y": 8760, "3y": 26280}
+# DynamoDB reserved capacity is sold as one offering per term, upfront + hourly (the Price List and the bill
+# name it by the old RI offering "Heavy Utilization"): the partial-upfront shape, whatever payment is asked.
+CAPACITY_PAYMENT = "partial"
 # AWS service codes (the catalog's) and other spellings -> our service names.
 SERVICE_ALIASES = {
     str(s.price_code).lower(): str(s.service) for s in catalog.CATALOG if s.price_code and s.service
