@@ -618,3 +618,19 @@ def test_dynamodb_usage_types_without_a_region_prefix_and_replicated_writes() ->
     )
     free_only = dynamodb_item("C", "us-east-1", "", "ReadCapacityUnit-Hrs", "0", {})
     assert parse_price_item(free_only) is None  # nothing beyond the free tier: no rate to plan with
+
+
+def test_dynamodb_reserved_rates_stated_per_block_of_100_are_read_per_unit() -> None:
+    """AWS's pricing page states reserved capacity per 100 units ($30 upfront + $0.0025/h per 100 RCU in
+    us-east-1, against $0.00013 per RCU-hour on demand); a rate at or above the on-demand unit rate can only
+    be per block, and the book holds unit rates. (Test figures in that shape, not AWS's offer.)"""
+    item = dynamodb_item("D", "us-east-1", "", "ReadCapacityUnit-Hrs", "0.00013", {"1yr": ("30", "0.0025")})
+    price = parse_price_item(item)
+    assert price is not None
+    assert price.reserved["1y/partial"] == pricing.ReservedRate(
+        "1y", "partial", Decimal("0.3"), Decimal("0.000025")
+    )
+    per_unit = parse_price_item(
+        dynamodb_item("E", "us-east-1", "", "ReadCapacityUnit-Hrs", "0.00013", {"1yr": ("0.30", "0.000025")})
+    )
+    assert per_unit is not None and per_unit.reserved == price.reserved

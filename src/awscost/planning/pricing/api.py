@@ -158,10 +158,18 @@ def parse_price_item(item: str | Mapping[str, Any], *, date: str | None = None) 
                 upfront = usd
             else:
                 hourly = usd
+        if service == "dynamodb" and on_demand is not None and hourly >= on_demand:
+            # AWS sells reserved capacity in blocks of 100 units and its pricing page states the rates per
+            # block; a rate at or above the on-demand unit rate can only be per block (no reservation costs
+            # more per hour than on demand). The book holds unit rates.
+            upfront, hourly = upfront / DDB_BLOCK, hourly / DDB_BLOCK
         reserved[f"{t}/{p}"] = ReservedRate(t, p, upfront, hourly)
     if on_demand is None and not reserved and not extra:
         return None
     return Price(service, region, itype, variant, tenancy, on_demand, reserved, {}, extra, API_SOURCE, pub)
+
+
+DDB_BLOCK = Decimal(100)
 
 
 def _dynamodb_type(product: Mapping[str, Any], attrs: Mapping[str, Any]) -> str | None:
