@@ -791,10 +791,10 @@ CATEGORY = {
 
 
 def focus_rows(line: Line, payer: str, names: dict[str, str]) -> list[list[str]]:
-    """A line's FOCUS rows: one, or for a commitment fee with an unused part two, as the spec's scenarios
-    have it (the Purchase with EffectiveCost 0; the unused commitment on a Usage row of its own)."""
+    """A line's FOCUS rows: one, or for a commitment fee two, as the spec's scenarios have it (the Purchase
+    with EffectiveCost 0; the unused commitment, 0 when fully used, on a Usage row of its own)."""
     rows = [focus_row(line, payer, names)]
-    if line.line_type in ("RIFee", "SavingsPlanRecurringFee") and line.effective != 0:
+    if line.line_type in ("RIFee", "SavingsPlanRecurringFee"):
         rows.append(focus_row(line, payer, names, unused=True))
     return rows
 

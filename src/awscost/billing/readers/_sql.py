@@ -65,6 +65,9 @@ class Cols:
         if typ in ("DOUBLE", "FLOAT", "REAL"):
             # Through the shortest decimal text of the double: 0.1 stays 0.1, not 0.1000000000000000055.
             return self._alias("n", name, f"CAST(CAST({quote(name)} AS VARCHAR) AS {MONEY})")
+        if typ == "VARCHAR":
+            # A quoted empty field ("", as a DBR writes every empty one) is no number: NULL, as unquoted.
+            return self._alias("n", name, f"CAST(NULLIF({quote(name)}, '') AS {MONEY})")
         return self._alias("n", name, f"CAST({quote(name)} AS {MONEY})")
 
     def t(self, name: str) -> str:
@@ -72,7 +75,8 @@ class Cols:
             return "NULL::TIMESTAMP"
         if name not in self.timestamps:
             self.timestamps.append(name)
-        return self._alias("t", name, f"CAST(CAST({quote(name)} AS TIMESTAMPTZ) AS TIMESTAMP)")
+        value = f"NULLIF({quote(name)}, '')" if self.types[name] == "VARCHAR" else quote(name)
+        return self._alias("t", name, f"CAST(CAST({value} AS TIMESTAMPTZ) AS TIMESTAMP)")
 
     def coalesce(self, *exprs: str) -> str:
         real = [e for e in exprs if not e.startswith("NULL::")]
