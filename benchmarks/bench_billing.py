@@ -231,9 +231,15 @@ def main() -> None:
         from decimal import Decimal
 
         agree = abs(Decimal(one["total"]) - Decimal(str(pd_res["total"]))) < Decimal("0.01")
+        # The default one-shot path scans with Polars only up to POLARS_MAX_BYTES: say which one was measured.
+        from awscost.billing.engine import POLARS_MAX_BYTES
+
+        default_scan = (
+            "Polars scan" if big.stat().st_size <= POLARS_MAX_BYTES else "default: DuckDB, > 64 MiB"
+        )
         rows = [
             ("pandas read_csv + groupby", pd_wall, pd_res["load_summary"], pd_rss),
-            ("awscost summary FILE (Polars scan)", one_wall, one["load_summary"], one_rss),
+            (f"awscost summary FILE ({default_scan})", one_wall, one["load_summary"], one_rss),
             ("awscost summary FILE (DuckDB scan)", duck_wall, duck_one["load_summary"], duck_rss),
             ("awscost billing load --into", load_wall, loaded["load"], load_rss),
         ]
