@@ -183,13 +183,15 @@ def backfill_from_billing(
     kinds: Iterable[str] = BACKFILL_KINDS,
     since: datetime | None = None,
     until: datetime | None = None,
+    prefer: str | None = None,
 ) -> BackfillResult:
     """Write the usage items the bill implies, skipping every (resource, hour) — or (resource, day) for the
-    daily kinds — that the store already holds. `bill`: an awscost.billing Bill, or a path it can load."""
+    daily kinds — that the store already holds. `bill`: an awscost.billing Bill, or a path it can load
+    (`prefer`: the format to keep where files of two formats hold the same month, as `billing.load`)."""
     from awscost.billing import load
 
     own = not hasattr(bill, "sql")
-    opened = load(Path(bill)) if own else bill
+    opened = load(Path(bill), prefer=prefer) if own else bill
     try:
         window = ""
         if since is not None:

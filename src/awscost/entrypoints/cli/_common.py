@@ -119,3 +119,16 @@ def run_job(name: str, ctx: Context, params: Any) -> Any:
     from awscost.jobs import run_job as run
 
     return run(name, ctx, params)
+
+
+def prefer_option(func: Any) -> Any:
+    """`--prefer FORMAT` for commands reading billing files (the billing group, usage backfill)."""
+    from awscost.billing.readers import READERS  # imported by the commands that take it, not by every one
+
+    return click.option(
+        "--prefer",
+        type=click.Choice(sorted(READERS)),
+        default=None,
+        help="Where files of two formats hold the same billing account and month (a FOCUS export and the CUR "
+        "of that month), keep this format's rows; without it such files are refused.",
+    )(func)

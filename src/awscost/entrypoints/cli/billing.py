@@ -14,11 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from awscost.billing.readers import READERS
 from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
-from awscost.entrypoints.cli._common import csv_list, format_option, job_context, run_job, with_config
+from awscost.entrypoints.cli._common import (
+    csv_list,
+    format_option,
+    job_context,
+    prefer_option,
+    run_job,
+    with_config,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -26,16 +32,6 @@ if TYPE_CHECKING:
     from awscost.billing.bill import Bill
 
 METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
-
-
-def prefer_option(func: Any) -> Any:
-    return click.option(
-        "--prefer",
-        type=click.Choice(sorted(READERS)),
-        default=None,
-        help="Where files of two formats hold the same billing account and month (a FOCUS export and the CUR "
-        "of that month), keep this format's rows; without it such files are refused.",
-    )(func)
 
 
 def source_options(func: Any) -> Any:

@@ -16,7 +16,7 @@ from awscost.core.timeutil import parse_time
 from awscost.store import Store, UsageItem, open_store
 from awscost.usage.kinds import BACKFILL_KINDS
 
-from ._common import format_option, with_settings
+from ._common import format_option, prefer_option, with_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -225,10 +225,17 @@ def gaps(
 )
 @click.option("--since", default=None, help="First hour to rebuild (ISO time).")
 @click.option("--until", default=None, help="Hour to stop before (ISO time).")
+@prefer_option
 @format_option()
 @with_settings
 def backfill(
-    settings: Settings, dataset: str, kinds: str | None, since: str | None, until: str | None, fmt: str
+    settings: Settings,
+    dataset: str,
+    kinds: str | None,
+    since: str | None,
+    until: str | None,
+    prefer: str | None,
+    fmt: str,
 ) -> None:
     """Rebuild hourly usage items from a bill's usage lines: history on day one.
 
@@ -250,6 +257,7 @@ def backfill(
             kinds=chosen,
             since=parse_hour(since, where="--since") if since else None,
             until=parse_hour(until, where="--until") if until else None,
+            prefer=prefer,
         )
     rows = [{"kind": k, "items_written": n} for k, n in sorted(result.by_kind.items())]
     emit(rows, fmt, columns=["kind", "items_written"])
