@@ -99,7 +99,7 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
             "BilledCost AS b, ChargeCategory AS c FROM billing"
         )
         by_type = {(t, st): (e, b, c) for t, st, e, b, c in eff.itertuples(index=False)}
-        assert by_type[("SavingsPlanNegation", "-")][::2] == (Decimal(0), "Usage")
+        assert by_type[("SavingsPlanNegation", "Used")][::2] == (Decimal(0), "Usage")
         # FOCUS: a fee is a Purchase with EffectiveCost 0 (EffectiveCost-C-005); its unused part is a Usage
         # row of its own, status Unused, billing nothing (spec commitment discount usage scenarios 2-3).
         assert by_type[("RIFee", "-")] == (Decimal(0), Decimal("43.2"), "Purchase")

@@ -48,11 +48,6 @@ PRODUCT = {
     "dynamodb": ("AmazonDynamoDB", "Amazon DynamoDB", "", "CommittedThroughput", "ReadCapacityUnit-Hrs"),
 }
 REGION_PREFIX = {"us-east-1": "", "us-west-2": "USW2-", "eu-west-1": "EU-"}
-REGION_NAME = {
-    "us-east-1": "US East (N. Virginia)",
-    "us-west-2": "US West (Oregon)",
-    "eu-west-1": "EU (Ireland)",
-}
 
 # The legacy CUR columns written, in the order AWS writes them (a subset of a real report's columns).
 CUR_COLUMNS = (
@@ -693,7 +688,7 @@ def cur_row(i: int, line: Line, payer: str, tag_keys: list[str]) -> list[str]:
         "product/cacheEngine": line.engine or "" if line.kind == "elasticache" else "",
         "product/databaseEngine": _engine_family(line.engine) if line.kind == "rds" else "",
         "product/instanceType": line.itype or "" if line.kind in PRODUCT else "",
-        "product/location": REGION_NAME.get(line.region or "", ""),
+        "product/location": vocabulary.REGION_NAMES.get(line.region or "", ""),
         "product/operatingSystem": _price_list_os(line.os) if line.kind == "ec2" else "",
         "product/region": line.region or "",
         "product/regionCode": line.region or "",
@@ -805,7 +800,7 @@ def focus_row(line: Line, payer: str, names: dict[str, str], *, unused: bool = F
     sp, ri = line.sp_arn, line.ri_arn
     status = (
         "Used"
-        if line.line_type in ("DiscountedUsage", "SavingsPlanCoveredUsage")
+        if line.line_type in ("DiscountedUsage", "SavingsPlanCoveredUsage", "SavingsPlanNegation")
         else "Unused"
         if unused
         else None
@@ -871,7 +866,7 @@ def focus_row(line: Line, payer: str, names: dict[str, str], *, unused: bool = F
         "ProviderName": "AWS",
         "PublisherName": "Amazon Web Services, Inc.",
         "RegionId": line.region,
-        "RegionName": REGION_NAME.get(line.region or ""),
+        "RegionName": vocabulary.REGION_NAMES.get(line.region or ""),
         "ResourceId": (sp or ri) if unused else line.resource,
         "ServiceCategory": None,
         "ServiceName": line.product_name or line.product_code,

@@ -113,13 +113,21 @@ def _product(a: str, b: str, r: str) -> str:
 
 # Where the model's check functions say something other than its own text, the text is the rule: corrected
 # SQL (true where the row passes) and why.
-ERRATA: dict[str, tuple[str, str]] = {
+# (the row passes, the rows it applies to or None for the model's, why)
+ERRATA: dict[str, tuple[str, str | None, str]] = {
     "CommitmentDiscountStatus-C-003-C": (
         "CommitmentDiscountStatus IS NULL",
+        None,
         "the model checks CommitmentDiscountStatus IS NOT NULL; the text says it MUST be null",
+    ),
+    "CommitmentDiscountStatus-C-004-C": (
+        "CommitmentDiscountStatus IS NOT NULL",
+        "CommitmentDiscountId IS NOT NULL AND ChargeCategory = 'Usage'",
+        "the model checks the rows whose CommitmentDiscountId is null (C-003's condition); the text says not null",
     ),
     "CommitmentDiscountStatus-C-005-M": (
         "CommitmentDiscountStatus IN ('Used', 'Unused')",
+        None,
         "the model lists Active / Expired / Pending (another column's values); FOCUS allows Used and Unused",
     ),
 }
@@ -143,8 +151,9 @@ OWN_RULES: dict[str, tuple[str, str]] = {
     "ContractedCost-C-008-C": ("ContractedCost = BilledCost", "ChargeCategory = 'Credit'"),
     "EffectiveCost-C-006-M": ("BillingCurrency IS NOT NULL", "EffectiveCost <> 0"),
     "BilledCost-C-006-M": ("BillingCurrency IS NOT NULL", "BilledCost <> 0"),
-    # Commitment discount usage scenarios 2-3: an unused commitment is a Usage row billing nothing.
-    "CommitmentDiscountStatus-C-004-C": (
+    # Commitment discount usage scenarios 2-3: an unused commitment is a Usage row billing nothing. (awscost's
+    # own id: the spec states it by example, not as a rule of the model.)
+    "x-UnusedCommitment-Row": (
         "ChargeCategory = 'Usage' AND BilledCost = 0",
         "CommitmentDiscountStatus = 'Unused'",
     ),
@@ -362,9 +371,7 @@ def _result(rule_id: str, keyword: str, text: str, checked: int, failed: int) ->
         formats, why = SOURCE_GAPS[rule_id]
         reason = f"{why}: not checked on {', '.join(formats)} rows"
     if rule_id in ERRATA:
-        reason = (
-            f"corrected: {ERRATA[rule_id][1]}; " + reason if reason else f"corrected: {ERRATA[rule_id][1]}"
-        )
+        reason = "; ".join(r for r in (f"corrected: {ERRATA[rule_id][2]}", reason) if r)
     status = "pass" if not failed else "warn" if keyword in ADVISORY else "fail"
     return RuleResult(rule_id, status, keyword, checked, failed, text, reason)
 
@@ -394,6 +401,8 @@ def _count(bill: Bill, sql: str) -> int:
 def _own_condition(rule_id: str, rule: dict[str, Any]) -> str:
     if rule_id in OWN_RULES:
         return OWN_RULES[rule_id][1]
+    if rule_id in ERRATA and ERRATA[rule_id][1]:
+        return str(ERRATA[rule_id][1])
     cond = (rule.get("ValidationCriteria") or {}).get("Condition") or {}
     return _sql(cond) if cond else "TRUE"
 

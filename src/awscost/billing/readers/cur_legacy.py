@@ -23,7 +23,7 @@ from awscost.billing.readers._sql import (
     service_category,
     tag_map,
 )
-from awscost.billing.readers.base import Projection, Reader
+from awscost.billing.readers.base import TWIN, Projection, Reader
 from awscost.billing.schema import MONEY
 
 CUR_SECTIONS = (
@@ -119,7 +119,7 @@ def cur_projection(
         return cols.coalesce(n(net_col), n(gross)) if net else n(gross)
 
     lit_type = s("lineItem/LineItemType")
-    twin = '"__twin"'  # the unused-commitment row beside a fee line (Projection.twin)
+    twin = TWIN  # true on the unused-commitment row beside a fee line (Projection.twin)
     unblended = cost("lineItem/UnblendedCost", "lineItem/NetUnblendedCost")
     sp_arn = s("savingsPlan/SavingsPlanARN")
     ri_arn = s("reservation/ReservationARN")
@@ -244,7 +244,10 @@ def cur_projection(
         "CommitmentDiscountName": "NULL::VARCHAR",
         "CommitmentDiscountStatus": (
             f"CASE WHEN {twin} THEN 'Unused' "
-            f"WHEN {lit_type} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage') THEN 'Used' ELSE NULL END"
+            # A negation is the Savings Plan applied to the usage it covers: part of the used commitment
+            # (FOCUS CommitmentDiscountStatus-C-004: a Usage row with a commitment id has a status).
+            f"WHEN {lit_type} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', 'SavingsPlanNegation') "
+            "THEN 'Used' ELSE NULL END"
         ),
         "CommitmentDiscountType": (
             f"CASE WHEN {sp_arn} IS NOT NULL THEN 'Savings Plan' "
@@ -261,7 +264,8 @@ def cur_projection(
         "ListCost": list_total,
         "ListUnitPrice": list_price,
         "PricingCategory": (
-            f"CASE WHEN {twin} OR {lit_type} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage') THEN 'Committed' "
+            f"CASE WHEN {twin} OR {lit_type} IN ('DiscountedUsage', 'SavingsPlanCoveredUsage', "
+            "'SavingsPlanNegation') THEN 'Committed' "
             f"WHEN {usage_type} LIKE '%SpotUsage%' THEN 'Dynamic' "
             f"WHEN {category} IN ('Usage', 'Purchase') THEN 'Standard' ELSE NULL END"
         ),
