@@ -199,10 +199,6 @@ class Bill:
         value = frame.iloc[0, 1] if len(frame) else None
         return Decimal(0) if value is None else Decimal(value)
 
-    def currencies(self) -> list[str]:
-        rows = self.con.execute(f"SELECT DISTINCT BillingCurrency FROM {TABLE} ORDER BY 1").fetchall()
-        return [r[0] for r in rows if r[0] is not None]
-
     def month_over_month(
         self, by: Iterable[str] = ("SubAccountId", "ServiceName"), metric: str = "EffectiveCost"
     ) -> pd.DataFrame:
