@@ -83,25 +83,13 @@ def test_bad_env_value_names_the_variable() -> None:
         load_settings(None, env={"AWSCOST_MAX_WORKERS": "many", "AWSCOST_CONFIG": "/dev/null"})
 
 
-def test_report_keys_load_but_warn_that_they_have_no_effect_yet(tmp_path: Path) -> None:
+def test_the_older_report_keys_are_defaults_of_the_report_table(tmp_path: Path) -> None:
+    from awscost.reports.config import ORG_AUDIENCE, report_settings
+
     path = write(tmp_path, '[awscost]\nreport_bucket = "costs"\nmail_to = ["a@example.com"]\n')
     settings = load_settings(path, env={"AWSCOST_REPORT_BUCKET": "other"})
-    assert settings.report_bucket == "other" and settings.mail_to == ("a@example.com",)
-    assert settings.warnings == (
-        f"{path}: report_bucket has no effect yet (archiving reports in S3 is not built yet)",
-        f"{path}: mail_to has no effect yet (mailing reports is not built yet)",
-        "environment: report_bucket has no effect yet (archiving reports in S3 is not built yet)",
-    )
-    assert load_settings(write(tmp_path, '[awscost]\norg_name = "acme"\n'), env={}).warnings == ()
-
-
-def test_the_command_line_prints_the_warnings(tmp_path: Path) -> None:
-    from click.testing import CliRunner
-
-    from awscost.entrypoints.cli import cli
-
-    path = write(tmp_path, '[awscost]\nmail_from = "finops@example.com"\n')
-    result = CliRunner().invoke(
-        cli, ["usage", "show", "--config", str(path), "--store", "sqlite:///:memory:"]
-    )
-    assert f"awscost: warning: {path}: mail_from has no effect yet" in result.stderr
+    report = report_settings(settings)
+    assert report.bucket == "other"
+    assert [(a.name, a.recipients, a.accounts) for a in report.audiences] == [
+        (ORG_AUDIENCE, ("a@example.com",), None)
+    ]

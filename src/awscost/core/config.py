@@ -18,8 +18,9 @@ from awscost.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "awscost.toml"
 # Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
-# that owns them through Settings.section() ([containers] service_label).
-TABLES = ("awscost", "accounts", "containers")
+# that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
+# parsed by awscost.reports.config).
+TABLES = ("awscost", "accounts", "containers", "report")
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -40,7 +41,6 @@ class Settings:
     mail_to: tuple[str, ...] = ()
     tag_key: str = "user:Spend_Category"
     config_path: str | None = None  # where these settings came from (None = defaults only)
-    warnings: tuple[str, ...] = ()  # what the front end should tell the user (keys that do nothing yet)
     raw: dict[str, Any] = field(
         default_factory=dict
     )  # the whole parsed file, for sections owned by other modules
@@ -90,11 +90,7 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
                 where=path,
                 hint=f"known tables: {', '.join(f'[{t}]' for t in TABLES)}",
             )
-    known = {
-        f
-        for f in Settings.__dataclass_fields__
-        if f not in ("config_path", "raw", "account_names", "warnings")
-    }
+    known = {f for f in Settings.__dataclass_fields__ if f not in ("config_path", "raw", "account_names")}
     out: dict[str, Any] = {}
     for key, value in section.items():
         where = f"{path}: awscost.{key}"
@@ -130,21 +126,6 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
     return out
 
 
-# Keys accepted for the cost reports to come, which nothing reads yet: setting one is worth a warning, not a
-# silent no-op and not an error (a config written for the next release still loads).
-NO_EFFECT_YET = {
-    "report_bucket": "archiving reports in S3 is not built yet",
-    "mail_from": "mailing reports is not built yet",
-    "mail_to": "mailing reports is not built yet",
-}
-
-
-def _no_effect(values: dict[str, Any], where: str) -> list[str]:
-    return [
-        f"{where}: {key} has no effect yet ({why})" for key, why in NO_EFFECT_YET.items() if key in values
-    ]
-
-
 ENV_KEYS = {
     "AWSCOST_STORE": "store",
     "AWSCOST_ORG_NAME": "org_name",
@@ -165,7 +146,6 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     values: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     used_path: str | None = None
-    warnings: list[str] = []
     if cfg_path.exists():
         try:
             raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
@@ -175,7 +155,6 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
             raise ConfigError(f"cannot read: {exc.strerror}", where=str(cfg_path)) from None
         values = _parse(raw, str(cfg_path))
         used_path = str(cfg_path)
-        warnings += _no_effect(values, str(cfg_path))
     elif explicit:
         raise ConfigError(
             "config file not found", where=str(cfg_path), hint="run `awscost init` to write one"
@@ -190,8 +169,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         parsed_env = _parse({"awscost": env_data}, "environment")
         parsed_env.pop("account_names")
         values.update(parsed_env)
-        warnings += _no_effect(parsed_env, "environment")
-    return Settings(**values, config_path=used_path, raw=raw, warnings=tuple(warnings))
+    return Settings(**values, config_path=used_path, raw=raw)
 
 
 STARTER_CONFIG = """\
@@ -224,8 +202,8 @@ max_workers = 16
 # Tag key whose coverage `awscost billing tags` (and the reports) measure.
 tag_key = "user:Spend_Category"
 
-# Reports: S3 bucket to archive workbooks in, and mail delivery through SES. Not read yet: the cost reports
-# that use them are still to come (setting them prints a warning).
+# Cost reports: delivery settings and audiences live in [report] below; these three older keys are its
+# defaults (the bucket, the sender, and the recipients of the organization-wide report).
 # report_bucket = "my-cost-reports"
 # mail_from = "finops@example.com"
 # mail_to = ["team@example.com"]
@@ -233,6 +211,32 @@ tag_key = "user:Spend_Category"
 [accounts.names]
 # Display names; otherwise the Organizations account name is used.
 # "123456789012" = "production"
+
+# Cost reports (`awscost report cost`): mail through SES (or SMTP with smtp_host), archived in S3.
+# [report]
+# bucket = "my-cost-reports"
+# mail_from = "finops@example.com"
+# ses_region = "us-east-1"
+# smtp_host = "smtp.example.com"      # SMTP instead of SES
+# smtp_port = 587
+# smtp_starttls = true
+# smtp_user = "reports"
+# smtp_password_env = "AWSCOST_SMTP_PASSWORD"   # the name of the variable that holds the password
+#
+# [[report.audience]]
+# name = "managers"
+# recipients = ["cto@example.com"]
+# accounts = "all"                    # "all", account ids, or Organizations OU ids (ou-...)
+# schedule = "monthly"                # daily (month-to-date) | weekly (last week) | monthly (last month)
+# metric = "EffectiveCost"            # amortized (default) | BilledCost
+#
+# [[report.audience]]
+# name = "payments"
+# recipients = ["payments@example.com"]
+# accounts = ["123456789012"]
+# schedule = "weekly"
+# [report.audience.tags]
+# "user:team" = ["payments"]
 """
 
 

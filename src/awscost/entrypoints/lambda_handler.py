@@ -72,8 +72,6 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         job, _ = job_of_event(event)
         _check_runnable(job)
         settings = load_settings(os.environ.get("AWSCOST_CONFIG"))
-        for warning in settings.warnings:  # keys set that do nothing yet, as the command line warns
-            log.warning(json.dumps({"event": "settings_warning", "warning": warning}))
         ctx = Context(settings, progress=_log_progress())
         run = run_event(ctx, event, save=False)
     except AwsCostError as exc:

@@ -37,7 +37,6 @@ def with_settings(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, store_url: str | None, **kwargs: Any) -> Any:
         settings = load_settings(config_path).with_overrides(store=store_url)
-        warn(settings)
         return func(*args, settings=settings, **kwargs)
 
     return wrapper  # type: ignore[return-value]
@@ -50,15 +49,9 @@ def with_config(func: F) -> F:
     @functools.wraps(func)
     def wrapper(*args: Any, config_path: str | None, **kwargs: Any) -> Any:
         settings = load_settings(config_path)
-        warn(settings)
         return func(*args, settings=settings, **kwargs)
 
     return wrapper  # type: ignore[return-value]
-
-
-def warn(settings: Settings) -> None:
-    for line in settings.warnings:
-        click.echo(f"awscost: warning: {line}", err=True)
 
 
 def format_option(default: str = "table", formats: tuple[str, ...] = FORMATS) -> Callable[[F], F]:
