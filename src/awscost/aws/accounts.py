@@ -97,6 +97,40 @@ def discover_accounts(settings: Settings, session: boto3.Session) -> list[Accoun
     return [Account(validate_account_id(a, where="accounts"), names.get(a, a)) for a in spec]
 
 
+def accounts_of_ou(session: boto3.Session, unit: str) -> list[str]:
+    """The ACTIVE accounts under an Organizations OU (or root) id, in its child OUs too (a report audience
+    named by OU follows the organization as accounts move)."""
+    org = client(session, "organizations")
+    found: list[str] = []
+    pending = [unit]
+    try:
+        while pending:
+            parent = pending.pop()
+            for page in org.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+                found += [str(a["Id"]) for a in page["Accounts"] if a.get("Status", "ACTIVE") == "ACTIVE"]
+            for page in org.get_paginator("list_children").paginate(
+                ParentId=parent, ChildType="ORGANIZATIONAL_UNIT"
+            ):
+                pending += [str(c["Id"]) for c in page["Children"]]
+    except (ClientError, BotoCoreError) as exc:
+        raise _aws_error(exc, "organizations:ListAccountsForParent", f"OU {unit}") from None
+    return sorted(set(found))
+
+
+def organization_names(session: boto3.Session) -> dict[str, str]:
+    """Account id -> name from Organizations; {} where it cannot be asked (not in an Organization, or a
+    member account without the permission): names are a nicety, never a reason to fail a report."""
+    try:
+        org = client(session, "organizations")
+        return {
+            str(a["Id"]): str(a.get("Name") or a["Id"])
+            for page in org.get_paginator("list_accounts").paginate()
+            for a in page["Accounts"]
+        }
+    except (ClientError, BotoCoreError):
+        return {}
+
+
 class AccountSessions:
     """A session (and its client cache) per account id; one AssumeRole per account per credential life."""
 

@@ -12,6 +12,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,6 +150,15 @@ class Bill:
             r[0]
             for r in self.con.execute(f"SELECT DISTINCT x_BillingPeriod FROM {TABLE} ORDER BY 1").fetchall()
         ]
+
+    def usage_until(self) -> datetime | None:
+        """The end of the last hour (or day) the bill's charges cover, monthly charges aside (a monthly fee
+        ends at the month's end whatever day the bill was delivered): the report's "as of"."""
+        row = self.con.execute(
+            f"SELECT max(ChargePeriodEnd) FROM {TABLE} "
+            "WHERE ChargePeriodEnd - ChargePeriodStart <= INTERVAL 1 DAY"
+        ).fetchone()
+        return row[0] if row and row[0] is not None else None
 
     # -- analyses
     def summary(

@@ -20,7 +20,7 @@ file may hold several) are answered only by `by_provider`, never in an AWS figur
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -58,7 +58,7 @@ class Scope:
     tags: tuple[tuple[str, frozenset[str]], ...] = ()
 
     @classmethod
-    def of(cls, accounts: Iterable[str] | None, tags: dict[str, Iterable[str]] | None = None) -> Scope:
+    def of(cls, accounts: Iterable[str] | None, tags: Mapping[str, Iterable[str]] | None = None) -> Scope:
         return cls(
             None if accounts is None else frozenset(accounts),
             tuple(sorted((k, frozenset(v)) for k, v in (tags or {}).items())),
@@ -505,3 +505,41 @@ class CostCube:
     def rows(self) -> int:
         row = self.con.execute(f"SELECT count(*) FROM {TABLE}").fetchone()
         return int(row[0]) if row else 0
+
+    def drill_down(
+        self,
+        scope: Scope,
+        current: tuple[date, date],
+        previous: tuple[date, date],
+        metric: str,
+        where: dict[str, str | None],
+        dimensions: Iterable[str],
+        currency: str,
+    ) -> list[tuple[str, Change]]:
+        """Why a group moved: for each dimension, the value that carries most of the group's change (in the
+        direction of the change). The cost report's movers and, later, the anomaly detector explain with it."""
+        total = self.compare(
+            next(iter(where)), scope, current, previous, metric, usage_only=True, where_extra=where
+        )
+        delta = sum((c.change for c in total if c.currency == currency), Decimal(0))
+        out: list[tuple[str, Change]] = []
+        for dimension in dimensions:
+            if dimension in where:
+                continue
+            if dimension.startswith("Tags.") and dimension[5:] not in self.tag_columns:
+                continue
+            if not dimension.startswith("Tags.") and not self.has(dimension):
+                continue
+            changes = [
+                c
+                for c in self.compare(
+                    dimension, scope, current, previous, metric, usage_only=True, where_extra=where
+                )
+                if c.currency == currency
+            ]
+            if not changes:
+                continue
+            best = max(changes, key=lambda c: c.change if delta >= 0 else -c.change)
+            if best.change != 0:
+                out.append((dimension, best))
+        return out

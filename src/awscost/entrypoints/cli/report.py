@@ -1,17 +1,19 @@
-"""`awscost report ri`: the AwsRIUsageReport workbook."""
+"""`awscost report cost`: the cost reports of the audiences; `awscost report ri`: the AwsRIUsageReport workbook."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import click
 
 from awscost.core.config import Settings
 from awscost.core.timeutil import parse_time
-from awscost.entrypoints.cli._common import job_context, run_job, with_settings
+from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
 
 
 @click.group()
 def report() -> None:
-    """Excel reports."""
+    """Cost reports (mail, S3, HTML/XLSX/JSON) and the RI workbook."""
 
 
 @report.command("ri")
@@ -49,3 +51,68 @@ def ri(
     for note in result.plan.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {result.path} ({len(result.plan.rows)} groups)")
+
+
+@report.command("cost")
+@click.option(
+    "--audience", default=None, help="One audience of [[report.audience]] (default: the organization)."
+)
+@click.option("--all-audiences", is_flag=True, help="Every configured audience.")
+@click.option("--due", is_flag=True, help="The audiences whose schedule is due today (the scheduled run).")
+@click.option(
+    "--period",
+    default=None,
+    help="last-month, month-to-date, last-week, YYYY-MM or START..END (UTC days, END included); "
+    "default: each audience's schedule (daily: month-to-date, weekly: last-week, monthly: last-month).",
+)
+@click.option("--source", type=click.Choice(["billing", "ce"]), default="billing", show_default=True)
+@click.option("--dataset", type=click.Path(file_okay=False), default=None, help="A loaded billing dataset.")
+@click.option("--file", "files", multiple=True, type=click.Path(), help="Billing files (repeatable).")
+@click.option(
+    "--metric",
+    type=click.Choice(["EffectiveCost", "BilledCost"]),
+    default=None,
+    help="Overrides the audiences' metric (default EffectiveCost, amortized).",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Write <audience>/<period>/cost-report.{html,xlsx,json} here.",
+)
+@click.option("--send", is_flag=True, help="Mail each report to its audience's recipients.")
+@click.option("--archive", is_flag=True, help="Archive each report in the [report] bucket.")
+@click.option("--resend", is_flag=True, help="Send again what the delivery record says was sent.")
+@click.option("--dry-run", is_flag=True, help="Render and say what would be sent; send nothing.")
+@click.option("--today", default=None, help="The UTC day of the run (YYYY-MM-DD; default today).")
+@format_option(formats=("table", "json"))
+@with_settings
+def cost(settings: Settings, fmt: str, today: str | None, files: tuple[str, ...], **options: Any) -> None:
+    """Cost reports: cost, what changed, tag coverage, usage, services and savings, per audience."""
+    from awscost.core.output import dumps
+    from awscost.jobs.report import Params, check
+
+    params = Params(
+        files=tuple(files),
+        today=parse_time(today, where="--today").date() if today else None,
+        **options,
+    )
+    with job_context(settings, "building the reports") as ctx:
+        result = run_job("report", ctx, params)
+    for item in result.reports:
+        if fmt == "json":
+            if item.document is not None:
+                click.echo(dumps(item.document))
+            continue
+        if item.error:
+            click.echo(f"{item.audience} {item.period}: failed: {item.error}", err=True)
+            continue
+        click.echo(f"{item.audience} {item.period}: {item.headline}")
+        for ext, path in item.paths.items():
+            click.echo(f"  {ext}: {path}")
+        if item.delivery:
+            d = item.delivery
+            click.echo(f"  delivery: {dumps(d)}")
+    if not result.reports:
+        click.echo("no report is due", err=True)
+    check(result)

@@ -1,0 +1,370 @@
+"""Job `report` (B): the cost reports of the configured audiences, from the bill or Cost Explorer, rendered to
+HTML mail, XLSX and JSON, written to a folder, archived in S3 and mailed (SES or SMTP).
+
+The bill is scanned once into a cost cube for every audience (billing/cube.py); Cost Explorer is asked once
+per distinct scope, its calls cached. Each audience is rendered completely before anything of it is sent;
+one audience (or recipient) that fails is reported and never stops the others. The scheduled run (`due`)
+sends what is due today: daily audiences every day (month-to-date), weekly on Mondays (last week), monthly on
+the 1st (last month). Needs the `reports` and `billing` extras.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+from awscost.core.errors import AwsCostError, InputError, ReportError
+from awscost.jobs.base import Context, Job
+
+Source = Literal["billing", "ce"]
+FORECAST_HISTORY_DAYS = 56  # eight weeks of daily history behind a month-end forecast
+
+
+@dataclass(frozen=True)
+class Params:
+    audience: str | None = None  # one configured audience; None: the organization (or all/due below)
+    all_audiences: bool = False
+    due: bool = False  # the scheduled run: the audiences whose schedule is due today
+    period: str | None = None  # None: each audience's schedule's natural period (organization: month-to-date)
+    source: Source = "billing"
+    dataset: str | None = None
+    files: tuple[str, ...] = ()
+    metric: str | None = None  # overrides the audiences' metric
+    out: str | None = None  # folder for <audience>/<period>/cost-report.{html,xlsx,json}
+    send: bool = False
+    archive: bool = False
+    resend: bool = False
+    dry_run: bool = False
+    today: date | None = None  # the UTC day of the run (default: the clock's)
+
+    def __post_init__(self) -> None:
+        if sum((self.audience is not None, self.all_audiences, self.due)) > 1:
+            raise InputError("give one of an audience, all audiences or the due ones", param="audience")
+        if self.source == "billing" and not self.dataset and not self.files:
+            raise InputError(
+                "no billing data given", param="dataset", hint="--dataset DIR or --file PATH (or --source ce)"
+            )
+        if self.metric is not None and self.metric not in ("EffectiveCost", "BilledCost"):
+            raise InputError(
+                f"unknown metric {self.metric!r}", param="metric", hint="EffectiveCost or BilledCost"
+            )
+
+
+@dataclass
+class AudienceResult:
+    audience: str
+    period: str
+    headline: str | None = None
+    document: dict[str, Any] | None = None
+    paths: dict[str, str] = field(default_factory=dict)
+    delivery: dict[str, Any] | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "audience": self.audience,
+            "period": self.period,
+            "headline": self.headline,
+            "paths": self.paths,
+            "delivery": self.delivery,
+            "error": self.error,
+        }
+
+
+@dataclass
+class Result:
+    reports: list[AudienceResult]
+    source: str
+    cube_rows: int = 0
+
+    @property
+    def failed(self) -> list[AudienceResult]:
+        return [r for r in self.reports if r.error]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "cube_rows": self.cube_rows,
+            "reports": [r.to_json() for r in self.reports],
+            "failed": len(self.failed),
+        }
+
+
+def _audiences(ctx: Context, params: Params, today: date) -> tuple[Any, list[Any]]:
+    from awscost.reports.config import organization_audience, report_settings
+    from awscost.reports.periods import is_due
+
+    settings = report_settings(ctx.settings)
+    if params.audience is not None:
+        chosen = [settings.audience(params.audience)]
+    elif params.all_audiences:
+        chosen = list(settings.audiences)
+    elif params.due:
+        chosen = [a for a in settings.audiences if is_due(a.schedule, today)]
+    else:
+        chosen = [organization_audience()]
+    if params.metric:
+        chosen = [replace(a, metric=params.metric) for a in chosen]
+    return settings, chosen
+
+
+def _spec(params: Params, audience: Any) -> str:
+    from awscost.reports.config import ORG_AUDIENCE
+    from awscost.reports.periods import SCHEDULE_PERIOD
+
+    if params.period:
+        return params.period
+    if audience.name == ORG_AUDIENCE and not audience.recipients:
+        return "month-to-date"
+    return SCHEDULE_PERIOD[audience.schedule]
+
+
+def _org_units(ctx: Context) -> Any:
+    """OU id -> its accounts (recursively), through Organizations; asked once per OU."""
+    from awscost.aws.accounts import accounts_of_ou
+
+    cache: dict[str, list[str]] = {}
+
+    def resolve(unit: str) -> list[str]:
+        if unit not in cache:
+            cache[unit] = accounts_of_ou(ctx.session(), unit)
+        return cache[unit]
+
+    return resolve
+
+
+def _names(ctx: Context, cube: Any) -> dict[str, str]:
+    """Account names: [accounts.names], else Organizations' (when it can be asked), else the bill's."""
+    from awscost.aws.accounts import organization_names
+
+    names = dict(cube.account_names())
+    names.update(organization_names(ctx.session()))
+    names.update(ctx.settings.account_names)
+    return names
+
+
+def run(ctx: Context, params: Params) -> Result:
+    from awscost.billing.cube import CostCube
+    from awscost.reports.cost_report import build_report, scope_of
+    from awscost.reports.periods import resolve
+
+    today = params.today or ctx.now().date()
+    report_settings, audiences = _audiences(ctx, params, today)
+    if not audiences:
+        return Result([], source=params.source)
+    tag_keys = [report_settings.tag_key, *(k for a in audiences for k in a.tags)]
+    org_units = _org_units(ctx)
+    saved = _saved_results(ctx)
+    results: list[AudienceResult] = []
+    if params.source == "billing":
+        from awscost.billing import load
+
+        paths = [params.dataset] if params.dataset else list(params.files)
+        with load([p for p in paths if p], materialize=False) as bill:
+            until = bill.usage_until()
+            covered = until.date() if until is not None else today
+            comparisons = {
+                a.name: resolve(_spec(params, a), today=today, covered_until=covered) for a in audiences
+            }
+            lo = min(c.previous.start for c in comparisons.values()) - timedelta(days=FORECAST_HISTORY_DAYS)
+            hi = max(c.current.end for c in comparisons.values())
+            with CostCube.from_bill(bill, lo, hi, tag_keys) as cube:
+                names = _names(ctx, cube)
+                for audience in audiences:
+                    results.append(
+                        _one(
+                            ctx,
+                            params,
+                            report_settings,
+                            audience,
+                            comparisons[audience.name],
+                            cube,
+                            names,
+                            org_units,
+                            saved,
+                            build_report,
+                            scope_of,
+                        )
+                    )
+                rows = cube.rows()
+        return Result(results, source=f"billing {', '.join(paths)}", cube_rows=rows)
+    from awscost.reports.cost_explorer import CostExplorerSource
+
+    source = CostExplorerSource(ctx.session())
+    for audience in audiences:
+        try:
+            scope = scope_of(audience, org_units)
+            comparison = resolve(_spec(params, audience), today=today, covered_until=today)
+            start = comparison.previous.start - timedelta(days=FORECAST_HISTORY_DAYS)
+            cube = source.cube(start, comparison.current.end, scope, report_settings.tag_key)
+        except AwsCostError as exc:
+            results.append(AudienceResult(audience.name, params.period or "", error=exc.render()))
+            continue
+        with cube:
+            names = _names(ctx, cube)
+            results.append(
+                _one(
+                    ctx,
+                    params,
+                    report_settings,
+                    audience,
+                    comparison,
+                    cube,
+                    names,
+                    org_units,
+                    saved,
+                    build_report,
+                    scope_of,
+                    forecast=source.forecast_for,
+                )
+            )
+    return Result(results, source="Cost Explorer GetCostAndUsage")
+
+
+def _saved_results(ctx: Context) -> Any:
+    from awscost.jobs.results import latest_result
+
+    cache: dict[str, Any] = {}
+
+    def saved(job: str) -> Any:
+        if job not in cache:
+            with ctx.optional_store() as store:
+                cache[job] = latest_result(store, job) if store is not None else None
+        return cache[job]
+
+    return saved
+
+
+def _one(
+    ctx: Context,
+    params: Params,
+    report_settings: Any,
+    audience: Any,
+    comparison: Any,
+    cube: Any,
+    names: dict[str, str],
+    org_units: Any,
+    saved: Any,
+    build_report: Any,
+    scope_of: Any,
+    forecast: Any = None,
+) -> AudienceResult:
+    """Build, render, write, archive and mail one audience's report; an error is this audience's alone."""
+    from awscost.reports.forecasting import bill_forecast
+
+    out = AudienceResult(audience.name, comparison.current.label)
+    try:
+        scope = scope_of(audience, org_units)
+        with ctx.optional_store() as store:
+            report = build_report(
+                cube,
+                audience,
+                comparison,
+                scope=scope,
+                metric=audience.metric,
+                tag_key=report_settings.tag_key,
+                names={a: n for a, n in names.items() if scope.accounts is None or a in scope.accounts},
+                generated_at=ctx.now(),
+                store=store,
+                saved=saved,
+                forecast=forecast or bill_forecast,
+            )
+            out.headline = report.headline
+            out.document = report.data
+            artifacts = _render(report, comparison.current.label)
+            if params.out:
+                out.paths = _write(Path(params.out), artifacts)
+            if params.send or params.archive or params.dry_run:
+                from awscost.reports.deliver import deliver
+
+                out.delivery = deliver(
+                    ctx,
+                    report_settings,
+                    audience,
+                    artifacts,
+                    store=store,
+                    send=params.send,
+                    archive=params.archive,
+                    resend=params.resend,
+                    dry_run=params.dry_run,
+                    now=ctx.now(),
+                ).to_json()
+                if out.delivery.get("failed"):
+                    out.error = f"{len(out.delivery['failed'])} recipient(s) not reached"
+    except AwsCostError as exc:
+        out.error = exc.render()
+    return out
+
+
+def _render(report: Any, period: str) -> Any:
+    from awscost.core.output import dumps
+    from awscost.reports.deliver import Artifacts
+    from awscost.reports.render import render_all
+
+    rendered = render_all(report)
+    return Artifacts(
+        audience=report.audience,
+        period=period,
+        subject=report.title,
+        html=rendered.html,
+        text=rendered.text,
+        images=rendered.images,
+        xlsx=rendered.xlsx,
+        json=dumps(report.data).encode("utf-8"),
+        html_file=rendered.html_file,
+    )
+
+
+def _write(root: Path, artifacts: Any) -> dict[str, str]:
+    """The three files of an audience's report under root/<audience>/<period>/, each replaced whole."""
+    folder = root / artifacts.audience / artifacts.period
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for ext, body in (
+        ("html", artifacts.html_file.encode("utf-8")),
+        ("xlsx", artifacts.xlsx),
+        ("json", artifacts.json),
+    ):
+        target = folder / f"cost-report.{ext}"
+        tmp = target.with_suffix(f".{ext}.tmp")
+        tmp.write_bytes(body)
+        tmp.replace(target)  # a reader never sees half a file
+        paths[ext] = str(target)
+    return paths
+
+
+def check(result: Result) -> None:
+    """Raise after the run when an audience failed (the others were delivered)."""
+    if result.failed:
+        raise ReportError(
+            f"{len(result.failed)} of {len(result.reports)} report(s) failed: "
+            + "; ".join(f"{r.audience}: {r.error}" for r in result.failed),
+            where="report",
+        )
+
+
+JOB: Job[Params, Result] = Job(
+    name="report",
+    params=Params,
+    run=run,
+    description="Cost reports of the audiences: mail (SES/SMTP), S3 archive, HTML/XLSX/JSON.",
+    schedule="daily",
+    iam_actions=(
+        "ce:GetCostAndUsage",
+        "ce:GetCostForecast",
+        "organizations:ListAccounts",
+        "organizations:ListAccountsForParent",
+        "organizations:ListChildren",
+        "s3:GetObject",
+        "s3:ListBucket",
+        "s3:PutObject",
+        "ses:SendRawEmail",
+    ),
+    extra="reports",
+    needs=("duckdb", "xlsxwriter", "matplotlib", "jinja2"),
+    lambda_unavailable="the analytics Lambda artifact (DuckDB, XlsxWriter, matplotlib) is the deployment issue's",
+)
+
+__all__ = ["JOB", "Params", "Result", "check"]

@@ -1,0 +1,37 @@
+"""The month-end forecast a cost report shows, from the bill's daily history (billing/forecast.py). Cost
+Explorer's own forecast (GetCostForecast) is used instead when the source is Cost Explorer."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from awscost.reports.sections import SectionContext
+
+
+def bill_forecast(ctx: SectionContext) -> dict[str, Any] | None:
+    """The forecast of the month the period ends in, when the period is part of a month still running
+    (month-to-date); None for a closed period (last month, a week, a range)."""
+    from awscost.billing.forecast import forecast_month
+
+    period = ctx.comparison.current
+    month_start = period.last_day.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    if period.start != month_start or period.end >= month_end:
+        return None
+    history = max(ctx.cube.start, month_start - timedelta(days=56))
+    series = [
+        (d, v) for d, c, v in ctx.cube.daily(ctx.scope, history, period.end, ctx.metric) if c == ctx.currency
+    ]
+    if not series:
+        return None
+    result = forecast_month(series, month_start=month_start, observed_until=period.end)
+    return {
+        "month": f"{month_start:%Y-%m}",
+        "total": result.month_total,
+        "low": result.low,
+        "high": result.high,
+        "level": result.level,
+        "method": result.method,
+        "source": "awscost forecast from the bill's daily history",
+    }

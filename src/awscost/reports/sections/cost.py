@@ -1,0 +1,147 @@
+"""Section *Cost*: the total, per account and per service, against the previous comparable period; what is
+kept apart from usage (fees, tax, credits, refunds); other providers; the daily trend and the month-end
+forecast."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from awscost.reports.model import Chart, Column, Figure, Section, Series, Table
+from awscost.reports.sections import SectionContext
+from awscost.reports.sections._common import CHANGE_COLUMNS, change_cells, in_currency
+
+
+def pct(change: Decimal, previous: Decimal) -> str | None:
+    """The change in percent for the JSON's change_pct (two decimals); None when there was nothing before."""
+    if not previous:
+        return None
+    return str((change * 100 / previous).quantize(Decimal("0.01")))
+
+
+def change_json(cost: Decimal, previous: Decimal) -> dict[str, Any]:
+    return {
+        "cost": str(cost),
+        "previous": str(previous),
+        "change": str(cost - previous),
+        "change_pct": pct(cost - previous, previous),
+    }
+
+
+def build(ctx: SectionContext) -> Section:
+    cube, scope, metric, cur = ctx.cube, ctx.scope, ctx.metric, ctx.currency
+    section = Section("cost", "Cost")
+    now = cube.totals(scope, *ctx.current, metric)
+    before = cube.totals(scope, *ctx.previous, metric)
+    cost, previous = now.get(cur, Decimal(0)), before.get(cur, Decimal(0))
+    section.figures.append(Figure(f"Total {metric}", "money", cost, previous, cur))
+    section.data["total"] = change_json(cost, previous)
+    currencies = sorted(set(now) | set(before))
+    if len(currencies) > 1:
+        section.data["totals_by_currency"] = [
+            {"currency": c, **change_json(now.get(c, Decimal(0)), before.get(c, Decimal(0)))}
+            for c in currencies
+        ]
+        section.notes.append(
+            f"The bill holds {len(currencies)} currencies ({', '.join(currencies)}); figures are in {cur}, "
+            "the others are listed apart and never added."
+        )
+
+    accounts = in_currency(cube.compare("SubAccountId", scope, ctx.current, ctx.previous, metric), cur)
+    section.tables.append(
+        Table(
+            "accounts",
+            "Cost per account",
+            (Column("account_id"), Column("name"), *CHANGE_COLUMNS),
+            tuple((a.key, ctx.name_of(a.key), *change_cells(a)) for a in accounts),
+        )
+    )
+    section.data["accounts"] = [
+        {"account_id": a.key, "name": ctx.name_of(a.key), **change_json(a.cost, a.previous)} for a in accounts
+    ]
+    services = in_currency(
+        cube.compare("ServiceName", scope, ctx.current, ctx.previous, metric, usage_only=True), cur
+    )
+    section.tables.append(
+        Table(
+            "services",
+            "Usage cost per service",
+            (Column("service"), *CHANGE_COLUMNS),
+            tuple((s.key, *change_cells(s)) for s in services),
+            note="Usage only: fees, tax, credits and refunds are in the next table, never in a service.",
+        )
+    )
+    section.data["services"] = [{"service": s.key, **change_json(s.cost, s.previous)} for s in services]
+    apart = [
+        c
+        for c in in_currency(cube.compare("ChargeKind", scope, ctx.current, ctx.previous, metric), cur)
+        if c.key != "Usage"
+    ]
+    if apart:
+        section.tables.append(
+            Table(
+                "charges_apart",
+                "Fees, tax, credits and refunds",
+                (Column("charge"), *CHANGE_COLUMNS),
+                tuple((c.key, *change_cells(c)) for c in apart),
+            )
+        )
+    section.data["charges_apart"] = [{"charge": c.key, **change_json(c.cost, c.previous)} for c in apart]
+    others = cube.by_provider(scope, ctx.current, ctx.previous, metric)
+    if others:
+        section.tables.append(
+            Table(
+                "other_providers",
+                "Other providers (not in the AWS total)",
+                (Column("provider"), Column("currency"), *CHANGE_COLUMNS),
+                tuple((o.key, o.currency, *change_cells(o)) for o in others),
+            )
+        )
+        section.data["other_providers"] = [
+            {"provider": o.key, "currency": o.currency, **change_json(o.cost, o.previous)} for o in others
+        ]
+    section.charts.append(_trend(ctx))
+    forecast = ctx.forecast(ctx) if ctx.forecast is not None else None
+    if forecast is not None:
+        section.figures.append(
+            Figure(
+                f"Forecast for {forecast['month']} ({forecast['source']})",
+                "money",
+                forecast["total"],
+                None,
+                cur,
+            )
+        )
+        section.data["forecast"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in forecast.items()}
+        section.notes.append(
+            f"Month-end forecast {forecast['total']:,.2f} {cur} ({int(forecast['level'] * 100)} % interval "
+            f"{forecast['low']:,.2f} .. {forecast['high']:,.2f}); {forecast['source']}: {forecast['method']}."
+        )
+    return section
+
+
+def _trend(ctx: SectionContext) -> Chart:
+    """Daily cost of this period beside the previous one, day by day from each period's first day."""
+    cur_days = _series(ctx, *ctx.current)
+    prev_days = _series(ctx, *ctx.previous)
+    n = max(ctx.comparison.current.days, ctx.comparison.previous.days)
+    start = ctx.comparison.current.start
+    labels = tuple((start + timedelta(days=i)).strftime("%m-%d") for i in range(n))
+    return Chart(
+        "daily_trend",
+        f"Daily {ctx.metric}: {ctx.comparison.current.label} vs {ctx.comparison.previous.label}",
+        "line",
+        labels,
+        (
+            Series("this period", tuple(cur_days[i] if i < len(cur_days) else None for i in range(n))),
+            Series("previous period", tuple(prev_days[i] if i < len(prev_days) else None for i in range(n))),
+        ),
+        ctx.currency,
+    )
+
+
+def _series(ctx: SectionContext, start: Any, end: Any) -> list[Decimal | None]:
+    by_day = {d: v for d, c, v in ctx.cube.daily(ctx.scope, start, end, ctx.metric) if c == ctx.currency}
+    days = (end - start).days
+    return [by_day.get(start + timedelta(days=i), Decimal(0)) for i in range(days)]
