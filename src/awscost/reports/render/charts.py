@@ -22,7 +22,7 @@ AXIS_CHARS = 70  # characters of x labels that fit side by side under a line cha
 MAX_LABEL = 18  # characters of a bar's label before it is cut with an ellipsis
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 
-RC: dict[str, Any] = {
+RC: Any = {  # Any: matplotlib types the keys as a Literal of every rc name
     "text.usetex": False,
     "text.parse_math": False,
     "font.family": "DejaVu Sans",

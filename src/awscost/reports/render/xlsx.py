@@ -60,7 +60,11 @@ class _Book:
         }
 
     def sheet(self, title: str) -> Any:
-        return self.wb.add_worksheet(sheet_name(title, self.taken))
+        ws = self.wb.add_worksheet(sheet_name(title, self.taken))
+        # printed (or converted to PDF) a sheet is one page wide: tables and charts side by side stay together
+        ws.set_landscape()
+        ws.fit_to_pages(1, 0)
+        return ws
 
     def text(self, ws: Any, row: int, col: int, value: str, fmt: str | None = None) -> None:
         ws.write_string(row, col, value, self.fmt[fmt] if fmt else None)
@@ -89,7 +93,8 @@ class _Book:
                 self.widen(ws, col, 12)
         else:
             assert isinstance(v, int | Decimal)
-            name = "int" if kind == "number" and isinstance(v, int) else kind
+            whole = isinstance(v, int) or v.as_tuple().exponent == 0  # 42, Decimal("42"): no places shown
+            name = "int" if kind == "number" and whole else kind
             ws.write_number(row, col, float(v), self.fmt[name + ("+" if signed else "")])
             self.widen(ws, col, len(formats.cell(v, kind, signed=signed)) + 2)
 
@@ -142,7 +147,7 @@ def _chart(b: _Book, ws: Any, row: int, chart: Chart) -> int:
     head = ["Label", *(s.name for s in chart.series)]
     band = chart.band if chart.kind == "line" else None
     if band:
-        head += [f"{band[0]} low", f"{band[0]} high", f"{band[0]} interval width"]
+        head += [f"{band[0]} low", f"{band[0]} high"]
     top = row + 2
     b.header(ws, top, head)
     first, last = top + 1, top + len(chart.labels)
@@ -156,7 +161,6 @@ def _chart(b: _Book, ws: Any, row: int, chart: Chart) -> int:
             n = 1 + len(chart.series)
             b.value(ws, r, n, low, "number")
             b.value(ws, r, n + 1, high, "number")
-            b.value(ws, r, n + 2, None if low is None or high is None else high - low, "number")
     if chart.labels and chart.series:
         ws.insert_chart(row, len(head) + 1, _native(b, name, chart, top, first, last, band is not None))
     return max(last + 2, row + 18)  # the next block starts under the chart
@@ -175,27 +179,18 @@ def _native(b: _Book, name: str, chart: Chart, top: int, first: int, last: int, 
             }
         )
     if band:
-        # Excel has no shaded interval: a stacked area of an invisible low and the interval's width draws it
-        area = b.wb.add_chart({"type": "area", "subtype": "stacked"})
+        # Excel has no shaded interval that survives gaps (a stacked area takes a blank for 0 and ramps up from
+        # the axis where the forecast starts): the band's edges are drawn as two dashed lines instead
         n = 1 + len(chart.series)
-        area.add_series(
-            {
-                "name": [name, top, n],
-                "categories": categories,
-                "values": [name, first, n, last, n],
-                "fill": {"none": True},
-            }
-        )
-        area.add_series(
-            {
-                "name": [name, top, n + 2],
-                "categories": categories,
-                "values": [name, first, n + 2, last, n + 2],
-                "fill": {"color": "#F4B183", "transparency": 55},
-            }
-        )
-        area.combine(main)
-        main = area
+        for c in (n, n + 1):
+            main.add_series(
+                {
+                    "name": [name, top, c],
+                    "categories": categories,
+                    "values": [name, first, c, last, c],
+                    "line": {"width": 1, "dash_type": "dash", "color": "#F4B183"},
+                }
+            )
     main.set_title({"name": [name, top - 2, 0], "name_font": {"size": 12, "bold": True}})
     main.set_y_axis({"name": [name, top - 1, 1], "num_format": "#,##0", "major_gridlines": {"visible": True}})
     main.set_legend({"position": "bottom"} if len(chart.series) > 1 or band else {"none": True})
@@ -244,7 +239,7 @@ def _summary(b: _Book, ws: Any, report: Report, sheets: Sequence[str]) -> None:
     for s, sheet in zip(report.sections, sheets, strict=True):
         b.text(ws, row, 0, s.title)
         b.text(ws, row, 1, sheet)
-        b.text(ws, row, 2, s.unavailable or "shown")
+        ws.write_string(row, 2, s.unavailable or "shown")  # runs over the empty cells: no wide column
         row += 1
     row += 1
     for label, text in formats.provenance_lines(report):
