@@ -19,12 +19,17 @@ from typing import Any, Literal
 
 ColumnKind = Literal["text", "money", "ratio", "number", "date"]
 Value = str | int | Decimal | date | None
+# Which way of a change is bad: "cost" (up is bad, shown red), "saving" (down is bad), "neutral" (no colour).
+Sense = Literal["cost", "saving", "neutral"]
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     kind: ColumnKind = "text"
+    unit: str | None = None  # the currency of a money column (shown in its heading)
+    # Set: the column holds a change (shown with its sign, coloured by the sense); None: a plain value.
+    change: Sense | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Figure:
     value: Decimal | None
     previous: Decimal | None = None
     unit: str | None = None  # the currency of money
+    sense: Sense = "cost"  # which way of the change is bad
 
     @property
     def change(self) -> Decimal | None:
