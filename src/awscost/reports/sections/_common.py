@@ -11,8 +11,8 @@ from awscost.reports.model import Column, Value
 CHANGE_COLUMNS = (
     Column("cost", "money"),
     Column("previous", "money"),
-    Column("change", "money"),
-    Column("change_ratio", "ratio"),
+    Column("change", "money", change="cost"),
+    Column("change_ratio", "ratio", change="cost"),
 )
 
 
