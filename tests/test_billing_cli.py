@@ -78,6 +78,20 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     by_account = {r["SubAccountId"]: r for r in tags}
     # 0.096 tagged in the legacy CUR + 0.0765 in the CUR 2.0 file (key written as user_spend_category)
     assert Decimal(by_account["222222222222"]["TaggedCost"]) == Decimal("0.1725")
+    # The share is the exact 0-1 ratio in json and csv, never a rounded percentage.
+    for r in tags:
+        share, tagged, total = (Decimal(r[k]) for k in ("CoverageShare", "TaggedCost", "TotalCost"))
+        assert 0 <= share <= 1 and share == tagged / total
+    assert "CoveragePct" not in tags[0]
+    shares = list(
+        csv.DictReader(io.StringIO(invoke("billing", "tags", "--dataset", str(ds), "--format", "csv")))
+    )
+    assert {r["SubAccountId"]: r["CoverageShare"] for r in shares} == {
+        r["SubAccountId"]: r["CoverageShare"] for r in tags
+    }
+    table = invoke("billing", "tags", "--dataset", str(ds), "-n", "0")
+    percent = f"{Decimal(by_account['222222222222']['CoverageShare']) * 100:.2f} %"
+    assert "Coverage" in table and percent in table
     # The tag key comes from the config's tag_key when --tag is not given.
     config = tmp_path / "awscost.toml"
     config.write_text('[awscost]\ntag_key = "user:team"\n')

@@ -12,7 +12,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from decimal import Decimal
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -254,20 +254,24 @@ class Bill:
         )
 
     def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
-        """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account."""
+        """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account.
+
+        `CoverageShare` is the 0-1 ratio TaggedCost / TotalCost as a Decimal, divided in Python at 28
+        significant digits (DuckDB would divide DECIMALs in DOUBLE); None when the total is zero. A front end
+        may show it as a percentage; machine formats carry the ratio."""
         metric = _metric(metric)
         tagged = f"NULLIF(TRIM({tag_value(tag_key)}), '') IS NOT NULL"
-        return _one_currency(
-            self._frame(
-                f"SELECT SubAccountId, BillingCurrency, sum({metric}) AS TotalCost, "
-                f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
-                f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
-                f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER "
-                f"(WHERE {tagged}), 0) "
-                f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
-                f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
-            )
+        frame = self._frame(
+            f"SELECT SubAccountId, BillingCurrency, sum({metric}) AS TotalCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost "
+            f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
         )
+        frame["CoverageShare"] = [
+            _share(tagged_cost, total)
+            for tagged_cost, total in zip(frame["TaggedCost"], frame["TotalCost"], strict=True)
+        ]
+        return _one_currency(frame)
 
     def untagged_resources(
         self, tag_key: str = DEFAULT_TAG, n: int = 10, metric: str = "EffectiveCost"
@@ -336,6 +340,14 @@ CHARGE_KIND = (
     "ELSE ChargeCategory END"
 )
 SERVICE_OR_CHARGE = f"CASE WHEN {ADJUSTMENT} THEN {CHARGE_KIND} ELSE ServiceName END"
+
+
+def _share(part: Any, whole: Any) -> Decimal | None:
+    """part / whole as an exact-as-possible Decimal (28 significant digits, whatever the caller's context)."""
+    if whole is None or part is None or Decimal(whole) == 0:
+        return None
+    with localcontext(Context(prec=28)):
+        return _plain(Decimal(part) / Decimal(whole))
 
 
 def _one_currency(frame: pd.DataFrame) -> pd.DataFrame:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,13 @@ def _isnull(value: Any) -> bool:
         return bool(value != value) or value is None  # NaN / None / NaT
     except (TypeError, ValueError):
         return False
+
+
+def _percent(share: Any) -> str | None:
+    """A 0-1 Decimal share as a percentage for the table format, e.g. 0.8625 -> "86.25 %"."""
+    if _isnull(share):
+        return None
+    return f"{Decimal(share) * 100:.2f} %"
 
 
 @click.group()
@@ -211,7 +219,11 @@ def tags_cmd(
     """Tag coverage by account, then the largest untagged resources."""
     tag_key = tag_key or settings.tag_key
     with open_bill(paths, dataset, prefer) as bill:
-        show(bill.tag_coverage(tag_key), fmt, f"coverage of {tag_key}")
+        coverage = bill.tag_coverage(tag_key)
+        if fmt == "table":  # people read a percentage; json/csv keep the exact 0-1 ratio
+            coverage["CoverageShare"] = [_percent(v) for v in coverage["CoverageShare"]]
+            coverage = coverage.rename(columns={"CoverageShare": "Coverage"})
+        show(coverage, fmt, f"coverage of {tag_key}")
         if n and fmt == "table":
             show(bill.untagged_resources(tag_key, n), fmt, f"largest resources without {tag_key}")
 
