@@ -172,9 +172,20 @@ def summary_cmd(
 def mom_cmd(
     paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, by: str, metric: str, fmt: str
 ) -> None:
-    """Month-over-month change of the last two billing periods."""
+    """Month-over-month change of the last two billing periods.
+
+    When the last period is not complete (the bill holds its first N days), it is compared like for like
+    with days 1..N of the previous period; the columns then name the day ranges."""
     with open_bill(paths, dataset, prefer) as bill:
-        show(bill.month_over_month(by=csv_list(by) or [], metric=metric), fmt, "month over month")
+        frame = bill.month_over_month(by=csv_list(by) or [], metric=metric)
+    comparison = frame.attrs.get("comparison", {})
+    show(frame, fmt, f"{metric} month over month")
+    if fmt == "table" and comparison.get("like_for_like"):
+        cur, prev = comparison["current"], comparison["previous"]
+        click.echo(
+            f"note: {cur['period']} is not complete (the bill holds {cur['label']}); compared like for like "
+            f"with {prev['label']} of {prev['period']}, not the whole month"
+        )
 
 
 @billing.command("top")
