@@ -65,7 +65,8 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
         invoke("billing", "mom", "--dataset", str(ds), "--by", "SubAccountId", "--format", "json")
     )
     assert {r["SubAccountId"] for r in mom} == {"111111111111", "222222222222", "333333333333"}
-    assert {"2024-03", "2025-02", "Change", "ChangePct"} <= set(mom[0])
+    # 2025-02 holds its first hour only: compared with day 1 of 2024-03, the columns naming the days.
+    assert {"2024-03-01..2024-03-01", "2025-02-01..2025-02-01", "Change", "ChangePct"} <= set(mom[0])
     top = json.loads(invoke("billing", "top", "--dataset", str(ds), "-n", "2", "--format", "json"))
     # The unused commitments lead: FOCUS books them on rows whose resource is the commitment itself.
     assert [r["ResourceId"] for r in top] == [
@@ -78,6 +79,20 @@ def test_load_then_every_command_over_the_dataset(tmp_path: Path) -> None:
     by_account = {r["SubAccountId"]: r for r in tags}
     # 0.096 tagged in the legacy CUR + 0.0765 in the CUR 2.0 file (key written as user_spend_category)
     assert Decimal(by_account["222222222222"]["TaggedCost"]) == Decimal("0.1725")
+    # The share is the exact 0-1 ratio in json and csv, never a rounded percentage.
+    for r in tags:
+        share, tagged, total = (Decimal(r[k]) for k in ("CoverageShare", "TaggedCost", "TotalCost"))
+        assert 0 <= share <= 1 and share == tagged / total
+    assert "CoveragePct" not in tags[0]
+    shares = list(
+        csv.DictReader(io.StringIO(invoke("billing", "tags", "--dataset", str(ds), "--format", "csv")))
+    )
+    assert {r["SubAccountId"]: r["CoverageShare"] for r in shares} == {
+        r["SubAccountId"]: r["CoverageShare"] for r in tags
+    }
+    table = invoke("billing", "tags", "--dataset", str(ds), "-n", "0")
+    percent = f"{Decimal(by_account['222222222222']['CoverageShare']) * 100:.2f} %"
+    assert "Coverage" in table and percent in table
     # The tag key comes from the config's tag_key when --tag is not given.
     config = tmp_path / "awscost.toml"
     config.write_text('[awscost]\ntag_key = "user:team"\n')
@@ -273,3 +288,20 @@ def test_an_older_dataset_says_reload_once_per_command(tmp_path: Path) -> None:
     invoke("billing", "load", CUR, "--into", str(ds))
     proc = run_cli("billing", "summary", "--dataset", str(ds))
     assert proc.returncode == 0 and proc.stderr == ""
+
+
+def test_mom_of_a_partial_month_says_it_compares_like_for_like(tmp_path: Path) -> None:
+    from test_billing_dataset import daily_cur
+
+    october = daily_cur(tmp_path / "oct.csv", "2024-10", {d: "2" if d <= 3 else "1" for d in range(1, 32)})
+    november = daily_cur(tmp_path / "nov.csv", "2024-11", dict.fromkeys(range(1, 4), "3"))
+    files = (str(october), str(november))
+    rows = json.loads(
+        invoke("billing", "mom", *files, "--by", "", "--metric", "BilledCost", "--format", "json")
+    )
+    assert rows == [
+        {"2024-10-01..2024-10-03": "6", "2024-11-01..2024-11-03": "9", "Change": "3", "ChangePct": 50.0}
+    ]
+    table = invoke("billing", "mom", *files, "--by", "")
+    assert "2024-11 is not complete (the bill holds 2024-11-01..2024-11-03)" in table
+    assert "compared like for like with 2024-10-01..2024-10-03 of 2024-10" in table

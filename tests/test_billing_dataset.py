@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import warnings
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -220,12 +221,14 @@ def test_month_over_month_per_group_and_in_total(tmp_path: Path) -> None:
         [usage_row("2024-04", "b0", "10"), usage_row("2024-04", "b1", "2", account="333333333333")],
     )
     with load([march, april]) as bill:
+        # The bill holds April 1-5 only (its one usage hour is on the 5th): compared with March 1-5.
+        march_1_5, april_1_5 = "2024-03-01..2024-03-05", "2024-04-01..2024-04-05"
         total = bill.month_over_month(by=[], metric="BilledCost").iloc[0]
-        assert (total["2024-03"], total["2024-04"], total["Change"]) == (Decimal(4), Decimal(12), Decimal(8))
+        assert (total[march_1_5], total[april_1_5], total["Change"]) == (Decimal(4), Decimal(12), Decimal(8))
         assert total["ChangePct"] == 200.0
         per = bill.month_over_month(by=["SubAccountId"], metric="BilledCost").set_index("SubAccountId")
         assert per.loc["222222222222", "Change"] == Decimal(6)
-        assert per.loc["333333333333", "2024-03"] == 0 and per.loc["333333333333", "Change"] == Decimal(2)
+        assert per.loc["333333333333", march_1_5] == 0 and per.loc["333333333333", "Change"] == Decimal(2)
 
 
 def test_load_into_reports_each_file(tmp_path: Path) -> None:
@@ -469,3 +472,59 @@ def test_reader_version_is_recorded_and_an_older_dataset_says_reload(tmp_path: P
     with warnings.catch_warnings():
         warnings.simplefilter("error", AwsCostWarning)
         load(ds).close()
+
+
+def daily_cur(path: Path, period: str, costs: dict[int, str]) -> Path:
+    """A legacy CUR of `period` at daily granularity: one usage line per day of `costs` (day -> cost)."""
+    year, month = (int(x) for x in period.split("-"))
+    end = f"{year + 1}-01" if month == 12 else f"{year}-{month + 1:02d}"
+    rows = []
+    for day, cost in costs.items():
+        first = date(year, month, day)
+        start, stop = (f"{d.isoformat()}T00:00:00Z" for d in (first, first + timedelta(days=1)))
+        rows.append(
+            f'd{day},{start}/{stop},"Amazon Web Services, Inc.",Anniversary,111111111111,{period}-01T00:00:00Z,'
+            f"{end}-01T00:00:00Z,222222222222,Usage,{start},{stop},AmazonEC2,BoxUsage:m5.large,RunInstances,"
+            f'us-east-1a,i-{day},1,USD,{cost},{cost},desc,"AWS",Amazon Elastic Compute Cloud,m5.large,Linux,'
+            f"us-east-1,SKU1,{cost},{cost},OnDemand,Hrs,,,,,,,,,web,n,"
+        )
+    path.write_text(HEADER + "\n" + "".join(r + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_month_over_month_of_a_partial_month_is_like_for_like(tmp_path: Path) -> None:
+    # A full October (days 1-3 at 2, the rest at 1: 34 in all) and November 1-3 at 3 a day.
+    october = daily_cur(tmp_path / "oct.csv", "2024-10", {d: "2" if d <= 3 else "1" for d in range(1, 32)})
+    november = daily_cur(tmp_path / "nov.csv", "2024-11", dict.fromkeys(range(1, 4), "3"))
+    with load([october, november]) as bill:
+        total = bill.month_over_month(by=[], metric="BilledCost")
+    row = total.iloc[0]
+    # Nov 1-3 against Oct 1-3 (6), not against all of October (34, which would read as -73.53 %).
+    assert list(total.columns) == ["2024-10-01..2024-10-03", "2024-11-01..2024-11-03", "Change", "ChangePct"]
+    assert (row.iloc[0], row.iloc[1], row["Change"], row["ChangePct"]) == (
+        Decimal(6),
+        Decimal(9),
+        Decimal(3),
+        50.0,
+    )
+    assert total.attrs["comparison"]["like_for_like"] is True
+
+
+def test_month_over_month_clips_the_days_to_the_previous_month(tmp_path: Path) -> None:
+    # March 1-30 (the 31st not yet delivered) against a 29-day February: all of February.
+    february = daily_cur(tmp_path / "feb.csv", "2024-02", dict.fromkeys(range(1, 30), "1"))
+    march = daily_cur(tmp_path / "mar.csv", "2024-03", dict.fromkeys(range(1, 31), "1"))
+    with load([february, march]) as bill:
+        total = bill.month_over_month(by=[], metric="BilledCost")
+    assert list(total.columns[:2]) == ["2024-02-01..2024-02-29", "2024-03-01..2024-03-30"]
+    assert (total.iloc[0, 0], total.iloc[0, 1]) == (Decimal(29), Decimal(30))
+
+
+def test_month_over_month_of_complete_months_names_the_periods(tmp_path: Path) -> None:
+    october = daily_cur(tmp_path / "oct.csv", "2024-10", dict.fromkeys(range(1, 32), "1"))
+    november = daily_cur(tmp_path / "nov.csv", "2024-11", dict.fromkeys(range(1, 31), "2"))
+    with load([october, november]) as bill:
+        total = bill.month_over_month(by=[], metric="BilledCost")
+    assert list(total.columns[:2]) == ["2024-10", "2024-11"]
+    assert (total.iloc[0, 0], total.iloc[0, 1]) == (Decimal(31), Decimal(60))
+    assert total.attrs["comparison"]["like_for_like"] is False

@@ -88,7 +88,8 @@ def test_no_double_counting_of_savings_plan_and_ri(written) -> None:  # type: ig
 def test_tags_have_gaps_and_adjustments_are_apart(written) -> None:  # type: ignore[no-untyped-def]
     with load(written["focus"]) as bill:
         coverage = bill.tag_coverage(SPEND_TAG)
-        assert (coverage["CoveragePct"] < 100).any() and (coverage["TaggedCost"] > 0).all()
+        assert any(s < 1 for s in coverage["CoverageShare"]) and (coverage["TaggedCost"] > 0).all()
+        assert all(0 <= s <= 1 for s in coverage["CoverageShare"])
         untagged = bill.untagged_resources(SPEND_TAG, 5)
         assert len(untagged) == 5
         adjustments = bill.credits_refunds_tax()

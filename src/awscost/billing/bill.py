@@ -8,12 +8,13 @@ exact `Decimal` values (summed in DECIMAL by DuckDB), so totals tie out to the s
 
 from __future__ import annotations
 
+import calendar
 import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
-from decimal import Decimal
+from datetime import datetime, timedelta
+from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -212,20 +213,38 @@ class Bill:
     def month_over_month(
         self, by: Iterable[str] = ("SubAccountId", "ServiceName"), metric: str = "EffectiveCost"
     ) -> pd.DataFrame:
-        """The last two billing periods side by side per group, with the change; largest change first."""
+        """The last two billing periods side by side per group, with the change; largest change first.
+
+        Like for like: when the last period is not complete (its usage ends before the month does, by
+        max(ChargePeriodEnd) of its Usage rows), it is compared with the same days of the previous period
+        (days 1..N, clipped to that month's length), and the two columns are named by their day ranges
+        ("2024-10-01..2024-10-03") instead of the periods. Days are whole: a last day the bill holds only
+        some hours of is compared with that whole day of the previous month. `frame.attrs["comparison"]`
+        says what was compared."""
         metric = _metric(metric)
         periods = self.periods()
         if not periods:
             return self._frame("SELECT NULL AS Current LIMIT 0")
         current = periods[-1]
         previous = periods[-2] if len(periods) > 1 else _previous_month(current)
+        days = self._days_held(current)
+        prev_filter = f"x_BillingPeriod = {lit(previous)}"
+        if days is None:
+            prev_label, cur_label = previous, current
+        else:
+            prev_start = _month_start(previous)
+            prev_days = min(days, _month_days(previous))
+            prev_end = prev_start + timedelta(days=prev_days)
+            prev_filter += f" AND ChargePeriodStart < TIMESTAMP {lit(prev_end.isoformat(sep=' '))}"
+            prev_label = _day_range(prev_start, prev_days)
+            cur_label = _day_range(_month_start(current), days)
         keys = [*(_dimension(col) for col in by), CURRENCY_KEY]
         select = "".join(f"{expr} AS {quote(alias)}, " for expr, alias in keys)
         group = "GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""
-        prev_col, cur_col = quote(previous), quote(current)
+        prev_col, cur_col = quote(prev_label), quote(cur_label)
         inner = (
             f"SELECT {select}"
-            f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(previous)}), 0) AS {prev_col}, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {prev_filter}), 0) AS {prev_col}, "
             f"COALESCE(sum({metric}) FILTER (WHERE x_BillingPeriod = {lit(current)}), 0) AS {cur_col} "
             f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) {group}"
         )
@@ -234,7 +253,31 @@ class Bill:
             f"CASE WHEN {prev_col} = 0 THEN NULL ELSE round(CAST(({cur_col} - {prev_col}) * 100 / {prev_col} "
             f"AS DOUBLE), 2) END AS ChangePct FROM ({inner}) ORDER BY abs(Change) DESC"
         )
-        return _one_currency(self._frame(query))
+        frame = _one_currency(self._frame(query))
+        frame.attrs["comparison"] = {
+            "like_for_like": days is not None,
+            "previous": {"period": previous, "label": prev_label},
+            "current": {"period": current, "label": cur_label},
+        }
+        return frame
+
+    def _days_held(self, period: str) -> int | None:
+        """How many days (1..N, the last perhaps partial) of `period` the bill holds, or None when it holds
+        the whole month. Measured on Usage rows: a monthly fee or tax line spans the month from its first day
+        whatever has been delivered; a period without usage rows falls back to all its rows."""
+        ends = self._frame(
+            f"SELECT max(ChargePeriodEnd) FILTER (WHERE ChargeCategory = 'Usage') AS usage_end, "
+            f"max(ChargePeriodEnd) AS any_end FROM {TABLE} WHERE x_BillingPeriod = ?",
+            [period],
+        ).iloc[0]
+        end = next((v for v in (ends["usage_end"], ends["any_end"]) if isinstance(v, datetime)), None)
+        if end is None:
+            return None
+        start = _month_start(period)
+        month_days = _month_days(period)
+        if end >= start + timedelta(days=month_days):
+            return None
+        return max(1, min(month_days, -(-(end - start) // timedelta(days=1))))
 
     def top_resources(
         self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None
@@ -264,20 +307,24 @@ class Bill:
         )
 
     def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
-        """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account."""
+        """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account.
+
+        `CoverageShare` is the 0-1 ratio TaggedCost / TotalCost as a Decimal, divided in Python at 28
+        significant digits (DuckDB would divide DECIMALs in DOUBLE); None when the total is zero. A front end
+        may show it as a percentage; machine formats carry the ratio."""
         metric = _metric(metric)
         tagged = f"NULLIF(TRIM({tag_value(tag_key)}), '') IS NOT NULL"
-        return _one_currency(
-            self._frame(
-                f"SELECT SubAccountId, BillingCurrency, sum({metric}) AS TotalCost, "
-                f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
-                f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost, "
-                f"CASE WHEN sum({metric}) = 0 THEN NULL ELSE round(CAST(COALESCE(sum({metric}) FILTER "
-                f"(WHERE {tagged}), 0) "
-                f"* 100 / sum({metric}) AS DOUBLE), 2) END AS CoveragePct "
-                f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
-            )
+        frame = self._frame(
+            f"SELECT SubAccountId, BillingCurrency, sum({metric}) AS TotalCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {tagged}), 0) AS TaggedCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost "
+            f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
         )
+        frame["CoverageShare"] = [
+            _share(tagged_cost, total)
+            for tagged_cost, total in zip(frame["TaggedCost"], frame["TotalCost"], strict=True)
+        ]
+        return _one_currency(frame)
 
     def untagged_resources(
         self, tag_key: str = DEFAULT_TAG, n: int = 10, metric: str = "EffectiveCost"
@@ -348,6 +395,14 @@ CHARGE_KIND = (
 SERVICE_OR_CHARGE = f"CASE WHEN {ADJUSTMENT} THEN {CHARGE_KIND} ELSE ServiceName END"
 
 
+def _share(part: Any, whole: Any) -> Decimal | None:
+    """part / whole as an exact-as-possible Decimal (28 significant digits, whatever the caller's context)."""
+    if whole is None or part is None or Decimal(whole) == 0:
+        return None
+    with localcontext(Context(prec=28)):
+        return _plain(Decimal(part) / Decimal(whole))
+
+
 def _one_currency(frame: pd.DataFrame) -> pd.DataFrame:
     if "BillingCurrency" in frame.columns and frame["BillingCurrency"].nunique(dropna=False) <= 1:
         return frame.drop(columns=["BillingCurrency"])
@@ -387,6 +442,21 @@ def _dimension(column: str) -> tuple[str, str]:
     if column == "ServiceName":
         return SERVICE_OR_CHARGE, column
     return quote(column), column
+
+
+def _month_start(period: str) -> datetime:
+    year, month = (int(x) for x in period.split("-"))
+    return datetime(year, month, 1)  # canonical timestamps are naive UTC
+
+
+def _month_days(period: str) -> int:
+    start = _month_start(period)
+    return calendar.monthrange(start.year, start.month)[1]
+
+
+def _day_range(start: datetime, days: int) -> str:
+    """Days 1..`days` of the month starting at `start`, both ends included: "2024-10-01..2024-10-03"."""
+    return f"{start:%Y-%m-%d}..{start + timedelta(days=days - 1):%Y-%m-%d}"
 
 
 def _previous_month(period: str) -> str:

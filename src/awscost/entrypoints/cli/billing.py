@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,13 @@ def _isnull(value: Any) -> bool:
         return False
 
 
+def _percent(share: Any) -> str | None:
+    """A 0-1 Decimal share as a percentage for the table format, e.g. 0.8625 -> "86.25 %"."""
+    if _isnull(share):
+        return None
+    return f"{Decimal(share) * 100:.2f} %"
+
+
 @click.group()
 def billing() -> None:
     """Billing files (legacy CUR, CUR 2.0, FOCUS, DBR) as one fast table: load, summarize, query."""
@@ -164,9 +172,20 @@ def summary_cmd(
 def mom_cmd(
     paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, by: str, metric: str, fmt: str
 ) -> None:
-    """Month-over-month change of the last two billing periods."""
+    """Month-over-month change of the last two billing periods.
+
+    When the last period is not complete (the bill holds its first N days), it is compared like for like
+    with days 1..N of the previous period; the columns then name the day ranges."""
     with open_bill(paths, dataset, prefer) as bill:
-        show(bill.month_over_month(by=csv_list(by) or [], metric=metric), fmt, "month over month")
+        frame = bill.month_over_month(by=csv_list(by) or [], metric=metric)
+    comparison = frame.attrs.get("comparison", {})
+    show(frame, fmt, f"{metric} month over month")
+    if fmt == "table" and comparison.get("like_for_like"):
+        cur, prev = comparison["current"], comparison["previous"]
+        click.echo(
+            f"note: {cur['period']} is not complete (the bill holds {cur['label']}); compared like for like "
+            f"with {prev['label']} of {prev['period']}, not the whole month"
+        )
 
 
 @billing.command("top")
@@ -211,7 +230,11 @@ def tags_cmd(
     """Tag coverage by account, then the largest untagged resources."""
     tag_key = tag_key or settings.tag_key
     with open_bill(paths, dataset, prefer) as bill:
-        show(bill.tag_coverage(tag_key), fmt, f"coverage of {tag_key}")
+        coverage = bill.tag_coverage(tag_key)
+        if fmt == "table":  # people read a percentage; json/csv keep the exact 0-1 ratio
+            coverage["CoverageShare"] = [_percent(v) for v in coverage["CoverageShare"]]
+            coverage = coverage.rename(columns={"CoverageShare": "Coverage"})
+        show(coverage, fmt, f"coverage of {tag_key}")
         if n and fmt == "table":
             show(bill.untagged_resources(tag_key, n), fmt, f"largest resources without {tag_key}")
 
