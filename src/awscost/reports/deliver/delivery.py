@@ -134,7 +134,7 @@ def deliver(
                     hint=where,
                 )
         if transport is None:  # in a dry run too: it checks the settings (the SMTP password variable)
-            transport = make_transport(settings, get_session())
+            transport = make_transport(settings, get_session)
     do_archive = archive or link_needed
     if do_archive and not settings.bucket:
         raise ConfigError("no bucket to archive the report in", where="[report] bucket", hint=where)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.utils import parseaddr
 from typing import Any, Protocol
 
@@ -225,10 +225,10 @@ def smtp_password(settings: ReportSettings, environ: Mapping[str, str] = os.envi
 
 
 def make_transport(
-    settings: ReportSettings, session: Any, environ: Mapping[str, str] = os.environ
+    settings: ReportSettings, session: Callable[[], Any], environ: Mapping[str, str] = os.environ
 ) -> Transport:
     """The transport `[report]` configures: SMTP when smtp_host is set, else SES in ses_region (default the
-    session's region). `session` is a boto3 Session; it is used only for SES."""
+    session's region). `session` makes the boto3 Session, called for SES only."""
     if settings.transport == "smtp":
         assert settings.smtp_host is not None  # transport == "smtp" says so
         return SmtpTransport(
@@ -238,7 +238,8 @@ def make_transport(
             user=settings.smtp_user,
             password=smtp_password(settings, environ),
         )
-    region = settings.ses_region or session.region_name
+    boto = session()
+    region = settings.ses_region or boto.region_name
     if not region:
         raise ConfigError("no region to send mail from through SES", where="[report] ses_region")
-    return SesTransport(session, region)
+    return SesTransport(boto, region)
