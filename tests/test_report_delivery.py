@@ -586,3 +586,14 @@ def test_the_package_needs_only_boto3_and_the_standard_library() -> None:
             )
             for name in names:
                 assert name.split(".")[0] in allowed, f"{path.name} imports {name}"
+
+
+def test_the_delivery_record_round_trips_through_dynamodb(aws: str, smtp: SmtpServer) -> None:
+    """The report Lambda keeps its record in DynamoDB (AWSCostMap): a retried invocation skips as SQLite does."""
+    with open_store("dynamodb://AWSCost?region=us-east-1") as store:
+        store.init()
+        first = deliver(Ctx(), smtp.settings(), PAYMENTS, artifacts(), store=store, now=NOW, archive=False)
+        retried = deliver(Ctx(), smtp.settings(), PAYMENTS, artifacts(), store=store, now=NOW, archive=False)
+        assert first.sent == PAYMENTS.recipients and retried.skipped == PAYMENTS.recipients
+        assert sorted(store.get_map(record_id("payments", "2026-10"))["sent"]) == list(PAYMENTS.recipients)
+    assert len(smtp.handler.received) == 3

@@ -12,7 +12,10 @@ from typing import Any, Protocol
 
 from awscost.core.errors import ConfigError, InputError
 from awscost.reports.config import Audience, ReportSettings
-from awscost.reports.deliver.archive import ArchiveResult, archive, planned_keys, s3_client
+
+# Imported under another name: `archive` is also deliver()'s flag.
+from awscost.reports.deliver.archive import ArchiveResult, planned_keys, s3_client
+from awscost.reports.deliver.archive import archive as write_archive
 from awscost.reports.deliver.artifacts import Artifacts
 from awscost.reports.deliver.message import build_message, check_address, readdress
 from awscost.reports.deliver.records import DeliveryRecord
@@ -94,8 +97,7 @@ def deliver(
     artifacts.check()
     if artifacts.audience != audience.name:
         raise InputError(f"the artifacts are audience {artifacts.audience!r}'s, not {audience.name!r}'s")
-    where = f"audience {audience.name}"
-    session: Any = None
+    session: Any = None  # made on first use: an SMTP delivery without archive needs no AWS session
 
     def get_session() -> Any:
         nonlocal session
@@ -103,41 +105,17 @@ def deliver(
             session = ctx.session()
         return session
 
-    recipients: list[str] = []
-    sender = ""
-    message_bytes = 0
-    link_needed = False
-    if send:
-        if not settings.mail_from:
-            raise ConfigError("no sender to mail the report from", where="[report] mail_from")
-        sender = check_address(settings.mail_from, "[report] mail_from")
-        recipients = [check_address(r, f"{where} recipients") for r in dict.fromkeys(audience.recipients)]
-        if not recipients:
-            raise ConfigError("has no recipients", where=where, hint="[[report.audience]] recipients")
-        message_bytes = len(build_message(artifacts, sender, recipients[:1]).as_bytes())
-        if message_bytes > MAX_SES_BYTES:
-            link_needed = True
-            linked = len(
-                build_message(artifacts, sender, recipients[:1], workbook_link=_LINK_STAND_IN).as_bytes()
-            )
-            if linked > MAX_SES_BYTES:
-                raise InputError(
-                    f"the mail is {linked} bytes even without the workbook (the limit is {MAX_SES_BYTES})",
-                    where=artifacts.where,
-                    hint="fewer or smaller images",
-                )
-            if not settings.bucket:
-                raise ConfigError(
-                    f"the mail with the workbook is {message_bytes} bytes (over {MAX_SES_BYTES}), so it is "
-                    "sent as a link to the archive, and no bucket is configured",
-                    where="[report] bucket",
-                    hint=where,
-                )
-        if transport is None:  # in a dry run too: it checks the settings (the SMTP password variable)
-            transport = make_transport(settings, get_session)
+    mail = _plan_mail(settings, audience, artifacts) if send else None
+    if mail and transport is None:  # in a dry run too: it checks the settings (the SMTP password variable)
+        transport = make_transport(settings, get_session)
+    recipients = mail.recipients if mail else []
+    link_needed = bool(mail and mail.link_needed)
+    message_bytes = mail.size if mail else 0
     do_archive = archive or link_needed
     if do_archive and not settings.bucket:
-        raise ConfigError("no bucket to archive the report in", where="[report] bucket", hint=where)
+        raise ConfigError(
+            "no bucket to archive the report in", where="[report] bucket", hint=f"audience {audience.name}"
+        )
 
     record = DeliveryRecord.load(store, artifacts.audience, artifacts.period)
     skipped = [] if resend else [r for r in recipients if r in record.sent]
@@ -167,16 +145,16 @@ def deliver(
 
     sent: list[str] = []
     failed: dict[str, str] = {}
-    if send and pending:
-        assert transport is not None
+    if mail and pending:
+        assert transport is not None  # made with `mail`
         link = stored.presign(stored.workbook_key, LINK_DAYS) if link_needed and stored else None
-        msg = build_message(artifacts, sender, pending[:1], workbook_link=link)
+        msg = build_message(artifacts, mail.sender, pending[:1], workbook_link=link)
         with transport:
             for recipient in pending:
                 raw = readdress(msg, recipient)
                 message_bytes = len(raw)
                 try:
-                    transport.send(sender, recipient, raw)
+                    transport.send(mail.sender, recipient, raw)
                 except SendFailure as exc:
                     failed[recipient] = exc.reason
                     continue
@@ -197,6 +175,43 @@ def deliver(
     )
 
 
+@dataclass(frozen=True)
+class _Mail:
+    sender: str
+    recipients: list[str]
+    size: int  # bytes of the mail as it will be sent
+    link_needed: bool  # the workbook goes as a link: attached, the mail would exceed MAX_SES_BYTES
+
+
+def _plan_mail(settings: ReportSettings, audience: Audience, artifacts: Artifacts) -> _Mail:
+    """Who sends to whom, and whether the workbook fits in the mail: all settled before any side effect."""
+    where = f"audience {audience.name}"
+    if not settings.mail_from:
+        raise ConfigError("no sender to mail the report from", where="[report] mail_from")
+    sender = check_address(settings.mail_from, "[report] mail_from")
+    recipients = [check_address(r, f"{where} recipients") for r in dict.fromkeys(audience.recipients)]
+    if not recipients:
+        raise ConfigError("has no recipients", where=where, hint="[[report.audience]] recipients")
+    attached = len(build_message(artifacts, sender, recipients[:1]).as_bytes())
+    if attached <= MAX_SES_BYTES:
+        return _Mail(sender, recipients, attached, link_needed=False)
+    linked = len(build_message(artifacts, sender, recipients[:1], workbook_link=_LINK_STAND_IN).as_bytes())
+    if linked > MAX_SES_BYTES:
+        raise InputError(
+            f"the mail is {linked} bytes even without the workbook (the limit is {MAX_SES_BYTES})",
+            where=artifacts.where,
+            hint="fewer or smaller images",
+        )
+    if not settings.bucket:
+        raise ConfigError(
+            f"the mail with the workbook is {attached} bytes (over {MAX_SES_BYTES}), so it is sent as a link "
+            "to the archive, and no bucket is configured",
+            where="[report] bucket",
+            hint=where,
+        )
+    return _Mail(sender, recipients, linked, link_needed=True)
+
+
 def archive_to(session: Any, bucket: str, artifacts: Artifacts) -> ArchiveResult:
     """`archive` through a SigV4 S3 client of `session`."""
-    return archive(s3_client(session), bucket, artifacts)
+    return write_archive(s3_client(session), bucket, artifacts)

@@ -78,8 +78,10 @@ class SesTransport:
 
     def send(self, sender: str, recipient: str, raw: bytes) -> str:
         try:
+            # Source is the envelope sender: the bare address (a display name would need MIME encoding there);
+            # the From header inside `raw` keeps the name.
             answer = self._ses.send_raw_email(
-                Source=sender, Destinations=[recipient], RawMessage={"Data": raw}
+                Source=parseaddr(sender)[1], Destinations=[parseaddr(recipient)[1]], RawMessage={"Data": raw}
             )
         except ClientError as exc:
             err = exc.response.get("Error", {})
@@ -137,6 +139,7 @@ class SmtpTransport:
             raise MailError(
                 f"cannot connect: {exc}", where=self.where, hint="[report] smtp_host/smtp_port"
             ) from None
+        stage = "EHLO"  # what was being done, for the error
         try:
             smtp.ehlo()
             if self.starttls:
@@ -146,9 +149,11 @@ class SmtpTransport:
                         where=self.where,
                         hint="use a server that encrypts; set smtp_starttls = false only on a trusted network",
                     )
+                stage = "STARTTLS"
                 smtp.starttls(context=self.ssl_context or ssl.create_default_context())
                 smtp.ehlo()
             if self.user:
+                stage = f"login of {self.user!r}"
                 smtp.login(self.user, self.password or "")
         except smtplib.SMTPAuthenticationError as exc:
             _close(smtp)
@@ -159,9 +164,7 @@ class SmtpTransport:
             ) from None
         except (OSError, smtplib.SMTPException) as exc:  # ssl.SSLError is an OSError
             _close(smtp)
-            raise MailError(
-                f"{'STARTTLS' if self.starttls else 'EHLO'} failed: {exc}", where=self.where
-            ) from None
+            raise MailError(f"{stage} failed: {exc}", where=self.where) from None
         except BaseException:
             _close(smtp)
             raise
@@ -177,7 +180,8 @@ class SmtpTransport:
         if self._smtp is None:
             raise RuntimeError("SmtpTransport.send outside `with`")  # a bug in the caller, not an input
         try:
-            self._smtp.sendmail(parseaddr(sender)[1], [recipient], raw)
+            # The envelope takes bare addresses; the headers in `raw` keep the display names.
+            self._smtp.sendmail(parseaddr(sender)[1], [parseaddr(recipient)[1]], raw)
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = exc.recipients.get(recipient, (0, b"refused"))
             raise SendFailure(f"SMTP refused {recipient}: {code} {_text(text)}") from None
