@@ -25,6 +25,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from awscost.aws.session import make_session
 from awscost.core.errors import AwsAccessError, ConfigError, InputError
@@ -33,6 +35,7 @@ from awscost.reports.deliver import (
     MAX_SES_BYTES,
     Artifacts,
     MailError,
+    SesTransport,
     SmtpTransport,
     archive,
     build_message,
@@ -597,3 +600,58 @@ def test_the_delivery_record_round_trips_through_dynamodb(aws: str, smtp: SmtpSe
         assert first.sent == PAYMENTS.recipients and retried.skipped == PAYMENTS.recipients
         assert sorted(store.get_map(record_id("payments", "2026-10"))["sent"]) == list(PAYMENTS.recipients)
     assert len(smtp.handler.received) == 3
+
+
+def test_ses_rejecting_one_recipient_fails_it_alone_and_rejecting_the_sender_stops(tmp_path: Path) -> None:
+    """AWS's own rejections, which moto does not produce (in the SES sandbox an unverified recipient is
+    rejected; AWS names the identities that failed), through botocore's Stubber (checked against the model)."""
+    from botocore.stub import ANY, Stubber
+
+    session = boto3.Session(aws_access_key_id="x", aws_secret_access_key="x", region_name="us-east-1")
+    settings = ReportSettings(mail_from=SENDER, ses_region="us-east-1")
+    failed_check = (
+        "Email address is not verified. The following identities failed the check in region US-EAST-1: "
+    )
+    params = {"Source": SENDER, "Destinations": ANY, "RawMessage": ANY}
+
+    transport = SesTransport(session, "us-east-1")
+    with Stubber(transport.ses) as stub, sqlite(tmp_path) as store:
+        stub.add_response("send_raw_email", {"MessageId": "m-a"}, params)
+        stub.add_client_error("send_raw_email", "MessageRejected", failed_check + "b@example.com", 400)
+        stub.add_response("send_raw_email", {"MessageId": "m-c"}, params)
+        result = deliver(
+            Ctx(), settings, PAYMENTS, artifacts(), store=store, now=NOW, archive=False, transport=transport
+        )
+        stub.assert_no_pending_responses()
+        assert result.sent == ("a@example.com", "c@example.com")
+        assert (
+            "MessageRejected" in result.failed["b@example.com"]
+            and "b@example.com" in result.failed["b@example.com"]
+        )
+
+    transport = SesTransport(session, "us-east-1")
+    with Stubber(transport.ses) as stub, sqlite(tmp_path / "2") as store:
+        stub.add_client_error("send_raw_email", "MessageRejected", failed_check + SENDER, 400)
+        with pytest.raises(AwsAccessError, match=f"refused the sender {SENDER}.*verify it in SES"):
+            deliver(
+                Ctx(),
+                settings,
+                PAYMENTS,
+                artifacts(),
+                store=store,
+                now=NOW,
+                archive=False,
+                transport=transport,
+            )
+        stub.assert_no_pending_responses()  # one call: b and c were not tried after the sender was refused
+
+
+@given(subject=st.text(min_size=1, max_size=200).filter(lambda s: s.strip()))
+def test_any_subject_is_one_header_of_the_same_words(subject: str) -> None:
+    """Whatever the rendered subject holds (line breaks, header-like text, any script), the mail has exactly
+    its fixed headers and the subject reads back as the same words on one line."""
+    msg = parse(build_message(artifacts(subject=subject), SENDER, ["a@example.com"]).as_bytes())
+    assert sorted(msg.keys()) == sorted(
+        ["Subject", "From", "To", "Date", "Message-ID", "MIME-Version", "Content-Type"]
+    )
+    assert msg["Subject"] == " ".join(subject.split())

@@ -68,7 +68,7 @@ class SesTransport:
 
     def __init__(self, session: Any, region: str) -> None:
         self.region = region
-        self._ses = client(session, "ses", region)
+        self.ses = client(session, "ses", region)
 
     def __enter__(self) -> SesTransport:
         return self
@@ -80,7 +80,7 @@ class SesTransport:
         try:
             # Source is the envelope sender: the bare address (a display name would need MIME encoding there);
             # the From header inside `raw` keeps the name.
-            answer = self._ses.send_raw_email(
+            answer = self.ses.send_raw_email(
                 Source=parseaddr(sender)[1], Destinations=[parseaddr(recipient)[1]], RawMessage={"Data": raw}
             )
         except ClientError as exc:
