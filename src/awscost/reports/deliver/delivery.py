@@ -22,9 +22,8 @@ from awscost.reports.deliver.records import DeliveryRecord
 from awscost.reports.deliver.transports import SendFailure, Transport, make_transport
 from awscost.store.base import Store
 
-MAX_SES_BYTES = (
-    10 * 1024 * 1024
-)  # SES's limit for a raw message, base64 included; most SMTP relays allow no more
+# SES's limit for a raw message, base64 included; most SMTP relays allow no more, so it holds for both.
+MAX_SES_BYTES = 10 * 1024 * 1024
 LINK_DAYS = 7
 # A presigned URL's length is bounded (key + SigV4 query, with a session token ~1.5 KB); this stand-in is
 # longer, so a mail that fits with it fits with the real link.
