@@ -1,0 +1,34 @@
+"""Delivery of a rendered report: the S3 archive, the mail (SES or SMTP) and the delivery record that keeps
+a retried run from mailing anyone twice. boto3 and the standard library only: it runs in the report Lambda."""
+
+from awscost.reports.deliver.archive import ArchiveResult, archive
+from awscost.reports.deliver.artifacts import Artifacts
+from awscost.reports.deliver.delivery import MAX_SES_BYTES, DeliveryResult, deliver
+from awscost.reports.deliver.message import build_message
+from awscost.reports.deliver.records import DeliveryRecord, record_id
+from awscost.reports.deliver.transports import (
+    MailError,
+    SendFailure,
+    SesTransport,
+    SmtpTransport,
+    Transport,
+    make_transport,
+)
+
+__all__ = [
+    "MAX_SES_BYTES",
+    "ArchiveResult",
+    "Artifacts",
+    "DeliveryRecord",
+    "DeliveryResult",
+    "MailError",
+    "SendFailure",
+    "SesTransport",
+    "SmtpTransport",
+    "Transport",
+    "archive",
+    "build_message",
+    "deliver",
+    "make_transport",
+    "record_id",
+]
