@@ -43,6 +43,7 @@ STEPS.add("summary", "awscost_sandbox.demo:summary_step")
 STEPS.add("bill", "awscost_sandbox.bill:demo_step")  # D: the scenario's bill (CUR + FOCUS), cost by account
 STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUsageReport workbook
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
+STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
 
 
 @dataclass
@@ -96,6 +97,9 @@ def write_demo_config(ctx: DemoContext) -> Path:
         f'role_name = "{ROLE_NAME}"\n\n'
         f"[accounts.names]\n{names}\n"
     ).replace("'", '"')
+    from awscost_sandbox.reports import report_toml
+
+    text += "\n" + report_toml(ctx)
     path = ctx.out_dir / "awscost.toml"
     path.write_text(text, encoding="utf-8")
     return path
@@ -173,7 +177,9 @@ def run_demo(
             f"  awscost usage show --kind ec2os --account {scenario.org_name} --format csv\n"
             f"  awscost ri plan --until {until} --lookback 30\n"
             f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountId,ServiceName\n"
-            f"  awscost billing tags --dataset {out / 'billing'}"
+            f"  awscost billing tags --dataset {out / 'billing'}\n"
+            f"  awscost report cost --all-audiences --dataset {out / 'report-billing'} --period last-month "
+            f"--today {ctx.last_hour:%Y-%m-%d} --out {out / 'reports'}"
         )
     if failed:
         raise DemoError(f"{len(failed)} demo step(s) failed: {', '.join(failed)}", where="awscost demo")

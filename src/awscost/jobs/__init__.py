@@ -26,6 +26,7 @@ for _name in (
     "ri_report",
     "billing_load",
     "service_costs",
+    "report",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")
 

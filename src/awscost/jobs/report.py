@@ -279,18 +279,20 @@ def _one(
             if params.send or params.archive or params.dry_run:
                 from awscost.reports.deliver import deliver
 
-                out.delivery = deliver(
-                    ctx,
-                    report_settings,
-                    audience,
-                    artifacts,
-                    store=store,
-                    send=params.send,
-                    archive=params.archive,
-                    resend=params.resend,
-                    dry_run=params.dry_run,
-                    now=ctx.now(),
-                ).to_json()
+                with ctx.store() as records:  # the delivery record: a retried run mails nobody twice
+                    delivered = deliver(
+                        ctx,
+                        report_settings,
+                        audience,
+                        artifacts,
+                        store=records,
+                        send=params.send,
+                        archive=params.archive,
+                        resend=params.resend,
+                        dry_run=params.dry_run,
+                        now=ctx.now(),
+                    )
+                out.delivery = delivered.to_json()
                 if out.delivery.get("failed"):
                     out.error = f"{len(out.delivery['failed'])} recipient(s) not reached"
     except AwsCostError as exc:

@@ -4,6 +4,7 @@ Explorer's own forecast (GetCostForecast) is used instead when the source is Cos
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from awscost.reports.sections import SectionContext
@@ -20,12 +21,18 @@ def bill_forecast(ctx: SectionContext) -> dict[str, Any] | None:
     if period.start != month_start or period.end >= month_end:
         return None
     history = max(ctx.cube.start, month_start - timedelta(days=56))
-    series = [
-        (d, v) for d, c, v in ctx.cube.daily(ctx.scope, history, period.end, ctx.metric) if c == ctx.currency
-    ]
-    if not series:
+    by_day = {
+        d: v for d, c, v in ctx.cube.daily(ctx.scope, history, period.end, ctx.metric) if c == ctx.currency
+    }
+    if not by_day:
         return None
-    result = forecast_month(series, month_start=month_start, observed_until=period.end)
+    # Every day up to the period's last, a day without cost as 0 (the forecast reads a gapless series).
+    first = min(by_day)
+    series = [
+        (first + timedelta(days=i), by_day.get(first + timedelta(days=i), Decimal(0)))
+        for i in range((period.end - first).days)
+    ]
+    result = forecast_month(series)
     return {
         "month": f"{month_start:%Y-%m}",
         "total": result.month_total,

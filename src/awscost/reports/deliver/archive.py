@@ -75,7 +75,11 @@ def archive(s3: Any, bucket: str, artifacts: Artifacts) -> ArchiveResult:
     missing or refuses the first write raises AwsAccessError naming it, before anything else is written."""
     artifacts.check()
     keys = planned_keys(artifacts)
-    bodies = {"html": artifacts.html.encode(), "xlsx": artifacts.xlsx, "json": artifacts.json}
+    bodies = {
+        "html": (artifacts.html_file or artifacts.html).encode(),
+        "xlsx": artifacts.xlsx,
+        "json": artifacts.json,
+    }
     dated, latest = keys[: len(FILES)], keys[len(FILES) :]
     try:
         for key, (suffix, content_type) in zip(dated, FILES, strict=True):

@@ -32,6 +32,8 @@ class Artifacts:
     images: dict[str, bytes] = field(default_factory=dict)  # Content-ID name -> PNG bytes
     xlsx: bytes = b""  # the workbook
     json: bytes = b""  # the JSON document
+    # The archived page: charts embedded as data: URIs, so it opens standalone in a browser ("" = `html`).
+    html_file: str = ""
 
     @property
     def where(self) -> str:
