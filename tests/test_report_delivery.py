@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import datetime as dt
 import email
+import functools
 import io
 import json
 import os
@@ -72,7 +73,9 @@ def png(width: int = 2, height: int = 1) -> bytes:
     )
 
 
+@functools.cache
 def workbook() -> bytes:
+    """A real workbook, made once: XlsxWriter stamps the creation time, so two calls can differ."""
     xlsxwriter = pytest.importorskip("xlsxwriter", reason="the reports extra writes the workbook")
     buf = io.BytesIO()
     book = xlsxwriter.Workbook(buf, {"in_memory": True})
@@ -453,7 +456,8 @@ def test_an_unverified_ses_sender_is_one_clear_error_and_nothing_is_recorded(
 def test_archive_writes_the_period_and_latest_with_content_types_and_overwrites(aws: str) -> None:
     s3 = s3_client(make_session())
     s3.create_bucket(Bucket="reports-bucket")
-    first = archive(s3, "reports-bucket", artifacts())
+    art = artifacts()
+    first = archive(s3, "reports-bucket", art)
     expected = {
         "reports/payments/2026-10/cost-report.html": "text/html; charset=utf-8",
         "reports/payments/2026-10/cost-report.xlsx": XLSX_TYPE,
@@ -468,7 +472,7 @@ def test_archive_writes_the_period_and_latest_with_content_types_and_overwrites(
     body = s3.get_object(Bucket="reports-bucket", Key="reports/payments/latest/cost-report.xlsx")[
         "Body"
     ].read()
-    assert body == artifacts().xlsx
+    assert body == art.xlsx
 
     # A rerun of the period with new content: the same six keys, holding the new content.
     rerun = artifacts(json=b'{"total": "99.00"}')
