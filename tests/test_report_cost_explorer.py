@@ -225,13 +225,16 @@ def test_fetch_pages_reconciles_and_caches() -> None:
         "Tax": "Tax",
         "Usage": "Usage",
     }
-    tags = {(t.day.day, t.account_id, t.value): (t.effective, t.billed) for t in costs.tag_rows}
+    tags = {(t.day.day, t.account_id, t.value): (t.effective, t.billed) for t in costs.tag_rows if t.billed}
     assert tags == {
         (1, MGMT, "ml"): (Decimal(9), Decimal(5)),
         (1, MGMT, ""): (Decimal("5.2500000001"), Decimal("5.25")),
         (1, PROD, "web"): (Decimal("3.5"), Decimal("3.5")),
         (2, PROD, ""): (Decimal("1.2"), Decimal(2)),
     }
+    # ... and the RI's unused part, usage without a tag (one more row of the same key, summed here).
+    unused_tag = [t for t in costs.tag_rows if t.value == "" and t.billed == 0]
+    assert [(t.day.day, t.account_id, t.effective) for t in unused_tag] == [(1, MGMT, Decimal("1.5"))]
     assert {t.tag_key for t in costs.tag_rows} == {"user:Spend_Category"}
     assert costs.as_of == datetime(2026, 11, 3, tzinfo=UTC)  # asked later: the period's end
 
@@ -246,7 +249,7 @@ def test_fetch_pages_reconciles_and_caches() -> None:
         assert cube.totals(Scope(), START, END, "BilledCost") == {"USD": Decimal("21.07")}
         assert cube.totals(Scope.of([PROD]), START, END, "EffectiveCost") == {"USD": Decimal("2.7")}
         [cov] = cube.coverage("user:Spend_Category", Scope(), START, END, "EffectiveCost", by_account=False)
-        assert (cov.covered, cov.total) == (Decimal("12.5"), Decimal("18.9500000001"))
+        assert (cov.covered, cov.total) == (Decimal("12.5"), Decimal("20.4500000001"))
 
 
 def test_no_filter_for_the_whole_payer_and_no_call_for_an_empty_scope() -> None:

@@ -367,6 +367,11 @@ def fetch_costs(
             # "Team$web" is tagged web; "Team$" is untagged.
             value = tagged.split("$", 1)[1] if "$" in tagged else tagged
             tag_rows.append(TagRow(day, currency, account, tag_key, value, amortized, unblended))
+        # The unused commitment (a fee's amortized part) is usage in the rows above, and carries no tag:
+        # counted untagged, so the coverage's total is the usage the cube's rows hold, as from the bill.
+        for (day, currency, account, kind), (amortized, _) in sorted(totals.items()):
+            if kind == "Fee" and amortized:
+                tag_rows.append(TagRow(day, currency, account, tag_key, "", amortized, Decimal(0)))
     return CeCosts(
         start,
         end,
