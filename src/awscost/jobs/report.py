@@ -190,19 +190,28 @@ def run(ctx: Context, params: Params) -> Result:
                     )
                 rows = cube.rows()
         return Result(results, source=f"billing {', '.join(paths)}", cube_rows=rows)
+    from awscost.aws.session import client
     from awscost.reports.cost_explorer import CostExplorerSource
 
-    source = CostExplorerSource(ctx.session())
+    # Cost Explorer's endpoint is us-east-1 whatever the region; identical requests are asked once a run.
+    source = CostExplorerSource(client(ctx.session(), "ce", "us-east-1"))
     for audience in audiences:
         try:
             scope = scope_of(audience, org_units)
             comparison = resolve(_spec(params, audience), today=today, covered_until=today)
             start = comparison.previous.start - timedelta(days=FORECAST_HISTORY_DAYS)
-            cube = source.cube(start, comparison.current.end, scope, report_settings.tag_key)
+            costs = source.fetch_costs(
+                start,
+                comparison.current.end,
+                metric=audience.metric,
+                accounts=scope.accounts,
+                tags=dict(scope.tags),
+                tag_key=report_settings.tag_key,
+            )
         except AwsCostError as exc:
             results.append(AudienceResult(audience.name, params.period or "", error=exc.render()))
             continue
-        with cube:
+        with costs.cube() as cube:
             names = _names(ctx, cube)
             results.append(
                 _one(
@@ -217,10 +226,39 @@ def run(ctx: Context, params: Params) -> Result:
                     saved,
                     build_report,
                     scope_of,
-                    forecast=source.forecast_for,
+                    forecast=_ce_forecast(source, today),
+                    prefiltered=True,
                 )
             )
     return Result(results, source="Cost Explorer GetCostAndUsage")
+
+
+def _ce_forecast(source: Any, today: date) -> Any:
+    """Cost Explorer's own month-end forecast (GetCostForecast) for a month-to-date report of every
+    account: the month so far from its answers plus its forecast of the days left."""
+    from decimal import Decimal
+
+    def forecast(sctx: Any) -> dict[str, Any] | None:
+        period = sctx.comparison.current
+        month_start = period.last_day.replace(day=1)
+        month_end = (month_start + timedelta(days=32)).replace(day=1)
+        if period.start != month_start or period.end >= month_end or sctx.scope != type(sctx.scope)():
+            return None  # a closed period, or a scope GetCostForecast is not asked for
+        actual = sctx.cube.totals(sctx.scope, month_start, period.end, sctx.metric).get(
+            sctx.currency, Decimal(0)
+        )
+        mean, low, high = source.forecast(max(today, period.end), month_end, sctx.metric)
+        return {
+            "month": f"{month_start:%Y-%m}",
+            "total": actual + mean,
+            "low": actual + low,
+            "high": actual + high,
+            "level": 0.8,
+            "method": "GetCostForecast of the days left, added to the month so far",
+            "source": "Cost Explorer forecast",
+        }
+
+    return forecast
 
 
 def _saved_results(ctx: Context) -> Any:
@@ -250,6 +288,7 @@ def _one(
     build_report: Any,
     scope_of: Any,
     forecast: Any = None,
+    prefiltered: bool = False,
 ) -> AudienceResult:
     """Build, render, write, archive and mail one audience's report; an error is this audience's alone."""
     from awscost.reports.forecasting import bill_forecast
@@ -257,6 +296,9 @@ def _one(
     out = AudienceResult(audience.name, comparison.current.label)
     try:
         scope = scope_of(audience, org_units)
+        if prefiltered:
+            # Cost Explorer was asked with the audience's tag filter: its rows carry no tag values to filter.
+            scope = replace(scope, tags=())
         with ctx.optional_store() as store:
             report = build_report(
                 cube,
