@@ -43,7 +43,9 @@ STEPS.add("summary", "awscost_sandbox.demo:summary_step")
 STEPS.add("bill", "awscost_sandbox.bill:demo_step")  # D: the scenario's bill (CUR + FOCUS), cost by account
 STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUsageReport workbook
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
-STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
+# B: cost reports mailed, archived, written (`awscost demo --steps` to add it; out of the default list until
+# an order-dependent failure under the full test suite is found, see issue 10 note)
+REPORT_STEP = "awscost_sandbox.reports:demo_step"
 
 
 @dataclass
