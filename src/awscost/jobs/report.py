@@ -402,7 +402,6 @@ JOB: Job[Params, Result] = Job(
         "organizations:ListAccountsForParent",
         "organizations:ListChildren",
         "s3:GetObject",
-        "s3:ListBucket",
         "s3:PutObject",
         "ses:SendRawEmail",
     ),
