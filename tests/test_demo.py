@@ -42,7 +42,10 @@ HOURS = 3
 def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[DemoContext, str]:
     out = tmp_path_factory.mktemp("demo")
     buf = io.StringIO()
-    ctx = run_demo(HOURS, out, Console(file=buf, width=140))
+    try:
+        ctx = run_demo(HOURS, out, Console(file=buf, width=140))
+    except DemoError as exc:  # the failed step's own lines say why; show them rather than the summary alone
+        pytest.fail(f"{exc.render()}\n{buf.getvalue()}")
     return ctx, buf.getvalue()
 
 

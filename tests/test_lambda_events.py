@@ -161,3 +161,87 @@ def test_a_job_whose_extra_the_zip_lacks_says_which(deployed: str, monkeypatch: 
     assert err.value.render() == (
         "job ri_plan needs the analyze extra (numpy is not installed) (pip install 'awscost[analyze]')"
     )
+
+
+REPORT_CONFIG = """
+[report]
+bucket = "awscost-reports"
+mail_from = "finops@example.com"
+ses_region = "us-east-1"
+
+[[report.audience]]
+name = "payments"
+recipients = ["payments@example.com"]
+accounts = ["222233334444"]
+schedule = "weekly"
+
+[[report.audience]]
+name = "finance"
+recipients = ["cfo@example.com"]
+accounts = "all"
+schedule = "monthly"
+"""
+
+
+def test_the_report_job_reads_awscost_toml_from_s3_and_sends_what_is_due(
+    deployed: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Lambda environment holds 4 KB: the audiences come from an awscost.toml in S3. On Monday the 9th the
+    daily rule sends the weekly audience its last week (from Cost Explorer); the monthly one is not due."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for bucket in ("awscost-config", "awscost-reports"):
+        s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket="awscost-config", Key="prod/awscost.toml", Body=REPORT_CONFIG.encode())
+    ses = boto3.client("ses", region_name="us-east-1")
+    ses.verify_email_identity(EmailAddress="finops@example.com")
+    sent_before = ses.get_send_quota()["SentLast24Hours"]
+    monkeypatch.setenv("AWSCOST_CONFIG", "s3://awscost-config/prod/awscost.toml")
+    result = handle("report")
+    assert (
+        result["failed"] == 0
+        and result["failures"] == []
+        and result["source"] == "Cost Explorer GetCostAndUsage"
+    )
+    assert [(r["audience"], r["period"]) for r in result["reports"]] == [
+        ("payments", "2026-11-02..2026-11-08")
+    ]
+    # The sandbox's Cost Explorer holds nothing before the scenario's month: the week before is said to be
+    # partly covered rather than compared as if it were whole.
+    assert "the previous period is only partly covered" in result["reports"][0]["headline"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket="awscost-reports")["Contents"]}
+    assert "reports/payments/2026-11-02..2026-11-08/cost-report.html" in keys
+    assert result["reports"][0]["delivery"]["sent"] == ["payments@example.com"]
+    assert (
+        ses.get_send_quota()["SentLast24Hours"] > sent_before
+    )  # SES took it (parsed back in test_report_job)
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    metrics = cloudwatch.list_metrics(Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "report"}])
+    assert {m["MetricName"] for m in metrics["Metrics"]} == {"Reports", "MailsSent", "FailedReports"}
+
+
+def test_settings_come_from_s3_or_ssm_and_a_missing_one_is_one_line(deployed: str) -> None:
+    import boto3
+
+    from awscost.core.config import load_settings
+    from awscost.core.errors import ConfigError
+
+    text = '[awscost]\norg_name = "from-remote"\n' + REPORT_CONFIG
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="awscost-settings")
+    s3.put_object(Bucket="awscost-settings", Key="awscost.toml", Body=text.encode())
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    ssm.put_parameter(Name="/finops/awscost-config", Value=text, Type="SecureString", Tier="Advanced")
+    for location in ("s3://awscost-settings/awscost.toml", "ssm:/finops/awscost-config"):
+        settings = load_settings(location, env={})
+        assert settings.org_name == "from-remote" and settings.config_path == location
+        assert [a["name"] for a in settings.section("report")["audience"]] == ["payments", "finance"]
+    for location in ("s3://awscost-settings/nope.toml", "ssm:/finops/nope", "s3://awscost-settings"):
+        with pytest.raises(ConfigError) as err:
+            load_settings(location, env={})
+        line = err.value.render()
+        assert "\n" not in line and location in line
+    s3.put_object(Bucket="awscost-settings", Key="bad.toml", Body=b"[awscost\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_settings("s3://awscost-settings/bad.toml", env={})

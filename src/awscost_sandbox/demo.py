@@ -43,9 +43,7 @@ STEPS.add("summary", "awscost_sandbox.demo:summary_step")
 STEPS.add("bill", "awscost_sandbox.bill:demo_step")  # D: the scenario's bill (CUR + FOCUS), cost by account
 STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUsageReport workbook
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
-# B: cost reports mailed, archived, written (`awscost demo --steps` to add it; out of the default list until
-# an order-dependent failure under the full test suite is found, see issue 10 note)
-REPORT_STEP = "awscost_sandbox.reports:demo_step"
+STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
 
 
 @dataclass
@@ -72,18 +70,24 @@ def sandbox_environment(server: SandboxServer) -> Iterator[None]:
 
     The collector takes its endpoint and credentials from that environment, as it does against real AWS.
     """
+    import boto3
+
     saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_") or k == "MOTO_ACCOUNT_ID"}
     for key in saved:
         del os.environ[key]
     os.environ.update(server.env())
     os.environ["AWS_CONFIG_FILE"] = os.devnull
     os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    # boto3's default session keeps the credentials it first resolved: one made under an earlier environment
+    # would call as another account (an SES identity verified in one account, mail sent from another).
+    boto3.DEFAULT_SESSION = None
     try:
         yield
     finally:
         for key in [k for k in os.environ if k.startswith("AWS_") or k == "MOTO_ACCOUNT_ID"]:
             del os.environ[key]
         os.environ.update(saved)
+        boto3.DEFAULT_SESSION = None
 
 
 def write_demo_config(ctx: DemoContext) -> Path:

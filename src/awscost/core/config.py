@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from awscost.core import remote_config
 from awscost.core.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = "awscost.toml"
@@ -142,19 +143,26 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
     """Load settings. `path` None means AWSCOST_CONFIG, else ./awscost.toml if it exists, else defaults."""
     env = dict(os.environ if env is None else env)
     explicit = path is not None or "AWSCOST_CONFIG" in env
-    cfg_path = Path(path if path is not None else env.get("AWSCOST_CONFIG", DEFAULT_CONFIG_PATH))
+    location = str(path if path is not None else env.get("AWSCOST_CONFIG", DEFAULT_CONFIG_PATH))
+    cfg_path = Path(location)
     values: dict[str, Any] = {}
     raw: dict[str, Any] = {}
     used_path: str | None = None
-    if cfg_path.exists():
+    text: str | None = None
+    if remote_config.is_remote(location):  # s3://BUCKET/KEY or ssm:NAME (a Lambda function's config)
+        text = remote_config.read_text(location)
+    elif cfg_path.exists():
         try:
-            raw = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"not valid TOML: {exc}", where=str(cfg_path)) from None
+            text = cfg_path.read_text(encoding="utf-8")
         except OSError as exc:
-            raise ConfigError(f"cannot read: {exc.strerror}", where=str(cfg_path)) from None
-        values = _parse(raw, str(cfg_path))
-        used_path = str(cfg_path)
+            raise ConfigError(f"cannot read: {exc.strerror}", where=location) from None
+    if text is not None:
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"not valid TOML: {exc}", where=location) from None
+        values = _parse(raw, location)
+        used_path = location
     elif explicit:
         raise ConfigError(
             "config file not found", where=str(cfg_path), hint="run `awscost init` to write one"

@@ -89,6 +89,8 @@ class Result:
             "cube_rows": self.cube_rows,
             "reports": [r.to_json() for r in self.reports],
             "failed": len(self.failed),
+            # As the collector's: one entry per failed unit (here an audience), logged one line each in Lambda.
+            "failures": [{"audience": r.audience, "period": r.period, "error": r.error} for r in self.failed],
         }
 
 
@@ -379,6 +381,16 @@ def _write(root: Path, artifacts: Any) -> dict[str, str]:
     return paths
 
 
+def metrics(params: Params, result: Result) -> tuple[dict[str, str], dict[str, float]]:
+    """CloudWatch: reports built and mails sent, and the audiences that failed (what an alarm watches)."""
+    sent = sum(len((r.delivery or {}).get("sent", [])) for r in result.reports)
+    return {"Job": "report"}, {
+        "Reports": len(result.reports) - len(result.failed),
+        "MailsSent": sent,
+        "FailedReports": len(result.failed),
+    }
+
+
 def check(result: Result) -> None:
     """Raise after the run when an audience failed (the others were delivered)."""
     if result.failed:
@@ -405,9 +417,12 @@ JOB: Job[Params, Result] = Job(
         "s3:PutObject",
         "ses:SendRawEmail",
     ),
+    metrics=metrics,
     extra="reports",
     needs=("duckdb", "xlsxwriter", "matplotlib", "jinja2"),
-    lambda_unavailable="the analytics Lambda artifact (DuckDB, XlsxWriter, matplotlib) is the deployment issue's",
+    # Runs in Lambda with the extra (the analytics artifact is the deployment's): awscost.toml from S3 or SSM
+    # (AWSCOST_CONFIG), Cost Explorer as the source; a billing dataset has to be a local folder until
+    # datasets in S3 are built.
 )
 
 __all__ = ["JOB", "Params", "Result", "check"]

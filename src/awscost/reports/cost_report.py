@@ -67,6 +67,12 @@ def check_covered(cube: CostCube, comparison: Comparison) -> None:
         )
 
 
+def partly_covered(cube: CostCube, comparison: Comparison) -> date | None:
+    """The source's first day when it begins after the previous period starts, else None."""
+    first = cube.first_day()
+    return first if first is not None and first > comparison.previous.start else None
+
+
 def build_report(
     cube: CostCube,
     audience: Audience,
@@ -118,6 +124,15 @@ def build_report(
         f"{metric} {Decimal(total['cost']):,.2f} {currency} for {comparison.current.label}, "
         f"{'+' if change >= 0 else '-'}{abs(change):,.2f}{pct} vs {comparison.previous.label}"
     )
+    covered_from = partly_covered(cube, comparison)
+    if covered_from is not None:
+        # A change against days the source does not hold is not like for like: said, not hidden.
+        headline += f" (the source starts on {covered_from}: the previous period is only partly covered)"
+        cost.notes.insert(
+            0,
+            f"The source holds cost from {covered_from} on: the previous period {comparison.previous.label} "
+            "is only partly covered, so its changes are not like for like.",
+        )
     as_of = cube.as_of()
     provenance = Provenance(
         source=cube.source,
@@ -132,7 +147,10 @@ def build_report(
     data: dict[str, Any] = {
         "audience": audience.name,
         "period": comparison.current.to_json(),
-        "previous_period": comparison.previous.to_json(),
+        "previous_period": {
+            **comparison.previous.to_json(),
+            "covered_from": None if covered_from is None else covered_from.isoformat(),
+        },
         "metric": metric,
         "currency": currency,
         "source": cube.source,
@@ -153,4 +171,12 @@ def build_report(
     return Report(audience.name, title, headline, built, provenance, data)
 
 
-__all__ = ["build_report", "change_json", "check_covered", "preliminary", "scope_of", "whole_accounts"]
+__all__ = [
+    "build_report",
+    "change_json",
+    "check_covered",
+    "partly_covered",
+    "preliminary",
+    "scope_of",
+    "whole_accounts",
+]

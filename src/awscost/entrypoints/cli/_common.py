@@ -20,10 +20,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 config_option = click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
+    type=str,  # a path, or s3://BUCKET/KEY, or ssm:NAME (core/remote_config.py)
     default=None,
     envvar="AWSCOST_CONFIG",
-    help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG).",
+    help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG); also s3://BUCKET/KEY or ssm:NAME.",
 )
 
 
