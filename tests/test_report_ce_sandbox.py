@@ -77,16 +77,67 @@ def test_ce_and_the_bill_agree_to_the_cent(
         # Kept apart alike (fees, tax, credit, refund), and the usage of each service.
         period = (FIRST, END)
         before = (FIRST - timedelta(days=4), FIRST)
-        for dim, usage_only in (("ChargeKind", False), ("ServiceName", True), ("ServiceName", False)):
+        for dim, usage_only in (("ChargeKind", False), ("ServiceName", True)):
             got = ce_cube.compare(dim, Scope(), period, before, metric, usage_only=usage_only)
             assert got == bill_cube.compare(dim, Scope(), period, before, metric, usage_only=usage_only)
         kinds = {c.key for c in ce_cube.compare("ChargeKind", Scope(), period, before, metric)}
         assert kinds == {"Usage", "Fee", "Tax", "Credit", "Refund"}
+        # Per service within each kind, by the bill's names (Cost Explorer's mapped back); tax alone is
+        # one amount, as Cost Explorer books it ("Tax"), where the bill splits it per service.
+        for kind in kinds - {"Tax"}:
+            where: dict[str, str | None] = {"ChargeKind": kind}
+            got = ce_cube.compare("ServiceName", Scope(), period, before, metric, where_extra=where)
+            assert got == bill_cube.compare("ServiceName", Scope(), period, before, metric, where_extra=where)
+        [tax] = ce_cube.compare(
+            "ServiceName", Scope(), period, before, metric, where_extra={"ChargeKind": "Tax"}
+        )
+        bill_tax = bill_cube.compare(
+            "ServiceName", Scope(), period, before, metric, where_extra={"ChargeKind": "Tax"}
+        )
+        assert tax.key is None and len(bill_tax) > 1 and tax.cost == sum(t.cost for t in bill_tax) > 0
+        services = {c.key for c in ce_cube.compare("ServiceName", Scope(), period, before, metric)}
+        assert "Amazon Elastic Compute Cloud" in services
+        assert not services & {cex.EC2_COMPUTE, cex.EC2_OTHER, cex.TAX_SERVICE}
         # Tag coverage: Cost Explorer's per-tag answer against the bill's tags.
         ce_cov = ce_cube.coverage(TAG, Scope(), FIRST, END, metric)
         assert ce_cov == bill_cube.coverage(TAG, Scope(), FIRST, END, metric)
         assert any(0 < c.covered < c.total for c in ce_cov)
         assert ce_cube.account_names() == {a.id: a.name for a in sandbox.scenario.accounts}
+
+
+def test_the_sandbox_answers_cost_explorers_service_names(sandbox: Any, ce_costs: cex.CeCosts) -> None:
+    from awscost_sandbox.ce_costs import ce_service
+
+    # SERVICE as Cost Explorer names it, asked over HTTP like any client.
+    answer = sandbox.client("ce").get_cost_and_usage(
+        TimePeriod={"Start": FIRST.isoformat(), "End": END.isoformat()},
+        Granularity="DAILY",
+        Metrics=["UnblendedCost"],
+        GroupBy=[{"Type": "DIMENSION", "Key": "SERVICE"}],
+    )
+    names = {g["Keys"][0] for r in answer["ResultsByTime"] for g in r["Groups"]}
+    assert {cex.EC2_COMPUTE, cex.TAX_SERVICE, "Savings Plans for AWS Compute usage"} <= names
+    assert {"Amazon Relational Database Service", "Amazon DynamoDB", "Amazon ElastiCache"} <= names
+    assert "Amazon Elastic Compute Cloud" not in names  # the bill's product name, not Cost Explorer's
+    # The sandbox bill's EC2 lines are instance-hours and RI fees; the rest of AmazonEC2 is EC2 - Other.
+    assert ce_service("Usage", "AmazonEC2", "Amazon Elastic Compute Cloud", "USW2-SpotUsage:m5.large") == (
+        cex.EC2_COMPUTE
+    )
+    assert ce_service("RIFee", "AmazonEC2", "Amazon Elastic Compute Cloud", "HeavyUsage:m5.large") == (
+        cex.EC2_COMPUTE
+    )
+    for usage_type in ("USE1-EBS:VolumeUsage.gp3", "NatGateway-Hours", "EU-DataTransfer-Out-Bytes", ""):
+        assert ce_service("Usage", "AmazonEC2", "Amazon Elastic Compute Cloud", usage_type) == cex.EC2_OTHER
+    assert ce_service("Tax", "AmazonRDS", "Amazon Relational Database Service", "") == cex.TAX_SERVICE
+    # What the fetch saw, and the bill's name each got in the cube, said in the cube's note.
+    assert ce_costs.services[cex.EC2_COMPUTE] == "Amazon Elastic Compute Cloud"
+    assert ce_costs.services[cex.TAX_SERVICE] is None
+    assert ce_costs.services["Amazon Relational Database Service"] == "Amazon Relational Database Service"
+    with ce_costs.cube() as cube:
+        note = cube.note("ServiceName") or ""
+        assert f"'{cex.EC2_COMPUTE}' (instance-hours) counted under Amazon Elastic Compute Cloud" in note
+        assert "'Tax' is the charge Tax" in note and "EC2 - Other" not in note  # none in the sandbox bill
+        assert "beyond 14 days" in (cube.note("ResourceId") or "")
 
 
 def test_the_answers_paged_and_a_second_fetch_is_cached(ce_costs: cex.CeCosts, sandbox: Any) -> None:
@@ -144,3 +195,51 @@ def test_forecast_from_the_month_so_far(sandbox: Any) -> None:
     assert billed > 0 and billed != mean  # reservations' amortization makes the two differ
     with pytest.raises(AwsAccessError, match=r"GetCostForecast.*ValidationException"):
         cex.forecast(ce, today - timedelta(days=1), date(2026, 12, 1), "EffectiveCost")
+
+
+def test_a_report_from_ce_says_what_it_lacks_and_lists_the_bills_services(
+    bill_cube: CostCube, ce_costs: cex.CeCosts
+) -> None:
+    from datetime import UTC, datetime
+
+    from awscost.reports.config import organization_audience
+    from awscost.reports.cost_report import build_report
+    from awscost.reports.periods import resolve
+
+    audience = organization_audience()
+    comparison = resolve("2026-11-03..2026-11-03", today=date(2026, 11, 4))  # against the 2nd
+    with ce_costs.cube() as ce_cube:
+        reports = [
+            build_report(
+                cube,
+                audience,
+                comparison,
+                scope=Scope(),
+                metric="EffectiveCost",
+                tag_key=TAG,
+                names={},
+                generated_at=datetime(2026, 11, 4, tzinfo=UTC),
+                sections=["cost", "movers", "tags"],
+            )
+            for cube in (bill_cube, ce_cube)
+        ]
+    bill, ce = (r.data for r in reports)
+    assert bill["services"] == ce["services"] and len(ce["services"]) > 3  # the bill's names, to the cent
+    assert bill["accounts"] == ce["accounts"]
+    [services] = [t for t in reports[1].section("cost").tables if t.name == "services"]
+    assert f"'{cex.EC2_COMPUTE}' (instance-hours) counted under Amazon Elastic Compute Cloud" in (
+        services.note or ""
+    )
+    [bill_services] = [t for t in reports[0].section("cost").tables if t.name == "services"]
+    assert "Cost Explorer" not in (bill_services.note or "")
+    # Each section Cost Explorer cannot fill says so in its place.
+    movers = reports[1].section("movers").notes
+    assert "Usage types: Cost Explorer is asked per account and service" in " ".join(movers)
+    assert any(
+        n.startswith("Resources: Cost Explorer has no resource-level history beyond 14 days") for n in movers
+    )
+    tags = reports[1].section("tags").notes
+    assert any(
+        "Untagged resources: Cost Explorer has no resource-level history beyond 14 days" in n for n in tags
+    )
+    assert not [n for n in reports[0].section("movers").notes if "Cost Explorer" in n]

@@ -19,7 +19,8 @@ from awscost.reports import cost_explorer as cex
 
 START, END = date(2026, 11, 1), date(2026, 11, 3)
 MGMT, PROD = "111122223333", "222233334444"
-EC2 = "Amazon Elastic Compute Cloud - Compute"
+EC2 = "Amazon Elastic Compute Cloud - Compute"  # Cost Explorer's SERVICE for EC2 instance-hours
+EC2_BILL = "Amazon Elastic Compute Cloud"  # the bill's name, which the rows carry
 NOW = datetime(2026, 11, 5, 9, tzinfo=UTC)
 
 
@@ -138,7 +139,7 @@ def queue(stub: Stubber) -> None:
     )
     stub.add_response(
         "get_cost_and_usage",
-        page({"2026-11-01": [([MGMT, EC2], money("0.82"))]}, BY_SERVICE),
+        page({"2026-11-01": [([MGMT, "Tax"], money("0.82"))]}, BY_SERVICE),  # all tax is one "Tax"
         request(BY_SERVICE, record_types("Tax")),
     )
     usage = record_types("Usage", "DiscountedUsage", "SavingsPlanCoveredUsage")
@@ -207,10 +208,10 @@ def test_fetch_pages_reconciles_and_caches() -> None:
     assert all(isinstance(r.effective, Decimal) and isinstance(r.billed, Decimal) for r in costs.rows)
     rows = {(r.day.day, r.account_id, r.service, r.charge_kind): (r.effective, r.billed) for r in costs.rows}
     # The RI fee: billed on the Fee row, its unused amortized part a Usage row (as FOCUS books it).
-    assert rows[(1, MGMT, EC2, "Fee")] == (Decimal(0), Decimal("6.5"))
-    assert rows[(1, MGMT, EC2, "Usage")] == (Decimal("12.25"), Decimal("8.25"))
-    assert rows[(1, MGMT, EC2, "Tax")] == (Decimal("0.82"), Decimal("0.82"))
-    assert rows[(1, PROD, EC2, "Credit")] == (Decimal("-2"), Decimal("-2"))
+    assert rows[(1, MGMT, EC2_BILL, "Fee")] == (Decimal(0), Decimal("6.5"))
+    assert rows[(1, MGMT, EC2_BILL, "Usage")] == (Decimal("12.25"), Decimal("8.25"))
+    assert rows[(1, MGMT, None, "Tax")] == (Decimal("0.82"), Decimal("0.82"))
+    assert rows[(1, PROD, EC2_BILL, "Credit")] == (Decimal("-2"), Decimal("-2"))
     # What the per-service answer left of the day's usage: a row without a service.
     assert rows[(2, PROD, None, "Usage")] == (Decimal("0.01"), Decimal(0))
     assert (1, MGMT, None, "Usage") in rows  # 4.0000000001 + 10.25 + 1.5 - 12.25 - 2 - 1.5 = 1E-10
@@ -278,11 +279,97 @@ def test_no_filter_for_the_whole_payer_and_no_call_for_an_empty_scope() -> None:
         )
         costs = cex.fetch_costs(ce, START, date(2026, 11, 2), metric="BilledCost", accounts=None, tags=None)
         stub.assert_no_pending_responses()
-    assert [(r.service, r.billed, r.account_name) for r in costs.rows] == [(EC2, Decimal(1), None)]
+    assert [(r.service, r.billed, r.account_name) for r in costs.rows] == [(EC2_BILL, Decimal(1), None)]
     assert costs.calls == 2 and costs.tag_rows == []
     with Stubber(ce):  # nothing queued: any request would fail
         empty = cex.fetch_costs(ce, START, END, accounts=frozenset())
     assert (empty.rows, empty.calls) == ([], 0)
+
+
+def test_cost_explorers_service_names_map_to_the_bills() -> None:
+    """Cost Explorer's own SERVICE values: EC2 split in two, all tax as "Tax", and a name awscost does not
+    know (kept as written)."""
+    ce = ce_client()
+    whole = {"TimePeriod": {"Start": "2026-11-01", "End": "2026-11-02"}, "Granularity": "DAILY"}
+    metrics = {"Metrics": ["AmortizedCost", "UnblendedCost"]}
+    future = "Amazon Future Service - Inference"
+    with Stubber(ce) as stub:
+        stub.add_response(
+            "get_cost_and_usage",
+            page(
+                {
+                    "2026-11-01": [
+                        ([MGMT, "Usage"], money("10")),
+                        ([MGMT, "Tax"], money("1.2")),
+                        ([PROD, "Usage"], money("5")),
+                        ([PROD, "Tax"], money("0.4")),
+                    ]
+                },
+                BY_TYPE,
+            ),
+            {**whole, **metrics, "GroupBy": BY_TYPE},
+        )
+        stub.add_response(  # charge kinds in order: Tax, Usage
+            "get_cost_and_usage",
+            page({"2026-11-01": [([MGMT, "Tax"], money("1.2")), ([PROD, "Tax"], money("0.4"))]}, BY_SERVICE),
+            {**whole, **metrics, "GroupBy": BY_SERVICE, "Filter": record_types("Tax")},
+        )
+        stub.add_response(
+            "get_cost_and_usage",
+            page(
+                {
+                    "2026-11-01": [
+                        ([MGMT, EC2], money("6")),
+                        ([MGMT, "EC2 - Other"], money("2.5")),
+                        ([MGMT, "Amazon Relational Database Service"], money("1.5")),
+                        ([PROD, "EC2 - Other"], money("1")),
+                        ([PROD, future], money("4")),
+                    ]
+                },
+                BY_SERVICE,
+            ),
+            {**whole, **metrics, "GroupBy": BY_SERVICE, "Filter": record_types("Usage")},
+        )
+        costs = cex.fetch_costs(ce, START, date(2026, 11, 2), now=lambda: NOW)
+        stub.assert_no_pending_responses()
+    assert costs.services == {
+        EC2: EC2_BILL,
+        "EC2 - Other": EC2_BILL,
+        "Amazon Relational Database Service": "Amazon Relational Database Service",
+        future: future,
+        "Tax": None,
+    }
+    day = (START, date(2026, 11, 2))
+    before = (date(2026, 10, 31), START)
+    with costs.cube() as cube:
+        usage = {c.key: c.cost for c in cube.compare("ServiceName", Scope(), day, before, "EffectiveCost")}
+        assert usage == {
+            EC2_BILL: Decimal("9.5"),  # instance-hours and EC2 - Other, as the bill counts them
+            future: Decimal(4),
+            "Amazon Relational Database Service": Decimal("1.5"),
+            None: Decimal("1.6"),  # the tax, apart from every service
+        }
+        kinds = {c.key: c.cost for c in cube.compare("ChargeKind", Scope(), day, before, "EffectiveCost")}
+        assert kinds == {"Usage": Decimal(15), "Tax": Decimal("1.6")}
+        prod = Scope.of([PROD])
+        assert {c.key: c.cost for c in cube.compare("ServiceName", prod, day, before, "BilledCost")} == {
+            future: Decimal(4),
+            EC2_BILL: Decimal(1),
+            None: Decimal("0.4"),
+        }
+        note = cube.note("ServiceName")
+        assert note == (
+            "Service names from Cost Explorer, mapped to the bill's: 'Amazon Elastic Compute Cloud - Compute' "
+            "(instance-hours) and 'EC2 - Other' (EBS volumes and snapshots, NAT gateways, Elastic IPs, data "
+            "transfer, CPU credits) counted under Amazon Elastic Compute Cloud; its 'Tax' is the charge Tax, "
+            "without the bill's split per service."
+        )
+        assert not cube.has("ResourceId") and "beyond 14 days" in (cube.note("ResourceId") or "")
+    # Only what differs from the bill is said; a name kept as written is not.
+    assert (
+        cex.service_note({"Amazon Relational Database Service": "Amazon Relational Database Service"}) is None
+    )
+    assert cex.bill_service("Tax", "Usage") == "Tax"  # not a tax row: the name is kept
 
 
 @pytest.mark.parametrize(

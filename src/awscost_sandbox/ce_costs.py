@@ -12,10 +12,9 @@ EffectiveCost, UnblendedCost its BilledCost, each amount summed exactly and writ
 Answered: DAILY granularity; GroupBy up to two of LINKED_ACCOUNT, SERVICE, RECORD_TYPE and TAG:key; Filter
 with Dimensions (LINKED_ACCOUNT, SERVICE, RECORD_TYPE), Tags (Values, or MatchOptions ABSENT), And, Or,
 Not; paging with NextPageToken past PAGE_SIZE groups. Days carry what the bill dates on them: a month's
-fees, tax, credit and refund are on its first day, as the bill's ChargePeriodStart has them. SERVICE is the
-bill's product name (`product/ProductName`, "Amazon Elastic Compute Cloud"), not Cost Explorer's service
-name ("Amazon Elastic Compute Cloud - Compute"); RECORD_TYPE is the bill's line item type (RIFee,
-DiscountedUsage ...). The payer sees every account; a member account its own.
+fees, tax, credit and refund are on its first day, as the bill's ChargePeriodStart has them. SERVICE is
+Cost Explorer's service name, not the bill's product name (`ce_service`); RECORD_TYPE is the bill's line item
+type (RIFee, DiscountedUsage ...). The payer sees every account; a member account its own.
 
 GetCostForecast: the mean daily cost of the month's hours so far (its hourly lines; the monthly fee, tax and
 credit lines left out) times the days asked, with an interval from the spread of its complete days.
@@ -54,9 +53,40 @@ FORECAST_METRICS = {
 }
 
 
+# Cost Explorer's SERVICE is not the bill's product name for EC2 and tax. It splits AmazonEC2 by usage type:
+# instance-hours (BoxUsage, SpotUsage, DedicatedUsage, HostUsage; reserved or Savings Plan covered alike, and
+# a reservation's recurring fee, HeavyUsage) are "Amazon Elastic Compute Cloud - Compute" (the console's
+# "EC2-Instances"); the rest of AmazonEC2 (EBS volumes and snapshots, NAT gateways, Elastic IPs, data
+# transfer, CPU credits ...) is "EC2 - Other". It adds all taxes into one "Tax" service. Other services keep
+# their product names ("Amazon Relational Database Service", "Savings Plans for AWS Compute usage" ...).
+# Sources: the Vantage cloud cost handbook's "EC2-Other" page (handbook.vantage.sh/aws/services/
+# ec2-other-pricing: EBS, snapshots, CPU credits, NAT gateways, data transfer, idle Elastic IPs); "What is
+# EC2-Other" (dev.to/brianpregan: the console's EC2-Instances is "Amazon Elastic Compute Cloud - Compute",
+# and with EC2-Other makes all of AmazonEC2); Cost Explorer's chart rules on taxes, "Cost Explorer adds all
+# taxes together as a single component of your costs" (quoted at help.archera.ai/en/articles/5708553).
+# Where a promotional credit on EC2 lands is not documented: the rule below puts it in EC2 - Other.
+EC2_COMPUTE = "Amazon Elastic Compute Cloud - Compute"
+EC2_OTHER = "EC2 - Other"
+TAX = "Tax"
+INSTANCE_USAGE = ("BoxUsage", "SpotUsage", "DedicatedUsage", "HostUsage", "ReservedHostUsage", "HeavyUsage")
+
+
+def ce_service(line_type: str, product_code: str, product_name: str, usage_type: str) -> str:
+    """Cost Explorer's SERVICE of a bill line. The sandbox bill's EC2 lines are instance-hours and their
+    reservations' fees (Compute); it holds no EBS, NAT gateway or data transfer line, so EC2 - Other comes
+    only of a promotional credit on EC2 (no usage type), when the credit lands there."""
+    if line_type == "Tax":
+        return TAX
+    if product_code == "AmazonEC2":
+        # "USW2-BoxUsage:m5.large": the region prefix, then the usage, then the instance type.
+        usage = usage_type.split(":", 1)[0].rsplit("-", 1)[-1]
+        return EC2_COMPUTE if usage in INSTANCE_USAGE else EC2_OTHER
+    return product_name or product_code
+
+
 @dataclass(frozen=True)
 class _Row:
-    """The bill's lines of one day, account, service, line item type and tag set, summed."""
+    """The bill's lines of one day, account, Cost Explorer service, line item type and tag set, summed."""
 
     day: date
     account: str
@@ -109,7 +139,7 @@ def month_rows(month: datetime) -> list[_Row]:
             (
                 line.start.date(),
                 line.account,
-                line.product_name or line.product_code,
+                ce_service(line.line_type, line.product_code, line.product_name, line.usage_type),
                 line.line_type,
                 tags,
                 hourly,

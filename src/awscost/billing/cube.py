@@ -158,6 +158,7 @@ class CostCube:
         start: date,
         end: date,
         owns_connection: bool = False,
+        notes: Mapping[str, str] | None = None,
     ) -> None:
         self.con = con
         self.tag_columns = tag_columns  # tag key -> cube column
@@ -165,6 +166,8 @@ class CostCube:
         self.source = source
         self.start, self.end = start, end  # the days the cube was asked to hold
         self._owns = owns_connection
+        # What the source says of a dimension (why it lacks one, how it named its values), for the sections.
+        self.notes = dict(notes or {})
 
     def close(self) -> None:
         if self._owns:
@@ -223,8 +226,10 @@ class CostCube:
         tag_keys: Iterable[str] = (),
         capabilities: Iterable[str] = (),
         as_of: datetime | None = None,
+        notes: Mapping[str, str] | None = None,
     ) -> CostCube:
-        """A cube of rows from another source (Cost Explorer), in a connection of its own."""
+        """A cube of rows from another source (Cost Explorer), in a connection of its own; `notes` says, per
+        dimension, what the source lacks or renamed."""
         import duckdb
 
         keys = list(dict.fromkeys([*tag_keys, *(r.tag_key for r in tag_rows)]))
@@ -278,6 +283,7 @@ class CostCube:
             start=start,
             end=end,
             owns_connection=True,
+            notes=notes,
         )
 
     # ------------------------------------------------------------------ plumbing
@@ -319,6 +325,10 @@ class CostCube:
 
     def has(self, dimension: str) -> bool:
         return dimension not in OPTIONAL or dimension in self.capabilities
+
+    def note(self, dimension: str) -> str | None:
+        """The source's word on `dimension`: why it has none, or how its values were named."""
+        return self.notes.get(dimension)
 
     # ------------------------------------------------------------------ questions
     def as_of(self) -> datetime | None:

@@ -12,6 +12,11 @@ Filter (LINKED_ACCOUNT values and tags, combined with And):
     3. GroupBy [LINKED_ACCOUNT, TAG:key]          tag coverage of usage (`TagRow`; `key$` is untagged)
        Filter RECORD_TYPE in the usage types
 
+Cost Explorer's SERVICE names are not the bill's: it splits EC2 into "Amazon Elastic Compute Cloud - Compute"
+(instance-hours) and "EC2 - Other" (EBS, NAT gateways, Elastic IPs, data transfer ...), and books all tax
+under one "Tax". The rows carry the bill's names (`bill_service`), so `--source ce` and `--source billing`
+list the same services; the cube's note on ServiceName says which names were folded.
+
 Each record type belongs to one charge kind, so the answers of step 2 partition step 1's: per (day, account,
 kind) whatever the per-service rows do not add up to (Cost Explorer rounds per group) is a row without a
 service, and the rows of a (day, account) sum exactly to Cost Explorer's total for it. A commitment fee's
@@ -93,6 +98,56 @@ UNKNOWN_KIND = "Adjustment"
 def charge_kind(record_type: str) -> str:
     """The cube's ChargeKind of a Cost Explorer RECORD_TYPE value."""
     return RECORD_KIND.get(_norm(record_type), UNKNOWN_KIND)
+
+
+# Cost Explorer's SERVICE -> the bill's service (CUR product/ProductName, FOCUS ServiceName). Only names that
+# differ; any other (Amazon Relational Database Service, AWS Lambda, one Cost Explorer adds later) is kept as
+# Cost Explorer writes it. "Amazon Elastic Compute Cloud - Compute" is the console's "EC2-Instances"; the
+# rest of the AmazonEC2 product code is "EC2 - Other" (the Vantage handbook's EC2-Other page lists EBS
+# volumes and snapshots, CPU credits, NAT gateways, data transfer, idle Elastic IPs).
+EC2 = "Amazon Elastic Compute Cloud"
+EC2_COMPUTE = "Amazon Elastic Compute Cloud - Compute"
+EC2_OTHER = "EC2 - Other"
+SERVICE_NAMES = {EC2_COMPUTE: EC2, EC2_OTHER: EC2}
+WHAT_IT_HOLDS = {
+    EC2_COMPUTE: "instance-hours",
+    EC2_OTHER: "EBS volumes and snapshots, NAT gateways, Elastic IPs, data transfer, CPU credits",
+}
+# Cost Explorer adds all taxes into one service, "Tax": the charge kind Tax (from RECORD_TYPE) already says
+# it, and the bill's per-service split of tax is not in the answer, so the row has no service.
+TAX_SERVICE = "Tax"
+
+
+def bill_service(service: str, kind: str) -> str | None:
+    """The bill's name of a Cost Explorer SERVICE value, in a row of charge kind `kind`."""
+    if service == TAX_SERVICE and kind == "Tax":
+        return None
+    return SERVICE_NAMES.get(service, service)
+
+
+def service_note(services: Mapping[str, str | None]) -> str | None:
+    """What the report says of the names it mapped (`services`: each Cost Explorer SERVICE seen -> the
+    cube's name); None when every name is the bill's."""
+    folded: dict[str, list[str]] = defaultdict(list)
+    for ce_name, name in sorted(services.items()):
+        if name is not None and name != ce_name:
+            held = WHAT_IT_HOLDS.get(ce_name)
+            folded[name].append(f"'{ce_name}' ({held})" if held else f"'{ce_name}'")
+    parts = [f"{' and '.join(names)} counted under {name}" for name, names in sorted(folded.items())]
+    if TAX_SERVICE in services and services[TAX_SERVICE] is None:
+        parts.append("its 'Tax' is the charge Tax, without the bill's split per service")
+    if not parts:
+        return None
+    return f"Service names from {SOURCE}, mapped to the bill's: {'; '.join(parts)}."
+
+
+# What a report built on Cost Explorer lacks, per dimension of the cube (the sections say it in place).
+MISSING = {
+    "UsageType": f"{SOURCE} is asked per account and service (two group-bys a request), not per usage type",
+    "RegionId": f"{SOURCE} is asked per account and service (two group-bys a request), not per region",
+    "ResourceId": f"{SOURCE} has no resource-level history beyond 14 days (and that only with its opt-in "
+    "resource-level data); use --source billing for resources",
+}
 
 
 def ce_tag_key(key: str) -> str:
@@ -177,11 +232,17 @@ class CeCosts:
     tag_key: str | None = None
     source: str = SOURCE
     record_types: dict[str, str] = field(default_factory=dict)  # each RECORD_TYPE seen -> its ChargeKind
+    services: dict[str, str | None] = field(default_factory=dict)  # each SERVICE seen -> the cube's name
 
     def cube(self) -> CostCube:
         """The rows as a `CostCube` (without usage type, region and resource: Cost Explorer's two
-        group-bys leave them out)."""
+        group-bys leave them out, and the cube's notes say so), services by the bill's names."""
         from awscost.billing.cube import CostCube
+
+        notes = dict(MISSING)
+        named = service_note(self.services)
+        if named:
+            notes["ServiceName"] = named
 
         return CostCube.from_rows(
             self.rows,
@@ -191,6 +252,7 @@ class CeCosts:
             tag_rows=self.tag_rows,
             tag_keys=[self.tag_key] if self.tag_key else (),
             as_of=self.as_of,
+            notes=notes,
         )
 
 
@@ -315,6 +377,7 @@ def fetch_costs(
     totals: dict[_Cell, list[Decimal]] = defaultdict(lambda: [Decimal(0), Decimal(0)])
     kinds: dict[str, set[str]] = defaultdict(set)
     seen: dict[str, str] = {}
+    services: dict[str, str | None] = {}
     for day, keys, amortized, unblended, currency in _groups(by_type):
         account, record_type = keys[0], keys[1]
         kind = charge_kind(record_type)
@@ -336,7 +399,8 @@ def fetch_costs(
         names.update(_names(pages))
         rest = {c: list(v) for c, v in totals.items() if c[3] == kind}
         for day, keys, amortized, unblended, currency in _groups(pages):
-            account, service = keys[0], keys[1]
+            account, ce_name = keys[0], keys[1]
+            service = services[ce_name] = bill_service(ce_name, kind)
             rows += _rows(day, currency, account, service, kind, amortized, unblended)
             left = rest.setdefault((day, currency, account, kind), [Decimal(0), Decimal(0)])
             left[0] -= amortized
@@ -382,6 +446,7 @@ def fetch_costs(
         as_of,
         tag_key,
         record_types=dict(sorted(seen.items())),
+        services=dict(sorted(services.items())),
     )
 
 

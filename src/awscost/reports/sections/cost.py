@@ -69,7 +69,14 @@ def build(ctx: SectionContext) -> Section:
             "Usage cost per service",
             (Column("service"), *CHANGE_COLUMNS),
             tuple((s.key, *change_cells(s)) for s in services),
-            note="Usage only: fees, tax, credits and refunds are in the next table, never in a service.",
+            note=" ".join(
+                n
+                for n in (
+                    "Usage only: fees, tax, credits and refunds are in the next table, never in a service.",
+                    cube.note("ServiceName"),  # a source that names services otherwise than the bill
+                )
+                if n
+            ),
         )
     )
     section.data["services"] = [{"service": s.key, **change_json(s.cost, s.previous)} for s in services]

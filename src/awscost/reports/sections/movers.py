@@ -42,7 +42,8 @@ def build(ctx: SectionContext) -> Section:
         ("ResourceId", "Resources"),
     ):
         if not ctx.cube.has(dimension):
-            section.notes.append(f"{title}: {ctx.cube.source} has no {LABELS[dimension]} per day.")
+            why = ctx.cube.note(dimension) or f"{ctx.cube.source} has no {LABELS[dimension]} per day"
+            section.notes.append(f"{title}: {why}.")
             continue
         changes = in_currency(
             ctx.cube.compare(dimension, ctx.scope, ctx.current, ctx.previous, ctx.metric, usage_only=True),

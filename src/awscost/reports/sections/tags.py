@@ -76,7 +76,8 @@ def build(ctx: SectionContext) -> Section:
             )
         )
     else:
-        section.notes.append(f"Untagged resources: {cube.source} has no resource-level history.")
+        why = cube.note("ResourceId") or f"{cube.source} has no resource-level history"
+        section.notes.append(f"Untagged resources: {why}.")
     data: dict[str, Any] = {
         "tag": key,
         "covered_cost": str(covered),
