@@ -81,6 +81,7 @@ def build_report(
     saved: Callable[[str], Any] = lambda job: None,
     forecast: Callable[[SectionContext], Any] | None = None,
     sections: Iterable[str] | None = None,
+    commitments: Callable[[date, date], list[Any]] | None = None,
 ) -> Report:
     check_covered(cube, comparison)
     totals = cube.totals(scope, comparison.current.start, comparison.current.end, metric)
@@ -98,6 +99,7 @@ def build_report(
         store=store,
         saved=saved,
         forecast=forecast,
+        commitments=commitments,
         today=generated_at.date(),
     )
     built: list[Section] = []
