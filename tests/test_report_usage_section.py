@@ -26,7 +26,7 @@ from awscost.store import open_store
 from awscost.store.base import UsageItem
 
 PERIOD = "2026-11-09..2026-11-15"  # a week; the previous one is 2026-11-02..08
-END = date(2026, 11, 16)  # the period's end (exclusive): the reference day of the expiring reservations
+END = date(2026, 11, 16)  # the period's end (exclusive) and the report's day: expirations count from it
 MINE, OTHER, THIRD = "111111111111", "222222222222", "333333333333"
 RI = "Reserved Instances (RI)"
 TAG = "user:Spend_Category"
@@ -175,7 +175,7 @@ def _report(setup: tuple[Path, Any, list[dict[str, str]]], audience: Audience) -
         with CostCube.from_bill(bill, comparison.previous.start, comparison.current.end, [TAG]) as cube:
             return build_report(
                 cube, audience, comparison, scope=scope_of(audience), metric="EffectiveCost",
-                tag_key=TAG, names={}, generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+                tag_key=TAG, names={}, generated_at=datetime(2026, 11, 16, 7, tzinfo=UTC),
                 store=store, sections=["cost", "usage"], commitments=from_bill(bill),
             )  # fmt: skip
 
@@ -270,7 +270,7 @@ def test_the_job_passes_the_bill_commitments_to_the_section(setup: Any) -> None:
     result = run_job(
         "report",
         Context(settings),
-        Params(files=(str(bill_path),), period=PERIOD, audience="mine", today=date(2026, 12, 1)),
+        Params(files=(str(bill_path),), period=PERIOD, audience="mine", today=END),
     )
     doc = result.reports[0].document
     assert result.reports[0].error is None
@@ -292,7 +292,7 @@ def test_without_the_bill_commitments_the_section_says_where_they_come_from(setu
         with CostCube.from_bill(bill, comparison.previous.start, comparison.current.end, [TAG]) as cube:
             report = build_report(
                 cube, audience, comparison, scope=scope_of(audience), metric="EffectiveCost", tag_key=TAG,
-                names={}, generated_at=datetime(2026, 12, 1, tzinfo=UTC), store=store, sections=["cost", "usage"],
+                names={}, generated_at=datetime(2026, 11, 16, 7, tzinfo=UTC), store=store, sections=["cost", "usage"],
             )  # fmt: skip
     usage = report.section("usage")
     assert "commitments" not in usage.data and not usage.figures

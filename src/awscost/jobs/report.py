@@ -317,6 +317,7 @@ def _one(
                 saved=saved,
                 forecast=forecast or bill_forecast,
                 commitments=commitments,
+                today=params.today or ctx.now().date(),
             )
             out.headline = report.headline
             out.document = report.data

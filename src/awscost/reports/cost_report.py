@@ -82,6 +82,7 @@ def build_report(
     forecast: Callable[[SectionContext], Any] | None = None,
     sections: Iterable[str] | None = None,
     commitments: Callable[[date, date], list[Any]] | None = None,
+    today: date | None = None,  # the run's day (default: the day generated_at falls on)
 ) -> Report:
     check_covered(cube, comparison)
     totals = cube.totals(scope, comparison.current.start, comparison.current.end, metric)
@@ -100,7 +101,7 @@ def build_report(
         saved=saved,
         forecast=forecast,
         commitments=commitments,
-        today=generated_at.date(),
+        today=today or generated_at.date(),
     )
     built: list[Section] = []
     for name in sections or SECTIONS.names():

@@ -143,15 +143,15 @@ def expiring(
     store: Any, accounts: frozenset[str] | None, as_of: date, days: int = max(HORIZONS)
 ) -> list[Expiring]:
     """The reservations (`ri-*` kinds) and Savings Plans (`sp`) listed by the latest item of each account and
-    region before `as_of` (00:00 UTC; within 35 days) that end at or after it and within `days` days of it,
-    soonest first."""
+    region up to the end of the day `as_of` (within 35 days before it) that end at or after `as_of` 00:00 UTC
+    and within `days` days of it, soonest first."""
     ref = _at(as_of)
     horizon = ref + timedelta(days=days)
     kinds = [s.name for s in catalog.CATALOG if s.covers] + ["sp"]
     out: list[Expiring] = []
     for kind in kinds:
         latest: dict[tuple[str, str], Any] = {}
-        for item in store.query(kind=kind, since=ref - LATEST_WITHIN, until=ref):
+        for item in store.query(kind=kind, since=ref - LATEST_WITHIN, until=ref + timedelta(days=1)):
             if not item.account.isdigit():
                 continue  # an organization-wide total: the accounts' own items list the reservations
             if accounts is not None and item.account not in accounts:

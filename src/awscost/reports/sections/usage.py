@@ -201,9 +201,10 @@ def _coverage(ctx: SectionContext, section: Section) -> None:
 
 
 def _expiring(ctx: SectionContext, section: Section) -> None:
-    """The reservations and Savings Plans ending within 30 and 90 days of the period's end."""
+    """The reservations and Savings Plans ending within 30 and 90 days of the report's day (what is still to
+    be renewed when the report is read), else of the period's end."""
     assert ctx.store is not None
-    as_of = ctx.current[1]
+    as_of = ctx.today or ctx.current[1]
     found = cm.expiring(ctx.store, ctx.whole_accounts, as_of)
     rows = tuple(
         (
@@ -240,9 +241,10 @@ def _expiring(ctx: SectionContext, section: Section) -> None:
             ),
             rows,
             note=(
-                "From the usage store: the latest ri-* and sp item of each account and region before the "
-                f"period's end ({as_of} 00:00 UTC). Count: reserved instances or nodes; commitment: a Savings "
-                "Plan's $/hour. Within 30 days is also within 90."
+                "From the usage store: the reservations and Savings Plans listed by the latest ri-* and sp "
+                f"item of each account and region up to {as_of} (the report's day), days left from {as_of} "
+                "00:00 UTC. Count: reserved instances or nodes; commitment: a Savings Plan's $/hour. Within "
+                "30 days is also within 90."
             ),
         )
     )
