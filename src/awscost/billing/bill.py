@@ -13,7 +13,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -342,9 +342,13 @@ class Bill:
             )
         )
 
-    def commitments(self) -> pd.DataFrame:
+    def commitments(
+        self, *, start: date | None = None, end: date | None = None, by_account: bool = False
+    ) -> pd.DataFrame:
         """Per period: usage covered by RIs and Savings Plans and the on-demand usage a commitment could
-        cover, unused commitment, coverage and utilization in percent.
+        cover, unused commitment, coverage and utilization in percent. With `start`/`end` only the charges of
+        those UTC days [start, end) count; `by_account` gives one row per SubAccountId and currency instead
+        of per billing period (the currency column then always kept), for a report's period and scope.
 
         Coverage is measured at on-demand-equivalent cost (ListCost), as Cost Explorer measures it: what the
         covered usage would cost on demand over what all coverable usage would. (At EffectiveCost the
@@ -357,8 +361,13 @@ class Bill:
             "ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
             f"AND {commitment_usage_sql()}"
         )
+        where, params = "", []
+        if start is not None or end is not None:
+            where = "WHERE ChargePeriodStart >= ? AND ChargePeriodStart < ?"
+            params = [start or date.min, end or date.max]
+        group = "SubAccountId" if by_account else "x_BillingPeriod AS BillingPeriod"
         inner = (
-            f"SELECT x_BillingPeriod AS BillingPeriod, BillingCurrency, "
+            f"SELECT {group}, BillingCurrency, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND NOT ({sp})), 0) AS ReservedCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND {sp}), 0) AS SavingsPlanCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {eligible}), 0) AS OnDemandEligible, "
@@ -366,7 +375,7 @@ class Bill:
             "UnusedCommitment, "
             f"COALESCE(sum(ListCost) FILTER (WHERE {used}), 0) AS CoveredOnDemandCost, "
             f"COALESCE(sum(ListCost) FILTER (WHERE {eligible}), 0) AS UncoveredOnDemandCost "
-            f"FROM {TABLE} GROUP BY 1, 2"
+            f"FROM {TABLE} {where} GROUP BY 1, 2"
         )
         query = (
             "SELECT *, CASE WHEN CoveredOnDemandCost + UncoveredOnDemandCost = 0 THEN NULL ELSE "
@@ -377,7 +386,8 @@ class Bill:
             "SavingsPlanCovered + "
             f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1, 2"
         )
-        return _one_currency(self._frame(query))
+        frame = self._frame(query, params)
+        return frame if by_account else _one_currency(frame)
 
 
 # Every analysis groups by currency: costs in two currencies are never added. The column is dropped again

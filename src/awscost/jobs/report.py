@@ -151,6 +151,7 @@ def run(ctx: Context, params: Params) -> Result:
     from awscost.billing.cube import CostCube
     from awscost.reports.cost_report import build_report, scope_of
     from awscost.reports.periods import resolve
+    from awscost.reports.sections.commitments import from_bill as commitments_of
 
     today = params.today or ctx.now().date()
     report_settings, audiences = _audiences(ctx, params, today)
@@ -174,6 +175,7 @@ def run(ctx: Context, params: Params) -> Result:
             hi = max(c.current.end for c in comparisons.values())
             with CostCube.from_bill(bill, lo, hi, tag_keys) as cube:
                 names = _names(ctx, cube)
+                commitments = commitments_of(bill)
                 for audience in audiences:
                     results.append(
                         _one(
@@ -188,6 +190,7 @@ def run(ctx: Context, params: Params) -> Result:
                             saved,
                             build_report,
                             scope_of,
+                            commitments=commitments,
                         )
                     )
                 rows = cube.rows()
@@ -291,6 +294,7 @@ def _one(
     scope_of: Any,
     forecast: Any = None,
     prefiltered: bool = False,
+    commitments: Any = None,
 ) -> AudienceResult:
     """Build, render, write, archive and mail one audience's report; an error is this audience's alone."""
     from awscost.reports.forecasting import bill_forecast
@@ -314,6 +318,8 @@ def _one(
                 store=store,
                 saved=saved,
                 forecast=forecast or bill_forecast,
+                commitments=commitments,
+                today=params.today or ctx.now().date(),
             )
             out.headline = report.headline
             out.document = report.data

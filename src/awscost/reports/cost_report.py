@@ -87,6 +87,8 @@ def build_report(
     saved: Callable[[str], Any] = lambda job: None,
     forecast: Callable[[SectionContext], Any] | None = None,
     sections: Iterable[str] | None = None,
+    commitments: Callable[[date, date], list[Any]] | None = None,
+    today: date | None = None,  # the run's day (default: the day generated_at falls on)
 ) -> Report:
     check_covered(cube, comparison)
     totals = cube.totals(scope, comparison.current.start, comparison.current.end, metric)
@@ -104,7 +106,8 @@ def build_report(
         store=store,
         saved=saved,
         forecast=forecast,
-        today=generated_at.date(),
+        commitments=commitments,
+        today=today or generated_at.date(),
     )
     built: list[Section] = []
     for name in sections or SECTIONS.names():

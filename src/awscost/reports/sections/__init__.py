@@ -44,6 +44,9 @@ class SectionContext:
     store: Any | None = None  # the usage store, when there is one
     saved: Callable[[str], Any] = lambda job: None  # the latest saved result of a job, or None
     forecast: Callable[[SectionContext], Any] | None = None
+    # (start, end) -> the bill's commitment figures per account (sections/commitments.py), when the source
+    # is a bill; Cost Explorer's cost answers carry no commitment lines.
+    commitments: Callable[[date, date], list[Any]] | None = None
     today: date | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what a section hands a later one
 
