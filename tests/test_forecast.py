@@ -130,3 +130,42 @@ def test_bad_input_is_refused_with_where() -> None:
         forecast_month([(DEC, Decimal(1))], level=1.5)
     with pytest.raises(InputError, match="unknown model"):
         forecast_month([(DEC, Decimal(1))], model="prophet")
+
+
+def test_a_month_to_date_report_draws_the_forecast_to_the_month_end_with_its_interval() -> None:
+    """The report's trend chart carries the forecast's days after the period, each inside its band, and the
+    month to date plus those days is the forecast's total, to the cent (the JSON lists the same days)."""
+    from datetime import UTC, datetime
+
+    from awscost.billing.cube import CostCube, CostRow
+    from awscost.reports.config import organization_audience
+    from awscost.reports.cost_report import build_report, scope_of
+    from awscost.reports.forecasting import bill_forecast
+    from awscost.reports.periods import resolve
+
+    start, today = HISTORY_START, date(2026, 11, 13)
+    rows = [CostRow(d, "USD", "111122223333", "Amazon EC2", v, v) for d, v in series(date(2026, 11, 12))]
+    comparison = resolve("month-to-date", today=today)
+    audience = organization_audience()
+    with CostCube.from_rows(rows, start=start, end=today, source="test rows") as cube:
+        report = build_report(
+            cube, audience, comparison, scope=scope_of(audience), metric="EffectiveCost", tag_key="user:t",
+            names={}, generated_at=datetime(2026, 11, 13, 6, tzinfo=UTC), sections=["cost"],
+            forecast=bill_forecast,
+        )  # fmt: skip
+    cost = report.section("cost")
+    chart = next(c for c in cost.charts if c.name == "daily_trend")
+    assert chart.labels[0] == "11-01" and chart.labels[-1] == "11-30" and len(chart.labels) == 30
+    names = [s.name for s in chart.series]
+    assert names == ["this period", "previous period", "forecast"] and chart.band is not None
+    ahead = dict(zip(chart.labels, chart.series[2].values, strict=True))
+    assert all(ahead[f"11-{d:02d}"] is None for d in range(1, 13))
+    points = [ahead[f"11-{d:02d}"] for d in range(13, 31)]
+    assert all(p is not None for p in points)
+    for p, lo, hi in zip(chart.series[2].values, chart.band[1], chart.band[2], strict=True):
+        assert (p is None) == (lo is None) == (hi is None)
+        assert p is None or lo <= p <= hi  # type: ignore[operator]
+    data = cost.data["forecast"]
+    month_to_date = sum(v for v in chart.series[0].values[:12] if v is not None)
+    assert month_to_date + sum(points) == Decimal(data["total"])  # type: ignore[arg-type]
+    assert [d["day"] for d in data["daily"]] == [f"2026-11-{d:02d}" for d in range(13, 31)]

@@ -41,4 +41,5 @@ def bill_forecast(ctx: SectionContext) -> dict[str, Any] | None:
         "level": result.level,
         "method": result.method,
         "source": "awscost forecast from the bill's daily history",
+        "daily": result.daily,  # (day, point, low, high) of each day left: the trend chart's band
     }

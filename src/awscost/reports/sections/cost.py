@@ -108,8 +108,8 @@ def build(ctx: SectionContext) -> Section:
         section.data["other_providers"] = [
             {"provider": o.key, "currency": o.currency, **change_json(o.cost, o.previous)} for o in others
         ]
-    section.charts.append(_trend(ctx))
     forecast = ctx.forecast(ctx) if ctx.forecast is not None else None
+    section.charts.append(_trend(ctx, (forecast or {}).get("daily") or ()))
     if forecast is not None:
         section.figures.append(
             Figure(
@@ -120,7 +120,14 @@ def build(ctx: SectionContext) -> Section:
                 cur,
             )
         )
-        section.data["forecast"] = {k: str(v) if isinstance(v, Decimal) else v for k, v in forecast.items()}
+        section.data["forecast"] = {
+            k: str(v) if isinstance(v, Decimal) else v for k, v in forecast.items() if k != "daily"
+        }
+        if forecast.get("daily"):
+            section.data["forecast"]["daily"] = [
+                {"day": d.isoformat(), "forecast": str(p), "low": str(lo), "high": str(hi)}
+                for d, p, lo, hi in forecast["daily"]
+            ]
         section.notes.append(
             f"Month-end forecast {forecast['total']:,.2f} {cur} ({int(forecast['level'] * 100)} % interval "
             f"{forecast['low']:,.2f} .. {forecast['high']:,.2f}); {forecast['source']}: {forecast['method']}."
@@ -128,23 +135,34 @@ def build(ctx: SectionContext) -> Section:
     return section
 
 
-def _trend(ctx: SectionContext) -> Chart:
-    """Daily cost of this period beside the previous one, day by day from each period's first day."""
+def _trend(ctx: SectionContext, forecast: Any = ()) -> Chart:
+    """Daily cost of this period beside the previous one, day by day from each period's first day; with a
+    month-end forecast, its days to the month's end drawn after the period, its interval shaded."""
     cur_days = _series(ctx, *ctx.current)
     prev_days = _series(ctx, *ctx.previous)
     n = max(ctx.comparison.current.days, ctx.comparison.previous.days)
     start = ctx.comparison.current.start
-    labels = tuple((start + timedelta(days=i)).strftime("%m-%d") for i in range(n))
+    ahead = {d: (p, lo, hi) for d, p, lo, hi in forecast if (d - start).days >= n}
+    n += len(ahead)
+    days = [start + timedelta(days=i) for i in range(n)]
+    labels = tuple(d.strftime("%m-%d") for d in days)
+    series = [
+        Series("this period", tuple(cur_days[i] if i < len(cur_days) else None for i in range(n))),
+        Series("previous period", tuple(prev_days[i] if i < len(prev_days) else None for i in range(n))),
+    ]
+    band = None
+    if ahead:
+        series.append(Series("forecast", tuple(ahead[d][0] if d in ahead else None for d in days)))
+        low = tuple(ahead[d][1] if d in ahead else None for d in days)
+        band = ("forecast", low, tuple(ahead[d][2] if d in ahead else None for d in days))
     return Chart(
         "daily_trend",
         f"Daily {ctx.metric}: {ctx.comparison.current.label} vs {ctx.comparison.previous.label}",
         "line",
         labels,
-        (
-            Series("this period", tuple(cur_days[i] if i < len(cur_days) else None for i in range(n))),
-            Series("previous period", tuple(prev_days[i] if i < len(prev_days) else None for i in range(n))),
-        ),
+        tuple(series),
         ctx.currency,
+        band=band,
     )
 
 
