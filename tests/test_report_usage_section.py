@@ -298,3 +298,33 @@ def test_without_the_bill_commitments_the_section_says_where_they_come_from(setu
     assert "commitments" not in usage.data and not usage.figures
     assert any("not shown with Cost Explorer" in n for n in usage.notes)
     assert [e["id"] for e in usage.data["expiring"]["within_30_days"]] == ["ri-other-5", "ri-10", "sp-20"]
+
+
+def test_the_section_says_which_part_of_the_periods_the_store_does_not_hold(setup: Any) -> None:
+    """The store's first sample is the first hour of 2026-11-02: a report of that week says its previous week
+    is not in the store rather than showing every hour as new."""
+    bill_path, store, _ = setup
+    audience = Audience("mine", accounts=(MINE,))
+    with load(bill_path, materialize=False) as bill:
+        for period, said in (
+            (PERIOD, None),
+            ("2026-11-02..2026-11-08", "the previous period is not covered, so"),
+            ("2026-10-30..2026-11-05", "the previous period is not covered and this one only partly, so"),
+        ):
+            comparison = resolve(period, today=date(2026, 12, 1))
+            with CostCube.from_bill(bill, comparison.previous.start, comparison.current.end, [TAG]) as cube:
+                report = build_report(
+                    cube, audience, comparison, scope=scope_of(audience), metric="EffectiveCost", tag_key=TAG,
+                    names={}, generated_at=datetime(2026, 11, 16, 7, tzinfo=UTC), store=store,
+                    sections=["cost", "usage"],
+                )  # fmt: skip
+            notes = [
+                n for n in report.section("usage").notes if n.startswith("The usage store holds samples")
+            ]
+            if said is None:
+                assert notes == []
+            else:
+                assert notes == [
+                    f"The usage store holds samples from 2026-11-02 00:00 UTC on: {said} the change is not like "
+                    "for like."
+                ]

@@ -37,7 +37,11 @@ class Cell:
 
 
 def _table(t: Table) -> dict[str, Any]:
-    head = [Cell(formats.heading(c.name, c.unit), right=c.kind != "text") for c in t.columns]
+    # Headings for people: words, so that a table of many columns wraps inside a mail's width (the XLSX and
+    # the JSON keep the machine names).
+    head = [
+        Cell(formats.heading(c.name.replace("_", " "), c.unit), right=c.kind != "text") for c in t.columns
+    ]
     rows = [
         [
             Cell(

@@ -22,8 +22,11 @@ def _at(day: date) -> datetime:
 
 
 def _hours(ctx: SectionContext, start: date, end: date) -> dict[tuple[str, str, str], Decimal]:
+    """Hours per (kind, account, region) in [start, end); `ctx.extra["usage_first"]` keeps the earliest
+    sample seen, so that the section can say which part of a period the store does not hold."""
     assert ctx.store is not None
     out: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    first: datetime | None = ctx.extra.get("usage_first")
     for kind in catalog.PLANNED_KINDS:
         spec = catalog.spec(kind)
         # A daily kind is sampled once a day: each sample stands for its day's 24 hours.
@@ -37,7 +40,21 @@ def _hours(ctx: SectionContext, start: date, end: date) -> dict[tuple[str, str, 
             out[(kind, item.account, item.region)] += (
                 Decimal(str(sum(item.usage.get(k, 0) for k in keys))) * per_sample
             )
+            first = item.time if first is None or item.time < first else first
+    ctx.extra["usage_first"] = first
     return out
+
+
+def _gap_note(ctx: SectionContext) -> str | None:
+    """What of the two periods the store does not hold (it starts after their first hour), or None."""
+    first = ctx.extra.get("usage_first")
+    if first is None or first <= _at(ctx.previous[0]):
+        return None
+    since = f"The usage store holds samples from {first:%Y-%m-%d %H:00} UTC on"
+    if first < _at(ctx.current[0]):
+        return f"{since}: the previous period is only partly covered, so the change is not like for like."
+    partly = " and this one only partly" if first > _at(ctx.current[0]) else ""
+    return f"{since}: the previous period is not covered{partly}, so the change is not like for like."
 
 
 def build(ctx: SectionContext) -> Section:
@@ -98,6 +115,9 @@ def build(ctx: SectionContext) -> Section:
     ]
     if not rows:
         section.notes.append("The usage store holds no reservable usage for these periods.")
+    gap = _gap_note(ctx)
+    if gap is not None:
+        section.notes.append(gap)
     _coverage(ctx, section)
     _expiring(ctx, section)
     return section
