@@ -506,6 +506,21 @@ def test_a_missing_bucket_is_a_clear_error_and_nothing_is_sent(
     assert smtp.handler.received == []
 
 
+def test_no_credentials_is_a_clear_error_not_a_traceback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real S3 client with no credentials anywhere (botocore raises NoCredentialsError while signing)."""
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    s3 = boto3.session.Session().client("s3", region_name="us-east-1")
+    with pytest.raises(AwsAccessError) as err:
+        archive(s3, "reports-bucket", artifacts())
+    assert err.value.render().startswith(
+        "report payments 2026-10: archiving to s3://reports-bucket/ failed: Unable to locate credentials"
+    )
+
+
 def test_a_mail_over_the_ses_limit_carries_a_presigned_link_instead(aws: str, tmp_path: Path) -> None:
     boto3.client("ses", region_name="us-east-1").verify_email_identity(EmailAddress=SENDER)
     s3 = boto3.client("s3")

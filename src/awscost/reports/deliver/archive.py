@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from awscost.aws.errors import failure_reason
 from awscost.aws.session import client, client_config
@@ -104,4 +104,6 @@ def archive(s3: Any, bucket: str, artifacts: Artifacts) -> ArchiveResult:
         raise AwsAccessError(
             f"archiving to s3://{bucket}/ failed: {failure_reason(exc)}", where=artifacts.where
         ) from None
+    except BotoCoreError as exc:  # no credentials, no route to S3: before any object was written, or midway
+        raise AwsAccessError(f"archiving to s3://{bucket}/ failed: {exc}", where=artifacts.where) from None
     return ArchiveResult(bucket, keys, s3)
