@@ -72,9 +72,14 @@ def docker_responses() -> dict[str, Any]:
 
 
 class _DockerHandler(BaseHTTPRequestHandler):
+    """The Docker Engine API stand-in: `routes` maps a request path to its JSON answer (absent: 404), and
+    every path requested is recorded in `seen`."""
+
     routes: ClassVar[dict[str, Any]] = {}
+    seen: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
+        self.seen.append(self.path)
         body = self.routes.get(self.path)
         self.send_response(200 if body is not None else 404)
         payload = json.dumps(body if body is not None else {"message": "no such path"}).encode()
@@ -98,7 +103,7 @@ class _UnixHTTPServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer
 def docker_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     # AF_UNIX paths are limited to ~107 bytes: keep it short.
     path = str(tmp_path_factory.mktemp("d") / "docker.sock")
-    handler = type("H", (_DockerHandler,), {"routes": docker_responses()})
+    handler = type("H", (_DockerHandler,), {"routes": docker_responses(), "seen": []})
     server = _UnixHTTPServer(path, handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from awscost.containers import ReadContext, ServiceNamer, image_repository, read_inputs
-from awscost.containers.readers import docker_cpu_vcpu, parse_size
+from awscost.containers.readers import docker_cpu_vcpu, parse_size, parse_ts
 from conftest import refdata
 
 DATA = Path(__file__).parent / "data" / "containers"
@@ -171,3 +171,40 @@ def test_cut_first_line_does_not_lose_the_file(tmp_path: Path) -> None:
     broken.write_text('{\n  "Cluster": "x",\n  "TaskARN": \n}\n')
     (m,) = read_inputs([broken]).malformed
     assert m.line == 4 and m.reason.startswith("not JSON")
+
+
+def test_docker_stats_counts_out_of_range_are_malformed_lines(tmp_path: Path) -> None:
+    # The Docker stats math is the agent's too: a negative, NaN or non-number count is a malformed line naming
+    # the field, never a sample with negative or NaN memory; an epoch time past year 9999 likewise.
+    def stats(total: object, usage: object) -> str:
+        return json.dumps(
+            {
+                "id": "a" * 64,
+                "name": "/web",
+                "read": "2026-11-02T10:00:00Z",
+                "cpu_stats": {"cpu_usage": {"total_usage": total}, "system_cpu_usage": 40, "online_cpus": 2},
+                "precpu_stats": {"cpu_usage": {"total_usage": 10}, "system_cpu_usage": 20},
+                "memory_stats": {"usage": usage},
+            }
+        )
+
+    lines = [
+        stats(20, 300 * MIB),
+        stats(20, -5_000_000_000),
+        stats(float("nan"), 300 * MIB),
+        stats("lots", 1),
+    ]
+    path = tmp_path / "stats.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    result = read_inputs([path], ReadContext(host_id="i-1", instance_type="m5.large"))
+    assert len(result.samples) == 1 and result.samples[0].mem_used_gb == pytest.approx(300 * MIB / GIB)
+    reasons = {m.line: m.reason for m in result.malformed}
+    assert reasons == {
+        2: "memory_stats.usage=-5000000000 is not a count from 0 to 2**64-1",
+        3: "cpu_stats.cpu_usage.total_usage=nan is not a count from 0 to 2**64-1",
+        4: "cpu_stats.cpu_usage.total_usage='lots' is not a count from 0 to 2**64-1",
+    }
+    with pytest.raises(ValueError, match="out of range"):
+        parse_ts(1e308)
+    with pytest.raises(ValueError, match="out of range"):
+        parse_ts(float("nan"))

@@ -112,7 +112,10 @@ def parse_percent(text: str) -> float:
 def parse_ts(value: Any) -> datetime:
     """ISO 8601 (nanoseconds allowed) or epoch milliseconds -> aware UTC."""
     if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        return datetime.fromtimestamp(int(value) / 1000.0, tz=UTC)
+        try:
+            return datetime.fromtimestamp(int(value) / 1000.0, tz=UTC)
+        except (OverflowError, OSError, ValueError):  # NaN, 1e308, past year 9999
+            raise BadRecord(f"time {value!r} out of range") from None
     if not isinstance(value, str):
         raise BadRecord(f"time {value!r} not understood")
     text = value.strip()
@@ -190,15 +193,46 @@ def _docker_stats_line(obj: dict[str, Any], ctx: ReadContext, ts: datetime | Non
     )  # fmt: skip
 
 
+# Docker's usage counters are uint64 in the Engine API.
+DOCKER_COUNTER_MAX = 2**64 - 1
+
+
+def docker_section(obj: dict[str, Any], key: str, where: str = "") -> dict[str, Any]:
+    """A nested object of a Docker answer ({} when absent); anything but an object is a BadRecord."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRecord(f"{where}{key} is a {type(value).__name__}, not an object")
+    return value
+
+
+def docker_counter(obj: dict[str, Any], key: str, where: str = "") -> int | float | None:
+    """A Docker counter (None when absent): a number from 0 to 2**64-1. Anything else (a string, a negative
+    number, NaN, 1e308) is a BadRecord naming the field, never a number passed on."""
+    value = obj.get(key)
+    if value is None:
+        return None
+    # NaN fails both comparisons, so it is refused with the rest.
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= DOCKER_COUNTER_MAX:
+        raise BadRecord(f"{where}{key}={repr(value)[:40]} is not a count from 0 to 2**64-1")
+    return value
+
+
 def docker_cpu_vcpu(stats: dict[str, Any]) -> float:
     """vCPUs used between precpu_stats and cpu_stats: Docker's own formula (docker stats' CPU % / 100)."""
-    cpu, pre = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
-    total = (cpu.get("cpu_usage") or {}).get("total_usage")
+    cpu, pre = docker_section(stats, "cpu_stats"), docker_section(stats, "precpu_stats")
+    usage = docker_section(cpu, "cpu_usage", "cpu_stats.")
+    total = docker_counter(usage, "total_usage", "cpu_stats.cpu_usage.")
     if total is None:
         raise BadRecord("cpu_stats.cpu_usage.total_usage missing")
-    pre_total = (pre.get("cpu_usage") or {}).get("total_usage") or 0
-    system, pre_system = cpu.get("system_cpu_usage"), pre.get("system_cpu_usage") or 0
-    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+    pre_total = docker_counter(docker_section(pre, "cpu_usage", "precpu_stats."), "total_usage") or 0
+    system = docker_counter(cpu, "system_cpu_usage", "cpu_stats.")
+    pre_system = docker_counter(pre, "system_cpu_usage", "precpu_stats.") or 0
+    percpu = usage.get("percpu_usage") or []
+    if not isinstance(percpu, list):
+        raise BadRecord("cpu_stats.cpu_usage.percpu_usage is not a list")
+    online = docker_counter(cpu, "online_cpus", "cpu_stats.") or len(percpu) or 1
     if system is None:
         raise BadRecord("cpu_stats.system_cpu_usage missing")
     cpu_delta, system_delta = int(total) - int(pre_total), int(system) - int(pre_system)
@@ -209,13 +243,13 @@ def docker_cpu_vcpu(stats: dict[str, Any]) -> float:
 
 def docker_mem_bytes(stats: dict[str, Any]) -> float:
     """Memory in use without page cache, as `docker stats` shows it (cgroup v1 and v2)."""
-    mem = stats.get("memory_stats") or {}
-    usage = mem.get("usage")
+    mem = docker_section(stats, "memory_stats")
+    usage = docker_counter(mem, "usage", "memory_stats.")
     if usage is None:
         raise BadRecord("memory_stats.usage missing")
-    inner = mem.get("stats") or {}
+    inner = docker_section(mem, "stats", "memory_stats.")
     for key in ("total_inactive_file", "inactive_file"):
-        v = inner.get(key)
+        v = docker_counter(inner, key, "memory_stats.stats.")
         if v is not None and v < usage:
             return float(usage - v)
     return float(usage)

@@ -55,7 +55,11 @@ def snapshot(
     region: str | None,
     account: str | None,
 ) -> None:
-    """Append one JSON line per running container (usage, reservations, host identity). Run it from cron."""
+    """Append one JSON line per running container (usage, reservations, host identity). Run it from cron.
+
+    A container removed meanwhile, or whose answers are not what the Docker API documents, is skipped with a
+    warning naming it (exit 0); a bad answer about the host, or no Docker, is one error line (exit 4) and
+    nothing is written."""
     from awscost.containers.agent import DockerClient, identity_from_options
     from awscost.containers.agent import snapshot as take
     from awscost.core.errors import InputError
