@@ -291,13 +291,10 @@ def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
         )
 
 
-@pytest.mark.parametrize("polars", ["1", "0"])
 def test_one_pass_view_reads_quoted_empty_fields_as_null(
-    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    """A DBR quotes every field, empty ones too (""): the one-shot scan takes them for NULL, as the load does
-    (Polars' scan read them as text, and the cast of an empty rate to a number failed)."""
-    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
+    """A DBR quotes every field, empty ones too (""): the one-shot scan takes them for NULL, as the load does."""
     path = tmp_path / "111111111111-aws-billing-detailed-line-items-with-resources-and-tags-2017-01.csv"
     shutil.copy(DATA / "dbr_small.csv", path)
     query = "SELECT * EXCLUDE (Tags, x_Extra) FROM billing ORDER BY ALL"
@@ -404,17 +401,15 @@ def test_legacy_cur_parquet_athena_layout_with_flattened_tags(tmp_path: Path) ->
         assert bill.commitments()["ReservedCovered"][0] == Decimal("0.0612")
 
 
-@pytest.mark.parametrize("polars", ["1", "0"])
 @pytest.mark.parametrize(
     "relative",
     ["focus-sample-data/focus_sample.csv", "focus-converters/sample-anonymous-aws-export-dataset.csv"],
 )
 def test_one_pass_view_equals_the_materialized_load(
-    relative: str, polars: str, monkeypatch: pytest.MonkeyPatch
+    relative: str,
 ) -> None:
-    """The one-shot path (a view streamed from the file, by Polars' or DuckDB's CSV scan) gives the very rows
+    """The one-shot path (a view streamed from the file) gives the very rows
     the validated, materialized load gives."""
-    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
     path = refdata(relative)
     query = (
         "SELECT * EXCLUDE (Tags, x_Extra), CAST(Tags AS VARCHAR) AS t, CAST(x_Extra AS VARCHAR) AS x "
@@ -426,11 +421,9 @@ def test_one_pass_view_equals_the_materialized_load(
     assert a.fillna("<null>").astype(str).equals(b.fillna("<null>").astype(str))
 
 
-@pytest.mark.parametrize("polars", ["1", "0"])
 def test_one_pass_view_names_file_and_row_of_bad_data(
-    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
-    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
     lines = (DATA / "cur_small.csv").read_text(encoding="utf-8").splitlines()
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join([*lines[:3], lines[3].replace(",43.20,", ",43.2O,"), *lines[4:]]) + "\n")
@@ -585,13 +578,11 @@ def test_dbr_no_upfront_sign_up_of_zero_is_left_alone(tmp_path: Path) -> None:
             assert bill.sql(AMORTIZED_BY_MONTH).empty
 
 
-@pytest.mark.parametrize("polars", ["1", "0"])
 def test_one_pass_view_of_dbr_files_equals_the_materialized_load(
-    tmp_path: Path, polars: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path,
 ) -> None:
     """DBR files quote every field, empty ones too (""): the one-shot scan reads them as NULL, as the
     materialized load does, and both carry the same amortization rows."""
-    monkeypatch.setenv("AWSCOST_BILLING_POLARS", polars)
     files = dbr_year(tmp_path / "dbr")[:3]
     query = (
         "SELECT * EXCLUDE (Tags, x_Extra), CAST(Tags AS VARCHAR) AS t, CAST(x_Extra AS VARCHAR) AS x "

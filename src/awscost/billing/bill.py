@@ -116,9 +116,7 @@ class Bill:
             cur = self.con.execute(query, params or [])
         except query_errors as exc:
             raise InputError(str(exc).strip().splitlines()[0], where="query") from None
-        except (
-            Exception
-        ) as exc:  # a lazy view reads the files now: bad data (or a Polars scan error) shows here
+        except Exception as exc:  # a lazy view reads the files now: bad data shows here
             if self._lazy_sources:
                 from awscost.billing.engine import explain_failure
 
@@ -492,15 +490,17 @@ def load(
     notebook or any session running many queries.
 
     With `materialize=False`, files are exposed as a view that each query streams from the files (one-shot
-    commands: one pass, only the needed columns parsed). The view checks only what a query reads: a bad
-    number in a column the query does not use, or (on the Polars scan) a row with extra fields, is not
-    reported; the materialized load checks every row and column.
+    commands: one pass, only the needed columns parsed). Every row is parsed as the load parses it (a ragged
+    row fails, naming its line), but values are checked only where a query reads them: a bad number in a
+    column the query does not use is not reported; the materialized load checks every column.
 
     A billing account's month held by files of two formats is refused unless `prefer` names the format to
     keep (`overlaps.py`)."""
     items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", param="paths")
+    if len(items) == 1 and not items[0].is_file():
+        ds.recover(items[0])  # a load killed between its swap's renames left the dataset beside its path
     workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
     dataset = len(items) == 1 and is_dataset(items[0])
     into_table = materialize if materialize is not None else not dataset
@@ -551,14 +551,18 @@ def load_into(
     items = [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", param="paths")
-    workdir = Path(tempfile.mkdtemp(prefix="awscost-load-"))
-    con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
-    try:
-        staged = workdir / "staged"
-        parts = stage_parquet(
-            con, resolve(items, workdir), staged, on_file, prefer=prefer, amortize_fees=False
-        )
-        return ds.write_dataset(con, parts, Path(into), prefer=prefer)
-    finally:
-        con.close()
-        shutil.rmtree(workdir, ignore_errors=True)
+    into = Path(into)
+    with ds.locked(into):  # one load at a time; what a killed load left is cleaned up first
+        workdir = ds.work_dir(into)
+        try:
+            con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+            try:
+                staged = workdir / "staged"
+                parts = stage_parquet(
+                    con, resolve(items, workdir), staged, on_file, prefer=prefer, amortize_fees=False
+                )
+                return ds.write_dataset(con, parts, into, prefer=prefer)
+            finally:
+                con.close()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)

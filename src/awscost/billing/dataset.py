@@ -1,7 +1,11 @@
 """The local billing dataset: parquet files partitioned by billing period, `DIR/x_BillingPeriod=YYYY-MM/`.
 
 A load is atomic: the new dataset is built beside the old one (untouched periods hard-linked, new periods
-written) and swapped in by rename, so a failure at any point leaves the previous dataset as it was.
+written) and swapped in by rename, so a failure at any point leaves the previous dataset as it was. A load
+holds the lock file `.NAME.lock` beside the dataset (`locked`): a second load waits for it. Even a load
+killed outright (SIGKILL, out of memory) loses nothing: its work files are `.NAME.work-*` and
+`.NAME.loading-*` beside the dataset, and the next load, or an open that finds no dataset, removes them
+and puts back the dataset a kill between the swap's two renames left as `.NAME.old-*` (`recover`).
 Loading a billing account's month that the dataset already holds replaces it (CUR re-delivery), never appends;
 the other accounts of that month stay. From another format it is refused unless `prefer` names the format to
 keep (`overlaps.py`): the dataset holds each account's month once.
@@ -19,13 +23,19 @@ import json
 import os
 import shutil
 import tempfile
+import time
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing import amortize
+from awscost.billing.crashpoint import crash_point
+from awscost.billing.engine import PERIOD as PERIOD_RE
 from awscost.billing.engine import parquet_options
 from awscost.billing.overlaps import Held, accounts_sql, resolve_dataset
 from awscost.billing.readers import READER_VERSION
@@ -40,6 +50,7 @@ if TYPE_CHECKING:
 
 PARTITION = "x_BillingPeriod"
 AMORTIZED_FILE = "amortized.parquet"  # a period's amortization rows, apart from the rows loaded
+LOCK_TIMEOUT_S = 900.0  # how long a load waits for another load of the same dataset before giving up
 _NOT_AMORTIZED = f"x_LineItemType IS DISTINCT FROM {lit(amortize.AMORTIZED)}"
 
 
@@ -52,9 +63,38 @@ def _load_marker(root: Path) -> dict[str, Any]:
         data = json.loads((root / DATASET_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise InputError(f"not a readable awscost billing dataset: {exc}", where=str(root)) from None
-    if not isinstance(data, dict) or "periods" not in data:
-        raise InputError("dataset marker is malformed", where=str(root / DATASET_MARKER))
+    where = str(root / DATASET_MARKER)
+    if not isinstance(data, dict) or not isinstance(data.get("periods"), dict):
+        raise InputError("dataset marker is malformed (no periods)", where=where)
+    for period, info in data["periods"].items():
+        _check_period(root, str(period), info, where)
     return data
+
+
+def _check_period(root: Path, period: str, info: Any, where: str) -> None:
+    """A period of the marker must hold its totals and its folder of parquet files; checked before a load
+    writes anything, and when the dataset is opened (a period the marker names and the files lack would
+    vanish from every total silently)."""
+    bad = f"dataset marker is malformed: period {period!r}"
+    if not PERIOD_RE.match(period) or not isinstance(info, dict):
+        raise InputError(f"{bad} is not a YYYY-MM entry with its totals", where=where)
+    missing = [k for k in ("rows", "BilledCost", "EffectiveCost", "sources") if k not in info]
+    if missing:
+        raise InputError(f"{bad} lacks {', '.join(missing)}", where=where)
+    try:
+        ok = int(info["rows"]) >= 0 and isinstance(info["sources"], list)
+        Decimal(str(info["BilledCost"])), Decimal(str(info["EffectiveCost"]))
+    except (TypeError, ValueError, InvalidOperation):
+        ok = False
+    if not ok:
+        raise InputError(f"{bad} has malformed rows, BilledCost, EffectiveCost or sources", where=where)
+    part = _partition_dir(root, period)
+    if not part.is_dir() or not any(f.suffix == ".parquet" for f in part.iterdir()):
+        raise InputError(
+            f"billing period {period} is in the marker but its files are missing ({part}); restore the "
+            f"folder, or reload that month's billing files with `awscost billing load ... --into {root}`",
+            where=str(root),
+        )
 
 
 def read_marker(root: Path) -> dict[str, Any]:
@@ -132,12 +172,85 @@ def _link_partition(src: Path, dst: Path) -> None:
             shutil.copy2(f, dst / f.name)
 
 
+def _sibling(into: Path, kind: str) -> str:
+    """The name prefix of a load's work directory beside the dataset (`.NAME.KIND-`)."""
+    return f".{into.name}.{kind}-"
+
+
+@contextmanager
+def locked(into: Path, timeout: float | None = None) -> Iterator[None]:
+    """Hold the dataset's lock (flock on `.NAME.lock` beside it) for one load, after `recover`ing what a
+    killed load left. A second load waits up to `timeout` seconds, then fails saying so. The lock file stays
+    (removing it would let two loads lock two different files); the kernel drops the lock when the holder
+    dies, however it dies. `timeout` defaults to LOCK_TIMEOUT_S."""
+    import fcntl
+
+    timeout = LOCK_TIMEOUT_S if timeout is None else timeout
+
+    into = into.resolve()
+    into.parent.mkdir(parents=True, exist_ok=True)
+    lock_path = into.parent / f".{into.name}.lock"
+    with open(lock_path, "a+b") as lock:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise InputError(
+                        f"another load into this dataset is still running after {timeout:.0f} s (it holds "
+                        f"{lock_path}); run this load again when it has finished",
+                        where=str(into),
+                    ) from None
+                time.sleep(0.05)
+        try:
+            _recover(into)
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def recover(root: Path) -> None:
+    """Before opening `root` for reading: when a load was killed between the swap's two renames there is no
+    dataset at `root` but its previous version in `.NAME.old-*`; put it back (under the lock, so never
+    while a live load is between its renames). Does nothing when `root` is a dataset or no load left one."""
+    root = root.resolve()
+    if is_dataset(root) or not any(root.parent.glob(_sibling(root, "old") + "*")):
+        return
+    with locked(root):
+        pass
+
+
+def _recover(into: Path) -> None:
+    """Under the lock: what killed loads left beside the dataset. A retired dataset (`.old-*`) is put back
+    when there is no dataset (the kill fell between the swap's renames) and removed otherwise (the swap had
+    finished); work directories (`.work-*`, `.loading-*`) are removed: no live load holds them."""
+    retired = sorted(into.parent.glob(_sibling(into, "old") + "*"), key=lambda p: p.stat().st_mtime)
+    if retired and not into.exists():
+        os.rename(retired.pop(), into)
+    for leftover in [
+        *retired,
+        *into.parent.glob(_sibling(into, "loading") + "*"),
+        *into.parent.glob(_sibling(into, "work") + "*"),
+    ]:
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def work_dir(into: Path) -> Path:
+    """A load's scratch directory (staged parquet, DuckDB's spill) beside the dataset, not in /tmp: a load
+    killed outright leaves it where the next load removes it, and staged files move into the dataset by
+    rename (same file system)."""
+    into = into.resolve()
+    return Path(tempfile.mkdtemp(prefix=_sibling(into, "work"), dir=into.parent))
+
+
 def write_dataset(
     con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path, *, prefer: str | None = None
 ) -> dict[str, Any]:
     """Put the staged parquet `parts` (period -> files) into the dataset at `into`, replacing the billing
     accounts' months they hold (see the module's docstring for another format and `prefer`); returns the
-    dataset marker."""
+    dataset marker. The caller holds `locked(into)`."""
     into = into.resolve()
     if into.exists() and not is_dataset(into) and (not into.is_dir() or any(into.iterdir())):
         raise InputError(
@@ -152,7 +265,7 @@ def write_dataset(
         if period in old_periods
     }
     replaced, kept_out = resolve_dataset(old_held, new_held, prefer, str(into))
-    tmp = Path(tempfile.mkdtemp(prefix=f".{into.name}.loading-", dir=into.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=_sibling(into, "loading"), dir=into.parent))
     try:
         periods: dict[str, Any] = {}
         changed: set[str] = set()  # periods whose rows this load writes
@@ -161,12 +274,14 @@ def write_dataset(
             if period not in parts:
                 _link_partition(_partition_dir(into, period), _partition_dir(tmp, period))
                 periods[period] = dict(info)
+                crash_point(f"write-{period}")
         for period, files in parts.items():
             new_accounts = set(new_held[period]) - kept_out.get(period, set())
             old_accounts = set(old_held.get(period, {})) - replaced.get(period, set())
             if not new_accounts:  # the dataset's rows are preferred for every account: the month stays
                 _link_partition(_partition_dir(into, period), _partition_dir(tmp, period))
                 periods[period] = dict(old_periods[period])
+                crash_point(f"write-{period}")
                 continue
             part = _partition_dir(tmp, period)
             part.mkdir()
@@ -187,9 +302,12 @@ def write_dataset(
                 version = min(version, int(old_periods[period].get("reader_version", 1)))
             periods[period] = {"loaded_at": loaded_at, "reader_version": version}
             changed.add(period)
+            crash_point(f"write-{period}")
         _amortize(con, tmp, periods, changed)
+        crash_point("amortized")
         marker = {"version": 1, "periods": dict(sorted(periods.items()))}
         (tmp / DATASET_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
+        crash_point("marker")
         _swap(tmp, into)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -246,13 +364,15 @@ def _swap(new: Path, into: Path) -> None:
     if not into.exists():
         os.rename(new, into)
         return
-    retired = into.parent / f".{into.name}.old-{uuid.uuid4().hex[:8]}"
+    retired = into.parent / f"{_sibling(into, 'old')}{uuid.uuid4().hex[:8]}"
     os.rename(into, retired)
+    crash_point("swap")  # no dataset at `into` now: a kill here is undone by `recover`
     try:
         os.rename(new, into)
     except BaseException:
         os.rename(retired, into)
         raise
+    crash_point("swapped")
     shutil.rmtree(retired, ignore_errors=True)
 
 

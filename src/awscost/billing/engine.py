@@ -3,8 +3,10 @@
 Chosen after measuring (benchmarks/bench_billing.py, 1 M CUR lines on 2 cores): DuckDB streams CSV (plain,
 gzip) and parquet in flat memory (~190 MB), casts text to DECIMAL exactly, names the row of a bad value,
 spills past its memory limit and hands results to pandas/arrow; pandas needed 2.6 GB and 2.9x the time.
-Its gzip CSV reader is single-threaded, so one-pass queries over CSV files up to POLARS_MAX_BYTES use
-Polars' scanner (about 2x faster again) with DuckDB still evaluating every expression.
+Every CSV is read by DuckDB's strict scan (`scan_sql`), in `load` and in one-shot queries alike, so both read
+a file the same way: LF or CRLF line endings, header names with padding, and a row with fewer or more fields
+than the header an error naming the file and line. (Polars' scanner, about 2x faster on gzip, pads a short
+row with NULLs: its cost was silently dropped, so it is not used.)
 Settings come from the environment so a notebook or the benchmark can tune them:
 AWSCOST_DUCKDB_MEMORY (default 256MB), AWSCOST_DUCKDB_THREADS (default: all cores).
 """
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from awscost.billing import amortize
+from awscost.billing.crashpoint import crash_point
 from awscost.billing.overlaps import Coverage, Key, check_prefer, keys_sql, resolve_files
 from awscost.billing.readers import Projection, Reader, detect_reader
 from awscost.billing.readers._sql import Cols, lit, quote
@@ -57,10 +60,6 @@ def parquet_options(con: duckdb.DuckDBPyConnection) -> str:
     return f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880, ROW_GROUP_SIZE_BYTES {group_bytes}"
 
 
-# Above this size on disk a one-pass CSV scan stays with DuckDB (flat memory) rather than Polars (faster,
-# but what it yields is held for DuckDB): ~1 M CUR lines gzipped, ~400 MB peak. So peak memory is bounded
-# for any file size: it grows up to this size, then the flat DuckDB scan takes over.
-POLARS_MAX_BYTES = 64 * 2**20
 PERIOD = re.compile(r"^\d{4}-\d{2}$")
 
 
@@ -126,6 +125,12 @@ _PLAIN = (
 )
 
 
+# DuckDB's strict CSV parser on a row whose field count differs from the header's.
+_RAGGED = re.compile(r"CSV Error on Line: (\d+).*?Expected Number of Columns: (\d+) Found: (\d+)", re.S)
+# ... and on a file that mixes line endings (LF and CRLF) or holds a stray CR; it names no line.
+_STATE = "state machine reached an invalid state"
+
+
 def _one_line(exc: BaseException) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     if not lines:
@@ -134,6 +139,15 @@ def _one_line(exc: BaseException) -> str:
     for needles, plain in _PLAIN:
         if any(n in lowered for n in needles):
             return plain
+    ragged = _RAGGED.search(str(exc))
+    if ragged:
+        line, expected, found = ragged.groups()
+        return f"line {line}: {found} fields where the header has {expected} (a ragged row)"
+    if _STATE in lowered:
+        return (
+            "not one consistent CSV dialect: mixed line endings (LF and CRLF), a stray carriage return or "
+            "an unbalanced quote"
+        )
     text = lines[0]
     text += "".join(f"; {ln}" for ln in lines[1:] if ln.startswith("Expected Number"))
     return text[:400]
@@ -249,6 +263,7 @@ def materialize(
             if on_file is not None:
                 on_file(source.display, n, total)
             fmt, parts = copy_source(con, source, workdir / f"part-{n:05d}")
+            crash_point(f"read-{n}")
             for period in parts:
                 if delivery.manifest is not None and period != delivery.period:
                     raise InputError(
@@ -314,14 +329,8 @@ def lazy_view_sql(
     con: duckdb.DuckDBPyConnection, deliveries: list[Delivery], *, prefer: str | None = None
 ) -> tuple[str, list[tuple[SourceFile, str, Projection]]]:
     """One SELECT over every source, projected but not materialized: a one-shot query streams the files once
-    and parses only the columns it needs. Returns the SQL and (source, scan, projection) for diagnosis.
-
-    CSV sources are scanned by Polars when it is installed (measured in benchmarks/bench_billing.py: its
-    streaming gzip CSV scan with column pushdown is about twice as fast as DuckDB's single-threaded gzip CSV
-    reader on 2 cores); DuckDB still runs every expression. DuckDB materializes what that scan yields (the
-    columns the query needs), so memory grows with the file: files above POLARS_MAX_BYTES on disk
-    (AWSCOST_BILLING_POLARS_MAX_BYTES) keep DuckDB's own scan, which streams in flat memory. The DuckDB scan
-    is also kept for diagnosing bad rows. AWSCOST_BILLING_POLARS=0 turns the Polars scan off.
+    and parses only the columns it needs, in flat memory. Returns the SQL and (source, scan, projection) for
+    diagnosis. The scan is the one `load` uses (`scan_sql`): a ragged row fails the query, naming its line.
 
     Files of several formats are first read once each for the (billing account, period) pairs they hold, so
     that a month given twice is refused or settled by `prefer` (`overlaps.py`); DBR files also for their
@@ -333,8 +342,7 @@ def lazy_view_sql(
         for source in delivery.files:
             reader, projection = project(con, source)
             scan = scan_sql(source, reader, None if source.kind == "parquet" else csv_header(source))
-            fast = _polars_scan(con, source, reader, f"__src{len(sources)}")
-            items.append((delivery, source, reader.name, projection.select_sql(fast or scan)))
+            items.append((delivery, source, reader.name, projection.select_sql(scan)))
             sources.append((source, scan, projection))
     formats = {fmt for _, _, fmt, _ in items}
     excludes: list[str | None] = []
@@ -397,35 +405,6 @@ def _fetch(
         raise explain_failure(con, sources, exc) from None
 
 
-def _polars_scan(con: duckdb.DuckDBPyConnection, source: SourceFile, reader: Reader, name: str) -> str | None:
-    """Register a Polars lazy CSV scan of `source` (every column as text) under `name`; None when Polars is
-    not installed, turned off, or the source is not CSV."""
-    if source.kind != "csv" or os.environ.get("AWSCOST_BILLING_POLARS", "1") == "0":
-        return None
-    limit = int(os.environ.get("AWSCOST_BILLING_POLARS_MAX_BYTES", POLARS_MAX_BYTES))
-    if source.path.stat().st_size > limit:
-        return None
-    try:
-        import polars as pl
-    except ImportError:
-        return None
-    frame = pl.scan_csv(
-        source.path,
-        has_header=True,
-        infer_schema_length=0,  # every column as text: the projection casts strictly, as on the DuckDB path
-        # A quoted empty field ("": a DBR quotes every field) stays text here, and the projection takes an
-        # empty text for NULL (Cols.s / n / t), as DuckDB's scan does (allow_quoted_nulls). Naming "" as a
-        # null value here instead costs a tenth of the scan (benchmarks/bench_billing.py).
-        null_values=[s for s in reader.null_strings if s] or None,
-        quote_char='"',
-    )
-    try:
-        con.register(name, frame)  # reads the header now: a broken file fails here, at load time
-    except Exception as exc:
-        raise InputError(f"unreadable file: {_one_line(exc)}", where=source.display) from None
-    return quote(name)
-
-
 def explain_failure(
     con: duckdb.DuckDBPyConnection, sources: list[tuple[SourceFile, str, Projection]], exc: BaseException
 ) -> InputError:
@@ -434,5 +413,10 @@ def explain_failure(
         detail = _diagnose(con, scan, projection)
         if detail:
             return InputError(detail, where=source.display)
+    for source, scan, _ in sources:  # a file the parser cannot read (a ragged row): which one, and its line
+        try:
+            con.execute(f"SELECT count(*) FROM {scan}").fetchall()
+        except Exception as parse_error:
+            return InputError(f"cannot read the bill: {_one_line(parse_error)}", where=source.display)
     where = sources[0][0].display if len(sources) == 1 else "query"
     return InputError(f"cannot read the bill: {_one_line(exc)}", where=where)

@@ -52,6 +52,7 @@ def open_bill(
     paths: tuple[Path, ...], dataset: Path | None, prefer: str | None = None, *, materialize: bool = False
 ) -> Iterator[Bill]:
     from awscost.billing.bill import load
+    from awscost.billing.dataset import recover
     from awscost.billing.sources import is_dataset
 
     if dataset is not None and paths:
@@ -61,6 +62,7 @@ def open_bill(
             "a dataset holds each month once already; --prefer is for billing files", param="prefer"
         )
     if dataset is not None:
+        recover(dataset)  # a load killed between its swap's renames left the dataset beside its path
         if not is_dataset(dataset):
             raise InputError(
                 "not an awscost billing dataset (run `awscost billing load --into`)", where=str(dataset)
