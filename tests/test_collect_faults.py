@@ -337,3 +337,31 @@ def test_two_collects_of_one_hour_at_once_into_one_sqlite_store(sandbox: Sandbox
         r: dict(i.usage) for r, i in sandbox.baseline.items()
     }
     assert_consistent(sandbox, items, set())
+
+
+def test_python_m_awscost_exits_5_when_units_failed(sandbox: Sandbox, tmp_path: Path) -> None:
+    """`python -m awscost` keeps the command's exit status (it was always 0: click returns it from main)."""
+    sandbox.proxy.set_rules(Rule("denied", service="ec2", account=sandbox.accounts[1]))
+    env = {**os.environ, **sandbox.env, "AWS_MAX_ATTEMPTS": "2", "PYTHONPATH": os.pathsep.join(sys.path)}
+    cmd = [
+        sys.executable,
+        "-m",
+        "awscost",
+        "collect",
+        "--kinds",
+        "ec2",
+        "--accounts",
+        ",".join(sandbox.accounts),
+    ]
+    cmd += [
+        "--role-name",
+        ROLE,
+        "--regions",
+        "us-east-1",
+        "--at",
+        AT,
+        "--store",
+        f"sqlite:///{tmp_path / 'x.db'}",
+    ]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == EXIT_PARTIAL_FAILURE, done.stderr
