@@ -1,7 +1,14 @@
 """Collection over the sandbox (4 accounts x 3 regions x every kind): API calls versus the paging floor,
-and wall time parallel (max_workers 16) versus sequential (max_workers 1), as ratios measured in one run.
+and wall time parallel (max_workers 16) versus sequential (max_workers 1), as ratios measured in one run;
+and wall time versus the latency floor (API calls x modeled latency / concurrency), extrapolated to 17
+regions.
 
-    python benchmarks/bench_collect.py [--repeat N] [--in-process]
+    python benchmarks/bench_collect.py [--repeat N] [--in-process] [--latency-ms 50] [--kinds hourly]
+        [--accounts 100] [--no-sequential]
+
+`--accounts N` collects N accounts: the scenario's and, beyond them, member accounts with no resources
+(moto answers every describe for them, so each unit makes its real calls). The paging-floor table is
+printed for the scenario's own accounts and every kind only.
 
 The sandbox runs as `awscost sandbox` in a child process (so the emulated AWS does not share the collector's
 interpreter lock), seeded with the scenario's fleet at its first hour. The paging floor is computed from the
@@ -156,7 +163,9 @@ def instrument_client_creation() -> None:
     aws_session.client = timed  # type: ignore[assignment]
 
 
-def collect(sc: Scenario, env: dict[str, str], workers: int) -> tuple[float, Any]:
+def collect(
+    sc: Scenario, env: dict[str, str], workers: int, kinds: str = "all", accounts: list[str] | None = None
+) -> tuple[float, Any]:
     from awscost.store import open_store
     from awscost.usage.runner import run_collection
     from awscost_sandbox.demo import demo_settings
@@ -172,8 +181,8 @@ def collect(sc: Scenario, env: dict[str, str], workers: int) -> tuple[float, Any
             t0 = time.perf_counter()
             summary = run_collection(
                 demo_settings(sc, url),
-                kinds="all",
-                accounts=sc.account_ids,
+                kinds=kinds,
+                accounts=accounts or sc.account_ids,
                 regions=sc.regions,
                 at=sc.start,
                 store=store,
@@ -200,19 +209,31 @@ def main() -> None:
         default=0,
         help="modeled round-trip per API call (AWS answers in tens of ms; moto in about one)",
     )
+    parser.add_argument("--kinds", default="all", help="hourly | daily | all | comma list (default all)")
+    parser.add_argument(
+        "--accounts", type=int, default=0, help="accounts to collect (default the scenario's)"
+    )
+    parser.add_argument("--workers", type=int, default=16, help="max_workers of the parallel runs")
+    parser.add_argument("--no-sequential", action="store_true", help="skip the sequential (1 worker) runs")
     args = parser.parse_args()
     sc = default_scenario()
+    accounts = list(sc.account_ids)
+    accounts += [f"{900000000000 + i:012d}" for i in range(max(0, args.accounts - len(accounts)))]
     floor = paging_floor(sc)
+    par_w = args.workers
+    modes = (par_w,) if args.no_sequential else (par_w, 1)
     with sandbox_in_process() if args.in_process else sandbox_process(args.latency_ms) as env:
-        collect(sc, env, 16)  # warm-up: moto builds its per-account, per-region backends on first use
+        collect(
+            sc, env, par_w, args.kinds, accounts
+        )  # warm-up: moto builds its per-account, per-region backends
         instrument_client_creation()
-        times: dict[int, list[float]] = {1: [], 16: []}
+        times: dict[int, list[float]] = {m: [] for m in modes}
         client_seconds: list[float] = []
         summary = None
         for _ in range(args.repeat):
-            for workers in (16, 1):  # alternate so drifting machine load hits both modes alike
+            for workers in modes:  # alternate so drifting machine load hits both modes alike
                 CLIENT_SECONDS[0] = 0.0
-                elapsed, summary = collect(sc, env, workers)
+                elapsed, summary = collect(sc, env, workers, args.kinds, accounts)
                 times[workers].append(elapsed)
                 if workers == 1:
                     client_seconds.append(CLIENT_SECONDS[0])
@@ -220,27 +241,41 @@ def main() -> None:
     made = Counter(summary.calls_by_operation)
     made_total, floor_total = sum(made.values()), sum(floor.values())
     print(
-        f"collection: {len(sc.accounts)} accounts x {len(sc.regions)} regions x {len(summary.kinds)} kinds "
-        f"= {summary.units_total} units, {summary.items_written} items; modeled latency per call "
-        f"{args.latency_ms:g} ms"
+        f"collection: {len(summary.accounts)} accounts x {len(summary.regions)} regions x {len(summary.kinds)} "
+        f"kinds = {summary.units_total} units, {summary.items_written} items, {made_total} API calls; modeled "
+        f"latency per call {args.latency_ms:g} ms"
     )
-    print(
-        f"\nAPI calls made {made_total} vs paging floor {floor_total}: ratio {made_total / floor_total:.2f}"
-    )
-    print(f"  {'operation':44} {'made':>6} {'floor':>6}")
-    for op in sorted(set(made) | set(floor)):
-        mark = "" if made[op] <= floor[op] else "  <- above floor"
-        print(f"  {op:44} {made[op]:>6} {floor[op]:>6}{mark}")
-    seq, par = statistics.median(times[1]), statistics.median(times[16])
-    print(
-        f"\nwall time (median of {args.repeat}): sequential {seq:.2f} s, parallel(16) {par:.2f} s; "
-        f"speed-up sequential/parallel = {seq / par:.2f}x"
-    )
-    print(
-        f"  runs: sequential {[round(t, 2) for t in times[1]]}, parallel {[round(t, 2) for t in times[16]]}"
-    )
-    share = statistics.median(c / t for c, t in zip(client_seconds, times[1], strict=True))
-    print(f"  creating boto3 clients takes {share:.0%} of a sequential run (median)")
+    if args.kinds == "all" and len(accounts) == len(sc.account_ids):
+        print(
+            f"\nAPI calls made {made_total} vs paging floor {floor_total}: ratio {made_total / floor_total:.2f}"
+        )
+        print(f"  {'operation':44} {'made':>6} {'floor':>6}")
+        for op in sorted(set(made) | set(floor)):
+            mark = "" if made[op] <= floor[op] else "  <- above floor"
+            print(f"  {op:44} {made[op]:>6} {floor[op]:>6}{mark}")
+    par = statistics.median(times[par_w])
+    runs = [round(t, 2) for t in times[par_w]]
+    print(f"\nwall time (median of {args.repeat}): parallel({par_w}) {par:.2f} s, runs {runs}")
+    if 1 in times:
+        seq = statistics.median(times[1])
+        print(f"  sequential {seq:.2f} s; speed-up sequential/parallel = {seq / par:.2f}x")
+        share = statistics.median(c / t for c, t in zip(client_seconds, times[1], strict=True))
+        print(f"  creating boto3 clients takes {share:.0%} of a sequential run (median)")
+    if args.latency_ms:
+        # No schedule can beat every call waiting its round-trip with `workers` calls in flight at once.
+        lat = args.latency_ms / 1000
+        floor_s = made_total * lat / par_w
+        print(
+            f"latency floor = calls x latency / concurrency = {made_total} x {args.latency_ms:g} ms / {par_w} = "
+            f"{floor_s:.2f} s; measured / floor = {par / floor_s:.2f}x"
+        )
+        # At 17 regions the per-region units (and their calls) grow 17/n; AssumeRole and the global units do not.
+        regional = sum(v for k, v in made.items() if k not in ("sts.AssumeRole", "sts.GetCallerIdentity"))
+        calls17 = made_total - regional + regional * 17 / len(summary.regions)
+        print(
+            f"extrapolated to 17 regions: ~{calls17:.0f} calls, floor {calls17 * lat / par_w:.1f} s, "
+            f"at the measured ratio ~{par / floor_s * calls17 * lat / par_w:.1f} s"
+        )
 
 
 if __name__ == "__main__":

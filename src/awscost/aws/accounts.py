@@ -1,9 +1,9 @@
 """Which accounts to collect, and a boto3 session for each.
 
 `discover_accounts` reads `settings.accounts`: "self" (the caller's account, sts:GetCallerIdentity),
-an explicit list of 12-digit ids, or "organizations" (every ACTIVE account of the AWS Organization; run
-it from the management account or a delegated administrator). Display names come from
-`[accounts.names]` in the config, else from Organizations, else the id.
+an explicit list of 12-digit ids (an id given twice counts once), or "organizations" (every ACTIVE
+account of the AWS Organization; run it from the management account or a delegated administrator).
+Display names come from `[accounts.names]` in the config, else from Organizations, else the id.
 
 `AccountSessions` gives one session per account: the caller's own account uses the caller's
 credentials, every other account is entered by STS AssumeRole `arn:aws:iam::<id>:role/<role_name>`
@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awscost.aws.session import CallCounter, ClientCache, client, make_session
@@ -44,9 +45,9 @@ def _aws_error(exc: Exception, what: str, where: str) -> AwsAccessError:
     return AwsAccessError(f"{what} failed: {exc}", where=where)
 
 
-def caller_account(session: boto3.Session) -> str:
+def caller_account(session: boto3.Session, config: Config | None = None) -> str:
     try:
-        return str(client(session, "sts").get_caller_identity()["Account"])
+        return str(client(session, "sts", config=config).get_caller_identity()["Account"])
     except (ClientError, BotoCoreError) as exc:
         raise _aws_error(exc, "sts:GetCallerIdentity", "credentials") from None
 
@@ -67,14 +68,16 @@ def parse_accounts_option(value: str | None) -> str | tuple[str, ...] | None:
         raise InputError(exc.message, param="accounts") from None
 
 
-def discover_accounts(settings: Settings, session: boto3.Session) -> list[Account]:
+def discover_accounts(
+    settings: Settings, session: boto3.Session, config: Config | None = None
+) -> list[Account]:
     names = settings.account_names
     spec = settings.accounts
     if spec == "self":
-        own = caller_account(session)
+        own = caller_account(session, config)
         return [Account(own, names.get(own, own))]
     if spec == "organizations":
-        org = client(session, "organizations")
+        org = client(session, "organizations", config=config)
         out: list[Account] = []
         try:
             for page in org.get_paginator("list_accounts").paginate():
@@ -94,7 +97,10 @@ def discover_accounts(settings: Settings, session: boto3.Session) -> list[Accoun
         return sorted(out, key=lambda a: a.id)
     if isinstance(spec, str):
         spec = (spec,)
-    return [Account(validate_account_id(a, where="accounts"), names.get(a, a)) for a in spec]
+    # The one place the list is resolved, whatever it came from (--accounts, the config, AWSCOST_ACCOUNTS):
+    # an id given twice is collected once, so the org-wide totals never count an account twice.
+    ids = dict.fromkeys(validate_account_id(a, where="accounts") for a in spec)
+    return [Account(a, names.get(a, a)) for a in ids]
 
 
 def accounts_of_ou(session: boto3.Session, unit: str) -> list[str]:
@@ -142,13 +148,15 @@ class AccountSessions:
         external_id: str | None = None,
         counter: CallCounter | None = None,
         caller_id: str | None = None,
+        config: Config | None = None,
     ) -> None:
         self.base = base
+        self._config = config  # every client of every account (timeouts, retries); None = client_config()
         self.role_name = role_name
         self.external_id = external_id
         self.counter = counter
         self._caller_id = caller_id
-        self._base_clients = ClientCache(base)  # the caller's own account, and its STS client
+        self._base_clients = ClientCache(base, config)  # the caller's own account, and its STS client
         self._lock = threading.Lock()
         self._caller_lock = threading.Lock()
         self._account_locks: dict[str, threading.Lock] = {}
@@ -161,7 +169,7 @@ class AccountSessions:
     def caller_id(self) -> str:
         with self._caller_lock:
             if self._caller_id is None:
-                self._caller_id = caller_account(self.base)
+                self._caller_id = caller_account(self.base, self._config)
             return self._caller_id
 
     def _account_lock(self, account_id: str) -> threading.Lock:
@@ -212,4 +220,4 @@ class AccountSessions:
         expiration = creds.get("Expiration")
         if isinstance(expiration, datetime) and expiration.tzinfo is None:
             expiration = expiration.replace(tzinfo=UTC)
-        return ClientCache(session), expiration if isinstance(expiration, datetime) else None
+        return ClientCache(session, self._config), expiration if isinstance(expiration, datetime) else None

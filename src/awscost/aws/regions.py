@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from awscost.aws.session import client
@@ -20,9 +21,9 @@ def known_regions(session: boto3.Session) -> set[str]:
     return out
 
 
-def enabled_regions(session: boto3.Session) -> list[str]:
+def enabled_regions(session: boto3.Session, config: Config | None = None) -> list[str]:
     """Regions enabled for the caller's account (ec2:DescribeRegions, AllRegions=False)."""
-    ec2 = client(session, "ec2", session.region_name or "us-east-1")
+    ec2 = client(session, "ec2", session.region_name or "us-east-1", config=config)
     try:
         resp = ec2.describe_regions(AllRegions=False)
     except (ClientError, BotoCoreError) as exc:
@@ -31,7 +32,10 @@ def enabled_regions(session: boto3.Session) -> list[str]:
 
 
 def resolve_regions(
-    settings: Settings, session: boto3.Session, cli_regions: Sequence[str] | None = None
+    settings: Settings,
+    session: boto3.Session,
+    cli_regions: Sequence[str] | None = None,
+    config: Config | None = None,
 ) -> list[str]:
     # A bad region given by the caller is about its `regions` parameter; one from the config names the file.
     where: str | None
@@ -40,7 +44,7 @@ def resolve_regions(
     elif settings.regions:
         where, param, wanted = f"{settings.config_path or 'config'}: regions", None, list(settings.regions)
     else:
-        return enabled_regions(session)
+        return enabled_regions(session, config)
     known = known_regions(session)
     out: list[str] = []
     for name in wanted:

@@ -1,6 +1,7 @@
 """One boto3 session and client factory for the whole package.
 
-Clients get adaptive retries (throttling is retried with backoff and client-side rate limiting) and a
+Clients get adaptive retries (throttling is retried with backoff and client-side rate limiting), connect
+and read timeouts (5 s and 30 s per attempt unless the collector's settings say otherwise) and a
 connection pool sized for the runner's threads. Credentials, profile, region and endpoint come from
 boto3's standard environment (AWS_PROFILE, AWS_ENDPOINT_URL, AWS_DEFAULT_REGION ...); the endpoint is
 never passed explicitly so that a moto server and real AWS take the same code path.
@@ -13,6 +14,7 @@ report calls per account x region x kind unit.
 from __future__ import annotations
 
 import contextvars
+import os
 import threading
 from collections import Counter
 from collections.abc import Iterator, Mapping
@@ -25,6 +27,9 @@ from botocore.config import Config
 
 DEFAULT_MAX_ATTEMPTS = 8
 DEFAULT_POOL = 32
+# Seconds per attempt (botocore's defaults are 60 and 60): AWS's describe APIs answer in well under a second.
+DEFAULT_CONNECT_TIMEOUT = 5.0
+DEFAULT_READ_TIMEOUT = 30.0
 GLOBAL_SERVICES = frozenset({"sts", "organizations", "iam"})
 
 
@@ -130,8 +135,28 @@ def _dedupe_search_paths() -> None:
         paths[:] = list(dict.fromkeys(paths))
 
 
-def client_config(max_attempts: int = DEFAULT_MAX_ATTEMPTS, pool: int = DEFAULT_POOL) -> Config:
-    return Config(retries={"mode": "adaptive", "max_attempts": max_attempts}, max_pool_connections=pool)
+def client_config(
+    max_attempts: int | None = None,
+    pool: int = DEFAULT_POOL,
+    *,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    read_timeout: float = DEFAULT_READ_TIMEOUT,
+) -> Config:
+    """Adaptive retries (`max_attempts` retries after the first try; None = AWS_MAX_ATTEMPTS, boto3's total
+    attempts, when set, else DEFAULT_MAX_ATTEMPTS) and connect/read timeouts per attempt: an endpoint that
+    accepts and never answers costs `read_timeout` per attempt, never the whole run."""
+    retries: dict[str, Any] = {"mode": "adaptive"}
+    env_attempts = os.environ.get("AWS_MAX_ATTEMPTS", "").strip()
+    if max_attempts is None and env_attempts.isdigit() and int(env_attempts) >= 1:
+        retries["total_max_attempts"] = int(env_attempts)
+    else:
+        retries["max_attempts"] = DEFAULT_MAX_ATTEMPTS if max_attempts is None else max_attempts
+    return Config(
+        retries=cast(Any, retries),
+        max_pool_connections=pool,
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+    )
 
 
 # Creating a client from a boto3 Session is not thread-safe; the clients themselves are. One lock for all

@@ -37,6 +37,12 @@ class Settings:
     regions: tuple[str, ...] = ()  # empty = every enabled region (ec2:DescribeRegions)
     account_names: dict[str, str] = field(default_factory=dict)
     max_workers: int = 16
+    # Seconds: every AWS client of the collector gives up connecting / waiting for an answer after these, and
+    # a collection stops waiting for units after `deadline` (None = no deadline; the Lambda sets one below
+    # its own timeout). Units not done by then are failed units ("deadline"); what finished is written.
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    deadline: float | None = None
     report_bucket: str | None = None
     mail_from: str | None = None
     mail_to: tuple[str, ...] = ()
@@ -109,6 +115,10 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 256:
                 raise ConfigError("must be an integer from 1 to 256", where=where)
             out[key] = value
+        elif key in ("connect_timeout", "read_timeout", "deadline"):
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 86400:
+                raise ConfigError("must be a number of seconds above 0 (at most 86400)", where=where)
+            out[key] = float(value)
         elif key == "regions":
             out[key] = tuple(validate_region(r, where=where) for r in _str_list(value, where=where))
         elif key == "mail_to":
@@ -136,6 +146,9 @@ ENV_KEYS = {
     "AWSCOST_REGIONS": "regions",
     "AWSCOST_MAX_WORKERS": "max_workers",
     "AWSCOST_REPORT_BUCKET": "report_bucket",
+    "AWSCOST_CONNECT_TIMEOUT": "connect_timeout",
+    "AWSCOST_READ_TIMEOUT": "read_timeout",
+    "AWSCOST_DEADLINE": "deadline",
 }
 
 
@@ -173,6 +186,13 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
             env_data["max_workers"] = int(env_data["max_workers"])
         except ValueError:
             raise ConfigError("must be an integer", where="environment: AWSCOST_MAX_WORKERS") from None
+    for key in ("connect_timeout", "read_timeout", "deadline"):
+        if key in env_data:
+            try:
+                env_data[key] = float(env_data[key])
+            except ValueError:
+                var = next(v for v, k in ENV_KEYS.items() if k == key)
+                raise ConfigError("must be a number of seconds", where=f"environment: {var}") from None
     if env_data:
         parsed_env = _parse({"awscost": env_data}, "environment")
         parsed_env.pop("account_names")
@@ -206,6 +226,14 @@ accounts = "self"
 
 # Parallel AWS calls (accounts x regions x kinds).
 max_workers = 16
+
+# Seconds an AWS call may take to connect / to answer (each attempt; throttling and timeouts are retried),
+# and an optional deadline for a whole collection: units not finished by then are reported as failed
+# ("deadline", exit 5) and everything that finished is written. In Lambda the deadline is set from the
+# function's remaining time.
+connect_timeout = 5
+read_timeout = 30
+# deadline = 600
 
 # Tag key whose coverage `awscost billing tags` (and the reports) measure.
 tag_key = "user:Spend_Category"

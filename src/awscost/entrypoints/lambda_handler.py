@@ -26,6 +26,7 @@ log = logging.getLogger("awscost")
 log.setLevel(os.environ.get("AWSCOST_LOG_LEVEL", "INFO"))
 
 METRIC_NAMESPACE = "awscost"
+DEADLINE_MARGIN = 60.0  # seconds kept for writing the totals, the saved result and the metrics
 
 
 class NotInLambdaError(NotBuiltError):
@@ -63,6 +64,19 @@ def _check_runnable(job: Any) -> None:
         raise NotInLambdaError(f"job {job.name} cannot run in Lambda yet: {job.lambda_unavailable}")
 
 
+def _with_deadline(settings: Any, context: Any) -> Any:
+    """The run's deadline below the function's: what finished is still written, and the metrics and the
+    saved result go out before Lambda stops the process (the margin is for them)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return settings
+    seconds = remaining() / 1000
+    deadline = max(1.0, seconds - min(DEADLINE_MARGIN, seconds * 0.2))
+    if settings.deadline is not None and settings.deadline < deadline:
+        return settings
+    return settings.with_overrides(deadline=deadline)
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     from awscost.core.config import load_settings
     from awscost.jobs import Context, job_of_event, run_event, save_latest
@@ -71,7 +85,7 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     try:
         job, _ = job_of_event(event)
         _check_runnable(job)
-        settings = load_settings(os.environ.get("AWSCOST_CONFIG"))
+        settings = _with_deadline(load_settings(os.environ.get("AWSCOST_CONFIG")), context)
         ctx = Context(settings, progress=_log_progress())
         run = run_event(ctx, event, save=False)
     except AwsCostError as exc:

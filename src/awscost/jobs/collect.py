@@ -2,7 +2,8 @@
 
 Scheduled hourly with `kinds="hourly"` and daily with `kinds="daily"`; boto3 only, so it runs in the
 collector Lambda. Its CloudWatch metrics (ItemsWritten, FailedUnits, ApiCalls by Kinds) feed the stack's
-missed-hour and failed-unit alarms.
+missed-hour and failed-unit alarms. A run with a deadline (in Lambda: the function's remaining time less a
+margin) reports the units it could not finish as failed units and still writes everything that finished.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class Params:
     at: datetime | None = None  # the sample hour (floored); None: the current hour
     role_name: str | None = None  # None: the settings'
     external_id: str | None = None
+    # Seconds after which the run stops waiting for units (None: the settings' `deadline`); units not done
+    # are failed units ("deadline"), what finished is written. The Lambda handler sets the settings' one.
+    deadline: float | None = None
 
 
 def run(ctx: Context, params: Params) -> CollectionSummary:
@@ -45,6 +49,7 @@ def run(ctx: Context, params: Params) -> CollectionSummary:
             external_id=params.external_id,
             progress=progress,
             session=ctx.session(),
+            deadline=params.deadline,
         )
 
 

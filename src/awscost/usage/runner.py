@@ -1,25 +1,37 @@
 """The collection runner: accounts x regions x kinds, in parallel, each unit isolated.
 
-`run_collection` resolves the accounts (self / list / Organizations), the regions and the kinds, enters
-each account once (AssumeRole, cached), then runs one unit per account x region x kind on a bounded
-thread pool (a global kind, Savings Plans, is one unit per account, in region "global"). A unit that fails
-(AccessDenied, a region not enabled, throttling that outlasted the retries, an unreachable endpoint ...)
-becomes a `Failure`; every other unit is still collected and written. Each sample is stamped with the
-sample hour (`at` floored to the UTC hour, default the current hour), never the moment the code ran, so
-writing the same hour twice overwrites it.
+`run_collection` resolves the accounts (self / list / Organizations; an id given twice counts once), the
+regions and the kinds, enters each account once (AssumeRole, cached), then runs one unit per account x
+region x kind on a bounded set of threads, at most PER_ACCOUNT_REGION at once in one account x region
+(AWS meters calls per account and region). A global kind, Savings Plans, is one unit per account, in
+region "global". A unit that fails (AccessDenied, a region not enabled, throttling that outlasted the
+retries, an unreachable endpoint, a read or connect timeout ...) becomes a `Failure`; every other unit is
+still collected and written. Each sample is stamped with the sample hour (`at` floored to the UTC hour,
+default the current hour), never the moment the code ran, so writing the same hour twice overwrites it.
 
-Per kind and region it also writes the org-wide total `kind:<org_name>:region`: the sum over the
-accounts that succeeded, with `attrs["accounts"]` (included) and `attrs["missing_accounts"]` (failed)
-so a partial total is visible as such. Daily kinds are stamped with the given hour too: they are one
-sample per day, so run `--kinds daily` once a day (and `--kinds hourly` every hour).
+Every AWS client has connect and read timeouts (settings `connect_timeout`, `read_timeout`), and a run
+may have a deadline (`deadline` seconds, the setting or the parameter; the Lambda handler sets it below
+the function's remaining time): units not finished by then are failures with reason "deadline: ...",
+and what finished is written all the same: items, org totals, maps.
+
+Per kind and region it also writes the org-wide total `kind:<org_name>:region`: the sum of the account
+items stored for that hour, whether this run or an earlier run of the same hour wrote them, with
+`attrs["accounts"]` (summed) and `attrs["missing_accounts"]` (accounts of the run with no item for the
+hour) so a partial total is visible as such, and re-running a complete hour while one account fails
+keeps the complete total. Daily kinds are stamped with the given hour too: they are one sample per day,
+so run `--kinds daily` once a day (and `--kinds hourly` every hour).
 
 Only boto3 and the standard library are imported here: this runs in a Lambda.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+import os
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,7 +41,7 @@ import boto3
 from awscost.aws.accounts import Account, AccountSessions, discover_accounts, parse_accounts_option
 from awscost.aws.errors import failure_reason
 from awscost.aws.regions import resolve_regions
-from awscost.aws.session import CallCounter, make_session
+from awscost.aws.session import DEFAULT_POOL, CallCounter, client_config, make_session
 from awscost.core.config import Settings
 from awscost.core.timeutil import current_hour, floor_hour, format_hour
 from awscost.store.base import Store, UsageItem
@@ -104,35 +116,129 @@ class CollectionSummary:
 
 Progress = Callable[[int, int, UnitResult], None]
 
+# Units of one account x region in flight at once. AWS meters API calls per account and region (EC2's token
+# buckets, RDS's rate), so a run over many accounts spreads its threads across them instead of throttling one.
+PER_ACCOUNT_REGION = 4
+# Test-only (documented in tests/test_collect_crash.py): `AWSCOST_TEST_CRASH_AT=batch:N` SIGKILLs the process
+# right after the N-th store batch is written, `maps` after the maps; the kill test proves a re-run recovers.
+CRASH_ENV = "AWSCOST_TEST_CRASH_AT"
+DEADLINE_REASON = "deadline: not finished within the run's deadline of {:g} s"
+
 
 def org_totals(
     kind: str,
     region: str,
     at: datetime,
     org_name: str,
-    results: Sequence[UnitResult],
+    items: Sequence[UsageItem],
     all_accounts: Sequence[str],
 ) -> UsageItem | None:
-    """The org-wide item of one kind x region: sum over accounts whose unit succeeded (None if none did)."""
-    ok = sorted((r for r in results if r.observation is not None), key=lambda r: r.account)
+    """The org-wide item of one kind x region: the sum of the account `items` of that hour (None if none).
+
+    `attrs["accounts"]` lists the accounts summed, `attrs["missing_accounts"]` those of `all_accounts` with
+    no item: a partial total says so."""
+    ok = sorted(items, key=lambda i: i.account)
     if not ok:
         return None
     usage: dict[str, int] = {}
     listed: dict[str, list[dict[str, Any]]] = {}
-    for r in ok:
-        assert r.observation is not None
-        for key, count in r.observation.usage.items():
-            usage[key] = usage.get(key, 0) + count
+    for item in ok:
+        for key, count in item.usage.items():
+            usage[key] = usage.get(key, 0) + int(count)
         for name in LISTED_ATTRS:
-            for entry in r.observation.attrs.get(name, []):
-                listed.setdefault(name, []).append({**entry, "account": r.account})
-    included = [r.account for r in ok]
+            for entry in item.attrs.get(name, []):
+                listed.setdefault(name, []).append({**entry, "account": item.account})
+    included = [i.account for i in ok]
     attrs: dict[str, Any] = {
         "accounts": included,
         "missing_accounts": sorted(set(all_accounts) - set(included)),
         **listed,
     }
     return UsageItem(kind, org_name, region, at, usage, attrs)
+
+
+def stored_org_totals(
+    store: Store,
+    kind: str,
+    region: str,
+    at: datetime,
+    org_name: str,
+    collected: Mapping[str, UsageItem],
+    accounts: Sequence[str],
+) -> UsageItem | None:
+    """The org total of one kind x region from what is stored for the hour, not only from this run.
+
+    An account whose unit failed this time keeps the item an earlier run of the same hour stored, and the
+    accounts summed by an earlier total of the hour stay in it: re-running an hour (all of it, or a few
+    accounts to mend them) never turns a complete total into a partial one. Reads are point gets of the
+    accounts this run has no item for, and one of the earlier total."""
+    previous = store.get(f"{kind}:{org_name}:{region}", at)
+    earlier = [str(a) for a in (previous.attrs.get("accounts") or [])] if previous is not None else []
+    items: list[UsageItem] = []
+    for account in dict.fromkeys([*accounts, *earlier]):
+        item = collected.get(account) or store.get(f"{kind}:{account}:{region}", at)
+        if item is not None:
+            items.append(item)
+    return org_totals(kind, region, at, org_name, items, accounts)
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+Work = tuple[Account, str, str]
+
+
+class _Scheduler:
+    """Units on daemon threads: at most `workers` at once and `per_key` per account x region; results come
+    back to the caller's thread. Daemon threads, because a unit stuck past the deadline (an endpoint that
+    never answers) must not hold the process (a ThreadPoolExecutor joins its threads at exit)."""
+
+    def __init__(
+        self, work: Sequence[Work], run: Callable[..., UnitResult], workers: int, per_key: int
+    ) -> None:
+        self._todo = list(work)
+        self._run = run
+        self._per_key = per_key
+        self._busy: dict[tuple[str, str], int] = {}
+        self._cond = threading.Condition()
+        self._stopped = False
+        self.results: queue.Queue[tuple[int, UnitResult]] = queue.Queue()
+        self._order = list(range(len(self._todo)))
+        for n in range(workers):
+            threading.Thread(target=self._worker, name=f"awscost-collect-{n}", daemon=True).start()
+
+    def _take(self) -> tuple[int, Work] | None:
+        with self._cond:
+            while True:
+                if self._stopped or not self._order:
+                    return None
+                for pos, i in enumerate(self._order):
+                    account, region, _ = self._todo[i]
+                    key = (account.id, region)
+                    if self._busy.get(key, 0) < self._per_key:
+                        self._busy[key] = self._busy.get(key, 0) + 1
+                        del self._order[pos]
+                        return i, self._todo[i]
+                self._cond.wait()
+
+    def _worker(self) -> None:
+        while (taken := self._take()) is not None:
+            i, (account, region, kind) = taken
+            try:
+                res = self._run(account, region, kind)
+            finally:
+                with self._cond:
+                    self._busy[(account.id, region)] -= 1
+                    self._cond.notify_all()
+            self.results.put((i, res))
+
+    def stop(self) -> None:
+        """Start no further unit (those running finish on their own, unheard)."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
 
 
 def _resolve_accounts(settings: Settings, accounts: str | Iterable[str] | None) -> Settings:
@@ -157,34 +263,42 @@ def run_collection(
     progress: Progress | None = None,
     session: boto3.Session | None = None,
     page_size: int | None = None,
+    deadline: float | None = None,
 ) -> CollectionSummary:
     """Collect `kinds` in every account x region for the sample hour `at`; write items and org totals.
 
     `accounts`: None = settings.accounts; "self", "organizations", or ids. `regions`: None = settings,
     else every enabled region. `session`: the caller's boto3 session (default: the standard chain).
-    `page_size`: page size for paginated describes (None = each API's maximum). Errors that stop the whole
-    run (no credentials, Organizations refused, an unknown kind or region) raise AwsCostError subclasses;
-    per-unit errors are returned in `summary.failures`.
+    `page_size`: page size for paginated describes (None = each API's maximum). `deadline`: seconds from
+    now after which no unit is waited for (None = settings.deadline; units not done fail with "deadline").
+    Errors that stop the whole run (no credentials, Organizations refused, an unknown kind or region) raise
+    AwsCostError subclasses; per-unit errors are returned in `summary.failures`.
     """
+    started = time.monotonic()
+    budget = deadline if deadline is not None else settings.deadline
     chosen = resolve_kinds(kinds)
     hour = floor_hour(at) if at is not None else current_hour()
     settings = _resolve_accounts(settings, accounts)
+    config = client_config(
+        pool=DEFAULT_POOL, connect_timeout=settings.connect_timeout, read_timeout=settings.read_timeout
+    )
     counter = CallCounter()
     if session is None:
         session = make_session(counter=counter)
     else:
         counter.attach(session)
     caller = None
-    account_list = discover_accounts(settings, session)
+    account_list = discover_accounts(settings, session, config)
     if settings.accounts == "self":
         caller = account_list[0].id
-    region_list = resolve_regions(settings, session, regions)
+    region_list = resolve_regions(settings, session, regions, config)
     sessions = AccountSessions(
         session,
         role_name=role_name or settings.role_name,
         external_id=external_id or settings.external_id,
         counter=counter,
         caller_id=caller,
+        config=config,
     )
     maps = MapCache.load(store) if "ec2os" in chosen else MapCache()
     summary = CollectionSummary(hour, chosen, account_list, region_list)
@@ -211,51 +325,93 @@ def run_collection(
                 return UnitResult(account.id, region, kind, sum(local.values()), failure=failure)
         return UnitResult(account.id, region, kind, sum(local.values()), observation=obs)
 
-    work = [(a, r, k) for a in account_list for r in region_list for k in chosen if k not in GLOBAL_KINDS]
-    work += [(a, GLOBAL_REGION, k) for a in account_list for k in chosen if k in GLOBAL_KINDS]
+    # Kind, then region, then account: neighbouring units are in different accounts, so the threads spread
+    # over the accounts' rate limits rather than queueing behind one account x region.
+    work: list[Work] = [
+        (a, r, k) for k in chosen if k not in GLOBAL_KINDS for r in region_list for a in account_list
+    ]
+    work += [(a, GLOBAL_REGION, k) for k in chosen if k in GLOBAL_KINDS for a in account_list]
     summary.units_total = len(work)
     workers = max(1, min(max_workers or settings.max_workers, len(work) or 1))
-    results: list[UnitResult] = []
+    collected: dict[tuple[str, str], dict[str, UsageItem]] = {}  # (kind, region) -> account -> item
     pending_items: list[UsageItem] = []
+    batches = [0]
 
     def flush(force: bool = False) -> None:
         # Only this (the caller's) thread writes, so the store need not be thread-safe.
         if pending_items and (force or len(pending_items) >= WRITE_BATCH):
             summary.items_written += store.put_items(list(pending_items))
             pending_items.clear()
+            batches[0] += 1
+            _crash_point(f"batch:{batches[0]}")
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="awscost-collect") as pool:
-        futures: set[Future[UnitResult]] = {pool.submit(unit, *w) for w in work}
-        done_count = 0
-        while futures:
-            done, futures = wait(futures, return_when=FIRST_COMPLETED)
-            for fut in done:
-                res = fut.result()
-                results.append(res)
-                done_count += 1
-                summary.calls_by_unit[(res.account, res.region, res.kind)] = res.calls
-                if res.observation is not None:
-                    summary.units_ok += 1
-                    obs = res.observation
-                    pending_items.append(
-                        UsageItem(res.kind, res.account, res.region, hour, obs.usage, obs.attrs)
-                    )
-                else:
-                    assert res.failure is not None
-                    summary.failures.append(res.failure)
+    def record(res: UnitResult) -> None:
+        summary.calls_by_unit[(res.account, res.region, res.kind)] = res.calls
+        if res.observation is not None:
+            summary.units_ok += 1
+            obs = res.observation
+            item = UsageItem(res.kind, res.account, res.region, hour, obs.usage, obs.attrs)
+            collected.setdefault((res.kind, res.region), {})[res.account] = item
+            pending_items.append(item)
+        else:
+            assert res.failure is not None
+            summary.failures.append(res.failure)
+
+    finished: set[int] = set()
+    if work:
+        scheduler = _Scheduler(work, unit, workers, PER_ACCOUNT_REGION)
+        try:
+            while len(finished) < len(work):
+                timeout = None if budget is None else budget - (time.monotonic() - started)
+                if timeout is not None and timeout <= 0:
+                    break
+                try:
+                    i, res = scheduler.results.get(timeout=timeout)
+                except queue.Empty:
+                    break
+                finished.add(i)
+                record(res)
                 if progress is not None:
-                    progress(done_count, len(work), res)
-            flush()
+                    progress(len(finished), len(work), res)
+                # Drain what else is done before writing, so batches fill up.
+                while len(finished) < len(work):
+                    try:
+                        i, res = scheduler.results.get_nowait()
+                    except queue.Empty:
+                        break
+                    finished.add(i)
+                    record(res)
+                    if progress is not None:
+                        progress(len(finished), len(work), res)
+                flush()
+        finally:
+            scheduler.stop()
+    for i, (account, region, kind) in enumerate(work):
+        if i not in finished:  # the deadline passed: reported, and the org total reads the store for it
+            assert budget is not None
+            record(
+                UnitResult(
+                    account.id,
+                    region,
+                    kind,
+                    0,
+                    failure=Failure(account.id, region, kind, DEADLINE_REASON.format(budget)),
+                )
+            )
+    flush(force=True)
 
     account_ids = [a.id for a in account_list]
     for kind in chosen:
         for region in regions_of[kind]:
-            unit_results = [r for r in results if r.kind == kind and r.region == region]
-            total = org_totals(kind, region, hour, settings.org_name, unit_results, account_ids)
+            total = stored_org_totals(
+                store, kind, region, hour, settings.org_name, collected.get((kind, region), {}), account_ids
+            )
             if total is not None:
                 pending_items.append(total)
+            flush()
     flush(force=True)
     summary.maps_written = maps.flush(store)
+    _crash_point("maps")
     summary.failures.sort(key=lambda f: (f.account, f.region, f.kind))
     summary.api_calls = counter.total
     summary.api_attempts = counter.attempts
