@@ -12,7 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from awscost.core.config import Settings
-from awscost.core.timeutil import floor_hour
+from awscost.core.errors import InputError
+from awscost.core.timeutil import floor_hour, format_hour
 from awscost.jobs.base import Context, Job
 from awscost.usage.kinds import iam_actions, resolve_kinds
 from awscost.usage.runner import CollectionSummary, UnitResult, run_collection
@@ -30,7 +31,17 @@ class Params:
 
 def run(ctx: Context, params: Params) -> CollectionSummary:
     kinds = resolve_kinds(params.kinds)  # before the store is opened: a typo creates nothing
-    hour = floor_hour(params.at) if params.at is not None else floor_hour(ctx.now())
+    now = floor_hour(ctx.now())
+    hour = floor_hour(params.at) if params.at is not None else now
+    if hour > now:  # a sample of an hour to come would be a count of today's resources filed under it
+        raise InputError(
+            f"{format_hour(hour)} is after the current hour {format_hour(now)}",
+            param="at",
+            hint="collect a past hour",
+        )
+    # An empty list given is a mistake (`--regions ","`), never "every region": only None is.
+    if params.regions is not None and not params.regions:
+        raise InputError("no regions given", param="regions", hint="a comma list like us-east-1,eu-west-1")
 
     def progress(done: int, total: int, unit: UnitResult) -> None:
         ctx.progress(done, total, f"{unit.kind} {unit.account} {unit.region}")
@@ -40,7 +51,7 @@ def run(ctx: Context, params: Params) -> CollectionSummary:
             ctx.settings,
             kinds=kinds,
             accounts=params.accounts,
-            regions=list(params.regions) if params.regions else None,
+            regions=list(params.regions) if params.regions is not None else None,
             at=hour,
             store=store,
             role_name=params.role_name,
