@@ -132,8 +132,8 @@ def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"AWSCOST_ACCOUNTS": ","}, "environment: awscost.accounts: names no account"),
-        ({"AWSCOST_ORG_NAME": "x:y"}, "environment: awscost.org_name: 'x:y' contains ':'"),
+        ({"AWSCOST_ACCOUNTS": ","}, "environment: AWSCOST_ACCOUNTS: names no account"),
+        ({"AWSCOST_ORG_NAME": "x:y"}, "environment: AWSCOST_ORG_NAME: 'x:y' contains ':'"),
     ],
 )
 def test_bad_environment_values_once_accepted_are_errors(env: dict[str, str], message: str) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+import awscost as awscost_package
 from awscost.core.errors import InputError
 from awscost.core.timeutil import parse_hour, parse_time
 from awscost.jobs import JOBS
@@ -32,7 +33,7 @@ def awscost(tmp_path: Path, *args: str, stdin: str = "") -> subprocess.Completed
         "AWS_DEFAULT_REGION": "us-east-1",
     }
     env |= {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_MAX_ATTEMPTS": "1"}
-    env |= {"PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    env |= {"PYTHONPATH": str(Path(awscost_package.__file__).resolve().parents[1])}  # the sources under test
     return subprocess.run(
         [sys.executable, "-m", "awscost", *args],
         capture_output=True,

@@ -217,10 +217,14 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
             env_data["max_workers"] = int(env_data["max_workers"])
         except ValueError:
             raise ConfigError("must be an integer", where="environment: AWSCOST_MAX_WORKERS") from None
-    if env_data:
-        parsed_env = _parse({"awscost": env_data}, "environment")
-        parsed_env.pop("account_names")
-        values.update(parsed_env)
+    for var, key in ENV_KEYS.items():
+        if key in env_data:
+            try:  # one variable at a time, so that an error names the variable
+                parsed = _parse({"awscost": {key: env_data[key]}}, f"environment: {var}")
+            except ConfigError as exc:
+                raise ConfigError(exc.message, where=f"environment: {var}", hint=exc.hint) from None
+            parsed.pop("account_names")
+            values.update(parsed)
     return Settings(**values, config_path=used_path, raw=raw)
 
 
