@@ -93,3 +93,64 @@ def test_the_older_report_keys_are_defaults_of_the_report_table(tmp_path: Path) 
     assert [(a.name, a.recipients, a.accounts) for a in report.audiences] == [
         (ORG_AUDIENCE, ("a@example.com",), None)
     ]
+
+
+# -- bad input the review found accepted or crashing (issue 11 item 10, item 5's org_name) ------------------
+@pytest.mark.parametrize(
+    ("text", "where", "message"),
+    [
+        ('[awscost]\naccounts = ""\n', "awscost.accounts", "names no account"),
+        ("[awscost]\naccounts = []\n", "awscost.accounts", "names no account"),
+        (
+            'store = "sqlite:///x.db"\n[awscost]\norg_name = "acme"\n',
+            "awscost.toml: store",
+            "outside every table",
+        ),
+        ("[awscost]\n[accounts]\nnamez = {}\n", "accounts.namez", "unknown key 'namez'"),
+        ('[containers]\nservice_lable = "team"\n', "containers.service_lable", "unknown key 'service_lable'"),
+        ("[containers]\nservice_label = 5\n", "containers.service_label", "non-empty string"),
+        ('[awscost]\norg_name = "a:b"\n', "awscost.org_name", "contains ':'"),
+        ("a = " + "[" * 100_000 + "]" * 100_000 + "\n", "awscost.toml", "nested too deeply"),
+    ],
+)
+def test_bad_values_once_accepted_are_errors(tmp_path: Path, text: str, where: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    rendered = info.value.render()
+    assert str(path) in rendered and where in rendered and message in rendered, rendered
+
+
+def test_a_file_that_is_not_utf8_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "awscost.toml"
+    path.write_bytes(b'[awscost]\norg_name = "caf\xe9"\n')  # Latin-1
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    assert info.value.render() == f"{path}:2: not UTF-8 text (byte 0xe9)"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"AWSCOST_ACCOUNTS": ","}, "environment: AWSCOST_ACCOUNTS: names no account"),
+        ({"AWSCOST_ORG_NAME": "x:y"}, "environment: AWSCOST_ORG_NAME: 'x:y' contains ':'"),
+    ],
+)
+def test_bad_environment_values_once_accepted_are_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(None, env={**env, "AWSCOST_CONFIG": "/dev/null"})
+    assert info.value.render().startswith(message)
+
+
+def test_the_tables_owned_elsewhere_keep_their_keys(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[awscost]\norg_name = "acme"\n[accounts.names]\n"111111111111" = "prod"\n'
+        '[containers]\nservice_label = "team.service"\n[report]\nbucket = "b"\n',
+    )
+    settings = load_settings(path, env={})
+    assert settings.account_names == {"111111111111": "prod"}
+    assert settings.section("containers") == {"service_label": "team.service"}
+    # a file without [awscost] still holds its keys at the top
+    flat = write(tmp_path, 'org_name = "flat"\naccounts = ["111111111111"]\n')
+    assert load_settings(flat, env={}).accounts == ("111111111111",)

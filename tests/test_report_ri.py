@@ -219,7 +219,7 @@ def test_the_workbook_shows_dynamodb_reserved_capacity_like_the_other_kinds(
     assert cell("On-demand $/unit-h") == 0.000147
     assert ws.cell(read, header.index("Reserved $/unit-h") + 1).number_format == "$0.000000##"
     assert "owned is unknown" in str(cell("Note"))
-    assert "read_capacity usage" in [c.value for c in ws[rows["write_capacity"] + 3]]  # the hourly block
+    assert "read_capacity usage" in [c.value for c in ws[rows["write_capacity"] + 4]]  # the hourly block
     summary = wb["Summary"]
     texts = [c.value for row in summary.iter_rows() for c in row if isinstance(c.value, str)]
     assert "aws-price-list-api 2026-11-20" in " ".join(texts)

@@ -206,9 +206,10 @@ def collect_step(ctx: DemoContext) -> None:
         f"collecting {ctx.hours} simulated hours "
         f"{format_hour(ctx.first_hour)} .. {format_hour(ctx.last_hour)}"
     )
-    # The collect job, as the hourly and daily schedules run it, on the simulated clock.
+    # The collect job, as the hourly and daily schedules run it, on the simulated clock: the hour collected is
+    # the current one (the job refuses an hour after its clock's).
     collect = JOBS.get("collect")
-    job_ctx = Context(ctx.settings, clock=lambda: ctx.first_hour)
+    job_ctx = Context(ctx.settings, clock=lambda: hour)
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),

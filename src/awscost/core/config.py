@@ -22,6 +22,8 @@ DEFAULT_CONFIG_PATH = "awscost.toml"
 # that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
 # parsed by awscost.reports.config).
 TABLES = ("awscost", "accounts", "containers", "report")
+# The keys of the tables checked here ([report] checks its own, in awscost.reports.config).
+TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",)}
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -97,6 +99,29 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
                 where=path,
                 hint=f"known tables: {', '.join(f'[{t}]' for t in TABLES)}",
             )
+        if section is not data and not isinstance(value, dict):
+            if name in TABLES:
+                raise ConfigError(f"[{name}] must be a table", where=f"{path}: {name}")
+            # `store = ...` above [awscost] is a key of no table: TOML gives it no section, awscost no meaning.
+            raise ConfigError(
+                f"key {name!r} is outside every table",
+                where=f"{path}: {name}",
+                hint="move it under [awscost]",
+            )
+    for table, keys in TABLE_KEYS.items():
+        value = data.get(table)
+        unknown = sorted(set(value) - set(keys)) if isinstance(value, dict) else []
+        if unknown:
+            raise ConfigError(
+                f"unknown key {unknown[0]!r}",
+                where=f"{path}: {table}.{unknown[0]}",
+                hint=f"known keys: {', '.join(keys)}",
+            )
+    containers = data.get("containers")
+    if isinstance(containers, dict) and "service_label" in containers:
+        label = containers["service_label"]
+        if not isinstance(label, str) or not label:
+            raise ConfigError("must be a non-empty string", where=f"{path}: containers.service_label")
     known = {f for f in Settings.__dataclass_fields__ if f not in ("config_path", "raw", "account_names")}
     out: dict[str, Any] = {}
     for key, value in section.items():
@@ -110,6 +135,11 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
         if key in ("store", "org_name", "role_name", "external_id", "report_bucket", "mail_from", "tag_key"):
             if not isinstance(value, str) or not value:
                 raise ConfigError("must be a non-empty string", where=where)
+            if key == "org_name" and ":" in value:
+                # awsResource is kind:<org_name>:region: a colon would make every org total unreadable
+                raise ConfigError(
+                    f"{value!r} contains ':'", where=where, hint="awsResource is kind:org_name:region"
+                )
             out[key] = value
         elif key == "max_workers":
             if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 256:
@@ -127,7 +157,12 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
             if value in ("self", "organizations"):
                 out[key] = value
             else:
-                out[key] = tuple(validate_account_id(a, where=where) for a in _str_list(value, where=where))
+                ids = tuple(validate_account_id(a, where=where) for a in _str_list(value, where=where))
+                if not ids:  # a collection of nothing would succeed and store nothing
+                    raise ConfigError(
+                        "names no account", where=where, hint='give account ids, "self" or "organizations"'
+                    )
+                out[key] = ids
     names = data.get("accounts", {}).get("names", {}) if isinstance(data.get("accounts"), dict) else {}
     if not isinstance(names, dict):
         raise ConfigError("must be a table of account id = name", where=f"{path}: accounts.names")
@@ -166,14 +201,23 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
         text = remote_config.read_text(location)
     elif cfg_path.exists():
         try:
-            text = cfg_path.read_text(encoding="utf-8")
+            data = cfg_path.read_bytes()
         except OSError as exc:
             raise ConfigError(f"cannot read: {exc.strerror}", where=location) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise ConfigError(
+                f"not UTF-8 text (byte 0x{data[exc.start]:02x})", where=f"{location}:{line}"
+            ) from None
     if text is not None:
         try:
             raw = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"not valid TOML: {exc}", where=location) from None
+        except RecursionError:  # tomllib nests arrays and inline tables by recursion
+            raise ConfigError("not valid TOML: values nested too deeply", where=location) from None
         values = _parse(raw, location)
         used_path = location
     elif explicit:
@@ -193,10 +237,14 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: dict[str, str
             except ValueError:
                 var = next(v for v, k in ENV_KEYS.items() if k == key)
                 raise ConfigError("must be a number of seconds", where=f"environment: {var}") from None
-    if env_data:
-        parsed_env = _parse({"awscost": env_data}, "environment")
-        parsed_env.pop("account_names")
-        values.update(parsed_env)
+    for var, key in ENV_KEYS.items():
+        if key in env_data:
+            try:  # one variable at a time, so that an error names the variable
+                parsed = _parse({"awscost": {key: env_data[key]}}, f"environment: {var}")
+            except ConfigError as exc:
+                raise ConfigError(exc.message, where=f"environment: {var}", hint=exc.hint) from None
+            parsed.pop("account_names")
+            values.update(parsed)
     return Settings(**values, config_path=used_path, raw=raw)
 
 

@@ -2,12 +2,20 @@
 
 Rows are plain dicts. Decimal and datetime values are rendered exactly (Decimal as its string in JSON/CSV) so
 money is never rounded by the printer.
+
+CSV is opened by spreadsheets, which run a cell starting with `=`, `+`, `-` or `@` (or a tab or carriage return
+before one) as a formula: a usage key, tag value or resource id like `=HYPERLINK(...)` would be one. Such a text
+cell is written with a leading `'` (OWASP's CSV injection rule), which a spreadsheet shows as text. Numbers stay
+numbers: a number value (int, float, Decimal) is never touched, and neither is a text cell that is a plain
+number (`-5`, `-1.25`, `+3`, `-1e-3`: a spreadsheet reads it as that number, which runs nothing).
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
@@ -15,6 +23,8 @@ from decimal import Decimal
 from typing import IO, Any
 
 FORMATS = ("table", "json", "jsonl", "csv")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 
 def _jsonable(value: Any) -> Any:
@@ -74,15 +84,18 @@ def emit(
     if fmt == "json":
         out.write(json.dumps(materialized, default=_jsonable, indent=2, ensure_ascii=False) + "\n")
     elif fmt == "csv":
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(columns)
-        for r in materialized:
-            writer.writerow(
-                [
-                    dumps(r.get(c)) if isinstance(r.get(c), dict | list) else _jsonable_or(r.get(c))
-                    for c in columns
-                ]
-            )
+        # Rows end in "\n"; the writer is told "\r\n" so that it quotes a cell holding either character
+        # (told "\n" alone, it leaves a lone "\r" unquoted and a reader splits the row there).
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        for cells in (
+            [csv_text(str(c)) for c in columns],
+            *([_csv_cell(r.get(c)) for c in columns] for r in materialized),
+        ):
+            writer.writerow(cells)
+            out.write(buf.getvalue()[:-2] + "\n")
+            buf.seek(0)
+            buf.truncate()
     elif fmt == "table":
         from rich.console import Console
         from rich.table import Table
@@ -97,6 +110,24 @@ def emit(
     else:
         raise ValueError(f"unknown format {fmt!r}")
     return len(materialized)
+
+
+def csv_text(text: str) -> str:
+    """`text` as a CSV cell no spreadsheet runs as a formula: a `'` before a formula's first character."""
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return dumps(value)  # starts with { or [
+    if isinstance(value, int | float | Decimal):
+        return _jsonable_or(value)  # a number value is a number, whatever its sign
+    plain = _jsonable_or(value)  # times and dates as ISO text; numpy scalars as numbers
+    if isinstance(plain, int | float):
+        return plain
+    return csv_text(str(plain))
 
 
 def _jsonable_or(value: Any) -> Any:

@@ -43,7 +43,10 @@ def parse_time(text: str, *, where: str = "time") -> datetime:
         ) from None
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC)
+    try:
+        return dt.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:30+01:00 is a time before year 1 in UTC
+        raise InputError(f"{text!r} is outside the years 1 to 9999 in UTC", where=where) from None
 
 
 def parse_hour(text: str, *, where: str = "time") -> datetime:

@@ -7,7 +7,9 @@ recommendations, our plan beside AWS's). Every sheet is written even when a part
 and one failing section never skips the others (the original's defect): its sheet records the error.
 
 Strings that come from AWS or users are written with write_string and the workbook is opened with
-strings_to_formulas off, so a tag value like `=HYPERLINK(...)` stays text.
+strings_to_formulas off, so a tag value like `=HYPERLINK(...)` stays text. Chart titles and series names are
+references to cells written that way: XlsxWriter takes a name string like `x =cmd|' /C calc'!A0` for a
+formula (`<c:f>`), whatever strings_to_formulas says.
 """
 
 from __future__ import annotations
@@ -446,8 +448,8 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
     n_hours = values.shape[1] if len(values) else 0
     # hourly block: hour, then usage/owned per group; largest groups first for the charts
     order = sorted(range(len(idx)), key=lambda j: -(rows[j].mean or 0))
-    top = 2 + end
-    ws.write_string(top - 1, 0, f"Hourly usage vs owned ({rows[0].unit if rows else ''}), UTC", w.fmt["bold"])
+    top = 3 + end
+    ws.write_string(top - 2, 0, f"Hourly usage vs owned ({rows[0].unit if rows else ''}), UTC", w.fmt["bold"])
     ws.write_string(top, 0, "Hour (UTC)", w.fmt["header"])
     w.width(ws, 0, 18)
     start = plan.inputs.start
@@ -457,6 +459,8 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
         i = idx[j]
         col = 1 + 2 * n
         key = rows[j].key
+        # the group's name over its two columns: the chart's title refers to this cell
+        ws.write_string(top - 1, col, f"{kind} {region} {key}", w.fmt["bold"])
         ws.write_string(top, col, f"{key} usage", w.fmt["header"])
         ws.write_string(top, col + 1, f"{key} owned", w.fmt["header"])
         for h in range(n_hours):
@@ -467,16 +471,16 @@ def _kind_sheet(w: _Writer, ws: Any, data: RIReportData, idx: list[int], kind: s
         if n < CHART_GROUPS and n_hours:
             chart = w.wb.add_chart({"type": "line"})
             name = ws.get_name()
-            for c, label in ((col, "usage"), (col + 1, "owned (planned)")):
+            for c in (col, col + 1):
                 chart.add_series(
                     {
-                        "name": f"{key} {label}",
+                        "name": [name, top, c],  # the column's header cell, never a string to parse
                         "categories": [name, top + 1, 0, top + n_hours, 0],
                         "values": [name, top + 1, c, top + n_hours, c],
                         "line": {"width": 1.25},
                     }
                 )
-            chart.set_title({"name": f"{kind} {region} {key}"})
+            chart.set_title({"name": [name, top - 1, col]})
             chart.set_x_axis({"name": "hour (UTC)", "date_axis": True, "num_format": "mm-dd"})
             chart.set_y_axis({"name": rows[j].unit})
             chart.set_size({"width": 720, "height": 300})

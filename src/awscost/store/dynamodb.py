@@ -445,3 +445,26 @@ def _matches(item: UsageItem, kind: str | None, account: str | None, region: str
 
 def open_dynamodb(url: str) -> DynamoDBStore:
     return DynamoDBStore(url)
+
+
+# What this backend calls on its two tables (the `_call` / `_paginate` operations above; a test holds them
+# equal): every command but `store init` needs DATA_ACTIONS alone, `store init` INIT_ACTIONS as well.
+DATA_ACTIONS = (
+    "dynamodb:BatchWriteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+)
+INIT_ACTIONS = ("dynamodb:CreateTable", "dynamodb:DescribeTable", "dynamodb:UpdateContinuousBackups")
+
+
+def table_arns(url: str) -> list[str]:
+    """The ARNs of the usage and map tables a store URL names (any account; the URL's region, else any)."""
+    parts = urlsplit(url)
+    if parts.scheme != "dynamodb" or not parts.netloc:
+        raise StoreError(f"bad DynamoDB store URL {url!r}", hint="use dynamodb://TABLE?region=REGION")
+    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    region = params.get("region") or "*"
+    tables = (parts.netloc, params.get("map_table") or f"{parts.netloc}Map")
+    return [f"arn:aws:dynamodb:{region}:*:table/{t}" for t in tables]

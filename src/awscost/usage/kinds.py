@@ -292,20 +292,6 @@ def resolve_kinds(kinds: str | Iterable[str] | None) -> list[str]:
     return wanted
 
 
-def iam_policy(kinds: Iterable[str] | str | None = None, *, member: bool = False) -> dict[str, object]:
-    """The least-privilege IAM policy document for collecting `kinds` (default all): from the management
-    account (the runner enters member accounts and lists the Organization), or `member` (inside a member
-    account: its describes and the region list)."""
-    chosen = resolve_kinds(kinds)
-    actions = iam_actions(chosen, runner=not member)
-    if member:
-        actions = sorted({*actions, "ec2:DescribeRegions"})
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "AwsCostCollect", "Effect": "Allow", "Action": actions, "Resource": "*"}],
-    }
-
-
 def iam_actions(kinds: Iterable[str] | None = None, *, runner: bool = True) -> list[str]:
     """Sorted IAM actions needed to collect `kinds` (default all), plus the runner's own when `runner`."""
     chosen = resolve_kinds(list(kinds) if kinds is not None else None)

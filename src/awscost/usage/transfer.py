@@ -37,6 +37,10 @@ from awscost.store.base import Store, UsageItem, plain_value, split_resource
 from awscost.usage import kinds as catalog
 
 EXPORT_FORMATS = ("jsonl", "json")
+TOO_DEEP = "JSON nested too deeply (arrays or objects inside each other)"
+# Items nest a few levels (attrs["reservations"] is a list of objects); deeper is not an item, and would reach
+# the interpreter's recursion limit somewhere between this check and the store's write.
+MAX_NESTING = 32
 _DYNAMO_TYPES = frozenset({"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"})
 _LEGACY_TIME = re.compile(r"^\d{8}(-\d{1,2})?$")
 _ISO_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}")
@@ -165,12 +169,28 @@ def _number(value: Any, where: str) -> int | float:
         raise InputError(f"usage count {value!r} is not a number", where=where)
     plain = plain_value(value, where=where)
     assert isinstance(plain, int | float)
+    if plain < 0:  # every kind counts something (resources, reservations, capacity, a share, micro-USD)
+        raise InputError(f"usage count {value!r} is negative", where=where)
     return plain
+
+
+def _nesting(obj: Any) -> int:
+    """How deeply lists and objects nest in `obj` (counted without recursion)."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_NESTING:
+                stack.extend((v, depth + 1) for v in (value.values() if isinstance(value, dict) else value))
+    return deepest
 
 
 def _record(obj: Any, where: str, result: ImportResult) -> UsageItem | None:
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}", where=where)
+    if _nesting(obj) > MAX_NESTING:
+        raise InputError(TOO_DEEP, where=where, hint=f"an item nests at most {MAX_NESTING} levels")
     if set(obj) == {"Item"} and isinstance(obj["Item"], dict):  # a DynamoDB export-to-S3 line
         obj = obj["Item"]
     if _is_dynamo_json(obj):
@@ -190,6 +210,10 @@ def _record(obj: Any, where: str, result: ImportResult) -> UsageItem | None:
     if not isinstance(usage, dict):
         raise InputError(f"usage of {resource} is not a map", where=where)
     kind, account, region = split_resource(resource)  # InputError -> re-raised with `where` by the caller
+    if kind not in catalog.KINDS:  # the original system's kinds are all in the catalog too
+        raise InputError(
+            f"unknown kind {kind!r} in {resource!r}", where=where, hint=f"known: {', '.join(catalog.KINDS)}"
+        )
     raw_time = obj.get("time")
     if not isinstance(raw_time, str):
         raise InputError(f"no time string for {resource}", where=where)
@@ -224,13 +248,15 @@ def _records(text: str, source: str) -> Iterator[tuple[Any, str]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", where=f"{source}:{exc.lineno}") from None
+        except RecursionError:  # the json module nests by recursion: [[[[...]]]] 100,000 deep
+            raise InputError(TOO_DEEP, where=source) from None
         for n, obj in enumerate(data, 1):
             yield obj, f"{source}: item {n}"
         return
     try:
         whole = json.loads(text)
-    except json.JSONDecodeError:
-        whole = None  # several lines: JSON lines
+    except (json.JSONDecodeError, RecursionError):
+        whole = None  # several lines: JSON lines (a line nested too deeply is named below)
     if isinstance(whole, dict) and isinstance(whole.get("Items"), list):
         for n, obj in enumerate(whole["Items"], 1):
             yield obj, f"{source}: Items[{n - 1}]"
@@ -240,9 +266,12 @@ def _records(text: str, source: str) -> Iterator[tuple[Any, str]]:
             continue
         where = f"{source}:{lineno}"
         try:
-            yield json.loads(line), where
+            record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg} (column {exc.colno})", where=where) from None
+        except RecursionError:
+            raise InputError(TOO_DEEP, where=where) from None
+        yield record, where
 
 
 def read_items(path: str | Path) -> ImportResult:
@@ -263,6 +292,8 @@ def read_items(path: str | Path) -> ImportResult:
             if exc.where is None or not exc.where.startswith(source):
                 raise InputError(exc.message, where=where, hint=exc.hint) from None
             raise
+        except RecursionError:  # an attribute nested nearly as deep as the json module allows
+            raise InputError(TOO_DEEP, where=where) from None
         if item is None:
             continue
         key = (item.aws_resource, item.time_key)
@@ -282,5 +313,11 @@ def import_items(store: Store, path: str | Path, *, dry_run: bool = False) -> Im
     """
     result = read_items(path)
     if not dry_run:
-        result.written = store.put_items(result.items)
+        write_items(store, result)
+    return result
+
+
+def write_items(store: Store, result: ImportResult) -> ImportResult:
+    """Write the items `read_items` validated, in one `put_items`."""
+    result.written = store.put_items(result.items)
     return result

@@ -51,9 +51,7 @@ rest is stored; the failures are listed); 2 bad input or config; 3 store error;
 @click.option("--role-name", default=None, help="Role to assume in member accounts.")
 @click.option("--external-id", default=None, help="ExternalId for AssumeRole.")
 @click.option("--regions", default=None, help="Comma list of regions (default: config, else all enabled).")
-@click.option(
-    "--at", "at_text", default=None, metavar="ISO-TIME", help="Sample hour (default: current UTC hour)."
-)
+@click.option("--at", default=None, metavar="ISO-TIME", help="Sample hour (default: current UTC hour).")
 @format_option(formats=("table", "json"))
 @with_settings
 @click.pass_context
@@ -65,7 +63,7 @@ def collect(
     role_name: str | None,
     external_id: str | None,
     regions: str | None,
-    at_text: str | None,
+    at: str | None,
     fmt: str,
 ) -> None:
     from awscost.jobs.collect import Params
@@ -73,8 +71,8 @@ def collect(
     params = Params(
         kinds=kinds,
         accounts=accounts,
-        regions=tuple(csv_list(regions) or ()) or None,
-        at=parse_hour(at_text, where="--at") if at_text else None,
+        regions=tuple(csv_list(regions) or ()) if regions is not None else None,  # "," is none: an error
+        at=parse_hour(at, where="--at") if at else None,
         role_name=role_name,
         external_id=external_id,
     )

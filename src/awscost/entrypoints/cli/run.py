@@ -26,6 +26,10 @@ def _read_event(path: str | None) -> dict[str, Any]:
         raise InputError(f"cannot read: {exc.strerror}", where=where) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not JSON: {exc.msg} (line {exc.lineno})", where=where) from None
+    except UnicodeDecodeError:
+        raise InputError("not UTF-8 text", where=where) from None
+    except RecursionError:  # the json module nests by recursion: [[[[...]]]] 100,000 deep
+        raise InputError("not JSON an event can be: nested too deeply", where=where) from None
     if not isinstance(event, dict):
         raise InputError("an event is a JSON object", where=where)
     return event

@@ -154,13 +154,12 @@ def import_(settings: Settings, file: str, dry_run: bool) -> None:
     without a usage map (the original's `state` item) are skipped and counted. Everything is validated
     before anything is written: a bad record stops the import, naming its file and line.
     """
-    from awscost.usage.transfer import import_items, read_items
+    from awscost.usage.transfer import read_items, write_items
 
-    if dry_run:
-        result = read_items(file)
-    else:
+    result = read_items(file)  # the whole file checked before the store is opened (or created)
+    if not dry_run:
         with opened(settings, must_exist=False) as store:
-            result = import_items(store, file)
+            write_items(store, result)
     click.echo(f"read {result.records} records from {result.source}")
     verb = "would import" if dry_run else "imported"
     extra = f" ({result.legacy} converted from the original format)" if result.legacy else ""
