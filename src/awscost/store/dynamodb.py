@@ -10,19 +10,20 @@ Numbers travel as Decimal (boto3 requires it) and come back as int when integral
 from __future__ import annotations
 
 import random
+import re
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from awscost.core.errors import InputError, StoreError
+from awscost.core.errors import ConfigError, InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
 from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
 
@@ -90,6 +91,62 @@ def item_from_dynamo(raw: Mapping[str, Any]) -> UsageItem:
     return UsageItem.from_json(deserialize_item(raw))
 
 
+URL_OPTIONS = ("region", "map_table", "endpoint_url", "max_attempts")
+DEFAULT_MAX_ATTEMPTS = 8
+MAX_ATTEMPTS_RANGE = (0, 100)  # botocore refuses < 0; more than 100 retries only hides an outage
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")  # DynamoDB's rule for table names
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """The table and the options of a DynamoDB store URL, each checked here so that a bad one is a
+    configuration error naming it (exit 2), never botocore's traceback or a failure on first use."""
+    parts = urlsplit(url)
+    if parts.scheme != "dynamodb" or not parts.netloc:
+        raise ConfigError(
+            f"bad DynamoDB store URL {url!r}", param="store", hint="use dynamodb://TABLE?region=REGION"
+        )
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ConfigError(f"bad options {parts.query!r} in store URL {url!r}", param="store") from None
+    params = dict(pairs)
+    unknown = sorted(set(params) - set(URL_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} in store URL {url!r}",
+            param="store",
+            hint=f"known: {', '.join(URL_OPTIONS)}",
+        )
+
+    def bad(option: str, why: str) -> ConfigError:
+        return ConfigError(f"{option}={params[option]!r} in store URL {url!r} {why}", param="store")
+
+    for option, value in params.items():
+        if not value:
+            raise bad(option, "is empty")
+    for option, name in (("table", parts.netloc), ("map_table", params.get("map_table"))):
+        if name is not None and not _TABLE_NAME.fullmatch(name):
+            what = f"table name {name!r}" if option == "table" else f"map_table={name!r}"
+            raise ConfigError(
+                f"{what} in store URL {url!r} is not a DynamoDB table name",
+                param="store",
+                hint="3 to 255 letters, digits, '_', '-' or '.'",
+            )
+    if "region" in params and not _REGION.fullmatch(params["region"]):
+        raise bad("region", "is not a region name (like us-east-1)")
+    if "max_attempts" in params:
+        lo, hi = MAX_ATTEMPTS_RANGE
+        value = params["max_attempts"]
+        if not (value.isascii() and value.isdigit() and lo <= int(value) <= hi):
+            raise bad("max_attempts", f"is not a whole number from {lo} to {hi}")
+    if "endpoint_url" in params:
+        endpoint = urlsplit(params["endpoint_url"])
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
+            raise bad("endpoint_url", "is not an http(s):// URL")
+    return {"table": parts.netloc, **params}
+
+
 class DynamoDBStore(Closing):
     def __init__(
         self,
@@ -99,17 +156,8 @@ class DynamoDBStore(Closing):
         sleep: Callable[[float], None] = _time.sleep,
     ) -> None:
         self.url = url
-        parts = urlsplit(url)
-        if parts.scheme != "dynamodb" or not parts.netloc:
-            raise StoreError(f"bad DynamoDB store URL {url!r}", hint="use dynamodb://TABLE?region=REGION")
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        unknown = set(params) - {"region", "map_table", "endpoint_url", "max_attempts"}
-        if unknown:
-            raise StoreError(
-                f"unknown parameter(s) {', '.join(sorted(unknown))} in store URL {url!r}",
-                hint="known: region, map_table, endpoint_url, max_attempts",
-            )
-        self.table = parts.netloc
+        params = parse_url(url)
+        self.table = params["table"]
         self.map_table = params.get("map_table") or f"{self.table}Map"
         self._sleep = sleep
         self.unprocessed_retries = 0  # rounds of UnprocessedItems re-sent, for the curious caller
@@ -117,12 +165,11 @@ class DynamoDBStore(Closing):
             self.client = client
             self.region = params.get("region") or client.meta.region_name
             return
-        try:
-            max_attempts = int(params.get("max_attempts", "8"))
-        except ValueError:
-            raise StoreError(f"max_attempts must be an integer in {url!r}") from None
         config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            retries={
+                "mode": "adaptive",
+                "max_attempts": int(params.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            },
             connect_timeout=5,
             read_timeout=30,
             max_pool_connections=32,
@@ -443,5 +490,6 @@ def _matches(item: UsageItem, kind: str | None, account: str | None, region: str
     )
 
 
-def open_dynamodb(url: str) -> DynamoDBStore:
+def open_dynamodb(url: str, *, read_only: bool = False) -> DynamoDBStore:
+    """`read_only` changes nothing here: opening a DynamoDB store writes nothing, reads write nothing."""
     return DynamoDBStore(url)
