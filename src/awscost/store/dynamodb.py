@@ -4,7 +4,9 @@ URL parameters: `region` (else the standard AWS environment), `map_table` (defau
 `endpoint_url` (else AWS_ENDPOINT_URL / real AWS), `max_attempts` (botocore retries, default 8).
 
 Items: `awsResource` (S, partition key), `time` (S, sort key), `usage` (M of N), attrs as further attributes.
-Numbers travel as Decimal (boto3 requires it) and come back as int when integral, else float.
+Numbers travel as Decimal (boto3 requires it) and come back as int when integral, else float. An item above
+DynamoDB's 400 KB limit is stored as a head and parts under the key scheme of `dynamodb_parts`, and read
+back whole by `query` and `get`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,16 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, 
 
 from awscost.core.errors import ConfigError, InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import (
+    Closing,
+    ItemsRejected,
+    StoreInfo,
+    UsageItem,
+    ceil_hour,
+    plain_value,
+    split_resource,
+)
+from awscost.store.dynamodb_parts import PARTS, RANGE_END, SEP, Assembler, split_item
 
 BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
 MAX_UNPROCESSED_ROUNDS = 10
@@ -87,8 +98,12 @@ def item_to_dynamo(item: UsageItem) -> dict[str, Any]:
     return serialize_item(out)
 
 
-def item_from_dynamo(raw: Mapping[str, Any]) -> UsageItem:
-    return UsageItem.from_json(deserialize_item(raw))
+def item_from_dynamo(raw: Mapping[str, Any], rest: Mapping[str, Any] | None = None) -> UsageItem:
+    """A stored item; `rest`: the attributes of a split item kept in its parts (already plain)."""
+    plain = deserialize_item({k: v for k, v in raw.items() if k != PARTS})
+    if rest:
+        plain.update(rest)
+    return UsageItem.from_json(plain)
 
 
 URL_OPTIONS = ("region", "map_table", "endpoint_url", "max_attempts")
@@ -147,6 +162,18 @@ def parse_url(url: str) -> dict[str, str]:
     return {"table": parts.netloc, **params}
 
 
+class _Refused(Exception):
+    """DynamoDB refused a write request's data (ValidationException); `reason` is its message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _decode_value(value: Mapping[str, Any]) -> Any:
+    return from_dynamo_value(_deserializer.deserialize(dict(value)))  # type: ignore[arg-type]
+
+
 class DynamoDBStore(Closing):
     def __init__(
         self,
@@ -193,10 +220,21 @@ class DynamoDBStore(Closing):
         return f"dynamodb table {table or self.table} ({self.region})"
 
     def _call(self, op: str, table: str, **kw: Any) -> dict[str, Any]:
+        return self._invoke(op, table, kw, refusable=False)
+
+    def _call_refusable(self, op: str, table: str, **kw: Any) -> dict[str, Any]:
+        """As `_call`, but a ValidationException (this request's data is refused: too large ...) raises
+        _Refused for the caller to isolate; every other error is a StoreError."""
+        return self._invoke(op, table, kw, refusable=True)
+
+    def _invoke(self, op: str, table: str, kw: dict[str, Any], *, refusable: bool) -> dict[str, Any]:
         try:
             result: dict[str, Any] = getattr(self.client, op)(**kw)
             return result
         except ClientError as exc:
+            err = exc.response.get("Error", {})
+            if refusable and err.get("Code") == "ValidationException":
+                raise _Refused(str(err.get("Message") or "ValidationException")) from None
             raise self._client_error(exc, table) from None
         except NoCredentialsError:
             raise StoreError(
@@ -264,22 +302,60 @@ class DynamoDBStore(Closing):
         return True
 
     def put_items(self, items: Iterable[UsageItem]) -> int:
+        """Write every item that can be stored; an item above DynamoDB's 400 KB is written in parts (see
+        dynamodb_parts). One that cannot be stored at all never stops the others: they are written, then
+        ItemsRejected names it."""
         # Dedupe on the key (last wins): BatchWriteItem rejects a batch holding one key twice.
-        by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        by_key: dict[tuple[str, str], UsageItem] = {}
         for it in items:
-            by_key[(it.aws_resource, it.time_key)] = item_to_dynamo(it)
-        requests = [{"PutRequest": {"Item": raw}} for raw in by_key.values()]
-        for start in range(0, len(requests), BATCH_LIMIT):
-            self._batch_write(self.table, requests[start : start + BATCH_LIMIT])
-        return len(requests)
+            by_key[(it.aws_resource, it.time_key)] = it
+        rejected: dict[tuple[str, str], str] = {}
+        encoded: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for key, it in by_key.items():
+            try:
+                encoded[key] = split_item(item_to_dynamo(it), _decode_value, where=f"{key[0]} {key[1]}")
+            except InputError as exc:
+                rejected[key] = exc.message
+        # Parts first, then heads (and whole items): a head is visible only once its parts are.
+        parts = [(key, raw) for key, raws in encoded.items() for raw in raws[:-1]]
+        rejected.update(self._write(parts))
+        heads = [(key, raws[-1]) for key, raws in encoded.items() if key not in rejected]
+        rejected.update(self._write(heads))
+        written = sum(1 for key in encoded if key not in rejected)
+        if rejected:
+            ordered = sorted((resource, time, reason) for (resource, time), reason in rejected.items())
+            raise ItemsRejected(written, ordered, where=self._where())
+        return written
 
-    def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> None:
+    def _write(self, keyed: list[tuple[tuple[str, str], dict[str, Any]]]) -> dict[tuple[str, str], str]:
+        """Batch-write the raw items; returns the keys of those DynamoDB refused, with its reason. A refused
+        batch (one bad item fails all 25) is written again one item at a time to find the bad one."""
+        refused: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keyed), BATCH_LIMIT):
+            chunk = keyed[start : start + BATCH_LIMIT]
+            reason = self._batch_write(self.table, [{"PutRequest": {"Item": raw}} for _, raw in chunk])
+            if reason is None:
+                continue
+            for key, raw in chunk:
+                if key in refused:
+                    continue
+                try:
+                    self._call_refusable("put_item", self.table, TableName=self.table, Item=raw)
+                except _Refused as exc:
+                    refused[key] = exc.reason
+        return refused
+
+    def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> str | None:
+        """None when every request is written; DynamoDB's reason when it refused the batch as invalid."""
         pending = {table: requests}
         for attempt in range(MAX_UNPROCESSED_ROUNDS + 1):
-            result = self._call("batch_write_item", table, RequestItems=pending)
+            try:
+                result = self._call_refusable("batch_write_item", table, RequestItems=pending)
+            except _Refused as exc:
+                return exc.reason
             pending = {t: r for t, r in (result.get("UnprocessedItems") or {}).items() if r}
             if not pending:
-                return
+                return None
             if attempt == MAX_UNPROCESSED_ROUNDS:
                 break
             self.unprocessed_retries += 1
@@ -314,6 +390,8 @@ class DynamoDBStore(Closing):
         hi = format_hour(ceil_hour(until) - timedelta(hours=1)) if until is not None else None
         if lo is not None and hi is not None and lo > hi:
             return
+        if hi is not None:
+            hi += RANGE_END  # the last hour's parts (`hour#001` ...) too
         names: dict[str, str] = {"#t": "time", "#r": "awsResource"}
         values: dict[str, Any] = {}
         time_cond = None
@@ -338,7 +416,7 @@ class DynamoDBStore(Closing):
                 ExpressionAttributeValues=values,
                 ConsistentRead=True,
             )
-            yield from (i for i in self._decode(raws) if _matches(i, kind, account, region))
+            yield from (i for i in self._decode(raws, ordered=True) if _matches(i, kind, account, region))
             return
 
         filters = [time_cond] if time_cond else []
@@ -363,15 +441,15 @@ class DynamoDBStore(Closing):
                 ExpressionAttributeNames=used,
                 ExpressionAttributeValues=values,
             )
-        scanned = self._decode(self._paginate("scan", self.table, **kw))
+        scanned = self._decode(self._paginate("scan", self.table, **kw), ordered=False)
         found = [i for i in scanned if _matches(i, kind, account, region)]
         found.sort(key=lambda i: (i.aws_resource, i.time))
         yield from found
 
-    def _decode(self, raws: Iterable[Mapping[str, Any]]) -> Iterator[UsageItem]:
-        for raw in raws:
+    def _decode(self, raws: Iterable[Mapping[str, Any]], *, ordered: bool) -> Iterator[UsageItem]:
+        for raw, rest in Assembler(where=self._where(), ordered=ordered).feed(raws):
             try:
-                yield item_from_dynamo(raw)
+                yield item_from_dynamo(raw, rest)
             except (InputError, KeyError):
                 # Not an item of ours (the original system's `state` item ...); `usage import` migrates those.
                 continue
@@ -385,7 +463,20 @@ class DynamoDBStore(Closing):
             ConsistentRead=True,
         )
         raw = result.get("Item")
-        return item_from_dynamo(raw) if raw else None
+        if not raw:
+            return None
+        if PARTS not in raw:
+            return item_from_dynamo(raw)
+        parts = self._paginate(
+            "query",
+            self.table,
+            KeyConditionExpression="#r = :r AND begins_with(#t, :p)",
+            ExpressionAttributeNames={"#r": "awsResource", "#t": "time"},
+            ExpressionAttributeValues={":r": {"S": aws_resource}, ":p": {"S": format_hour(time) + SEP}},
+            ConsistentRead=True,
+        )
+        found = list(self._decode([raw, *parts], ordered=True))
+        return found[0] if found else None
 
     def resources(self) -> list[str]:
         seen: set[str] = set()
@@ -478,7 +569,7 @@ class DynamoDBStore(Closing):
                 return total
 
     def count_items(self) -> int:
-        """Items in the usage table, foreign ones included, by a COUNT scan."""
+        """Items in the usage table, foreign ones and the parts of split items included, by a COUNT scan."""
         return self._count(self.table)
 
 

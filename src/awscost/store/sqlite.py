@@ -19,9 +19,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from awscost.core.errors import ConfigError, StoreError
+from awscost.core.errors import ConfigError, InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import (
+    Closing,
+    ItemsRejected,
+    StoreInfo,
+    UsageItem,
+    ceil_hour,
+    plain_value,
+    split_resource,
+)
 
 SCHEMA_VERSION = 1
 
@@ -185,39 +193,57 @@ class SqliteStore(Closing):
         """Tables are created on open; nothing more to do."""
 
     def put_items(self, items: Iterable[UsageItem]) -> int:
+        """Write every item that can be stored, in one transaction; one that cannot (a value no store
+        holds, text above SQLite's length limit) never stops the others: they are written, then
+        ItemsRejected names it."""
         # Keyed like DynamoDB's batch (last wins), so both backends count the same items written.
         by_key: dict[tuple[str, str], tuple[str, ...]] = {}
+        rejected: dict[tuple[str, str], str] = {}
+        limit = self._conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         for it in items:
-            where = f"{it.aws_resource} {it.time_key}"
-            split_resource(it.aws_resource)
-            by_key[(it.aws_resource, it.time_key)] = (
-                it.aws_resource,
-                it.time_key,
-                it.kind,
-                it.account,
-                it.region,
-                _dumps(dict(it.usage), where),
-                _dumps(dict(it.attrs), where),
-            )
-        rows = list(by_key.values())
-        if not rows:
-            return 0
-        with self._lock:
+            key = (it.aws_resource, it.time_key)
+            rejected.pop(key, None)
+            by_key.pop(key, None)
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                split_resource(it.aws_resource)
+                row = (
+                    it.aws_resource,
+                    it.time_key,
+                    it.kind,
+                    it.account,
+                    it.region,
+                    _dumps(dict(it.usage), f"{key[0]} {key[1]}"),
+                    _dumps(dict(it.attrs), f"{key[0]} {key[1]}"),
+                )
+            except InputError as exc:
+                rejected[key] = exc.message
+                continue
+            longest = max(len(row[5].encode("utf-8")), len(row[6].encode("utf-8")))
+            if longest > limit:
+                rejected[key] = f"{longest} bytes of JSON, more than SQLite's limit of {limit}"
+                continue
+            by_key[key] = row
+        rows = list(by_key.values())
+        if rows:
+            with self._lock:
                 try:
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO usage"
-                        " (awsResource, time, kind, account, region, usage, attrs)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._error(exc, "cannot write") from None
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        self._conn.executemany(
+                            "INSERT OR REPLACE INTO usage"
+                            " (awsResource, time, kind, account, region, usage, attrs)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            rows,
+                        )
+                    except BaseException:
+                        self._conn.execute("ROLLBACK")
+                        raise
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise self._error(exc, "cannot write") from None
+        if rejected:
+            ordered = sorted((resource, time, reason) for (resource, time), reason in rejected.items())
+            raise ItemsRejected(len(rows), ordered, where=self.path)
         return len(rows)
 
     def query(
