@@ -11,6 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from awscost.core.errors import StoreError
 from awscost.store import Store, UsageItem, open_store
@@ -119,7 +121,7 @@ def test_item_size_counts_names_and_values_as_dynamodb_does() -> None:
 def test_an_item_below_the_split_size_is_written_whole(aws: str) -> None:
     store = open_store(URL)
     store.init()
-    item = big_item(1450)  # ~380 KB: under SPLIT_OVER, one item as before
+    item = big_item(1300)  # ~345 KB: under SPLIT_OVER, one item as before
     from awscost.store.dynamodb import item_to_dynamo
 
     assert parts.ITEM_LIMIT * 0.8 < parts.item_size(item_to_dynamo(item)) <= parts.SPLIT_OVER
@@ -337,3 +339,41 @@ def test_org_totals_list_no_reservations() -> None:
     assert total is not None
     assert dict(total.usage) == {"linux-m5.large": 4}
     assert dict(total.attrs) == {"accounts": [A, B], "missing_accounts": []}
+
+
+# -- the split itself, over many shapes ------------------------------------------------------------------------
+
+
+# Examples of up to ~1 MB take a few hundred ms: the deadline of the ci profile, on every profile.
+@settings(
+    max_examples=15,
+    deadline=timedelta(seconds=10),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(
+    n=st.integers(0, 4000),
+    filler=st.text(min_size=0, max_size=8),
+    repeat=st.integers(0, 200_000),
+    usage_keys=st.integers(0, 20_000),
+    ordered=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
+@example(n=3000, filler="", repeat=0, usage_keys=0, ordered=True, seed=0)  # the reservations in 2 parts
+@example(n=0, filler="ü€😀", repeat=100_000, usage_keys=0, ordered=False, seed=1)  # UTF-8 cut between parts
+@example(n=10, filler="", repeat=0, usage_keys=15_000, ordered=True, seed=2)  # `usage` itself in the parts
+def test_split_items_are_below_the_limit_and_join_back_whole(
+    n: int, filler: str, repeat: int, usage_keys: int, ordered: bool, seed: int
+) -> None:
+    import random
+
+    from awscost.store.dynamodb import _decode_value, item_from_dynamo, item_to_dynamo
+
+    usage = {f"linux-m5.{i}xlarge:us-east-1{'abc'[i % 3]}": i for i in range(usage_keys)}
+    attrs = {"reservations": reservations(n, A), "note": filler * repeat, "accounts": [A, B]}
+    item = UsageItem("ri-ec2", "org", "us-east-1", T0, usage, attrs)
+    raws = parts.split_item(item_to_dynamo(item), _decode_value, where="test")
+    assert all(parts.item_size(r) <= parts.ITEM_LIMIT for r in raws)
+    assert (len(raws) > 1) == (parts.item_size(item_to_dynamo(item)) > parts.SPLIT_OVER)
+    stream = raws[-1:] + raws[:-1] if ordered else random.Random(seed).sample(raws, len(raws))
+    (joined,) = list(parts.Assembler(where="test", ordered=ordered).feed(stream))
+    assert item_from_dynamo(*joined) == item
