@@ -14,6 +14,7 @@ from botocore.stub import Stubber
 from awscost.aws.accounts import Account
 from awscost.core.config import Settings
 from awscost.store import open_store
+from awscost.store.base import listed
 from awscost.usage.collectors.base import CollectContext
 from awscost.usage.kinds import COLLECTORS, GLOBAL_KINDS, GLOBAL_REGION, resolve_kinds
 from awscost.usage.runner import run_collection
@@ -147,8 +148,11 @@ def test_runner_collects_sp_once_per_account_with_an_org_total(tmp_path: Any) ->
     expected = int(sum(p.commitment for p in owned) * 1_000_000)
     total = items[f"sp:{scenario.org_name}:global"]
     assert dict(total.usage) == {"compute/1y/no": expected}
-    assert [(d["id"], d["account"]) for d in total.attrs["savings_plans"]] == [
-        (p.id, p.account) for p in owned
-    ]
+    # The org total holds per-key totals; its plans are read from the accounts' items.
+    assert "savings_plans" not in total.attrs
+    with open_store(f"sqlite:///{tmp_path / 'sp.db'}") as again:
+        assert [(d["id"], d["account"]) for d in listed(again, total, "savings_plans")] == [
+            (p.id, p.account) for p in owned
+        ]
     assert dict(items[f"sp:{scenario.management.id}:global"].usage) == {"compute/1y/no": expected}
     assert all(not items[f"sp:{a}:global"].usage for a in scenario.account_ids if a != scenario.management.id)

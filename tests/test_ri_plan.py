@@ -22,7 +22,9 @@ END = datetime(2026, 11, 20, 23, tzinfo=UTC)
 HOURS = 30 * 24
 
 
-def fill(path: Path) -> str:
+def fill(path: Path, *, listed_by_accounts: bool = False) -> str:
+    """`listed_by_accounts`: the collector's shape, the org total holding per-key totals and two accounts'
+    items listing the reservations; else the org total lists them itself (an older store, an import)."""
     url = f"sqlite:///{path / 'plan.db'}"
     store = open_store(url)
     start = END - timedelta(hours=HOURS - 1)
@@ -75,16 +77,23 @@ def fill(path: Path) -> str:
             "offering_type": "No Upfront",
         },
     ]
-    items.append(
-        UsageItem(
-            "ri-ec2",
-            ORG,
-            "us-east-1",
-            END.replace(hour=0),
-            {"linux-m5.large": 3, "windows-r5.large": 1},
-            {"reservations": reservations},
-        )
-    )
+    owned = {"linux-m5.large": 3, "windows-r5.large": 1}
+    if listed_by_accounts:
+        mine, theirs = reservations[:1], reservations[1:]
+        accounts = {"111122223333": mine, "222233334444": theirs}
+        for account, listed in accounts.items():
+            usage: dict[str, int] = {}
+            for r in listed:
+                usage[r["key"]] = usage.get(r["key"], 0) + int(str(r["count"]))
+            items.append(
+                UsageItem(
+                    "ri-ec2", account, "us-east-1", END.replace(hour=0), usage, {"reservations": listed}
+                )
+            )
+        attrs: dict[str, Any] = {"accounts": sorted(accounts), "missing_accounts": []}
+    else:
+        attrs = {"reservations": reservations}
+    items.append(UsageItem("ri-ec2", ORG, "us-east-1", END.replace(hour=0), owned, attrs))
     store.put_items(items)
     store.close()
     return url
@@ -99,6 +108,14 @@ def test_key_info_and_concrete_units() -> None:
     assert not key_info("rds", "db.r5.large:sqlserver-se").flexible
     assert concrete_units(28, {"m5.xlarge": 8, "m5.large": 4}) == [("m5.xlarge", 3), ("m5.large", 1)]
     assert concrete_units(30, {"m5.xlarge": 8, "m5.large": 4}) == [("m5.xlarge", 3), ("m5.large", 1)]
+
+
+def test_owned_reservations_of_an_org_total_come_from_its_accounts_items(tmp_path: Path) -> None:
+    store = open_store(fill(tmp_path, listed_by_accounts=True))
+    result = plan_from_store(store, org_name=ORG, book=snapshot_book(), until=END, lookback_days=30)
+    m5 = next(r for r in result.rows if r.key == "linux-m5.*")
+    assert m5.owned == 12 and m5.expiring_30d == 4 and m5.expiring_90d == 4  # ri-b, in the second account
+    assert m5.recommended == 24  # as when the org total listed them itself (below)
 
 
 def test_plan_rows_from_a_store(tmp_path: Path) -> None:
@@ -441,3 +458,35 @@ def test_dynamodb_three_year_term_and_a_region_without_that_offering(tmp_path: P
     assert write.recommended is None and "no 3y partial-upfront offering for write_capacity" in str(
         write.note
     )
+
+
+def test_owned_savings_plans_of_an_org_total_come_from_its_accounts_items(tmp_path: Path) -> None:
+    from awscost.planning.joint import owned_savings_plans
+
+    day = END.replace(hour=0)
+    plan = {"id": "sp-1", "key": "compute/1y/no", "type": "Compute", "commitment": "1.25"}
+    soon = {**plan, "id": "sp-2", "commitment": "0.5", "end": "2026-12-01T00:00:00Z"}
+    store = open_store(f"sqlite:///{tmp_path / 'sp.db'}")
+    store.put_items(
+        [
+            UsageItem(
+                "sp", "111122223333", "global", day, {"compute/1y/no": 1_250_000}, {"savings_plans": [plan]}
+            ),
+            UsageItem(
+                "sp", "222233334444", "global", day, {"compute/1y/no": 500_000}, {"savings_plans": [soon]}
+            ),
+            UsageItem(
+                "sp",
+                ORG,
+                "global",
+                day,
+                {"compute/1y/no": 1_750_000},
+                {"accounts": ["111122223333", "222233334444"], "missing_accounts": []},
+            ),
+        ]
+    )
+    (own,) = owned_savings_plans(store, ORG, now=END, end=END + timedelta(hours=1), renew_days=30)
+    assert (own.key, own.now, own.counted, own.expiring_30) == (
+        "compute/1y/no", Decimal("1.75"), Decimal("1.25"), Decimal("0.5"),
+    )  # fmt: skip
+    assert [p["id"] for p in own.plans] == ["sp-1", "sp-2"]

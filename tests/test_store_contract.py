@@ -160,11 +160,14 @@ def test_attrs_and_numbers_round_trip(store: Store) -> None:
     assert got.to_json() == it.to_json()
 
 
-def test_nan_is_refused(store: Store) -> None:
-    from awscost.core.errors import InputError
+def test_nan_is_refused_and_the_other_items_written(store: Store) -> None:
+    from awscost.store.base import ItemsRejected
 
-    with pytest.raises(InputError, match="nan"):
-        store.put_items([item(usage={"x": float("nan")})])
+    with pytest.raises(
+        ItemsRejected, match=r"1 item\(s\) not stored, 1 written: .*number nan cannot be stored"
+    ):
+        store.put_items([item(usage={"x": float("nan")}), item(hour=1)])
+    assert keys(store.query()) == [("ec2:111111111111:us-east-1", "2026-11-26T11:00:00Z")]
 
 
 def test_map_put_get_scan(store: Store) -> None:

@@ -207,7 +207,7 @@ def test_user_errors_are_one_line(tmp_path: Path, db: str, capsys: pytest.Captur
     code, err = _main(["store", "info", "--store", f"sqlite:///{corrupt}"], capsys)
     assert code == 3 and err.startswith(f"awscost: error: {corrupt}: cannot open: file is not a database")
     code, err = _main(["usage", "show", "--store", "mysql://x"], capsys)
-    assert code == 3 and "unknown store URL scheme 'mysql'" in err
+    assert code == 2 and "unknown store URL scheme 'mysql'" in err
 
 
 def test_missing_dynamodb_table_says_run_init(aws: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -23,6 +23,7 @@ from awscost.core.errors import InputError
 from awscost.core.timeutil import parse_time
 from awscost.planning import commitments, ri
 from awscost.planning.pricing.book import TERM_HOURS, PriceBook
+from awscost.store.base import listed
 from awscost.usage import kinds as catalog
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ def owned_savings_plans(
     if latest is None:
         return []
     out: dict[str, OwnedCommitment] = {}
-    details = list(latest.attrs.get("savings_plans") or [])
+    details = listed(store, latest, "savings_plans")  # an org total's: its accounts' items of that hour
     for plan in details:
         key = str(plan.get("key"))
         own = out.setdefault(key, OwnedCommitment(key))

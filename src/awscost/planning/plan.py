@@ -32,6 +32,7 @@ from awscost.planning.pricing.book import (
     is_derived_label,
 )
 from awscost.planning.stats import build_matrix, to_int16
+from awscost.store.base import listed
 from awscost.usage import kinds as catalog
 
 CENT = Decimal("0.01")
@@ -209,7 +210,7 @@ def _owned_by_group(
     out: dict[str, Owned] = {}
     if latest is None:
         return out
-    details: list[dict[str, Any]] = list(latest.attrs.get("reservations") or [])
+    details = listed(store, latest, "reservations")  # an org total's: its accounts' items of that hour
     by_key: dict[str, list[dict[str, Any]]] = {}
     for r in details:
         by_key.setdefault(str(r.get("key")), []).append(r)

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from awscost.core.errors import StoreError
+from awscost.core.errors import ConfigError, StoreError
 from awscost.core.registry import Registry
 from awscost.core.timeutil import format_hour
 from awscost.store.base import Store, UsageItem, split_resource
 
-# scheme -> "module:factory"; the factory takes the URL and returns a Store. Imported lazily.
-BACKENDS: Registry[Callable[[str], Store]] = Registry("store backend")
+# scheme -> "module:factory"; the factory takes the URL and `read_only` and returns a Store. Imported lazily.
+BACKENDS: Registry[Callable[..., Store]] = Registry("store backend")
 BACKENDS.add("sqlite", "awscost.store.sqlite:open_sqlite")
 BACKENDS.add("dynamodb", "awscost.store.dynamodb:open_dynamodb")
 
@@ -35,16 +35,19 @@ def store_exists(url: str) -> bool:
     return path == ":memory:" or Path(path).expanduser().exists()
 
 
-def open_store(url: str, *, must_exist: bool = False) -> Store:
+def open_store(url: str, *, must_exist: bool = False, read_only: bool = False) -> Store:
     """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
-    is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway)."""
+    is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway).
+    `read_only` (implies `must_exist`): nothing is written on open either (SQLite opens the file read-only:
+    no lock is waited for, no table is added to a database that is not a store)."""
     scheme = urlsplit(url).scheme
     if scheme not in BACKENDS:
-        raise StoreError(
+        raise ConfigError(
             f"unknown store URL scheme {scheme!r} in {url!r}",
+            param="store",
             hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
         )
-    if must_exist and not store_exists(url):
+    if (must_exist or read_only) and not store_exists(url):
         from awscost.store.sqlite import sqlite_path
 
         raise StoreError(
@@ -52,7 +55,7 @@ def open_store(url: str, *, must_exist: bool = False) -> Store:
             where=sqlite_path(url),
             hint="collect first (the collect job, or the demo), or point the store setting at an existing one",
         )
-    return BACKENDS.get(scheme)(url)
+    return BACKENDS.get(scheme)(url, read_only=read_only)
 
 
 def store_info(store: Store) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
-from awscost.core.errors import InputError
+from awscost.core.errors import InputError, StoreError
 from awscost.core.timeutil import floor_hour, format_hour, parse_hour
 
 Number = int | float
@@ -105,6 +105,39 @@ class Store(Protocol):
     def __enter__(self) -> Store: ...
 
     def __exit__(self, *exc: object) -> None: ...
+
+
+class ItemsRejected(StoreError):
+    """Some items of one `put_items` could not be stored (a value no backend can hold, an item DynamoDB
+    refused); every other item of that call was written. `written` counts those, `rejected` names the others
+    as (awsResource, time, reason)."""
+
+    def __init__(self, written: int, rejected: list[tuple[str, str, str]], *, where: str) -> None:
+        self.written = written
+        self.rejected = rejected
+        resource, time, reason = rejected[0]
+        more = f" (and {len(rejected) - 1} more)" if len(rejected) > 1 else ""
+        super().__init__(
+            f"{len(rejected)} item(s) not stored, {written} written: {resource} {time}: {reason}{more}",
+            where=where,
+        )
+
+
+def listed(store: Store, item: UsageItem, name: str) -> list[dict[str, Any]]:
+    """The per-commitment details `attrs[name]` ("reservations", "savings_plans") of `item`. An org-wide total
+    holds per-key totals only (one item per org and hour stays far below DynamoDB's 400 KB whatever the number
+    of reservations): its details are those of the account items it sums (`attrs["accounts"]`), of the same
+    hour, each with its "account". An item that lists its own (an account's, an older org total) gives those."""
+    own = item.attrs.get(name)
+    accounts = item.attrs.get("accounts")
+    if own is not None or item.account.isdigit() or not isinstance(accounts, list):
+        return list(own or [])
+    out: list[dict[str, Any]] = []
+    for account in accounts:
+        found = store.get(f"{item.kind}:{account}:{item.region}", item.time)
+        if found is not None:
+            out.extend({**entry, "account": str(account)} for entry in found.attrs.get(name) or [])
+    return out
 
 
 class Closing:

@@ -4,27 +4,39 @@ URL parameters: `region` (else the standard AWS environment), `map_table` (defau
 `endpoint_url` (else AWS_ENDPOINT_URL / real AWS), `max_attempts` (botocore retries, default 8).
 
 Items: `awsResource` (S, partition key), `time` (S, sort key), `usage` (M of N), attrs as further attributes.
-Numbers travel as Decimal (boto3 requires it) and come back as int when integral, else float.
+Numbers travel as Decimal (boto3 requires it) and come back as int when integral, else float. An item above
+DynamoDB's 400 KB limit is stored as a head and parts under the key scheme of `dynamodb_parts`, and read
+back whole by `query` and `get`.
 """
 
 from __future__ import annotations
 
 import random
+import re
 import time as _time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import boto3
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from awscost.core.errors import InputError, StoreError
+from awscost.core.errors import ConfigError, InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import (
+    Closing,
+    ItemsRejected,
+    StoreInfo,
+    UsageItem,
+    ceil_hour,
+    plain_value,
+    split_resource,
+)
+from awscost.store.dynamodb_parts import PARTS, RANGE_END, SEP, Assembler, split_item
 
 BATCH_LIMIT = 25  # AWS's BatchWriteItem limit (moto accepts 26; AWS does not)
 MAX_UNPROCESSED_ROUNDS = 10
@@ -86,8 +98,80 @@ def item_to_dynamo(item: UsageItem) -> dict[str, Any]:
     return serialize_item(out)
 
 
-def item_from_dynamo(raw: Mapping[str, Any]) -> UsageItem:
-    return UsageItem.from_json(deserialize_item(raw))
+def item_from_dynamo(raw: Mapping[str, Any], rest: Mapping[str, Any] | None = None) -> UsageItem:
+    """A stored item; `rest`: the attributes of a split item kept in its parts (already plain)."""
+    plain = deserialize_item({k: v for k, v in raw.items() if k != PARTS})
+    if rest:
+        plain.update(rest)
+    return UsageItem.from_json(plain)
+
+
+URL_OPTIONS = ("region", "map_table", "endpoint_url", "max_attempts")
+DEFAULT_MAX_ATTEMPTS = 8
+MAX_ATTEMPTS_RANGE = (0, 100)  # botocore refuses < 0; more than 100 retries only hides an outage
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.-]{3,255}")  # DynamoDB's rule for table names
+_REGION = re.compile(r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?")  # botocore's own check
+
+
+def parse_url(url: str) -> dict[str, str]:
+    """The table and the options of a DynamoDB store URL, each checked here so that a bad one is a
+    configuration error naming it (exit 2), never botocore's traceback or a failure on first use."""
+    parts = urlsplit(url)
+    if parts.scheme != "dynamodb" or not parts.netloc:
+        raise ConfigError(
+            f"bad DynamoDB store URL {url!r}", param="store", hint="use dynamodb://TABLE?region=REGION"
+        )
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise ConfigError(f"bad options {parts.query!r} in store URL {url!r}", param="store") from None
+    params = dict(pairs)
+    unknown = sorted(set(params) - set(URL_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(unknown)} in store URL {url!r}",
+            param="store",
+            hint=f"known: {', '.join(URL_OPTIONS)}",
+        )
+
+    def bad(option: str, why: str) -> ConfigError:
+        return ConfigError(f"{option}={params[option]!r} in store URL {url!r} {why}", param="store")
+
+    for option, value in params.items():
+        if not value:
+            raise bad(option, "is empty")
+    for option, name in (("table", parts.netloc), ("map_table", params.get("map_table"))):
+        if name is not None and not _TABLE_NAME.fullmatch(name):
+            what = f"table name {name!r}" if option == "table" else f"map_table={name!r}"
+            raise ConfigError(
+                f"{what} in store URL {url!r} is not a DynamoDB table name",
+                param="store",
+                hint="3 to 255 letters, digits, '_', '-' or '.'",
+            )
+    if "region" in params and not _REGION.fullmatch(params["region"]):
+        raise bad("region", "is not a region name (like us-east-1)")
+    if "max_attempts" in params:
+        lo, hi = MAX_ATTEMPTS_RANGE
+        value = params["max_attempts"]
+        if not (value.isascii() and value.isdigit() and lo <= int(value) <= hi):
+            raise bad("max_attempts", f"is not a whole number from {lo} to {hi}")
+    if "endpoint_url" in params:
+        endpoint = urlsplit(params["endpoint_url"])
+        if endpoint.scheme not in ("http", "https") or not endpoint.netloc:
+            raise bad("endpoint_url", "is not an http(s):// URL")
+    return {"table": parts.netloc, **params}
+
+
+class _Refused(Exception):
+    """DynamoDB refused a write request's data (ValidationException); `reason` is its message."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _decode_value(value: Mapping[str, Any]) -> Any:
+    return from_dynamo_value(_deserializer.deserialize(dict(value)))  # type: ignore[arg-type]
 
 
 class DynamoDBStore(Closing):
@@ -99,17 +183,8 @@ class DynamoDBStore(Closing):
         sleep: Callable[[float], None] = _time.sleep,
     ) -> None:
         self.url = url
-        parts = urlsplit(url)
-        if parts.scheme != "dynamodb" or not parts.netloc:
-            raise StoreError(f"bad DynamoDB store URL {url!r}", hint="use dynamodb://TABLE?region=REGION")
-        params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        unknown = set(params) - {"region", "map_table", "endpoint_url", "max_attempts"}
-        if unknown:
-            raise StoreError(
-                f"unknown parameter(s) {', '.join(sorted(unknown))} in store URL {url!r}",
-                hint="known: region, map_table, endpoint_url, max_attempts",
-            )
-        self.table = parts.netloc
+        params = parse_url(url)
+        self.table = params["table"]
         self.map_table = params.get("map_table") or f"{self.table}Map"
         self._sleep = sleep
         self.unprocessed_retries = 0  # rounds of UnprocessedItems re-sent, for the curious caller
@@ -117,12 +192,11 @@ class DynamoDBStore(Closing):
             self.client = client
             self.region = params.get("region") or client.meta.region_name
             return
-        try:
-            max_attempts = int(params.get("max_attempts", "8"))
-        except ValueError:
-            raise StoreError(f"max_attempts must be an integer in {url!r}") from None
         config = Config(
-            retries={"mode": "adaptive", "max_attempts": max_attempts},
+            retries={
+                "mode": "adaptive",
+                "max_attempts": int(params.get("max_attempts", DEFAULT_MAX_ATTEMPTS)),
+            },
             connect_timeout=5,
             read_timeout=30,
             max_pool_connections=32,
@@ -146,10 +220,21 @@ class DynamoDBStore(Closing):
         return f"dynamodb table {table or self.table} ({self.region})"
 
     def _call(self, op: str, table: str, **kw: Any) -> dict[str, Any]:
+        return self._invoke(op, table, kw, refusable=False)
+
+    def _call_refusable(self, op: str, table: str, **kw: Any) -> dict[str, Any]:
+        """As `_call`, but a ValidationException (this request's data is refused: too large ...) raises
+        _Refused for the caller to isolate; every other error is a StoreError."""
+        return self._invoke(op, table, kw, refusable=True)
+
+    def _invoke(self, op: str, table: str, kw: dict[str, Any], *, refusable: bool) -> dict[str, Any]:
         try:
             result: dict[str, Any] = getattr(self.client, op)(**kw)
             return result
         except ClientError as exc:
+            err = exc.response.get("Error", {})
+            if refusable and err.get("Code") == "ValidationException":
+                raise _Refused(str(err.get("Message") or "ValidationException")) from None
             raise self._client_error(exc, table) from None
         except NoCredentialsError:
             raise StoreError(
@@ -217,22 +302,60 @@ class DynamoDBStore(Closing):
         return True
 
     def put_items(self, items: Iterable[UsageItem]) -> int:
+        """Write every item that can be stored; an item above DynamoDB's 400 KB is written in parts (see
+        dynamodb_parts). One that cannot be stored at all never stops the others: they are written, then
+        ItemsRejected names it."""
         # Dedupe on the key (last wins): BatchWriteItem rejects a batch holding one key twice.
-        by_key: dict[tuple[str, str], dict[str, Any]] = {}
+        by_key: dict[tuple[str, str], UsageItem] = {}
         for it in items:
-            by_key[(it.aws_resource, it.time_key)] = item_to_dynamo(it)
-        requests = [{"PutRequest": {"Item": raw}} for raw in by_key.values()]
-        for start in range(0, len(requests), BATCH_LIMIT):
-            self._batch_write(self.table, requests[start : start + BATCH_LIMIT])
-        return len(requests)
+            by_key[(it.aws_resource, it.time_key)] = it
+        rejected: dict[tuple[str, str], str] = {}
+        encoded: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for key, it in by_key.items():
+            try:
+                encoded[key] = split_item(item_to_dynamo(it), _decode_value, where=f"{key[0]} {key[1]}")
+            except InputError as exc:
+                rejected[key] = exc.message
+        # Parts first, then heads (and whole items): a head is visible only once its parts are.
+        parts = [(key, raw) for key, raws in encoded.items() for raw in raws[:-1]]
+        rejected.update(self._write(parts))
+        heads = [(key, raws[-1]) for key, raws in encoded.items() if key not in rejected]
+        rejected.update(self._write(heads))
+        written = sum(1 for key in encoded if key not in rejected)
+        if rejected:
+            ordered = sorted((resource, time, reason) for (resource, time), reason in rejected.items())
+            raise ItemsRejected(written, ordered, where=self._where())
+        return written
 
-    def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> None:
+    def _write(self, keyed: list[tuple[tuple[str, str], dict[str, Any]]]) -> dict[tuple[str, str], str]:
+        """Batch-write the raw items; returns the keys of those DynamoDB refused, with its reason. A refused
+        batch (one bad item fails all 25) is written again one item at a time to find the bad one."""
+        refused: dict[tuple[str, str], str] = {}
+        for start in range(0, len(keyed), BATCH_LIMIT):
+            chunk = keyed[start : start + BATCH_LIMIT]
+            reason = self._batch_write(self.table, [{"PutRequest": {"Item": raw}} for _, raw in chunk])
+            if reason is None:
+                continue
+            for key, raw in chunk:
+                if key in refused:
+                    continue
+                try:
+                    self._call_refusable("put_item", self.table, TableName=self.table, Item=raw)
+                except _Refused as exc:
+                    refused[key] = exc.reason
+        return refused
+
+    def _batch_write(self, table: str, requests: list[dict[str, Any]]) -> str | None:
+        """None when every request is written; DynamoDB's reason when it refused the batch as invalid."""
         pending = {table: requests}
         for attempt in range(MAX_UNPROCESSED_ROUNDS + 1):
-            result = self._call("batch_write_item", table, RequestItems=pending)
+            try:
+                result = self._call_refusable("batch_write_item", table, RequestItems=pending)
+            except _Refused as exc:
+                return exc.reason
             pending = {t: r for t, r in (result.get("UnprocessedItems") or {}).items() if r}
             if not pending:
-                return
+                return None
             if attempt == MAX_UNPROCESSED_ROUNDS:
                 break
             self.unprocessed_retries += 1
@@ -267,6 +390,8 @@ class DynamoDBStore(Closing):
         hi = format_hour(ceil_hour(until) - timedelta(hours=1)) if until is not None else None
         if lo is not None and hi is not None and lo > hi:
             return
+        if hi is not None:
+            hi += RANGE_END  # the last hour's parts (`hour#001` ...) too
         names: dict[str, str] = {"#t": "time", "#r": "awsResource"}
         values: dict[str, Any] = {}
         time_cond = None
@@ -291,7 +416,7 @@ class DynamoDBStore(Closing):
                 ExpressionAttributeValues=values,
                 ConsistentRead=True,
             )
-            yield from (i for i in self._decode(raws) if _matches(i, kind, account, region))
+            yield from (i for i in self._decode(raws, ordered=True) if _matches(i, kind, account, region))
             return
 
         filters = [time_cond] if time_cond else []
@@ -316,15 +441,15 @@ class DynamoDBStore(Closing):
                 ExpressionAttributeNames=used,
                 ExpressionAttributeValues=values,
             )
-        scanned = self._decode(self._paginate("scan", self.table, **kw))
+        scanned = self._decode(self._paginate("scan", self.table, **kw), ordered=False)
         found = [i for i in scanned if _matches(i, kind, account, region)]
         found.sort(key=lambda i: (i.aws_resource, i.time))
         yield from found
 
-    def _decode(self, raws: Iterable[Mapping[str, Any]]) -> Iterator[UsageItem]:
-        for raw in raws:
+    def _decode(self, raws: Iterable[Mapping[str, Any]], *, ordered: bool) -> Iterator[UsageItem]:
+        for raw, rest in Assembler(where=self._where(), ordered=ordered).feed(raws):
             try:
-                yield item_from_dynamo(raw)
+                yield item_from_dynamo(raw, rest)
             except (InputError, KeyError):
                 # Not an item of ours (the original system's `state` item ...); `usage import` migrates those.
                 continue
@@ -338,7 +463,20 @@ class DynamoDBStore(Closing):
             ConsistentRead=True,
         )
         raw = result.get("Item")
-        return item_from_dynamo(raw) if raw else None
+        if not raw:
+            return None
+        if PARTS not in raw:
+            return item_from_dynamo(raw)
+        parts = self._paginate(
+            "query",
+            self.table,
+            KeyConditionExpression="#r = :r AND begins_with(#t, :p)",
+            ExpressionAttributeNames={"#r": "awsResource", "#t": "time"},
+            ExpressionAttributeValues={":r": {"S": aws_resource}, ":p": {"S": format_hour(time) + SEP}},
+            ConsistentRead=True,
+        )
+        found = list(self._decode([raw, *parts], ordered=True))
+        return found[0] if found else None
 
     def resources(self) -> list[str]:
         seen: set[str] = set()
@@ -431,7 +569,7 @@ class DynamoDBStore(Closing):
                 return total
 
     def count_items(self) -> int:
-        """Items in the usage table, foreign ones included, by a COUNT scan."""
+        """Items in the usage table, foreign ones and the parts of split items included, by a COUNT scan."""
         return self._count(self.table)
 
 
@@ -443,7 +581,8 @@ def _matches(item: UsageItem, kind: str | None, account: str | None, region: str
     )
 
 
-def open_dynamodb(url: str) -> DynamoDBStore:
+def open_dynamodb(url: str, *, read_only: bool = False) -> DynamoDBStore:
+    """`read_only` changes nothing here: opening a DynamoDB store writes nothing, reads write nothing."""
     return DynamoDBStore(url)
 
 
@@ -464,7 +603,7 @@ def table_arns(url: str) -> list[str]:
     parts = urlsplit(url)
     if parts.scheme != "dynamodb" or not parts.netloc:
         raise StoreError(f"bad DynamoDB store URL {url!r}", hint="use dynamodb://TABLE?region=REGION")
-    params = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    params = dict(parse_qsl(parts.query))  # the last value of a repeated key, as parse_url
     region = params.get("region") or "*"
     tables = (parts.netloc, params.get("map_table") or f"{parts.netloc}Map")
     return [f"arn:aws:dynamodb:{region}:*:table/{t}" for t in tables]

@@ -17,10 +17,19 @@ from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from awscost.core.errors import StoreError
+from awscost.core.errors import ConfigError, InputError, StoreError
 from awscost.core.timeutil import format_hour, parse_hour
-from awscost.store.base import Closing, StoreInfo, UsageItem, ceil_hour, plain_value, split_resource
+from awscost.store.base import (
+    Closing,
+    ItemsRejected,
+    StoreInfo,
+    UsageItem,
+    ceil_hour,
+    plain_value,
+    split_resource,
+)
 
 SCHEMA_VERSION = 1
 
@@ -47,12 +56,12 @@ PREFIX = "sqlite:///"
 
 def sqlite_path(url: str) -> str:
     """`sqlite:///a/b.db` -> `a/b.db`; `sqlite:////a/b.db` -> `/a/b.db`; `sqlite:///:memory:` as is."""
+    hint = "use sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:"
     if not url.startswith(PREFIX) or len(url) == len(PREFIX):
-        raise StoreError(
-            f"bad SQLite store URL {url!r}",
-            hint="use sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:",
-        )
-    return url[len(PREFIX) :].split("?", 1)[0]
+        raise ConfigError(f"bad SQLite store URL {url!r}", param="store", hint=hint)
+    if "?" in url:
+        raise ConfigError(f"a SQLite store URL takes no options: {url!r}", param="store", hint=hint)
+    return url[len(PREFIX) :]
 
 
 def _dumps(value: Any, where: str) -> str:
@@ -61,10 +70,14 @@ def _dumps(value: Any, where: str) -> str:
 
 
 class SqliteStore(Closing):
-    def __init__(self, url: str) -> None:
+    """`read_only`: open without writing anything (no tables created, no journal mode set), so that a reader
+    never waits for a writer's lock and never turns someone else's SQLite file into a store."""
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
         self.url = url
         path = sqlite_path(url)
         self.path = path if path == ":memory:" else str(Path(path).expanduser())
+        self.read_only = read_only
         self._lock = threading.RLock()
         self.page_size = 2000  # rows read per statement by query()
         self._conn = self._connect()
@@ -81,35 +94,84 @@ class SqliteStore(Closing):
         return StoreError(f"{doing}: {text}", where=self.path, hint=hint)
 
     def _connect(self) -> sqlite3.Connection:
-        if self.path != ":memory:":
+        memory = self.path == ":memory:"
+        read_only = self.read_only and not memory  # a private in-memory store has no one to disturb
+        if not read_only and not memory:
             try:
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create the directory: {exc.strerror}", where=self.path) from None
+        # mode=ro: SQLite itself refuses every write, the journal-mode switch and the DDL included.
+        target = f"file:{quote(str(Path(self.path).absolute()))}?mode=ro" if read_only else self.path
         try:
-            conn = sqlite3.connect(self.path, timeout=10.0, check_same_thread=False, isolation_level=None)
+            conn = sqlite3.connect(
+                target, timeout=10.0, check_same_thread=False, isolation_level=None, uri=read_only
+            )
         except sqlite3.Error as exc:
             raise self._error(exc, "cannot open") from None
         try:
-            if self.path != ":memory:":
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            conn.executescript(_SCHEMA)
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            version = self._schema_version(conn, tables) if tables or read_only else SCHEMA_VERSION
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"store schema {version} is newer than this awscost's ({SCHEMA_VERSION})",
+                    where=self.path,
+                    hint="upgrade awscost",
+                )
+            if tables and not memory:
+                self._check_integrity(conn)
+            if not read_only:
+                if not memory:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+                conn.execute(
+                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(SCHEMA_VERSION),),
+                )
+        except StoreError:
+            conn.close()
+            raise
         except sqlite3.Error as exc:
             conn.close()
             raise self._error(exc, "cannot open") from None
-        if row is None or int(row[0]) > SCHEMA_VERSION:
-            conn.close()
-            raise StoreError(
-                f"store schema {row[0] if row else '?'} is newer than this awscost's ({SCHEMA_VERSION})",
-                where=self.path,
-                hint="upgrade awscost",
-            )
         return conn
+
+    def _schema_version(self, conn: sqlite3.Connection, tables: set[str]) -> int:
+        """The store's schema version; a database without awscost's tables is someone else's (or empty
+        where only reading), and is refused before anything is written to it."""
+        row = None
+        if {"usage", "map", "meta"} <= tables:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is None or not str(row[0]).isdigit():
+            names = sorted(tables)
+            held = (
+                f"it holds tables {', '.join(names[:5])}{' ...' if len(names) > 5 else ''}" if names else ""
+            )
+            raise StoreError(
+                "not an awscost store" + (f" ({held})" if held else " (no awscost tables)"),
+                where=self.path,
+                hint="point the store setting at an awscost store, or at a new path to create one"
+                + ("" if tables else " (`awscost store init` makes this one)"),
+            )
+        return int(row[0])
+
+    def _check_integrity(self, conn: sqlite3.Connection) -> None:
+        """PRAGMA quick_check: a damaged page fails here, on open, rather than after a collection has been
+        written around it (SQLite writes into a corrupt file without noticing) or half way through a read."""
+        rows = conn.execute("PRAGMA quick_check").fetchall()
+        if rows == [("ok",)]:
+            return
+        # Each row may hold several lines ("*** in database main ***\nPage 17: ..."): one line, the first fault.
+        faults = [
+            line for r in rows for line in str(r[0]).splitlines() if line and not line.startswith("***")
+        ]
+        more = f" (and {len(faults) - 1} more faults)" if len(faults) > 1 else ""
+        raise StoreError(
+            f"the database is corrupt: {faults[0] if faults else '?'}{more}",
+            where=self.path,
+            hint="restore it from a backup; `sqlite3 FILE .recover` salvages what is still readable",
+        )
 
     def _execute(self, sql: str, params: Iterable[Any] = (), doing: str = "cannot read") -> list[Any]:
         with self._lock:
@@ -131,39 +193,57 @@ class SqliteStore(Closing):
         """Tables are created on open; nothing more to do."""
 
     def put_items(self, items: Iterable[UsageItem]) -> int:
+        """Write every item that can be stored, in one transaction; one that cannot (a value no store
+        holds, text above SQLite's length limit) never stops the others: they are written, then
+        ItemsRejected names it."""
         # Keyed like DynamoDB's batch (last wins), so both backends count the same items written.
         by_key: dict[tuple[str, str], tuple[str, ...]] = {}
+        rejected: dict[tuple[str, str], str] = {}
+        limit = self._conn.getlimit(sqlite3.SQLITE_LIMIT_LENGTH)
         for it in items:
-            where = f"{it.aws_resource} {it.time_key}"
-            split_resource(it.aws_resource)
-            by_key[(it.aws_resource, it.time_key)] = (
-                it.aws_resource,
-                it.time_key,
-                it.kind,
-                it.account,
-                it.region,
-                _dumps(dict(it.usage), where),
-                _dumps(dict(it.attrs), where),
-            )
-        rows = list(by_key.values())
-        if not rows:
-            return 0
-        with self._lock:
+            key = (it.aws_resource, it.time_key)
+            rejected.pop(key, None)
+            by_key.pop(key, None)
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
+                split_resource(it.aws_resource)
+                row = (
+                    it.aws_resource,
+                    it.time_key,
+                    it.kind,
+                    it.account,
+                    it.region,
+                    _dumps(dict(it.usage), f"{key[0]} {key[1]}"),
+                    _dumps(dict(it.attrs), f"{key[0]} {key[1]}"),
+                )
+            except InputError as exc:
+                rejected[key] = exc.message
+                continue
+            longest = max(len(row[5].encode("utf-8")), len(row[6].encode("utf-8")))
+            if longest > limit:
+                rejected[key] = f"{longest} bytes of JSON, more than SQLite's limit of {limit}"
+                continue
+            by_key[key] = row
+        rows = list(by_key.values())
+        if rows:
+            with self._lock:
                 try:
-                    self._conn.executemany(
-                        "INSERT OR REPLACE INTO usage"
-                        " (awsResource, time, kind, account, region, usage, attrs)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                except BaseException:
-                    self._conn.execute("ROLLBACK")
-                    raise
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                raise self._error(exc, "cannot write") from None
+                    self._conn.execute("BEGIN IMMEDIATE")
+                    try:
+                        self._conn.executemany(
+                            "INSERT OR REPLACE INTO usage"
+                            " (awsResource, time, kind, account, region, usage, attrs)"
+                            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            rows,
+                        )
+                    except BaseException:
+                        self._conn.execute("ROLLBACK")
+                        raise
+                    self._conn.execute("COMMIT")
+                except sqlite3.Error as exc:
+                    raise self._error(exc, "cannot write") from None
+        if rejected:
+            ordered = sorted((resource, time, reason) for (resource, time), reason in rejected.items())
+            raise ItemsRejected(len(rows), ordered, where=self.path)
         return len(rows)
 
     def query(
@@ -270,5 +350,5 @@ class SqliteStore(Closing):
         self.close()
 
 
-def open_sqlite(url: str) -> SqliteStore:
-    return SqliteStore(url)
+def open_sqlite(url: str, *, read_only: bool = False) -> SqliteStore:
+    return SqliteStore(url, read_only=read_only)

@@ -18,8 +18,9 @@ Per kind and region it also writes the org-wide total `kind:<org_name>:region`: 
 items stored for that hour, whether this run or an earlier run of the same hour wrote them, with
 `attrs["accounts"]` (summed) and `attrs["missing_accounts"]` (accounts of the run with no item for the
 hour) so a partial total is visible as such, and re-running a complete hour while one account fails
-keeps the complete total. Daily kinds are stamped with the given hour too: they are one sample per day,
-so run `--kinds daily` once a day (and `--kinds hourly` every hour).
+keeps the complete total. It holds per-key totals only; the reservations and Savings Plans stay listed
+in the account items (`store.base.listed` reads them for a total). Daily kinds are stamped with the given
+hour too: they are one sample per day, so run `--kinds daily` once a day (and `--kinds hourly` every hour).
 
 Only boto3 and the standard library are imported here: this runs in a Lambda.
 """
@@ -44,13 +45,11 @@ from awscost.aws.regions import resolve_regions
 from awscost.aws.session import DEFAULT_POOL, CallCounter, client_config, make_session
 from awscost.core.config import Settings
 from awscost.core.timeutil import current_hour, floor_hour, format_hour
-from awscost.store.base import Store, UsageItem
+from awscost.store.base import ItemsRejected, Store, UsageItem, split_resource
 from awscost.usage.collectors.base import CollectContext, MapCache, Memo, Observation
 from awscost.usage.kinds import COLLECTORS, GLOBAL_KINDS, GLOBAL_REGION, resolve_kinds
 
 WRITE_BATCH = 25  # one DynamoDB BatchWriteItem
-# Per-commitment details a collector lists in its attrs; the org-wide total lists them all, with their account.
-LISTED_ATTRS = ("reservations", "savings_plans")
 
 
 @dataclass(frozen=True)
@@ -141,18 +140,15 @@ def org_totals(
     if not ok:
         return None
     usage: dict[str, int] = {}
-    listed: dict[str, list[dict[str, Any]]] = {}
     for item in ok:
         for key, count in item.usage.items():
             usage[key] = usage.get(key, 0) + int(count)
-        for name in LISTED_ATTRS:
-            for entry in item.attrs.get(name, []):
-                listed.setdefault(name, []).append({**entry, "account": item.account})
     included = [i.account for i in ok]
+    # Per-key totals only: the reservations / Savings Plans stay listed in the account items (store.listed
+    # reads them back for a total); all of them in one item would pass DynamoDB's 400 KB item limit.
     attrs: dict[str, Any] = {
         "accounts": included,
         "missing_accounts": sorted(set(all_accounts) - set(included)),
-        **listed,
     }
     return UsageItem(kind, org_name, region, at, usage, attrs)
 
@@ -239,6 +235,15 @@ class _Scheduler:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
+
+
+def not_stored(exc: ItemsRejected) -> list[Failure]:
+    """The items a store refused, as failures of their units: the run goes on and ends as a partial one."""
+    out = []
+    for resource, hour, reason in exc.rejected:
+        kind, account, region = split_resource(resource)
+        out.append(Failure(account, region, kind, f"not stored ({hour}): {reason}"))
+    return out
 
 
 def _resolve_accounts(settings: Settings, accounts: str | Iterable[str] | None) -> Settings:
@@ -340,7 +345,11 @@ def run_collection(
     def flush(force: bool = False) -> None:
         # Only this (the caller's) thread writes, so the store need not be thread-safe.
         if pending_items and (force or len(pending_items) >= WRITE_BATCH):
-            summary.items_written += store.put_items(list(pending_items))
+            try:
+                summary.items_written += store.put_items(list(pending_items))
+            except ItemsRejected as exc:  # every other item is written: the rejected ones are failed units
+                summary.items_written += exc.written
+                summary.failures.extend(not_stored(exc))
             pending_items.clear()
             batches[0] += 1
             _crash_point(f"batch:{batches[0]}")

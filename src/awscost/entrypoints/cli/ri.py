@@ -230,7 +230,7 @@ def stats(
     from awscost.planning.plan import usage_statistics
     from awscost.store import open_store
 
-    with open_store(settings.store, must_exist=True) as store:
+    with open_store(settings.store, read_only=True) as store:
         rows = usage_statistics(
             store,
             kinds=csv_list(kinds) or list(PLANNED_KINDS),

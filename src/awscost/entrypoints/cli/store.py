@@ -35,7 +35,7 @@ def init(settings: Settings) -> None:
 @with_settings
 def info(settings: Settings, fmt: str) -> None:
     """Item count, number of resources and the first and last hour in the store."""
-    with open_store(settings.store, must_exist=True) as s:
+    with open_store(settings.store, read_only=True) as s:
         row = store_info(s)
     if fmt == "table":
         for key, value in row.items():

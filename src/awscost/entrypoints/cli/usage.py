@@ -76,8 +76,9 @@ def _filters(
 
 
 def opened(settings: Settings, *, must_exist: bool = True) -> Store:
-    """The settings' store, for a `with` block; read-only commands (the default) never create one."""
-    return open_store(settings.store, must_exist=must_exist)
+    """The settings' store, for a `with` block; read-only commands (the default) never create one, and
+    open it read-only (no write on open: no lock waited for, nothing added to a file that is no store)."""
+    return open_store(settings.store, must_exist=must_exist, read_only=must_exist)
 
 
 def compact_usage(usage: dict[str, Any]) -> str:
