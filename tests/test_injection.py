@@ -235,7 +235,7 @@ def test_the_declared_dynamodb_actions_are_exactly_what_the_backend_calls() -> N
     from awscost.store import dynamodb
 
     source = Path(dynamodb.__file__).read_text(encoding="utf-8")
-    ops = set(re.findall(r"(?:_call|_paginate)\(\s*\"([a-z_]+)\"", source))
+    ops = set(re.findall(r"(?:_call|_call_refusable|_paginate)\(\s*\"([a-z_]+)\"", source))
     ops |= set(re.findall(r"self\.client\.([a-z_]+)\(", source)) - {"close", "get_waiter"}
     ops |= {"describe_table"} if 'get_waiter("table_exists")' in source else set()  # the waiter polls it
     declared = {*dynamodb.DATA_ACTIONS, *dynamodb.INIT_ACTIONS}

@@ -330,12 +330,14 @@ def test_a_refused_item_is_a_failed_unit_and_the_run_goes_on(
 
 
 def test_org_totals_list_no_reservations() -> None:
-    from awscost.usage.collectors.base import Observation
-    from awscost.usage.runner import UnitResult, org_totals
+    from awscost.usage.runner import org_totals
 
-    seen = Observation({"linux-m5.large": 2}, {"reservations": reservations(900)})
-    results = [UnitResult(a, "us-east-1", "ri-ec2", 1, observation=seen) for a in (A, B)]
-    total = org_totals("ri-ec2", "us-east-1", T0, "org", results, [A, B])
+    # The account items as stored (org totals are summed from what the store holds for the hour).
+    items = [
+        UsageItem("ri-ec2", a, "us-east-1", T0, {"linux-m5.large": 2}, {"reservations": reservations(900)})
+        for a in (A, B)
+    ]
+    total = org_totals("ri-ec2", "us-east-1", T0, "org", items, [A, B])
     assert total is not None
     assert dict(total.usage) == {"linux-m5.large": 4}
     assert dict(total.attrs) == {"accounts": [A, B], "missing_accounts": []}

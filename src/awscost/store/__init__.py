@@ -35,11 +35,9 @@ def store_exists(url: str) -> bool:
     return path == ":memory:" or Path(path).expanduser().exists()
 
 
-def open_store(url: str, *, must_exist: bool = False, read_only: bool = False) -> Store:
-    """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
-    is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway).
-    `read_only` (implies `must_exist`): nothing is written on open either (SQLite opens the file read-only:
-    no lock is waited for, no table is added to a database that is not a store)."""
+def check_url(url: str) -> None:
+    """Raise the ConfigError a bad store URL gets, without opening anything: a command that reads its input
+    before it opens the store (`usage import`) still names a bad --store first."""
     scheme = urlsplit(url).scheme
     if scheme not in BACKENDS:
         raise ConfigError(
@@ -47,6 +45,23 @@ def open_store(url: str, *, must_exist: bool = False, read_only: bool = False) -
             param="store",
             hint="use sqlite:///PATH or dynamodb://TABLE?region=REGION",
         )
+    if scheme == "sqlite":
+        from awscost.store.sqlite import sqlite_path
+
+        sqlite_path(url)
+    else:
+        from awscost.store.dynamodb import parse_url
+
+        parse_url(url)
+
+
+def open_store(url: str, *, must_exist: bool = False, read_only: bool = False) -> Store:
+    """Open the store at `url`. `must_exist`: commands that only read say so, so that a mistyped SQLite path
+    is an error rather than a new, empty store (DynamoDB reports a missing table on first use anyway).
+    `read_only` (implies `must_exist`): nothing is written on open either (SQLite opens the file read-only:
+    no lock is waited for, no table is added to a database that is not a store)."""
+    scheme = urlsplit(url).scheme
+    check_url(url)
     if (must_exist or read_only) and not store_exists(url):
         from awscost.store.sqlite import sqlite_path
 

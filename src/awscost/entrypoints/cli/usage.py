@@ -155,8 +155,10 @@ def import_(settings: Settings, file: str, dry_run: bool) -> None:
     without a usage map (the original's `state` item) are skipped and counted. Everything is validated
     before anything is written: a bad record stops the import, naming its file and line.
     """
+    from awscost.store import check_url
     from awscost.usage.transfer import read_items, write_items
 
+    check_url(settings.store)  # a bad --store is named before the input is read
     result = read_items(file)  # the whole file checked before the store is opened (or created)
     if not dry_run:
         with opened(settings, must_exist=False) as store:
