@@ -102,6 +102,15 @@ def paging_floor(sc: Scenario) -> Counter[str]:
     return floor
 
 
+SERVER_PID = [0]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process (all its threads) has used, from /proc/PID/stat (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def sandbox_process(latency_ms: float = 0) -> Iterator[dict[str, str]]:
     """`awscost sandbox` in a child process; yields the environment it prints."""
@@ -113,6 +122,7 @@ def sandbox_process(latency_ms: float = 0) -> Iterator[dict[str, str]]:
         env={**os.environ, "AWSCOST_SANDBOX_LATENCY_MS": str(latency_ms)},
     )
     env: dict[str, str] = {}
+    SERVER_PID[0] = proc.pid
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
@@ -141,6 +151,8 @@ def sandbox_in_process() -> Iterator[dict[str, str]]:
 
 
 CLIENT_SECONDS = [0.0]
+# CPU seconds of each timed run: the collector (this process, every thread) and the sandbox server (its child).
+CPU: dict[str, list[float]] = {"collector": [], "server": []}
 
 
 def instrument_client_creation() -> None:
@@ -178,6 +190,8 @@ def collect(
         os.environ["AWS_CONFIG_FILE"] = os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
         os.environ.pop("AWS_PROFILE", None)
         try:
+            server0 = cpu_seconds(SERVER_PID[0]) if SERVER_PID[0] else 0.0
+            cpu0 = time.process_time()
             t0 = time.perf_counter()
             summary = run_collection(
                 demo_settings(sc, url),
@@ -190,6 +204,8 @@ def collect(
                 max_workers=workers,
             )
             elapsed = time.perf_counter() - t0
+            CPU["collector"].append(time.process_time() - cpu0)
+            CPU["server"].append(cpu_seconds(SERVER_PID[0]) - server0 if SERVER_PID[0] else 0.0)
         finally:
             os.environ.clear()
             os.environ.update(saved)
@@ -197,6 +213,11 @@ def collect(
     if summary.failures:
         raise RuntimeError(f"collection failed: {summary.failures[:3]}")
     return elapsed, summary
+
+
+def _modes_run(modes: tuple[int, ...], repeat: int) -> list[int]:
+    """The workers of each timed run, in the order they ran (CPU lists are kept in that order)."""
+    return [w for _ in range(repeat) for w in modes]
 
 
 def main() -> None:
@@ -227,6 +248,8 @@ def main() -> None:
             sc, env, par_w, args.kinds, accounts
         )  # warm-up: moto builds its per-account, per-region backends
         instrument_client_creation()
+        CPU["collector"].clear()
+        CPU["server"].clear()
         times: dict[int, list[float]] = {m: [] for m in modes}
         client_seconds: list[float] = []
         summary = None
@@ -261,13 +284,41 @@ def main() -> None:
         print(f"  sequential {seq:.2f} s; speed-up sequential/parallel = {seq / par:.2f}x")
         share = statistics.median(c / t for c, t in zip(client_seconds, times[1], strict=True))
         print(f"  creating boto3 clients takes {share:.0%} of a sequential run (median)")
+    # The CPU the work takes, on this machine: the collector's and the emulator's (which real AWS does not
+    # spend on our cores). Each is one interpreter, its threads under one lock (the GIL): neither can run
+    # faster than its own CPU seconds, whatever the schedule, the latency or the cores.
+    par_cpu = [
+        (c, v)
+        for (c, v), w in zip(
+            zip(CPU["collector"], CPU["server"], strict=True), _modes_run(modes, args.repeat), strict=True
+        )
+        if w == par_w
+    ]
+    collector_cpu = statistics.median(c for c, _ in par_cpu)
+    server_cpu = statistics.median(v for _, v in par_cpu)
+    cpu_floor = max(collector_cpu, server_cpu)
+    print(
+        f"CPU per parallel run (median): collector {collector_cpu:.2f} s ({1000 * collector_cpu / made_total:.1f} ms "
+        f"a call), sandbox server {server_cpu:.2f} s ({1000 * server_cpu / made_total:.1f} ms a call); "
+        f"CPU floor (one interpreter each) = {cpu_floor:.2f} s"
+    )
     if args.latency_ms:
         # No schedule can beat every call waiting its round-trip with `workers` calls in flight at once.
         lat = args.latency_ms / 1000
         floor_s = made_total * lat / par_w
         print(
             f"latency floor = calls x latency / concurrency = {made_total} x {args.latency_ms:g} ms / {par_w} = "
-            f"{floor_s:.2f} s; measured / floor = {par / floor_s:.2f}x"
+            f"{floor_s:.2f} s; measured / latency floor = {par / floor_s:.2f}x"
+        )
+        bound = max(floor_s, cpu_floor)
+        print(
+            f"floor of this machine = max(latency floor, CPU floor) = {bound:.2f} s; measured / floor = "
+            f"{par / bound:.2f}x ({'CPU' if cpu_floor > floor_s else 'latency'}-bound here)"
+        )
+        # Against AWS the emulator's CPU is not ours: the latency, or the collector's own CPU.
+        own = max(floor_s, collector_cpu)
+        print(
+            f"against AWS (the collector's CPU only): floor max({floor_s:.2f}, {collector_cpu:.2f}) = {own:.2f} s"
         )
         # At 17 regions the per-region units (and their calls) grow 17/n; AssumeRole and the global units do not.
         regional = sum(v for k, v in made.items() if k not in ("sts.AssumeRole", "sts.GetCallerIdentity"))

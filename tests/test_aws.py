@@ -76,6 +76,30 @@ def test_client_cache_reuses_clients_across_threads(aws: str) -> None:
     assert cache.get("ec2", "us-west-2") is not got[0]
 
 
+def test_sessions_share_the_client_class_and_model_but_not_credentials_or_counts(aws: str) -> None:
+    """Clients of awscost's sessions share one class and service model per service (built once: half of a
+    collection's CPU went to rebuilding them), yet each signs with its own credentials and counts into its own
+    counter; a boto3 session made elsewhere keeps botocore's own classes."""
+    member = "210987654321"
+    answer = client(make_session(counter=CallCounter()), "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{member}:role/OrganizationAccountAccessRole", RoleSessionName="awscost-test"
+    )
+    counters = (CallCounter(), CallCounter())
+    sessions = (make_session(counter=counters[0]), make_session(answer["Credentials"], counter=counters[1]))
+    mine, theirs = (client(s, "sts", "us-east-1") for s in sessions)
+    assert type(mine) is type(theirs) and mine.meta.service_model is theirs.meta.service_model
+    assert (
+        client(sessions[0], "ec2", "eu-west-1").meta.service_model
+        is client(sessions[1], "ec2").meta.service_model
+    )
+    assert mine.get_caller_identity()["Account"] == CALLER
+    assert theirs.get_caller_identity()["Account"] == member
+    assert [c.by_operation["sts.GetCallerIdentity"] for c in counters] == [1, 1]
+    elsewhere = boto3.session.Session().client("sts", region_name="us-east-1")
+    assert type(elsewhere) is not type(mine) and elsewhere.meta.service_model is not mine.meta.service_model
+    assert elsewhere.get_caller_identity()["Account"] == CALLER
+
+
 def test_discover_self_and_explicit_list(aws: str) -> None:
     session = make_session(counter=CallCounter())
     assert discover_accounts(Settings(), session) == [Account(CALLER, CALLER)]
