@@ -17,7 +17,7 @@ allow (at least one call per list), plus one GetCallerIdentity and one AssumeRol
 
 Measured 2026-12-01 on the 2-core development machine, `--latency-ms 50 --kinds hourly --accounts 100
 --repeat 3 --no-sequential` (1,500 units, 1,312 calls, 16 workers): 8.86 s, 2.16x the latency floor of
-4.10 s. The run is CPU-bound here, not latency-bound: the same run at 0 ms latency takes as long. The
+4.10 s. The run is CPU-bound here, not latency-bound: the same run at 0 ms latency takes 7.98 s. The
 collector spends 7.56 s of CPU (5.8 ms a call, one interpreter), the emulator 3.10 s: 1.17x the floor of
 this machine. Before awscost's sessions shared botocore's service models and client classes (building EC2's
 took ~10 ms a client, 1,200 clients): 15.35 s, 3.74x the latency floor, 14.60 s of collector CPU.
