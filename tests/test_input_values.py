@@ -75,8 +75,24 @@ def test_collect_refuses_bad_values_before_any_call(tmp_path: Path, args: list[s
     assert list(tmp_path.iterdir()) == []  # no store created
 
 
+@pytest.mark.parametrize("option", ["--regions", "--services", "--types"])
+def test_pricing_refresh_refuses_an_empty_list_rather_than_fetching_everything(
+    tmp_path: Path, option: str
+) -> None:
+    proc = awscost(tmp_path, "pricing", "refresh", option, ",")
+    assert one_line_error(proc).startswith(f"{option}: no {option[2:]} given")
+    assert list(tmp_path.iterdir()) == []  # no store created, nothing fetched
+
+
 def _jsonl(*records: Any) -> str:
     return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
+def test_usage_import_refuses_an_hour_to_come(tmp_path: Path) -> None:
+    future = {**GOOD, "time": "9999-12-31T23:00:00Z"}
+    proc = awscost(tmp_path, "usage", "import", "-", "--store", "sqlite:///s.db", stdin=_jsonl(GOOD, future))
+    assert one_line_error(proc).startswith("-:2: 9999-12-31T23:00:00Z is after the current hour 20")
+    assert list(tmp_path.iterdir()) == []  # nothing written, no store created
 
 
 @pytest.mark.parametrize(

@@ -22,6 +22,12 @@ class Params:
     regions: tuple[str, ...] | None = None  # None: the settings', else those the store saw types in
     types: tuple[str, ...] | None = None  # instance / node types; None: those the store saw (last 7 days)
 
+    def __post_init__(self) -> None:
+        # An empty list given is a mistake (`--regions ","`), never "all": only None is.
+        for name in ("services", "regions", "types"):
+            if getattr(self, name) == ():
+                raise InputError(f"no {name} given", param=name, hint="a comma list, or leave the option out")
+
 
 @dataclass(frozen=True)
 class Result:

@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from awscost.core import vocabulary
 from awscost.core.errors import AwsCostError, InputError
-from awscost.core.timeutil import parse_hour, parse_legacy_time
+from awscost.core.timeutil import current_hour, format_hour, parse_hour, parse_legacy_time
 from awscost.store.base import Store, UsageItem, plain_value, split_resource
 from awscost.usage import kinds as catalog
 
@@ -221,6 +221,9 @@ def _record(obj: Any, where: str, result: ImportResult) -> UsageItem | None:
     if not legacy_time and not _ISO_TIME.match(raw_time.strip()):
         raise InputError(f"time {raw_time!r} is neither ISO 8601 nor the original's %Y%m%d-%H", where=where)
     time = parse_legacy_time(raw_time, where=where) if legacy_time else parse_hour(raw_time, where=where)
+    now = current_hour()
+    if time > now:  # a sample of an hour to come cannot have been collected (and `collect --at` refuses one)
+        raise InputError(f"{format_hour(time)} is after the current hour {format_hour(now)}", where=where)
     legacy = legacy_usage or legacy_time
     counts: dict[str, int | float] = {}
     for key, value in usage.items():

@@ -31,10 +31,11 @@ def refresh(settings: Settings, services: str | None, regions: str | None, types
     """Query the Price List API for the wanted types and store the answers in the cache."""
     from awscost.jobs.pricing_refresh import NothingFetchedError, Params
 
+    # A list given empty (`--regions ","`) stays empty, so the job refuses it: only an option not given is "all".
     params = Params(
-        services=tuple(csv_list(services) or ()) or None,
-        regions=tuple(csv_list(regions) or ()) or None,
-        types=tuple(csv_list(types) or ()) or None,
+        services=None if services is None else tuple(csv_list(services) or ()),
+        regions=None if regions is None else tuple(csv_list(regions) or ()),
+        types=None if types is None else tuple(csv_list(types) or ()),
     )
     try:
         with job_context(settings, "pricing") as ctx:
