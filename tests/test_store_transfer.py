@@ -249,7 +249,7 @@ def test_property_export_then_import_is_identity(
 ) -> None:
     import tempfile
 
-    item = UsageItem("ec2", "111111111111", "us-east-1", T0 + timedelta(hours=hour), usage, attrs)
+    item = UsageItem("ec2", "111111111111", "us-east-1", T0 - timedelta(hours=hour), usage, attrs)
     out = io.StringIO()
     export_items([item], out)
     with tempfile.TemporaryDirectory() as tmp:
