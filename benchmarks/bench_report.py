@@ -27,24 +27,23 @@ The run, each step in a fresh interpreter (so its peak RSS is its own, measured 
 No sending or archiving (the artifacts go to a temporary folder); no usage store, so the usage, services and
 savings sections say "no usage store" (they read the store, not the bill). Organizations is not asked
 (no credentials in the workers' environment: `organization_names` returns {} at once).
-Measured (the 2-core shared development machine, load average ~3, `--no-cache`, default arguments:
-2,000,320 rows loaded in 8 s after 18 s of generating; benchmark total 102 s):
+Measured 2026-12-01 (the 2-core development machine, quiet, default arguments, data generated afresh:
+2,000,320 rows loaded in 8 s after 15 s of generating; benchmark total 90 s), after the movers' drill-down
+asked its five dimensions in one GROUPING SETS scan (`CostCube.compare_many`) instead of one query each:
 
     audiences    job s  scans  scan s  sections s  render s  s/audience  cube queries  peak RSS MB
-            1     1.10      1    0.21        0.38      0.31        1.10           108          203
-            5     2.73      1    0.25        1.56      0.72        0.55           416          203
-           10     4.85      1    0.25        3.15      1.24        0.48           831          206
-           20     9.09      1    0.25        6.26      2.36        0.45          1595          217
+            1     1.34      1    0.22        0.56      0.35        1.34            33          275
+            5     2.53      1    0.26        1.29      0.78        0.51           141          301
+           10     4.19      1    0.25        2.35      1.38        0.42           281          312
+           20     7.28      1    0.26        4.30      2.49        0.36           550          319
 
-    marginal cost 0.42 s per audience (0.31 sections, 0.11 rendering), 0.65 s fixed; the cube (83,654
-    rows from 2 M) is built once per run whatever the number of audiences. Baseline, the job once per
-    audience (20 runs, 20 scans of 0.37 s): 16.87 s = 1.86x the one run of 20 (2.16x without rendering;
-    scan time 28.8x). Reports of both paths identical.
+    marginal cost 0.314 s per audience (0.198 sections, 0.113 rendering), 1.01 s fixed; movers 0.126 s of
+    it, 28 cube queries an audience. The cube (83,654 rows from 2 M) is built once per run whatever the
+    number of audiences. Baseline, the job once per audience (20 runs, 20 scans of 0.24 s): 13.68 s =
+    1.88x the one run of 20 (2.33x without rendering; scan time 18.5x). Reports of both paths identical.
 
-The growth with audiences is linear and the bill is not read again: what grows is the sections' questions
-to the cube, about 80 queries per audience of 3-7 ms each; the movers' drill-down takes ~80 % of that time
-(top 5 services, usage types and resources, each explained over 5 dimensions: ~90 `compare` queries).
-An earlier run under heavier load (load average 5) measured 16.4 s for 20 audiences and 1.55x.
+Before compare_many (load average ~3): 20 audiences 9.09 s, 0.42 s per audience, movers 0.245 s of it,
+about 80 cube queries an audience.
 """
 
 from __future__ import annotations

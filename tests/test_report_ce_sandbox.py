@@ -243,3 +243,21 @@ def test_a_report_from_ce_says_what_it_lacks_and_lists_the_bills_services(
         "Untagged resources: Cost Explorer has no resource-level history beyond 14 days" in n for n in tags
     )
     assert not [n for n in reports[0].section("movers").notes if "Cost Explorer" in n]
+
+
+def test_compare_many_is_compare_of_each_dimension_in_one_scan(bill_cube: CostCube) -> None:
+    """The movers' drill-down asks its dimensions in one GROUPING SETS scan: the same changes, in the same
+    order, as one `compare` per dimension, with and without a narrowing group."""
+    dims = ["ServiceName", "UsageType", "RegionId", "ResourceId", "SubAccountId", f"Tags.{TAG}"]
+    period, before = (FIRST + timedelta(days=1), END), (FIRST, FIRST + timedelta(days=1))
+    service = bill_cube.compare("ServiceName", Scope(), period, before, "EffectiveCost")[0].key
+    for where in (None, {"ServiceName": service}):
+        for usage_only in (True, False):
+            many = bill_cube.compare_many(
+                dims, Scope(), period, before, "BilledCost", usage_only=usage_only, where_extra=where
+            )
+            for dim in dims:
+                one = bill_cube.compare(
+                    dim, Scope(), period, before, "BilledCost", usage_only=usage_only, where_extra=where
+                )
+                assert many[dim] == one and one, (dim, where, usage_only)
