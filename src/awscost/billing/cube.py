@@ -367,28 +367,9 @@ class CostCube:
         """Cost per value of `dimension` (a DIMENSIONS name, `ChargeKind`, or `Tags.KEY`) in both periods,
         largest current cost first. `usage_only` leaves out what is kept apart (fees, tax, credits...);
         `where_extra` narrows to dimension values (a mover's drill-down)."""
-        metric = _metric(metric)
-        column = self._dimension(dimension)
-        extra = ["ChargeKind = 'Usage'"] if usage_only else []
-        extra_params: list[Any] = []
-        for dim, value in (where_extra or {}).items():
-            col = self._dimension(dim)
-            if value is None:
-                extra.append(f"{col} IS NULL")
-            else:
-                extra.append(f"{col} = ?")
-                extra_params.append(value)
-        lo = min(current[0], previous[0])
-        hi = max(current[1], previous[1])
-        where, params = self._where(scope, lo, hi, extra=" AND ".join(extra))
-        query = (
-            f"SELECT {column} AS k, BillingCurrency, "
-            f"COALESCE(sum({metric}) FILTER (WHERE Day >= ? AND Day < ?), 0), "
-            f"COALESCE(sum({metric}) FILTER (WHERE Day >= ? AND Day < ?), 0) "
-            f"FROM {TABLE} WHERE {where} GROUP BY 1, 2 ORDER BY 3 DESC, 1 NULLS LAST"
-        )
-        rows = self._rows(query, [*current, *previous, *params, *extra_params])
-        return [Change(k, str(c), _plain(cur), _plain(prev)) for k, c, cur, prev in rows]
+        return self.compare_many(
+            [dimension], scope, current, previous, metric, usage_only=usage_only, where_extra=where_extra
+        )[dimension]
 
     def _dimension(self, dimension: str) -> str:
         if dimension.startswith("Tags."):
