@@ -246,8 +246,8 @@ def test_a_report_from_ce_says_what_it_lacks_and_lists_the_bills_services(
 
 
 def test_compare_many_is_compare_of_each_dimension_in_one_scan(bill_cube: CostCube) -> None:
-    """The movers' drill-down asks its dimensions in one GROUPING SETS scan (compare is its one-set case): the same changes, in the same
-    order, as one `compare` per dimension, with and without a narrowing group."""
+    """The movers' drill-down asks its dimensions in one GROUPING SETS scan (`compare` is its one-set case):
+    the same changes, in the same order, as one `compare` per dimension, with and without a narrowing group."""
     dims = ["ServiceName", "UsageType", "RegionId", "ResourceId", "SubAccountId", f"Tags.{TAG}"]
     period, before = (FIRST + timedelta(days=1), END), (FIRST, FIRST + timedelta(days=1))
     service = bill_cube.compare("ServiceName", Scope(), period, before, "EffectiveCost")[0].key
