@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, cast
@@ -174,7 +175,7 @@ def csv_header(source: SourceFile) -> list[str]:
             fh = cast("IO[bytes]", gzip.GzipFile(fileobj=raw_file)) if magic == b"\x1f\x8b" else raw_file
             text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
             row = next(csv.reader(text), None)
-    except (OSError, EOFError, UnicodeDecodeError, csv.Error) as exc:
+    except (OSError, EOFError, zlib.error, UnicodeDecodeError, csv.Error) as exc:
         raise InputError(f"unreadable file: {exc}", where=source.display) from None
     if not row:
         raise InputError("empty file: no header row", where=source.display)
