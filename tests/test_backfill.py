@@ -141,7 +141,7 @@ def test_bill_and_collected_hours_agree_and_collected_hours_are_kept(collected: 
                 line_types=", ".join(f"'{t}'" for t in USAGE_LINE_TYPES),
                 window="",
             )
-        )
+        ).to_pandas()
         rebuilt = {(i.aws_resource, i.time): i for i in rebuild_items(frame.to_dict("records"), org)}
         result = backfill_from_billing(bill, store, org_name=org)
 
@@ -181,7 +181,7 @@ def test_sandbox_bill_marks_multi_az_usage(collected: tuple[Any, Path]) -> None:
                 line_types=", ".join(f"'{t}'" for t in USAGE_LINE_TYPES),
                 window="",
             )
-        )
+        ).to_pandas()
     keys = {k for i in rebuild_items(frame.to_dict("records"), "o") if i.kind == "rds" for k in i.usage}
     multi = {
         f"multi_az-{u.type}:{u.engine}"

@@ -28,7 +28,9 @@ STEPS = ["read-1", "read-2", "write-2024-03", "write-2025-02", "amortized", "mar
 def periods(root: Path) -> dict[str, tuple[int, str, str]]:
     """Per period: rows and BilledCost from the marker, and the BilledCost summed from the parquet files."""
     with load(root) as bill:  # opening recovers what a killed load left, so the marker is read after
-        summed = bill.sql("SELECT x_BillingPeriod AS p, sum(BilledCost) AS c FROM billing GROUP BY 1")
+        summed = bill.sql(
+            "SELECT x_BillingPeriod AS p, sum(BilledCost) AS c FROM billing GROUP BY 1"
+        ).to_pandas()
     marker = json.loads((root / DATASET_MARKER).read_text(encoding="utf-8"))["periods"]
     from_rows = {p: str(c) for p, c in zip(summed["p"], summed["c"], strict=True)}
     return {p: (info["rows"], info["BilledCost"], from_rows[p]) for p, info in marker.items()}

@@ -68,7 +68,7 @@ def test_manifest_delivery_loads_all_report_keys_in_order(tmp_path: Path) -> Non
     with load(manifest) as bill:
         assert bill.rows() == 4
         assert bill.total("BilledCost") == Decimal("6")
-        assert bill.sql("SELECT count(DISTINCT x_SourceFile) AS n FROM billing")["n"][0] == 2
+        assert bill.sql("SELECT count(DISTINCT x_SourceFile) AS n FROM billing").to_pandas()["n"][0] == 2
 
 
 def test_redelivery_replaces_the_period_and_keeps_others(tmp_path: Path) -> None:
@@ -90,7 +90,7 @@ def test_redelivery_replaces_the_period_and_keeps_others(tmp_path: Path) -> None
     marker = load_into([march2], ds)
     assert marker["periods"]["2024-03"]["rows"] == 6
     with load(ds) as bill:
-        by = bill.summary(by=[], metric="BilledCost", granularity="month")
+        by = bill.summary(by=[], metric="BilledCost", granularity="month").to_pandas()
         assert dict(zip(by["BillingPeriod"], by["BilledCost"], strict=True)) == {
             "2024-03": Decimal("18"),
             "2024-04": Decimal("4"),
@@ -198,7 +198,7 @@ def test_load_larger_than_the_memory_limit(tmp_path: Path) -> None:
     assert Decimal(info["BilledCost"]) == Decimal("47.0460000181") * n_copies
     with load(ds, memory_limit=f"{limit_mb}MB", threads=1) as bill:
         assert bill.total("EffectiveCost") == Decimal("-3.4557999819") * n_copies
-        top = bill.summary(by=["SubAccountId"], metric="BilledCost")
+        top = bill.summary(by=["SubAccountId"], metric="BilledCost").to_pandas()
         assert sum(top["BilledCost"]) == Decimal("47.0460000181") * n_copies
 
 
@@ -224,10 +224,14 @@ def test_month_over_month_per_group_and_in_total(tmp_path: Path) -> None:
     with load([march, april]) as bill:
         # The bill holds April 1-5 only (its one usage hour is on the 5th): compared with March 1-5.
         march_1_5, april_1_5 = "2024-03-01..2024-03-05", "2024-04-01..2024-04-05"
-        total = bill.month_over_month(by=[], metric="BilledCost").iloc[0]
+        total = bill.month_over_month(by=[], metric="BilledCost").to_pandas().iloc[0]
         assert (total[march_1_5], total[april_1_5], total["Change"]) == (Decimal(4), Decimal(12), Decimal(8))
         assert total["ChangePct"] == 200.0
-        per = bill.month_over_month(by=["SubAccountId"], metric="BilledCost").set_index("SubAccountId")
+        per = (
+            bill.month_over_month(by=["SubAccountId"], metric="BilledCost")
+            .to_pandas()
+            .set_index("SubAccountId")
+        )
         assert per.loc["222222222222", "Change"] == Decimal(6)
         assert per.loc["333333333333", march_1_5] == 0 and per.loc["333333333333", "Change"] == Decimal(2)
 
@@ -310,7 +314,7 @@ def test_two_formats_of_one_month_are_refused_naming_both_files(tmp_path: Path, 
         encoding="utf-8",
     )
     with load([CUR, both], materialize=materialize, prefer="cur") as bill:
-        by = bill.summary(by=[], metric="BilledCost", granularity="month")
+        by = bill.summary(by=[], metric="BilledCost", granularity="month").to_pandas()
         assert dict(zip(by["BillingPeriod"], by["BilledCost"], strict=True)) == {
             "2024-03": CUR_BILLED,
             "2024-04": Decimal(7),
@@ -373,7 +377,7 @@ def test_reload_of_one_billing_account_keeps_the_other_accounts_of_the_month(tmp
     marker = load_into([a2], ds)
     assert marker["periods"]["2024-03"]["accounts"] == {"111111111111": "focus", "333333333333": "focus"}
     with load(ds) as bill:
-        by = bill.summary(by=["BillingAccountId"], metric="BilledCost")
+        by = bill.summary(by=["BillingAccountId"], metric="BilledCost").to_pandas()
         assert dict(zip(by["BillingAccountId"], by["BilledCost"], strict=True)) == {
             "111111111111": Decimal(4),
             "333333333333": Decimal(5),
@@ -408,9 +412,9 @@ def test_dbr_months_loaded_one_by_one_in_any_order_carry_the_fee_once(tmp_path: 
         with load(ds) as bill:
             assert bill.total("EffectiveCost") == FEE and bill.total("BilledCost") == FEE
             assert (
-                bill.sql("SELECT count(*) AS n FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee'")[
-                    "n"
-                ][0]
+                bill.sql(
+                    "SELECT count(*) AS n FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee'"
+                ).to_pandas()["n"][0]
                 == 13
             )
     # The purchase month loaded again (a re-delivery) changes nothing.
@@ -498,7 +502,7 @@ def test_month_over_month_of_a_partial_month_is_like_for_like(tmp_path: Path) ->
     october = daily_cur(tmp_path / "oct.csv", "2024-10", {d: "2" if d <= 3 else "1" for d in range(1, 32)})
     november = daily_cur(tmp_path / "nov.csv", "2024-11", dict.fromkeys(range(1, 4), "3"))
     with load([october, november]) as bill:
-        total = bill.month_over_month(by=[], metric="BilledCost")
+        total = bill.month_over_month(by=[], metric="BilledCost").to_pandas()
     row = total.iloc[0]
     # Nov 1-3 against Oct 1-3 (6), not against all of October (34, which would read as -73.53 %).
     assert list(total.columns) == ["2024-10-01..2024-10-03", "2024-11-01..2024-11-03", "Change", "ChangePct"]
@@ -516,7 +520,7 @@ def test_month_over_month_clips_the_days_to_the_previous_month(tmp_path: Path) -
     february = daily_cur(tmp_path / "feb.csv", "2024-02", dict.fromkeys(range(1, 30), "1"))
     march = daily_cur(tmp_path / "mar.csv", "2024-03", dict.fromkeys(range(1, 31), "1"))
     with load([february, march]) as bill:
-        total = bill.month_over_month(by=[], metric="BilledCost")
+        total = bill.month_over_month(by=[], metric="BilledCost").to_pandas()
     assert list(total.columns[:2]) == ["2024-02-01..2024-02-29", "2024-03-01..2024-03-30"]
     assert (total.iloc[0, 0], total.iloc[0, 1]) == (Decimal(29), Decimal(30))
 
@@ -525,7 +529,7 @@ def test_month_over_month_of_complete_months_names_the_periods(tmp_path: Path) -
     october = daily_cur(tmp_path / "oct.csv", "2024-10", dict.fromkeys(range(1, 32), "1"))
     november = daily_cur(tmp_path / "nov.csv", "2024-11", dict.fromkeys(range(1, 31), "2"))
     with load([october, november]) as bill:
-        total = bill.month_over_month(by=[], metric="BilledCost")
+        total = bill.month_over_month(by=[], metric="BilledCost").to_pandas()
     assert list(total.columns[:2]) == ["2024-10", "2024-11"]
     assert (total.iloc[0, 0], total.iloc[0, 1]) == (Decimal(31), Decimal(60))
     assert total.attrs["comparison"]["like_for_like"] is False

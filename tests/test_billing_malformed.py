@@ -117,7 +117,7 @@ def check(reader: str, edits: list, newline: str, bytes_edit: tuple | None, gz: 
         try:
             with load(path, materialize=False) as bill:
                 bill.total("BilledCost")
-                bill.summary(by=["ChargeCategory"], metric="BilledCost")
+                bill.summary(by=["ChargeCategory"], metric="BilledCost").to_pandas()
         except InputError as exc:
             errors.append(exc)
         try:

@@ -87,7 +87,7 @@ def test_every_summary_conserves_the_source_total(rows, by, granularity, enums) 
             with load(path) as bill:
                 assert bill.rows() == len(rows)
                 for metric, want in wants:
-                    frame = bill.summary(by=by, metric=metric, granularity=granularity)
+                    frame = bill.summary(by=by, metric=metric, granularity=granularity).to_pandas()
                     with exact:
                         assert sum(frame[metric], Decimal(0)) == want
                 assert bill.periods() == sorted({r[7] for r in rows})
@@ -159,7 +159,7 @@ def test_a_dbr_fee_loaded_ties_out_to_its_schedule(
             assert bill.total("BilledCost") == fee
             frame = bill.sql(
                 "SELECT x_BillingPeriod AS p, sum(EffectiveCost) AS e FROM billing GROUP BY 1 ORDER BY 1"
-            )
+            ).to_pandas()
             assert dict(zip(frame["p"], frame["e"], strict=True)) == {
                 "2017-06": schedule["2017-06"],
                 "2017-07": schedule["2017-07"],

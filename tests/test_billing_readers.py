@@ -51,14 +51,16 @@ def test_real_legacy_cur_totals_tie_out_exactly() -> None:
         billed = bill.total("BilledCost")
         assert billed == column_sum(path, "lineItem/UnblendedCost")
         assert round(billed, 6) == Decimal("1.682309")
-        by = bill.summary(by=["ChargeCategory"], metric="BilledCost")
+        by = bill.summary(by=["ChargeCategory"], metric="BilledCost").to_pandas()
         assert dict(zip(by["ChargeCategory"], by["BilledCost"], strict=True)).keys() == {"Usage", "Tax"}
         assert sum(by["BilledCost"]) == billed
-        counts = bill.sql("SELECT x_LineItemType, count(*) AS n FROM billing GROUP BY 1 ORDER BY 1")
+        counts = bill.sql(
+            "SELECT x_LineItemType, count(*) AS n FROM billing GROUP BY 1 ORDER BY 1"
+        ).to_pandas()
         assert dict(zip(counts["x_LineItemType"], counts["n"], strict=True)) == {"Tax": 12, "Usage": 1269}
         periods = bill.periods()
         assert periods == ["2023-11"]
-        row = bill.sql("SELECT * FROM billing WHERE x_ProductCode = 'AmazonS3' LIMIT 1").iloc[0]
+        row = bill.sql("SELECT * FROM billing WHERE x_ProductCode = 'AmazonS3' LIMIT 1").to_pandas().iloc[0]
         assert row["ProviderName"] == "AWS" and row["ServiceCategory"] == "Storage"
         assert row["BillingAccountId"] == "123412340534" and row["SubAccountId"] == "123412340534"
 
@@ -69,19 +71,25 @@ def test_real_focus_sample_null_literals_timestamps_tags() -> None:
         assert bill.rows() == 1000
         for metric in ("BilledCost", "EffectiveCost", "ListCost", "ContractedCost"):
             assert bill.total(metric) == column_sum(path, metric), metric
-        providers = bill.summary(by=["ProviderName"], metric="BilledCost")
+        providers = bill.summary(by=["ProviderName"], metric="BilledCost").to_pandas()
         assert set(providers["ProviderName"]) == {"AWS", "Microsoft", "Oracle"}
-        credit = bill.sql("SELECT BilledCost FROM billing WHERE ChargeCategory = 'Credit'")
+        credit = bill.sql("SELECT BilledCost FROM billing WHERE ChargeCategory = 'Credit'").to_pandas()
         assert list(credit["BilledCost"]) == [Decimal("-2.6137")]
         # Tags JSON became a map, queryable by key, including the Azure key with a leading space.
-        tagged = bill.sql("SELECT count(*) AS n FROM billing WHERE Tags[' org'] IS NOT NULL")
+        tagged = bill.sql("SELECT count(*) AS n FROM billing WHERE Tags[' org'] IS NOT NULL").to_pandas()
         assert tagged["n"][0] > 0
-        apps = bill.summary(by=["Tags.application"], metric="BilledCost")
+        apps = bill.summary(by=["Tags.application"], metric="BilledCost").to_pandas()
         assert sum(apps["BilledCost"]) == bill.total("BilledCost")
         # NULL literals are NULL, not the text 'NULL'; the extra `Id` column is kept in x_Extra.
-        assert bill.sql("SELECT count(*) AS n FROM billing WHERE AvailabilityZone = 'NULL'")["n"][0] == 0
-        assert bill.sql("SELECT count(*) AS n FROM billing WHERE x_Extra['Id'] IS NOT NULL")["n"][0] == 1000
-        start = bill.sql("SELECT min(ChargePeriodStart) AS s FROM billing")["s"][0]
+        assert (
+            bill.sql("SELECT count(*) AS n FROM billing WHERE AvailabilityZone = 'NULL'").to_pandas()["n"][0]
+            == 0
+        )
+        assert (
+            bill.sql("SELECT count(*) AS n FROM billing WHERE x_Extra['Id'] IS NOT NULL").to_pandas()["n"][0]
+            == 1000
+        )
+        start = bill.sql("SELECT min(ChargePeriodStart) AS s FROM billing").to_pandas()["s"][0]
         assert str(start).startswith("2024-")
 
 
@@ -97,7 +105,7 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         eff = bill.sql(
             "SELECT x_LineItemType AS t, COALESCE(CommitmentDiscountStatus, '-') AS st, EffectiveCost AS e, "
             "BilledCost AS b, ChargeCategory AS c FROM billing"
-        )
+        ).to_pandas()
         by_type = {(t, st): (e, b, c) for t, st, e, b, c in eff.itertuples(index=False)}
         assert by_type[("SavingsPlanNegation", "Used")][::2] == (Decimal(0), "Usage")
         # FOCUS: a fee is a Purchase with EffectiveCost 0 (EffectiveCost-C-005); its unused part is a Usage
@@ -109,7 +117,7 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         by_type = {t: (e, c) for (t, st), (e, b, c) in by_type.items()}
         assert by_type["Tax"] == (Decimal("1.81E-8"), "Tax")
         assert by_type["Credit"][1] == "Credit" and by_type["Refund"][1] == "Adjustment"
-        c = bill.commitments().iloc[0]
+        c = bill.commitments().to_pandas().iloc[0]
         assert c["ReservedCovered"] == Decimal("0.06")
         assert c["SavingsPlanCovered"] == Decimal("0.1382")
         assert c["UnusedCommitment"] == Decimal("2.5")
@@ -118,10 +126,10 @@ def test_hand_made_cur_commitments_are_not_double_counted() -> None:
         tags = bill.sql(
             "SELECT Tags['user:Spend_Category'] AS cat, x_Extra FROM billing WHERE ResourceId = "
             "'i-0000000001'"
-        )
+        ).to_pandas()
         assert tags["cat"][0] == "web"
         assert tags["x_Extra"][0] == {"myteam/TicketRef": "T-1"}
-        adj = bill.credits_refunds_tax()
+        adj = bill.credits_refunds_tax().to_pandas()
         assert set(adj["Kind"]) == {"Credit", "Refund", "Tax"}
         assert sum(adj["BilledCost"]) == Decimal("-6.2499999819")
 
@@ -152,12 +160,12 @@ def test_focus_commitment_discount_scenarios(name: str) -> None:
             used = bill.sql(
                 "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE "
                 "CommitmentDiscountStatus = 'Used'"
-            )
-            unused = bill.commitments()["UnusedCommitment"][0]
+            ).to_pandas()
+            unused = bill.commitments().to_pandas()["UnusedCommitment"][0]
             committed = bill.sql(
                 "SELECT COALESCE(sum(EffectiveCost), 0) AS e FROM billing WHERE "
                 "CommitmentDiscountId IS NOT NULL"
-            )["e"][0]
+            ).to_pandas()["e"][0]
             # Used + unused is the whole commitment cost: nothing counted twice, nothing lost.
             assert used["e"][0] + unused == committed
             # And each equals what the spec's own rows say, read independently of the loader.
@@ -210,7 +218,7 @@ def test_cur2_csv_maps_tags_product_and_cost_categories() -> None:
         assert bill.total("EffectiveCost") == Decimal("0.0765") + Decimal("0.16") + Decimal("1.15E-5")
         rows = bill.sql(
             "SELECT ResourceId, x_InstanceType, x_Engine, RegionId, Tags, x_Extra FROM billing ORDER BY 1"
-        )
+        ).to_pandas()
         first = rows.set_index("ResourceId").loc["i-0aaa"]
         assert first["x_InstanceType"] == "c5.large" and first["RegionId"] == "us-east-1"
         assert first["Tags"] == {"user_spend_category": "web"}
@@ -252,13 +260,13 @@ def test_cur2_parquet_with_real_map_and_double_columns(tmp_path: Path) -> None:
     with load(path) as bill:
         # doubles go through their shortest text: 0.1 + 0.2 + 0.03 is exactly 0.33, not 0.30000000000000004...
         assert bill.total("BilledCost") == Decimal("0.33")
-        teams = bill.summary(by=["Tags.user_team"], metric="BilledCost")
+        teams = bill.summary(by=["Tags.user_team"], metric="BilledCost").to_pandas()
         got = {
             (None if t != t else t): c
             for t, c in zip(teams["Tags.user_team"], teams["BilledCost"], strict=True)
         }
         assert got == {None: Decimal("0.2"), "a": Decimal("0.1"), "b": Decimal("0.03")}
-        assert set(bill.sql("SELECT x_InstanceType FROM billing")["x_InstanceType"].dropna()) == {
+        assert set(bill.sql("SELECT x_InstanceType FROM billing").to_pandas()["x_InstanceType"].dropna()) == {
             "t3.micro",
             "t3.large",
         }
@@ -275,16 +283,18 @@ def test_dbr_zip_skips_total_rows_and_keeps_rounding(tmp_path: Path) -> None:
         assert bill.rows() == 4  # 3 line items + rounding; AccountTotal and StatementTotal left out
         assert bill.total("BilledCost") == Decimal("0.10007393")
         assert bill.periods() == ["2017-01"]
-        row = bill.sql(
-            "SELECT x_InstanceType, Tags, PricingCategory FROM billing WHERE ResourceId = 'i-0abc'"
-        ).iloc[0]
+        row = (
+            bill.sql("SELECT x_InstanceType, Tags, PricingCategory FROM billing WHERE ResourceId = 'i-0abc'")
+            .to_pandas()
+            .iloc[0]
+        )
         assert row["x_InstanceType"] == "c4.large"
         assert row["Tags"] == {"user:Spend_Category": "web", "user:Name": "web-1"}
         assert row["PricingCategory"] == "Standard"
-        ri = bill.sql("SELECT CommitmentDiscountType FROM billing WHERE ResourceId = 'i-0def'")
+        ri = bill.sql("SELECT CommitmentDiscountType FROM billing WHERE ResourceId = 'i-0def'").to_pandas()
         assert ri["CommitmentDiscountType"][0] == "Reserved Instances (RI)"
         assert (
-            bill.sql("SELECT ChargeCategory FROM billing WHERE x_LineItemType = 'Rounding'")[
+            bill.sql("SELECT ChargeCategory FROM billing WHERE x_LineItemType = 'Rounding'").to_pandas()[
                 "ChargeCategory"
             ][0]
             == "Adjustment"
@@ -300,7 +310,10 @@ def test_one_pass_view_reads_quoted_empty_fields_as_null(
     query = "SELECT * EXCLUDE (Tags, x_Extra) FROM billing ORDER BY ALL"
     with load(path) as full, load(path, materialize=False) as lazy:
         assert lazy.total("BilledCost") == Decimal("0.10007393")
-        assert lazy.sql(query).astype(str).values.tolist() == full.sql(query).astype(str).values.tolist()
+        assert (
+            lazy.sql(query).to_pandas().astype(str).values.tolist()
+            == full.sql(query).to_pandas().astype(str).values.tolist()
+        )
 
 
 def test_legacy_cur_zip_and_gzip_load_the_same(tmp_path: Path) -> None:
@@ -357,7 +370,7 @@ def test_focus_1_2_parquet_keeps_newer_columns_and_aws_x_columns(tmp_path: Path)
         rows = bill.sql(
             "SELECT x_ProductCode, x_UsageType, x_PayerAccountId, x_Extra, Tags['user:team'] AS team "
             "FROM billing ORDER BY 1"
-        )
+        ).to_pandas()
         first = rows.iloc[0]
         assert first["x_ProductCode"] == "AmazonEC2" and first["x_UsageType"] == "BoxUsage:t3.micro"
         assert first["x_PayerAccountId"] == "111111111111" and first["team"] == "a"
@@ -396,9 +409,11 @@ def test_legacy_cur_parquet_athena_layout_with_flattened_tags(tmp_path: Path) ->
     with load(path) as bill:
         assert bill.total("BilledCost") == Decimal("0.096")
         assert bill.total("EffectiveCost") == Decimal("0.1572")
-        tags = bill.sql("SELECT Tags['user_spend_category'] AS cat FROM billing ORDER BY x_LineItemType DESC")
+        tags = bill.sql(
+            "SELECT Tags['user_spend_category'] AS cat FROM billing ORDER BY x_LineItemType DESC"
+        ).to_pandas()
         assert list(tags["cat"].fillna("")) == ["web", ""]
-        assert bill.commitments()["ReservedCovered"][0] == Decimal("0.0612")
+        assert bill.commitments().to_pandas()["ReservedCovered"][0] == Decimal("0.0612")
 
 
 @pytest.mark.parametrize(
@@ -416,7 +431,7 @@ def test_one_pass_view_equals_the_materialized_load(
         "FROM billing ORDER BY ALL"
     )
     with load(path) as full, load(path, materialize=False) as lazy:
-        a, b = full.sql(query), lazy.sql(query)
+        a, b = full.sql(query).to_pandas(), lazy.sql(query).to_pandas()
     assert len(a) == len(b) > 0
     assert a.fillna("<null>").astype(str).equals(b.fillna("<null>").astype(str))
 
@@ -443,13 +458,13 @@ def test_tag_keys_match_across_cur_and_cur2_naming() -> None:
     with load([DATA / "cur_small.csv", DATA / "cur2_small.csv"]) as bill:
         by_tag = bill.summary(
             by=["Tags.user:Spend_Category"], metric="BilledCost", where="ChargeCategory = 'Usage'"
-        )
+        ).to_pandas()
         got = {
             (None if k != k else k): v
             for k, v in zip(by_tag["Tags.user:Spend_Category"], by_tag["BilledCost"], strict=True)
         }
         assert got["web"] == Decimal("0.096") + Decimal("0.0765")
-        coverage = bill.tag_coverage("user:Spend_Category").set_index("SubAccountId")
+        coverage = bill.tag_coverage("user:Spend_Category").to_pandas().set_index("SubAccountId")
         assert coverage.loc["222222222222", "TaggedCost"] == Decimal("0.096") + Decimal("0.0765")
 
 
@@ -505,28 +520,34 @@ def test_dbr_upfront_fee_is_amortized_over_its_term(tmp_path: Path, materialize:
     expected = expected_shares(FEE, *TERM)
     assert len(expected) == 13 and sum(expected.values()) == FEE
     with load(files, materialize=materialize) as bill:
-        by_month = bill.sql(AMORTIZED_BY_MONTH)
+        by_month = bill.sql(AMORTIZED_BY_MONTH).to_pandas()
         assert dict(zip(by_month["p"], by_month["e"], strict=True)) == expected
         assert bill.total("EffectiveCost") == FEE  # the RI hours cost 0 hourly: the fee is all there is
         assert bill.total("BilledCost") == FEE
-        billed = bill.summary(by=[], metric="BilledCost", granularity="month")
+        billed = bill.summary(by=[], metric="BilledCost", granularity="month").to_pandas()
         assert dict(zip(billed["BillingPeriod"], billed["BilledCost"], strict=True))["2017-06"] == FEE
-        purchase = bill.sql("SELECT * FROM billing WHERE ChargeCategory = 'Purchase'").iloc[0]
+        purchase = bill.sql("SELECT * FROM billing WHERE ChargeCategory = 'Purchase'").to_pandas().iloc[0]
         assert (purchase["BilledCost"], purchase["EffectiveCost"]) == (FEE, 0)
         assert purchase["ChargeFrequency"] == "One-Time" and purchase["CommitmentDiscountId"] == "647735683"
         assert purchase["CommitmentDiscountStatus"] is None
         assert purchase["CommitmentDiscountType"] == "Reserved Instances (RI)"
-        rows = bill.sql("SELECT * FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' ORDER BY 1")
+        rows = bill.sql(
+            "SELECT * FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' ORDER BY 1"
+        ).to_pandas()
         assert set(rows["BilledCost"]) == {0} and set(rows["ChargeCategory"]) == {"Usage"}
         assert set(rows["SubAccountId"]) == {"222222222222"} and set(rows["BillingAccountId"]) == {
             "111111111111"
         }
         assert set(rows["ServiceName"]) == {"Amazon Elastic Compute Cloud"}
         assert set(rows["x_SourceFile"]) == {str(files[0])}
-        first = bill.sql(
-            "SELECT ChargePeriodStart, ChargePeriodEnd FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' "
-            "AND x_BillingPeriod = '2017-06'"
-        ).iloc[0]
+        first = (
+            bill.sql(
+                "SELECT ChargePeriodStart, ChargePeriodEnd FROM billing WHERE x_LineItemType = 'AmortizedUpfrontFee' "
+                "AND x_BillingPeriod = '2017-06'"
+            )
+            .to_pandas()
+            .iloc[0]
+        )
         assert (str(first["ChargePeriodStart"]), str(first["ChargePeriodEnd"])) == (
             "2017-06-09 21:21:37",
             "2017-07-01 00:00:00",
@@ -538,7 +559,7 @@ def test_dbr_fee_amortized_only_over_the_months_given(tmp_path: Path) -> None:
     files = dbr_year(tmp_path / "dbr")
     expected = expected_shares(FEE, *TERM)
     with load([files[0], files[5]]) as bill:
-        by_month = bill.sql(AMORTIZED_BY_MONTH)
+        by_month = bill.sql(AMORTIZED_BY_MONTH).to_pandas()
         assert dict(zip(by_month["p"], by_month["e"], strict=True)) == {
             "2017-06": expected["2017-06"],
             "2017-11": expected["2017-11"],
@@ -557,7 +578,12 @@ def test_dbr_fee_without_a_term_stays_in_the_month_paid_and_the_month_is_named(
     august = dbr_bills.write_month(tmp_path, "2017-08", [])
     with pytest.warns(AwsCostWarning) as caught, load([july, august], materialize=materialize) as bill:
         assert bill.total("EffectiveCost") == Decimal(500)  # as before: counted in the month paid
-        assert bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'")["n"][0] == 0
+        assert (
+            bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'").to_pandas()["n"][
+                0
+            ]
+            == 0
+        )
     lines = [str(w.message) for w in caught if issubclass(w.category, AwsCostWarning)]
     assert lines == [
         f"{july}: 1 RI upfront fee(s) of 2017-07 (500 USD) stay in the month paid, not amortized: the sign-up "
@@ -573,9 +599,12 @@ def test_dbr_no_upfront_sign_up_of_zero_is_left_alone(tmp_path: Path) -> None:
         warnings.simplefilter("error", AwsCostWarning)
         with load(path) as bill:
             assert (
-                bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'")["n"][0] == 0
+                bill.sql("SELECT count(*) AS n FROM billing WHERE ChargeCategory = 'Purchase'").to_pandas()[
+                    "n"
+                ][0]
+                == 0
             )
-            assert bill.sql(AMORTIZED_BY_MONTH).empty
+            assert bill.sql(AMORTIZED_BY_MONTH).to_pandas().empty
 
 
 def test_one_pass_view_of_dbr_files_equals_the_materialized_load(
@@ -589,7 +618,7 @@ def test_one_pass_view_of_dbr_files_equals_the_materialized_load(
         "FROM billing ORDER BY ALL"
     )
     with load(files) as full, load(files, materialize=False) as lazy:
-        expected = full.sql(query)
-        got = lazy.sql(query)
+        expected = full.sql(query).to_pandas()
+        got = lazy.sql(query).to_pandas()
     assert len(expected) == 3 * 3 + 1  # 3 months of (usage, rounding, amortization) and the purchase
     assert got.astype(str).values.tolist() == expected.astype(str).values.tolist()

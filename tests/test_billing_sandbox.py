@@ -61,7 +61,7 @@ def test_cur_layout_manifests_and_line_types(written) -> None:  # type: ignore[n
         assert data["billingPeriod"]["start"][:6] in {"202611", "202612"}
         assert all((written["cur"] / key).is_file() for key in data["reportKeys"])
     with load(written["cur"]) as bill:
-        types = bill.sql("SELECT x_LineItemType AS t, count(*) AS n FROM billing GROUP BY 1")
+        types = bill.sql("SELECT x_LineItemType AS t, count(*) AS n FROM billing GROUP BY 1").to_pandas()
         seen = set(types["t"])
     assert {
         "Usage", "DiscountedUsage", "RIFee", "SavingsPlanCoveredUsage", "SavingsPlanRecurringFee",
@@ -71,28 +71,32 @@ def test_cur_layout_manifests_and_line_types(written) -> None:  # type: ignore[n
 
 def test_no_double_counting_of_savings_plan_and_ri(written) -> None:  # type: ignore[no-untyped-def]
     with load(written["cur"]) as bill:
-        sp = bill.sql(
-            "SELECT x_LineItemType AS t, sum(BilledCost) AS b, sum(EffectiveCost) AS e FROM billing "
-            "WHERE CommitmentDiscountType = 'Savings Plan' GROUP BY 1"
-        ).set_index("t")
+        sp = (
+            bill.sql(
+                "SELECT x_LineItemType AS t, sum(BilledCost) AS b, sum(EffectiveCost) AS e FROM billing "
+                "WHERE CommitmentDiscountType = 'Savings Plan' GROUP BY 1"
+            )
+            .to_pandas()
+            .set_index("t")
+        )
         # The negation cancels the covered usage's on-demand cost in BilledCost; EffectiveCost of the SP lines
         # is exactly the commitment (used + unused), so nothing is counted twice.
         assert sp.loc["SavingsPlanCoveredUsage", "b"] + sp.loc["SavingsPlanNegation", "b"] == 0
         assert sp.loc["SavingsPlanNegation", "e"] == 0
         commitment = sp.loc["SavingsPlanRecurringFee", "b"]
         assert sp["e"].sum() == commitment
-        commitments = bill.commitments()
+        commitments = bill.commitments().to_pandas()
         assert (commitments["SavingsPlanCovered"] > 0).all() and (commitments["ReservedCovered"] > 0).all()
 
 
 def test_tags_have_gaps_and_adjustments_are_apart(written) -> None:  # type: ignore[no-untyped-def]
     with load(written["focus"]) as bill:
-        coverage = bill.tag_coverage(SPEND_TAG)
+        coverage = bill.tag_coverage(SPEND_TAG).to_pandas()
         assert any(s < 1 for s in coverage["CoverageShare"]) and (coverage["TaggedCost"] > 0).all()
         assert all(0 <= s <= 1 for s in coverage["CoverageShare"])
-        untagged = bill.untagged_resources(SPEND_TAG, 5)
+        untagged = bill.untagged_resources(SPEND_TAG, 5).to_pandas()
         assert len(untagged) == 5
-        adjustments = bill.credits_refunds_tax()
+        adjustments = bill.credits_refunds_tax().to_pandas()
         kinds = Counter(adjustments["Kind"])
         assert kinds["Credit"] >= 2 and kinds["Tax"] >= 2 and kinds["Adjustment"] == 2
 
@@ -108,8 +112,8 @@ def test_tax_and_credits_are_booked_as_a_real_cur_books_them(written) -> None:  
             "sum(BilledCost) FILTER (WHERE ChargeCategory IN ('Usage')) AS usage, "
             "sum(BilledCost) FILTER (WHERE ChargeCategory NOT IN ('Tax', 'Credit', 'Adjustment')) AS billed "
             "FROM billing GROUP BY ALL"
-        )
-        by_service = bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost")
+        ).to_pandas()
+        by_service = bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost").to_pandas()
     for row in per.itertuples(index=False):
         if row.tax is not None and row.tax == row.tax:
             assert row.tax == (row.billed * Decimal("0.08")).quantize(Decimal("0.000001")), row

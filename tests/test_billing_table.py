@@ -63,14 +63,18 @@ def test_marker_records_the_money_type_each_period_fits(tmp_path: Path) -> None:
         assert column_type(bill, "PricingQuantity") == WIDE  # quantities are not narrowed
         want = Decimal("-1.4999999999") + Decimal("3.000000000012") + Decimal("123456790.5")
         assert bill.total("BilledCost") == want
-        by_period = bill.summary(by=[], metric="BilledCost", granularity="month")
+        by_period = bill.summary(by=[], metric="BilledCost", granularity="month").to_pandas()
         assert list(by_period["BilledCost"]) == [
             Decimal("-1.4999999999"),
             Decimal("3.000000000012"),
             Decimal("123456790.5"),
         ]
     with load(ds) as view, load(ds, materialize=True) as copied:
-        assert view.summary(metric="BilledCost").equals(copied.summary(metric="BilledCost"))
+        assert (
+            view.summary(metric="BilledCost")
+            .to_pandas()
+            .equals(copied.summary(metric="BilledCost").to_pandas())
+        )
 
 
 def test_each_cost_column_gets_its_own_type(tmp_path: Path) -> None:
@@ -115,7 +119,7 @@ def test_narrow_money_sums_beyond_the_64_bit_range_exactly(tmp_path: Path) -> No
     with load([march]) as bill:
         assert column_type(bill, "BilledCost") == NARROW_MONEY
         assert bill.total("BilledCost") == Decimal(big) * 20
-        frame = bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost")
+        frame = bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost").to_pandas()
         assert list(frame["BilledCost"]) == [Decimal(big) * 20]
 
 
@@ -126,21 +130,23 @@ def enums_always(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _analyses(bill: Bill) -> list[pd.DataFrame]:
     return [
-        bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost"),
-        bill.summary(by=["x_LineItemType"], metric="EffectiveCost", granularity="month"),
-        bill.summary(by=["RegionId"], where="ServiceName = 'no such service' OR SubAccountId LIKE '2%'"),
-        bill.month_over_month(),
-        bill.top_resources(5),
-        bill.credits_refunds_tax(),
-        bill.tag_coverage(),
-        bill.untagged_resources(),
-        bill.commitments(),
+        bill.summary(by=["SubAccountId", "ServiceName"], metric="BilledCost").to_pandas(),
+        bill.summary(by=["x_LineItemType"], metric="EffectiveCost", granularity="month").to_pandas(),
+        bill.summary(
+            by=["RegionId"], where="ServiceName = 'no such service' OR SubAccountId LIKE '2%'"
+        ).to_pandas(),
+        bill.month_over_month().to_pandas(),
+        bill.top_resources(5).to_pandas(),
+        bill.credits_refunds_tax().to_pandas(),
+        bill.tag_coverage().to_pandas(),
+        bill.untagged_resources().to_pandas(),
+        bill.commitments().to_pandas(),
         bill.sql(
             "SELECT ChargeCategory || '/' || x_LineItemType AS k, count(*) AS n FROM billing GROUP BY 1 ORDER BY 1"
-        ),
+        ).to_pandas(),
         bill.sql(
             "SELECT min(ServiceName) AS lo, max(ServiceName) AS hi FROM billing WHERE ServiceName > 'Amazon'"
-        ),
+        ).to_pandas(),
         pd.DataFrame({"period": bill.periods()}),
     ]
 

@@ -63,7 +63,7 @@ def test_demo_step_with_the_sandbox_bill(tmp_path: Path) -> None:
         frame = bill.sql(
             f"select sum(EffectiveCost) from billing where ResourceId = '{h.host_id}' "
             f"and ChargePeriodStart = TIMESTAMP '{h.hour:%Y-%m-%d %H:%M:%S}'"
-        )
+        ).to_pandas()
     assert alloc.from_units(h.cost_units) == Decimal(str(frame.iloc[0, 0])).quantize(alloc.UNIT)
     items = list(open_store(ctx.store_url).query(kind="svc-cost"))
     assert items and all(i.attrs["unit"] == "micro-USD" for i in items)

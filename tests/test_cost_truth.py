@@ -104,7 +104,7 @@ def test_contracted_cost_per_line_item_type(tmp_path: Path) -> None:
         frame = bill.sql(
             "SELECT x_LineItemType AS t, ContractedCost AS c, ContractedUnitPrice AS p, PricingQuantity AS q "
             "FROM billing WHERE CommitmentDiscountStatus IS DISTINCT FROM 'Unused'"
-        )
+        ).to_pandas()
     got = {t: (c, p, q) for t, c, p, q in frame.itertuples(index=False)}
     assert got["Usage"][0] == Decimal("9")  # net rate x amount
     assert got["DiscountedUsage"][0] == Decimal("5")  # public on-demand: the CUR bills it 0
@@ -125,7 +125,7 @@ def test_unknown_line_item_types_get_a_category(tmp_path: Path) -> None:
          "lineItem/UnblendedCost": "-0.1"},
     ]  # fmt: skip
     with load(write_cur(tmp_path / "u.csv", lines)) as bill:
-        frame = bill.sql("SELECT x_LineItemType AS t, ChargeCategory AS c FROM billing")
+        frame = bill.sql("SELECT x_LineItemType AS t, ChargeCategory AS c FROM billing").to_pandas()
         usage = bill.total("EffectiveCost", where="ChargeCategory = 'Usage'")
     got = dict(frame.itertuples(index=False))
     assert got == {"FutureVolumeDiscount": "Usage", "Mystery": "Adjustment", "RiVolumeDiscount": "Usage"}
@@ -167,7 +167,7 @@ def test_unused_commitment_follows_the_spec_scenarios(tmp_path: Path) -> None:
             "SELECT ChargeCategory, ChargeFrequency, PricingCategory, BilledCost, EffectiveCost, "
             "CommitmentDiscountStatus, ConsumedQuantity IS NULL AS q, ResourceId FROM billing "
             "ORDER BY ChargeCategory DESC, EffectiveCost DESC"
-        )
+        ).to_pandas()
     rows = [tuple(None if v != v else v for v in r) for r in frame.itertuples(index=False)]
     usage = _spec_rows("commitment_discount_usage_scenario_3.csv")
     purchase = _spec_rows("commitment_discount_purchase_scenario_2.csv")[0]
@@ -274,11 +274,11 @@ def test_own_rules_run_without_the_model(demo_bill: dict[str, Path]) -> None:
 # -- 5: coverage at on-demand-equivalent cost, every reservable service in the denominator
 def test_commitment_coverage_is_measured_at_on_demand_equivalent(demo_bill: dict[str, Path]) -> None:
     with load(demo_bill["cur"]) as bill:
-        c = bill.commitments()
+        c = bill.commitments().to_pandas()
         covered = bill.sql(
             "SELECT x_BillingPeriod AS p, sum(ListCost) AS od FROM billing "
             "WHERE CommitmentDiscountStatus = 'Used' GROUP BY 1 ORDER BY 1"
-        )
+        ).to_pandas()
         opensearch = bill.total(
             "ListCost",
             where="x_ProductCode = 'AmazonES' AND CommitmentDiscountId IS NULL AND ChargeCategory = 'Usage'",
@@ -316,13 +316,13 @@ def test_two_currencies_are_never_summed(tmp_path: Path) -> None:
         with pytest.raises(InputError, match="2 currencies"):
             bill.total("BilledCost")
         assert bill.total("BilledCost", where="BillingCurrency = 'EUR'") == Decimal(100)
-        by = bill.summary(by=["ChargeCategory"], metric="BilledCost")
+        by = bill.summary(by=["ChargeCategory"], metric="BilledCost").to_pandas()
         assert sorted(zip(by["BillingCurrency"], by["BilledCost"], strict=True)) == [
             ("EUR", Decimal(100)), ("USD", Decimal(100))
         ]  # fmt: skip
-        assert "BillingCurrency" in bill.month_over_month(by=["SubAccountId"]).columns
+        assert "BillingCurrency" in bill.month_over_month(by=["SubAccountId"]).to_pandas().columns
     with load(write_cur(tmp_path / "usd.csv", lines[:1])) as bill:  # one currency: the output as before
-        assert "BillingCurrency" not in bill.summary(by=["ChargeCategory"]).columns
+        assert "BillingCurrency" not in bill.summary(by=["ChargeCategory"]).to_pandas().columns
     out = CliRunner().invoke(
         cli, ["billing", "summary", str(path), "--by", "SubAccountId", "--format", "csv"]
     )
@@ -368,7 +368,9 @@ def test_cur2_export_of_the_demo_bill_conforms(
 ) -> None:  # type: ignore[type-arg]
     cur2 = _as_cur2(demo_bill["cur"], tmp_path / "cur2")
     with load(cur2) as bill:
-        assert bill.sql("SELECT DISTINCT x_SourceFormat AS f FROM billing")["f"].tolist() == ["cur2"]
+        assert bill.sql("SELECT DISTINCT x_SourceFormat AS f FROM billing").to_pandas()["f"].tolist() == [
+            "cur2"
+        ]
         results = conformance.check(bill, model)
         cur2_total = bill.total("EffectiveCost")
     with load(demo_bill["cur"]) as bill:

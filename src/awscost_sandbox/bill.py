@@ -1005,7 +1005,7 @@ def demo_step(ctx: Any) -> None:
     names = {a.id: a.name for a in ctx.scenario.accounts}
     rows = [
         {"SubAccountId": acc, "Account": names.get(acc, ""), "ServiceName": svc, "EffectiveCost": cost}
-        for acc, svc, cost in frame.itertuples(index=False)
+        for acc, svc, cost in frame.rows
     ]
     fmt = getattr(ctx, "fmt", "table")
     if fmt != "table":

@@ -3,9 +3,11 @@
     import awscost.billing as billing
     bill = billing.load("bills/")            # files, directories, CUR manifests, or a dataset dir
     bill.summary(by=["SubAccountId", "ServiceName"], metric="EffectiveCost")
-    bill.sql("SELECT ServiceName, sum(BilledCost) FROM billing GROUP BY 1")
+    bill.sql("SELECT ServiceName, sum(BilledCost) FROM billing GROUP BY 1").to_pandas()
 
-DuckDB and pandas are imported on first use, not here.
+Analyses and `sql()` return a `Frame` (billing/frame.py: rows of Python values, exact Decimal money) with
+`.to_pandas()` / `.to_arrow()` for a notebook. DuckDB is imported on first use, not here; pandas only by
+`to_pandas()`.
 """
 
 from __future__ import annotations

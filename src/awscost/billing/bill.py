@@ -1,9 +1,11 @@
 """`Bill`: a loaded bill (files or a dataset) as the DuckDB table `billing`, with the weekly FinOps analyses.
 
 A materialized bill is a table in DuckDB's compressed storage (`table.py`); a one-shot bill or, by default, a
-dataset is a view over the files. Every analysis returns a pandas DataFrame. Money columns of analyses hold
-exact `Decimal` values (summed in DECIMAL by DuckDB), so totals tie out to the source to the last decimal;
-`to_pandas()` gives the raw rows with DuckDB's float conversion, for plotting and ad-hoc work.
+dataset is a view over the files. Every analysis, and `sql()`, returns a `Frame` (`frame.py`: columns and rows
+of Python values; `.to_pandas()` / `.to_arrow()` for a notebook), so the command line never imports pandas.
+Money columns of analyses hold exact `Decimal` values (summed in DECIMAL by DuckDB), so totals tie out to the
+source to the last decimal; `Bill.to_pandas()` gives the raw rows with DuckDB's float conversion, for
+plotting and ad-hoc work.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from awscost.billing import dataset as ds
 from awscost.billing import table
 from awscost.billing.engine import connect, lazy_view_sql
 from awscost.billing.engine import materialize as stage_parquet
+from awscost.billing.frame import Frame
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
@@ -107,9 +110,8 @@ class Bill:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _frame(self, query: str, params: Sequence[Any] | None = None) -> pd.DataFrame:
+    def _frame(self, query: str, params: Sequence[Any] | None = None) -> Frame:
         import duckdb
-        import pandas as pd
 
         query_errors = (duckdb.ParserException, duckdb.BinderException, duckdb.CatalogException)
         try:
@@ -126,10 +128,13 @@ class Bill:
             raise
         names = [d[0] for d in cur.description or []]
         rows = [tuple(_plain(v) for v in row) for row in cur.fetchall()]
-        return pd.DataFrame.from_records(rows, columns=names)
+        return Frame(names, rows)
 
-    def sql(self, query: str) -> pd.DataFrame:
-        """Run SQL over the table `billing` (canonical columns); money stays exact Decimal."""
+    def sql(self, query: str) -> Frame:
+        """Run SQL over the table `billing` (canonical columns); money stays exact Decimal.
+
+        The same `Frame` as the analyses (not a DataFrame): one result type for every question asked of a
+        bill, `billing query` prints it without pandas, and `.to_pandas()` is one call away in a notebook."""
         return self._frame(query)
 
     def to_pandas(self) -> pd.DataFrame:
@@ -166,7 +171,7 @@ class Bill:
         metric: str = "EffectiveCost",
         where: str | None = None,
         granularity: str | None = None,
-    ) -> pd.DataFrame:
+    ) -> Frame:
         """Cost by the given canonical columns (or `Tags.KEY`), optionally by day or month, largest first."""
         metric = _metric(metric)
         keys: list[tuple[str, str]] = []
@@ -199,18 +204,18 @@ class Bill:
             f"SELECT BillingCurrency, sum({metric}) AS total FROM {TABLE} {filt} GROUP BY 1 ORDER BY 1"
         )
         if len(frame) > 1:
-            currencies = ", ".join(str(c) for c in frame["BillingCurrency"])
+            currencies = ", ".join(str(c) for c in frame.column("BillingCurrency"))
             raise InputError(
                 f"the bill holds costs in {len(frame)} currencies ({currencies}); a total would add them",
                 where=self.source,
                 hint="filter one currency, e.g. where=\"BillingCurrency = 'USD'\"",
             )
-        value = frame.iloc[0, 1] if len(frame) else None
+        value = frame.rows[0][1] if len(frame) else None
         return Decimal(0) if value is None else Decimal(value)
 
     def month_over_month(
         self, by: Iterable[str] = ("SubAccountId", "ServiceName"), metric: str = "EffectiveCost"
-    ) -> pd.DataFrame:
+    ) -> Frame:
         """The last two billing periods side by side per group, with the change; largest change first.
 
         Like for like: when the last period is not complete (its usage ends before the month does, by
@@ -218,7 +223,7 @@ class Bill:
         (days 1..N, clipped to that month's length), and the two columns are named by their day ranges
         ("2024-10-01..2024-10-03") instead of the periods. Days are whole: a last day the bill holds only
         some hours of is compared with that whole day of the previous month. `frame.attrs["comparison"]`
-        says what was compared."""
+        says what was compared (carried into `.to_pandas().attrs`)."""
         metric = _metric(metric)
         periods = self.periods()
         if not periods:
@@ -267,8 +272,8 @@ class Bill:
             f"SELECT max(ChargePeriodEnd) FILTER (WHERE ChargeCategory = 'Usage') AS usage_end, "
             f"max(ChargePeriodEnd) AS any_end FROM {TABLE} WHERE x_BillingPeriod = ?",
             [period],
-        ).iloc[0]
-        end = next((v for v in (ends["usage_end"], ends["any_end"]) if isinstance(v, datetime)), None)
+        ).rows[0]
+        end = next((v for v in ends if isinstance(v, datetime)), None)
         if end is None:
             return None
         start = _month_start(period)
@@ -277,9 +282,7 @@ class Bill:
             return None
         return max(1, min(month_days, -(-(end - start) // timedelta(days=1))))
 
-    def top_resources(
-        self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None
-    ) -> pd.DataFrame:
+    def top_resources(self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None) -> Frame:
         metric = _metric(metric)
         filt = f"AND ({where})" if where else ""
         return _one_currency(
@@ -293,7 +296,7 @@ class Bill:
             )
         )
 
-    def credits_refunds_tax(self) -> pd.DataFrame:
+    def credits_refunds_tax(self) -> Frame:
         """Credits, refunds, tax and other adjustments apart from usage, per period, account and kind."""
         kind = CHARGE_KIND
         return _one_currency(
@@ -304,7 +307,7 @@ class Bill:
             )
         )
 
-    def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> pd.DataFrame:
+    def tag_coverage(self, tag_key: str = DEFAULT_TAG, metric: str = "EffectiveCost") -> Frame:
         """Share of usage cost whose resources carry a non-empty value for `tag_key`, per account.
 
         `CoverageShare` is the 0-1 ratio TaggedCost / TotalCost as a Decimal, divided in Python at 28
@@ -318,15 +321,20 @@ class Bill:
             f"COALESCE(sum({metric}) FILTER (WHERE NOT ({tagged})), 0) AS UntaggedCost "
             f"FROM {TABLE} WHERE ChargeCategory = 'Usage' GROUP BY 1, 2 ORDER BY 1, 2"
         )
-        frame["CoverageShare"] = [
-            _share(tagged_cost, total)
-            for tagged_cost, total in zip(frame["TaggedCost"], frame["TotalCost"], strict=True)
-        ]
+        frame = frame.with_column(
+            "CoverageShare",
+            [
+                _share(tagged_cost, total)
+                for tagged_cost, total in zip(
+                    frame.column("TaggedCost"), frame.column("TotalCost"), strict=True
+                )
+            ],
+        )
         return _one_currency(frame)
 
     def untagged_resources(
         self, tag_key: str = DEFAULT_TAG, n: int = 10, metric: str = "EffectiveCost"
-    ) -> pd.DataFrame:
+    ) -> Frame:
         """The largest usage resources without a value for `tag_key`."""
         metric = _metric(metric)
         return _one_currency(
@@ -342,7 +350,7 @@ class Bill:
 
     def commitments(
         self, *, start: date | None = None, end: date | None = None, by_account: bool = False
-    ) -> pd.DataFrame:
+    ) -> Frame:
         """Per period: usage covered by RIs and Savings Plans and the on-demand usage a commitment could
         cover, unused commitment, coverage and utilization in percent. With `start`/`end` only the charges of
         those UTC days [start, end) count; `by_account` gives one row per SubAccountId and currency instead
@@ -411,9 +419,9 @@ def _share(part: Any, whole: Any) -> Decimal | None:
         return _plain(Decimal(part) / Decimal(whole))
 
 
-def _one_currency(frame: pd.DataFrame) -> pd.DataFrame:
-    if "BillingCurrency" in frame.columns and frame["BillingCurrency"].nunique(dropna=False) <= 1:
-        return frame.drop(columns=["BillingCurrency"])
+def _one_currency(frame: Frame) -> Frame:
+    if "BillingCurrency" in frame.columns and len(set(frame.column("BillingCurrency"))) <= 1:
+        return frame.drop("BillingCurrency")
     return frame
 
 

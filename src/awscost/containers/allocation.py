@@ -178,7 +178,7 @@ def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> 
     finally:
         if hasattr(bill, "close"):
             bill.close()
-    rows = rel.fetchall() if hasattr(rel, "fetchall") else [tuple(r) for r in rel.itertuples(index=False)]
+    rows = rel.rows
     for rid, start, end, cost in rows:
         if cost is None or cost != cost:  # NULL / NaN: no cost line, not a zero cost
             continue

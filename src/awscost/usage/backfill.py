@@ -209,7 +209,7 @@ def backfill_from_billing(
             opened.close()
     result = BackfillResult()
     wanted = set(kinds)
-    items = [i for i in rebuild_items(frame.to_dict("records"), org_name, result) if i.kind in wanted]
+    items = [i for i in rebuild_items(frame.to_dicts(), org_name, result) if i.kind in wanted]
     if not items or result.first_hour is None or result.last_hour is None:
         return result
     start = result.first_hour.replace(hour=0)

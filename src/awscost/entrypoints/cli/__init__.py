@@ -9,34 +9,94 @@ from __future__ import annotations
 
 import sys
 import warnings
+from importlib.util import find_spec
 from typing import Any
 
 import click
 
 from awscost import __version__
-from awscost.core.errors import AwsCostError, AwsCostWarning, MissingExtraError
+from awscost.core.errors import AwsCostError, AwsCostWarning
 from awscost.core.registry import Registry, missing_extra
 
-# The one table of commands: name -> "module:attribute" of a click.Command / click.Group, imported when used.
-# `demo` and `sandbox` live in the sandbox package (the sandbox extra); awscost itself never imports it.
+# The one table of commands: name -> "module:attribute" of a click.Command / click.Group, imported when used,
+# and the command's one-line help (its docstring's first sentence), so that `awscost --help` lists every
+# command without importing any (the sandbox's module imports moto: 0.75 s). tests/test_cli_help.py holds
+# each line equal to the command's own short help. `demo` and `sandbox` live in the sandbox package (the
+# sandbox extra); awscost itself never imports it.
 COMMANDS: Registry[click.Command] = Registry("command")
-for _name, _target in {
-    "init": "awscost.entrypoints.cli.setup:init",
-    "iam-policy": "awscost.entrypoints.cli.setup:iam_policy",
-    "collect": "awscost.entrypoints.cli.collect:collect",
-    "usage": "awscost.entrypoints.cli.usage:usage",
-    "store": "awscost.entrypoints.cli.store:store",
-    "sandbox": "awscost_sandbox.cli:sandbox",
-    "demo": "awscost_sandbox.cli:demo",
-    "billing": "awscost.entrypoints.cli.billing:billing",
-    "pricing": "awscost.entrypoints.cli.pricing:pricing",
-    "ri": "awscost.entrypoints.cli.ri:ri",
-    "report": "awscost.entrypoints.cli.report:report",
-    "services": "awscost.entrypoints.cli.services:services",
-    "containers": "awscost.entrypoints.cli.containers:containers",
-    "run": "awscost.entrypoints.cli.run:run",
+SHORT_HELP: dict[str, str] = {}
+for _name, (_target, _help) in {
+    "init": ("awscost.entrypoints.cli.setup:init", "Write a commented starter awscost.toml."),
+    "iam-policy": (
+        "awscost.entrypoints.cli.setup:iam_policy",
+        "Print the least-privilege IAM policy (JSON) that `awscost collect --kinds KINDS` needs.",
+    ),
+    "collect": (
+        "awscost.entrypoints.cli.collect:collect",
+        "Collect usage of KINDS in every account x region, for one UTC sample hour, into the store.",
+    ),
+    "usage": (
+        "awscost.entrypoints.cli.usage:usage",
+        "Show, export, import and check the usage items in the store.",
+    ),
+    "store": (
+        "awscost.entrypoints.cli.store:store",
+        "Create and inspect the store (sqlite:///PATH or dynamodb://TABLE?region=R).",
+    ),
+    "sandbox": (
+        "awscost_sandbox.cli:sandbox",
+        "Run an emulated AWS on 127.0.0.1: an Organization of four accounts in three regions with a fleet of "
+        "every collected kind and their reservations.",
+    ),
+    "demo": (
+        "awscost_sandbox.cli:demo",
+        "Start an emulated multi-account AWS on 127.0.0.1, run the real collector for HOURS simulated hours "
+        "into OUT/awscost.db, and print what it collected.",
+    ),
+    "billing": (
+        "awscost.entrypoints.cli.billing:billing",
+        "Billing files (legacy CUR, CUR 2.0, FOCUS, DBR) as one fast table: load, summarize, query.",
+    ),
+    "pricing": (
+        "awscost.entrypoints.cli.pricing:pricing",
+        "Prices: AWS Price List API (cached in the store) over the packaged dated snapshot.",
+    ),
+    "ri": (
+        "awscost.entrypoints.cli.ri:ri",
+        "Reserved Instances / Savings Plans planning: the break-even-optimal count per series.",
+    ),
+    "report": (
+        "awscost.entrypoints.cli.report:report",
+        "Cost reports (mail, S3, HTML/XLSX/JSON) and the RI workbook.",
+    ),
+    "services": ("awscost.entrypoints.cli.services:services", "Micro-service cost from container usage."),
+    "containers": (
+        "awscost.entrypoints.cli.containers:containers",
+        "Container usage: the host agent and the input readers.",
+    ),
+    "run": (
+        "awscost.entrypoints.cli.run:run",
+        "Run JOB (or the job the event names) as Lambda would, print its result as JSON, and save it in the "
+        "store as the job's latest result (what a dashboard or Slack shows).",
+    ),
 }.items():
     COMMANDS.add(_name, _target)
+    SHORT_HELP[_name] = _help
+# The third-party packages a command's module needs on import beyond awscost's own dependencies: without one,
+# the listing says what to install (looked up with find_spec, which imports nothing).
+NEEDS: dict[str, tuple[str, ...]] = {"sandbox": ("moto",), "demo": ("moto",)}
+
+
+def _missing(name: str) -> ModuleNotFoundError | None:
+    """The error importing command `name` would raise for a package of NEEDS that is not installed."""
+    for package in NEEDS.get(name, ()):
+        try:
+            found = find_spec(package)
+        except (ImportError, ValueError):  # a finder refusing the name counts as not installed
+            found = None
+        if found is None:
+            return ModuleNotFoundError(f"No module named {package!r}", name=package)
+    return None
 
 
 class LazyGroup(click.Group):
@@ -75,16 +135,16 @@ class LazyGroup(click.Group):
             raise missing_extra(exc, f"awscost {rest[0] if rest else ''}".strip()) from None
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list; a command whose extra is not installed is listed with what to install."""
+        """The command list, from SHORT_HELP (no command imported); a command whose extra is not installed is
+        listed with what to install."""
         rows = []
         for name in self.list_commands(ctx):
-            try:
-                cmd = self.get_command(ctx, name)
-            except MissingExtraError as exc:
-                rows.append((name, f"(not installed: {exc.hint})"))
+            missing = _missing(name)
+            if missing is not None:
+                rows.append((name, f"(not installed: {missing_extra(missing, name).hint})"))
                 continue
-            if cmd is not None and not cmd.hidden:
-                rows.append((name, cmd.get_short_help_str(limit=formatter.width - 6 - len(name))))
+            limit = formatter.width - 6 - len(name)
+            rows.append((name, click.Command(name, help=SHORT_HELP[name]).get_short_help_str(limit)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)

@@ -6,13 +6,15 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from awscost.core.config import Settings, load_settings
 from awscost.core.output import FORMATS
-from awscost.jobs.base import Context
+
+if TYPE_CHECKING:
+    from awscost.jobs.base import Context
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -95,6 +97,8 @@ def _progress_bar(label: str) -> Any:
 def job_context(settings: Settings, label: str = "working") -> Iterator[Context]:
     """The Context a command runs its job with: a progress bar on stderr when a person watches, nothing
     in a pipe."""
+    from awscost.jobs.base import Context  # here: a query command (billing summary) never pays for jobs/
+
     if not _interactive():
         yield Context(settings)
         return

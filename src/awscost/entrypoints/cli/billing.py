@@ -28,9 +28,8 @@ from awscost.entrypoints.cli._common import (
 )
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from awscost.billing.bill import Bill
+    from awscost.billing.frame import Frame
 
 METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
 
@@ -82,21 +81,14 @@ def open_bill(
         bill.close()
 
 
-def show(frame: pd.DataFrame, fmt: str, title: str) -> None:
-    rows = [{k: (None if _isnull(v) else v) for k, v in r.items()} for r in frame.to_dict(orient="records")]
-    emit(rows, fmt, columns=[str(c) for c in frame.columns], title=title)
-
-
-def _isnull(value: Any) -> bool:
-    try:
-        return bool(value != value) or value is None  # NaN / None / NaT
-    except (TypeError, ValueError):
-        return False
+def show(frame: Frame, fmt: str, title: str) -> None:
+    """Print an analysis' rows as they are (NULL is None; money Decimal): no DataFrame on the way."""
+    emit(frame, fmt, columns=frame.columns, title=title)
 
 
 def _percent(share: Any) -> str | None:
     """A 0-1 Decimal share as a percentage for the table format, e.g. 0.8625 -> "86.25 %"."""
-    if _isnull(share):
+    if share is None:
         return None
     return f"{Decimal(share) * 100:.2f} %"
 
@@ -234,8 +226,9 @@ def tags_cmd(
     with open_bill(paths, dataset, prefer) as bill:
         coverage = bill.tag_coverage(tag_key)
         if fmt == "table":  # people read a percentage; json/csv keep the exact 0-1 ratio
-            coverage["CoverageShare"] = [_percent(v) for v in coverage["CoverageShare"]]
-            coverage = coverage.rename(columns={"CoverageShare": "Coverage"})
+            coverage = coverage.with_column(
+                "CoverageShare", [_percent(v) for v in coverage.column("CoverageShare")]
+            ).rename({"CoverageShare": "Coverage"})
         show(coverage, fmt, f"coverage of {tag_key}")
         if n and fmt == "table":
             show(bill.untagged_resources(tag_key, n), fmt, f"largest resources without {tag_key}")

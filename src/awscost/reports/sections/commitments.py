@@ -89,7 +89,7 @@ def from_bill(bill: Any) -> Callable[[date, date], list[Commitments]]:
                     _dec(r["CoveredOnDemandCost"]),
                     _dec(r["UncoveredOnDemandCost"]),
                 )
-                for r in frame.to_dict("records")
+                for r in frame
             ]
         return cache[(start, end)]
 
