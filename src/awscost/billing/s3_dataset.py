@@ -27,11 +27,15 @@ once they are older than ORPHAN_AGE_S, which no live load is (a younger one may 
 
 Reading: the listed objects are downloaded into a local cache keyed by key and ETag (GetObject with IfMatch)
 and opened by DuckDB's parquet reader as the local dataset is. Measured against pyarrow.dataset over
-pyarrow.fs.S3FileSystem scanned by DuckDB (moto over HTTP, 2 cores; see the test module's docstring for the
-numbers): the cache's first open costs about as much as the arrow scan, every later open (reports, each
-summary of a day) reads nothing from S3 and runs at the local dataset's speed, money types and the SQL stay
-the local dataset's, and the role/region/endpoint come from the same boto3 client as the writes (no second
-S3 stack to configure). Files unused for CACHE_KEEP_S are removed from the cache.
+pyarrow.fs.S3FileSystem scanned by DuckDB (replacement scan, projection pushdown), a summary by account and
+service, open included, moto over HTTP on 2 shared cores, median of 3: the demo bill (5 k rows) cache cold
+0.27 s, warm 0.17 s, arrow 0.12 s; 1 M rows (20 MB zstd parquet) cache cold 0.18 s, warm 0.13 s, arrow
+0.57 s (pyarrow reads a large object in many ranged GETs). So the cache: as fast or faster on the first open
+of a real-sized month, every later open (reports, each summary of a day) reads nothing from S3, the SQL and
+money types stay the local dataset's, and the role, region and endpoint come from the same boto3 client as
+the writes (no second S3 stack to configure). Files unused for CACHE_KEEP_S are removed from the cache.
+
+Objects are uploaded with a single PutObject each (up to 5 GB, far above a period's parquet file).
 """
 
 from __future__ import annotations
