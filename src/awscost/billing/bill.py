@@ -26,6 +26,7 @@ from awscost.billing.engine import connect, lazy_view_sql
 from awscost.billing.engine import materialize as stage_parquet
 from awscost.billing.frame import Frame
 from awscost.billing.readers._sql import lit, quote
+from awscost.billing.s3 import S3Options, is_s3
 from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
 from awscost.billing.sources import is_dataset, resolve
 from awscost.core.errors import InputError
@@ -487,9 +488,10 @@ def load(
     threads: int | None = None,
     materialize: bool | None = None,
     prefer: str | None = None,
+    s3_options: S3Options | None = None,
 ) -> Bill:
-    """Open a bill: a dataset directory written by `load_into`, or billing files/dirs/manifests (any format,
-    auto-detected).
+    """Open a bill: a dataset directory written by `load_into` (or an `s3://bucket/prefix/` dataset, reached
+    with `s3_options`: `s3_dataset.py`), or billing files/dirs/manifests (any format, auto-detected).
 
     `materialize=True` (the default for files) copies the rows once into the engine's own compressed table
     (`table.py`): every row validated, repeated analyses fast. For files that goes through canonical parquet
@@ -504,7 +506,10 @@ def load(
 
     A billing account's month held by files of two formats is refused unless `prefer` names the format to
     keep (`overlaps.py`)."""
-    items = [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+    given = [paths] if isinstance(paths, str | Path) else list(paths)
+    if len(given) == 1 and is_s3(given[0]):
+        return _open_s3_dataset(str(given[0]), s3_options, materialize, memory_limit, threads)
+    items = [Path(p) for p in given]
     if not items:
         raise InputError("no billing files given", param="paths")
     if len(items) == 1 and not items[0].is_file():
@@ -543,6 +548,35 @@ def load(
         raise
 
 
+def _open_s3_dataset(
+    url: str,
+    options: S3Options | None,
+    materialize: bool | None,
+    memory_limit: str | None,
+    threads: int | None,
+) -> Bill:
+    """A dataset in S3, opened as a local one: a view (or with `materialize`, a table) over its objects,
+    downloaded into the local cache (`s3_dataset.py`)."""
+    from awscost.billing import s3_dataset
+
+    marker, files = s3_dataset.open_dataset(url, options)
+    workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
+    database = str(workdir / "bill.duckdb") if materialize else ":memory:"
+    con = connect(database, memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+    try:
+        if not files:
+            con.execute(canonical_create_sql(TABLE))
+        elif materialize:
+            table.create(con, TABLE, ds.parts_scan_sql(files), ds.money_types(marker))
+        else:
+            con.execute(f"CREATE VIEW {TABLE} AS {ds.parts_scan_sql(files)}")
+        return Bill(con, source=url, workdir=workdir)
+    except BaseException:
+        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
 def load_into(
     paths: Iterable[str | Path],
     into: str | Path,
@@ -551,14 +585,18 @@ def load_into(
     threads: int | None = None,
     on_file: Callable[[str, int, int], None] | None = None,
     prefer: str | None = None,
+    s3_options: S3Options | None = None,
 ) -> dict[str, Any]:
-    """Load billing files into the dataset at `into` (created if absent), replacing the billing accounts'
-    months they hold; a month held in another format (in the files or the dataset) is refused unless `prefer`
-    names the format to keep. Atomic: on any error the previous dataset is left untouched. Returns the
-    dataset marker. `on_file(name, number, total)` is called as each file starts (for a progress display)."""
+    """Load billing files into the dataset at `into` (created if absent; a directory, or `s3://bucket/prefix/`
+    reached with `s3_options`), replacing the billing accounts' months they hold; a month held in another
+    format (in the files or the dataset) is refused unless `prefer` names the format to keep. Atomic: on any
+    error the previous dataset is left untouched. Returns the dataset marker (an S3 dataset's manifest).
+    `on_file(name, number, total)` is called as each file starts (for a progress display)."""
     items = [Path(p) for p in paths]
     if not items:
         raise InputError("no billing files given", param="paths")
+    if is_s3(into):
+        return _load_into_s3(items, str(into), memory_limit, threads, on_file, prefer, s3_options)
     into = Path(into)
     with ds.locked(into):  # one load at a time; what a killed load left is cleaned up first
         workdir = ds.work_dir(into)
@@ -574,3 +612,30 @@ def load_into(
                 con.close()
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _load_into_s3(
+    items: list[Path],
+    into: str,
+    memory_limit: str | None,
+    threads: int | None,
+    on_file: Callable[[str, int, int], None] | None,
+    prefer: str | None,
+    options: S3Options | None,
+) -> dict[str, Any]:
+    """`load_into` a dataset in S3: no lock (S3 conditional writes guard the manifest instead), scratch in a
+    temporary directory."""
+    from awscost.billing import s3_dataset
+
+    workdir = Path(tempfile.mkdtemp(prefix="awscost-s3load-"))
+    try:
+        con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
+        try:
+            parts = stage_parquet(
+                con, resolve(items, workdir), workdir / "staged", on_file, prefer=prefer, amortize_fees=False
+            )
+            return s3_dataset.write_dataset(con, parts, into, workdir, options=options, prefer=prefer)
+        finally:
+            con.close()
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -8,7 +8,9 @@ outside that test) `crash_point` costs one environment lookup and does nothing.
 Steps, in order: `read-N` after the N-th billing file is read into staged parquet (engine.materialize);
 `write-PERIOD` after a period's partition is written beside the dataset; `amortized`; `marker` after the new
 marker is written; `swap` between the swap's two renames (no dataset at its path); `swapped` after the new
-dataset is in place, before the old one is removed (dataset.py).
+dataset is in place, before the old one is removed (dataset.py). A dataset in S3 (s3_dataset.py), after
+`amortized`: `uploaded-N` after its N-th object is uploaded, `manifest` just before the manifest's
+conditional PutObject, `swapped` after it, before superseded keys are deleted.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
@@ -75,6 +75,18 @@ def _check_period(root: Path, period: str, info: Any, where: str) -> None:
     """A period of the marker must hold its totals and its folder of parquet files; checked before a load
     writes anything, and when the dataset is opened (a period the marker names and the files lack would
     vanish from every total silently)."""
+    check_period_info(period, info, where)
+    part = _partition_dir(root, period)
+    if not part.is_dir() or not any(f.suffix == ".parquet" for f in part.iterdir()):
+        raise InputError(
+            f"billing period {period} is in the marker but its files are missing ({part}); restore the "
+            f"folder, or reload that month's billing files with `awscost billing load ... --into {root}`",
+            where=str(root),
+        )
+
+
+def check_period_info(period: str, info: Any, where: str) -> None:
+    """A period's entry of the marker (local) or manifest (S3) holds its totals and sources."""
     bad = f"dataset marker is malformed: period {period!r}"
     if not PERIOD_RE.match(period) or not isinstance(info, dict):
         raise InputError(f"{bad} is not a YYYY-MM entry with its totals", where=where)
@@ -88,19 +100,18 @@ def _check_period(root: Path, period: str, info: Any, where: str) -> None:
         ok = False
     if not ok:
         raise InputError(f"{bad} has malformed rows, BilledCost, EffectiveCost or sources", where=where)
-    part = _partition_dir(root, period)
-    if not part.is_dir() or not any(f.suffix == ".parquet" for f in part.iterdir()):
-        raise InputError(
-            f"billing period {period} is in the marker but its files are missing ({part}); restore the "
-            f"folder, or reload that month's billing files with `awscost billing load ... --into {root}`",
-            where=str(root),
-        )
 
 
 def read_marker(root: Path) -> dict[str, Any]:
     """The marker of a dataset opened for reading. Periods loaded by older readers keep the numbers those
     gave: an AwsCostWarning names them, once, with the command that reloads them."""
     marker = _load_marker(root)
+    warn_stale(marker, str(root))
+    return marker
+
+
+def warn_stale(marker: dict[str, Any], root: str) -> None:
+    """The AwsCostWarning for periods of a dataset (local or in S3) loaded by older readers."""
     stale = {
         p: info
         for p, info in marker["periods"].items()
@@ -116,9 +127,8 @@ def read_marker(root: Path) -> dict[str, Any]:
                 f"{', '.join(map(str, versions))}; now {READER_VERSION}) and keep their numbers; reload to apply: "
                 f"awscost billing load {shown} --into {root}"
             ),
-            stacklevel=2,
+            stacklevel=3,
         )
-    return marker
 
 
 def period_stats(
@@ -245,12 +255,31 @@ def work_dir(into: Path) -> Path:
     return Path(tempfile.mkdtemp(prefix=_sibling(into, "work"), dir=into.parent))
 
 
+class Previous:
+    """The dataset a load replaces, as the load's build reads it: its marker's periods and, on demand, a local
+    folder holding one period's files as the dataset holds them (the dataset's own folder here; a download for
+    a dataset in S3, `s3_dataset.py`)."""
+
+    def __init__(self, root: Path, periods: dict[str, Any]) -> None:
+        self.root = root
+        self.periods = periods
+
+    def folder(self, period: str) -> Path:
+        return _partition_dir(self.root, period)
+
+
 def write_dataset(
-    con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path, *, prefer: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    parts: dict[str, list[Path]],
+    into: Path,
+    *,
+    prefer: str | None = None,
+    period_info: dict[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Put the staged parquet `parts` (period -> files) into the dataset at `into`, replacing the billing
     accounts' months they hold (see the module's docstring for another format and `prefer`); returns the
-    dataset marker. The caller holds `locked(into)`."""
+    dataset marker. `period_info` (period -> keys) is recorded in the marker of each period this load writes.
+    The caller holds `locked(into)`."""
     into = into.resolve()
     if into.exists() and not is_dataset(into) and (not into.is_dir() or any(into.iterdir())):
         raise InputError(
@@ -258,54 +287,18 @@ def write_dataset(
         )
     into.parent.mkdir(parents=True, exist_ok=True)
     old_periods: dict[str, Any] = _load_marker(into)["periods"] if is_dataset(into) else {}
-    new_held = {period: _held(con, files) for period, files in parts.items()}
-    old_held: dict[str, Held] = {
-        period: _held(con, _data_files(_partition_dir(into, period)))
-        for period in parts
-        if period in old_periods
-    }
-    replaced, kept_out = resolve_dataset(old_held, new_held, prefer, str(into))
     tmp = Path(tempfile.mkdtemp(prefix=_sibling(into, "loading"), dir=into.parent))
     try:
-        periods: dict[str, Any] = {}
-        changed: set[str] = set()  # periods whose rows this load writes
-        loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for period, info in old_periods.items():
-            if period not in parts:
-                _link_partition(_partition_dir(into, period), _partition_dir(tmp, period))
-                periods[period] = dict(info)
-                crash_point(f"write-{period}")
-        for period, files in parts.items():
-            new_accounts = set(new_held[period]) - kept_out.get(period, set())
-            old_accounts = set(old_held.get(period, {})) - replaced.get(period, set())
-            if not new_accounts:  # the dataset's rows are preferred for every account: the month stays
-                _link_partition(_partition_dir(into, period), _partition_dir(tmp, period))
-                periods[period] = dict(old_periods[period])
-                crash_point(f"write-{period}")
-                continue
-            part = _partition_dir(tmp, period)
-            part.mkdir()
-            if kept_out.get(period):
-                _copy_rows(con, files, accounts_sql(new_accounts), part / "part-00000.parquet")
-            else:
-                for i, f in enumerate(files):
-                    shutil.move(str(f), part / f"part-{i:05d}.parquet")
-            version = READER_VERSION
-            if old_accounts:  # other accounts of the month, loaded before, stay
-                old_files = _data_files(_partition_dir(into, period))
-                _copy_rows(
-                    con,
-                    old_files,
-                    f"{accounts_sql(old_accounts)} AND {_NOT_AMORTIZED}",
-                    part / "kept.parquet",
-                )
-                version = min(version, int(old_periods[period].get("reader_version", 1)))
-            periods[period] = {"loaded_at": loaded_at, "reader_version": version}
-            changed.add(period)
-            crash_point(f"write-{period}")
-        _amortize(con, tmp, periods, changed)
-        crash_point("amortized")
-        marker = {"version": 1, "periods": dict(sorted(periods.items()))}
+        periods = build_periods(
+            con,
+            parts,
+            Previous(into, old_periods),
+            tmp,
+            prefer=prefer,
+            where=str(into),
+            period_info=period_info,
+        )
+        marker = {"version": 1, "periods": periods}
         (tmp / DATASET_MARKER).write_text(json.dumps(marker, indent=2), encoding="utf-8")
         crash_point("marker")
         _swap(tmp, into)
@@ -315,12 +308,98 @@ def write_dataset(
     return marker
 
 
-def _amortize(con: duckdb.DuckDBPyConnection, root: Path, periods: dict[str, Any], changed: set[str]) -> None:
+def build_periods(
+    con: duckdb.DuckDBPyConnection,
+    parts: dict[str, list[Path]],
+    previous: Previous,
+    tmp: Path,
+    *,
+    prefer: str | None,
+    where: str,
+    period_info: dict[str, dict[str, Any]] | None = None,
+    lazy: bool = False,
+) -> dict[str, Any]:
+    """Build the new dataset's period folders under `tmp` from the staged `parts` and the `previous` dataset;
+    returns the new marker's periods (sorted). Untouched periods are hard-linked from the previous dataset,
+    or with `lazy` only when their amortization rows change (the S3 dataset keeps their objects as they are):
+    a period folder absent from `tmp` afterwards is the previous one, unchanged."""
+    old_periods = previous.periods
+    new_held = {period: _held(con, files) for period, files in parts.items()}
+    old_held: dict[str, Held] = {
+        period: _held(con, _data_files(previous.folder(period))) for period in parts if period in old_periods
+    }
+    replaced, kept_out = resolve_dataset(old_held, new_held, prefer, where)
+
+    def place(period: str) -> None:
+        if not _partition_dir(tmp, period).exists():
+            _link_partition(previous.folder(period), _partition_dir(tmp, period))
+
+    periods: dict[str, Any] = {}
+    changed: set[str] = set()  # periods whose rows this load writes
+    loaded_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    for period, info in old_periods.items():
+        if period not in parts:
+            if not lazy:
+                place(period)
+            periods[period] = dict(info)
+            crash_point(f"write-{period}")
+    for period, files in parts.items():
+        new_accounts = set(new_held[period]) - kept_out.get(period, set())
+        old_accounts = set(old_held.get(period, {})) - replaced.get(period, set())
+        if not new_accounts:  # the dataset's rows are preferred for every account: the month stays
+            if not lazy:
+                place(period)
+            periods[period] = dict(old_periods[period])
+            crash_point(f"write-{period}")
+            continue
+        part = _partition_dir(tmp, period)
+        part.mkdir()
+        if kept_out.get(period):
+            _copy_rows(con, files, accounts_sql(new_accounts), part / "part-00000.parquet")
+        else:
+            for i, f in enumerate(files):
+                shutil.move(str(f), part / f"part-{i:05d}.parquet")
+        version = READER_VERSION
+        if old_accounts:  # other accounts of the month, loaded before, stay
+            old_files = _data_files(previous.folder(period))
+            _copy_rows(
+                con,
+                old_files,
+                f"{accounts_sql(old_accounts)} AND {_NOT_AMORTIZED}",
+                part / "kept.parquet",
+            )
+            version = min(version, int(old_periods[period].get("reader_version", 1)))
+        periods[period] = {
+            "loaded_at": loaded_at,
+            "reader_version": version,
+            **(period_info or {}).get(period, {}),
+        }
+        changed.add(period)
+        crash_point(f"write-{period}")
+    _amortize(con, tmp, periods, changed, place)
+    crash_point("amortized")
+    return dict(sorted(periods.items()))
+
+
+def _amortize(
+    con: duckdb.DuckDBPyConnection,
+    root: Path,
+    periods: dict[str, Any],
+    changed: set[str],
+    place: Callable[[str], None],
+) -> None:
     """Record each period's billing accounts and DBR upfront fees (from its rows where the marker lacks them or
     the rows are new), then write every period's amortization rows that differ from what it carries, and the
-    totals of the periods that changed."""
+    totals of the periods that changed. `place(period)` puts a period's previous files under `root` before
+    they are read (a no-op where they are there already)."""
     for period, info in periods.items():
-        files = _data_files(_partition_dir(root, period))
+        if (
+            period in changed
+            or not isinstance(info.get("accounts"), dict)
+            or not isinstance(info.get("upfront_fees"), list)
+        ):
+            place(period)
+        files = _data_files(_partition_dir(root, period)) if _partition_dir(root, period).exists() else []
         if period in changed or not isinstance(info.get("accounts"), dict):
             info["accounts"] = {(a or ""): fmt for a, (fmt, _) in sorted(_held(con, files).items(), key=str)}
         if period in changed or not isinstance(info.get("upfront_fees"), list):
@@ -340,6 +419,7 @@ def _amortize(con: duckdb.DuckDBPyConnection, root: Path, periods: dict[str, Any
         part = _partition_dir(root, period)
         if period not in changed and info.get("amortized", []) == carried:
             continue
+        place(period)
         target = part / AMORTIZED_FILE
         # Unlinked, never written over: it may be a hard link to the dataset being replaced.
         target.unlink(missing_ok=True)

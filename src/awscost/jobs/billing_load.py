@@ -22,7 +22,7 @@ from awscost.jobs.base import Context, Job
 @dataclass(frozen=True)
 class Params:
     paths: tuple[str, ...]  # billing files, directories or CUR manifests
-    into: str  # the dataset directory (created if absent)
+    into: str  # the dataset directory or s3://bucket/prefix/ (created if absent)
     prefer: str | None = None  # the format kept where a month is given in two (cur, cur2, dbr, focus)
 
     def __post_init__(self) -> None:
@@ -43,7 +43,7 @@ class PeriodLoaded:
 
 @dataclass(frozen=True)
 class Result:
-    dataset: Path
+    dataset: Path | str  # a directory, or the s3:// URL of a dataset in S3
     periods: tuple[PeriodLoaded, ...]
     warnings: tuple[str, ...] = ()  # what the load could not do fully, one line each
 
@@ -60,13 +60,20 @@ class Result:
 
 def run(ctx: Context, params: Params) -> Result:
     from awscost.billing.bill import _plain, load_into
+    from awscost.billing.s3 import S3Options, is_s3
 
     def on_file(name: str, number: int, total: int) -> None:
         ctx.progress(number, total, name)
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", AwsCostWarning)
-        marker = load_into(list(params.paths), params.into, on_file=on_file, prefer=params.prefer)
+        marker = load_into(
+            list(params.paths),
+            params.into,
+            on_file=on_file,
+            prefer=params.prefer,
+            s3_options=S3Options.from_settings(ctx.settings) if is_s3(params.into) else None,
+        )
     notes = []
     for w in caught:
         if issubclass(w.category, AwsCostWarning):
@@ -77,7 +84,8 @@ def run(ctx: Context, params: Params) -> Result:
         PeriodLoaded(period, int(info["rows"]), _plain(Decimal(info["BilledCost"])), len(info["sources"]))
         for period, info in marker["periods"].items()
     )
-    return Result(Path(params.into), periods, tuple(dict.fromkeys(notes)))
+    dataset = params.into if is_s3(params.into) else Path(params.into)
+    return Result(dataset, periods, tuple(dict.fromkeys(notes)))
 
 
 JOB: Job[Params, Result] = Job(

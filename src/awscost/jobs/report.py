@@ -163,9 +163,12 @@ def run(ctx: Context, params: Params) -> Result:
     results: list[AudienceResult] = []
     if params.source == "billing":
         from awscost.billing import load
+        from awscost.billing.s3 import S3Options, is_s3
 
         paths = [params.dataset] if params.dataset else list(params.files)
-        with load([p for p in paths if p], materialize=False) as bill:
+        # A dataset in S3 (what the deployed billing ingest writes) is reached with [billing.s3].
+        s3_options = S3Options.from_settings(ctx.settings) if is_s3(params.dataset) else None
+        with load([p for p in paths if p], materialize=False, s3_options=s3_options) as bill:
             until = bill.usage_until()
             covered = until.date() if until is not None else today
             comparisons = {
@@ -427,8 +430,8 @@ JOB: Job[Params, Result] = Job(
     extra="reports",
     needs=("duckdb", "xlsxwriter", "matplotlib", "jinja2"),
     # Runs in Lambda with the extra (the analytics artifact is the deployment's): awscost.toml from S3 or SSM
-    # (AWSCOST_CONFIG), Cost Explorer as the source; a billing dataset has to be a local folder until
-    # datasets in S3 are built.
+    # (AWSCOST_CONFIG), Cost Explorer or a billing dataset in S3 (s3://..., billing/s3_dataset.py) as the
+    # source.
 )
 
 __all__ = ["JOB", "Params", "Result", "check"]

@@ -6,6 +6,7 @@ import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -27,6 +28,21 @@ config_option = click.option(
     envvar="AWSCOST_CONFIG",
     help="Config file (default ./awscost.toml, or $AWSCOST_CONFIG); also s3://BUCKET/KEY or ssm:NAME.",
 )
+
+
+class DatasetLocation(click.ParamType):
+    """A billing dataset: a directory (a Path) or `s3://bucket/prefix/` (kept as the string; a Path would
+    fold its '//')."""
+
+    name = "DIR|s3://BUCKET/PREFIX/"
+
+    def __init__(self, exists: bool = False) -> None:
+        self.local = click.Path(exists=exists, file_okay=False, path_type=Path)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("s3://"):
+            return value
+        return self.local.convert(value, param, ctx)
 
 
 def with_settings(func: F) -> F:

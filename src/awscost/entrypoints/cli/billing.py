@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from awscost.core.config import Settings
+from awscost.core.config import Settings, load_settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
 from awscost.entrypoints.cli._common import (
+    DatasetLocation,
     csv_list,
     format_option,
     job_context,
@@ -37,9 +38,9 @@ METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "Contra
 def source_options(func: Any) -> Any:
     func = click.option(
         "--dataset",
-        type=click.Path(file_okay=False, path_type=Path),
+        type=DatasetLocation(),
         default=None,
-        help="A dataset directory made by `awscost billing load --into`.",
+        help="A dataset made by `awscost billing load --into` (a directory or s3://BUCKET/PREFIX/).",
     )(func)
     func = prefer_option(func)
     func = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))(func)
@@ -48,10 +49,15 @@ def source_options(func: Any) -> Any:
 
 @contextmanager
 def open_bill(
-    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None = None, *, materialize: bool = False
+    paths: tuple[Path, ...],
+    dataset: Path | str | None,
+    prefer: str | None = None,
+    *,
+    materialize: bool = False,
 ) -> Iterator[Bill]:
     from awscost.billing.bill import load
     from awscost.billing.dataset import recover
+    from awscost.billing.s3 import S3Options, is_s3
     from awscost.billing.sources import is_dataset
 
     if dataset is not None and paths:
@@ -60,7 +66,11 @@ def open_bill(
         raise InputError(
             "a dataset holds each month once already; --prefer is for billing files", param="prefer"
         )
-    if dataset is not None:
+    if is_s3(dataset):  # [billing.s3] of the default config (AWSCOST_CONFIG, ./awscost.toml) reaches it
+        bill = load(
+            str(dataset), materialize=materialize or None, s3_options=S3Options.from_settings(load_settings())
+        )
+    elif isinstance(dataset, Path):
         recover(dataset)  # a load killed between its swap's renames left the dataset beside its path
         if not is_dataset(dataset):
             raise InputError(
@@ -102,13 +112,17 @@ def billing() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--into",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=DatasetLocation(),
     required=True,
-    help="Dataset directory (parquet by billing period); periods loaded again are replaced.",
+    help="Dataset directory or s3://BUCKET/PREFIX/ (parquet by billing period); periods loaded again are "
+    "replaced.",
 )
 @prefer_option
 @format_option()
-def load_cmd(paths: tuple[Path, ...], into: Path, prefer: str | None, fmt: str) -> None:
+@with_config
+def load_cmd(
+    settings: Settings, paths: tuple[Path, ...], into: Path | str, prefer: str | None, fmt: str
+) -> None:
     """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces).
 
     A month the dataset holds from another format (or that two of the files hold) is refused unless
@@ -116,7 +130,7 @@ def load_cmd(paths: tuple[Path, ...], into: Path, prefer: str | None, fmt: str) 
     from awscost.jobs.billing_load import Params
 
     params = Params(paths=tuple(str(p) for p in paths), into=str(into), prefer=prefer)
-    with job_context(Settings(), "loading") as ctx:
+    with job_context(settings, "loading") as ctx:
         result = run_job("billing_load", ctx, params)
     for line in result.warnings:
         click.echo(f"awscost: warning: {line}", err=True)
@@ -245,7 +259,7 @@ def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str |
 
 @billing.command("query")
 @click.argument("sql")
-@click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--dataset", type=DatasetLocation(), default=None)
 @click.option(
     "--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable)."
 )
