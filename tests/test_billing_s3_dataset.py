@@ -57,7 +57,7 @@ def totals(source: str | Path) -> dict[str, tuple[int, Decimal, Decimal]]:
             "FROM billing GROUP BY 1"
         )
     return {
-        p: (int(n), Decimal(b), Decimal(e)) for p, n, b, e in zip(*(frame[c] for c in "pnbe"), strict=True)
+        p: (int(n), Decimal(b), Decimal(e)) for p, n, b, e in zip(*(frame.column(c) for c in "pnbe"), strict=True)
     }
 
 
@@ -81,7 +81,7 @@ def test_demo_bill_in_s3_sums_as_the_local_dataset(s3: Any, demo_bill: Path, tmp
     assert totals(URL) == totals(tmp_path / "local")
     with load(URL) as bill, load(tmp_path / "local") as ref:
         by = ["SubAccountId", "ServiceName"]
-        assert bill.summary(by=by).equals(ref.summary(by=by))
+        assert bill.summary(by=by) == ref.summary(by=by)
         assert bill.total("EffectiveCost") == ref.total("EffectiveCost")
     # The layout: the manifest lists every object of each period, and nothing else is there.
     held = {o["key"] for info in manifest(s3)["periods"].values() for o in info["objects"]}
