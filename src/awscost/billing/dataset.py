@@ -246,11 +246,18 @@ def work_dir(into: Path) -> Path:
 
 
 def write_dataset(
-    con: duckdb.DuckDBPyConnection, parts: dict[str, list[Path]], into: Path, *, prefer: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    parts: dict[str, list[Path]],
+    into: Path,
+    *,
+    prefer: str | None = None,
+    deliveries: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Put the staged parquet `parts` (period -> files) into the dataset at `into`, replacing the billing
     accounts' months they hold (see the module's docstring for another format and `prefer`); returns the
-    dataset marker. The caller holds `locked(into)`."""
+    dataset marker. `deliveries` (period -> the S3 delivery it came from, `Delivery.record`) is kept in the
+    marker as the period's `delivery`, for the next load to skip it when unchanged; a period written without
+    one loses it. The caller holds `locked(into)`."""
     into = into.resolve()
     if into.exists() and not is_dataset(into) and (not into.is_dir() or any(into.iterdir())):
         raise InputError(
@@ -301,6 +308,8 @@ def write_dataset(
                 )
                 version = min(version, int(old_periods[period].get("reader_version", 1)))
             periods[period] = {"loaded_at": loaded_at, "reader_version": version}
+            if deliveries and period in deliveries:
+                periods[period]["delivery"] = dict(deliveries[period])
             changed.add(period)
             crash_point(f"write-{period}")
         _amortize(con, tmp, periods, changed)
