@@ -16,6 +16,8 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from awscost.billing import load, load_into, s3_sources
 from awscost.billing.s3 import S3Options
@@ -272,3 +274,56 @@ def test_the_role_of_billing_s3_reads_a_bucket_the_caller_cannot(
         assert proxy.rules[0].hits >= 1  # the refused first try went through the proxy
     finally:
         proxy.stop()
+
+
+_TEXT = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | _TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+_MANIFESTS = st.one_of(
+    st.binary(max_size=200),
+    _JSON.map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {
+            "billingPeriod": st.one_of(_JSON, st.just({"start": "20261101T000000.000Z"})),
+            "assemblyId": _JSON,
+            "reportKeys": st.lists(st.one_of(_TEXT, st.just("r/20261101-20261201/a/r-1.csv.gz")), max_size=3),
+        }
+    ).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {
+            "executionId": _JSON,
+            "dataFiles": st.lists(
+                st.one_of(_TEXT, st.just(f"s3://{BUCKET}/e/data/BILLING_PERIOD=2026-11/e-1.csv.gz")),
+                max_size=3,
+            ),
+        }
+    ).map(lambda v: json.dumps(v).encode()),
+)
+
+
+@settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture], deadline=None)
+@given(body=_MANIFESTS)
+def test_a_malformed_manifest_in_s3_is_a_delivery_or_one_error_naming_it(aws: str, body: bytes) -> None:
+    """Whatever a manifest object holds, reading it gives a delivery or one InputError naming the manifest
+    (a key it names that does not exist included), never another exception."""
+    s3 = _s3()
+    s3.create_bucket(Bucket=BUCKET)
+    key = "e/metadata/BILLING_PERIOD=2026-11/e-Manifest.json"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=body)
+    for data_key in ("r/20261101-20261201/a/r-1.csv.gz", "e/data/BILLING_PERIOD=2026-11/e-1.csv.gz"):
+        s3.put_object(Bucket=BUCKET, Key=data_key, Body=b"x")
+    obj = next(o for o in s3_sources.list_objects(s3, s3_sources.S3Location(BUCKET, "e/")) if o.key == key)
+    listed = {
+        (BUCKET, "r/20261101-20261201/a/r-1.csv.gz"),
+        (BUCKET, "e/data/BILLING_PERIOD=2026-11/e-1.csv.gz"),
+    }
+    try:
+        delivery = s3_sources.read_manifest(s3, obj, listed)
+    except InputError as exc:
+        assert exc.where == f"s3://{BUCKET}/{key}" and "\n" not in exc.message.strip()
+    else:
+        assert delivery.period and delivery.files and delivery.id
+        assert set(delivery.files) <= listed

@@ -118,7 +118,8 @@ def list_objects(s3: Any, loc: S3Location) -> list[S3Object]:
 def _manifest_period(data: dict[str, Any], obj: S3Object) -> str:
     folder = obj.key.split("/")[-2] if "/" in obj.key else ""
     m = _EXPORT_PERIOD.match(folder)
-    if m and not (data.get("billingPeriod") or {}).get("start"):
+    bp = data.get("billingPeriod")
+    if m and not (isinstance(bp, dict) and bp.get("start")):
         return f"{m.group(1)}-{m.group(2)}"
     return sources._manifest_period(data, obj.url)
 
@@ -150,7 +151,10 @@ def read_manifest(s3: Any, obj: S3Object, listed: set[tuple[str, str]]) -> Remot
         ident = str(data.get("assemblyId") or obj.etag.strip('"'))
     elif isinstance(data.get("dataFiles"), list):
         for url in data["dataFiles"]:
-            loc = S3Location.parse(str(url))
+            try:
+                loc = S3Location.parse(str(url))
+            except InputError as exc:  # named with the manifest that holds it
+                raise InputError(f"data file {url!r}: {exc.message}", where=obj.url) from None
             files.append(_locate(s3, obj, loc.prefix, "", listed, bucket=loc.bucket))
         ident = str(data.get("executionId") or obj.etag.strip('"'))
     else:
@@ -173,6 +177,8 @@ def _locate(
     else its trailing parts under the manifest's folder (a bucket replicated under another prefix)."""
     bucket = bucket or manifest.bucket
     parts = [p for p in key.split("/") if p]
+    if not parts or len(key.encode("utf-8", "surrogatepass")) > 1024:
+        raise InputError(f"report key {key!r} is not an S3 key", where=manifest.url)
     candidates = [(bucket, "/".join(parts))]
     if base:
         candidates += [(manifest.bucket, f"{base}/{'/'.join(parts[i:])}") for i in range(1, len(parts))]

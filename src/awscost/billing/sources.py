@@ -89,8 +89,8 @@ def _file(path: Path, workdir: Path, period: str | None = None) -> list[SourceFi
 
 
 def _manifest_period(data: dict, where: str) -> str:
-    bp = data.get("billingPeriod") or {}
-    start = str(bp.get("start", ""))
+    bp = data.get("billingPeriod")
+    start = str(bp.get("start", "")) if isinstance(bp, dict) else ""
     m = re.match(r"(\d{4})-?(\d{2})", start)
     if not m:
         raise InputError("manifest has no billingPeriod.start", where=where)
