@@ -57,7 +57,8 @@ def totals(source: str | Path) -> dict[str, tuple[int, Decimal, Decimal]]:
             "FROM billing GROUP BY 1"
         )
     return {
-        p: (int(n), Decimal(b), Decimal(e)) for p, n, b, e in zip(*(frame.column(c) for c in "pnbe"), strict=True)
+        p: (int(n), Decimal(b), Decimal(e))
+        for p, n, b, e in zip(*(frame.column(c) for c in "pnbe"), strict=True)
     }
 
 

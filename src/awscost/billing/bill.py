@@ -21,19 +21,21 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing import dataset as ds
-from awscost.billing import table
+from awscost.billing import s3_dataset, table
 from awscost.billing.engine import connect, lazy_view_sql
 from awscost.billing.engine import materialize as stage_parquet
 from awscost.billing.frame import Frame
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.s3 import S3Options, is_s3
 from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
-from awscost.billing.sources import is_dataset, resolve
+from awscost.billing.sources import held_deliveries, is_dataset, resolve
 from awscost.core.errors import InputError
 
 if TYPE_CHECKING:
     import duckdb
     import pandas as pd
+
+    from awscost.billing.s3 import S3Options
 
 TABLE = "billing"
 DEFAULT_TAG = "user:Spend_Category"
@@ -481,6 +483,11 @@ def _previous_month(period: str) -> str:
     return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
+def _paths(paths: Iterable[str | Path]) -> list[Path | str]:
+    """Local paths as Paths; `s3://` locations stay strings (a Path would fold their '//')."""
+    return [p if is_s3(p) else Path(p) for p in paths]
+
+
 def load(
     paths: str | Path | Iterable[str | Path],
     *,
@@ -505,31 +512,34 @@ def load(
     column the query does not use is not reported; the materialized load checks every column.
 
     A billing account's month held by files of two formats is refused unless `prefer` names the format to
-    keep (`overlaps.py`)."""
-    given = [paths] if isinstance(paths, str | Path) else list(paths)
-    if len(given) == 1 and is_s3(given[0]):
-        return _open_s3_dataset(str(given[0]), s3_options, materialize, memory_limit, threads)
-    items = [Path(p) for p in given]
+    keep (`overlaps.py`).
+
+    Other `s3://bucket/prefix` paths are bills read from S3 (`s3_sources.py`: CUR manifests, Data Exports,
+    plain objects) through the client `s3_options` make ([billing.s3])."""
+    items = _paths([paths] if isinstance(paths, str | Path) else paths)
+    if len(items) == 1 and isinstance(items[0], str) and s3_dataset.is_s3_dataset(items[0], s3_options):
+        return _open_s3_dataset(items[0], s3_options, materialize, memory_limit, threads)
     if not items:
         raise InputError("no billing files given", param="paths")
-    if len(items) == 1 and not items[0].is_file():
-        ds.recover(items[0])  # a load killed between its swap's renames left the dataset beside its path
+    local = [p for p in items if isinstance(p, Path)]
+    if len(items) == 1 and local and not local[0].is_file():
+        ds.recover(local[0])  # a load killed between its swap's renames left the dataset beside its path
     workdir = Path(tempfile.mkdtemp(prefix="awscost-bill-"))
-    dataset = len(items) == 1 and is_dataset(items[0])
+    dataset = len(items) == 1 and bool(local) and is_dataset(local[0])
     into_table = materialize if materialize is not None else not dataset
     database = str(workdir / "bill.duckdb") if into_table else ":memory:"
     con = connect(database, memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
     try:
         if dataset:
-            marker = ds.read_marker(items[0])
+            marker = ds.read_marker(local[0])
             if not marker["periods"]:
                 con.execute(canonical_create_sql(TABLE))
             elif into_table:
-                table.create(con, TABLE, ds.scan_sql(items[0]), ds.money_types(marker))
+                table.create(con, TABLE, ds.scan_sql(local[0]), ds.money_types(marker))
             else:
-                con.execute(f"CREATE VIEW {TABLE} AS {ds.scan_sql(items[0])}")
-            return Bill(con, source=str(items[0]), workdir=workdir)
-        deliveries = resolve(items, workdir)
+                con.execute(f"CREATE VIEW {TABLE} AS {ds.scan_sql(local[0])}")
+            return Bill(con, source=str(local[0]), workdir=workdir)
+        deliveries = resolve(items, workdir, s3=s3_options)
         if not into_table:
             sql, sources = lazy_view_sql(con, deliveries, prefer=prefer)
             con.execute(f"CREATE VIEW {TABLE} AS {sql}")
@@ -586,17 +596,24 @@ def load_into(
     on_file: Callable[[str, int, int], None] | None = None,
     prefer: str | None = None,
     s3_options: S3Options | None = None,
+    on_unchanged: Callable[[str, str], None] | None = None,
 ) -> dict[str, Any]:
     """Load billing files into the dataset at `into` (created if absent; a directory, or `s3://bucket/prefix/`
     reached with `s3_options`), replacing the billing accounts' months they hold; a month held in another
     format (in the files or the dataset) is refused unless `prefer` names the format to keep. Atomic: on any
     error the previous dataset is left untouched. Returns the dataset marker (an S3 dataset's manifest).
-    `on_file(name, number, total)` is called as each file starts (for a progress display)."""
-    items = [Path(p) for p in paths]
+    `on_file(name, number, total)` is called as each file starts (for a progress display).
+
+    From `s3://` paths (read through `s3_options`, [billing.s3]) only the periods whose newest delivery the
+    dataset does not hold yet are read (`on_unchanged(period, manifest URL)` names the others); the marker
+    records each period's delivery. With nothing new, no data file is read and the dataset is left as it is."""
+    items = _paths(paths)
     if not items:
         raise InputError("no billing files given", param="paths")
     if is_s3(into):
-        return _load_into_s3(items, str(into), memory_limit, threads, on_file, prefer, s3_options)
+        return _load_into_s3(
+            items, str(into), memory_limit, threads, on_file, prefer, s3_options, on_unchanged
+        )
     into = Path(into)
     with ds.locked(into):  # one load at a time; what a killed load left is cleaned up first
         workdir = ds.work_dir(into)
@@ -604,10 +621,22 @@ def load_into(
             con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
             try:
                 staged = workdir / "staged"
-                parts = stage_parquet(
-                    con, resolve(items, workdir), staged, on_file, prefer=prefer, amortize_fees=False
+                held = held_deliveries(into) if any(isinstance(p, str) for p in items) else None
+                unchanged: list[str] = []
+
+                def skip(period: str, manifest: str) -> None:
+                    unchanged.append(period)
+                    if on_unchanged is not None:
+                        on_unchanged(period, manifest)
+
+                deliveries = resolve(
+                    items, workdir, s3=s3_options, held=held, transient=True, on_unchanged=skip
                 )
-                return ds.write_dataset(con, parts, into, prefer=prefer)
+                if not deliveries and unchanged:  # nothing new: the dataset stays as it is
+                    return ds.read_marker(into)
+                parts = stage_parquet(con, deliveries, staged, on_file, prefer=prefer, amortize_fees=False)
+                records = {d.period: d.record for d in deliveries if d.period and d.record}
+                return ds.write_dataset(con, parts, into, prefer=prefer, deliveries=records)
             finally:
                 con.close()
         finally:
@@ -615,26 +644,55 @@ def load_into(
 
 
 def _load_into_s3(
-    items: list[Path],
+    items: list[Path | str],
     into: str,
     memory_limit: str | None,
     threads: int | None,
     on_file: Callable[[str, int, int], None] | None,
     prefer: str | None,
     options: S3Options | None,
+    on_unchanged: Callable[[str, str], None] | None,
 ) -> dict[str, Any]:
     """`load_into` a dataset in S3: no lock (S3 conditional writes guard the manifest instead), scratch in a
-    temporary directory."""
-    from awscost.billing import s3_dataset
+    temporary directory; incremental from S3 deliveries as a local dataset is (the manifest keeps each
+    period's delivery)."""
+    from awscost.billing.s3 import S3Location, client
 
     workdir = Path(tempfile.mkdtemp(prefix="awscost-s3load-"))
     try:
         con = connect(memory_limit=memory_limit, threads=threads, temp_dir=workdir / "spill")
         try:
+            held = None
+            if any(isinstance(p, str) for p in items):
+                manifest, _ = s3_dataset.read_manifest(client(options), S3Location.parse(into, folder=True))
+                held = {
+                    str(p): info["delivery"]
+                    for p, info in ((manifest or {}).get("periods") or {}).items()
+                    if isinstance(info, dict) and isinstance(info.get("delivery"), dict)
+                }
+            unchanged: list[str] = []
+
+            def skip(period: str, url: str) -> None:
+                unchanged.append(period)
+                if on_unchanged is not None:
+                    on_unchanged(period, url)
+
+            deliveries = resolve(items, workdir, s3=options, held=held, transient=True, on_unchanged=skip)
+            if not deliveries and unchanged:  # nothing new: the dataset stays as it is
+                return manifest or {}
             parts = stage_parquet(
-                con, resolve(items, workdir), workdir / "staged", on_file, prefer=prefer, amortize_fees=False
+                con, deliveries, workdir / "staged", on_file, prefer=prefer, amortize_fees=False
             )
-            return s3_dataset.write_dataset(con, parts, into, workdir, options=options, prefer=prefer)
+            records = {d.period: d.record for d in deliveries if d.period and d.record}
+            return s3_dataset.write_dataset(
+                con,
+                parts,
+                into,
+                workdir,
+                options=options,
+                prefer=prefer,
+                period_info=ds.with_deliveries(None, records),
+            )
         finally:
             con.close()
     finally:

@@ -268,6 +268,18 @@ class Previous:
         return _partition_dir(self.root, period)
 
 
+def with_deliveries(
+    period_info: dict[str, dict[str, Any]] | None, deliveries: dict[str, dict[str, str]] | None
+) -> dict[str, dict[str, Any]] | None:
+    """`period_info` with each period's S3 delivery record as its `delivery` key."""
+    if not deliveries:
+        return period_info
+    merged = {p: dict(v) for p, v in (period_info or {}).items()}
+    for period, record in deliveries.items():
+        merged.setdefault(period, {})["delivery"] = dict(record)
+    return merged
+
+
 def write_dataset(
     con: duckdb.DuckDBPyConnection,
     parts: dict[str, list[Path]],
@@ -275,11 +287,15 @@ def write_dataset(
     *,
     prefer: str | None = None,
     period_info: dict[str, dict[str, Any]] | None = None,
+    deliveries: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, Any]:
     """Put the staged parquet `parts` (period -> files) into the dataset at `into`, replacing the billing
     accounts' months they hold (see the module's docstring for another format and `prefer`); returns the
-    dataset marker. `period_info` (period -> keys) is recorded in the marker of each period this load writes.
+    dataset marker. `period_info` (period -> keys) is recorded in the marker of each period this load writes;
+    `deliveries` (period -> the S3 delivery it came from, `Delivery.record`) is kept as the period's
+    `delivery`, for the next load to skip it when unchanged (a period written without one loses it).
     The caller holds `locked(into)`."""
+    period_info = with_deliveries(period_info, deliveries)
     into = into.resolve()
     if into.exists() and not is_dataset(into) and (not into.is_dir() or any(into.iterdir())):
         raise InputError(

@@ -1,4 +1,5 @@
-"""Finding the files of a bill: plain files, zip archives, directories and CUR manifests (`*-Manifest.json`).
+"""Finding the files of a bill: plain files, zip archives, directories and CUR manifests (`*-Manifest.json`),
+here or in S3 (`s3://...`, read by `s3_sources`).
 
 A legacy CUR delivery is a manifest naming its report files (`reportKeys`, in order) and its billing period.
 AWS re-delivers the month to date several times a day; every delivery is complete for its period, so the
@@ -15,11 +16,15 @@ import re
 import shutil
 import zipfile
 import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, cast
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from awscost.core.errors import InputError
+
+if TYPE_CHECKING:
+    from awscost.billing.s3 import S3Options
 
 BILL_SUFFIXES = (".csv", ".csv.gz", ".gz", ".zip", ".parquet", ".snappy.parquet", ".gz.parquet")
 DATASET_MARKER = "_awscost_billing.json"
@@ -38,9 +43,10 @@ class SourceFile:
 class Delivery:
     """Files that together are one delivery (one period for a manifest; unknown for loose files)."""
 
-    files: list[SourceFile]
+    files: Sequence[SourceFile]  # for S3, downloaded as they are iterated (`s3_sources.Downloads`)
     period: str | None = None
-    manifest: Path | None = None
+    manifest: Path | str | None = None  # a local manifest, or the s3:// URL of one
+    record: dict[str, str] | None = None  # an S3 delivery's identity, kept in the dataset marker
 
 
 def is_dataset(path: Path) -> bool:
@@ -84,8 +90,8 @@ def _file(path: Path, workdir: Path, period: str | None = None) -> list[SourceFi
 
 
 def _manifest_period(data: dict, where: str) -> str:
-    bp = data.get("billingPeriod") or {}
-    start = str(bp.get("start", ""))
+    bp = data.get("billingPeriod")
+    start = str(bp.get("start", "")) if isinstance(bp, dict) else ""
     m = re.match(r"(\d{4})-?(\d{2})", start)
     if not m:
         raise InputError("manifest has no billingPeriod.start", where=where)
@@ -127,11 +133,32 @@ def _is_bill_file(path: Path) -> bool:
     return path.is_file() and path.name.endswith(BILL_SUFFIXES) and not path.name.startswith(".")
 
 
-def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
+def resolve(
+    paths: Sequence[Path | str],
+    workdir: Path,
+    *,
+    s3: S3Options | None = None,
+    held: dict[str, dict[str, Any]] | None = None,
+    transient: bool = False,
+    on_unchanged: Callable[[str, str], None] | None = None,
+) -> list[Delivery]:
     """Deliveries for the given paths, in order. Manifests win over loose files in the same directory; for
-    a period named by several manifests, only the newest (by manifest mtime, then path) is kept."""
+    a period named by several manifests, only the newest (by manifest mtime, then path) is kept.
+
+    `s3://` paths are listed in S3 (`s3_sources.resolve`, reached through `s3`): there a period whose newest
+    delivery is the one `held` records (period -> `Delivery.record`, from the dataset marker) is left out and
+    named to `on_unchanged`; `transient` removes each downloaded file once the engine has read it."""
+    from awscost.billing.s3 import is_s3
+
     deliveries: list[Delivery] = []
-    for path in paths:
+    urls = [str(p) for p in paths if is_s3(str(p))]
+    if urls:
+        from awscost.billing import s3_sources
+
+        deliveries = s3_sources.resolve(
+            urls, workdir, s3, held=held, transient=transient, on_unchanged=on_unchanged
+        )
+    for path in (Path(p) for p in paths if not is_s3(str(p))):
         if not path.exists():
             raise InputError("no such file or directory", where=str(path))
         if path.is_dir():
@@ -154,15 +181,32 @@ def resolve(paths: list[Path], workdir: Path) -> list[Delivery]:
             deliveries.append(Delivery(_file(path, workdir)))
     newest: dict[str, Delivery] = {}
     for d in deliveries:
-        if d.period and d.manifest:
+        if d.period and isinstance(d.manifest, Path):  # S3 deliveries were chosen by `s3_sources`
             old = newest.get(d.period)
             if old is None or _age_key(d) >= _age_key(old):
                 newest[d.period] = d
-    return [d for d in deliveries if not (d.period and d.manifest) or newest[d.period] is d]
+    return [d for d in deliveries if not (d.period and isinstance(d.manifest, Path)) or newest[d.period] is d]
+
+
+def held_deliveries(root: Path) -> dict[str, dict[str, Any]]:
+    """Per period, the S3 delivery a dataset's marker says it was loaded from (none for a missing dataset or
+    a period loaded from local files)."""
+    try:
+        data = json.loads((root / DATASET_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # no dataset yet, or one the load itself will refuse with its reason
+    periods = data.get("periods") if isinstance(data, dict) else None
+    if not isinstance(periods, dict):
+        return {}
+    return {
+        str(p): info["delivery"]
+        for p, info in periods.items()
+        if isinstance(info, dict) and isinstance(info.get("delivery"), dict)
+    }
 
 
 def _age_key(d: Delivery) -> tuple[float, str]:
-    assert d.manifest is not None
+    assert isinstance(d.manifest, Path)
     return (d.manifest.stat().st_mtime, str(d.manifest))
 
 

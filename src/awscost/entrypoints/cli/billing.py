@@ -1,7 +1,8 @@
 """`awscost billing`: load bills of any AWS format into one table and run the weekly FinOps analyses.
 
-Each command reads billing files (PATH..., any format, auto-detected) or a dataset made by `billing load
---into DIR` (--dataset DIR), and prints a table, JSON or CSV. Money is printed exactly as summed. A billing
+Each command reads billing files (PATH..., any format, auto-detected; local or `s3://bucket/prefix`, reached
+with the [billing.s3] settings of --config) or a dataset made by `billing load --into DIR` (--dataset DIR),
+and prints a table, JSON or CSV. Money is printed exactly as summed. A billing
 account's month given in two formats is refused unless --prefer names the format to keep.
 """
 
@@ -33,9 +34,13 @@ if TYPE_CHECKING:
     from awscost.billing.frame import Frame
 
 METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
+# A billing PATH stays a string: `s3://bucket/prefix` as a Path would lose its '//'.
+BILL_PATH = click.Path()
 
 
 def source_options(func: Any) -> Any:
+    """PATH... (or --dataset), --prefer and --config; the command is called with `settings`."""
+    func = with_config(func)
     func = click.option(
         "--dataset",
         type=DatasetLocation(),
@@ -43,17 +48,27 @@ def source_options(func: Any) -> Any:
         help="A dataset made by `awscost billing load --into` (a directory or s3://BUCKET/PREFIX/).",
     )(func)
     func = prefer_option(func)
-    func = click.argument("paths", nargs=-1, type=click.Path(path_type=Path))(func)
+    func = click.argument("paths", nargs=-1, type=BILL_PATH)(func)
     return func
+
+
+def _s3_options(settings: Settings | None, paths: tuple[str, ...]) -> Any:
+    """[billing.s3] of the settings, read only when a path is in S3."""
+    from awscost.billing.s3 import S3Options, is_s3
+
+    if not any(is_s3(p) for p in paths):
+        return None
+    return S3Options.from_settings(settings or load_settings(None))
 
 
 @contextmanager
 def open_bill(
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     dataset: Path | str | None,
     prefer: str | None = None,
     *,
     materialize: bool = False,
+    settings: Settings | None = None,
 ) -> Iterator[Bill]:
     from awscost.billing.bill import load
     from awscost.billing.dataset import recover
@@ -68,7 +83,9 @@ def open_bill(
         )
     if is_s3(dataset):  # [billing.s3] of the default config (AWSCOST_CONFIG, ./awscost.toml) reaches it
         bill = load(
-            str(dataset), materialize=materialize or None, s3_options=S3Options.from_settings(load_settings())
+            str(dataset),
+            materialize=materialize or None,
+            s3_options=S3Options.from_settings(settings or load_settings()),
         )
     elif isinstance(dataset, Path):
         recover(dataset)  # a load killed between its swap's renames left the dataset beside its path
@@ -80,7 +97,9 @@ def open_bill(
     elif paths:
         # One-shot commands stream the files once instead of converting them first; a command running many
         # queries (conform) copies them once.
-        bill = load(list(paths), materialize=materialize, prefer=prefer)
+        bill = load(
+            list(paths), materialize=materialize, prefer=prefer, s3_options=_s3_options(settings, paths)
+        )
     else:
         raise InputError(
             "no billing files given", where="PATH", hint="pass files/directories or --dataset DIR"
@@ -109,7 +128,7 @@ def billing() -> None:
 
 
 @billing.command("load")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=BILL_PATH)
 @click.option(
     "--into",
     type=DatasetLocation(),
@@ -121,19 +140,26 @@ def billing() -> None:
 @format_option()
 @with_config
 def load_cmd(
-    settings: Settings, paths: tuple[Path, ...], into: Path | str, prefer: str | None, fmt: str
+    settings: Settings, paths: tuple[str, ...], into: Path | str, prefer: str | None, fmt: str
 ) -> None:
     """Load billing files, directories or CUR manifests into a dataset (atomic; re-delivery replaces).
+
+    PATHS may be s3://bucket/prefix/: legacy CUR reports, CUR 2.0 / FOCUS data exports or plain objects,
+    read with [billing.s3] of --config (role_arn, external_id, region). From S3 only the billing periods
+    whose newest delivery the dataset does not hold yet are read.
 
     A month the dataset holds from another format (or that two of the files hold) is refused unless
     --prefer names the format to keep."""
     from awscost.jobs.billing_load import Params
 
-    params = Params(paths=tuple(str(p) for p in paths), into=str(into), prefer=prefer)
+    params = Params(paths=tuple(paths), into=str(into), prefer=prefer)
     with job_context(settings, "loading") as ctx:
         result = run_job("billing_load", ctx, params)
     for line in result.warnings:
         click.echo(f"awscost: warning: {line}", err=True)
+    if result.nothing_new:
+        held = f" (periods {', '.join(result.unchanged)} are loaded already)" if result.unchanged else ""
+        click.echo(f"nothing new{held}", err=True)
     rows = [
         {"BillingPeriod": p.period, "Rows": p.rows, "BilledCost": p.billed_cost, "Sources": p.sources}
         for p in result.periods
@@ -153,7 +179,8 @@ def load_cmd(
 @click.option("--granularity", type=click.Choice(["day", "month"]), default=None)
 @format_option()
 def summary_cmd(
-    paths: tuple[Path, ...],
+    settings: Settings,
+    paths: tuple[str, ...],
     dataset: Path | None,
     prefer: str | None,
     by: str,
@@ -167,7 +194,7 @@ def summary_cmd(
     PATHS are billing files, directories or CUR manifests (read in one pass), or use --dataset DIR.
     --by takes canonical column names (SubAccountId,ServiceName) or Tags.KEY (Tags.user:Spend_Category).
     """
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         frame = bill.summary(by=csv_list(by) or [], metric=metric, where=where, granularity=granularity)
         show(frame, fmt, f"{metric} by {by}")
 
@@ -178,13 +205,19 @@ def summary_cmd(
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
 def mom_cmd(
-    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, by: str, metric: str, fmt: str
+    settings: Settings,
+    paths: tuple[str, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    by: str,
+    metric: str,
+    fmt: str,
 ) -> None:
     """Month-over-month change of the last two billing periods.
 
     When the last period is not complete (the bill holds its first N days), it is compared like for like
     with days 1..N of the previous period; the columns then name the day ranges."""
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         frame = bill.month_over_month(by=csv_list(by) or [], metric=metric)
     comparison = frame.attrs.get("comparison", {})
     show(frame, fmt, f"{metric} month over month")
@@ -202,19 +235,27 @@ def mom_cmd(
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
 def top_cmd(
-    paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, n: int, metric: str, fmt: str
+    settings: Settings,
+    paths: tuple[str, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    n: int,
+    metric: str,
+    fmt: str,
 ) -> None:
     """The N most expensive resources."""
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         show(bill.top_resources(n, metric=metric), fmt, f"top {n} resources")
 
 
 @billing.command("adjustments")
 @source_options
 @format_option()
-def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, fmt: str) -> None:
+def adjustments_cmd(
+    settings: Settings, paths: tuple[str, ...], dataset: Path | None, prefer: str | None, fmt: str
+) -> None:
     """Credits, refunds and tax, apart from usage."""
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         show(bill.credits_refunds_tax(), fmt, "credits, refunds, tax")
 
 
@@ -225,10 +266,9 @@ def adjustments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str |
 )
 @click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=0))
 @format_option()
-@with_config
 def tags_cmd(
     settings: Settings,
-    paths: tuple[Path, ...],
+    paths: tuple[str, ...],
     dataset: Path | None,
     prefer: str | None,
     tag_key: str | None,
@@ -237,7 +277,7 @@ def tags_cmd(
 ) -> None:
     """Tag coverage by account, then the largest untagged resources."""
     tag_key = tag_key or settings.tag_key
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         coverage = bill.tag_coverage(tag_key)
         if fmt == "table":  # people read a percentage; json/csv keep the exact 0-1 ratio
             coverage = coverage.with_column(
@@ -251,23 +291,26 @@ def tags_cmd(
 @billing.command("commitments")
 @source_options
 @format_option()
-def commitments_cmd(paths: tuple[Path, ...], dataset: Path | None, prefer: str | None, fmt: str) -> None:
+def commitments_cmd(
+    settings: Settings, paths: tuple[str, ...], dataset: Path | None, prefer: str | None, fmt: str
+) -> None:
     """RI and Savings Plan coverage and utilization by billing period."""
-    with open_bill(paths, dataset, prefer) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings) as bill:
         show(bill.commitments(), fmt, "commitments")
 
 
 @billing.command("query")
 @click.argument("sql")
 @click.option("--dataset", type=DatasetLocation(), default=None)
-@click.option(
-    "--file", "files", multiple=True, type=click.Path(path_type=Path), help="Billing file (repeatable)."
-)
+@click.option("--file", "files", multiple=True, type=BILL_PATH, help="Billing file (repeatable).")
 @prefer_option
 @format_option()
-def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], prefer: str | None, fmt: str) -> None:
+@with_config
+def query_cmd(
+    settings: Settings, sql: str, dataset: Path | None, files: tuple[str, ...], prefer: str | None, fmt: str
+) -> None:
     """Run SQL over the table `billing`."""
-    with open_bill(files, dataset, prefer) as bill:
+    with open_bill(files, dataset, prefer, settings=settings) as bill:
         show(bill.sql(sql), fmt, "query")
 
 
@@ -283,7 +326,8 @@ def query_cmd(sql: str, dataset: Path | None, files: tuple[Path, ...], prefer: s
 @click.option("--all", "show_all", is_flag=True, help="List passing and skipped rules too.")
 @format_option()
 def conform_cmd(
-    paths: tuple[Path, ...],
+    settings: Settings,
+    paths: tuple[str, ...],
     dataset: Path | None,
     prefer: str | None,
     model: Path | None,
@@ -294,7 +338,9 @@ def conform_cmd(
     from awscost.billing import conformance
 
     rules = conformance.load_model(model) if model is not None else None
-    with open_bill(paths, dataset, prefer, materialize=True) as bill:  # some 300 queries: read the files once
+    with open_bill(
+        paths, dataset, prefer, materialize=True, settings=settings
+    ) as bill:  # some 300 queries: read the files once
         results = conformance.check(bill, rules)
     counts = conformance.summary(results)
     shown = [r for r in results if show_all or r.status in ("fail", "warn")]
