@@ -327,3 +327,32 @@ def test_a_malformed_manifest_in_s3_is_a_delivery_or_one_error_naming_it(aws: st
     else:
         assert delivery.period and delivery.files and delivery.id
         assert set(delivery.files) <= listed
+
+
+def test_bills_in_s3_load_incrementally_into_a_dataset_in_s3(
+    aws: str, written: dict[str, Path], gets: Counter[str], tmp_path: Path
+) -> None:
+    """What the deployed ingest job does: the export bucket's deliveries into the S3 dataset, twice; the
+    second load reads no bill file and leaves the dataset's manifest as it was."""
+    s3 = _s3()
+    s3.create_bucket(Bucket=BUCKET)
+    keys = _put_tree(s3, written["cur"], "cur/")
+    local = load_into([written["cur"]], tmp_path / "local")
+    into = f"s3://{BUCKET}/dataset/"
+    first = load_into([f"s3://{BUCKET}/cur/"], into, s3_options=S3Options())
+    assert _totals(first) == _totals(local)
+    assert {k for k in _data_gets(gets) if k.startswith("cur/")} == {k for k in keys if k.endswith(".csv.gz")}
+    etag = s3.head_object(Bucket=BUCKET, Key="dataset/_awscost_billing.json")["ETag"]
+    assert all(info["delivery"]["id"] for info in first["periods"].values())
+
+    gets.clear()
+    unchanged: list[str] = []
+    second = load_into(
+        [f"s3://{BUCKET}/cur/"], into, s3_options=S3Options(), on_unchanged=lambda p, _m: unchanged.append(p)
+    )
+    assert sorted(unchanged) == sorted(first["periods"])
+    assert {k for k in _data_gets(gets) if k.startswith("cur/")} == set()  # no bill file read
+    assert s3.head_object(Bucket=BUCKET, Key="dataset/_awscost_billing.json")["ETag"] == etag
+    assert _totals(second) == _totals(first)
+    with load(into, s3_options=S3Options()) as bill, load(tmp_path / "local") as here:
+        assert bill.total("BilledCost") == here.total("BilledCost")

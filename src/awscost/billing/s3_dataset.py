@@ -137,7 +137,12 @@ def _check_manifest(data: Any, url: str) -> None:
 
 
 def is_s3_dataset(url: str, options: S3Options | None = None) -> bool:
-    return read_manifest(client(options), S3Location.parse(url, folder=True))[0] is not None
+    """True when `url` holds a dataset manifest. Any failure to read one (no such bucket, access denied)
+    is False: the bill readers then try the location and tell its error in their own words."""
+    try:
+        return read_manifest(client(options), S3Location.parse(url, folder=True))[0] is not None
+    except AwsAccessError:
+        return False
 
 
 def _local_name(key: str) -> str:
