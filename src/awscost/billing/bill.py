@@ -28,7 +28,7 @@ from awscost.billing.frame import Frame
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.s3 import S3Options, is_s3
 from awscost.billing.schema import CANONICAL, METRICS, TEXT, canonical_create_sql
-from awscost.billing.sources import held_deliveries, is_dataset, resolve
+from awscost.billing.sources import deliveries_of, held_deliveries, is_dataset, resolve
 from awscost.core.errors import InputError
 
 if TYPE_CHECKING:
@@ -665,11 +665,7 @@ def _load_into_s3(
             held = None
             if any(isinstance(p, str) for p in items):
                 manifest, _ = s3_dataset.read_manifest(client(options), S3Location.parse(into, folder=True))
-                held = {
-                    str(p): info["delivery"]
-                    for p, info in ((manifest or {}).get("periods") or {}).items()
-                    if isinstance(info, dict) and isinstance(info.get("delivery"), dict)
-                }
+                held = deliveries_of(manifest)
             unchanged: list[str] = []
 
             def skip(period: str, url: str) -> None:

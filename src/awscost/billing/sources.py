@@ -195,7 +195,12 @@ def held_deliveries(root: Path) -> dict[str, dict[str, Any]]:
         data = json.loads((root / DATASET_MARKER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}  # no dataset yet, or one the load itself will refuse with its reason
-    periods = data.get("periods") if isinstance(data, dict) else None
+    return deliveries_of(data)
+
+
+def deliveries_of(marker: Any) -> dict[str, dict[str, Any]]:
+    """Per period, the `delivery` a dataset marker (local, or an S3 dataset's manifest) records."""
+    periods = marker.get("periods") if isinstance(marker, dict) else None
     if not isinstance(periods, dict):
         return {}
     return {
