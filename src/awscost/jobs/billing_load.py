@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from awscost.core.errors import AwsCostWarning, InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 
 @dataclass(frozen=True)
@@ -116,8 +116,21 @@ JOB: Job[Params, Result] = Job(
     params=Params,
     run=run,
     description="Load billing files of any AWS format into the billing dataset (atomic, by billing period).",
-    schedule="daily",
+    schedule="hourly",
     extra="billing",
     needs=("duckdb", "pyarrow"),
+    # Hourly and incremental: the export bucket's manifests are read, and only a delivery newer than the one the
+    # dataset holds is loaded (a bucket the stack does not own can get no S3 notification from CloudFormation;
+    # docs/deployment.md has the S3-event variant for a bucket the user owns).
+    rules=(
+        Rule(
+            "hourly",
+            "cron(20 * * * ? *)",
+            {"job": "billing_load", "paths": ["${BillExportUrl}"], "into": "s3://${DataBucket}/billing/"},
+        ),
+    ),
+    uses=("data", "bills", "store"),
+    memory_mb=3008,
+    ephemeral_mb=10240,
     lambda_unavailable="the Lambda zip holds no DuckDB or pyarrow yet (packaging is the deployment issue)",
 )

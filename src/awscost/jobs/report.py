@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from awscost.core.errors import AwsCostError, InputError, ReportError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 Source = Literal["billing", "ce"]
 FORECAST_HISTORY_DAYS = 56  # eight weeks of daily history behind a month-end forecast
@@ -422,10 +422,24 @@ JOB: Job[Params, Result] = Job(
         "organizations:ListAccounts",
         "organizations:ListAccountsForParent",
         "organizations:ListChildren",
-        "s3:GetObject",
-        "s3:PutObject",
-        "ses:SendRawEmail",
     ),
+    # One daily rule: the job sends the audiences whose schedule is due that day, from the billing dataset
+    # the ingest job keeps in the stack's bucket, archived beside it.
+    rules=(
+        Rule(
+            "daily",
+            "cron(0 8 * * ? *)",
+            {
+                "job": "report",
+                "due": True,
+                "send": True,
+                "archive": True,
+                "dataset": "s3://${DataBucket}/billing/",
+            },
+        ),
+    ),
+    uses=("store", "data", "mail"),
+    memory_mb=3008,
     metrics=metrics,
     extra="reports",
     needs=("duckdb", "xlsxwriter", "matplotlib", "jinja2"),

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from awscost.core.errors import InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 from awscost.jobs.ri_plan import Params as PlanParams
 from awscost.planning.plan import PlanResult
 
@@ -58,8 +58,13 @@ JOB: Job[Params, Result] = Job(
     params=Params,
     run=run,
     description="The AwsRIUsageReport workbook: the RI/SP plan, hourly usage vs owned, back-test, Cost Explorer.",
-    schedule="weekly",
+    schedule="daily",
     extra="reports",
     needs=("numpy", "xlsxwriter"),
+    rules=(
+        Rule("daily", "cron(15 7 * * ? *)", {"job": "ri_report", "out": "s3://${DataBucket}/reports/ri/"}),
+    ),
+    uses=("store", "data"),
+    memory_mb=2048,
     lambda_unavailable="it writes the workbook to a local file; archiving reports in S3 is not built yet",
 )

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from awscost.containers.claims import Conflict
 from awscost.containers.ec2_hosts import IAM_PERMISSIONS
 from awscost.core.errors import InputError, StoreError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 
 @dataclass(frozen=True)
@@ -298,5 +298,18 @@ JOB: Job[Params, Result] = Job(
     iam_actions=IAM_PERMISSIONS,  # only with describe_hosts
     extra="billing",
     needs=("duckdb", "pyarrow"),
+    rules=(
+        Rule(
+            "daily",
+            "cron(30 8 * * ? *)",
+            {
+                "job": "service_costs",
+                "inputs": ["s3://${DataBucket}/containers/"],
+                "dataset": "s3://${DataBucket}/billing/",
+            },
+        ),
+    ),
+    uses=("store", "data"),
+    memory_mb=2048,
     lambda_unavailable="it reads container logs from local files; reading them from S3 is not built yet",
 )
