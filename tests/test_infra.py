@@ -284,7 +284,7 @@ def test_handler_collects_into_dynamodb_and_publishes_metrics(
     assert items[f"ec2:{account}:us-east-1"] == {f"m5.large:{_az(ec2)}": 3}
     assert items["ec2:org:us-east-1"] == {f"m5.large:{_az(ec2)}": 3}
     metrics = boto3.client("cloudwatch").list_metrics(Namespace="awscost")["Metrics"]
-    assert {m["MetricName"] for m in metrics} == {"ItemsWritten", "FailedUnits", "ApiCalls"}
+    assert {m["MetricName"] for m in metrics} == {"ItemsWritten", "FailedUnits", "ApiCalls", "Failures"}
 
 
 def _az(ec2: Any) -> str:

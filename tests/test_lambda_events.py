@@ -218,7 +218,12 @@ def test_the_report_job_reads_awscost_toml_from_s3_and_sends_what_is_due(
     )  # SES took it (parsed back in test_report_job)
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     metrics = cloudwatch.list_metrics(Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "report"}])
-    assert {m["MetricName"] for m in metrics["Metrics"]} == {"Reports", "MailsSent", "FailedReports"}
+    assert {m["MetricName"] for m in metrics["Metrics"]} == {
+        "Reports",
+        "MailsSent",
+        "FailedReports",
+        "Failures",
+    }
 
 
 def test_settings_come_from_s3_or_ssm_and_a_missing_one_is_one_line(deployed: str) -> None:

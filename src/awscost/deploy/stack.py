@@ -522,6 +522,16 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
             ComparisonOperator="GreaterThanThreshold",
         ),
     }
+    out[logical(job, "FailuresAlarm")] = _alarm(
+        f"A run of {job.name} finished with failed units (see the `{job.name}_failure` lines of its log group).",
+        NAMESPACE,
+        "Failures",
+        {"Job": job.name},
+        Statistic="Maximum",
+        Period=3600,
+        Threshold=0,
+        ComparisonOperator="GreaterThanThreshold",
+    )
     if job.rules and job.schedule in OVERDUE_SECONDS:
         out[logical(job, "OverdueAlarm")] = _alarm(
             f"{job.name} has not succeeded for {OVERDUE_SECONDS[job.schedule] // 3600} h ({job.schedule} job).",

@@ -97,8 +97,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.warning(json.dumps({"event": f"{job.name}_failure", **failure}, default=str))
     summary = {k: v for k, v in result.items() if k not in ("failures", "rows")}
     log.info(json.dumps({"event": f"{job.name}_summary", **summary}, default=str))
-    # The metrics first: the missed-hour alarm must see a collection that ran, whatever happens next.
-    if job.metrics is not None and os.environ.get("AWSCOST_METRICS", "1") != "0":
-        _publish_metrics(*job.metrics(run.params, run.result))
+    # The metrics first: the missed-hour alarm must see a collection that ran, whatever happens next. Every
+    # job publishes its failed units (accounts, audiences, files it could not do) under its name: the stack's
+    # <Job>FailuresAlarm fires on any; an exception fails the invocation instead (the Errors alarm).
+    if os.environ.get("AWSCOST_METRICS", "1") != "0":
+        _publish_metrics({"Job": job.name}, {"Failures": float(len(result.get("failures") or []))})
+        if job.metrics is not None:
+            _publish_metrics(*job.metrics(run.params, run.result))
     save_latest(ctx, job.name, run.params, run.result)
     return result
