@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -321,3 +322,12 @@ def test_every_scheduled_event_of_the_stack_is_a_job_the_handler_accepts() -> No
             json.loads(text.replace("${DataBucket}", "data").replace("${BillExportUrl}", "s3://b/p/"))
         )
         job.parse(values, where="Input")
+
+
+def test_the_docs_jobs_table_is_what_the_jobs_declare() -> None:
+    from awscost.deploy import stack
+
+    text = (INFRA.parent / "docs" / "stack.md").read_text()
+    block = re.search(r"<!-- jobs-table:[^>]*-->\n(.*?)<!-- /jobs-table -->", text, re.S)
+    assert block, "docs/stack.md has no jobs-table block"
+    assert block.group(1) == stack.jobs_table(), "docs/stack.md: paste awscost.deploy.stack.jobs_table()"

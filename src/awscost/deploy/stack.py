@@ -854,3 +854,21 @@ def render() -> str:
 
     Dumper.add_representer(str, str_presenter)
     return HEADER + yaml.dump(template(), Dumper=Dumper, sort_keys=False, width=110, allow_unicode=True)
+
+
+def jobs_table() -> str:
+    """The deployed jobs as a Markdown table (docs/stack.md holds it; tests/test_infra.py keeps it current)."""
+    lines = [
+        "| job | schedule (UTC) | function | artifact | IAM actions on `*` | stack resources it uses "
+        "| memory, timeout |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for job in deployed_jobs():
+        rules = "<br>".join(f"`{r.cron}` {json.dumps(dict(r.event))}" for r in job.rules)
+        actions = [a for a in job.iam_actions if not (a == "sts:AssumeRole" and "members" in job.uses)]
+        artifact = "collector zip" if job.artifact == "collector" else f"analytics image ({job.extra})"
+        lines.append(
+            f"| {job.name} | {rules} | {function_name(job)} | {artifact} | {', '.join(actions) or '—'} "
+            f"| {', '.join(job.uses)} | {job.memory_mb} MB, {job.timeout_s} s |"
+        )
+    return "\n".join(lines) + "\n"
