@@ -20,10 +20,10 @@ from awscost.core.errors import ConfigError
 DEFAULT_CONFIG_PATH = "awscost.toml"
 # Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
 # that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
-# parsed by awscost.reports.config).
-TABLES = ("awscost", "accounts", "containers", "report", "billing")
+# parsed by awscost.reports.config; [budgets], the AWS Budgets awscost manages, by awscost.reports.budgets).
+TABLES = ("awscost", "accounts", "containers", "report", "billing", "budgets")
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing] in
-# awscost.billing.s3).
+# awscost.billing.s3; [budgets] in awscost.reports.budgets).
 TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",)}
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
