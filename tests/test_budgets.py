@@ -350,3 +350,139 @@ def test_an_audience_on_two_tag_keys_cannot_be_one_budget(tmp_path: Path) -> Non
     with pytest.raises(ConfigError, match="a budget can filter on one") as err:
         budgets.desired(config, audiences, lambda unit: [])
     assert err.value.where == f"{tmp_path / 'awscost.toml'}: budgets.audience.web"
+
+
+def _month_report(today: Any, period: str, budgets_of: Any, audience: Any = None) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from awscost.billing.cube import CostCube, CostRow
+    from awscost.reports.config import organization_audience
+    from awscost.reports.cost_report import build_report, scope_of
+    from awscost.reports.forecasting import bill_forecast
+    from awscost.reports.periods import resolve
+
+    start = today - timedelta(days=70)
+    rows = []
+    for i in range((today - start).days):
+        day = start + timedelta(days=i)
+        rows.append(CostRow(day, "USD", "111111111111", "Amazon EC2", Decimal("30.25"), Decimal("30.25")))
+        rows.append(CostRow(day, "USD", "222222222222", "Amazon S3", Decimal("10"), Decimal("10")))
+    audience = audience or organization_audience()
+    with CostCube.from_rows(rows, start=start, end=today, source="test rows") as cube:
+        return build_report(
+            cube, audience, resolve(period, today=today), scope=scope_of(audience), metric="EffectiveCost",
+            tag_key="user:t", names={"111111111111": "prod"}, generated_at=datetime(2026, 11, 13, 6, tzinfo=UTC),
+            sections=["cost"], forecast=bill_forecast, budgets=budgets_of,
+        )  # fmt: skip
+
+
+def test_the_cost_report_shows_budget_vs_actual_vs_forecast(tmp_path: Path) -> None:
+    from datetime import date
+
+    settings = _settings(
+        tmp_path,
+        '[budgets.account."111111111111"]\nmonthly = "1000"\n'
+        '[budgets.audience.organization]\nmonthly = "1500.00"\n',
+    )
+    config = budgets.budget_settings(settings)
+    report = _month_report(
+        date(2026, 11, 13), "month-to-date", lambda: budgets.report_budgets(config, "organization")
+    )
+    cost = report.section("cost")
+    rows = {r["budget"]: r for r in cost.data["budgets"]}
+    assert list(rows) == ["awscost-account-111111111111", "awscost-audience-organization"]
+    account, whole = rows["awscost-account-111111111111"], rows["awscost-audience-organization"]
+    # Actual: the report's own month to date (12 days); forecast: the bill's, a constant series to the cent.
+    figures = ("monthly_budget", "actual", "forecast", "actual_of_budget", "forecast_of_budget")
+    assert [Decimal(account[k]) for k in figures] == [
+        1000,
+        Decimal("363"),
+        Decimal("907.5"),
+        Decimal("0.363"),
+        Decimal("0.9075"),
+    ]
+    assert account["scope"] == "account 111111111111 (prod)" and account["source"] == "awscost.toml [budgets]"
+    assert (whole["actual"], whole["forecast"]) == (
+        cost.data["total"]["cost"],
+        cost.data["forecast"]["total"],
+    )
+    assert Decimal(whole["forecast"]) == Decimal("1207.50")
+    assert whole["scope"] == "this report's scope"
+    assert any(f.label == "Budget for 2026-11 (awscost.toml [budgets])" for f in cost.figures)
+    assert any(
+        n.startswith("Budget 1,500.00 USD: actual 483.00 (32.2 %), forecast 1,207.50") for n in cost.notes
+    )
+    table = next(t for t in cost.tables if t.name == "budgets")
+    assert table.rows[0][2:7] == (
+        Decimal(1000),
+        Decimal("363.00"),
+        Decimal("0.363"),
+        Decimal("907.50"),
+        Decimal("0.9075"),
+    )
+
+    closed = _month_report(
+        date(2026, 11, 13), "2026-10", lambda: budgets.report_budgets(config, "organization")
+    )
+    october = {r["budget"]: r for r in closed.section("cost").data["budgets"]}
+    assert Decimal(october["awscost-account-111111111111"]["actual"]) == Decimal("937.75")  # 31 days
+    assert (
+        october["awscost-account-111111111111"]["forecast"]
+        == october["awscost-account-111111111111"]["actual"]
+    )
+    week = _month_report(
+        date(2026, 11, 13), "last-week", lambda: budgets.report_budgets(config, "organization")
+    )
+    assert "budgets" not in week.section("cost").data  # a monthly budget says nothing of a week
+
+
+def test_a_report_shows_no_account_budget_outside_its_scope_and_says_why_budgets_are_missing(
+    tmp_path: Path,
+) -> None:
+    from datetime import date
+
+    from awscost.core.errors import AwsAccessError
+    from awscost.reports.config import Audience
+
+    config = budgets.budget_settings(
+        _settings(tmp_path, '[budgets.account."111111111111"]\nmonthly = "1000"\n')
+    )
+    other = Audience("storage", accounts=("222222222222",))
+    report = _month_report(
+        date(2026, 11, 13), "month-to-date", lambda: budgets.report_budgets(config, "storage"), other
+    )
+    assert "budgets" not in report.section("cost").data  # account 111111111111 is not this audience's to see
+
+    def refused() -> Any:
+        raise AwsAccessError("reading the budgets failed: AccessDenied", where="budgets us-east-1")
+
+    failing = _month_report(date(2026, 11, 13), "month-to-date", refused)
+    assert (
+        failing.section("cost").notes[-1]
+        == "Budgets not shown: budgets us-east-1: reading the budgets failed: AccessDenied"
+    )
+
+
+def test_the_budget_amounts_can_come_from_aws(server: SandboxServer, tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    _apply(server, settings)
+    client = server.client("budgets")
+    client.update_budget(
+        AccountId=PAYER,
+        NewBudget={
+            "BudgetName": "awscost-account-111111111111",
+            "BudgetLimit": {"Amount": "999.0", "Unit": "USD"},
+            "TimeUnit": "MONTHLY",
+            "BudgetType": "COST",
+        },
+    )
+    amounts = budgets.held_amounts(client, PAYER)
+    assert amounts == {
+        "awscost-account-111111111111": Decimal("999.0"),
+        "awscost-audience-payments": Decimal(5000),
+    }
+    shown = budgets.report_budgets(budgets.budget_settings(settings), "payments", amounts)
+    assert [(b.name, b.account, b.amount, b.source) for b in shown] == [
+        ("awscost-account-111111111111", "111111111111", Decimal("999.0"), "AWS Budgets (DescribeBudgets)"),
+        ("awscost-audience-payments", None, Decimal(5000), "AWS Budgets (DescribeBudgets)"),
+    ]

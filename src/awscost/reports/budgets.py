@@ -574,3 +574,54 @@ def budgets_client(session: Any) -> Any:
     from awscost.aws.session import client, client_config
 
     return client(session, "budgets", BUDGETS_REGION, config=client_config(max_attempts=3, pool=2))
+
+
+# ---------------------------------------------------------------- the budgets a cost report shows
+
+CONFIG_SOURCE = "awscost.toml [budgets]"
+AWS_SOURCE = "AWS Budgets (DescribeBudgets)"
+
+
+@dataclass(frozen=True)
+class ReportBudget:
+    """A monthly budget the cost report sets beside its own actual and forecast."""
+
+    name: str
+    account: str | None  # None: the audience's whole scope; else one account's budget
+    amount: Decimal  # USD
+    source: str  # where the amount comes from: CONFIG_SOURCE or AWS_SOURCE
+
+
+def held_amounts(budgets: Any, account_id: str) -> dict[str, Decimal]:
+    """The amounts of the awscost- budgets AWS holds (DescribeBudgets alone: the report needs no alerts)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        found = _all(budgets.describe_budgets, "Budgets", AccountId=account_id)
+    except (BotoCoreError, ClientError) as exc:
+        raise _aws_error(exc, "reading the budgets (budgets:ViewBudget)") from None
+    return {
+        str(b["BudgetName"]): Decimal(str((b.get("BudgetLimit") or {}).get("Amount", "0")))
+        for b in found
+        if str(b["BudgetName"]).startswith(PREFIX) and (b.get("BudgetLimit") or {}).get("Unit") == "USD"
+    }
+
+
+def report_budgets(
+    config: BudgetSettings, audience: str, amounts: dict[str, Decimal] | None = None
+) -> tuple[ReportBudget, ...]:
+    """The audience's budget and every account budget (the report keeps those of accounts wholly in its
+    scope). `amounts` (report_source = "aws"): AWS's amounts; a configured budget AWS does not hold yet (not
+    applied) is left out rather than shown with the config's amount under AWS's name."""
+    out = []
+    for entry in config.entries:
+        if entry.kind == "audience" and entry.key != audience:
+            continue
+        if amounts is None:
+            amount, source = entry.monthly, CONFIG_SOURCE
+        elif entry.name in amounts:
+            amount, source = amounts[entry.name], AWS_SOURCE
+        else:
+            continue
+        out.append(ReportBudget(entry.name, entry.key if entry.kind == "account" else None, amount, source))
+    return tuple(out)
