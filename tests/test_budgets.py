@@ -486,3 +486,26 @@ def test_the_budget_amounts_can_come_from_aws(server: SandboxServer, tmp_path: P
         ("awscost-account-111111111111", "111111111111", Decimal("999.0"), "AWS Budgets (DescribeBudgets)"),
         ("awscost-audience-payments", None, Decimal(5000), "AWS Budgets (DescribeBudgets)"),
     ]
+
+
+def test_the_lambda_handler_runs_the_event_fixture(
+    server: SandboxServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from awscost.entrypoints.lambda_handler import handler
+    from awscost.jobs.results import latest_result
+    from awscost.store import open_store
+
+    (tmp_path / "awscost.toml").write_text(CONFIG)
+    store = f"sqlite:///{tmp_path / 'awscost.db'}"
+    monkeypatch.setenv("AWSCOST_CONFIG", str(tmp_path / "awscost.toml"))
+    monkeypatch.setenv("AWSCOST_STORE", store)
+    event = json.loads((Path(__file__).parent / "events" / "budgets_apply.json").read_text())
+    result = handler(event)
+    assert result["dry_run"] is True and result["account"] == PAYER
+    assert result["created"] == ["awscost-account-111111111111", "awscost-audience-payments"]
+    assert server.client("budgets").describe_budgets(AccountId=PAYER).get("Budgets", []) == []  # a dry run
+    with open_store(store) as opened:
+        saved = latest_result(opened, "budgets_apply")
+    assert saved is not None and saved.result == result

@@ -322,6 +322,17 @@ tag_key = "user:Spend_Category"
 # schedule = "weekly"
 # [report.audience.tags]
 # "user:team" = ["payments"]
+
+# AWS Budgets (`awscost budgets apply`, docs/budgets.md): monthly, per account or audience, named awscost-...
+# [budgets]
+# notify_sns = "arn:aws:sns:us-east-1:123456789012:cost-alerts"
+# notify_emails = ["finops@example.com"]
+# actual_thresholds = [80, 100]       # % of the budget spent
+# forecast_thresholds = [100]         # % of the budget forecast for the month
+# [budgets.account."123456789012"]
+# monthly = "1200.00"                 # USD, exact: a string or an integer
+# [budgets.audience.payments]
+# monthly = "5000"
 """
 
 
