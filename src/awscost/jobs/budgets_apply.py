@@ -80,7 +80,9 @@ JOB: Job[Params, Result] = Job(
     description="Create, update and (with prune) delete the awscost- AWS Budgets from [budgets] of the config.",
     # budgets:ViewBudget authorizes the Describe* calls, budgets:ModifyBudget every Create/Update/Delete of a
     # budget, notification or subscriber (reports.budgets.IAM_OPERATIONS); Organizations resolves an
-    # audience's OU ids to its accounts.
+    # audience's OU ids to its accounts. Not deployed (no rules): were it, the two budgets actions have
+    # resource-level permissions (arn:aws:budgets::ACCOUNT:budget/awscost-*) and belong in a scoped grant, not
+    # in the stack's "Resource: *" statement.
     iam_actions=(
         "budgets:ModifyBudget",
         "budgets:ViewBudget",

@@ -452,13 +452,14 @@ JOB: Job[Params, Result] = Job(
     description="Cost reports of the audiences: mail (SES/SMTP), S3 archive, HTML/XLSX/JSON.",
     schedule="daily",
     iam_actions=(
-        "budgets:ViewBudget",  # only with [budgets] report_source = "aws"
         "ce:GetCostAndUsage",
         "ce:GetCostForecast",
         "organizations:ListAccounts",
         "organizations:ListAccountsForParent",
         "organizations:ListChildren",
-        "sts:GetCallerIdentity",  # the payer account the budgets live in (report_source = "aws")
+        # Not budgets:ViewBudget: only [budgets] report_source = "aws" reads AWS Budgets, and that action has
+        # resource-level permissions (budget/awscost-*), so it is no "Resource: *" action; the stack grants
+        # it not yet (docs/budgets.md): without it the cost section says the budgets are not shown.
     ),
     # One daily rule: the job sends the audiences whose schedule is due that day, from the billing dataset
     # the ingest job keeps in the stack's bucket, archived beside it.
