@@ -20,10 +20,10 @@ from awscost.core.errors import ConfigError
 DEFAULT_CONFIG_PATH = "awscost.toml"
 # Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
 # that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
-# parsed by awscost.reports.config).
-TABLES = ("awscost", "accounts", "containers", "report", "billing")
+# parsed by awscost.reports.config; [budgets], the AWS Budgets awscost manages, by awscost.reports.budgets).
+TABLES = ("awscost", "accounts", "containers", "report", "billing", "budgets")
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing] in
-# awscost.billing.s3).
+# awscost.billing.s3; [budgets] in awscost.reports.budgets).
 TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",)}
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
@@ -322,6 +322,17 @@ tag_key = "user:Spend_Category"
 # schedule = "weekly"
 # [report.audience.tags]
 # "user:team" = ["payments"]
+
+# AWS Budgets (`awscost budgets apply`, docs/budgets.md): monthly, per account or audience, named awscost-...
+# [budgets]
+# notify_sns = "arn:aws:sns:us-east-1:123456789012:cost-alerts"
+# notify_emails = ["finops@example.com"]
+# actual_thresholds = [80, 100]       # % of the budget spent
+# forecast_thresholds = [100]         # % of the budget forecast for the month
+# [budgets.account."123456789012"]
+# monthly = "1200.00"                 # USD, exact: a string or an integer
+# [budgets.audience.payments]
+# monthly = "5000"
 """
 
 

@@ -27,6 +27,7 @@ for _name in (
     "billing_load",
     "service_costs",
     "report",
+    "budgets_apply",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")
 

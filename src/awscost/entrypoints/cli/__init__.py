@@ -69,6 +69,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.report:report",
         "Cost reports (mail, S3, HTML/XLSX/JSON) and the RI workbook.",
     ),
+    "budgets": (
+        "awscost.entrypoints.cli.budgets:budgets",
+        "AWS Budgets from [budgets] of awscost.toml: per account or audience, monthly, with alerts.",
+    ),
     "services": ("awscost.entrypoints.cli.services:services", "Micro-service cost from container usage."),
     "containers": (
         "awscost.entrypoints.cli.containers:containers",
