@@ -48,7 +48,17 @@ STORE_ACTIONS = [
 STORE_READ_ACTIONS = ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"]
 # Granted through `uses` on the stack's own resources, never as iam_actions (the collector's
 # dynamodb:DescribeTable is an iam_action: it reads the tables of every member account).
-SCOPED_SERVICES = (*STORE_ACTIONS, "s3:", "ses:", "kms:", "logs:", "sqs:", "ssm:", "cloudwatch:PutMetricData")
+SCOPED_SERVICES = (
+    *STORE_ACTIONS,
+    "budgets:ViewBudget",
+    "s3:",
+    "ses:",
+    "kms:",
+    "logs:",
+    "sqs:",
+    "ssm:",
+    "cloudwatch:PutMetricData",
+)
 
 PARAMETERS: dict[str, dict[str, Any]] = {
     "CodeBucket": {
@@ -249,6 +259,11 @@ def statements(job: Job[Any, Any]) -> list[Any]:
                     _arn("ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}"),
                 ),
             )
+        )
+    if "budgets-read" in job.uses:
+        # Budgets live in the payer account; only those awscost manages (reports/budgets.py names them).
+        out.append(
+            _statement("Budgets", ["budgets:ViewBudget"], _arn("budgets::${AWS::AccountId}:budget/awscost-*"))
         )
     # Every function reads awscost.toml, publishes its metrics, writes its logs and its failed async events.
     out.append(

@@ -40,9 +40,21 @@ Schedule = Literal["none", "hourly", "daily", "weekly", "monthly"]
 #   bills                 the billing export bucket (read; its KMS key when one is given)
 #   members               sts:AssumeRole into the member accounts' collector role
 #   mail                  ses:SendRawEmail from the stack's SES identity
+#   budgets-read          budgets:ViewBudget on awscost's own budgets (awscost-*), for the report's budget table
 #   config                awscost.toml in the stack's bucket or SSM parameter (every function has it)
 #   metrics               cloudwatch:PutMetricData in the awscost namespace (every function has it)
-Grant = Literal["store", "store-read", "data", "data-read", "bills", "members", "mail", "config", "metrics"]
+Grant = Literal[
+    "store",
+    "store-read",
+    "data",
+    "data-read",
+    "bills",
+    "members",
+    "mail",
+    "budgets-read",
+    "config",
+    "metrics",
+]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -476,7 +476,7 @@ JOB: Job[Params, Result] = Job(
             },
         ),
     ),
-    uses=("store", "data", "mail"),
+    uses=("store", "data", "mail", "budgets-read"),
     memory_mb=3008,
     metrics=metrics,
     extra="reports",
