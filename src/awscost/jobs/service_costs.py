@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from awscost.containers.claims import Conflict
 from awscost.containers.ec2_hosts import IAM_PERMISSIONS
+from awscost.containers.s3_inputs import Fetched, fetch_inputs
 from awscost.core.errors import InputError, StoreError
 from awscost.jobs.base import Context, Job, Rule
 
@@ -185,19 +186,24 @@ def _fargate(params: Params) -> Any:
 
 
 def read_samples(
-    ctx: Context, params: Params, *, parquet: Path | None = None, inputs: tuple[str, ...] | None = None
+    ctx: Context, params: Params, *, parquet: Path | None = None, fetched: Fetched | None = None
 ) -> Any:
     """The normalized samples of the inputs (a `ReadResult`; streamed to Parquet files in `parquet` when
     given): what the inputs do not say from the params, the service label from the params or the config's
     [containers] service_label, service overrides from the store's map table when `params.overrides` (a store
-    is opened only for that, and never created). `inputs`: local paths standing for `params.inputs` (the
-    downloads of s3:// inputs)."""
+    is opened only for that, and never created). s3:// inputs are downloaded first (`fetched`, when the caller
+    did so into its own work directory; else into a temporary one, removed once read), and what the result
+    says of an input names its URL."""
     from contextlib import nullcontext
 
+    from awscost.billing.s3 import is_s3
     from awscost.containers.identity import store_lookup
     from awscost.containers.inputs import read_container_inputs
     from awscost.containers.readers import ReadContext
 
+    if fetched is None and any(is_s3(i) for i in params.inputs):
+        with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
+            return read_samples(ctx, params, parquet=parquet, fetched=fetch_inputs(params.inputs, Path(tmp)))
     read_ctx = ReadContext(
         host_id=params.host_id,
         instance_type=params.instance_type,
@@ -209,13 +215,31 @@ def read_samples(
     label = params.label or ctx.settings.section("containers").get("service_label")
     with ctx.optional_store() if params.overrides else nullcontext() as store:
         lookup = store_lookup(store) if store is not None else None
-        return read_container_inputs(
-            inputs if inputs is not None else params.inputs,
-            read_ctx,
-            label=str(label) if label else None,
-            lookup=lookup,
-            parquet=parquet,
-        )
+        try:
+            read = read_container_inputs(
+                fetched.paths if fetched is not None else params.inputs,
+                read_ctx,
+                label=str(label) if label else None,
+                lookup=lookup,
+                parquet=parquet,
+            )
+        except InputError as exc:
+            if fetched is None or not fetched.names:
+                raise
+            # "no usable container samples in <the downloads>": said of the inputs as given, by their URLs
+            downloaded = any(local in (exc.where or "") for local in fetched.names)
+            raise InputError(
+                fetched.name(exc.message),
+                where=", ".join(params.inputs) if downloaded else exc.where,
+                hint=fetched.name(exc.hint) if exc.hint else None,
+                param=exc.param,
+            ) from None
+    if fetched is not None and fetched.names:
+        read.malformed = [replace(m, file=fetched.name(m.file)) for m in read.malformed]
+        for sample in read.samples:  # in memory only when not streamed to Parquet
+            if sample.source_file:
+                sample.source_file = fetched.name(sample.source_file)
+    return read
 
 
 def _s3_options(ctx: Context, dataset: str) -> Any:
@@ -225,7 +249,7 @@ def _s3_options(ctx: Context, dataset: str) -> Any:
     return S3Options.from_settings(ctx.settings) if is_s3(dataset) else None
 
 
-def _named_conflict(conflict: Conflict, fetched: Any) -> Conflict:
+def _named_conflict(conflict: Conflict, fetched: Fetched) -> Conflict:
     """The conflict with each downloaded input named by its s3:// URL."""
     if not fetched.names:
         return conflict
@@ -235,7 +259,6 @@ def _named_conflict(conflict: Conflict, fetched: Any) -> Conflict:
 
 def run(ctx: Context, params: Params) -> Result:
     from awscost.containers import allocation as alloc
-    from awscost.containers.s3_inputs import fetch_inputs
 
     options = alloc.Options(
         step_seconds=params.step_seconds,
@@ -249,19 +272,7 @@ def run(ctx: Context, params: Params) -> Result:
         samples = Path(tmp) / "samples"
         # s3:// inputs are downloaded first: a missing or refused location fails before any reading.
         fetched = fetch_inputs(params.inputs, Path(tmp) / "inputs")
-        try:
-            read = read_samples(ctx, params, parquet=samples, inputs=tuple(fetched.paths))
-        except InputError as exc:
-            if not fetched.names:
-                raise
-            # "no usable container samples in <the downloads>": said of the inputs as given, by their URLs
-            downloaded = any(local in (exc.where or "") for local in fetched.names)
-            raise InputError(
-                fetched.name(exc.message),
-                where=", ".join(params.inputs) if downloaded else exc.where,
-                hint=fetched.name(exc.hint) if exc.hint else None,
-                param=exc.param,
-            ) from None
+        read = read_samples(ctx, params, parquet=samples, fetched=fetched)
         host_cost = (
             alloc.billing_host_costs(params.dataset, read.hosts, s3_options=_s3_options(ctx, params.dataset))
             if params.dataset
@@ -311,7 +322,7 @@ def run(ctx: Context, params: Params) -> Result:
         unpriced=unpriced,
         hostless_samples=allocation.hostless_samples,
         capacity_unknown=tuple(sorted(allocation.capacity_unknown)),
-        malformed=tuple(fetched.name(str(m)) for m in read.malformed),
+        malformed=tuple(str(m) for m in read.malformed),
         conflicts=tuple(_named_conflict(c, fetched) for c in allocation.conflicts),
     )
     if not allocation.hosts:
