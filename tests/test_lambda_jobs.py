@@ -238,6 +238,8 @@ def test_service_costs_reads_container_logs_and_the_dataset_from_s3_as_the_local
     from awscost.billing.s3_dataset import cache_dir
 
     assert all(cache_dir() in p.parents for p in _files(lam))
+    # The containers' DuckDB would spill under /tmp, not into .tmp of the read-only working directory.
+    assert (lam / "awscost-duckdb").is_dir() and not list(Path.cwd().iterdir())
 
 
 def test_a_malformed_line_of_an_s3_log_is_named_by_its_url(lam: Path, sandbox: dict[str, Path]) -> None:

@@ -297,10 +297,13 @@ def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
     """(host id, region) of EC2 hosts whose samples never give an instance type (to describe them)."""
     import duckdb
 
+    from awscost.billing.engine import spill_to_tmp
+
     if isinstance(source, list):
         source = samples_to_arrow(source)
     con = duckdb.connect()
     try:
+        spill_to_tmp(con)
         src = source_sql(con, source)
         rows = con.execute(
             f"select host_id, min(region) from {src} where host_id is not null "
