@@ -303,9 +303,6 @@ def test_handler_rejects_unknown_job() -> None:
         handler({"kinds": "hourly"})
 
 
-@pytest.mark.xfail(
-    strict=True, reason="ri_report's s3:// out lands with the lambda-jobs branch (removed at merge)"
-)
 def test_every_scheduled_event_of_the_stack_is_a_job_the_handler_accepts() -> None:
     from awscost.jobs import job_of_event
 

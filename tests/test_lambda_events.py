@@ -1,6 +1,6 @@
 """The Lambda handler runs each registered job from an event fixture in tests/events/, as deployed: settings from
 AWSCOST_* variables only, AWS the sandbox (moto over HTTP, with its layer answering Cost Explorer) as boto3's
-standard environment. A job whose input or output cannot exist in Lambda yet says so in one line."""
+standard environment. The analytics jobs with their S3 inputs and outputs: tests/test_lambda_jobs.py."""
 
 from __future__ import annotations
 
@@ -124,32 +124,6 @@ def test_ri_plan_plans_on_what_was_collected(deployed: str) -> None:
     keys = {(r["kind"], r["region"]) for r in result["rows"]}
     assert ("ec2os", "us-east-1") in keys and result["term"] == "1y"
     assert result["price_sources"] and all(r["hours"] >= 1 for r in result["rows"])
-
-
-@pytest.mark.parametrize(
-    ("name", "line"),
-    [
-        (
-            "ri_report",
-            "job ri_report cannot run in Lambda yet: it writes the workbook to a local file; "
-            "archiving reports in S3 is not built yet",
-        ),
-        (
-            "billing_load",
-            "job billing_load cannot run in Lambda yet: the Lambda zip holds no DuckDB or pyarrow yet "
-            "(packaging is the deployment issue)",
-        ),
-        (
-            "service_costs",
-            "job service_costs cannot run in Lambda yet: it reads container logs from local files; "
-            "reading them from S3 is not built yet",
-        ),
-    ],
-)
-def test_jobs_that_cannot_run_in_lambda_yet_say_so_in_one_line(deployed: str, name: str, line: str) -> None:
-    with pytest.raises(AwsCostError) as err:
-        handle(name)
-    assert err.value.render() == line
 
 
 def test_a_job_whose_extra_the_zip_lacks_says_which(deployed: str, monkeypatch: pytest.MonkeyPatch) -> None:

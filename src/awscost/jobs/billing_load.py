@@ -8,8 +8,10 @@ or plain objects, reached with the role, ExternalId and region of [billing.s3]. 
 newest delivery the dataset does not hold are read (`unchanged` names the others; `files_read` is 0 when
 nothing was new).
 
-Needs the `billing` extra (DuckDB, pyarrow), and a disk for the dataset and the downloaded files, which is
-why it does not run in Lambda yet.
+Needs the `billing` extra (DuckDB, pyarrow), and a disk for the downloaded and staged files: the temporary
+directory (`tempfile.gettempdir()`, /tmp in Lambda, whose size the job declares: `ephemeral_mb`), each load's
+work folder removed when it ends, whatever the outcome; the S3 dataset's object cache is under it in Lambda and
+pruned after each load (billing/s3_dataset.py), so a warm container does not fill /tmp hour after hour.
 """
 
 from __future__ import annotations
@@ -132,5 +134,4 @@ JOB: Job[Params, Result] = Job(
     uses=("data", "bills", "store"),
     memory_mb=3008,
     ephemeral_mb=10240,
-    lambda_unavailable="the Lambda zip holds no DuckDB or pyarrow yet (packaging is the deployment issue)",
 )
