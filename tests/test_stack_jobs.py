@@ -25,6 +25,16 @@ RUN_AT = parse_time("2026-11-09T12:20:00Z", where="test")  # the hourly rules ru
 CONFIG = """
 [awscost]
 org_name = "sandbox-org"
+
+[report]
+mail_from = "finops@example.com"
+ses_region = "us-east-1"
+
+[[report.audience]]
+name = "payments"
+recipients = ["payments@example.com"]
+accounts = ["222233334444"]
+schedule = "weekly"
 """
 
 
@@ -90,7 +100,29 @@ def deployed() -> Iterator[Deployed]:
             outputs = {
                 o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks()["Stacks"][0]["Outputs"]
             }
+            # The inputs the stack reads from outside: the payer's CUR export and the hosts' container logs.
+            _put_sandbox_inputs(server, outputs["DataBucketName"])
+            boto3.client("ses").verify_email_identity(EmailAddress="finops@example.com")
             yield Deployed(server, functions, rules, outputs["DataBucketName"])
+
+
+def _put_sandbox_inputs(server: Any, data_bucket: str) -> None:
+    import tempfile
+
+    import boto3
+
+    from awscost_sandbox.bill import write_bill
+    from awscost_sandbox.containers import write_logs
+
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="sandbox-bills")
+    with tempfile.TemporaryDirectory() as tmp:
+        hours = server.scenario.hours(3)
+        cur = write_bill(server.scenario, hours, Path(tmp) / "bill", formats=("cur",))["cur"]
+        logs = write_logs(server.scenario, hours, Path(tmp) / "containers")[0].parent
+        for root, bucket, prefix in ((cur, "sandbox-bills", "cur/"), (logs, data_bucket, "containers/")):
+            for path in sorted(p for p in root.rglob("*") if p.is_file()):
+                s3.upload_file(str(path), bucket, prefix + path.relative_to(root).as_posix())
 
 
 def invoke(deployed: Deployed, job: str, kinds: str | None = None) -> dict[str, Any]:
@@ -157,3 +189,25 @@ def test_pricing_refresh_as_deployed_says_the_price_list_is_unreachable(deployed
     # prices come from the packaged snapshot meanwhile.
     with pytest.raises(AwsAccessError, match="Price List API unreachable"):
         invoke(deployed, "pricing_refresh")
+
+
+def test_the_analytics_jobs_as_deployed(deployed: Deployed) -> None:
+    """The image's jobs, in the order their rules run: ingest, then what reads the dataset."""
+    import boto3
+
+    s3 = boto3.client("s3")
+    loaded = invoke(deployed, "billing_load")
+    assert loaded["files_read"] == 1 and [p["period"] for p in loaded["periods"]] == ["2026-11"]
+    again = invoke(deployed, "billing_load")  # the next hour: nothing new delivered, no data file read
+    assert again["files_read"] == 0 and again["unchanged"] == ["2026-11"]
+    report = invoke(deployed, "report")  # Monday the 9th: the weekly audience is due
+    assert [r["audience"] for r in report["reports"]] == ["payments"]
+    assert report["reports"][0]["delivery"]["sent"] == ["payments@example.com"]
+    workbook = invoke(deployed, "ri_report")
+    assert workbook["path"] == f"s3://{deployed.data_bucket}/reports/ri/2026-11-09/AwsRIUsageReport.xlsx"
+    s3.head_object(Bucket=deployed.data_bucket, Key="reports/ri/2026-11-09/AwsRIUsageReport.xlsx")
+    services = invoke(deployed, "service_costs")
+    assert services["failures"] == [] if "failures" in services else services["rows"]
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=deployed.data_bucket)["Contents"]}
+    assert "billing/_awscost_billing.json" in keys
+    assert any(k.startswith("reports/payments/") for k in keys)

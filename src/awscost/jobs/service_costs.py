@@ -369,4 +369,5 @@ JOB: Job[Params, Result] = Job(
     ),
     uses=("store", "data"),
     memory_mb=2048,
+    ephemeral_mb=2048,  # it downloads every retained log under containers/ (the bucket keeps them 90 days)
 )
