@@ -46,6 +46,9 @@ def fill(url: str, now: datetime) -> None:
                 sample("rds", now - timedelta(hours=3)),
                 sample("rds", now - timedelta(days=20)),
                 sample("es", now - timedelta(hours=20)),
+                # Written by jobs a day after the hours they cover: watched by those jobs' last success.
+                sample("svc-cost", now - timedelta(hours=30)),
+                sample("ce-cov", now - timedelta(hours=40)),
             ]
         )
 
