@@ -241,4 +241,4 @@ def test_the_health_job_publishes_from_what_the_other_jobs_saved(deployed: str) 
     handler_metrics = cloudwatch.list_metrics(
         Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "health"}]
     )
-    assert {m["MetricName"] for m in handler_metrics["Metrics"]} == {"OverdueJobs", "OverdueKinds"}
+    assert {"OverdueJobs", "OverdueKinds"} <= {m["MetricName"] for m in handler_metrics["Metrics"]}
