@@ -224,3 +224,21 @@ def test_settings_come_from_s3_or_ssm_and_a_missing_one_is_one_line(deployed: st
     s3.put_object(Bucket="awscost-settings", Key="bad.toml", Body=b"[awscost\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings("s3://awscost-settings/bad.toml", env={})
+
+
+def test_the_health_job_publishes_from_what_the_other_jobs_saved(deployed: str) -> None:
+    """After the collections above: collect succeeded (its result saved at the wall clock's now), while the
+    samples of the fixtures' hour (2026-11-09) are older than the health job's window, so every kind is overdue."""
+    import boto3
+
+    result = handle("health")
+    jobs = {j["job"]: j for j in result["jobs"]}
+    assert jobs["collect"]["status"] == "ok" and jobs["report"]["schedule"] == "daily"
+    assert "ec2" in result["overdue_kinds"] and result["published"] >= 1
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    listed = cloudwatch.list_metrics(Namespace="awscost", MetricName="SecondsSinceLastSuccess")["Metrics"]
+    assert [{"Name": "Job", "Value": "collect"}] in [m["Dimensions"] for m in listed]
+    handler_metrics = cloudwatch.list_metrics(
+        Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "health"}]
+    )
+    assert {"OverdueJobs", "OverdueKinds"} <= {m["MetricName"] for m in handler_metrics["Metrics"]}

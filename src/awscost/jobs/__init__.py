@@ -28,6 +28,8 @@ for _name in (
     "service_costs",
     "report",
     "budgets_apply",
+    "cost_metrics",
+    "health",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")
 

@@ -78,6 +78,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.containers:containers",
         "Container usage: the host agent and the input readers.",
     ),
+    "health": (
+        "awscost.entrypoints.cli.health:health",
+        "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
+    ),
     "run": (
         "awscost.entrypoints.cli.run:run",
         "Run JOB (or the job the event names) as Lambda would, print its result as JSON, and save it in the "
