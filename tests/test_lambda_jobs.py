@@ -122,6 +122,12 @@ def _files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 
 
+def _assert_saved_failure(job: str, says: str = "") -> None:
+    """The failed run is the job's latest result (its error's line, for `awscost health`), and nothing else."""
+    saved = _saved(job)
+    assert saved is not None and list(saved.result) == ["error"] and says in saved.result["error"]
+
+
 def _saved(job: str) -> Any:
     with open_store(STORE) as store:
         return latest_result(store, job)
@@ -197,7 +203,8 @@ def test_billing_load_from_a_denied_export_bucket_fails_and_writes_nothing(
     with _s3_denied(monkeypatch, BILLS), pytest.raises(AwsAccessError) as err:
         handle(rule_event("billing_load"))
     assert err.value.where == f"s3://{BILLS}/cur/" and "ListBucket refused" in err.value.message
-    assert _keys(DATA, "billing/") == [] and _saved("billing_load") is None and _files(lam) == []
+    assert _keys(DATA, "billing/") == [] and _files(lam) == []
+    _assert_saved_failure("billing_load", "AccessDenied")
 
 
 # ---------------------------------------------------------------- service_costs
@@ -271,7 +278,8 @@ def test_service_costs_from_a_missing_s3_location_fails_naming_it(
     assert err.value.where == inputs[0] and message in err.value.message
     with open_store(STORE) as store:
         assert not list(store.query(kind="svc-cost"))
-    assert _saved("service_costs") is None and _files(lam) == []
+    assert _files(lam) == []
+    _assert_saved_failure("service_costs")
 
 
 def test_service_costs_from_denied_logs_fails_and_stores_nothing(
@@ -284,7 +292,8 @@ def test_service_costs_from_denied_logs_fails_and_stores_nothing(
     assert err.value.message == "ListBucket refused (AccessDenied): the caller needs s3:ListBucket here"
     with open_store(STORE) as store:
         assert not list(store.query(kind="svc-cost"))
-    assert _saved("service_costs") is None and _files(lam) == []
+    assert _files(lam) == []
+    _assert_saved_failure("service_costs")
 
 
 # ---------------------------------------------------------------- ri_report

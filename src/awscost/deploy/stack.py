@@ -118,6 +118,18 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Default": "",
         "Description": "SES identity (domain or address) the reports are sent from; empty: no mail.",
     },
+    "MonthlyCostThresholdUsd": {
+        "Type": "Number",
+        "Default": 0,
+        "MinValue": 0,
+        "Description": "Alarm when the month-to-date cost passes this (USD); 0: none.",
+    },
+    "ForecastAlarmUsd": {
+        "Type": "Number",
+        "Default": 0,
+        "MinValue": 0,
+        "Description": "Alarm when the month-end forecast passes this (USD), e.g. the threshold + 10%; 0: none.",
+    },
     "AlarmEmail": {
         "Type": "String",
         "Default": "",
@@ -141,6 +153,8 @@ CONDITIONS: dict[str, Any] = {
     "HasAnalytics": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AnalyticsImageUri"}, ""]}]},
     "HasBillExport": {"Fn::Not": [{"Fn::Equals": [{"Ref": "BillExportUrl"}, ""]}]},
     "HasBillExportKey": {"Fn::Not": [{"Fn::Equals": [{"Ref": "BillExportKmsKeyArn"}, ""]}]},
+    "HasCostThreshold": {"Fn::Not": [{"Fn::Equals": [{"Ref": "MonthlyCostThresholdUsd"}, "0"]}]},
+    "HasForecastThreshold": {"Fn::Not": [{"Fn::Equals": [{"Ref": "ForecastAlarmUsd"}, "0"]}]},
     "HasMail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "MailIdentity"}, ""]}]},
     "InVpc": {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", {"Ref": "SubnetIds"}]}, ""]}]},
     "ConfigInS3": {
@@ -762,6 +776,59 @@ def shared_resources() -> dict[str, Any]:
                 "Endpoint": {"Ref": "AlarmEmail"},
             },
         },
+        # The health job (hourly) counts overdue jobs and kinds; missing data means it stopped: breaching.
+        "HealthOverdueAlarm": _alarm(
+            "A job has not succeeded within its cadence, or never did since it first ran (awscost health).",
+            NAMESPACE,
+            "OverdueJobs",
+            {"Job": "health"},
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=2,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="breaching",
+        ),
+        "CollectionOverdueAlarm": _alarm(
+            "A collected kind has no sample within its cadence (awscost health; usage gaps to backfill).",
+            NAMESPACE,
+            "OverdueKinds",
+            {"Job": "health"},
+            Statistic="Maximum",
+            Period=3600,
+            EvaluationPeriods=2,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            TreatMissingData="breaching",
+        ),
+        # Cost (cost_metrics publishes both daily): the organization's month-to-date over the threshold, and
+        # its month-end forecast over its own threshold (say the first plus the % over it you tolerate).
+        "CostOverThresholdAlarm": {
+            **_alarm(
+                "The organization's month-to-date cost is over MonthlyCostThresholdUsd.",
+                NAMESPACE,
+                "MonthToDateCost",
+                {"Audience": "organization"},
+                Statistic="Maximum",
+                Period=86400,
+                Threshold={"Ref": "MonthlyCostThresholdUsd"},
+                ComparisonOperator="GreaterThanThreshold",
+            ),
+            "Condition": "HasCostThreshold",
+        },
+        "ForecastOverThresholdAlarm": {
+            **_alarm(
+                "The organization's month-end forecast is over ForecastAlarmUsd.",
+                NAMESPACE,
+                "ForecastCost",
+                {"Audience": "organization"},
+                Statistic="Maximum",
+                Period=86400,
+                Threshold={"Ref": "ForecastAlarmUsd"},
+                ComparisonOperator="GreaterThanThreshold",
+            ),
+            "Condition": "HasForecastThreshold",
+        },
         "DeadLettersAlarm": _alarm(
             "A scheduled event could not be delivered to its function (see the dead-letter queue).",
             "AWS/SQS",
@@ -799,15 +866,29 @@ def dashboard(jobs: list[Job[Any, Any]]) -> dict[str, Any]:
     body = {
         "widgets": [
             widget(
-                "Month-to-date cost (USD)", [[NAMESPACE, "MonthToDateCost", "Scope", "organization"]], 0, 0
+                "Month-to-date cost (USD)", [[NAMESPACE, "MonthToDateCost", "Audience", "organization"]], 0, 0
             ),
-            widget("Month-end forecast (USD)", [[NAMESPACE, "ForecastCost", "Scope", "organization"]], 12, 0),
+            widget(
+                "Month-end forecast (USD)", [[NAMESPACE, "ForecastCost", "Audience", "organization"]], 12, 0
+            ),
             widget(
                 "Usage items written per hour", [[NAMESPACE, "ItemsWritten", "Kinds", "hourly"]], 0, 6, "Sum"
             ),
             widget("Failed collection units", [[NAMESPACE, "FailedUnits", "Kinds", "hourly"]], 12, 6),
             widget("Seconds since each job's last success", health, 0, 12),
             widget("Function errors", errors, 12, 12, "Sum"),
+            widget(
+                "Spend_Category tag coverage (share of cost)",
+                [[NAMESPACE, "TagCoverage", "Audience", "organization"]],
+                0,
+                18,
+            ),
+            widget(
+                "Overdue jobs and kinds",
+                [[NAMESPACE, "OverdueJobs", "Job", "health"], [NAMESPACE, "OverdueKinds", "Job", "health"]],
+                12,
+                18,
+            ),
         ]
     }
     return {
