@@ -206,8 +206,26 @@ def test_the_analytics_jobs_as_deployed(deployed: Deployed) -> None:
     workbook = invoke(deployed, "ri_report")
     assert workbook["path"] == f"s3://{deployed.data_bucket}/reports/ri/2026-11-09/AwsRIUsageReport.xlsx"
     s3.head_object(Bucket=deployed.data_bucket, Key="reports/ri/2026-11-09/AwsRIUsageReport.xlsx")
+    metrics = invoke(deployed, "cost_metrics")  # daily, after the report: the alarms' and dashboard's series
+    assert metrics["published"] > 0 and metrics["failures"] == []
     services = invoke(deployed, "service_costs")
     assert services["failures"] == [] if "failures" in services else services["rows"]
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=deployed.data_bucket)["Contents"]}
     assert "billing/_awscost_billing.json" in keys
     assert any(k.startswith("reports/payments/") for k in keys)
+
+
+def test_health_as_deployed_publishes_each_jobs_time_since_its_last_success(deployed: Deployed) -> None:
+    import boto3
+
+    invoke(deployed, "collect", "hourly")
+    result = invoke(deployed, "health")
+    jobs = {j["job"]: j for j in result["jobs"]}
+    assert jobs["collect"]["status"] == "ok"
+    names = {
+        m["Dimensions"][0]["Value"]
+        for m in boto3.client("cloudwatch").list_metrics(
+            Namespace="awscost", MetricName="SecondsSinceLastSuccess"
+        )["Metrics"]
+    }
+    assert "collect" in names
