@@ -81,8 +81,9 @@ def _save_failure(ctx: Any, name: str, values: dict[str, Any], error: str) -> No
     from awscost.jobs.results import save_failure
 
     try:
-        with ctx.store() as store:
-            save_failure(store, name, dict(values), error, ctx.now())
+        with ctx.optional_store() as store:  # a store that does not exist is not made for an error
+            if store is not None:
+                save_failure(store, name, dict(values), error, ctx.now())
     except AwsCostError as exc:  # never hide the run's own error behind the store's
         log.error(json.dumps({"event": "error", "job": name, "error": f"saving the failure: {exc.render()}"}))
 
