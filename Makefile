@@ -26,15 +26,9 @@ test: lint
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
 
-# The collector Lambda's code: the awscost package alone (the Lambda runtime provides boto3; nothing else is
-# imported on the collector path, and the sandbox, a package of its own, stays out). The price snapshot stays
-# out too (3 MB the collector never reads; the pricing job says so when it falls back). Upload it to the
-# CodeBucket/CodeKey of infra/awscost.yaml. BUILD=dir builds elsewhere (the tests do).
+# The deployment's artifacts (`awscost deploy package`, src/awscost/deploy/package.py): BUILD/awscost-collector.zip,
+# the collector Lambda's code (the awscost package alone, stamped, without the price snapshot), and the analytics
+# image's build context in BUILD/analytics/. Push them with `awscost deploy push --bucket B` (docs/deployment.md).
 BUILD ?= build
 lambda-zip:
-	rm -rf $(BUILD)/lambda && mkdir -p $(BUILD)/lambda
-	cp -r src/awscost $(BUILD)/lambda/awscost
-	find $(BUILD)/lambda -name __pycache__ -prune -exec rm -rf {} +
-	rm -f $(BUILD)/lambda/awscost/planning/pricing/prices-snapshot.json.gz
-	cd $(BUILD)/lambda && python3 -m zipfile -c ../awscost-lambda.zip awscost
-	@echo wrote $(BUILD)/awscost-lambda.zip
+	$(PY) -c 'import sys; from awscost.entrypoints.cli import main; main(sys.argv[1:])' deploy package --out $(BUILD)

@@ -27,6 +27,7 @@ for _name in (
     "billing_load",
     "service_costs",
     "report",
+    "version",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")
 

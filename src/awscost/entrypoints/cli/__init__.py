@@ -74,6 +74,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.containers:containers",
         "Container usage: the host agent and the input readers.",
     ),
+    "deploy": (
+        "awscost.entrypoints.cli.deploy:deploy",
+        "Build and ship awscost to AWS: the artifacts, their upload to the pipeline, its last run.",
+    ),
     "run": (
         "awscost.entrypoints.cli.run:run",
         "Run JOB (or the job the event names) as Lambda would, print its result as JSON, and save it in the "
