@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint clean lambda-zip
+.PHONY: demo test lint clean lambda-zip release
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,3 +32,24 @@ clean:
 BUILD ?= build
 lambda-zip:
 	$(PY) -c 'import sys; from awscost.entrypoints.cli import main; main(sys.argv[1:])' deploy package --out $(BUILD)
+
+# A release is an annotated tag, never a commit: `make release VERSION=vX.Y.Z [REMOTE=origin]` refuses a dirty tree
+# or a tag that exists (here or on REMOTE), writes the changelog (the subjects since the previous tag) into the
+# tag's message, and pushes the tag alone. `awscost deploy package` then stamps builds of it with that version.
+REMOTE ?= origin
+release:
+	@echo "$(VERSION)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' \
+		|| { echo "make release: VERSION=vX.Y.Z, not '$(VERSION)'" >&2; exit 2; }
+	@test -z "$$(git status --porcelain)" \
+		|| { echo "make release: the tree is dirty (commit or stash first; a release commits nothing)" >&2; exit 1; }
+	@! git rev-parse -q --verify "refs/tags/$(VERSION)" >/dev/null \
+		|| { echo "make release: tag $(VERSION) exists" >&2; exit 1; }
+	@test -z "$$(git ls-remote --tags $(REMOTE) refs/tags/$(VERSION))" \
+		|| { echo "make release: tag $(VERSION) exists on $(REMOTE)" >&2; exit 1; }
+	@previous=$$(git describe --tags --abbrev=0 2>/dev/null || true); \
+		{ echo "awscost $(VERSION)"; echo; \
+		  if [ -n "$$previous" ]; then echo "Changes since $$previous:"; else echo "Changes:"; fi; echo; \
+		  git log --no-merges --format='- %s (%h)' $${previous:+$$previous..}HEAD; } \
+		| git tag --annotate --cleanup=verbatim --file=- "$(VERSION)"
+	git push $(REMOTE) "refs/tags/$(VERSION)"
+	@echo "released $(VERSION): git show $(VERSION) for its changelog"
