@@ -101,12 +101,13 @@ def test_the_zip_runs_the_version_job_through_the_handler_with_boto3_alone(
 
 
 def test_unpackaged_the_version_job_says_so() -> None:
+    from awscost.core.config import Settings
     from awscost.jobs import Context, run_job
     from awscost.jobs.version import Params
 
     job = JOBS.get("version")
     assert job.extra is None and job.schedule == "none"
-    result = run_job("version", Context(settings=None), Params()).to_json()  # type: ignore[arg-type]
+    result = run_job("version", Context(Settings()), Params()).to_json()
     assert result == {
         "version": f"{metadata.version('awscost')}+unpackaged",
         "built_at": None,
@@ -170,3 +171,11 @@ def test_deploy_package_command_prints_what_it_built(tmp_path: Path) -> None:
         r"collector:  .*awscost-collector\.zip \([\d,]+ bytes, [\d,]+ unzipped, \d+ files\)", lines[1]
     )
     assert (tmp_path / "dist" / COLLECTOR_ZIP).is_file()
+
+
+def test_a_folder_that_is_no_clone_is_one_error_naming_it(tmp_path: Path) -> None:
+    from awscost.core.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=rf"{tmp_path}: no awscost package under src/awscost"):
+        build(tmp_path / "dist", root=tmp_path)
+    assert not (tmp_path / "dist").exists()  # nothing written

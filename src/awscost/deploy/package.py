@@ -174,6 +174,8 @@ def build(out: Path, *, root: Path | None = None, now: datetime | None = None) -
     root = root or source_root()
     package = root / "src" / "awscost"
     infra = root / "infra"
+    if not (package / "__init__.py").is_file():
+        raise ConfigError("no awscost package under src/awscost", where=str(root), hint="--source is a clone")
     for name in ANALYTICS_FILES:
         if not (infra / ANALYTICS / name).is_file():
             raise ConfigError(f"the analytics image needs {name}", where=str(infra / ANALYTICS))
