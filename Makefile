@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint clean lambda-zip release
+.PHONY: demo test lint clean lambda-zip infra-scan release
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -19,12 +19,24 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# checkov scans infra/ with zero failed checks (a check that does not apply is skipped inline with its reason).
+# It pins old boto3 and friends, so it lives in a virtualenv of its own; --skip-download: no network at run time.
+CHECKOV_VENV ?= .venv-checkov
+CHECKOV_VERSION := 3.3.30
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	test -x $(CHECKOV_VENV)/bin/python || python3 -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q checkov==$(CHECKOV_VERSION)
+	touch $@
+
+infra-scan: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework cloudformation --skip-download --quiet --compact
+
 # Property tests run derandomized unless told otherwise (tests/conftest.py): `make test` is what CI runs.
-test: lint
+test: lint infra-scan
 	HYPOTHESIS_PROFILE=$${HYPOTHESIS_PROFILE:-ci} $(VENV)/bin/pytest -q
 
 clean:
-	rm -rf $(VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
 
 # The deployment's artifacts (`awscost deploy package`, src/awscost/deploy/package.py): BUILD/awscost-collector.zip,
 # the collector Lambda's code (the awscost package alone, stamped, without the price snapshot), and the analytics

@@ -39,6 +39,7 @@ class Rule:
     region: str | None = None
     account: str | None = None
     action: str | None = None  # DescribeInstances, DynamoDB_20120810.ListTables -> ListTables ...
+    bucket: str | None = None  # S3 (path-style requests): the bucket named first in the request path
     times: int | None = None  # None: every matching request
     hits: int = 0
 
@@ -48,6 +49,7 @@ class Rule:
             (self.region, req.region),
             (self.account, req.account),
             (self.action, req.action),
+            (self.bucket, req.bucket),
         )
         return all(w is None or w == got for w, got in wanted) and (
             self.times is None or self.hits < self.times
@@ -61,6 +63,7 @@ class Request:
     account: str
     action: str
     json_protocol: bool
+    bucket: str = ""
 
 
 @dataclass
@@ -129,7 +132,8 @@ class FaultProxy:
         content = handler.headers.get("Content-Type", "")
         with self._lock:
             account = self._accounts.get(key, "")
-        return Request(service, region, account, action, bool(target) or "json" in content)
+        bucket = urllib.parse.urlsplit(handler.path).path.lstrip("/").split("/", 1)[0]
+        return Request(service, region, account, action, bool(target) or "json" in content, bucket)
 
     def handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from awscost.core.config import ACCOUNT_ID, ENV_KEYS, REGION, Settings, load_settings
 from awscost.core.errors import ConfigError
+from awscost.reports.budgets import ENTRY_KEYS, TABLE_KEYS, budget_settings
 from awscost.reports.config import AUDIENCE_KEYS, REPORT_KEYS, report_settings
 
 KEYS = [
@@ -23,8 +24,21 @@ KEYS = [
     "service_label",
     *REPORT_KEYS,  # [report] and its audiences, parsed by awscost.reports.config
     *AUDIENCE_KEYS,
+    *TABLE_KEYS,  # [budgets] and its entries, parsed by awscost.reports.budgets
+    *ENTRY_KEYS,
 ]
-TABLES = ["awscost", "accounts", "accounts.names", "containers", "report", "awscots", "pricing"]
+TABLES = [
+    "awscost",
+    "accounts",
+    "accounts.names",
+    "containers",
+    "report",
+    "awscots",
+    "pricing",
+    "budgets",
+    'budgets.account."111122223333"',
+    "budgets.audience.managers",
+]
 SAMPLES = ["self", "organizations", "111122223333", "us-east-1", "a:b", "", ",", "sqlite:///x.db", "mars-1"]
 
 text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=12)
@@ -127,7 +141,8 @@ def test_any_file_and_environment_load_or_fail_in_one_line(body: bytes, env: dic
             assert re.match(rf"^({re.escape(str(path))}|environment)", rendered), rendered
             return
         _usable(loaded)
-        try:
-            report_settings(loaded)
-        except ConfigError as exc:
-            assert exc.render().startswith(str(path)), exc.render()
+        for parse in (report_settings, budget_settings):
+            try:
+                parse(loaded)
+            except ConfigError as exc:
+                assert exc.render().startswith(str(path)), exc.render()

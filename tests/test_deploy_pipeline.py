@@ -417,6 +417,21 @@ UNUSED_HANDLER_PERMISSIONS = {
     "logs:PutResourcePolicy", "logs:DeleteResourcePolicy", "logs:PutLogGroupDeletionProtection",
     # Topics: no data protection policy.
     "sns:PutDataProtectionPolicy",
+    # The data bucket (Retain: never deleted by CloudFormation): no CORS, website, replication, inventory,
+    # analytics, metrics, intelligent tiering, object lock, acceleration, ABAC, metadata tables, access
+    # logging, notifications or ACLs; its encryption is never removed.
+    "s3:DeleteBucket", "s3:DeleteObject", "s3:DeleteBucketEncryption", "s3:PutBucketCORS", "s3:DeleteBucketCors",
+    "s3:PutBucketWebsite", "s3:DeleteBucketWebsite", "s3:PutReplicationConfiguration",
+    "s3:PutBucketReplication", "s3:DeleteBucketReplication", "s3:PutInventoryConfiguration",
+    "s3:PutAnalyticsConfiguration", "s3:DeleteBucketAnalyticsConfiguration", "s3:PutMetricsConfiguration",
+    "s3:DeleteBucketMetricsConfiguration", "s3:PutIntelligentTieringConfiguration",
+    "s3:PutBucketObjectLockConfiguration", "s3:PutObjectLockConfiguration", "s3:PutAccelerateConfiguration",
+    "s3:PutBucketAbac", "s3:CreateBucketMetadataTableConfiguration", "s3:DeleteBucketMetadataTableConfiguration",
+    "s3:UpdateBucketMetadataAnnotationTableConfiguration", "s3:UpdateBucketMetadataInventoryTableConfiguration",
+    "s3:UpdateBucketMetadataJournalTableConfiguration", "s3:PutBucketLogging", "s3:PutBucketNotification",
+    "s3:PutBucketAcl", "s3:PutObjectAcl",
+    # Listed by the bucket's schema, but no IAM action: s3:PutLifecycleConfiguration grants deleting one too.
+    "s3:DeleteBucketLifecycle",
 }  # fmt: skip
 
 
@@ -466,7 +481,7 @@ def test_the_deploy_role_may_do_what_cloudformation_does_with_each_resource_of_t
     # (Lambda fetches both with its caller's permissions).
     listed = set().union(*_handler_permissions().values())
     code_and_image = {
-        "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt", "kms:DescribeKey",
+        "s3:GetObject", "s3:GetObjectVersion", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey",
         "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:GetRepositoryPolicy", "ecr:SetRepositoryPolicy",
     }  # fmt: skip
     assert sorted(granted - listed - code_and_image) == []

@@ -1,6 +1,6 @@
 """The Lambda handler runs each registered job from an event fixture in tests/events/, as deployed: settings from
 AWSCOST_* variables only, AWS the sandbox (moto over HTTP, with its layer answering Cost Explorer) as boto3's
-standard environment. A job whose input or output cannot exist in Lambda yet says so in one line."""
+standard environment. The analytics jobs with their S3 inputs and outputs: tests/test_lambda_jobs.py."""
 
 from __future__ import annotations
 
@@ -126,32 +126,6 @@ def test_ri_plan_plans_on_what_was_collected(deployed: str) -> None:
     assert result["price_sources"] and all(r["hours"] >= 1 for r in result["rows"])
 
 
-@pytest.mark.parametrize(
-    ("name", "line"),
-    [
-        (
-            "ri_report",
-            "job ri_report cannot run in Lambda yet: it writes the workbook to a local file; "
-            "archiving reports in S3 is not built yet",
-        ),
-        (
-            "billing_load",
-            "job billing_load cannot run in Lambda yet: the Lambda zip holds no DuckDB or pyarrow yet "
-            "(packaging is the deployment issue)",
-        ),
-        (
-            "service_costs",
-            "job service_costs cannot run in Lambda yet: it reads container logs from local files; "
-            "reading them from S3 is not built yet",
-        ),
-    ],
-)
-def test_jobs_that_cannot_run_in_lambda_yet_say_so_in_one_line(deployed: str, name: str, line: str) -> None:
-    with pytest.raises(AwsCostError) as err:
-        handle(name)
-    assert err.value.render() == line
-
-
 def test_a_job_whose_extra_the_zip_lacks_says_which(deployed: str, monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
 
@@ -218,7 +192,12 @@ def test_the_report_job_reads_awscost_toml_from_s3_and_sends_what_is_due(
     )  # SES took it (parsed back in test_report_job)
     cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
     metrics = cloudwatch.list_metrics(Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "report"}])
-    assert {m["MetricName"] for m in metrics["Metrics"]} == {"Reports", "MailsSent", "FailedReports"}
+    assert {m["MetricName"] for m in metrics["Metrics"]} == {
+        "Reports",
+        "MailsSent",
+        "FailedReports",
+        "Failures",
+    }
 
 
 def test_settings_come_from_s3_or_ssm_and_a_missing_one_is_one_line(deployed: str) -> None:
@@ -245,3 +224,21 @@ def test_settings_come_from_s3_or_ssm_and_a_missing_one_is_one_line(deployed: st
     s3.put_object(Bucket="awscost-settings", Key="bad.toml", Body=b"[awscost\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_settings("s3://awscost-settings/bad.toml", env={})
+
+
+def test_the_health_job_publishes_from_what_the_other_jobs_saved(deployed: str) -> None:
+    """After the collections above: collect succeeded (its result saved at the wall clock's now), while the
+    samples of the fixtures' hour (2026-11-09) are older than the health job's window, so every kind is overdue."""
+    import boto3
+
+    result = handle("health")
+    jobs = {j["job"]: j for j in result["jobs"]}
+    assert jobs["collect"]["status"] == "ok" and jobs["report"]["schedule"] == "daily"
+    assert "ec2" in result["overdue_kinds"] and result["published"] >= 1
+    cloudwatch = boto3.client("cloudwatch", region_name="us-east-1")
+    listed = cloudwatch.list_metrics(Namespace="awscost", MetricName="SecondsSinceLastSuccess")["Metrics"]
+    assert [{"Name": "Job", "Value": "collect"}] in [m["Dimensions"] for m in listed]
+    handler_metrics = cloudwatch.list_metrics(
+        Namespace="awscost", Dimensions=[{"Name": "Job", "Value": "health"}]
+    )
+    assert {"OverdueJobs", "OverdueKinds"} <= {m["MetricName"] for m in handler_metrics["Metrics"]}

@@ -416,3 +416,29 @@ def test_conflicting_inputs_are_listed_and_their_hours_held_out(tmp_path: Path) 
             "values": {"m5.large": [str(large)], "m5.xlarge": [str(xlarge)]},
         }
     ]
+
+
+def test_allocate_and_samples_read_s3_locations_as_local_files(aws: str, tmp_path: Path) -> None:
+    """An s3:// input is listed, downloaded and read as the local file (containers/s3_inputs.py); the samples
+    name their object, and a missing bucket is one line naming it."""
+    import boto3
+
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="awscost-logs")
+    s3.upload_file(str(DATA / "docker_stats.log"), "awscost-logs", "containers/i-1/docker_stats.log")
+    store = ["--store", f"sqlite:///{tmp_path / 'a.db'}", "--no-save"]
+    code, here, err = run([*ALLOCATE, *store])
+    assert code == 0, err
+    remote = [*ALLOCATE[:2], "s3://awscost-logs/containers/", *ALLOCATE[3:]]
+    code, there, err = run([*remote, *store])
+    assert code == 0, err
+    assert there == here and "__idle__," in there
+
+    args = ["containers", "samples", "--host-id", "i-1", "--no-overrides", "--format", "json", *store[:2]]
+    code, out, err = run([*args, "s3://awscost-logs/containers/i-1/docker_stats.log"])
+    assert code == 0, err
+    files = {r["source_file"] for r in json.loads(out)}
+    assert files == {"s3://awscost-logs/containers/i-1/docker_stats.log"}
+
+    code, _, err = run([*remote[:2], "s3://no-such-logs/containers/", *remote[3:], *store])
+    assert code == 2 and err == "awscost: error: s3://no-such-logs/containers/: ListBucket: no such bucket\n"

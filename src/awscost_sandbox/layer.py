@@ -47,7 +47,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {}
 # Sandbox modules that register handlers when imported; `load_extensions()` (called by SandboxServer.start)
 # imports each, so a server answers every registered operation without its caller importing them. One that
 # cannot be imported is an error, not an operation the sandbox silently stops answering.
-EXTENSIONS: list[str] = ["awscost_sandbox.ce", "awscost_sandbox.ce_costs"]
+EXTENSIONS: list[str] = ["awscost_sandbox.ce", "awscost_sandbox.ce_costs", "awscost_sandbox.budgets"]
 
 
 def load_extensions() -> list[str]:

@@ -693,3 +693,5 @@ def _load_into_s3(
             con.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+        # The previous objects of the periods it replaced are superseded; in Lambda, /tmp keeps no pile of them.
+        s3_dataset.prune_cache()

@@ -232,9 +232,12 @@ class CostCube:
         dimension, what the source lacks or renamed."""
         import duckdb
 
+        from awscost.billing.engine import spill_to_tmp
+
         keys = list(dict.fromkeys([*tag_keys, *(r.tag_key for r in tag_rows)]))
         tag_columns = {key: f"t{i}" for i, key in enumerate(keys)}
         con = duckdb.connect()
+        spill_to_tmp(con)
         tag_defs = "".join(f", {col} VARCHAR" for col in tag_columns.values())
         con.execute(
             f"CREATE TABLE {TABLE} (Day DATE, BillingCurrency VARCHAR, ProviderName VARCHAR, "

@@ -89,10 +89,17 @@ def connect(
     con.execute("SET preserve_insertion_order = false")
     # Dataset files never change in place (a load swaps in new files), so their footers can be cached.
     con.execute("SET parquet_metadata_cache = true")
-    spill = temp_dir or Path(tempfile.gettempdir()) / "awscost-duckdb"
+    spill_to_tmp(con, temp_dir)
+    return con
+
+
+def spill_to_tmp(con: duckdb.DuckDBPyConnection, folder: Path | None = None) -> None:
+    """Let `con` spill into `folder`, else `awscost-duckdb` in the temporary directory (/tmp in Lambda): an
+    in-memory DuckDB spills into `.tmp` of the working directory by default, which in Lambda is /var/task,
+    read-only. Every awscost DuckDB connection is set so (the containers' and the cube's too)."""
+    spill = folder or Path(tempfile.gettempdir()) / "awscost-duckdb"
     spill.mkdir(parents=True, exist_ok=True)
     con.execute(f"SET temp_directory = {lit(str(spill))}")
-    return con
 
 
 def scan_sql(source: SourceFile, reader: Reader | None = None, columns: list[str] | None = None) -> str:

@@ -35,6 +35,12 @@ of a real-sized month, every later open (reports, each summary of a day) reads n
 money types stay the local dataset's, and the role, region and endpoint come from the same boto3 client as
 the writes (no second S3 stack to configure). Files unused for CACHE_KEEP_S are removed from the cache.
 
+In Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the home directory is read-only and /tmp the only disk, kept by a
+warm container from one invocation to the next: the cache is under `tempfile.gettempdir()` there, and keeps
+only the files used in the last LAMBDA_CACHE_KEEP_S (Lambda's longest run: nothing a live run reads goes),
+pruned after each open and each load (`bill.load_into`, with or without anything new). An hourly load, which
+downloads the periods it replaces, so leaves at most the last run's downloads in /tmp, never one per hour.
+
 Objects are uploaded with a single PutObject each (up to 5 GB, far above a period's parquet file).
 """
 
@@ -45,6 +51,7 @@ import hashlib
 import json
 import os
 import shutil
+import tempfile
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +70,7 @@ if TYPE_CHECKING:
 
 ORPHAN_AGE_S = 2 * 86400.0  # an unlisted object older than this belongs to no live load
 CACHE_KEEP_S = 7 * 86400.0  # a cached object unused this long is removed
+LAMBDA_CACHE_KEEP_S = 900.0  # in Lambda: an invocation lasts at most 900 s, so an older file is no live run's
 DOWNLOAD_THREADS = 4
 _CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
 _MISSING_CODES = ("NoSuchKey", "404", "NotFound")
@@ -79,12 +87,20 @@ def _aws_error(exc: Exception, what: str, url: str) -> AwsAccessError:
     return AwsAccessError(f"cannot {what}: {failure_reason(exc)}", where=url)
 
 
+def in_lambda() -> bool:
+    return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
 def cache_dir() -> Path:
-    """Where downloaded dataset objects are kept: AWSCOST_CACHE_DIR, else $XDG_CACHE_HOME/awscost, else
-    ~/.cache/awscost; `s3-dataset/` under it."""
-    base = os.environ.get("AWSCOST_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "awscost"
-    )
+    """Where downloaded dataset objects are kept: AWSCOST_CACHE_DIR, else in Lambda the temporary directory
+    (/tmp), else $XDG_CACHE_HOME/awscost, else ~/.cache/awscost; `s3-dataset/` under it."""
+    base = os.environ.get("AWSCOST_CACHE_DIR")
+    if not base and in_lambda():
+        base = os.path.join(tempfile.gettempdir(), "awscost-cache")
+    if not base:
+        base = os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "awscost"
+        )
     return Path(base) / "s3-dataset"
 
 
@@ -194,14 +210,16 @@ def _fetch_all(s3: Any, loc: S3Location, objects: list[dict[str, Any]]) -> list[
         return list(pool.map(lambda o: _fetch(s3, loc, o), objects))
 
 
-def _prune_cache() -> None:
+def prune_cache() -> None:
+    """Remove cached objects unused for CACHE_KEEP_S (in Lambda LAMBDA_CACHE_KEEP_S)."""
     now = time.time()
+    keep = LAMBDA_CACHE_KEEP_S if in_lambda() else CACHE_KEEP_S
     root = cache_dir()
     if not root.is_dir():
         return
     for f in root.iterdir():
         try:
-            if now - f.stat().st_mtime > CACHE_KEEP_S:
+            if now - f.stat().st_mtime > keep:
                 f.unlink()
         except OSError:
             pass  # another reader pruned it first
@@ -222,7 +240,7 @@ def open_dataset(url: str, options: S3Options | None = None) -> tuple[dict[str, 
     ds.warn_stale(manifest, loc.url())
     objects = [o for info in manifest["periods"].values() for o in info["objects"]]
     files = _fetch_all(s3, loc, objects)
-    _prune_cache()
+    prune_cache()
     return manifest, files
 
 

@@ -70,8 +70,12 @@ class RemoteDelivery:
         }
 
 
-def _error(exc: Exception, action: str, url: str) -> Exception:
-    """A botocore error as the error a person can act on, naming the s3:// URL and the S3 action."""
+BILLS_READER = "the caller (or [billing.s3] role_arn)"  # who reads bills, named in a refusal
+
+
+def _error(exc: Exception, action: str, url: str, reader: str = BILLS_READER) -> Exception:
+    """A botocore error as the error a person can act on, naming the s3:// URL and the S3 action (and
+    `reader`, who needs the permission)."""
     from botocore.exceptions import ClientError
 
     if isinstance(exc, ClientError):
@@ -82,23 +86,23 @@ def _error(exc: Exception, action: str, url: str) -> Exception:
             return InputError(f"{action}: no such object", where=url)
         if code in _DENIED:
             return AwsAccessError(
-                f"{action} refused ({code}): the caller (or [billing.s3] role_arn) needs s3:{action} here",
+                f"{action} refused ({code}): {reader} needs s3:{action} here",
                 where=url,
             )
         return AwsAccessError(f"{action} failed: {code or exc}", where=url)
     return AwsAccessError(f"{action} failed: {exc}", where=url)
 
 
-def _call(action: str, url: str, fn: Any, **kwargs: Any) -> Any:
+def _call(action: str, url: str, fn: Any, *, reader: str = BILLS_READER, **kwargs: Any) -> Any:
     from botocore.exceptions import BotoCoreError, ClientError
 
     try:
         return fn(**kwargs)
     except (ClientError, BotoCoreError) as exc:
-        raise _error(exc, action, url) from None
+        raise _error(exc, action, url, reader) from None
 
 
-def list_objects(s3: Any, loc: S3Location) -> list[S3Object]:
+def list_objects(s3: Any, loc: S3Location, *, reader: str = BILLS_READER) -> list[S3Object]:
     """Every object under the location (ListObjectsV2, all pages), folders' placeholder keys left out."""
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -111,7 +115,7 @@ def list_objects(s3: Any, loc: S3Location) -> list[S3Object]:
                         S3Object(loc.bucket, item["Key"], item["LastModified"], str(item.get("ETag", "")))
                     )
     except (ClientError, BotoCoreError) as exc:
-        raise _error(exc, "ListBucket", loc.url()) from None
+        raise _error(exc, "ListBucket", loc.url(), reader) from None
     return out
 
 
@@ -252,14 +256,14 @@ def _object_delivery(s3: Any, obj: S3Object, listed: set[tuple[str, str]]) -> Re
     return RemoteDelivery(((obj.bucket, obj.key),))
 
 
-def download(s3: Any, bucket: str, key: str, target: Path) -> Path:
+def download(s3: Any, bucket: str, key: str, target: Path, *, reader: str = BILLS_READER) -> Path:
     """One object streamed to `target` (boto3's managed transfer: ranged GETs in chunks, never whole in
-    memory)."""
+    memory); nothing is left at `target` when it fails."""
     url = f"s3://{bucket}/{key}"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
         with open(target, "wb") as fh:
-            _call("GetObject", url, s3.download_fileobj, Bucket=bucket, Key=key, Fileobj=fh)
+            _call("GetObject", url, s3.download_fileobj, reader=reader, Bucket=bucket, Key=key, Fileobj=fh)
     except BaseException:
         target.unlink(missing_ok=True)
         raise

@@ -153,8 +153,11 @@ def _no_prices(instance_type: str, region: str) -> Decimal | None:
     return None
 
 
-def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> HostCostLookup:
-    """Amortized EffectiveCost per (resource id, UTC hour) from the billing dataset (awscost.billing).
+def billing_host_costs(
+    dataset_dir: str | Path, resource_ids: Iterable[str], *, s3_options: Any = None
+) -> HostCostLookup:
+    """Amortized EffectiveCost per (resource id, UTC hour) from the billing dataset (awscost.billing): a
+    directory, or an s3:// dataset reached with `s3_options` ([billing.s3]).
 
     Charges longer than an hour (daily CUR granularity) are spread evenly over their hours.
     """
@@ -169,7 +172,7 @@ def billing_host_costs(dataset_dir: str | Path, resource_ids: Iterable[str]) -> 
     if not ids:
         return lambda rid, hour: None
     quoted = ", ".join("'" + i.replace("'", "''") + "'" for i in ids)
-    bill = load(dataset_dir)
+    bill = load(dataset_dir, s3_options=s3_options)
     try:
         rel = bill.sql(
             "select ResourceId, ChargePeriodStart, ChargePeriodEnd, sum(EffectiveCost) as cost from billing "
@@ -294,10 +297,13 @@ def hosts_without_type(source: Any) -> list[tuple[str, str | None]]:
     """(host id, region) of EC2 hosts whose samples never give an instance type (to describe them)."""
     import duckdb
 
+    from awscost.billing.engine import spill_to_tmp
+
     if isinstance(source, list):
         source = samples_to_arrow(source)
     con = duckdb.connect()
     try:
+        spill_to_tmp(con)
         src = source_sql(con, source)
         rows = con.execute(
             f"select host_id, min(region) from {src} where host_id is not null "

@@ -119,6 +119,8 @@ def aggregate(
     writes it), the host-hours' attributes, and the conflicts found."""
     import duckdb
 
+    from awscost.billing.engine import spill_to_tmp
+
     if step_seconds is None:
         join_us = round_seconds * 1_000_000
         step_expr = f"coalesce(round(median(next_gap) / 1e6), {int(default_step)})::bigint"
@@ -134,6 +136,7 @@ def aggregate(
     )
     con = duckdb.connect()
     try:
+        spill_to_tmp(con)
         for setting in (
             f"memory_limit='{memory_limit}'",
             "preserve_insertion_order=false",

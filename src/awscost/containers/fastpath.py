@@ -52,8 +52,11 @@ def agent_file_to_parquet(
     file is not clean (the caller then uses the line-by-line reader)."""
     import duckdb
 
+    from awscost.billing.engine import spill_to_tmp
+
     con = duckdb.connect()
     try:
+        spill_to_tmp(con)
         con.execute(f"set memory_limit={_q(memory_limit)}")
         con.execute("set enable_progress_bar=false")
         con.execute("set TimeZone='UTC'")

@@ -20,11 +20,15 @@ from awscost.core.errors import ConfigError
 DEFAULT_CONFIG_PATH = "awscost.toml"
 # Top-level tables of awscost.toml: [awscost] (Settings), [accounts.names], and sections read by the module
 # that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
-# parsed by awscost.reports.config).
-TABLES = ("awscost", "accounts", "containers", "report", "billing")
+# parsed by awscost.reports.config; [budgets], the AWS Budgets awscost manages, by awscost.reports.budgets;
+# [metrics] max_series, the bound on the cost metrics' CloudWatch series).
+TABLES = ("awscost", "accounts", "containers", "report", "billing", "budgets", "metrics")
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing] in
-# awscost.billing.s3).
-TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",)}
+# awscost.billing.s3; [budgets] in awscost.reports.budgets).
+TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",), "metrics": ("max_series",)}
+# Each CloudWatch custom metric series costs $0.30 a month: the cost metrics job keeps at most this many.
+DEFAULT_MAX_SERIES = 50
+MAX_SERIES_LIMIT = 1000
 ACCOUNT_ID = re.compile(r"^\d{12}$")
 REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
@@ -64,6 +68,22 @@ class Settings:
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}] must be a table", where=self.config_path)
         return value
+
+
+def _check_max_series(value: Any, *, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SERIES_LIMIT:
+        raise ConfigError(
+            f"must be an integer from 1 to {MAX_SERIES_LIMIT}, not {value!r}",
+            where=where,
+            hint="the most CloudWatch series the cost metrics create, each $0.30 a month",
+        )
+    return value
+
+
+def max_series(settings: Settings) -> int:
+    """[metrics] max_series: the most CloudWatch series the cost metrics job creates (default 50)."""
+    value = settings.section("metrics").get("max_series", DEFAULT_MAX_SERIES)
+    return _check_max_series(value, where=f"{settings.config_path or 'settings'}: metrics.max_series")
 
 
 def validate_account_id(value: str, *, where: str) -> str:
@@ -123,6 +143,9 @@ def _parse(data: dict[str, Any], path: str) -> dict[str, Any]:
         label = containers["service_label"]
         if not isinstance(label, str) or not label:
             raise ConfigError("must be a non-empty string", where=f"{path}: containers.service_label")
+    metrics = data.get("metrics")
+    if isinstance(metrics, dict) and "max_series" in metrics:
+        _check_max_series(metrics["max_series"], where=f"{path}: metrics.max_series")
     known = {f for f in Settings.__dataclass_fields__ if f not in ("config_path", "raw", "account_names")}
     out: dict[str, Any] = {}
     for key, value in section.items():
@@ -322,6 +345,17 @@ tag_key = "user:Spend_Category"
 # schedule = "weekly"
 # [report.audience.tags]
 # "user:team" = ["payments"]
+
+# AWS Budgets (`awscost budgets apply`, docs/budgets.md): monthly, per account or audience, named awscost-...
+# [budgets]
+# notify_sns = "arn:aws:sns:us-east-1:123456789012:cost-alerts"
+# notify_emails = ["finops@example.com"]
+# actual_thresholds = [80, 100]       # % of the budget spent
+# forecast_thresholds = [100]         # % of the budget forecast for the month
+# [budgets.account."123456789012"]
+# monthly = "1200.00"                 # USD, exact: a string or an integer
+# [budgets.audience.payments]
+# monthly = "5000"
 """
 
 

@@ -77,19 +77,32 @@ def _with_deadline(settings: Any, context: Any) -> Any:
     return settings.with_overrides(deadline=deadline)
 
 
+def _save_failure(ctx: Any, name: str, values: dict[str, Any], error: str) -> None:
+    from awscost.jobs.results import save_failure
+
+    try:
+        with ctx.store() as store:
+            save_failure(store, name, dict(values), error, ctx.now())
+    except AwsCostError as exc:  # never hide the run's own error behind the store's
+        log.error(json.dumps({"event": "error", "job": name, "error": f"saving the failure: {exc.render()}"}))
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     from awscost.core.config import load_settings
     from awscost.jobs import Context, job_of_event, run_event, save_latest
 
     name = event.get("job") or event.get("action") if isinstance(event, dict) else None
+    ctx = None
     try:
-        job, _ = job_of_event(event)
+        job, values = job_of_event(event)
         _check_runnable(job)
         settings = _with_deadline(load_settings(os.environ.get("AWSCOST_CONFIG")), context)
         ctx = Context(settings, progress=_log_progress())
         run = run_event(ctx, event, save=False)
     except AwsCostError as exc:
         log.error(json.dumps({"event": "error", "job": name, "error": exc.render()}))
+        if ctx is not None:  # the settings were read: `awscost health` shows this run's error as the latest
+            _save_failure(ctx, job.name, values, exc.render())
         raise
     result = run.result.to_json()
     for failure in result.get("failures") or []:
@@ -97,8 +110,12 @@ def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.warning(json.dumps({"event": f"{job.name}_failure", **failure}, default=str))
     summary = {k: v for k, v in result.items() if k not in ("failures", "rows")}
     log.info(json.dumps({"event": f"{job.name}_summary", **summary}, default=str))
-    # The metrics first: the missed-hour alarm must see a collection that ran, whatever happens next.
-    if job.metrics is not None and os.environ.get("AWSCOST_METRICS", "1") != "0":
-        _publish_metrics(*job.metrics(run.params, run.result))
+    # The metrics first: the missed-hour alarm must see a collection that ran, whatever happens next. Every
+    # job publishes its failed units (accounts, audiences, files it could not do) under its name: the stack's
+    # <Job>FailuresAlarm fires on any; an exception fails the invocation instead (the Errors alarm).
+    if os.environ.get("AWSCOST_METRICS", "1") != "0":
+        _publish_metrics({"Job": job.name}, {"Failures": float(len(result.get("failures") or []))})
+        if job.metrics is not None:
+            _publish_metrics(*job.metrics(run.params, run.result))
     save_latest(ctx, job.name, run.params, run.result)
     return result

@@ -27,6 +27,9 @@ for _name in (
     "billing_load",
     "service_costs",
     "report",
+    "budgets_apply",
+    "cost_metrics",
+    "health",
     "version",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")

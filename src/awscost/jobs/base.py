@@ -5,7 +5,9 @@ and `awscost run` parse them from an event (`Job.parse`), and each prints or ret
 
     Context   settings, the store (opened by the job), a boto3 session factory, the clock, a progress callback
     Job       name, Params type, run(ctx, params) -> Result, schedule, IAM actions, the extra it needs,
-              and why it cannot run in Lambda yet (None when it can)
+              and why it cannot run in Lambda yet (None when it can); and how it is deployed: its
+              EventBridge rules (Rule), the stack resources it uses (Grant), its memory and timeout.
+              awscost.deploy.stack renders infra/awscost.yaml from these, so the stack cannot drift from them.
 
 Only boto3 and the standard library are imported here: the collector Lambda runs jobs.
 """
@@ -31,6 +33,39 @@ if TYPE_CHECKING:
     from awscost.store.base import Store
 
 Schedule = Literal["none", "hourly", "daily", "weekly", "monthly"]
+
+# The stack's resources a job may be granted (awscost.deploy.stack turns each into least-privilege statements):
+#   store, store-read     the AWSCost / AWSCostMap tables, read-write or read-only
+#   data, data-read       the stack's bucket (datasets, reports, container logs), read-write or read-only
+#   bills                 the billing export bucket (read; its KMS key when one is given)
+#   members               sts:AssumeRole into the member accounts' collector role
+#   mail                  ses:SendRawEmail from the stack's SES identity
+#   budgets-read          budgets:ViewBudget on awscost's own budgets (awscost-*), for the report's budget table
+#   config                awscost.toml in the stack's bucket or SSM parameter (every function has it)
+#   metrics               cloudwatch:PutMetricData in the awscost namespace (every function has it)
+Grant = Literal[
+    "store",
+    "store-read",
+    "data",
+    "data-read",
+    "bills",
+    "members",
+    "mail",
+    "budgets-read",
+    "config",
+    "metrics",
+]
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """One EventBridge schedule of a job: a cron (UTC) and the event it sends. A string value of `event` may
+    hold `${Name}` of a stack parameter or resource (the stack renders the event with Fn::Sub)."""
+
+    name: str  # the rule's suffix: the job's name + "-" + name, e.g. collect-hourly
+    cron: str  # an EventBridge cron(...) expression
+    event: Mapping[str, Any]
+    description: str = ""
 
 
 class Result(Protocol):
@@ -112,6 +147,17 @@ class Job(Generic[P, R]):
     lambda_unavailable: str | None = None  # why it cannot run in Lambda yet; None when it can
     # CloudWatch dimensions and values of a run, published by the Lambda adapter (None: no metrics).
     metrics: Callable[[P, R], tuple[dict[str, str], dict[str, float]]] | None = None
+    # How it is deployed (awscost.deploy.stack): no rules = not scheduled (run by hand or `awscost run`).
+    rules: tuple[Rule, ...] = ()
+    uses: tuple[Grant, ...] = ()
+    memory_mb: int = 512
+    timeout_s: int = 900
+    ephemeral_mb: int = 512  # Lambda's /tmp (512 MB to 10 GB): a billing load downloads bills there
+
+    @property
+    def artifact(self) -> Literal["collector", "analytics"]:
+        """Which artifact runs it in Lambda: the collector zip (boto3 only) or the analytics image."""
+        return "collector" if self.extra is None else "analytics"
 
     def missing_extra(self) -> MissingExtraError | None:
         """The error to raise when a module of the job's extra is not installed (e.g. in the collector's

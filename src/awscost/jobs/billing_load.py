@@ -8,8 +8,10 @@ or plain objects, reached with the role, ExternalId and region of [billing.s3]. 
 newest delivery the dataset does not hold are read (`unchanged` names the others; `files_read` is 0 when
 nothing was new).
 
-Needs the `billing` extra (DuckDB, pyarrow), and a disk for the dataset and the downloaded files, which is
-why it does not run in Lambda yet.
+Needs the `billing` extra (DuckDB, pyarrow), and a disk for the downloaded and staged files: the temporary
+directory (`tempfile.gettempdir()`, /tmp in Lambda, whose size the job declares: `ephemeral_mb`), each load's
+work folder removed when it ends, whatever the outcome; the S3 dataset's object cache is under it in Lambda and
+pruned after each load (billing/s3_dataset.py), so a warm container does not fill /tmp hour after hour.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from awscost.core.errors import AwsCostWarning, InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,20 @@ JOB: Job[Params, Result] = Job(
     params=Params,
     run=run,
     description="Load billing files of any AWS format into the billing dataset (atomic, by billing period).",
-    schedule="daily",
+    schedule="hourly",
     extra="billing",
     needs=("duckdb", "pyarrow"),
-    lambda_unavailable="the Lambda zip holds no DuckDB or pyarrow yet (packaging is the deployment issue)",
+    # Hourly and incremental: the export bucket's manifests are read, and only a delivery newer than the one the
+    # dataset holds is loaded (a bucket the stack does not own can get no S3 notification from CloudFormation;
+    # docs/deployment.md has the S3-event variant for a bucket the user owns).
+    rules=(
+        Rule(
+            "hourly",
+            "cron(20 * * * ? *)",
+            {"job": "billing_load", "paths": ["${BillExportUrl}"], "into": "s3://${DataBucket}/billing/"},
+        ),
+    ),
+    uses=("data", "bills", "store"),
+    memory_mb=3008,
+    ephemeral_mb=10240,
 )

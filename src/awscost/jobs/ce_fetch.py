@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any, Literal
 
 from awscost.core.errors import AwsAccessError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 from awscost.usage.kinds import CATALOG
 
 
@@ -76,4 +76,7 @@ JOB: Job[Params, Result] = Job(
     description="Fetch Cost Explorer coverage, utilization and RI/SP recommendations into the store.",
     schedule="daily",
     iam_actions=tuple(sorted({a for s in CATALOG if s.writer == "ce_fetch" for a in s.iam_actions})),
+    # Cost Explorer's data for yesterday has settled by the morning (UTC).
+    rules=(Rule("daily", "cron(30 6 * * ? *)", {"job": "ce_fetch"}),),
+    uses=("store",),
 )

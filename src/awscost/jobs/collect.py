@@ -15,7 +15,7 @@ from typing import Any
 from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.timeutil import floor_hour, format_hour
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 from awscost.usage.kinds import iam_actions, resolve_kinds
 from awscost.usage.runner import CollectionSummary, UnitResult, run_collection
 
@@ -134,4 +134,13 @@ JOB: Job[Params, CollectionSummary] = Job(
     schedule="hourly",
     iam_actions=tuple(iam_actions()),
     metrics=metrics,
+    rules=(
+        Rule(
+            "hourly", "cron(5 * * * ? *)", {"job": "collect", "kinds": "hourly"}, "5 past each hour, for it"
+        ),
+        Rule(
+            "daily", "cron(15 0 * * ? *)", {"job": "collect", "kinds": "daily"}, "OpenSearch, Redshift, owned"
+        ),
+    ),
+    uses=("store", "members"),
 )

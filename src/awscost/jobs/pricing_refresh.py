@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from awscost.core.errors import AwsAccessError, InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 
 @dataclass(frozen=True)
@@ -124,4 +124,6 @@ JOB: Job[Params, Result] = Job(
     description="Refresh prices from the AWS Price List and Savings Plans APIs into the store's cache.",
     schedule="weekly",
     iam_actions=("pricing:GetProducts", "savingsplans:DescribeSavingsPlansOfferingRates"),
+    rules=(Rule("weekly", "cron(0 3 ? * MON *)", {"job": "pricing_refresh"}),),
+    uses=("store",),
 )

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from awscost.core.errors import InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 from awscost.planning.plan import PlanResult
 from awscost.planning.ri import MIN_HOURS
 from awscost.usage.kinds import PLANNED_KINDS
@@ -91,4 +91,7 @@ JOB: Job[Params, PlanResult] = Job(
     schedule="daily",
     extra="analyze",
     needs=("numpy",),
+    rules=(Rule("daily", "cron(0 7 * * ? *)", {"job": "ri_plan"}),),
+    uses=("store",),
+    memory_mb=2048,
 )

@@ -5,7 +5,11 @@ dataset's amortized EffectiveCost when given, else on-demand prices: `prices` ov
 tasks by their rates), allocates each host-hour to its containers exactly, checks the conservation, and stores
 the hourly results as `svc-cost` items for the cost reports.
 
-Reads local files, so it cannot run in Lambda until container logs are read from S3.
+Inputs are files, directories or `s3://bucket/prefix/` locations (the deployed daily rule reads
+`s3://<DataBucket>/containers/`: containers/s3_inputs.py downloads the log objects into the run's temporary
+directory and the same readers read them; what the result says about an input names its s3:// URL); `dataset`
+is a local billing dataset or one in S3 (what the deployed billing ingest writes, reached with [billing.s3]).
+Everything downloaded is removed when the run ends, so a warm Lambda container keeps nothing in /tmp.
 """
 
 from __future__ import annotations
@@ -20,14 +24,17 @@ from typing import Any, Literal
 
 from awscost.containers.claims import Conflict
 from awscost.containers.ec2_hosts import IAM_PERMISSIONS
+from awscost.containers.s3_inputs import Fetched, fetch_inputs
 from awscost.core.errors import InputError, StoreError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 
 @dataclass(frozen=True)
 class Params:
-    inputs: tuple[str, ...]  # container usage files or directories
-    dataset: str | None = None  # billing dataset: hosts cost their amortized EffectiveCost
+    inputs: tuple[str, ...]  # container usage files, directories or s3://bucket/prefix/ locations
+    dataset: str | None = (
+        None  # billing dataset (a directory or s3://): hosts cost their amortized EffectiveCost
+    )
     by: Literal["service", "cluster", "account"] = "service"
     granularity: Literal["hour", "day"] = "day"
     idle: Literal["separate", "share"] = "separate"
@@ -178,17 +185,25 @@ def _fargate(params: Params) -> Any:
     return lookup
 
 
-def read_samples(ctx: Context, params: Params, *, parquet: Path | None = None) -> Any:
+def read_samples(
+    ctx: Context, params: Params, *, parquet: Path | None = None, fetched: Fetched | None = None
+) -> Any:
     """The normalized samples of the inputs (a `ReadResult`; streamed to Parquet files in `parquet` when
     given): what the inputs do not say from the params, the service label from the params or the config's
     [containers] service_label, service overrides from the store's map table when `params.overrides` (a store
-    is opened only for that, and never created)."""
+    is opened only for that, and never created). s3:// inputs are downloaded first (`fetched`, when the caller
+    did so into its own work directory; else into a temporary one, removed once read), and what the result
+    says of an input names its URL."""
     from contextlib import nullcontext
 
+    from awscost.billing.s3 import is_s3
     from awscost.containers.identity import store_lookup
     from awscost.containers.inputs import read_container_inputs
     from awscost.containers.readers import ReadContext
 
+    if fetched is None and any(is_s3(i) for i in params.inputs):
+        with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
+            return read_samples(ctx, params, parquet=parquet, fetched=fetch_inputs(params.inputs, Path(tmp)))
     read_ctx = ReadContext(
         host_id=params.host_id,
         instance_type=params.instance_type,
@@ -200,9 +215,46 @@ def read_samples(ctx: Context, params: Params, *, parquet: Path | None = None) -
     label = params.label or ctx.settings.section("containers").get("service_label")
     with ctx.optional_store() if params.overrides else nullcontext() as store:
         lookup = store_lookup(store) if store is not None else None
-        return read_container_inputs(
-            params.inputs, read_ctx, label=str(label) if label else None, lookup=lookup, parquet=parquet
-        )
+        try:
+            read = read_container_inputs(
+                fetched.paths if fetched is not None else params.inputs,
+                read_ctx,
+                label=str(label) if label else None,
+                lookup=lookup,
+                parquet=parquet,
+            )
+        except InputError as exc:
+            if fetched is None or not fetched.names:
+                raise
+            # "no usable container samples in <the downloads>": said of the inputs as given, by their URLs
+            downloaded = any(local in (exc.where or "") for local in fetched.names)
+            raise InputError(
+                fetched.name(exc.message),
+                where=", ".join(params.inputs) if downloaded else exc.where,
+                hint=fetched.name(exc.hint) if exc.hint else None,
+                param=exc.param,
+            ) from None
+    if fetched is not None and fetched.names:
+        read.malformed = [replace(m, file=fetched.name(m.file)) for m in read.malformed]
+        for sample in read.samples:  # in memory only when not streamed to Parquet
+            if sample.source_file:
+                sample.source_file = fetched.name(sample.source_file)
+    return read
+
+
+def _s3_options(ctx: Context, dataset: str) -> Any:
+    """A dataset in S3 is reached with [billing.s3], as the cost report reaches it."""
+    from awscost.billing.s3 import S3Options, is_s3
+
+    return S3Options.from_settings(ctx.settings) if is_s3(dataset) else None
+
+
+def _named_conflict(conflict: Conflict, fetched: Fetched) -> Conflict:
+    """The conflict with each downloaded input named by its s3:// URL."""
+    if not fetched.names:
+        return conflict
+    values = tuple((v, tuple(fetched.name(f) for f in files)) for v, files in conflict.values)
+    return replace(conflict, values=values)
 
 
 def run(ctx: Context, params: Params) -> Result:
@@ -218,8 +270,14 @@ def run(ctx: Context, params: Params) -> Result:
     price, price_label = _on_demand(params.prices)
     with tempfile.TemporaryDirectory(prefix="awscost-containers-") as tmp:
         samples = Path(tmp) / "samples"
-        read = read_samples(ctx, params, parquet=samples)
-        host_cost = alloc.billing_host_costs(params.dataset, read.hosts) if params.dataset else None
+        # s3:// inputs are downloaded first: a missing or refused location fails before any reading.
+        fetched = fetch_inputs(params.inputs, Path(tmp) / "inputs")
+        read = read_samples(ctx, params, parquet=samples, fetched=fetched)
+        host_cost = (
+            alloc.billing_host_costs(params.dataset, read.hosts, s3_options=_s3_options(ctx, params.dataset))
+            if params.dataset
+            else None
+        )
         host_types = None
         if params.describe_hosts:
             from awscost.containers.ec2_hosts import describe_instance_types
@@ -265,7 +323,7 @@ def run(ctx: Context, params: Params) -> Result:
         hostless_samples=allocation.hostless_samples,
         capacity_unknown=tuple(sorted(allocation.capacity_unknown)),
         malformed=tuple(str(m) for m in read.malformed),
-        conflicts=tuple(allocation.conflicts),
+        conflicts=tuple(_named_conflict(c, fetched) for c in allocation.conflicts),
     )
     if not allocation.hosts:
         raise NothingPricedError(
@@ -298,5 +356,18 @@ JOB: Job[Params, Result] = Job(
     iam_actions=IAM_PERMISSIONS,  # only with describe_hosts
     extra="billing",
     needs=("duckdb", "pyarrow"),
-    lambda_unavailable="it reads container logs from local files; reading them from S3 is not built yet",
+    rules=(
+        Rule(
+            "daily",
+            "cron(30 8 * * ? *)",
+            {
+                "job": "service_costs",
+                "inputs": ["s3://${DataBucket}/containers/"],
+                "dataset": "s3://${DataBucket}/billing/",
+            },
+        ),
+    ),
+    uses=("store", "data"),
+    memory_mb=2048,
+    ephemeral_mb=2048,  # it downloads every retained log under containers/ (the bucket keeps them 90 days)
 )

@@ -89,6 +89,7 @@ def build_report(
     sections: Iterable[str] | None = None,
     commitments: Callable[[date, date], list[Any]] | None = None,
     today: date | None = None,  # the run's day (default: the day generated_at falls on)
+    budgets: Callable[[], Any] | None = None,  # the budgets to show (reports/budgets.py ReportBudget)
 ) -> Report:
     check_covered(cube, comparison)
     totals = cube.totals(scope, comparison.current.start, comparison.current.end, metric)
@@ -108,6 +109,7 @@ def build_report(
         forecast=forecast,
         commitments=commitments,
         today=today or generated_at.date(),
+        budgets=budgets,
     )
     built: list[Section] = []
     for name in sections or SECTIONS.names():

@@ -69,6 +69,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.report:report",
         "Cost reports (mail, S3, HTML/XLSX/JSON) and the RI workbook.",
     ),
+    "budgets": (
+        "awscost.entrypoints.cli.budgets:budgets",
+        "AWS Budgets from [budgets] of awscost.toml: per account or audience, monthly, with alerts.",
+    ),
     "services": ("awscost.entrypoints.cli.services:services", "Micro-service cost from container usage."),
     "containers": (
         "awscost.entrypoints.cli.containers:containers",
@@ -77,6 +81,10 @@ for _name, (_target, _help) in {
     "deploy": (
         "awscost.entrypoints.cli.deploy:deploy",
         "Build and ship awscost to AWS: the artifacts, their upload to the pipeline, its last run.",
+    ),
+    "health": (
+        "awscost.entrypoints.cli.health:health",
+        "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
     ),
     "run": (
         "awscost.entrypoints.cli.run:run",

@@ -79,11 +79,20 @@ def snapshot(
         sys.stdout.write(text)
 
 
+class LocalOrS3Path(click.Path):
+    """An existing file or directory, or an s3:// location (checked and downloaded by the job)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("s3://"):
+            return value
+        return super().convert(value, param, ctx)
+
+
 def input_options(func: Any) -> Any:
     """Options shared with `services allocate`: what the inputs may not say themselves."""
     for opt in reversed(
         [
-            click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True)),
+            click.argument("inputs", nargs=-1, required=True, type=LocalOrS3Path(exists=True)),
             click.option("--host-id", default=None, help="Host instance id for inputs that do not name it."),
             click.option("--instance-type", default=None, help="Host instance type for inputs that lack it."),
             click.option("--region", default=None, help="Region for inputs that lack it."),

@@ -17,7 +17,13 @@ def report() -> None:
 
 
 @report.command("ri")
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False), help="The .xlsx file to write.")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The .xlsx file, or an s3://bucket/prefix/ folder.",
+)
 @click.option("--lookback", type=click.IntRange(1, 3660), default=30, show_default=True, help="Days.")
 @click.option("--term", type=click.Choice(["1y", "3y"]), default="1y", show_default=True)
 @click.option("--payment", type=click.Choice(["no", "partial", "all"]), default="no", show_default=True)

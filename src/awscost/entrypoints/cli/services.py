@@ -11,7 +11,12 @@ from awscost.core.config import Settings
 from awscost.core.errors import InputError
 from awscost.core.output import emit
 from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
-from awscost.entrypoints.cli.containers import input_options, read_context_params, warn_malformed
+from awscost.entrypoints.cli.containers import (
+    LocalOrS3Path,
+    input_options,
+    read_context_params,
+    warn_malformed,
+)
 
 
 @click.group()
@@ -48,9 +53,9 @@ def _decimal(text: str, flag: str) -> Decimal:
 @input_options
 @click.option(
     "--dataset",
-    type=click.Path(exists=True, file_okay=False),
+    type=LocalOrS3Path(exists=True, file_okay=False),
     default=None,
-    help="Billing dataset: hosts cost their amortized EffectiveCost (else on-demand prices).",
+    help="Billing dataset (a directory or s3://): hosts cost their amortized EffectiveCost (else on-demand).",
 )
 @click.option(
     "--by", type=click.Choice(["service", "cluster", "account"]), default="service", show_default=True
@@ -116,7 +121,8 @@ def allocate(
     save: bool,
     **opts: Any,
 ) -> None:
-    """Allocate each host-hour's cost to the services on it (INPUTS: container usage files or directories).
+    """Allocate each host-hour's cost to the services on it (INPUTS: container usage files, directories or
+    s3://bucket/prefix/ locations).
 
     Rows: service (or cluster/account), period, cpu_cost, memory_cost, total_cost, share_of_host. Costs are
     USD; services + __idle__ add up to the hosts' cost exactly. Hosts without a price, and host-hours whose

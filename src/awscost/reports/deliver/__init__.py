@@ -1,7 +1,7 @@
 """Delivery of a rendered report: the S3 archive, the mail (SES or SMTP) and the delivery record that keeps
 a retried run from mailing anyone twice. boto3 and the standard library only: it runs in the report Lambda."""
 
-from awscost.reports.deliver.archive import ArchiveResult, archive
+from awscost.reports.deliver.archive import ArchiveResult, archive, archive_file
 from awscost.reports.deliver.artifacts import Artifacts
 from awscost.reports.deliver.delivery import MAX_SES_BYTES, DeliveryResult, deliver
 from awscost.reports.deliver.message import build_message
@@ -27,6 +27,7 @@ __all__ = [
     "SmtpTransport",
     "Transport",
     "archive",
+    "archive_file",
     "build_message",
     "deliver",
     "make_transport",

@@ -1,10 +1,17 @@
 """The report's archive in S3: `reports/<audience>/<period>/cost-report.{html,xlsx,json}`, and the same three
 under `reports/<audience>/latest/` so a bookmark always opens the newest. Keys depend only on audience and
-period: a rerun of a period overwrites its files, never adds copies."""
+period: a rerun of a period overwrites its files, never adds copies. `archive_file` puts one file a job wrote
+(the RI workbook: `<prefix>/<day>/AwsRIUsageReport.xlsx`) the same way.
+
+No ServerSideEncryption argument is sent: objects take the bucket's default encryption (SSE-S3 or SSE-KMS, set
+on the bucket), for the archive and the workbook alike."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from botocore.config import Config
@@ -81,7 +88,9 @@ def archive(s3: Any, bucket: str, artifacts: Artifacts) -> ArchiveResult:
         "json": artifacts.json,
     }
     dated, latest = keys[: len(FILES)], keys[len(FILES) :]
-    try:
+    with s3_errors(
+        bucket, artifacts.where, missing_hint="create it, or set [report] bucket to one that exists"
+    ):
         for key, (suffix, content_type) in zip(dated, FILES, strict=True):
             s3.put_object(Bucket=bucket, Key=key, Body=bodies[suffix], ContentType=content_type)
         # latest/ is a server-side copy: the workbook is not uploaded twice. The copy keeps the content type.
@@ -89,21 +98,38 @@ def archive(s3: Any, bucket: str, artifacts: Artifacts) -> ArchiveResult:
             s3.copy_object(
                 Bucket=bucket, Key=key, CopySource={"Bucket": bucket, "Key": source}, MetadataDirective="COPY"
             )
+    return ArchiveResult(bucket, keys, s3)
+
+
+def archive_file(s3: Any, bucket: str, key: str, path: Path, *, content_type: str, where: str) -> str:
+    """One file a job wrote (the RI workbook) put at `key`, with the errors and the bucket's default
+    encryption of the report archive; returns its s3:// URL. Streamed from the file, never whole in memory."""
+    hint = "create it, or give an s3:// location in a bucket that exists"
+    with s3_errors(bucket, where, missing_hint=hint), open(path, "rb") as body:
+        s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type)
+    return f"s3://{bucket}/{key}"
+
+
+@contextmanager
+def s3_errors(bucket: str, where: str, *, missing_hint: str) -> Iterator[None]:
+    """S3 failures of a report write as one AwsAccessError naming the bucket (a missing or refusing bucket
+    with what to do about it)."""
+    try:
+        yield
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code", "")
         what = "does not exist" if code == "NoSuchBucket" else "refused the report"
         hint = (
-            "create it, or set [report] bucket to one that exists"
+            missing_hint
             if code == "NoSuchBucket"
             else "the role needs s3:PutObject and s3:GetObject on reports/* of the bucket"
         )
         if code in BUCKET_ERRORS:
             raise AwsAccessError(
-                f"report bucket {bucket!r} {what}: {failure_reason(exc)}", where=artifacts.where, hint=hint
+                f"report bucket {bucket!r} {what}: {failure_reason(exc)}", where=where, hint=hint
             ) from None
         raise AwsAccessError(
-            f"archiving to s3://{bucket}/ failed: {failure_reason(exc)}", where=artifacts.where
+            f"archiving to s3://{bucket}/ failed: {failure_reason(exc)}", where=where
         ) from None
     except BotoCoreError as exc:  # no credentials, no route to S3: before any object was written, or midway
-        raise AwsAccessError(f"archiving to s3://{bucket}/ failed: {exc}", where=artifacts.where) from None
-    return ArchiveResult(bucket, keys, s3)
+        raise AwsAccessError(f"archiving to s3://{bucket}/ failed: {exc}", where=where) from None

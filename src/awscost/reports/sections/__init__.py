@@ -48,6 +48,9 @@ class SectionContext:
     # is a bill; Cost Explorer's cost answers carry no commitment lines.
     commitments: Callable[[date, date], list[Any]] | None = None
     today: date | None = None
+    # The monthly budgets to set beside the actual and forecast (reports/budgets.py ReportBudget), asked when
+    # the cost section is built: reading them (from the config or AWS Budgets) may fail alone.
+    budgets: Callable[[], Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)  # what a section hands a later one
 
     @property

@@ -1,13 +1,16 @@
 """Section *Cost*: the total, per account and per service, against the previous comparable period; what is
 kept apart from usage (fees, tax, credits, refunds); other providers; the daily trend and the month-end
-forecast."""
+forecast; and, for a month, the budgets against the actual and the forecast."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
+from awscost.billing.cube import Scope
+from awscost.core.errors import AwsCostError
 from awscost.reports.model import Chart, Column, Figure, Section, Series, Table
 from awscost.reports.sections import SectionContext
 from awscost.reports.sections._common import CHANGE_COLUMNS, change_cells, in_currency
@@ -132,7 +135,106 @@ def build(ctx: SectionContext) -> Section:
             f"Month-end forecast {forecast['total']:,.2f} {cur} ({int(forecast['level'] * 100)} % interval "
             f"{forecast['low']:,.2f} .. {forecast['high']:,.2f}); {forecast['source']}: {forecast['method']}."
         )
+    if ctx.budgets is not None:
+        _budgets(ctx, section, cost, forecast)
     return section
+
+
+def _budgets(ctx: SectionContext, section: Section, cost: Decimal, forecast: dict[str, Any] | None) -> None:
+    """Budget vs actual vs forecast, for a report of one calendar month (closed or to date): the audience's
+    budget against the section's own total and forecast, each account budget (of the accounts wholly in
+    scope) against that account's cost and forecast."""
+    period = ctx.comparison.current
+    month_end = (period.start.replace(day=1) + timedelta(days=32)).replace(day=1)
+    if period.start.day != 1 or period.end > month_end or ctx.budgets is None:
+        return  # a week or a range: a monthly budget says nothing of it
+    try:
+        budgets = list(ctx.budgets())
+    except AwsCostError as exc:
+        section.notes.append(f"Budgets not shown: {exc.render()}")
+        return
+    if not budgets:
+        return
+    if ctx.currency != "USD":
+        section.notes.append(f"Budgets are in USD, this report in {ctx.currency}: they are not shown.")
+        return
+    closed = period.end == month_end
+    rows: list[tuple[Any, ...]] = []
+    for budget in budgets:
+        if budget.account is None:
+            actual, ahead = cost, forecast
+            scope = "this report's scope"
+        else:
+            if ctx.whole_accounts is not None and budget.account not in ctx.whole_accounts:
+                continue  # an account not wholly in scope: its cost is not this audience's to see
+            one = Scope.of({budget.account})
+            actual = ctx.cube.totals(one, *ctx.current, ctx.metric).get(ctx.currency, Decimal(0))
+            ahead = None
+            if forecast is not None and ctx.forecast is not None:
+                ahead = ctx.forecast(dataclasses.replace(ctx, scope=one))
+            scope = f"account {budget.account}" + (
+                f" ({ctx.name_of(budget.account)})" if ctx.name_of(budget.account) != budget.account else ""
+            )
+        projected = actual if closed else (ahead or {}).get("total")
+        rows.append(
+            (
+                budget.name,
+                scope,
+                budget.amount,
+                actual,
+                actual / budget.amount,
+                projected,
+                None if projected is None else projected / budget.amount,
+                budget.source,
+            )
+        )
+    if not rows:
+        return
+    section.tables.append(
+        Table(
+            "budgets",
+            f"Budget vs actual vs forecast, {period.start:%Y-%m}",
+            (
+                Column("budget"),
+                Column("scope"),
+                Column("monthly_budget", "money", unit="USD"),
+                Column("actual", "money", unit="USD"),
+                Column("actual_of_budget", "ratio"),
+                Column("forecast", "money", unit="USD"),
+                Column("forecast_of_budget", "ratio"),
+                Column("source"),
+            ),
+            tuple(rows),
+            note=(
+                "The month is closed: its forecast is its actual."
+                if closed
+                else "Actual and forecast are this report's own (its metric and source); the amount is the "
+                "budget's, from its source. A forecast left empty is one this source cannot make for the row."
+            ),
+        )
+    )
+    section.data["budgets"] = [
+        {
+            "budget": r[0],
+            "scope": r[1],
+            "monthly_budget": str(r[2]),
+            "actual": str(r[3]),
+            "actual_of_budget": str(r[4].quantize(Decimal("0.0001"))),
+            "forecast": None if r[5] is None else str(r[5]),
+            "forecast_of_budget": None if r[6] is None else str(r[6].quantize(Decimal("0.0001"))),
+            "source": r[7],
+        }
+        for r in rows
+    ]
+    own = next((r for r in rows if r[1] == "this report's scope"), None)
+    if own is not None:
+        section.figures.append(
+            Figure(f"Budget for {period.start:%Y-%m} ({own[7]})", "money", own[2], None, "USD")
+        )
+        said = f"Budget {own[2]:,.2f} USD: actual {own[3]:,.2f} ({own[4] * 100:.1f} %)"
+        if own[5] is not None and not closed:
+            said += f", forecast {own[5]:,.2f} ({own[6] * 100:.1f} %)"
+        section.notes.append(said + " of it.")
 
 
 def _trend(ctx: SectionContext, forecast: Any = ()) -> Chart:
