@@ -7,6 +7,8 @@ stages name. moto's CloudFormation skips CodePipeline and CodeBuild, hence the A
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import io
 import json
 import re
@@ -318,7 +320,8 @@ def test_package_then_push_gives_the_pipeline_what_its_stages_read(
     s3 = boto3.client("s3")
     assert "Versions" not in s3.list_object_versions(Bucket=bucket)
     s3.delete_bucket_policy(Bucket=bucket)
-    pushed = runner.invoke(cli, [*push_args, "--parameter", "Accounts=self"])
+    config = "ConfigLocation=ssm:/awscost/config"
+    pushed = runner.invoke(cli, [*push_args, "--parameter", "Accounts=self", "--parameter", config])
     assert pushed.exit_code == 0, pushed.output
     stamp = json.loads((dist / "build-stamp.json").read_text())
     collector_key = f"artifacts/{stamp['version']}/awscost-collector.zip"
@@ -347,12 +350,38 @@ def test_package_then_push_gives_the_pipeline_what_its_stages_read(
     assert json.loads(source.read("build-stamp.json")) == stamp
     configuration = json.loads(source.read(deploy["TemplateConfiguration"].partition("::")[2]))
     assert configuration == {
-        "Parameters": {"CodeBucket": bucket, "CodeKey": collector_key, "Accounts": "self"},
+        "Parameters": {
+            "CodeBucket": bucket,
+            "CodeKey": collector_key,
+            "Accounts": "self",
+            "ConfigLocation": "ssm:/awscost/config",
+        },
         "Tags": {"awscost-version": stamp["version"], "awscost-commit": stamp["commit"]},
     }
     # The stack's role may read the code it deploys: the collector's key is under its FunctionCode grant.
     code = _statement(pipeline["template"], "DeployRole", "FunctionCode")
     assert pipeline["resolve"](code["Resource"]) == f"arn:aws:s3:::{bucket}/*"
+
+    # The deploy stage: the stack created from the pushed template with the pushed configuration, the image's
+    # URI as the override (empty: no image is built here, so the collector's jobs alone deploy).
+    cfn = boto3.client("cloudformation")
+    cfn.create_stack(
+        StackName=deploy["StackName"],
+        TemplateBody=source.read(deploy["TemplatePath"].partition("::")[2]).decode(),
+        Parameters=[
+            {"ParameterKey": k, "ParameterValue": v}
+            for k, v in {**configuration["Parameters"], "AnalyticsImageUri": ""}.items()
+        ],
+        Tags=[{"Key": k, "Value": v} for k, v in configuration["Tags"].items()],
+        Capabilities=deploy["Capabilities"].split(","),
+    )
+    stack = cfn.describe_stacks(StackName="awscost")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert {"Key": "awscost-version", "Value": stamp["version"]} in stack["Tags"]
+    # The collector runs the pushed zip: Lambda's hash of its code is the zip's.
+    collector = boto3.client("lambda").get_function(FunctionName="awscost-collector")["Configuration"]
+    digest = base64.b64encode(hashlib.sha256((dist / "awscost-collector.zip").read_bytes()).digest()).decode()
+    assert collector["CodeSha256"] == digest
 
     again = runner.invoke(cli, push_args)
     assert again.exit_code == 0 and again.output.splitlines()[2] != pushed.output.splitlines()[2]
