@@ -96,7 +96,8 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     ctx, printed = demo
     assert not ctx.results.get("failed_steps")
     assert (ctx.out_dir / "AwsRIUsageReport.xlsx").stat().st_size > 0  # B: the RI workbook
-    # B: DynamoDB reserved capacity is planned; unpriced in the sandbox (no Price List), and it says so
+    # B: DynamoDB reserved capacity is planned; unpriced in the sandbox (its Price List is the snapshot, which has
+    # no DynamoDB rates), and it says so
     assert "DynamoDB rows (read / write units x region) have no price" in " ".join(printed.split())
     assert list((ctx.out_dir / "billing").glob("x_BillingPeriod=*/*.parquet"))  # D: the loaded bill
     assert "Sandbox bill by account and service" in printed

@@ -196,3 +196,24 @@ def test_health_job_publishes_to_cloudwatch(aws: str, tmp_path: Path) -> None:
         saved = latest_result(store, "health")
         assert saved is not None and saved.result["overdue_jobs"] == ["ce_fetch", "billing_load"]
         assert next(j for j in health_of(store, now).jobs if j.job == "health").status == "ok"
+
+
+def test_health_reads_the_collectors_markers_not_the_usage_table(tmp_path: Path) -> None:
+    """One GetItem per kind instead of a Scan of the usage table every hour; markers only move forward."""
+    from awscost.core.timeutil import parse_hour
+    from awscost.store import open_store
+    from awscost.usage.freshness import kind_freshness
+    from awscost.usage.runner import mark_collected
+
+    with open_store(f"sqlite:///{tmp_path / 'markers.db'}") as store:
+        mark_collected(store, ["ec2", "rds"], parse_hour("2026-11-09T12:00:00Z"))
+        mark_collected(store, ["ec2"], parse_hour("2026-11-01T00:00:00Z"))  # a backfill of an older hour
+        assert store.get_map("collected:ec2") == {"hour": "2026-11-09T12:00:00Z"}
+
+        def no_query(*args: object, **kwargs: object) -> None:
+            raise AssertionError("health read the usage items")
+
+        store.query = no_query  # type: ignore[method-assign]
+        fresh = {f.kind: f for f in kind_freshness(store, parse_hour("2026-11-09T15:00:00Z"))}
+    assert set(fresh) == {"ec2", "rds"}
+    assert fresh["ec2"].seconds_since == 3 * 3600 and fresh["ec2"].overdue  # hourly: more than 2 h

@@ -1,6 +1,7 @@
 """The Lambda handler runs each registered job from an event fixture in tests/events/, as deployed: settings from
-AWSCOST_* variables only, AWS the sandbox (moto over HTTP, with its layer answering Cost Explorer) as boto3's
-standard environment. The analytics jobs with their S3 inputs and outputs: tests/test_lambda_jobs.py."""
+AWSCOST_* variables only, AWS the sandbox (moto over HTTP, with its layer answering Cost Explorer and the Price
+List) as boto3's standard environment. The analytics jobs with their S3 inputs and outputs:
+tests/test_lambda_jobs.py."""
 
 from __future__ import annotations
 
@@ -109,14 +110,40 @@ def test_ce_fetch_stores_cost_explorer_answers(deployed: str) -> None:
     assert {"ce-cov", "ce-util", "ce-rec-7", "ce-rec-60"} <= set(result["by_kind"])
 
 
+def test_pricing_refresh_caches_the_sandboxs_price_list(deployed: str) -> None:
+    # The sandbox's Price List is the packaged snapshot re-served (awscost_sandbox.pricing): m5.large's
+    # products, one per OS, and their Savings Plans rates are fetched and cached.
+    from awscost.planning.pricing.api import read_cache
+
+    result = handle("pricing_refresh")
+    assert result["failed"] == [] and result["fallback"] is None
+    assert result["queries"] == 2  # GetProducts, then DescribeSavingsPlansOfferingRates
+    with open_store(deployed) as store:
+        cached = read_cache(store)
+    assert result["cached"] == len(cached) > 1
+    assert {(p.type, p.region) for p in cached} == {("m5.large", "us-east-1")}
+    assert all(p.savings_plans for p in cached)
+
+
 def test_pricing_refresh_says_in_one_line_that_the_price_list_is_unreachable(deployed: str) -> None:
-    # moto has no Price List backend (its answer is an HTTP 500): the job fails in one line, prices fall back.
-    with pytest.raises(AwsAccessError) as err:
-        handle("pricing_refresh")
+    # Without the layer's Price List, moto answers GetProducts with an HTTP 500: the job fails in one line.
+    from awscost.planning.pricing.api import read_cache
+    from awscost.planning.pricing.book import snapshot_label
+    from awscost_sandbox import layer, pricing
+
+    with open_store(deployed) as store:
+        old = len(read_cache(store))  # what an earlier test's refresh cached, if one ran
+    fallback = f"the cache ({old} prices) and {snapshot_label()}" if old else snapshot_label()
+    layer.unregister("pricing", "GetProducts")
+    try:
+        with pytest.raises(AwsAccessError) as err:
+            handle("pricing_refresh")
+    finally:
+        layer.register("pricing", "GetProducts", pricing.get_products)
     line = err.value.render()
     assert "\n" not in line
     assert line.startswith("pricing:GetProducts us-east-1: Price List API unreachable, nothing fetched")
-    assert "prices come from the packaged snapshot" in line
+    assert line.endswith(f"; prices come from {fallback}")
 
 
 def test_ri_plan_plans_on_what_was_collected(deployed: str) -> None:

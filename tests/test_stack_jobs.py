@@ -182,13 +182,17 @@ def test_ri_plan_as_deployed(deployed: Deployed) -> None:
     assert result["term"] == "1y" and result["price_sources"]
 
 
-def test_pricing_refresh_as_deployed_says_the_price_list_is_unreachable(deployed: Deployed) -> None:
-    from awscost.core.errors import AwsAccessError
+def test_pricing_refresh_as_deployed_caches_the_sandboxs_price_list(deployed: Deployed) -> None:
+    from awscost.planning.pricing.api import API_SOURCE, META_ID, read_cache
+    from awscost.store import open_store
 
-    # moto has no Price List backend: the job fails the invocation in one line (the Errors alarm), and the
-    # prices come from the packaged snapshot meanwhile.
-    with pytest.raises(AwsAccessError, match="Price List API unreachable"):
-        invoke(deployed, "pricing_refresh")
+    invoke(deployed, "collect", "hourly")  # the types to price are those collected in the last 7 days
+    result = invoke(deployed, "pricing_refresh")
+    assert result["failed"] == [] and result["fallback"] is None and result["queries"] > 1
+    env = deployed.functions["awscost-pricing-refresh"]["Environment"]["Variables"]
+    with open_store(env["AWSCOST_STORE"]) as store:
+        assert result["cached"] == len(read_cache(store)) > 2
+        assert store.get_map(META_ID)["source"] == API_SOURCE
 
 
 def test_the_analytics_jobs_as_deployed(deployed: Deployed) -> None:

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, unquote
 
 from awscost.core import vocabulary
@@ -47,7 +47,12 @@ HANDLERS: dict[tuple[str, str], Handler] = {}
 # Sandbox modules that register handlers when imported; `load_extensions()` (called by SandboxServer.start)
 # imports each, so a server answers every registered operation without its caller importing them. One that
 # cannot be imported is an error, not an operation the sandbox silently stops answering.
-EXTENSIONS: list[str] = ["awscost_sandbox.ce", "awscost_sandbox.ce_costs", "awscost_sandbox.budgets"]
+EXTENSIONS: list[str] = [
+    "awscost_sandbox.ce",
+    "awscost_sandbox.ce_costs",
+    "awscost_sandbox.budgets",
+    "awscost_sandbox.pricing",
+]
 
 
 def load_extensions() -> list[str]:
@@ -315,8 +320,11 @@ def _account(environ: dict[str, Any], access_key: str) -> str:
 
 
 # --- paging ---------------------------------------------------------------------------------------------
+_Item = TypeVar("_Item")
+
+
 def page(
-    items: Sequence[dict[str, Any]],
+    items: Sequence[_Item],
     params: dict[str, Any],
     *,
     limit_key: str,
@@ -325,7 +333,7 @@ def page(
     default: int = 100,
     minimum: int = 20,
     maximum: int = 100,
-) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+) -> tuple[list[_Item], dict[str, Any]]:
     """One page of `items` and the token entry ({Marker: ...} or {}) as the service would page them."""
     limit = params.get(limit_key)
     if limit is None:

@@ -88,13 +88,14 @@ def demo_step(ctx: Any) -> None:
             f"${r.p95_monthly_savings}/month)"
         )
     # Reserved capacity is priced by the Price List API alone (the snapshot's sources have no DynamoDB rates),
-    # which the sandbox does not emulate: its rows have the statistics and say how to get the prices.
+    # and the sandbox's Price List re-serves the snapshot (awscost_sandbox.pricing), so it has none either: its
+    # rows have the statistics and say how to get the prices.
     from awscost.usage.kinds import CAPACITY_KINDS
 
     unpriced = [r for r in plan.rows if r.kind in CAPACITY_KINDS and r.recommended is None]
     if unpriced:
         ctx.console.print(
             f"  reserved capacity: {len(unpriced)} DynamoDB rows (read / write units x region) have no price: "
-            "the sandbox does not emulate the Price List; against AWS, "
+            "the sandbox's Price List is the packaged snapshot, which has no DynamoDB rates; against AWS, "
             "`awscost pricing refresh --services dynamodb` fetches them"
         )

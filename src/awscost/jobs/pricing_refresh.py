@@ -8,9 +8,11 @@ coming from the cache of an earlier run or the snapshot, which each output names
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from awscost.core.errors import AwsAccessError, InputError
+from awscost.core.timeutil import floor_hour
 from awscost.jobs.base import Context, Job, Rule
 
 
@@ -75,6 +77,7 @@ def run(ctx: Context, params: Params) -> Result:
             services=list(params.services) if params.services else None,
             regions=list(params.regions or ctx.settings.regions) or None,
             types=list(params.types) if params.types else None,
+            until=floor_hour(ctx.now()) + timedelta(hours=1),  # the job's clock, not the machine's
         )
         if not wanted:
             raise InputError(

@@ -254,6 +254,20 @@ def _resolve_accounts(settings: Settings, accounts: str | Iterable[str] | None) 
     return settings.with_overrides(accounts=parse_accounts_option(",".join(accounts)))
 
 
+def mark_collected(store: Store, kinds: Iterable[str], hour: datetime) -> None:
+    """The last hour each kind was collected (one unit at least), in one map item per kind: what `awscost
+    health` reads hourly, instead of scanning the usage table (a Scan bills the whole table). Only moves
+    forward: a backfill of an older hour leaves it."""
+    from awscost.usage.freshness import MARKER_PREFIX
+
+    for kind in sorted(kinds):
+        key = f"{MARKER_PREFIX}{kind}"
+        held = store.get_map(key) or {}
+        if str(held.get("hour", "")) >= format_hour(hour):
+            continue
+        store.put_map(key, {"hour": format_hour(hour)})
+
+
 def run_collection(
     settings: Settings,
     *,
@@ -421,6 +435,7 @@ def run_collection(
     flush(force=True)
     summary.maps_written = maps.flush(store)
     _crash_point("maps")
+    mark_collected(store, {kind for kind, _ in collected}, hour)
     summary.failures.sort(key=lambda f: (f.account, f.region, f.kind))
     summary.api_calls = counter.total
     summary.api_attempts = counter.attempts
