@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint clean lambda-zip infra-scan
+.PHONY: demo test lint clean lambda-zip infra-scan release
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,15 +38,30 @@ test: lint infra-scan
 clean:
 	rm -rf $(VENV) $(CHECKOV_VENV) demo-out .pytest_cache .mypy_cache .ruff_cache
 
-# The collector Lambda's code: the awscost package alone (the Lambda runtime provides boto3; nothing else is
-# imported on the collector path, and the sandbox, a package of its own, stays out). The price snapshot stays
-# out too (3 MB the collector never reads; the pricing job says so when it falls back). Upload it to the
-# CodeBucket/CodeKey of infra/awscost.yaml. BUILD=dir builds elsewhere (the tests do).
+# The deployment's artifacts (`awscost deploy package`, src/awscost/deploy/package.py): BUILD/awscost-collector.zip,
+# the collector Lambda's code (the awscost package alone, stamped, without the price snapshot), and the analytics
+# image's build context in BUILD/analytics/. Push them with `awscost deploy push --bucket B` (docs/deployment.md).
 BUILD ?= build
 lambda-zip:
-	rm -rf $(BUILD)/lambda && mkdir -p $(BUILD)/lambda
-	cp -r src/awscost $(BUILD)/lambda/awscost
-	find $(BUILD)/lambda -name __pycache__ -prune -exec rm -rf {} +
-	rm -f $(BUILD)/lambda/awscost/planning/pricing/prices-snapshot.json.gz
-	cd $(BUILD)/lambda && python3 -m zipfile -c ../awscost-lambda.zip awscost
-	@echo wrote $(BUILD)/awscost-lambda.zip
+	$(PY) -c 'import sys; from awscost.entrypoints.cli import main; main(sys.argv[1:])' deploy package --out $(BUILD)
+
+# A release is an annotated tag, never a commit: `make release VERSION=vX.Y.Z [REMOTE=origin]` refuses a dirty tree
+# or a tag that exists (here or on REMOTE), writes the changelog (the subjects since the previous tag) into the
+# tag's message, and pushes the tag alone. `awscost deploy package` then stamps builds of it with that version.
+REMOTE ?= origin
+release:
+	@echo "$(VERSION)" | grep -Eq '^v[0-9]+\.[0-9]+\.[0-9]+$$' \
+		|| { echo "make release: VERSION=vX.Y.Z, not '$(VERSION)'" >&2; exit 2; }
+	@test -z "$$(git status --porcelain)" \
+		|| { echo "make release: the tree is dirty (commit or stash first; a release commits nothing)" >&2; exit 1; }
+	@! git rev-parse -q --verify "refs/tags/$(VERSION)" >/dev/null \
+		|| { echo "make release: tag $(VERSION) exists" >&2; exit 1; }
+	@test -z "$$(git ls-remote --tags $(REMOTE) refs/tags/$(VERSION))" \
+		|| { echo "make release: tag $(VERSION) exists on $(REMOTE)" >&2; exit 1; }
+	@previous=$$(git describe --tags --abbrev=0 2>/dev/null || true); \
+		{ echo "awscost $(VERSION)"; echo; \
+		  if [ -n "$$previous" ]; then echo "Changes since $$previous:"; else echo "Changes:"; fi; echo; \
+		  git log --no-merges --format='- %s (%h)' $${previous:+$$previous..}HEAD; } \
+		| git tag --annotate --cleanup=verbatim --file=- "$(VERSION)"
+	git push $(REMOTE) "refs/tags/$(VERSION)"
+	@echo "released $(VERSION): git show $(VERSION) for its changelog"

@@ -571,10 +571,11 @@ def test_ships_compressed_in_the_wheel_and_not_in_the_lambda_zip(tmp_path: Path)
     ]
     assert any(fnmatch.fnmatch("planning/pricing/prices-snapshot.json.gz", pat) for pat in data)
     run = subprocess.run(
-        ["make", "-s", "lambda-zip", f"BUILD={tmp_path}"], cwd=ROOT, capture_output=True, text=True
-    )
+        ["make", "-s", "lambda-zip", f"BUILD={tmp_path}", f"PY={sys.executable}"],
+        cwd=ROOT, capture_output=True, text=True,
+    )  # fmt: skip
     assert run.returncode == 0, run.stderr
-    names = zipfile.ZipFile(tmp_path / "awscost-lambda.zip").namelist()
+    names = zipfile.ZipFile(tmp_path / "awscost-collector.zip").namelist()
     assert "awscost/planning/pricing/book.py" in names and "awscost/jobs/pricing_refresh.py" in names
     assert not [n for n in names if "prices-snapshot" in n]
 

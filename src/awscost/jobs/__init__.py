@@ -30,6 +30,7 @@ for _name in (
     "budgets_apply",
     "cost_metrics",
     "health",
+    "version",
 ):
     JOBS.add(_name, f"awscost.jobs.{_name}:JOB")
 

@@ -78,6 +78,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.containers:containers",
         "Container usage: the host agent and the input readers.",
     ),
+    "deploy": (
+        "awscost.entrypoints.cli.deploy:deploy",
+        "Build and ship awscost to AWS: the artifacts, their upload to the pipeline, its last run.",
+    ),
     "health": (
         "awscost.entrypoints.cli.health:health",
         "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
