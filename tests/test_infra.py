@@ -361,3 +361,18 @@ def test_an_upgrade_from_the_collector_only_stack_keeps_the_usage_tables() -> No
         new["CollectorFunction"]["Properties"]["FunctionName"]
         == old["CollectorFunction"]["Properties"]["FunctionName"]
     )
+
+
+def test_deploy_template_writes_the_stack_and_check_fails_on_drift(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from awscost.entrypoints.cli import cli
+
+    out = tmp_path / "awscost.yaml"
+    runner = CliRunner()
+    wrote = runner.invoke(cli, ["deploy", "template", "--out", str(out)])
+    assert wrote.exit_code == 0 and out.read_text() == (INFRA / "awscost.yaml").read_text()
+    assert runner.invoke(cli, ["deploy", "template", "--out", str(out), "--check"]).exit_code == 0
+    out.write_text(out.read_text().replace("cron(5 * * * ? *)", "cron(6 * * * ? *)"))
+    drift = runner.invoke(cli, ["deploy", "template", "--out", str(out), "--check"])
+    assert drift.exit_code == 1 and "differs from what the jobs declare" in drift.output

@@ -80,7 +80,7 @@ for _name, (_target, _help) in {
     ),
     "deploy": (
         "awscost.entrypoints.cli.deploy:deploy",
-        "Build and ship awscost to AWS: the artifacts, their upload to the pipeline, its last run.",
+        "Build and ship awscost to AWS: the stack, the artifacts, their upload to the pipeline, its last run.",
     ),
     "health": (
         "awscost.entrypoints.cli.health:health",

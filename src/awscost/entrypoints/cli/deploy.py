@@ -1,5 +1,6 @@
-"""`awscost deploy package|push|status`: build the artifacts, hand them to the pipeline, and say what it did
-(the library: awscost.deploy.package and awscost.deploy.push; docs/deployment.md)."""
+"""`awscost deploy template|package|push|status`: render the stack from the jobs, build the artifacts, hand them
+to the pipeline, and say what it did (the library: awscost.deploy.stack, .package and .push;
+docs/stack.md, docs/deployment.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,51 @@ from awscost.core.errors import InputError
 
 @click.group()
 def deploy() -> None:
-    """Build and ship awscost to AWS: the artifacts, their upload to the pipeline, its last run."""
+    """Build and ship awscost to AWS: the stack, the artifacts, their upload to the pipeline, its last run."""
+
+
+@deploy.command()
+@click.option(
+    "--out",
+    default="infra/awscost.yaml",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The template file to write.",
+)
+@click.option(
+    "--check", is_flag=True, help="Write nothing; exit 1 when OUT differs from what the jobs declare."
+)
+def template(out: Path, check: bool) -> None:
+    """Render the CloudFormation stack from the jobs' declarations (rules, grants, memory) into OUT."""
+    from awscost.core.errors import MissingExtraError
+
+    try:
+        from awscost.deploy import stack
+
+        text = stack.render()
+    except ModuleNotFoundError as exc:
+        if exc.name != "yaml":
+            raise
+        raise MissingExtraError(
+            "awscost deploy template needs PyYAML", hint="pip install 'awscost[deploy]'"
+        ) from None
+    current = out.read_text(encoding="utf-8") if out.exists() else None
+    if check:
+        if current != text:
+            click.echo(
+                f"{out}: differs from what the jobs declare (run `awscost deploy template --out {out}`)"
+            )
+            raise SystemExit(1)
+        click.echo(f"{out}: what the jobs declare")
+        return
+    if current == text:
+        click.echo(f"{out}: unchanged")
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)  # never a half-written template
+    click.echo(f"wrote {out} ({len(stack.deployed_jobs())} jobs)")
 
 
 @deploy.command()
