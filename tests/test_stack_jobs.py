@@ -1,7 +1,8 @@
-"""Every scheduled job of the stack, run once through the Lambda handler exactly as deployed: the stack created
-from infra/awscost.yaml in the sandbox (moto over HTTP, with its layer), each function's environment read back
-from Lambda, each rule's event read back from EventBridge, awscost.toml from the stack's S3 location. Only the
-clock is fixed (a schedule's event carries no time: the jobs take the hour they run at)."""
+"""Every scheduled job of the stack, run once through the Lambda handler exactly as deployed: `deploy package`
+and `deploy push` into the sandbox (moto over HTTP, with its layer), the stack created from the pushed
+source.zip's template and configuration, each function's environment read back from Lambda, each rule's event
+read back from EventBridge, awscost.toml from S3. Only the clock is fixed (a schedule's event carries no time:
+the jobs take the hour they run at)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import functools
 import io
 import json
 import os
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ import pytest
 from awscost.core.timeutil import parse_time
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
+IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/awscost-analytics:test"  # the pipeline's build stage
 HOUR = "2026-11-09T12:00:00Z"
 RUN_AT = parse_time("2026-11-09T12:20:00Z", where="test")  # the hourly rules run some minutes past the hour
 CONFIG = """
@@ -64,29 +67,45 @@ def deployed() -> Iterator[Deployed]:
         apply_fleet(server, server.scenario, hour)
         settings = demo_settings(server.scenario, "unused")
         with sandbox_environment(server):
+            # What a release does: `deploy package`, `deploy push` to the pipeline's versioned source bucket,
+            # and the pipeline's deploy stage: the stack from source.zip's template and configuration (its
+            # build stage adds the analytics image's URI, built from the pushed context; not built here).
+            from awscost.deploy.package import build
+            from awscost.deploy.push import TEMPLATE_CONFIGURATION, push
+
             s3 = boto3.client("s3")
-            s3.create_bucket(Bucket="awscost-code")
-            buf = io.BytesIO()
-            with zipfile.ZipFile(buf, "w") as zf:
-                zf.writestr("awscost/__init__.py", "")
-            s3.put_object(Bucket="awscost-code", Key="awscost/awscost-lambda.zip", Body=buf.getvalue())
-            s3.put_object(Bucket="awscost-code", Key="config/awscost.toml", Body=CONFIG.encode())
-            params = {
-                "CodeBucket": "awscost-code",
-                "ConfigLocation": "s3://awscost-code/config/awscost.toml",
-                "OrgName": settings.org_name,
-                "Accounts": ",".join(settings.accounts),
-                "MemberRoleName": str(settings.role_name),
-                "Regions": ",".join(settings.regions),
-                "AnalyticsImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/awscost-analytics:test",
-                "BillExportUrl": "s3://sandbox-bills/cur/",
-                "MailIdentity": "example.com",
-            }
+            s3.create_bucket(Bucket="awscost-source")
+            s3.put_bucket_versioning(Bucket="awscost-source", VersioningConfiguration={"Status": "Enabled"})
+            s3.create_bucket(Bucket="awscost-config")
+            s3.put_object(Bucket="awscost-config", Key="awscost.toml", Body=CONFIG.encode())
+            with tempfile.TemporaryDirectory() as tmp:
+                build(Path(tmp) / "dist")
+                pushed = push(
+                    boto3.Session(),
+                    Path(tmp) / "dist",
+                    "awscost-source",
+                    parameters={
+                        "ConfigLocation": "s3://awscost-config/awscost.toml",
+                        "OrgName": settings.org_name,
+                        "Accounts": ",".join(settings.accounts),
+                        "MemberRoleName": str(settings.role_name),
+                        "Regions": ",".join(settings.regions),
+                        "BillExportUrl": "s3://sandbox-bills/cur/",
+                        "MailIdentity": "example.com",
+                    },
+                )
+            body = s3.get_object(Bucket="awscost-source", Key=pushed.source_key, VersionId=pushed.version_id)
+            with zipfile.ZipFile(io.BytesIO(body["Body"].read())) as source:
+                template = source.read("awscost.yaml").decode()
+                configuration = json.loads(source.read(TEMPLATE_CONFIGURATION))
+            assert template == (INFRA / "awscost.yaml").read_text()
+            params = {**configuration["Parameters"], "AnalyticsImageUri": IMAGE}
             cfn = boto3.client("cloudformation")
             cfn.create_stack(
                 StackName="awscost",
-                TemplateBody=(INFRA / "awscost.yaml").read_text(),
+                TemplateBody=template,
                 Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+                Tags=[{"Key": k, "Value": v} for k, v in configuration["Tags"].items()],
                 Capabilities=["CAPABILITY_NAMED_IAM"],
             )
             assert cfn.describe_stacks(StackName="awscost")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
