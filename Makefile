@@ -19,7 +19,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-# checkov scans infra/ with zero failed checks (a check that does not apply is skipped inline with its reason).
+# checkov scans infra/ (the templates and the analytics Dockerfile) with zero failed checks (a check that does not apply is skipped inline with its reason).
 # It pins old boto3 and friends, so it lives in a virtualenv of its own; --skip-download: no network at run time.
 CHECKOV_VENV ?= .venv-checkov
 CHECKOV_VERSION := 3.3.30
@@ -29,7 +29,7 @@ $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
 	touch $@
 
 infra-scan: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
-	$(CHECKOV_VENV)/bin/checkov -d infra --framework cloudformation --skip-download --quiet --compact
+	$(CHECKOV_VENV)/bin/checkov -d infra --framework cloudformation dockerfile --skip-download --quiet --compact
 
 # Property tests run derandomized unless told otherwise (tests/conftest.py): `make test` is what CI runs.
 test: lint infra-scan
