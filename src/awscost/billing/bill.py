@@ -24,6 +24,7 @@ from awscost.billing import dataset as ds
 from awscost.billing import s3_dataset, table
 from awscost.billing.engine import connect, lazy_view_sql
 from awscost.billing.engine import materialize as stage_parquet
+from awscost.billing.filters import where_sql
 from awscost.billing.frame import Frame
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.s3 import S3Options, is_s3
@@ -191,6 +192,7 @@ class Bill:
         keys.append(CURRENCY_KEY)
         select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
         group = ", ".join(str(i + 1) for i in range(len(keys)))
+        where = where_sql(where)  # parsed and checked: a filter is never spliced in as text
         filt = f"WHERE {where}" if where else ""
         order = ("1, " if granularity else "") + f"{quote(metric)} DESC"
         query = (
@@ -202,6 +204,7 @@ class Bill:
     def total(self, metric: str = "BilledCost", where: str | None = None) -> Decimal:
         """The sum of `metric`; refused when the rows are in more than one currency (never USD + EUR)."""
         metric = _metric(metric)
+        where = where_sql(where)  # parsed and checked: a filter is never spliced in as text
         filt = f"WHERE {where}" if where else ""
         frame = self._frame(
             f"SELECT BillingCurrency, sum({metric}) AS total FROM {TABLE} {filt} GROUP BY 1 ORDER BY 1"
@@ -287,6 +290,7 @@ class Bill:
 
     def top_resources(self, n: int = 10, metric: str = "EffectiveCost", where: str | None = None) -> Frame:
         metric = _metric(metric)
+        where = where_sql(where)
         filt = f"AND ({where})" if where else ""
         return _one_currency(
             self._frame(

@@ -174,7 +174,10 @@ def load_cmd(
 )
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @click.option(
-    "--where", default=None, help="SQL filter over canonical columns, e.g. \"ChargeCategory = 'Usage'\"."
+    "--where",
+    default=None,
+    help="One condition over canonical columns, parsed and checked (never run as text), "
+    "e.g. \"ChargeCategory = 'Usage' AND Tags['team'] = 'search'\".",
 )
 @click.option("--granularity", type=click.Choice(["day", "month"]), default=None)
 @format_option()
