@@ -176,6 +176,7 @@ def test_a_command_whose_job_lacks_its_extra_says_which_in_one_line(tmp_path: Pa
 
 
 def test_the_collector_lambda_path_needs_only_boto3_and_the_standard_library() -> None:
+    """Every job the collector zip runs (no extra: `Job.artifact`) imports boto3 and the standard library."""
     heavy = "pandas,numpy,duckdb,pyarrow,polars,xlsxwriter,click,rich,moto,awscost_sandbox,openpyxl"
     code = (
         BLOCKER
@@ -183,7 +184,8 @@ def test_the_collector_lambda_path_needs_only_boto3_and_the_standard_library() -
 import awscost.entrypoints.lambda_handler, awscost.jobs.collect, awscost.store.sqlite, awscost.store.dynamodb
 from awscost.jobs import JOBS
 from awscost.usage.kinds import COLLECTORS
-JOBS.get("collect"), JOBS.get("ce_fetch"), JOBS.get("pricing_refresh")
+collector_jobs = [JOBS.get(name) for name in JOBS if JOBS.get(name).artifact == "collector"]
+assert {"collect", "ce_fetch", "pricing_refresh", "health", "version"} <= {j.name for j in collector_jobs}
 collectors = dict(COLLECTORS.items())
 third = sorted(
     {m.split(".")[0] for m in sys.modules if not m.startswith("_")} - set(sys.stdlib_module_names) - {"awscost"}

@@ -454,7 +454,7 @@ def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
         "Properties": props,
     }
     for rule in job.rules:
-        schedule = _schedule_id(job, rule.name)
+        schedule = _rule_id(job, rule.name, "Schedule")
         body = json.dumps({k: rule.event[k] for k in rule.event}, separators=(", ", ": "))
         res[schedule] = {
             "Type": "AWS::Events::Rule",
@@ -472,7 +472,7 @@ def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
                 ],
             },
         }
-        res[_permission_id(job, rule.name)] = {
+        res[_rule_id(job, rule.name, "Permission")] = {
             "Type": "AWS::Lambda::Permission",
             "Properties": {
                 "FunctionName": {"Ref": fn},
@@ -488,16 +488,9 @@ def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
     return res
 
 
-def _schedule_id(job: Job[Any, Any], rule: str) -> str:
-    if job.name == COLLECTOR:
-        return f"{camel(rule)}Schedule"
-    return f"{camel(job.name)}{camel(rule)}Schedule"
-
-
-def _permission_id(job: Job[Any, Any], rule: str) -> str:
-    if job.name == COLLECTOR:
-        return f"{camel(rule)}Permission"
-    return f"{camel(job.name)}{camel(rule)}Permission"
+def _rule_id(job: Job[Any, Any], rule: str, what: str) -> str:
+    """A rule's resource id (`what`: Schedule, Permission); the collector keeps HourlySchedule & co."""
+    return f"{'' if job.name == COLLECTOR else camel(job.name)}{camel(rule)}{what}"
 
 
 def _alarm(
@@ -511,6 +504,11 @@ def _alarm(
         "EvaluationPeriods": 1,
         "AlarmActions": [{"Ref": "AlarmTopic"}],
         "TreatMissingData": "notBreaching",
+        # Most alarms fire on any value above 0 in an hour; an alarm says what it does otherwise.
+        "Statistic": "Maximum",
+        "Period": 3600,
+        "Threshold": 0,
+        "ComparisonOperator": "GreaterThanThreshold",
         **kw,
     }
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
@@ -526,9 +524,6 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
             "Errors",
             {"FunctionName": fn},
             Statistic="Sum",
-            Period=3600,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
         ),
         logical(job, "ThrottlesAlarm"): _alarm(
             f"{function_name(job)} was throttled (its reserved concurrency was reached).",
@@ -536,19 +531,13 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
             "Throttles",
             {"FunctionName": fn},
             Statistic="Sum",
-            Period=3600,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
         ),
         logical(job, "DurationAlarm"): _alarm(
             f"{function_name(job)} ran longer than {DURATION_NEAR_TIMEOUT:.0%} of its {job.timeout_s} s timeout.",
             "AWS/Lambda",
             "Duration",
             {"FunctionName": fn},
-            Statistic="Maximum",
-            Period=3600,
             Threshold=job.timeout_s * 1000 * DURATION_NEAR_TIMEOUT,
-            ComparisonOperator="GreaterThanThreshold",
         ),
     }
     out[logical(job, "FailuresAlarm")] = _alarm(
@@ -556,10 +545,6 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
         NAMESPACE,
         "Failures",
         {"Job": job.name},
-        Statistic="Maximum",
-        Period=3600,
-        Threshold=0,
-        ComparisonOperator="GreaterThanThreshold",
     )
     if job.rules and job.schedule in OVERDUE_SECONDS:
         out[logical(job, "OverdueAlarm")] = _alarm(
@@ -567,10 +552,7 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
             NAMESPACE,
             "SecondsSinceLastSuccess",
             {"Job": job.name},
-            Statistic="Maximum",
-            Period=3600,
             Threshold=OVERDUE_SECONDS[job.schedule],
-            ComparisonOperator="GreaterThanThreshold",
         )
     if job.name == COLLECTOR:
         for kinds in ("hourly", "daily"):
@@ -579,10 +561,7 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
                 NAMESPACE,
                 "FailedUnits",
                 {"Kinds": kinds},
-                Statistic="Maximum",
                 Period=3600 if kinds == "hourly" else 86400,
-                Threshold=0,
-                ComparisonOperator="GreaterThanThreshold",
             )
         out["MissedHourAlarm"] = _alarm(
             "No hourly collection wrote items in the last two hours (missed hours; backfill with --at).",
@@ -590,7 +569,6 @@ def job_alarms(job: Job[Any, Any]) -> dict[str, Any]:
             "ItemsWritten",
             {"Kinds": "hourly"},
             Statistic="Sum",
-            Period=3600,
             EvaluationPeriods=2,
             Threshold=1,
             ComparisonOperator="LessThanThreshold",
@@ -782,8 +760,6 @@ def shared_resources() -> dict[str, Any]:
             NAMESPACE,
             "OverdueJobs",
             {"Job": "health"},
-            Statistic="Maximum",
-            Period=3600,
             EvaluationPeriods=2,
             Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -794,8 +770,6 @@ def shared_resources() -> dict[str, Any]:
             NAMESPACE,
             "OverdueKinds",
             {"Job": "health"},
-            Statistic="Maximum",
-            Period=3600,
             EvaluationPeriods=2,
             Threshold=1,
             ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -809,10 +783,8 @@ def shared_resources() -> dict[str, Any]:
                 NAMESPACE,
                 "MonthToDateCost",
                 {"Audience": "organization"},
-                Statistic="Maximum",
                 Period=86400,
                 Threshold={"Ref": "MonthlyCostThresholdUsd"},
-                ComparisonOperator="GreaterThanThreshold",
             ),
             "Condition": "HasCostThreshold",
         },
@@ -822,10 +794,8 @@ def shared_resources() -> dict[str, Any]:
                 NAMESPACE,
                 "ForecastCost",
                 {"Audience": "organization"},
-                Statistic="Maximum",
                 Period=86400,
                 Threshold={"Ref": "ForecastAlarmUsd"},
-                ComparisonOperator="GreaterThanThreshold",
             ),
             "Condition": "HasForecastThreshold",
         },
@@ -834,10 +804,6 @@ def shared_resources() -> dict[str, Any]:
             "AWS/SQS",
             "ApproximateNumberOfMessagesVisible",
             {"QueueName": {"Fn::GetAtt": ["DeadLetterQueue", "QueueName"]}},
-            Statistic="Maximum",
-            Period=3600,
-            Threshold=0,
-            ComparisonOperator="GreaterThanThreshold",
         ),
     }
 
