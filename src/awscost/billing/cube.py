@@ -33,7 +33,7 @@ from awscost.core.errors import InputError
 if TYPE_CHECKING:
     import duckdb
 
-    from awscost.billing.bill import Bill
+    from awscost.billing.analyses import Analyses
 
 TABLE = "cost_cube"
 TAG_TABLE = "cost_cube_tags"  # Cost Explorer's tag answers: (day, account, tag value), without services
@@ -181,37 +181,36 @@ class CostCube:
 
     # ------------------------------------------------------------------ building
     @classmethod
-    def from_bill(cls, bill: Bill, start: date, end: date, tag_keys: Iterable[str] = ()) -> CostCube:
-        """Scan the bill once for the days [start, end) into the cube (a temporary table on its connection)."""
-        from awscost.billing.bill import TABLE as BILL
-        from awscost.billing.bill import tag_value
+    def from_bill(cls, bill: Analyses, start: date, end: date, tag_keys: Iterable[str] = ()) -> CostCube:
+        """Scan the bill once for the days [start, end) into the cube. The scan is one portable query
+        (`scan_sql`): on DuckDB the cube is a temporary table on the bill's own connection; on another engine
+        (Spark, Athena) the engine runs the scan and its rows, a few per day and dimension, fill a DuckDB
+        table of their own, so every question of the report is then asked locally whatever scanned the bill."""
+        from awscost.billing.bill import Bill
 
         keys = list(dict.fromkeys(tag_keys))
         tag_columns = {key: f"t{i}" for i, key in enumerate(keys)}
-        tags_select = "".join(f", {tag_value(key)} AS {col}" for key, col in tag_columns.items())
-        # Every selected column but the name (5, an any_value) and the sums: 1-4, 6-11 and the tags.
-        groups = ", ".join(str(i) for i in range(1, 12 + len(keys)) if i != 5)
-        bill.con.execute(f"DROP TABLE IF EXISTS {TABLE}")
-        bill.con.execute(
-            f"CREATE TEMP TABLE {TABLE} AS SELECT CAST(ChargePeriodStart AS DATE) AS Day, BillingCurrency, "
-            "COALESCE(ProviderName, 'AWS') AS ProviderName, SubAccountId, "
-            "any_value(SubAccountName) AS SubAccountName, ServiceName, "
-            f"{CHARGE_KIND_SQL} AS ChargeKind, ChargeCategory, x_UsageType AS UsageType, RegionId, "
-            f"ResourceId{tags_select}, sum(EffectiveCost) AS EffectiveCost, sum(BilledCost) AS BilledCost, "
-            # The last hour (or day) of usage the rows cover; a monthly fee's end is not what the bill covers.
-            "max(ChargePeriodEnd) FILTER (WHERE ChargePeriodEnd - ChargePeriodStart <= INTERVAL 1 DAY) AS LastEnd "
-            f"FROM {BILL} "
-            "WHERE ChargePeriodStart >= ? AND ChargePeriodStart < ? "
-            f"GROUP BY {groups}",
-            [start, end],
-        )
+        scan = scan_sql(start, end, tag_columns)
+        source = f"billing {bill.source}"
+        if isinstance(bill, Bill):
+            bill.con.execute(f"DROP TABLE IF EXISTS {TABLE}")
+            bill.con.execute(f"CREATE TEMP TABLE {TABLE} AS {scan}")
+            return cls(
+                bill.con, tag_columns=tag_columns, capabilities=OPTIONAL, source=source, start=start, end=end
+            )
+        frame = bill._query(scan)
+        con = _cube_connection(tag_columns)
+        if frame.rows:
+            marks = ", ".join("?" for _ in frame.columns)
+            con.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", frame.rows)
         return cls(
-            bill.con,
+            con,
             tag_columns=tag_columns,
             capabilities=OPTIONAL,
-            source=f"billing {bill.source}",
+            source=f"{source} ({bill.engine})",
             start=start,
             end=end,
+            owns_connection=True,
         )
 
     @classmethod
@@ -230,21 +229,9 @@ class CostCube:
     ) -> CostCube:
         """A cube of rows from another source (Cost Explorer), in a connection of its own; `notes` says, per
         dimension, what the source lacks or renamed."""
-        import duckdb
-
-        from awscost.billing.engine import spill_to_tmp
-
         keys = list(dict.fromkeys([*tag_keys, *(r.tag_key for r in tag_rows)]))
         tag_columns = {key: f"t{i}" for i, key in enumerate(keys)}
-        con = duckdb.connect()
-        spill_to_tmp(con)
-        tag_defs = "".join(f", {col} VARCHAR" for col in tag_columns.values())
-        con.execute(
-            f"CREATE TABLE {TABLE} (Day DATE, BillingCurrency VARCHAR, ProviderName VARCHAR, "
-            "SubAccountId VARCHAR, SubAccountName VARCHAR, ServiceName VARCHAR, ChargeKind VARCHAR, "
-            f"ChargeCategory VARCHAR, UsageType VARCHAR, RegionId VARCHAR, ResourceId VARCHAR{tag_defs}, "
-            f"EffectiveCost {MONEY}, BilledCost {MONEY}, LastEnd TIMESTAMP)"
-        )
+        con = _cube_connection(tag_columns)
         last = as_of.replace(tzinfo=None) if as_of is not None else None
         values = [
             (
@@ -576,3 +563,45 @@ class CostCube:
         for changes in out.values():  # compare's order: largest current cost first, then key, NULL last
             changes.sort(key=lambda c: (-c.cost, c.key is None, c.key or ""))
         return out
+
+
+def scan_sql(start: date, end: date, tag_columns: Mapping[str, str]) -> str:
+    """The one scan of the bill a cube is built from (DuckDB's dialect, rendered per engine: portable.py):
+    exact sums per UTC day and every dimension of `_cube_connection`'s table, in its column order."""
+    from awscost.billing.analyses import TABLE as BILL
+    from awscost.billing.analyses import WITHIN_A_DAY, tag_value, timestamp
+
+    tags_select = "".join(f", {tag_value(key)} AS {col}" for key, col in tag_columns.items())
+    # Every selected column but the name (5, an any_value) and the sums: 1-4, 6-11 and the tags.
+    groups = ", ".join(str(i) for i in range(1, 12 + len(tag_columns)) if i != 5)
+    return (
+        "SELECT CAST(ChargePeriodStart AS DATE) AS Day, BillingCurrency, "
+        "COALESCE(ProviderName, 'AWS') AS ProviderName, SubAccountId, "
+        "any_value(SubAccountName) AS SubAccountName, ServiceName, "
+        f"{CHARGE_KIND_SQL} AS ChargeKind, ChargeCategory, x_UsageType AS UsageType, RegionId, "
+        f"ResourceId{tags_select}, sum(EffectiveCost) AS EffectiveCost, sum(BilledCost) AS BilledCost, "
+        # The last hour (or day) of usage the rows cover; a monthly fee's end is not what the bill covers.
+        f"max(ChargePeriodEnd) FILTER (WHERE {WITHIN_A_DAY}) AS LastEnd "
+        f"FROM {BILL} "
+        f"WHERE ChargePeriodStart >= {timestamp(start)} AND ChargePeriodStart < {timestamp(end)} "
+        f"GROUP BY {groups}"
+    )
+
+
+def _cube_connection(tag_columns: Mapping[str, str]) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection of the cube's own, with its empty table (filled from Cost Explorer or from
+    another engine's scan)."""
+    import duckdb
+
+    from awscost.billing.engine import spill_to_tmp
+
+    con = duckdb.connect()
+    spill_to_tmp(con)
+    tag_defs = "".join(f", {col} VARCHAR" for col in tag_columns.values())
+    con.execute(
+        f"CREATE TABLE {TABLE} (Day DATE, BillingCurrency VARCHAR, ProviderName VARCHAR, "
+        "SubAccountId VARCHAR, SubAccountName VARCHAR, ServiceName VARCHAR, ChargeKind VARCHAR, "
+        f"ChargeCategory VARCHAR, UsageType VARCHAR, RegionId VARCHAR, ResourceId VARCHAR{tag_defs}, "
+        f"EffectiveCost {MONEY}, BilledCost {MONEY}, LastEnd TIMESTAMP)"
+    )
+    return con

@@ -9,11 +9,25 @@ million loaded rows. A notebook asks for `.to_pandas()` (or `.to_arrow()`), each
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
+
+
+def plain(value: Any) -> Any:
+    """A DECIMAL sum without the trailing zeros of its scale (1.682309, not 1.682309000000000000): every
+    engine's sums print and compare alike whatever scale it summed in."""
+    if isinstance(value, Decimal):
+        if value == 0:
+            return Decimal(0)
+        text = format(value, "f")
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return Decimal(text)
+    return value
 
 
 class Frame:

@@ -1,0 +1,87 @@
+"""One definition of every bill analysis, three engines: the SQL is written once, rendered for each.
+
+Each analysis (`analyses.py`) and the cost cube's one scan (`cube.py`) is SQL in DuckDB's dialect over the
+canonical columns (`schema.py`) and the table `billing`, with every value a literal (`readers._sql.lit`) and
+every user filter a checked tree (`filters.py`), never raw text. sqlglot parses it into one expression tree
+and renders that tree for the engine that runs it:
+
+    duckdb  DuckDB, local or over the S3 dataset's cache (the default): the text runs as written, since it is
+            written in DuckDB's dialect (no round trip that could change what the tested query means)
+    spark   Spark SQL (`spark.py`: local[N], EMR, Glue) over the same parquet files
+    athena  Trino, Athena engine v3 (`athena.py`) over the S3 dataset's symlink table
+
+Why sqlglot and not ibis (docs/portable-analyses.md has the measurement): sqlglot is already how a user's
+filter is parsed and checked, it adds nothing to install, and the analyses stay readable SQL that
+`awscost billing query` users can copy; ibis compiles through sqlglot itself.
+
+What sqlglot's transpiler does not know, the rewrites below add (each with a golden test of the Trino text in
+tests/test_portable.py, since no Trino runs here):
+- A map lookup `Tags['k']` is `element_at(Tags, 'k')` in Trino: its subscript FAILS on a missing key
+  ("Key not present in map") where DuckDB and Spark give NULL; an untagged row must give NULL.
+- `any_value(x)` becomes Trino's `arbitrary(x)`, which already skips NULLs (as DuckDB's any_value does);
+  sqlglot's `IGNORE NULLS` after it is a window-function clause Trino refuses on an aggregate.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+# Engine name -> sqlglot dialect.
+DIALECTS = {"duckdb": "duckdb", "spark": "spark", "athena": "trino"}
+ENGINES = tuple(DIALECTS)
+MAP_COLUMNS = ("Tags", "x_Extra")
+
+
+def check_engine(engine: str) -> str:
+    from awscost.core.errors import InputError
+
+    if engine not in DIALECTS:
+        raise InputError(f"unknown engine {engine!r}", param="engine", hint=", ".join(ENGINES))
+    return engine
+
+
+@lru_cache(maxsize=1024)
+def render(sql: str, engine: str) -> str:
+    """`sql` (DuckDB's dialect) as the engine runs it."""
+    check_engine(engine)
+    if engine == "duckdb":
+        return sql
+    return str(_tree(sql, engine).sql(DIALECTS[engine]))
+
+
+@lru_cache(maxsize=1024)
+def select_names(sql: str) -> tuple[str, ...]:
+    """The output column names of a SELECT, as written (Athena gives them back lowercased)."""
+    import sqlglot
+
+    tree: Any = sqlglot.parse_one(sql, read="duckdb")
+    return tuple(tree.named_selects)
+
+
+def _tree(sql: str, engine: str) -> Any:
+    import sqlglot
+    from sqlglot import exp
+
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    if engine != "athena":
+        return tree
+
+    def rewrite(node: Any) -> Any:
+        if (
+            isinstance(node, exp.Bracket)
+            and isinstance(node.this, exp.Column)
+            and node.this.name in MAP_COLUMNS
+            and len(node.expressions) == 1
+        ):
+            return exp.func("element_at", node.this.copy(), node.expressions[0].copy())
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            return exp.func("arbitrary", node.this.this.copy())
+        if isinstance(node, exp.AnyValue):
+            return exp.func("arbitrary", node.this.copy())
+        return node
+
+    return tree.transform(rewrite)
+
+
+__all__ = ["DIALECTS", "ENGINES", "check_engine", "render", "select_names"]
