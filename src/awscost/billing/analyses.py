@@ -74,6 +74,19 @@ class Analyses:
     def _query(self, query: str) -> Frame:
         return self._run(render(query, self.engine), query)
 
+    def sql(self, query: str) -> Frame:
+        """SQL over the table `billing` in DuckDB's dialect, whatever the engine (rendered for it)."""
+        return self._query(query)
+
+    def close(self) -> None:
+        """Release what the bill holds (a subclass's connection, files)."""
+
+    def __enter__(self) -> Analyses:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def periods(self) -> list[str]:
         frame = self._query(f"SELECT DISTINCT x_BillingPeriod FROM {TABLE} ORDER BY 1")
         return [str(r[0]) for r in frame.rows if r[0] is not None]
@@ -199,10 +212,12 @@ class Analyses:
 
     def _days_held(self, period: str) -> int | None:
         """How many days (1..N, the last perhaps partial) of `period` the bill holds, or None when it holds
-        the whole month. Measured on Usage rows: a monthly fee or tax line spans the month from its first day
-        whatever has been delivered; a period without usage rows falls back to all its rows."""
+        the whole month. Measured on hourly or daily Usage rows: a monthly fee, tax line or monthly usage
+        charge (a hosted zone, a support plan) spans the month from its first day whatever has been
+        delivered; a period without such rows falls back to all its rows."""
         ends = self._query(
-            f"SELECT max(ChargePeriodEnd) FILTER (WHERE ChargeCategory = 'Usage') AS usage_end, "
+            f"SELECT max(ChargePeriodEnd) FILTER (WHERE ChargeCategory = 'Usage' AND {WITHIN_A_DAY}) "
+            "AS usage_end, "
             f"max(ChargePeriodEnd) AS any_end FROM {TABLE} WHERE x_BillingPeriod = {lit(period)}"
         ).rows[0]
         end = next((v for v in ends if isinstance(v, datetime)), None)

@@ -30,7 +30,7 @@ from awscost.entrypoints.cli._common import (
 )
 
 if TYPE_CHECKING:
-    from awscost.billing.bill import Bill
+    from awscost.billing.analyses import Analyses
     from awscost.billing.frame import Frame
 
 METRIC_CHOICE = click.Choice(["BilledCost", "EffectiveCost", "ListCost", "ContractedCost"])
@@ -52,6 +52,17 @@ def source_options(func: Any) -> Any:
     return func
 
 
+def engine_option(func: Any) -> Any:
+    """--engine: where an analysis runs; the same query, rendered for it (billing/portable.py)."""
+    return click.option(
+        "--engine",
+        type=click.Choice(["duckdb", "spark"]),
+        default="duckdb",
+        show_default=True,
+        help="duckdb (here) or spark ([billing.spark] master; reads a --dataset).",
+    )(func)
+
+
 def _s3_options(settings: Settings | None, paths: tuple[str, ...]) -> Any:
     """[billing.s3] of the settings, read only when a path is in S3."""
     from awscost.billing.s3 import S3Options, is_s3
@@ -69,7 +80,8 @@ def open_bill(
     *,
     materialize: bool = False,
     settings: Settings | None = None,
-) -> Iterator[Bill]:
+    engine: str = "duckdb",
+) -> Iterator[Analyses]:
     from awscost.billing.bill import load
     from awscost.billing.dataset import recover
     from awscost.billing.s3 import S3Options, is_s3
@@ -81,7 +93,10 @@ def open_bill(
         raise InputError(
             "a dataset holds each month once already; --prefer is for billing files", param="prefer"
         )
-    if is_s3(dataset):  # [billing.s3] of the default config (AWSCOST_CONFIG, ./awscost.toml) reaches it
+    bill: Analyses
+    if engine == "spark":
+        bill = _spark_bill(dataset, settings)
+    elif is_s3(dataset):  # [billing.s3] of the default config (AWSCOST_CONFIG, ./awscost.toml) reaches it
         bill = load(
             str(dataset),
             materialize=materialize or None,
@@ -108,6 +123,22 @@ def open_bill(
         yield bill
     finally:
         bill.close()
+
+
+def _spark_bill(dataset: Path | str | None, settings: Settings | None) -> Analyses:
+    """The dataset on Spark: files are read once into a dataset first (the canonical parquet Spark reads)."""
+    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.spark import SparkOptions, open_dataset
+
+    if dataset is None:
+        raise InputError(
+            "spark reads a dataset, not billing files",
+            param="engine",
+            hint="load the files first: awscost billing load PATH... --into DIR, then --dataset DIR",
+        )
+    settings = settings or load_settings()
+    s3_options = S3Options.from_settings(settings) if is_s3(dataset) else None
+    return open_dataset(dataset, options=SparkOptions.from_settings(settings), s3_options=s3_options)
 
 
 def show(frame: Frame, fmt: str, title: str) -> None:
@@ -181,6 +212,7 @@ def load_cmd(
 )
 @click.option("--granularity", type=click.Choice(["day", "month"]), default=None)
 @format_option()
+@engine_option
 def summary_cmd(
     settings: Settings,
     paths: tuple[str, ...],
@@ -191,13 +223,14 @@ def summary_cmd(
     where: str | None,
     granularity: str | None,
     fmt: str,
+    engine: str,
 ) -> None:
     """Cost by canonical columns or tag keys.
 
     PATHS are billing files, directories or CUR manifests (read in one pass), or use --dataset DIR.
     --by takes canonical column names (SubAccountId,ServiceName) or Tags.KEY (Tags.user:Spend_Category).
     """
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         frame = bill.summary(by=csv_list(by) or [], metric=metric, where=where, granularity=granularity)
         show(frame, fmt, f"{metric} by {by}")
 
@@ -207,6 +240,7 @@ def summary_cmd(
 @click.option("--by", "by", default="SubAccountId,ServiceName", show_default=True)
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
+@engine_option
 def mom_cmd(
     settings: Settings,
     paths: tuple[str, ...],
@@ -215,12 +249,13 @@ def mom_cmd(
     by: str,
     metric: str,
     fmt: str,
+    engine: str,
 ) -> None:
     """Month-over-month change of the last two billing periods.
 
     When the last period is not complete (the bill holds its first N days), it is compared like for like
     with days 1..N of the previous period; the columns then name the day ranges."""
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         frame = bill.month_over_month(by=csv_list(by) or [], metric=metric)
     comparison = frame.attrs.get("comparison", {})
     show(frame, fmt, f"{metric} month over month")
@@ -237,6 +272,7 @@ def mom_cmd(
 @click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--metric", type=METRIC_CHOICE, default="EffectiveCost", show_default=True)
 @format_option()
+@engine_option
 def top_cmd(
     settings: Settings,
     paths: tuple[str, ...],
@@ -245,20 +281,27 @@ def top_cmd(
     n: int,
     metric: str,
     fmt: str,
+    engine: str,
 ) -> None:
     """The N most expensive resources."""
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         show(bill.top_resources(n, metric=metric), fmt, f"top {n} resources")
 
 
 @billing.command("adjustments")
 @source_options
 @format_option()
+@engine_option
 def adjustments_cmd(
-    settings: Settings, paths: tuple[str, ...], dataset: Path | None, prefer: str | None, fmt: str
+    settings: Settings,
+    paths: tuple[str, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    fmt: str,
+    engine: str,
 ) -> None:
     """Credits, refunds and tax, apart from usage."""
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         show(bill.credits_refunds_tax(), fmt, "credits, refunds, tax")
 
 
@@ -269,6 +312,7 @@ def adjustments_cmd(
 )
 @click.option("-n", "--limit", "n", default=10, show_default=True, type=click.IntRange(min=0))
 @format_option()
+@engine_option
 def tags_cmd(
     settings: Settings,
     paths: tuple[str, ...],
@@ -277,10 +321,11 @@ def tags_cmd(
     tag_key: str | None,
     n: int,
     fmt: str,
+    engine: str,
 ) -> None:
     """Tag coverage by account, then the largest untagged resources."""
     tag_key = tag_key or settings.tag_key
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         coverage = bill.tag_coverage(tag_key)
         if fmt == "table":  # people read a percentage; json/csv keep the exact 0-1 ratio
             coverage = coverage.with_column(
@@ -294,11 +339,17 @@ def tags_cmd(
 @billing.command("commitments")
 @source_options
 @format_option()
+@engine_option
 def commitments_cmd(
-    settings: Settings, paths: tuple[str, ...], dataset: Path | None, prefer: str | None, fmt: str
+    settings: Settings,
+    paths: tuple[str, ...],
+    dataset: Path | None,
+    prefer: str | None,
+    fmt: str,
+    engine: str,
 ) -> None:
     """RI and Savings Plan coverage and utilization by billing period."""
-    with open_bill(paths, dataset, prefer, settings=settings) as bill:
+    with open_bill(paths, dataset, prefer, settings=settings, engine=engine) as bill:
         show(bill.commitments(), fmt, "commitments")
 
 
@@ -309,11 +360,18 @@ def commitments_cmd(
 @prefer_option
 @format_option()
 @with_config
+@engine_option
 def query_cmd(
-    settings: Settings, sql: str, dataset: Path | None, files: tuple[str, ...], prefer: str | None, fmt: str
+    settings: Settings,
+    sql: str,
+    dataset: Path | None,
+    files: tuple[str, ...],
+    prefer: str | None,
+    fmt: str,
+    engine: str,
 ) -> None:
     """Run SQL over the table `billing`."""
-    with open_bill(files, dataset, prefer, settings=settings) as bill:
+    with open_bill(files, dataset, prefer, settings=settings, engine=engine) as bill:
         show(bill.sql(sql), fmt, "query")
 
 
@@ -339,11 +397,13 @@ def conform_cmd(
 ) -> None:
     """Check the canonical table against the FOCUS rules; exit 1 when a MUST rule fails."""
     from awscost.billing import conformance
+    from awscost.billing.bill import Bill
 
     rules = conformance.load_model(model) if model is not None else None
     with open_bill(
         paths, dataset, prefer, materialize=True, settings=settings
     ) as bill:  # some 300 queries: read the files once
+        assert isinstance(bill, Bill)  # the default engine: the rules read DuckDB's own connection
         results = conformance.check(bill, rules)
     counts = conformance.summary(results)
     shown = [r for r in results if show_all or r.status in ("fail", "warn")]

@@ -1,0 +1,202 @@
+"""The analyses on Spark (local[2], a real session, Java 17) equal DuckDB's on the same dataset, every one
+of them, to the last decimal: the sandbox's bill over two billing periods (month over month, a partial last
+month), the refdata CUR and FOCUS files, and an S3 dataset (moto over HTTP) read through the cache."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from awscost.billing import load, load_into
+from awscost.billing.analyses import Analyses
+from awscost.billing.cube import CostCube, Scope
+from awscost.billing.spark import SparkBill, SparkOptions, dataset_paths, open_dataset, session
+from awscost.core.config import Settings
+from awscost.core.errors import ConfigError, InputError
+from awscost_sandbox.bill import write_bill
+from awscost_sandbox.scenario import default_scenario
+from conftest import refdata
+
+TAG = "user:Spend_Category"
+ANALYSES: dict[str, Callable[[Analyses], Any]] = {
+    "periods": lambda b: b.periods(),
+    "rows": lambda b: b.rows(),
+    "usage_until": lambda b: b.usage_until(),
+    "summary": lambda b: b.summary(),
+    "summary by tag and day": lambda b: b.summary(by=["SubAccountId", f"Tags.{TAG}"], granularity="day"),
+    "summary by month, billed": lambda b: b.summary(
+        by=["ServiceName"], metric="BilledCost", granularity="month"
+    ),
+    "summary where": lambda b: b.summary(
+        by=["RegionId"], where=f"Tags['{TAG}'] IS NOT NULL OR ServiceName ILIKE '%compute%'"
+    ),
+    "total billed": lambda b: b.total("BilledCost"),
+    "total effective": lambda b: b.total("EffectiveCost", where="ChargeCategory = 'Usage'"),
+    "month over month": lambda b: b.month_over_month(),
+    "month over month by service": lambda b: b.month_over_month(by=["ServiceName"], metric="ListCost"),
+    "top resources": lambda b: b.top_resources(15),
+    "adjustments": lambda b: b.credits_refunds_tax(),
+    "tag coverage": lambda b: b.tag_coverage(TAG),
+    "untagged resources": lambda b: b.untagged_resources(TAG, 15),
+    "commitments": lambda b: b.commitments(),
+    "commitments by account": lambda b: b.commitments(by_account=True),
+}
+
+
+@pytest.fixture(scope="module")
+def spark() -> Any:
+    return session(SparkOptions(master="local[2]"))
+
+
+@pytest.fixture(scope="module")
+def sandbox_cur(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sandbox's CUR over two billing periods, the second partial (10 hours across the boundary)."""
+    scenario = default_scenario()
+    edge = datetime(2026, 11, 30, 20, tzinfo=UTC)
+    hours = scenario.hours(30) + [edge + timedelta(hours=i) for i in range(10)]
+    return write_bill(scenario, hours, tmp_path_factory.mktemp("spark-bill"))["cur"]
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory: pytest.TempPathFactory, sandbox_cur: Path) -> dict[str, Path]:
+    """Datasets of real layouts: the sandbox's CUR and the refdata files (where present)."""
+    root = tmp_path_factory.mktemp("spark-data")
+    out = {"sandbox cur": root / "sandbox"}
+    load_into([sandbox_cur], out["sandbox cur"])
+    for name, relative in (
+        ("refdata cur", "focus-converters/sample-anonymous-aws-export-dataset.csv"),
+        ("refdata focus", "focus-sample-data/focus_sample.csv"),
+    ):
+        try:
+            path = refdata(relative)
+        except pytest.skip.Exception:
+            continue
+        out[name] = root / name.replace(" ", "-")
+        load_into([path], out[name])
+    return out
+
+
+def _same(duck: Any, spark: Any) -> bool:
+    if hasattr(duck, "rows"):
+        return bool(duck.columns == spark.columns and duck.rows == spark.rows)
+    return bool(duck == spark)
+
+
+@pytest.mark.parametrize("analysis", list(ANALYSES))
+def test_every_analysis_on_spark_equals_duckdb(spark: Any, datasets: dict[str, Path], analysis: str) -> None:
+    call = ANALYSES[analysis]
+    checked = 0
+    for name, path in datasets.items():
+        with load(path) as duck, open_dataset(path, spark=spark) as sbill:
+            expected, got = call(duck), call(sbill)
+            assert _same(expected, got), f"{analysis} on {name}:\nduckdb {expected!r}\nspark  {got!r}"
+            if hasattr(expected, "rows"):
+                checked += len(expected.rows)
+    if analysis not in ("periods", "rows", "usage_until", "total billed", "total effective"):
+        assert checked > 0, f"{analysis} returned no rows on any dataset: the comparison would prove nothing"
+
+
+def test_the_sandbox_month_over_month_is_like_for_like_on_both(spark: Any, datasets: dict[str, Path]) -> None:
+    path = datasets["sandbox cur"]
+    with load(path) as duck, open_dataset(path, spark=spark) as sbill:
+        a, b = duck.month_over_month(), sbill.month_over_month()
+    assert a.attrs["comparison"]["like_for_like"] and a.attrs == b.attrs
+    assert a.columns[-4:-2] == ["2026-11-01..2026-11-01", "2026-12-01..2026-12-01"]
+    assert sum(r["Change"] for r in a) == sum(r["Change"] for r in b) != 0
+
+
+def test_the_cost_cube_scanned_by_spark_answers_as_duckdb_s(spark: Any, datasets: dict[str, Path]) -> None:
+    """The cost report's sections ask the cube; a cube scanned by Spark holds the same rows as DuckDB's."""
+    path = datasets["sandbox cur"]
+    start, end = date(2026, 11, 1), date(2026, 12, 2)
+    with (
+        load(path) as duck,
+        open_dataset(path, spark=spark) as sbill,
+        CostCube.from_bill(duck, start, end, [TAG]) as a,
+        CostCube.from_bill(sbill, start, end, [TAG]) as b,
+    ):
+        query = "SELECT * FROM cost_cube ORDER BY ALL"
+        rows_a, rows_b = a.con.execute(query).fetchall(), b.con.execute(query).fetchall()
+        assert rows_a == rows_b and len(rows_a) > 100
+        scope = Scope.of(None)
+        totals = a.totals(scope, start, end, "EffectiveCost")
+        assert totals == b.totals(scope, start, end, "EffectiveCost") and totals["USD"] > 0
+        assert a.as_of() == b.as_of() is not None
+        assert b.source.endswith("(spark)")
+
+
+def test_an_s3_dataset_on_spark_through_the_cache(spark: Any, sandbox_cur: Path, aws: Any) -> None:
+    from awscost.billing.s3 import client
+
+    s3 = client()
+    s3.create_bucket(Bucket="spark-bills")
+    url = "s3://spark-bills/billing/"
+    load_into([sandbox_cur], url)
+    paths = dataset_paths(url)
+    assert paths and all(Path(p).is_file() for p in paths)  # the manifest's objects, downloaded
+    direct = dataset_paths(url, direct=True, scheme="s3a")
+    assert len(direct) == len(paths) and all(
+        p.startswith("s3a://spark-bills/billing/x_BillingPeriod=") for p in direct
+    )
+    with load(url) as duck, open_dataset(url, spark=spark) as sbill:
+        assert duck.summary() == sbill.summary()
+
+
+def test_spark_errors_are_input_errors(spark: Any, datasets: dict[str, Path], tmp_path: Path) -> None:
+    with open_dataset(datasets["sandbox cur"], spark=spark) as sbill:
+        with pytest.raises(InputError, match=r"spark: .*no_such_column"):
+            sbill.sql("SELECT no_such_column FROM billing")
+        with pytest.raises(InputError, match="unknown column 'Nope'"):
+            sbill.summary(where="Nope = 1")
+    with pytest.raises(InputError, match="not an awscost billing dataset"):
+        open_dataset(tmp_path, spark=spark)
+    empty = SparkBill(spark, [], source="empty")
+    assert empty.rows() == 0 and len(empty.summary()) == 0
+
+
+def test_spark_settings_are_checked() -> None:
+    ok = Settings(raw={"billing": {"spark": {"master": "local[4]", "conf": {"spark.driver.memory": "2g"}}}})
+    assert SparkOptions.from_settings(ok) == SparkOptions(
+        master="local[4]", conf={"spark.driver.memory": "2g"}
+    )
+    for raw, message in (
+        ({"mastr": "x"}, "unknown key"),
+        ({"master": ""}, "master must be"),
+        ({"direct": "yes"}, "direct must be"),
+        ({"scheme": "gs"}, "scheme must be"),
+    ):
+        with pytest.raises(ConfigError, match=message):
+            SparkOptions.from_settings(Settings(raw={"billing": {"spark": raw}}))
+
+
+def test_the_command_line_runs_an_analysis_on_spark(spark: Any, datasets: dict[str, Path]) -> None:
+    """`--engine spark` prints the figures DuckDB prints (the session is the test's: getOrCreate reuses it)."""
+    import json
+
+    from click.testing import CliRunner
+
+    from awscost.entrypoints.cli import cli
+
+    path = str(datasets["sandbox cur"])
+
+    def run(*args: str) -> Any:
+        result = CliRunner().invoke(
+            cli, [*args, "--dataset", path, "--format", "json"], catch_exceptions=False
+        )
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    for command in (
+        ["billing", "summary", "--by", "ServiceName"],
+        ["billing", "mom"],
+        ["billing", "commitments"],
+    ):
+        duck, on_spark = run(*command), run(*command, "--engine", "spark")
+        assert duck == on_spark and duck, command
+    refused = CliRunner().invoke(cli, ["billing", "top", path, "--engine", "spark"])
+    assert isinstance(refused.exception, InputError) and refused.exception.param == "engine"
+    assert "spark reads a dataset, not billing files" in str(refused.exception)
