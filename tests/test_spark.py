@@ -146,6 +146,15 @@ def test_an_s3_dataset_on_spark_through_the_cache(spark: Any, sandbox_cur: Path,
         assert duck.summary() == sbill.summary()
 
 
+def test_a_missing_map_key_is_null_on_spark_as_on_duckdb(spark: Any, datasets: dict[str, Path]) -> None:
+    """Spark 4's ANSI mode (on by default) still gives NULL for a missing map key, so `Tags['k']` needs no
+    rewrite for Spark (Trino's does: tests/test_portable.py)."""
+    assert spark.conf.get("spark.sql.ansi.enabled") == "true"
+    query = "SELECT count(*) AS n FROM billing WHERE Tags['no-such-key'] IS NULL"
+    with load(datasets["sandbox cur"]) as duck, open_dataset(datasets["sandbox cur"], spark=spark) as sbill:
+        assert sbill.sql(query) == duck.sql(query) and sbill.sql(query).rows[0][0] == sbill.rows() > 0
+
+
 def test_spark_errors_are_input_errors(spark: Any, datasets: dict[str, Path], tmp_path: Path) -> None:
     with open_dataset(datasets["sandbox cur"], spark=spark) as sbill:
         with pytest.raises(InputError, match=r"spark: .*no_such_column"):

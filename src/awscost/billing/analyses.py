@@ -314,7 +314,9 @@ class Analyses:
             "ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
             f"AND {commitment_usage_sql()}"
         )
-        bounds = [f"ChargePeriodStart >= {timestamp(start)}"] if start is not None else []
+        bounds = (
+            [period_floor(start), f"ChargePeriodStart >= {timestamp(start)}"] if start is not None else []
+        )
         bounds += [f"ChargePeriodStart < {timestamp(end)}"] if end is not None else []
         where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         group = "SubAccountId" if by_account else "x_BillingPeriod AS BillingPeriod"
@@ -367,6 +369,16 @@ def timestamp(value: date | datetime) -> str:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return f"TIMESTAMP {lit(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+
+def period_floor(start: date) -> str:
+    """The billing periods a charge starting on or after `start` can be in: from the month before its own
+    (a billing period that does not start on the 1st, as another provider's in a FOCUS file may, is named by
+    the month it starts in) to any later one (a credit or refund may be billed months after its usage). The
+    dataset is partitioned by x_BillingPeriod, so Athena and Spark read only those periods' files instead of
+    every month the dataset holds; DuckDB skips the older periods' row groups by their statistics."""
+    floor = _previous_month(f"{start:%Y-%m}")
+    return f"x_BillingPeriod >= {lit(floor)}"
 
 
 def _share(part: Any, whole: Any) -> Decimal | None:

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from awscost.billing.s3 import S3Options
+    from awscost.core.config import Settings
 
 
 class Bill(Analyses):
@@ -328,3 +329,9 @@ def _load_into_s3(
         shutil.rmtree(workdir, ignore_errors=True)
         # The previous objects of the periods it replaced are superseded; in Lambda, /tmp keeps no pile of them.
         s3_dataset.prune_cache()
+
+
+def open_for_engine(dataset: str | Path, settings: Settings) -> Bill:
+    """The `duckdb` entry of billing/engines.py: a dataset (local, or in S3 through [billing.s3])."""
+    s3_options = S3Options.from_settings(settings) if is_s3(dataset) else None
+    return load(str(dataset) if is_s3(dataset) else Path(dataset), s3_options=s3_options)

@@ -569,7 +569,7 @@ def scan_sql(start: date, end: date, tag_columns: Mapping[str, str]) -> str:
     """The one scan of the bill a cube is built from (DuckDB's dialect, rendered per engine: portable.py):
     exact sums per UTC day and every dimension of `_cube_connection`'s table, in its column order."""
     from awscost.billing.analyses import TABLE as BILL
-    from awscost.billing.analyses import WITHIN_A_DAY, tag_value, timestamp
+    from awscost.billing.analyses import WITHIN_A_DAY, period_floor, tag_value, timestamp
 
     tags_select = "".join(f", {tag_value(key)} AS {col}" for key, col in tag_columns.items())
     # Every selected column but the name (5, an any_value) and the sums: 1-4, 6-11 and the tags.
@@ -583,7 +583,8 @@ def scan_sql(start: date, end: date, tag_columns: Mapping[str, str]) -> str:
         # The last hour (or day) of usage the rows cover; a monthly fee's end is not what the bill covers.
         f"max(ChargePeriodEnd) FILTER (WHERE {WITHIN_A_DAY}) AS LastEnd "
         f"FROM {BILL} "
-        f"WHERE ChargePeriodStart >= {timestamp(start)} AND ChargePeriodStart < {timestamp(end)} "
+        f"WHERE {period_floor(start)} AND ChargePeriodStart >= {timestamp(start)} "
+        f"AND ChargePeriodStart < {timestamp(end)} "
         f"GROUP BY {groups}"
     )
 

@@ -190,4 +190,20 @@ def open_dataset(
     return SparkBill(spark or session(options), paths, source=str(location))
 
 
-__all__ = ["SparkBill", "SparkOptions", "dataset_paths", "open_dataset", "session", "spark_schema"]
+def open_for_engine(dataset: str | Path, settings: Settings) -> SparkBill:
+    """The `spark` entry of billing/engines.py: [billing.spark] for the session, [billing.s3] for S3."""
+    from awscost.billing.s3 import S3Options, is_s3
+
+    s3_options = S3Options.from_settings(settings) if is_s3(dataset) else None
+    return open_dataset(dataset, options=SparkOptions.from_settings(settings), s3_options=s3_options)
+
+
+__all__ = [
+    "SparkBill",
+    "SparkOptions",
+    "dataset_paths",
+    "open_dataset",
+    "open_for_engine",
+    "session",
+    "spark_schema",
+]

@@ -94,8 +94,8 @@ def open_bill(
             "a dataset holds each month once already; --prefer is for billing files", param="prefer"
         )
     bill: Analyses
-    if engine == "spark":
-        bill = _spark_bill(dataset, settings)
+    if engine != "duckdb":
+        bill = _engine_bill(engine, dataset, settings)
     elif is_s3(dataset):  # [billing.s3] of the default config (AWSCOST_CONFIG, ./awscost.toml) reaches it
         bill = load(
             str(dataset),
@@ -125,20 +125,17 @@ def open_bill(
         bill.close()
 
 
-def _spark_bill(dataset: Path | str | None, settings: Settings | None) -> Analyses:
-    """The dataset on Spark: files are read once into a dataset first (the canonical parquet Spark reads)."""
-    from awscost.billing.s3 import S3Options, is_s3
-    from awscost.billing.spark import SparkOptions, open_dataset
+def _engine_bill(engine: str, dataset: Path | str | None, settings: Settings | None) -> Analyses:
+    """The dataset on another engine than DuckDB (billing/engines.py): files are loaded into a dataset first."""
+    from awscost.billing.engines import open_bill as open_on
 
     if dataset is None:
         raise InputError(
-            "spark reads a dataset, not billing files",
+            f"{engine} reads a dataset, not billing files",
             param="engine",
             hint="load the files first: awscost billing load PATH... --into DIR, then --dataset DIR",
         )
-    settings = settings or load_settings()
-    s3_options = S3Options.from_settings(settings) if is_s3(dataset) else None
-    return open_dataset(dataset, options=SparkOptions.from_settings(settings), s3_options=s3_options)
+    return open_on(engine, dataset, settings or load_settings())
 
 
 def show(frame: Frame, fmt: str, title: str) -> None:
