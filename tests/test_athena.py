@@ -331,6 +331,19 @@ def test_names_must_match_the_results_columns(client: Any) -> None:
                 AthenaEngine(client, OPTIONS).query(SQL, names=names)
 
 
+def test_without_a_statement_type_the_header_row_is_told_by_its_names(client: Any) -> None:
+    untyped = execution("SUCCEEDED", 0)
+    del untyped["QueryExecution"]["StatementType"]
+    row = ["AmazonEC2", "1.5", "2", "0.5", "true", "2026-11-01", "2026-11-01 00:00:00.000", "{}"]
+    for rows, want in (([[n for n, _ in COLUMNS], row], 1), ([row, row], 2)):
+        with Stubber(client) as stub:
+            stub.add_response("start_query_execution", {"QueryExecutionId": QID}, START)
+            stub.add_response("get_query_execution", untyped, {"QueryExecutionId": QID})
+            stub.add_response("get_query_results", page(rows), {"QueryExecutionId": QID, "MaxResults": 1000})
+            frame = AthenaEngine(client, OPTIONS).query(SQL)
+        assert len(frame) == want and frame.rows[0][1] == Decimal("1.5")
+
+
 def test_a_malformed_value_is_an_error_naming_the_column(client: Any) -> None:
     with Stubber(client) as stub:
         stub.add_response("start_query_execution", {"QueryExecutionId": QID}, START)
@@ -603,6 +616,29 @@ def test_each_load_writes_symlinks_of_exactly_the_manifests_objects_never_a_supe
         for u in urls
         if "amortized" not in u
     )
+
+
+def test_amortization_files_are_listed_also_for_periods_a_load_changed_only_by_their_shares(
+    s3: Any, tmp_path: Path
+) -> None:
+    """A DBR purchase month loaded after the months of its term rewrites their amortization rows (new keys):
+    their symlink files follow, though the load brought no rows of theirs."""
+    import dbr_bills
+
+    term = ("2017-06-09 21:21:37", "2018-06-09 21:21:36")  # a one-year term: a share for each month
+    files = {
+        p: dbr_bills.write_month(
+            tmp_path / "dbr", p, [dbr_bills.sign_up("900.00000000", *term)] if p == "2017-06" else []
+        )
+        for p in ("2017-06", "2017-07", "2017-08")
+    }
+    load_into([files["2017-07"], files["2017-08"]], URL)
+    assert not any("amortized" in u for urls in symlinks(s3).values() for u in urls)  # no fee known yet
+    load_into([files["2017-06"]], URL)
+    links = symlinks(s3)
+    assert links == listed(manifest(s3))
+    for period in ("2017-06", "2017-07", "2017-08"):
+        assert sum(u.endswith("-amortized.parquet") for u in links[period]) == 1, period
 
 
 def test_a_load_killed_after_its_swap_leaves_the_previous_symlinks_and_the_next_load_repairs_them(

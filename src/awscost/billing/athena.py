@@ -617,8 +617,9 @@ class AthenaEngine:
             if not token:
                 return
 
-    def _results(self, qid: str, header: bool) -> tuple[list[str], list[tuple[Any, ...]]]:
-        """The column names (as Athena gives them: lower-cased) and the typed rows, every page read."""
+    def _results(self, qid: str, header: bool | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """The column names (as Athena gives them: lower-cased) and the typed rows, every page read. `header`:
+        the first row is the column names (None: when it equals them, for an execution without its type)."""
         where = f"Athena query {qid}"
         columns: list[tuple[str, str, Callable[[str], Any]]] | None = None
         rows: list[tuple[Any, ...]] = []
@@ -627,7 +628,10 @@ class AthenaEngine:
             if columns is None:  # every page repeats the metadata
                 info = result.get("ResultSetMetadata", {}).get("ColumnInfo", [])
                 columns = [(c["Name"], c["Type"], _converter(c["Type"])) for c in info]
+                labels = [[c.get(k) for c in info] for k in ("Name", "Label")]
             data = result.get("Rows", [])
+            if header is None:
+                header = bool(data) and [d.get("VarCharValue") for d in data[0].get("Data", [])] in labels
             if header:  # the first row of the first page
                 data, header = data[1:], False
             for row in data:
@@ -651,7 +655,8 @@ class AthenaEngine:
         qid = self._start(sql)
         execution = self._wait(qid)
         # A SELECT (statement type DML) returns its column names as the first row.
-        got, rows = self._results(qid, header=execution.get("StatementType") == "DML")
+        kind = execution.get("StatementType")
+        got, rows = self._results(qid, header=kind == "DML" if kind else None)
         columns = got
         if names is not None:
             where = f"Athena query {qid}"
