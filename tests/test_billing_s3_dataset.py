@@ -72,6 +72,12 @@ def keys(s3: Any) -> set[str]:
     return {o["Key"] for page in pages for o in page.get("Contents", [])}
 
 
+def symlinks(s3: Any) -> set[str]:
+    """The Athena symlink file of each period the manifest holds."""
+    periods = manifest(s3)["periods"]
+    return {f"awscost/billing/_athena/x_BillingPeriod={p}/symlink.txt" for p in periods}
+
+
 def test_demo_bill_in_s3_sums_as_the_local_dataset(s3: Any, demo_bill: Path, tmp_path: Path) -> None:
     local = load_into([demo_bill], tmp_path / "local")
     remote = load_into([demo_bill], URL)
@@ -84,9 +90,10 @@ def test_demo_bill_in_s3_sums_as_the_local_dataset(s3: Any, demo_bill: Path, tmp
         by = ["SubAccountId", "ServiceName"]
         assert bill.summary(by=by) == ref.summary(by=by)
         assert bill.total("EffectiveCost") == ref.total("EffectiveCost")
-    # The layout: the manifest lists every object of each period, and nothing else is there.
+    # The layout: the manifest lists every object of each period, and nothing else is there but each
+    # period's Athena symlink file (billing/athena.py).
     held = {o["key"] for info in manifest(s3)["periods"].values() for o in info["objects"]}
-    assert {"awscost/billing/" + k for k in held} | {MANIFEST_KEY} == keys(s3)
+    assert {"awscost/billing/" + k for k in held} | {MANIFEST_KEY} | symlinks(s3) == keys(s3)
     assert all(k.split("/")[0].startswith("x_BillingPeriod=") and "-part-" in k for k in held)
     # Opened again: from the cache, and materialized like a local dataset.
     with load(URL, materialize=True) as bill:
@@ -115,7 +122,7 @@ def test_a_second_load_replaces_the_period_and_a_third_removes_what_the_first_he
     now = manifest(s3)
     held = {"awscost/billing/" + o["key"] for info in now["periods"].values() for o in info["objects"]}
     retired = {"awscost/billing/" + k for k in now["retired"]}
-    assert keys(s3) == held | retired | {MANIFEST_KEY}
+    assert keys(s3) == held | retired | {MANIFEST_KEY} | symlinks(s3)
     assert not {"awscost/billing/" + o["key"] for o in first["periods"]["2024-03"]["objects"]} & keys(s3)
 
 

@@ -10,7 +10,8 @@ Steps, in order: `read-N` after the N-th billing file is read into staged parque
 marker is written; `swap` between the swap's two renames (no dataset at its path); `swapped` after the new
 dataset is in place, before the old one is removed (dataset.py). A dataset in S3 (s3_dataset.py), after
 `amortized`: `uploaded-N` after its N-th object is uploaded, `manifest` just before the manifest's
-conditional PutObject, `swapped` after it, before superseded keys are deleted.
+conditional PutObject, `swapped` after it, before the Athena symlink files are written and superseded
+keys deleted.
 """
 
 from __future__ import annotations

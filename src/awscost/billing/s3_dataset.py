@@ -6,6 +6,7 @@ period's amortization rows), and the manifest `prefix/_awscost_billing.json`: th
 object keys (relative to the prefix, so a copied prefix stays a dataset) with their ETags and sizes. A load
 writes NEW keys only (its load id is in each name; nothing is overwritten in place), and readers read only the
 keys the manifest lists, never a listing: what a load uploaded is invisible until its manifest is in place.
+After its swap a load writes `prefix/_athena/`, the symlink files an Athena table reads (athena.py).
 
 A load: read the manifest and its ETag; build the changed periods locally with `dataset.build_periods` (the
 very code of the local dataset: re-delivery replaces a billing account's month, the other accounts stay,
@@ -54,16 +55,18 @@ import shutil
 import tempfile
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from awscost.billing import athena
 from awscost.billing import dataset as ds
 from awscost.billing.crashpoint import crash_point
 from awscost.billing.s3 import S3Location, S3Options, client
 from awscost.billing.sources import DATASET_MARKER
-from awscost.core.errors import AwsAccessError, InputError
+from awscost.core.errors import AwsAccessError, AwsCostWarning, InputError
 
 if TYPE_CHECKING:
     import duckdb
@@ -298,7 +301,8 @@ def _check_prefix(s3: Any, loc: S3Location) -> None:
         p["Prefix"] for p in page.get("CommonPrefixes", [])
     ]
     # The manifest itself: another load created the dataset since this one read none (IfNoneMatch fails it).
-    ours = (f"{ds.PARTITION}=", DATASET_MARKER)
+    # The Athena symlink folder too: a manifest deleted by hand leaves it (the first load rewrites it).
+    ours = (f"{ds.PARTITION}=", DATASET_MARKER, f"{athena.ATHENA_DIR}/")
     foreign = [n for n in names if not n[len(loc.prefix) :].startswith(ours)]
     if foreign:
         raise InputError(
@@ -412,6 +416,24 @@ def write_dataset(
         _delete(s3, loc, uploaded)
         raise
     crash_point("swapped")
+    # Athena reads the dataset through per-period symlink files naming the manifest's objects
+    # (billing/athena.py): a table over the period folders would read superseded objects too and count a
+    # re-delivered month twice. Written only now, after the swap, so they never name a load that did not land;
+    # every period's file is compared, so a load killed here is repaired by the next one that lands. A failure
+    # does not undo the load (it has landed): it warns, and the superseded keys stay (a later load removes
+    # them as orphans), since the symlinks may still name them. They follow the manifest in place, read again:
+    # a load that landed after this one's swap is not written over by this one's older list.
+    try:
+        athena.sync_symlinks(s3, loc, read_manifest(s3, loc)[0] or manifest, options)
+    except (AwsAccessError, InputError) as exc:
+        warnings.warn(
+            AwsCostWarning(
+                f"{url}: the load landed, but Athena's symlink files were not updated ({exc.render()}); "
+                "the next load that lands updates them"
+            ),
+            stacklevel=2,
+        )
+        return manifest
     # The keys the previous manifest dropped are held by no manifest since: a reader of that older manifest
     # is two loads behind. Then what killed loads left, old enough to belong to no live load.
     retired = [loc.key(k) for k in (old or {}).get("retired", []) if k not in held]

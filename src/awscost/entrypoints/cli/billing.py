@@ -372,6 +372,49 @@ def query_cmd(
         show(bill.sql(sql), fmt, "query")
 
 
+@billing.command("athena-ddl")
+@click.argument("dataset_url", metavar="DATASET_URL")
+@click.option(
+    "--database", default=None, help="Glue database of the table [default: [billing.athena] database]."
+)
+@click.option("--table", default=None, help="The table's name [default: [billing.athena] table].")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write the DDL to this file instead of printing it.",
+)
+@click.option(
+    "--write-symlinks",
+    is_flag=True,
+    help="Write the dataset's Athena symlink files first where they differ from its manifest (as each load "
+    "does; for a dataset last loaded before awscost wrote them).",
+)
+@with_config
+def athena_ddl_cmd(
+    settings: Settings,
+    dataset_url: str,
+    database: str | None,
+    table: str | None,
+    out: Path | None,
+    write_symlinks: bool,
+) -> None:
+    """Print the Athena CREATE EXTERNAL TABLE over a billing dataset in S3 (partitions projected by period).
+
+    DATASET_URL is s3://BUCKET/PREFIX/ of `billing load --into`; its manifest is read with [billing.s3] of
+    --config. The table reads the period symlink files each load writes under PREFIX/_athena/, so only the
+    objects the manifest lists. Run the DDL once in Athena (docs/athena.md says how, and the IAM it needs)."""
+    from awscost.billing.athena import AthenaOptions, dataset_ddl
+    from awscost.billing.s3 import S3Options
+
+    options = AthenaOptions.from_settings(settings).with_names(database, table)
+    ddl = dataset_ddl(dataset_url, options, S3Options.from_settings(settings), write_symlinks=write_symlinks)
+    if out is None:
+        click.echo(ddl, nl=False)
+    else:
+        out.write_text(ddl, encoding="utf-8")
+
+
 @billing.command("conform")
 @source_options
 @click.option(
