@@ -806,3 +806,96 @@ def test_the_dataset_reads_the_same_with_symlinks_beside_it(s3: Any, tmp_path: P
     load_into([BILLING / "cur_small.csv"], tmp_path / "local")
     with load(URL) as remote, load(tmp_path / "local") as local:
         assert remote.total("BilledCost") == local.total("BilledCost")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The analyses on Athena (AthenaBill): what is sent is the Trino rendering; what comes back is DuckDB's frame
+
+
+def _athena_page(frame: Any, types: list[str]) -> dict[str, Any]:
+    """A query's DuckDB rows as Athena's GetQueryResults gives them: a header row, every value text."""
+
+    def text(value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        return {"VarCharValue": format(value, "f") if isinstance(value, Decimal) else str(value)}
+
+    info = [
+        {"Name": c.lower(), "Label": c.lower(), "Type": t} for c, t in zip(frame.columns, types, strict=True)
+    ]
+    header = {"Data": [{"VarCharValue": c.lower()} for c in frame.columns]}
+    data = [header, *({"Data": [text(v) for v in row]} for row in frame.rows)]
+    return {"ResultSet": {"Rows": data, "ResultSetMetadata": {"ColumnInfo": info}}}
+
+
+def test_an_analysis_on_athena_sends_the_trino_rendering_and_returns_duckdbs_figures(
+    client: Any, tmp_path: Path
+) -> None:
+    from awscost.billing.athena import AthenaBill
+    from awscost.billing.portable import render
+    from awscost_sandbox.bill import write_bill
+    from awscost_sandbox.scenario import default_scenario
+
+    scenario = default_scenario()
+    cur = write_bill(scenario, scenario.hours(6), tmp_path / "bill")["cur"]
+    with load(cur) as duck:
+        sent: list[str] = []
+        send = duck._query
+
+        def record(query: str) -> Any:
+            sent.append(query)
+            return send(query)
+
+        duck._query = record  # type: ignore[method-assign]
+        expected = duck.summary(
+            by=["SubAccountId", "Tags.user:Spend_Category"], where="ChargeCategory = 'Usage'"
+        )
+        (query,) = sent
+        raw = duck._frame(query)  # what the query gives before the single currency column is dropped
+    assert len(raw) > 5 and any(r[1] is None for r in raw.rows)  # untagged rows too: NULL comes back as NULL
+    options = AthenaOptions(
+        workgroup="analytics", output_location="s3://query-results/awscost/", table="bills"
+    )
+    rendered = render(query, "athena", "bills")
+    assert "FROM bills" in rendered and "ELEMENT_AT(Tags, 'user:Spend_Category')" in rendered
+    with Stubber(client) as stub:
+        stub.add_response(
+            "start_query_execution",
+            {"QueryExecutionId": QID},
+            {
+                "QueryString": rendered,
+                "QueryExecutionContext": {"Database": "awscost"},
+                "WorkGroup": "analytics",
+                "ResultConfiguration": {"OutputLocation": "s3://query-results/awscost/"},
+            },
+        )
+        stub.add_response("get_query_execution", execution("SUCCEEDED", scanned=3 * 2**30))
+        stub.add_response(
+            "get_query_results",
+            _athena_page(raw, ["varchar", "varchar", "varchar", "decimal"]),
+            {"QueryExecutionId": QID, "MaxResults": 1000},
+        )
+        bill = AthenaBill(AthenaEngine(client, options, sleep=lambda s: None), source="athena awscost.bills")
+        got = bill.summary(by=["SubAccountId", "Tags.user:Spend_Category"], where="ChargeCategory = 'Usage'")
+        stub.assert_no_pending_responses()
+    assert got == expected and got.columns == ["SubAccountId", "Tags.user:Spend_Category", "EffectiveCost"]
+    assert bill.queries == 1 and bill.scanned_bytes == 3 * 2**30
+    assert bill.cost_usd == athena.scan_cost_usd(3 * 2**30) > 0
+
+
+def test_the_athena_engine_opens_the_configured_table_over_an_s3_dataset(s3: Any) -> None:
+    """`--engine athena` (billing/engines.py): the table of [billing.athena], the dataset's symlinks checked."""
+    from awscost.billing.athena import AthenaBill
+    from awscost.billing.engines import ENGINES, open_bill
+    from awscost.billing.portable import DIALECTS
+
+    assert list(ENGINES) == list(DIALECTS)  # every engine renders, every rendering has an engine
+    load_into([BILLING / "cur_small.csv"], URL)
+    settings = Settings(raw={"billing": {"athena": {"database": "finops", "table": "bills"}}})
+    bill = open_bill("athena", URL, settings)
+    assert isinstance(bill, AthenaBill) and bill.table == "bills"
+    assert bill.source == f"athena finops.bills over {URL}" and bill.runner.options.database == "finops"
+    with pytest.raises(InputError, match="Athena reads a dataset in S3"):
+        open_bill("athena", "/tmp/local-dataset", settings)
+    with pytest.raises(InputError, match="unknown engine 'presto'"):
+        open_bill("presto", URL, settings)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +210,38 @@ def test_the_command_line_runs_an_analysis_on_spark(spark: Any, datasets: dict[s
     refused = CliRunner().invoke(cli, ["billing", "top", path, "--engine", "spark"])
     assert isinstance(refused.exception, InputError) and refused.exception.param == "engine"
     assert "spark reads a dataset, not billing files" in str(refused.exception)
+
+
+def test_the_cost_report_on_spark_is_the_report_on_duckdb(
+    spark: Any, datasets: dict[str, Path], tmp_path: Path, aws: Any
+) -> None:
+    """The report job with engine=spark: its cube scanned by Spark, every section and figure the same."""
+    from dataclasses import replace
+
+    from awscost.jobs import Context, run_job
+    from awscost.jobs.report import Params
+
+    report = {"audience": [{"name": "managers", "recipients": ["cto@example.com"], "accounts": "all"}]}
+    settings = replace(Settings(store=f"sqlite:///{tmp_path / 's.db'}"), raw={"report": report})
+    documents = []
+    for engine in ("duckdb", "spark"):
+        params = Params(
+            dataset=str(datasets["sandbox cur"]),
+            period="2026-11-02..2026-11-02",
+            audience="managers",
+            today=date(2026, 11, 3),
+            engine=engine,
+        )
+        (item,) = run_job("report", Context(settings), params).reports
+        assert item.error is None
+        documents.append(item.document)
+    duck, on_spark = documents
+    assert duck is not None and on_spark is not None
+    # Where the figures came from differs, and says so; every figure and section is the same.
+    assert on_spark.pop("source") == duck.pop("source") + " (spark)"
+    for doc in (duck, on_spark):
+        doc.pop("generated_at", None)
+    assert duck["total"] == on_spark["total"] and Decimal(duck["total"]["cost"]) > 0
+    assert duck == on_spark and len(duck) > 10
+    with pytest.raises(InputError, match="the spark engine reads a billing dataset"):
+        Params(files=("x.csv",), engine="spark")

@@ -17,7 +17,7 @@ import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from decimal import Context, Decimal, localcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from awscost.billing.filters import where_sql
 from awscost.billing.frame import Frame, plain
@@ -25,6 +25,9 @@ from awscost.billing.portable import render
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import CANONICAL, METRICS
 from awscost.core.errors import InputError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 TABLE = "billing"
 DEFAULT_TAG = "user:Spend_Category"
@@ -66,17 +69,24 @@ class Analyses:
 
     engine = "duckdb"
     source = ""
+    table: str | None = None  # the engine's own name for the table `billing` (Athena's), if another
 
     def _run(self, query: str, written: str) -> Frame:
         """Run `query` (rendered for `self.engine` from `written`, the DuckDB-dialect text)."""
         raise NotImplementedError
 
     def _query(self, query: str) -> Frame:
-        return self._run(render(query, self.engine), query)
+        return self._run(render(query, self.engine, self.table), query)
 
     def sql(self, query: str) -> Frame:
         """SQL over the table `billing` in DuckDB's dialect, whatever the engine (rendered for it)."""
         return self._query(query)
+
+    def arrow(self, query: str) -> pa.Table:
+        """The rows of `query` (DuckDB's dialect) as a pyarrow Table, for a result too large for Python
+        rows (the cost cube's scan: hundreds of thousands of groups). An engine that speaks Arrow hands it
+        over as is (Spark); the others' Frame is converted."""
+        return self._query(query).to_arrow()
 
     def close(self) -> None:
         """Release what the bill holds (a subclass's connection, files)."""
@@ -191,6 +201,9 @@ class Analyses:
         group = "GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""
         prev_col, cur_col = quote(prev_label), quote(cur_label)
         tiebreak = "".join(f", {i + 1}" for i in range(len(keys)))
+        # Named, not `*`: every engine's result then says its columns (Athena's come back lower-cased and
+        # are given their names again from this list: portable.select_names).
+        inner_columns = ", ".join([*(quote(alias) for _, alias in keys), prev_col, cur_col])
         inner = (
             f"SELECT {select}"
             f"COALESCE(sum({metric}) FILTER (WHERE {prev_filter}), 0) AS {prev_col}, "
@@ -198,7 +211,7 @@ class Analyses:
             f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) {group}"
         )
         query = (
-            f"SELECT *, {cur_col} - {prev_col} AS Change, "
+            f"SELECT {inner_columns}, {cur_col} - {prev_col} AS Change, "
             f"CASE WHEN {prev_col} = 0 THEN NULL ELSE round(CAST(({cur_col} - {prev_col}) * 100 / {prev_col} "
             f"AS DOUBLE), 2) END AS ChangePct FROM ({inner}) AS periods ORDER BY abs(Change) DESC{tiebreak}"
         )
@@ -331,8 +344,15 @@ class Analyses:
             f"COALESCE(sum(ListCost) FILTER (WHERE {eligible}), 0) AS UncoveredOnDemandCost "
             f"FROM {TABLE} {where} GROUP BY 1, 2"
         )
+        names = ", ".join(
+            [
+                "SubAccountId" if by_account else "BillingPeriod",
+                "BillingCurrency",
+                *COMMITMENT_SUMS,
+            ]
+        )
         query = (
-            "SELECT *, CASE WHEN CoveredOnDemandCost + UncoveredOnDemandCost = 0 THEN NULL ELSE "
+            f"SELECT {names}, CASE WHEN CoveredOnDemandCost + UncoveredOnDemandCost = 0 THEN NULL ELSE "
             "round(CAST(CoveredOnDemandCost * 100 / (CoveredOnDemandCost + UncoveredOnDemandCost) "
             "AS DOUBLE), 2) END AS CoveragePct, "
             "CASE WHEN ReservedCovered + SavingsPlanCovered + UnusedCommitment = 0 THEN NULL ELSE "
@@ -369,6 +389,16 @@ def timestamp(value: date | datetime) -> str:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return f"TIMESTAMP {lit(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+
+COMMITMENT_SUMS = (
+    "ReservedCovered",
+    "SavingsPlanCovered",
+    "OnDemandEligible",
+    "UnusedCommitment",
+    "CoveredOnDemandCost",
+    "UncoveredOnDemandCost",
+)
 
 
 def period_floor(start: date) -> str:

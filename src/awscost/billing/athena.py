@@ -43,6 +43,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation, localcontext
 from typing import TYPE_CHECKING, Any
 
+from awscost.billing.analyses import Analyses
 from awscost.billing.dataset import PARTITION
 from awscost.billing.frame import Frame
 from awscost.billing.s3 import S3Location, S3Options
@@ -678,3 +679,51 @@ class AthenaEngine:
             }
         }
         return Frame(columns, rows, attrs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The analyses on Athena
+
+
+class AthenaBill(Analyses):
+    """The analyses (analyses.py) on Athena: each query rendered in Trino's dialect (portable.py) over the
+    table of [billing.athena] and run by an AthenaEngine. What the queries scanned and cost adds up in
+    `scanned_bytes` and `cost_usd`, so a run can say what its questions cost."""
+
+    engine = "athena"
+
+    def __init__(self, runner: AthenaEngine, *, source: str) -> None:
+        self.runner = runner
+        self.source = source
+        table = runner.options.table
+        self.table = None if table == "billing" else table
+        self.queries = 0
+        self.scanned_bytes = 0
+        self.cost_usd = Decimal(0)
+
+    def _run(self, query: str, written: str) -> Frame:
+        from awscost.billing.frame import plain
+        from awscost.billing.portable import select_names
+
+        frame = self.runner.query(query, names=select_names(written))
+        info = frame.attrs.get("athena", {})
+        self.queries += 1
+        self.scanned_bytes += int(info.get("data_scanned_bytes", 0))
+        self.cost_usd += Decimal(info.get("cost_usd", 0))
+        # Athena's decimals come back at their scale (1.500000000000000000): as every engine's, plain.
+        return Frame(frame.columns, [tuple(plain(v) for v in row) for row in frame.rows], frame.attrs)
+
+
+def open_for_engine(dataset: str | Any, settings: Settings) -> AthenaBill:
+    """The `athena` entry of billing/engines.py: the table of [billing.athena], made over `dataset` by
+    `awscost billing athena-ddl`. The dataset's symlink files are checked against its manifest first (a
+    warning where the table would read another load's objects)."""
+    options = AthenaOptions.from_settings(settings)
+    url = str(dataset)
+    if not url.startswith("s3://"):
+        raise InputError("Athena reads a dataset in S3: give its s3://BUCKET/PREFIX/", where=url)
+    dataset_ddl(url, options, S3Options.from_settings(settings))  # warns of symlinks behind the manifest
+    return AthenaBill(
+        AthenaEngine(athena_client(options), options),
+        source=f"athena {options.database}.{options.table} over {url}",
+    )

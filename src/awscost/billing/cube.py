@@ -198,11 +198,12 @@ class CostCube:
             return cls(
                 bill.con, tag_columns=tag_columns, capabilities=OPTIONAL, source=source, start=start, end=end
             )
-        frame = bill._query(scan)
+        rows = bill.arrow(scan)  # an Arrow table: DuckDB inserts it in one statement, not row by row
         con = _cube_connection(tag_columns)
-        if frame.rows:
-            marks = ", ".join("?" for _ in frame.columns)
-            con.executemany(f"INSERT INTO {TABLE} VALUES ({marks})", frame.rows)
+        if rows.num_rows:
+            con.register("scanned_rows", rows)
+            con.execute(f"INSERT INTO {TABLE} SELECT * FROM scanned_rows")
+            con.unregister("scanned_rows")
         return cls(
             con,
             tag_columns=tag_columns,

@@ -26,6 +26,7 @@ Opener = Callable[[str | Path, "Settings"], "Analyses"]
 ENGINES: Registry[Opener] = Registry("engine", param="engine")
 ENGINES.add("duckdb", "awscost.billing.bill:open_for_engine")
 ENGINES.add("spark", "awscost.billing.spark:open_for_engine")
+ENGINES.add("athena", "awscost.billing.athena:open_for_engine")
 
 
 def open_bill(engine: str, dataset: str | Path, settings: Settings) -> Analyses:

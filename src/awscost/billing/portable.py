@@ -42,12 +42,24 @@ def check_engine(engine: str) -> str:
 
 
 @lru_cache(maxsize=1024)
-def render(sql: str, engine: str) -> str:
-    """`sql` (DuckDB's dialect) as the engine runs it."""
+def render(sql: str, engine: str, table: str | None = None) -> str:
+    """`sql` (DuckDB's dialect) as the engine runs it; `table` names the engine's own table for `billing`
+    (Athena's Glue table, when it is not called billing)."""
     check_engine(engine)
-    if engine == "duckdb":
+    if engine == "duckdb" and table is None:
         return sql
-    return str(_tree(sql, engine).sql(DIALECTS[engine]))
+    tree = _tree(sql, engine)
+    if table is not None:
+        from sqlglot import exp
+
+        tree = tree.transform(
+            lambda node: (
+                exp.to_table(table)
+                if isinstance(node, exp.Table) and node.name == "billing" and not node.db
+                else node
+            )
+        )
+    return str(tree.sql(DIALECTS[engine]))
 
 
 @lru_cache(maxsize=1024)

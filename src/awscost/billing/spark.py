@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from awscost.billing.analyses import TABLE, Analyses
 from awscost.billing.frame import Frame, plain
+from awscost.billing.portable import render
 from awscost.billing.schema import CANONICAL
 from awscost.core.errors import ConfigError, InputError
 
@@ -139,6 +140,25 @@ class SparkBill(Analyses):
             message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise InputError(f"spark: {message}", where="query") from None
         return Frame(df.columns, [tuple(plain(v) for v in row) for row in rows])
+
+    def arrow(self, query: str) -> Any:
+        """Spark's own Arrow batches (DataFrame.toArrow): no Row object per group on the way. Measured on
+        the cost cube's scan of 1 M rows (~460 k groups): collect() and Python rows took 67 s."""
+        from pyspark.errors import AnalysisException, ParseException
+
+        self._df.createOrReplaceTempView(TABLE)
+        try:
+            df = self.spark.sql(render(query, self.engine))
+            if hasattr(df, "toArrow"):
+                return df.toArrow()
+            # Spark 3.x (Glue 5.0's 3.5) has no toArrow: through pandas, Decimal objects kept (untested here,
+            # where pyspark is 4.x; docs/scaling.md says so).
+            import pyarrow as pa
+
+            return pa.Table.from_pandas(df.toPandas(), preserve_index=False)
+        except (AnalysisException, ParseException) as exc:
+            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise InputError(f"spark: {message}", where="query") from None
 
 
 def dataset_paths(

@@ -38,6 +38,9 @@ class Params:
     resend: bool = False
     dry_run: bool = False
     today: date | None = None  # the UTC day of the run (default: the clock's)
+    # Where the bill is asked (billing/engines.py): duckdb here, or spark / athena over the --dataset, for a
+    # bill bigger than this machine (docs/scaling.md). The cube's one scan runs there; the rest is local.
+    engine: str = "duckdb"
 
     def __post_init__(self) -> None:
         if sum((self.audience is not None, self.all_audiences, self.due)) > 1:
@@ -46,6 +49,16 @@ class Params:
             raise InputError(
                 "no billing data given", param="dataset", hint="--dataset DIR or --file PATH (or --source ce)"
             )
+        if self.engine != "duckdb":
+            from awscost.billing.portable import check_engine
+
+            check_engine(self.engine)
+            if self.source != "billing" or not self.dataset or self.files:
+                raise InputError(
+                    f"the {self.engine} engine reads a billing dataset",
+                    param="engine",
+                    hint="--dataset DIR|s3://...",
+                )
         if self.metric is not None and self.metric not in ("EffectiveCost", "BilledCost"):
             raise InputError(
                 f"unknown metric {self.metric!r}", param="metric", hint="EffectiveCost or BilledCost"
@@ -164,12 +177,17 @@ def run(ctx: Context, params: Params) -> Result:
     results: list[AudienceResult] = []
     if params.source == "billing":
         from awscost.billing import load
+        from awscost.billing.engines import open_bill
         from awscost.billing.s3 import S3Options, is_s3
 
         paths = [params.dataset] if params.dataset else list(params.files)
         # A dataset in S3 (what the deployed billing ingest writes) is reached with [billing.s3].
         s3_options = S3Options.from_settings(ctx.settings) if is_s3(params.dataset) else None
-        with load([p for p in paths if p], materialize=False, s3_options=s3_options) as bill:
+        with (
+            open_bill(params.engine, str(params.dataset), ctx.settings)
+            if params.engine != "duckdb"
+            else load([p for p in paths if p], materialize=False, s3_options=s3_options)
+        ) as bill:
             until = bill.usage_until()
             covered = until.date() if until is not None else today
             comparisons = {

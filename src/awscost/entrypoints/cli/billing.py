@@ -56,10 +56,11 @@ def engine_option(func: Any) -> Any:
     """--engine: where an analysis runs; the same query, rendered for it (billing/portable.py)."""
     return click.option(
         "--engine",
-        type=click.Choice(["duckdb", "spark"]),
+        type=click.Choice(["duckdb", "spark", "athena"]),
         default="duckdb",
         show_default=True,
-        help="duckdb (here) or spark ([billing.spark] master; reads a --dataset).",
+        help="duckdb (here), spark ([billing.spark]) or athena ([billing.athena]; the table over an S3 "
+        "--dataset made by `billing athena-ddl`). The same query on each; spark and athena read a --dataset.",
     )(func)
 
 

@@ -75,6 +75,13 @@ def ri(
 @click.option("--dataset", type=click.Path(file_okay=False), default=None, help="A loaded billing dataset.")
 @click.option("--file", "files", multiple=True, type=click.Path(), help="Billing files (repeatable).")
 @click.option(
+    "--engine",
+    type=click.Choice(["duckdb", "spark", "athena"]),
+    default="duckdb",
+    show_default=True,
+    help="Where the bill is scanned (spark, athena: over the --dataset; docs/scaling.md).",
+)
+@click.option(
     "--metric",
     type=click.Choice(["EffectiveCost", "BilledCost"]),
     default=None,
