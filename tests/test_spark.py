@@ -162,6 +162,10 @@ def test_spark_errors_are_input_errors(spark: Any, datasets: dict[str, Path], tm
             sbill.sql("SELECT no_such_column FROM billing")
         with pytest.raises(InputError, match="unknown column 'Nope'"):
             sbill.summary(where="Nope = 1")
+        for statement in ("DROP TABLE billing", "SELECT 1; DROP TABLE billing"):
+            with pytest.raises(InputError, match="one SELECT"):
+                sbill.sql(statement)
+        assert sbill.sql("SELECT count(*) AS n FROM billing").rows == [(sbill.rows(),)]
     with pytest.raises(InputError, match="not an awscost billing dataset"):
         open_dataset(tmp_path, spark=spark)
     empty = SparkBill(spark, [], source="empty")

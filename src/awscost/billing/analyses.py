@@ -79,7 +79,23 @@ class Analyses:
         return self._run(render(query, self.engine, self.table), query)
 
     def sql(self, query: str) -> Frame:
-        """SQL over the table `billing` in DuckDB's dialect, whatever the engine (rendered for it)."""
+        """One SELECT over the table `billing` in DuckDB's dialect, whatever the engine (rendered for it).
+        Only a query: on a shared engine (a Spark cluster, Athena's catalog) text of a user's never runs as
+        a statement that changes anything. (`Bill.sql`, on the caller's own DuckDB, takes any SQL.)"""
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import ParseError, TokenError
+
+        try:
+            trees = [t for t in sqlglot.parse(query, read="duckdb") if t is not None]
+        except (ParseError, TokenError) as exc:
+            raise InputError(f"not a query: {str(exc).strip().splitlines()[0]}", where="query") from None
+        if len(trees) != 1 or not isinstance(trees[0], exp.Query):
+            raise InputError(
+                f"one SELECT, not {len(trees)} statement(s) of {', '.join(type(t).__name__ for t in trees)}",
+                where="query",
+                hint=f"the {self.engine} engine runs queries only",
+            )
         return self._query(query)
 
     def arrow(self, query: str) -> pa.Table:
