@@ -107,3 +107,34 @@ def test_an_unknown_engine_is_refused() -> None:
         check_engine("presto")
     with pytest.raises(InputError, match="unknown engine"):
         render("SELECT 1", "presto")
+
+
+def test_a_renamed_table_keeps_its_alias_and_star_queries_keep_the_engines_names() -> None:
+    assert render("SELECT b.ServiceName FROM billing AS b", "athena", "bills") == (
+        "SELECT b.ServiceName FROM bills AS b"
+    )
+    assert select_names("SELECT * FROM billing") is None
+    assert select_names("SELECT sum(BilledCost) FROM billing") is None  # unnamed: Athena's _col0 stands
+    assert select_names('SELECT ServiceName, sum(BilledCost) AS "Cost" FROM billing GROUP BY 1') == (
+        "ServiceName",
+        "Cost",
+    )
+
+
+@pytest.mark.parametrize(
+    ("part", "whole", "pct"),
+    [
+        ("2.675", "100", 2.68),
+        ("1.005", "100", 1.01),
+        ("-1.005", "100", -1.01),
+        ("1", "3", 33.33),
+        ("5", "0", None),
+    ],
+)
+def test_a_percentage_is_rounded_once_from_the_exact_sums(part: str, whole: str, pct: float | None) -> None:
+    """In Python, half up, from Decimals: DuckDB's double round gives 2.67 for 2.675, Spark's decimal 2.68."""
+    from decimal import Decimal
+
+    from awscost.billing.analyses import percent
+
+    assert percent(Decimal(part), Decimal(whole)) == pct

@@ -165,7 +165,18 @@ def test_spark_errors_are_input_errors(spark: Any, datasets: dict[str, Path], tm
         for statement in ("DROP TABLE billing", "SELECT 1; DROP TABLE billing"):
             with pytest.raises(InputError, match="one SELECT"):
                 sbill.sql(statement)
+        for query, says in (
+            ("SELECT reflect('java.lang.System', 'getProperty', 'user.name') AS u", "function not allowed"),
+            ("SELECT * FROM information_schema.tables", "of the table billing only"),
+            ("SELECT * FROM read_parquet('/etc/passwd')", "of the table billing only"),
+            ("SELECT * FROM other_table", "of the table billing only"),
+        ):
+            with pytest.raises(InputError, match=says):
+                sbill.sql(query)
         assert sbill.sql("SELECT count(*) AS n FROM billing").rows == [(sbill.rows(),)]
+        assert sbill.sql("WITH b AS (SELECT BilledCost FROM billing) SELECT count(*) AS n FROM b").rows == [
+            (sbill.rows(),)
+        ]
     with pytest.raises(InputError, match="not an awscost billing dataset"):
         open_dataset(tmp_path, spark=spark)
     empty = SparkBill(spark, [], source="empty")
@@ -249,3 +260,28 @@ def test_the_cost_report_on_spark_is_the_report_on_duckdb(
     assert duck == on_spark and len(duck) > 10
     with pytest.raises(InputError, match="the spark engine reads a billing dataset"):
         Params(files=("x.csv",), engine="spark")
+
+
+def test_the_period_floor_drops_no_row_of_the_days_asked(spark: Any, tmp_path: Path) -> None:
+    """A report's scan reads from the month before its first day (analyses.period_floor): on a dataset
+    with an older month, the cube holds exactly the rows of its days, on DuckDB and Spark alike."""
+    scenario = default_scenario()
+    september = [datetime(2026, 9, 10, h, tzinfo=UTC) for h in range(6)]
+    november = [datetime(2026, 11, 2, h, tzinfo=UTC) for h in range(6)]
+    cur = write_bill(scenario, september + november, tmp_path / "bill")["cur"]
+    load_into([cur], tmp_path / "ds")
+    start, end = date(2026, 11, 1), date(2026, 11, 3)
+    with load(tmp_path / "ds") as duck, open_dataset(tmp_path / "ds", spark=spark) as sbill:
+        assert duck.periods() == ["2026-09", "2026-11"]
+        direct = duck.sql(
+            "SELECT sum(EffectiveCost) AS c FROM billing "
+            "WHERE ChargePeriodStart >= TIMESTAMP '2026-11-01' AND ChargePeriodStart < TIMESTAMP '2026-11-03'"
+        ).rows[0][0]
+        for bill in (duck, sbill):
+            with CostCube.from_bill(bill, start, end) as cube:
+                assert cube.totals(Scope.of(None), start, end, "EffectiveCost") == {"USD": direct}
+        assert duck.commitments(start=start, end=end, by_account=True) == sbill.commitments(
+            start=start, end=end, by_account=True
+        )
+        mom = duck.month_over_month(by=["BillingCurrency"])
+        assert mom.columns[0] == "BillingCurrency" and mom == sbill.month_over_month(by=["BillingCurrency"])

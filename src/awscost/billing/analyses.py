@@ -16,7 +16,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
-from decimal import Context, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Any
 
 from awscost.billing.filters import where_sql
@@ -80,8 +80,9 @@ class Analyses:
 
     def sql(self, query: str) -> Frame:
         """One SELECT over the table `billing` in DuckDB's dialect, whatever the engine (rendered for it).
-        Only a query: on a shared engine (a Spark cluster, Athena's catalog) text of a user's never runs as
-        a statement that changes anything. (`Bill.sql`, on the caller's own DuckDB, takes any SQL.)"""
+        Only a query of that table, with functions sqlglot knows: on a shared engine (a Spark cluster,
+        Athena's catalog) a user's text never changes anything, reads another table or a file, or calls
+        into the JVM. (`Bill.sql`, on the caller's own DuckDB, takes any SQL.)"""
         import sqlglot
         from sqlglot import exp
         from sqlglot.errors import ParseError, TokenError
@@ -96,6 +97,19 @@ class Analyses:
                 where="query",
                 hint=f"the {self.engine} engine runs queries only",
             )
+        (tree,) = trees
+        # Of the table `billing` only: no other table of the catalog, no file, no table function; and no
+        # function sqlglot does not know (Spark's reflect / java_method call any Java static method).
+        ctes = {cte.alias for cte in tree.find_all(exp.CTE)}
+        for table in tree.find_all(exp.Table):
+            plain_name = isinstance(table.this, exp.Identifier) and not table.db and not table.catalog
+            if not plain_name or table.name not in {TABLE, *ctes}:
+                raise InputError(
+                    f"a query of the table {TABLE} only, not {table.sql('duckdb')!r}", where="query"
+                )
+        for func in tree.find_all(exp.Func):
+            if isinstance(func, exp.Anonymous) or type(func).__name__.startswith("Read"):
+                raise InputError(f"function not allowed here: {func.sql('duckdb')[:80]!r}", where="query")
         return self._query(query)
 
     def arrow(self, query: str) -> pa.Table:
@@ -124,7 +138,15 @@ class Analyses:
     def usage_until(self) -> datetime | None:
         """The end of the last hour (or day) the bill's charges cover, monthly charges aside (a monthly fee
         ends at the month's end whatever day the bill was delivered): the report's "as of"."""
-        frame = self._query(f"SELECT max(ChargePeriodEnd) AS last_end FROM {TABLE} WHERE {WITHIN_A_DAY}")
+        # Bounded to the last period and the one before (where the last hours of usage are), so Athena and
+        # Spark read two periods' partitions rather than the whole history.
+        periods = self.periods()
+        if not periods:
+            return None
+        floor = f"x_BillingPeriod >= {lit(_previous_month(periods[-1]))}"
+        frame = self._query(
+            f"SELECT max(ChargePeriodEnd) AS last_end FROM {TABLE} WHERE {floor} AND {WITHIN_A_DAY}"
+        )
         value = frame.rows[0][0] if frame.rows else None
         return value if isinstance(value, datetime) else None
 
@@ -149,7 +171,7 @@ class Analyses:
                     f"unknown granularity {granularity!r}", param="granularity", hint="day or month"
                 )
         keys.extend(_dimension(col) for col in by)
-        keys.append(CURRENCY_KEY)
+        keys = _with_currency(keys)
         select = ", ".join(f"{expr} AS {quote(alias)}" for expr, alias in keys)
         group = ", ".join(str(i + 1) for i in range(len(keys)))
         where = where_sql(where)  # parsed and checked: a filter is never spliced in as text
@@ -164,7 +186,7 @@ class Analyses:
             f"SELECT {select}, sum({metric}) AS {quote(metric)} FROM {TABLE} {filt} "
             f"GROUP BY {group} ORDER BY {order}"
         )
-        return _one_currency(self._query(query))
+        return _one_currency(self._query(query), asked=keys)
 
     def total(self, metric: str = "BilledCost", where: str | None = None) -> Decimal:
         """The sum of `metric`; refused when the rows are in more than one currency (never USD + EUR)."""
@@ -212,7 +234,7 @@ class Analyses:
             prev_filter += f" AND ChargePeriodStart < {timestamp(prev_end)}"
             prev_label = _day_range(prev_start, prev_days)
             cur_label = _day_range(_month_start(current), days)
-        keys = [*(_dimension(col) for col in by), CURRENCY_KEY]
+        keys = _with_currency([_dimension(col) for col in by])
         select = "".join(f"{expr} AS {quote(alias)}, " for expr, alias in keys)
         group = "GROUP BY " + ", ".join(str(i + 1) for i in range(len(keys))) if keys else ""
         prev_col, cur_col = quote(prev_label), quote(cur_label)
@@ -227,11 +249,18 @@ class Analyses:
             f"FROM {TABLE} WHERE x_BillingPeriod IN ({lit(previous)}, {lit(current)}) {group}"
         )
         query = (
-            f"SELECT {inner_columns}, {cur_col} - {prev_col} AS Change, "
-            f"CASE WHEN {prev_col} = 0 THEN NULL ELSE round(CAST(({cur_col} - {prev_col}) * 100 / {prev_col} "
-            f"AS DOUBLE), 2) END AS ChangePct FROM ({inner}) AS periods ORDER BY abs(Change) DESC{tiebreak}"
+            f"SELECT {inner_columns}, {cur_col} - {prev_col} AS Change "
+            f"FROM ({inner}) AS periods ORDER BY abs(Change) DESC{tiebreak}"
         )
-        frame = _one_currency(self._query(query))
+        frame = self._query(query)
+        frame = frame.with_column(
+            "ChangePct",
+            [
+                percent(change, before)
+                for before, change in zip(frame.column(prev_label), frame.column("Change"), strict=True)
+            ],
+        )
+        frame = _one_currency(frame, asked=keys)
         frame.attrs["comparison"] = {
             "like_for_like": days is not None,
             "previous": {"period": previous, "label": prev_label},
@@ -264,9 +293,11 @@ class Analyses:
         filt = f"AND ({where})" if where else ""
         return _one_currency(
             self._query(
-                "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+                # max, not any_value: a resource with two usage types (a table's reads and writes) must
+                # name the same one on every engine and every run.
+                "SELECT ResourceId, max(SubAccountId) AS SubAccountId, max(ServiceName) AS "
                 "ServiceName, "
-                f"any_value(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)}, BillingCurrency "
+                f"max(x_UsageType) AS UsageType, sum({metric}) AS {quote(metric)}, BillingCurrency "
                 f"FROM {TABLE} WHERE ResourceId IS NOT NULL {filt} GROUP BY ResourceId, BillingCurrency "
                 f"ORDER BY 5 DESC, 1, 6 LIMIT {int(n)}"
             )
@@ -315,7 +346,7 @@ class Analyses:
         metric = _metric(metric)
         return _one_currency(
             self._query(
-                "SELECT ResourceId, any_value(SubAccountId) AS SubAccountId, any_value(ServiceName) AS "
+                "SELECT ResourceId, max(SubAccountId) AS SubAccountId, max(ServiceName) AS "
                 "ServiceName, "
                 f"sum({metric}) AS {quote(metric)}, BillingCurrency FROM {TABLE} WHERE ChargeCategory = 'Usage' "
                 "AND ResourceId IS NOT NULL "
@@ -349,7 +380,7 @@ class Analyses:
         bounds += [f"ChargePeriodStart < {timestamp(end)}"] if end is not None else []
         where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         group = "SubAccountId" if by_account else "x_BillingPeriod AS BillingPeriod"
-        inner = (
+        query = (
             f"SELECT {group}, BillingCurrency, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND NOT ({sp})), 0) AS ReservedCovered, "
             f"COALESCE(sum(EffectiveCost) FILTER (WHERE {used} AND {sp}), 0) AS SavingsPlanCovered, "
@@ -358,25 +389,22 @@ class Analyses:
             "UnusedCommitment, "
             f"COALESCE(sum(ListCost) FILTER (WHERE {used}), 0) AS CoveredOnDemandCost, "
             f"COALESCE(sum(ListCost) FILTER (WHERE {eligible}), 0) AS UncoveredOnDemandCost "
-            f"FROM {TABLE} {where} GROUP BY 1, 2"
-        )
-        names = ", ".join(
-            [
-                "SubAccountId" if by_account else "BillingPeriod",
-                "BillingCurrency",
-                *COMMITMENT_SUMS,
-            ]
-        )
-        query = (
-            f"SELECT {names}, CASE WHEN CoveredOnDemandCost + UncoveredOnDemandCost = 0 THEN NULL ELSE "
-            "round(CAST(CoveredOnDemandCost * 100 / (CoveredOnDemandCost + UncoveredOnDemandCost) "
-            "AS DOUBLE), 2) END AS CoveragePct, "
-            "CASE WHEN ReservedCovered + SavingsPlanCovered + UnusedCommitment = 0 THEN NULL ELSE "
-            "round(CAST((ReservedCovered + SavingsPlanCovered) * 100 / (ReservedCovered + "
-            "SavingsPlanCovered + "
-            f"UnusedCommitment) AS DOUBLE), 2) END AS UtilizationPct FROM ({inner}) ORDER BY 1, 2"
+            f"FROM {TABLE} {where} GROUP BY 1, 2 ORDER BY 1, 2"
         )
         frame = self._query(query)
+        rows = list(frame)
+        coverage = [
+            percent(r["CoveredOnDemandCost"], r["CoveredOnDemandCost"] + r["UncoveredOnDemandCost"])
+            for r in rows
+        ]
+        utilization = [
+            percent(
+                r["ReservedCovered"] + r["SavingsPlanCovered"],
+                r["ReservedCovered"] + r["SavingsPlanCovered"] + r["UnusedCommitment"],
+            )
+            for r in rows
+        ]
+        frame = frame.with_column("CoveragePct", coverage).with_column("UtilizationPct", utilization)
         return frame if by_account else _one_currency(frame)
 
 
@@ -407,14 +435,20 @@ def timestamp(value: date | datetime) -> str:
     return f"TIMESTAMP {lit(value.replace(tzinfo=None).isoformat(sep=' '))}"
 
 
-COMMITMENT_SUMS = (
-    "ReservedCovered",
-    "SavingsPlanCovered",
-    "OnDemandEligible",
-    "UnusedCommitment",
-    "CoveredOnDemandCost",
-    "UncoveredOnDemandCost",
-)
+def percent(part: Any, whole: Any) -> float | None:
+    """100 * part / whole rounded half up to 2 places, from the exact Decimals (None when whole is 0): in
+    Python, once, so no engine's decimal division or double rounding can make 2.675 % 2.67 on one engine
+    and 2.68 on another."""
+    if part is None or whole is None or Decimal(whole) == 0:
+        return None
+    with localcontext(Context(prec=40)):
+        value = Decimal(part) * 100 / Decimal(whole)
+    return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _with_currency(keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The keys and the currency key, once (a `--by BillingCurrency` is the currency key already)."""
+    return keys if any(alias == "BillingCurrency" for _, alias in keys) else [*keys, CURRENCY_KEY]
 
 
 def period_floor(start: date) -> str:
@@ -435,7 +469,11 @@ def _share(part: Any, whole: Any) -> Decimal | None:
         return plain(Decimal(part) / Decimal(whole))
 
 
-def _one_currency(frame: Frame) -> Frame:
+def _one_currency(frame: Frame, asked: list[tuple[str, str]] | None = None) -> Frame:
+    """The frame without its currency column when it holds one currency, unless the caller grouped by it
+    (`asked`: the keys, with CURRENCY_KEY itself where awscost added the currency)."""
+    if asked and any(key is not CURRENCY_KEY and key[1] == "BillingCurrency" for key in asked):
+        return frame
     if "BillingCurrency" in frame.columns and len(set(frame.column("BillingCurrency"))) <= 1:
         return frame.drop("BillingCurrency")
     return frame

@@ -200,10 +200,14 @@ class CostCube:
             )
         rows = bill.arrow(scan)  # an Arrow table: DuckDB inserts it in one statement, not row by row
         con = _cube_connection(tag_columns)
-        if rows.num_rows:
-            con.register("scanned_rows", rows)
-            con.execute(f"INSERT INTO {TABLE} SELECT * FROM scanned_rows")
-            con.unregister("scanned_rows")
+        try:
+            if rows.num_rows:
+                con.register("scanned_rows", rows)
+                con.execute(f"INSERT INTO {TABLE} SELECT * FROM scanned_rows")
+                con.unregister("scanned_rows")
+        except BaseException:
+            con.close()
+            raise
         return cls(
             con,
             tag_columns=tag_columns,
@@ -573,12 +577,12 @@ def scan_sql(start: date, end: date, tag_columns: Mapping[str, str]) -> str:
     from awscost.billing.analyses import WITHIN_A_DAY, period_floor, tag_value, timestamp
 
     tags_select = "".join(f", {tag_value(key)} AS {col}" for key, col in tag_columns.items())
-    # Every selected column but the name (5, an any_value) and the sums: 1-4, 6-11 and the tags.
+    # Every selected column but the name (5: max, the same on every engine) and the sums: 1-4, 6-11, tags.
     groups = ", ".join(str(i) for i in range(1, 12 + len(tag_columns)) if i != 5)
     return (
         "SELECT CAST(ChargePeriodStart AS DATE) AS Day, BillingCurrency, "
         "COALESCE(ProviderName, 'AWS') AS ProviderName, SubAccountId, "
-        "any_value(SubAccountName) AS SubAccountName, ServiceName, "
+        "max(SubAccountName) AS SubAccountName, ServiceName, "
         f"{CHARGE_KIND_SQL} AS ChargeKind, ChargeCategory, x_UsageType AS UsageType, RegionId, "
         f"ResourceId{tags_select}, sum(EffectiveCost) AS EffectiveCost, sum(BilledCost) AS BilledCost, "
         # The last hour (or day) of usage the rows cover; a monthly fee's end is not what the bill covers.

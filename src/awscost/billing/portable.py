@@ -52,23 +52,29 @@ def render(sql: str, engine: str, table: str | None = None) -> str:
     if table is not None:
         from sqlglot import exp
 
-        tree = tree.transform(
-            lambda node: (
-                exp.to_table(table)
-                if isinstance(node, exp.Table) and node.name == "billing" and not node.db
-                else node
-            )
-        )
+        def rename(node: Any) -> Any:
+            if isinstance(node, exp.Table) and node.name == "billing" and not node.db:
+                renamed = exp.to_table(table)
+                return renamed.as_(node.alias) if node.alias else renamed  # `FROM billing AS b` keeps b
+            return node
+
+        tree = tree.transform(rename)
     return str(tree.sql(DIALECTS[engine]))
 
 
 @lru_cache(maxsize=1024)
-def select_names(sql: str) -> tuple[str, ...]:
-    """The output column names of a SELECT, as written (Athena gives them back lowercased)."""
+def select_names(sql: str) -> tuple[str, ...] | None:
+    """The output column names of a SELECT, as written (Athena gives them back lowercased); None when the
+    query does not name every column (a `*`, an unnamed expression): the engine's own names then stand."""
     import sqlglot
+    from sqlglot import exp
 
     tree: Any = sqlglot.parse_one(sql, read="duckdb")
-    return tuple(tree.named_selects)
+    selects = tree.selects if isinstance(tree, exp.Query) else []
+    names = tuple(tree.named_selects) if selects else ()
+    if not selects or len(names) != len(selects) or any(s.is_star for s in selects):
+        return None
+    return names
 
 
 def _tree(sql: str, engine: str) -> Any:

@@ -104,6 +104,7 @@ def session(options: SparkOptions | None = None) -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")  # a progress bar would garble a command's output
+        .config("spark.sql.runSQLOnFiles", "false")  # SELECT ... FROM parquet.`/any/file`: not through us
         .config("spark.sql.shuffle.partitions", "4" if options.master.startswith("local") else "200")
     )
     for key, value in options.conf.items():
@@ -118,9 +119,10 @@ class SparkBill(Analyses):
 
     engine = "spark"
 
-    def __init__(self, spark: Any, paths: list[str], *, source: str) -> None:
+    def __init__(self, spark: Any, paths: list[str], *, source: str, owns_session: bool = False) -> None:
         self.spark = spark
         self.source = source
+        self._owns = owns_session  # a session this bill started is stopped on close; a caller's stays
         if paths:
             self._df = spark.read.schema(spark_schema()).parquet(*paths)
         else:
@@ -128,6 +130,11 @@ class SparkBill(Analyses):
 
     def __enter__(self) -> SparkBill:
         return self
+
+    def close(self) -> None:
+        self.spark.catalog.dropTempView(TABLE)
+        if self._owns:
+            self.spark.stop()
 
     def _run(self, query: str, written: str) -> Frame:
         with self._asked(query) as df:
@@ -153,11 +160,30 @@ class SparkBill(Analyses):
 
         # The view is this bill's files; set before each query, since two bills may share a session.
         self._df.createOrReplaceTempView(TABLE)
+        from py4j.protocol import Py4JError
+        from pyspark.errors import PySparkException
+
         try:
             yield self.spark.sql(query)
-        except (AnalysisException, ParseException) as exc:
-            message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise InputError(f"spark: {message}", where="query") from None
+        except (AnalysisException, ParseException) as exc:  # the query: a column, a function, the syntax
+            raise InputError(f"spark: {_first_line(exc)}", where=f"query of {self.source}") from None
+        except (PySparkException, Py4JError) as exc:  # running it: a file gone, an overflow, the JVM
+            raise InputError(
+                f"spark could not run the query: {_first_line(exc)}", where=self.source
+            ) from None
+
+
+def _active_session() -> Any:
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:  # session() says how to install it
+        return None
+    return SparkSession.getActiveSession()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def dataset_paths(
@@ -203,10 +229,15 @@ def open_dataset(
     options: SparkOptions | None = None,
     s3_options: S3Options | None = None,
 ) -> SparkBill:
-    """A dataset (a directory, or s3://bucket/prefix/) as a SparkBill; `spark` defaults to `session(options)`."""
+    """A dataset (a directory, or s3://bucket/prefix/) as a SparkBill; `spark` defaults to the active session,
+    else a new `session(options)`, stopped when the bill is closed."""
     options = options or SparkOptions()
     paths = dataset_paths(location, s3_options=s3_options, direct=options.direct, scheme=options.scheme)
-    return SparkBill(spark or session(options), paths, source=str(location))
+    if spark is None:
+        spark = _active_session()  # a notebook's or a test's: used, and left running
+        if spark is None:
+            return SparkBill(session(options), paths, source=str(location), owns_session=True)
+    return SparkBill(spark, paths, source=str(location))
 
 
 def open_for_engine(dataset: str | Path, settings: Settings) -> SparkBill:
