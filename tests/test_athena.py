@@ -899,3 +899,62 @@ def test_the_athena_engine_opens_the_configured_table_over_an_s3_dataset(s3: Any
         open_bill("athena", "/tmp/local-dataset", settings)
     with pytest.raises(InputError, match="unknown engine 'presto'"):
         open_bill("presto", URL, settings)
+
+
+def test_the_command_line_on_athena_over_http_prints_duckdbs_figures(
+    s3: Any, aws: str, tmp_path: Path
+) -> None:
+    """`awscost billing summary --engine athena` against moto's Athena over HTTP. moto runs no SQL: the
+    rows it answers are queued through its API (DuckDB's own rows of the same query, as Athena types them),
+    and what was sent is read back: the Trino rendering, in the configured database and workgroup."""
+    import urllib.request
+
+    from click.testing import CliRunner
+
+    from awscost.billing.portable import render
+    from awscost.entrypoints.cli import cli
+
+    load_into([BILLING / "cur_small.csv"], URL)
+    s3.create_bucket(Bucket="query-results")
+    config = tmp_path / "awscost.toml"
+    config.write_text(
+        '[billing.athena]\ndatabase = "finops"\nworkgroup = "primary"\n'
+        'output_location = "s3://query-results/awscost/"\n',
+        encoding="utf-8",
+    )
+    with load(URL) as duck:
+        sent: list[str] = []
+        send = duck._query
+
+        def record(query: str) -> Any:
+            sent.append(query)
+            return send(query)
+
+        duck._query = record  # type: ignore[method-assign]
+        duck.summary(by=["ServiceName"])
+        (query,) = sent
+        raw = duck._frame(query)
+    page = _athena_page(raw, ["varchar", "varchar", "decimal"])["ResultSet"]
+    body = {"results": [{"rows": page["Rows"], "column_info": page["ResultSetMetadata"]["ColumnInfo"]}]}
+    request = urllib.request.Request(
+        f"{aws}/moto-api/static/athena/query-results",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    assert urllib.request.urlopen(request).status == 201
+
+    def run(*extra: str) -> Any:
+        args = ["billing", "summary", "--by", "ServiceName", "--dataset", URL, "--format", "json"]
+        result = CliRunner().invoke(cli, [*args, "--config", str(config), *extra], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)
+
+    on_athena, on_duckdb = run("--engine", "athena"), run()
+    assert on_athena == on_duckdb and len(on_duckdb) > 1
+    client = boto3.client("athena", region_name="us-east-1")
+    (qid,) = client.list_query_executions()["QueryExecutionIds"]
+    execution = client.get_query_execution(QueryExecutionId=qid)["QueryExecution"]
+    assert execution["Query"] == render(query, "athena")
+    assert execution["QueryExecutionContext"]["Database"] == "finops"
+    assert execution["ResultConfiguration"]["OutputLocation"].startswith("s3://query-results/awscost/")
