@@ -33,6 +33,7 @@ Numbers are float inside the kernel; money is Decimal at the edges, rounded to c
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
@@ -158,19 +159,44 @@ def weekday_quantile_scale(y: np.ndarray, expected: np.ndarray, cleaned: np.ndar
     return np.asarray((q90 - q10) / 2.563)
 
 
+def trend_rate(y: np.ndarray, t0: np.ndarray) -> np.ndarray:
+    """Each row's relative trend per day before its t0: the Theil-Sen slope (forecast.py's median of the
+    pairwise slopes) through the totals of the eight whole weeks before t0 (whole weeks: the weekly pattern
+    cancels), over their median; 0 with fewer than four such weeks."""
+    weeks = 2 * WEEKS
+    cols = t0[:, None] - 7 * np.arange(weeks, 0, -1)[None, :]  # each week's first day, oldest first
+    days = cols[..., None] + np.arange(7)
+    total = np.take_along_axis(y, np.clip(days, 0, y.shape[1] - 1).reshape(len(t0), -1), axis=1)
+    total = total.reshape(len(t0), weeks, 7).sum(axis=-1)
+    total[cols < 0] = np.nan
+    i, j = np.triu_indices(weeks, k=1)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without weeks enough: NaN, then 0
+        slope = np.nanmedian((total[:, j] - total[:, i]) / (j - i), axis=1)
+        level = np.nanmedian(total, axis=1)
+        rate = slope / level / 7
+    enough = (~np.isnan(total)).sum(axis=1) >= WEEKS
+    return np.where(enough & np.isfinite(rate) & (level > 0), rate, 0.0)
+
+
 def _frozen_weekly(y: np.ndarray, expected: np.ndarray, t0: np.ndarray) -> np.ndarray:
-    """From each row's t0 on: the expectation of t0's week repeated weekly. For a same-weekday model the
-    days t0 .. t0+6 read only days before t0, so nothing of the event leaks into its own expectation."""
+    """From each row's t0 on: the expectation of t0's week repeated weekly, moved along the series' trend
+    before t0 week by week. For a same-weekday model the days t0 .. t0+6 read only days before t0, so
+    nothing of the event leaks into its own expectation; the trend keeps a long event from drifting away
+    from where the series would have been (and its end from looking like a change)."""
     cols = np.arange(y.shape[1])
+    after = cols[None, :] >= t0[:, None]
     src = t0[:, None] + (cols[None, :] - t0[:, None]) % 7
-    src = np.where(cols[None, :] >= t0[:, None], src, cols[None, :])
-    return np.take_along_axis(expected, np.minimum(src, y.shape[1] - 1), axis=1)
+    src = np.where(after, src, cols[None, :])
+    base = np.take_along_axis(expected, np.minimum(src, y.shape[1] - 1), axis=1)
+    weeks_on = np.where(after, (cols[None, :] - t0[:, None]) // 7 * 7, 0)
+    return base * np.maximum(1 + trend_rate(y, t0)[:, None] * weeks_on, 0.0)
 
 
 def residual_scale(y: np.ndarray, expected: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
     """1.4826 x the MAD of the absolute residuals of the 28 days before each week (weeks counted from the
-    input's first day), NaN with fewer than MIN_RESIDUALS of them. Days already part of an event are left
-    out (their residual is zero by construction)."""
+    input's first day), NaN with fewer than MIN_RESIDUALS of them before a series' first such week. Days
+    already part of an event are left out (their residual is zero by construction)."""
     s, d = y.shape
     r = np.abs(y - expected)
     r[cleaned] = np.nan
@@ -185,6 +211,11 @@ def residual_scale(y: np.ndarray, expected: np.ndarray, cleaned: np.ndarray) -> 
         lo = np.take_along_axis(windows, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
         hi = np.take_along_axis(windows, (n // 2)[..., None], axis=-1)[..., 0]
         out[:, origins // 7] = np.where(n >= MIN_RESIDUALS, (lo + hi) / 2, np.nan)
+    # A week with too few residuals after the first that had enough (it follows an event, whose days are
+    # left out) keeps the last scale: otherwise a series would go unscored for two weeks after each event.
+    seen = np.where(np.isnan(out), 0, np.arange(weeks)[None, :])
+    np.maximum.accumulate(seen, axis=1, out=seen)
+    out = np.take_along_axis(out, seen, axis=1)
     return MAD_TO_SIGMA * out[:, np.arange(d) // 7]
 
 
