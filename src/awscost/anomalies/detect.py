@@ -17,11 +17,17 @@ Rules (`Thresholds`, global with per-account and per-service overrides):
   the scale, MIN_RESIDUALS); before that, a series that was absent on the input's first day and costs at
   least `min_impact` on a day is a "new spend" event (expected 0), open until the series is scored;
 - an event starts on a flagged day; its expectation is then frozen (the same weekdays of the four weeks
-  before its start, repeated weekly) and it stays open while the day's deviation, of the same sign, is at
-  least half of both thresholds (CLOSE); `end` is the first hour after its last day, None while open. The
-  event's days are replaced by their frozen expectation before the series is scored again, so a step does
-  not become its own baseline and its end is not a drop. The rounds of that loop go over events, not days:
-  each finds every remaining series' next event at once.
+  before its start, repeated weekly and moved along the series' trend before it, `trend_rate`: the
+  Theil-Sen slope of forecast.py over eight weekly totals) and it stays open while the day's deviation,
+  of the same sign, is at least half of both thresholds (CLOSE); `end` is the first hour after its last
+  day, None while open. The event's days are replaced by their frozen expectation before the series is
+  scored again, so a step does not become its own baseline and its end is not a drop. The rounds of that
+  loop go over events, not days: each finds every remaining series' next event at once.
+
+Two other baselines are kept as back-test candidates only (benchmarks/bench_anomalies.py): forecast.py's
+weekday factors x Theil-Sen line refitted weekly per series (`weekday_trend`: as precise, 150x slower) and
+the median of eight same weekdays with their 10-90 % quantile spread as the scale (`weekday_quantile`: the
+spread of eight values is too unsteady a scale, a third of its flags are false).
 
 Kinds: "spike" (one day, closed), "step" (longer, or open), "drop" (negative impact), "new" (new spend).
 An event's id hashes its series and first day: the detector is causal (a day's score reads only the days
@@ -52,6 +58,7 @@ SCALE_DAYS = 28  # residuals behind each week's scale
 MIN_RESIDUALS = 14  # a scale needs at least this many residuals: two weeks
 MAD_TO_SIGMA = 1.4826
 SCALE_FLOOR = 0.01  # the scale is at least 1 % of the expected cost (and a cent)
+LAG = 7 * (WEEKS + 1) / 2  # days from a same-weekday median's centre to the day it expects
 CLOSE = 0.5  # an open event continues while its deviation is at least half of both thresholds
 
 
@@ -189,7 +196,7 @@ def _frozen_weekly(y: np.ndarray, expected: np.ndarray, t0: np.ndarray) -> np.nd
     src = t0[:, None] + (cols[None, :] - t0[:, None]) % 7
     src = np.where(after, src, cols[None, :])
     base = np.take_along_axis(expected, np.minimum(src, y.shape[1] - 1), axis=1)
-    weeks_on = np.where(after, (cols[None, :] - t0[:, None]) // 7 * 7, 0)
+    weeks_on = np.where(after, (cols[None, :] - t0[:, None]) // 7 * 7 + LAG, 0)
     return base * np.maximum(1 + trend_rate(y, t0)[:, None] * weeks_on, 0.0)
 
 
