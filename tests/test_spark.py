@@ -45,6 +45,20 @@ ANALYSES: dict[str, Callable[[Analyses], Any]] = {
     "untagged resources": lambda b: b.untagged_resources(TAG, 15),
     "commitments": lambda b: b.commitments(),
     "commitments by account": lambda b: b.commitments(by_account=True),
+    "daily costs (the anomaly series)": lambda b: b.daily_costs(start=date(2026, 11, 1)),
+    "cost drivers by usage": lambda b: b.cost_drivers(
+        "222233334444",
+        "Amazon Elastic Compute Cloud",
+        (date(2026, 11, 2), date(2026, 11, 4)),
+        (date(2026, 10, 1), date(2026, 11, 2)),
+    ),
+    "cost drivers by tag": lambda b: b.cost_drivers(
+        "222233334444",
+        "Amazon Elastic Compute Cloud",
+        (date(2026, 11, 2), date(2026, 11, 4)),
+        (date(2026, 10, 1), date(2026, 11, 2)),
+        f"Tags.{TAG}",
+    ),
 }
 
 
@@ -285,3 +299,14 @@ def test_the_period_floor_drops_no_row_of_the_days_asked(spark: Any, tmp_path: P
         )
         mom = duck.month_over_month(by=["BillingCurrency"])
         assert mom.columns[0] == "BillingCurrency" and mom == sbill.month_over_month(by=["BillingCurrency"])
+
+
+def test_anomalies_scanned_on_spark_are_duckdbs(spark: Any, tmp_path: Path) -> None:
+    """The detector's series and each event's drill-down asked of Spark: the same events, explained alike."""
+    import anomaly_bills as ab
+    from awscost.anomalies.bill import scan
+
+    load_into([ab.write(tmp_path)], tmp_path / "ds")
+    with load(tmp_path / "ds") as duck, open_dataset(tmp_path / "ds", spark=spark) as sbill:
+        a, b = scan(duck, tag_keys=[ab.TAG]), scan(sbill, tag_keys=[ab.TAG])
+    assert a == b and len(a.anomalies) == 1 and "38 × r6g.2xlarge" in a.anomalies[0].explanation

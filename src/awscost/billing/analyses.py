@@ -355,6 +355,79 @@ class Analyses:
             )
         )
 
+    def daily_costs(
+        self, *, start: date | None = None, end: date | None = None, metric: str = "EffectiveCost"
+    ) -> Frame:
+        """Cost per UTC day, account and service: the anomaly detector's series (anomalies/bill.py). Usage
+        and purchases only: credits, refunds and tax follow the usage they belong to and are the report's
+        adjustments, not a service's anomaly. `RecurringCost` is the part whose ChargeFrequency is
+        Recurring or One-Time (a monthly fee on the 1st, an RI's recurring fee, an upfront purchase), which
+        the detector leaves out of the score. Days [start, end)."""
+        metric = _metric(metric)
+        recurring = "ChargeFrequency IN ('Recurring', 'One-Time')"
+        bounds = _day_bounds(start, end)
+        return self._query(
+            "SELECT CAST(ChargePeriodStart AS DATE) AS Day, SubAccountId, "
+            "COALESCE(ServiceName, x_ProductCode, 'Unknown') AS ServiceName, BillingCurrency, "
+            f"sum({metric}) AS Cost, COALESCE(sum({metric}) FILTER (WHERE {recurring}), 0) AS RecurringCost "
+            f"FROM {TABLE} WHERE ChargeCategory IN ('Usage', 'Purchase') AND NOT {ADJUSTMENT}"
+            f"{''.join(f' AND {b}' for b in bounds)} GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4"
+        )
+
+    def cost_drivers(
+        self,
+        account_id: str,
+        service: str,
+        window: tuple[date, date],
+        before: tuple[date, date],
+        dimension: str = "usage",
+        metric: str = "EffectiveCost",
+    ) -> Frame:
+        """What a change of one account's service cost is made of: per value of `dimension` ("usage": usage
+        type x region x instance type; "Tags.KEY": a tag's values), its cost in the days `window` and in
+        the days `before` (each [start, end)), the hours of usage in each (ConsumedQuantity of hourly
+        units: instance-hours) and the hours it was charged in (`*Span`), and its first charge in the
+        window. The anomaly's explanation is made of
+        it (anomalies/explain.py); the per-day deltas are the caller's arithmetic."""
+        metric = _metric(metric)
+        if dimension == "usage":
+            keys = "x_UsageType AS UsageType, RegionId, x_InstanceType AS InstanceType"
+            group = "1, 2, 3"
+        else:
+            expr, alias = _dimension(dimension)
+            keys, group = f"{expr} AS {quote(alias)}", "1"
+        in_window = (
+            f"ChargePeriodStart >= {timestamp(window[0])} AND ChargePeriodStart < {timestamp(window[1])}"
+        )
+        in_before = (
+            f"ChargePeriodStart >= {timestamp(before[0])} AND ChargePeriodStart < {timestamp(before[1])}"
+        )
+        hours = "ConsumedUnit IN ('Hrs', 'Hours', 'Hour')"
+
+        def span(name: str, within: str) -> str:
+            # The hours the value was charged in: an hourly row's hour, a daily row's 24 (instance-hours
+            # over it are the instances running, a cluster's 38 even on the day it started at 09:00).
+            hourly = "ChargePeriodEnd <= ChargePeriodStart + INTERVAL 1 HOUR"
+            return (
+                f"count(DISTINCT CASE WHEN {within} AND {hourly} THEN ChargePeriodStart END) + 24 * "
+                f"count(DISTINCT CASE WHEN {within} AND NOT ({hourly}) THEN ChargePeriodStart END) AS {name}"
+            )
+
+        service_is = f"COALESCE(ServiceName, x_ProductCode, 'Unknown') = {lit(service)}"
+        return self._query(
+            f"SELECT {keys}, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {in_window}), 0) AS WindowCost, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {in_before}), 0) AS BeforeCost, "
+            f"COALESCE(sum(ConsumedQuantity) FILTER (WHERE {in_window} AND {hours}), 0) AS WindowHours, "
+            f"COALESCE(sum(ConsumedQuantity) FILTER (WHERE {in_before} AND {hours}), 0) AS BeforeHours, "
+            f"{span('WindowSpan', in_window)}, {span('BeforeSpan', in_before)}, "
+            f"min(ChargePeriodStart) FILTER (WHERE {in_window}) AS FirstInWindow "
+            f"FROM {TABLE} WHERE {period_floor(min(window[0], before[0]))} "
+            f"AND SubAccountId = {lit(account_id)} AND {service_is} "
+            f"AND ChargeCategory IN ('Usage', 'Purchase') AND NOT {ADJUSTMENT} "
+            f"AND (({in_window}) OR ({in_before})) GROUP BY {group} ORDER BY {group}"
+        )
+
     def commitments(
         self, *, start: date | None = None, end: date | None = None, by_account: bool = False
     ) -> Frame:
@@ -374,10 +447,7 @@ class Analyses:
             "ChargeCategory = 'Usage' AND CommitmentDiscountId IS NULL AND PricingCategory = 'Standard' "
             f"AND {commitment_usage_sql()}"
         )
-        bounds = (
-            [period_floor(start), f"ChargePeriodStart >= {timestamp(start)}"] if start is not None else []
-        )
-        bounds += [f"ChargePeriodStart < {timestamp(end)}"] if end is not None else []
+        bounds = _day_bounds(start, end)
         where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         group = "SubAccountId" if by_account else "x_BillingPeriod AS BillingPeriod"
         query = (
@@ -433,6 +503,12 @@ def timestamp(value: date | datetime) -> str:
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day)
     return f"TIMESTAMP {lit(value.replace(tzinfo=None).isoformat(sep=' '))}"
+
+
+def _day_bounds(start: date | None, end: date | None) -> list[str]:
+    """The conditions of the charges of the UTC days [start, end) (either open), the period floor first."""
+    bounds = [period_floor(start), f"ChargePeriodStart >= {timestamp(start)}"] if start is not None else []
+    return bounds + ([f"ChargePeriodStart < {timestamp(end)}"] if end is not None else [])
 
 
 def percent(part: Any, whole: Any) -> float | None:

@@ -29,6 +29,7 @@ for _name in (
     "report",
     "budgets_apply",
     "cost_metrics",
+    "anomaly_scan",
     "health",
     "version",
 ):

@@ -82,6 +82,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.deploy:deploy",
         "Build and ship awscost to AWS: the stack, the artifacts, their upload to the pipeline, its last run.",
     ),
+    "anomalies": (
+        "awscost.entrypoints.cli.anomalies:anomalies",
+        "Cost anomalies of the bill per account and service: detected, explained.",
+    ),
     "health": (
         "awscost.entrypoints.cli.health:health",
         "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
