@@ -376,3 +376,23 @@ class _s3_denied:
     def __exit__(self, *exc: object) -> None:
         self.monkeypatch.delenv("AWS_ENDPOINT_URL_S3")
         self.proxy.stop()
+
+
+# ---------------------------------------------------------------- anomaly_scan
+
+
+def test_anomaly_scan_reads_the_s3_dataset_in_lambda_and_saves_its_events(lam: Path, tmp_path: Path) -> None:
+    """The event fixture's job over an S3 dataset holding a CUR with a known anomaly (tests/anomaly_bills.py):
+    the one event, explained, is the saved result; the work files under /tmp are gone."""
+    import anomaly_bills as ab
+    from awscost.billing import load_into
+
+    load_into([ab.write(tmp_path / "bill")], f"s3://{DATA}/billing/")
+    event = json.loads((Path(__file__).parent / "events" / "anomaly_scan.json").read_text())
+    result = handle(event)
+    (anomaly,) = result["anomalies"]
+    assert anomaly["date"] == "2026-10-10" and anomaly["end"] is None
+    assert "38 × r6g.2xlarge in eu-west-1" in anomaly["explanation"]
+    saved = _saved("anomaly_scan")
+    assert saved is not None and saved.result["anomalies"][0]["id"] == anomaly["id"]
+    assert not [p for p in _files(lam) if not p.name.endswith(".parquet")]  # only the dataset's cache stays
