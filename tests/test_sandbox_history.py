@@ -100,7 +100,7 @@ def test_each_injected_anomaly_is_in_the_bill_at_its_size(loaded: tuple[Loaded, 
     for inj in INJECTED:
         days = with_.history.injected[inj.name]
         assert min(days) == inj.start.date()
-        assert max(days) == (inj.end - timedelta(hours=1)).date() if inj.end else date(2026, 8, 31)
+        assert max(days) == ((inj.end - timedelta(hours=1)).date() if inj.end else date(2026, 8, 31))
         for day, cost in days.items():
             key = (inj.account, inj.service, day)
             delta = with_.daily[key][2] - without.daily.get(key, (0, 0, Decimal(0)))[2]
