@@ -101,6 +101,10 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     assert "DynamoDB rows (read / write units x region) have no price" in " ".join(printed.split())
     assert list((ctx.out_dir / "billing").glob("x_BillingPeriod=*/*.parquet"))  # D: the loaded bill
     assert "Sandbox bill by account and service" in printed
+    # The bill history (daily CUR, six months) with its injected anomalies, for the anomaly detector.
+    assert list((ctx.out_dir / "history-billing").glob("x_BillingPeriod=*/*.parquet"))
+    assert set(ctx.results["history"]["injected"]) >= {"forgotten-cluster", "data-transfer-spike"}
+    assert "Bill history (daily CUR) 2026-03-01 .. 2026-08-31" in printed.replace("\n", "")
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
     # The config the demo leaves makes every command read its store and organization.
     from awscost.core.config import load_settings

@@ -44,6 +44,7 @@ STEPS.add("bill", "awscost_sandbox.bill:demo_step")  # D: the scenario's bill (C
 STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUsageReport workbook
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
 STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
+STEPS.add("history", "awscost_sandbox.history:demo_step")  # six months of daily bill with injected anomalies
 
 
 @dataclass
@@ -184,6 +185,7 @@ def run_demo(
             f"  awscost ri plan --until {until} --lookback 30\n"
             f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountId,ServiceName\n"
             f"  awscost billing tags --dataset {out / 'billing'}\n"
+            f"  awscost billing summary --dataset {out / 'history-billing'} --by SubAccountId,ServiceName\n"
             f"  awscost report cost --all-audiences --dataset {out / 'report-billing'} --period last-month "
             f"--today {ctx.last_hour:%Y-%m-%d} --out {out / 'reports'}"
         )
