@@ -105,6 +105,12 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     assert list((ctx.out_dir / "history-billing").glob("x_BillingPeriod=*/*.parquet"))
     assert set(ctx.results["history"]["injected"]) >= {"forgotten-cluster", "data-transfer-spike"}
     assert "Bill history (daily CUR) 2026-03-01 .. 2026-08-31" in printed.replace("\n", "")
+    # The anomaly scan of it: each injected anomaly caught within two days, nothing else flagged.
+    scan = ctx.results["anomalies"]
+    assert len(scan.anomalies) == len(ctx.results["history"]["injected"]) == 4
+    flat = printed.replace("\n", "")
+    assert "not caught" not in flat and "not injected" not in flat
+    assert "38 × r5.xlarge in eu-west-1, tag Spend_Category=search" in " ".join(flat.split())
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
     # The config the demo leaves makes every command read its store and organization.
     from awscost.core.config import load_settings

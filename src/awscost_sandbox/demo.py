@@ -45,6 +45,7 @@ STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUs
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
 STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
 STEPS.add("history", "awscost_sandbox.history:demo_step")  # six months of daily bill with injected anomalies
+STEPS.add("anomalies", "awscost_sandbox.history:anomalies_step")  # B: the anomaly scan of that history
 
 
 @dataclass
@@ -185,7 +186,7 @@ def run_demo(
             f"  awscost ri plan --until {until} --lookback 30\n"
             f"  awscost billing summary --dataset {out / 'billing'} --by SubAccountId,ServiceName\n"
             f"  awscost billing tags --dataset {out / 'billing'}\n"
-            f"  awscost billing summary --dataset {out / 'history-billing'} --by SubAccountId,ServiceName\n"
+            f"  awscost anomalies detect --dataset {out / 'history-billing'}\n"
             f"  awscost report cost --all-audiences --dataset {out / 'report-billing'} --period last-month "
             f"--today {ctx.last_hour:%Y-%m-%d} --out {out / 'reports'}"
         )

@@ -563,3 +563,45 @@ def demo_step(ctx: Any) -> None:
         f"[bold]Bill history[/] (daily CUR) {first} .. {last}: {len(history.lines):,} lines, "
         f"EffectiveCost {history.totals()['EffectiveCost']:,.2f} USD, in {dataset}; injected anomalies: {names}"
     )
+
+
+def anomalies_step(ctx: Any) -> None:
+    """The anomaly scan (job anomaly_scan) over the history's dataset: each injected anomaly against what the
+    detector caught of it (its first day, how many days after the injection's start, its explanation), and
+    whatever it flagged that was not injected."""
+    from awscost.jobs import run_job
+    from awscost.jobs.anomaly_scan import Params
+    from awscost.jobs.base import Context
+
+    dataset = ctx.results["history"]["dataset"]
+    result = run_job("anomaly_scan", Context(ctx.settings), Params(dataset=str(dataset)))
+    ctx.results["anomalies"] = result
+    injected = [i for i in INJECTED if i.name in ctx.results["history"]["injected"]]
+    ctx.console.print(
+        f"[bold]Anomalies[/] of the bill history ({result.series} account x service series): "
+        f"{len(result.anomalies)} found, {len(injected)} injected"
+    )
+    caught: set[str] = set()
+    for injection in injected:
+        match = next(
+            (
+                a
+                for a in result.anomalies
+                if (a.account_id, a.service) == (injection.account, injection.service)
+                and 0 <= (date.fromisoformat(a.date) - injection.start.date()).days <= 2
+            ),
+            None,
+        )
+        if match is None:
+            ctx.console.print(f"  [red]{injection.name}[/] ({injection.start:%Y-%m-%d %H:00}): not caught")
+            continue
+        caught.add(match.id)
+        late = (date.fromisoformat(match.date) - injection.start.date()).days
+        ctx.console.print(
+            f"  [bold]{injection.name}[/] injected {injection.start:%Y-%m-%d %H:00}, caught on its "
+            f"{'first' if late == 0 else f'day +{late}'} bill day: {match.explanation}"
+        )
+    for other in (a for a in result.anomalies if a.id not in caught):
+        ctx.console.print(
+            f"  [yellow]not injected[/] {other.date} {other.account_id} {other.service}: {other.explanation}"
+        )

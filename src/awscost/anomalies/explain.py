@@ -5,10 +5,10 @@
 The driver is the usage type x region x instance type whose cost per day changed most, in the direction of
 the event, between the event's days and the 28 days before it (as many of them as the bill holds); for an
 instance type its count is the change of the instances running while it was charged (instance-hours over
-the hours it was charged in). A tag value is named when it
-carries at least half of the driver's change ("untagged" when that is the missing value). "started" is the
-first hour the driver was charged in the event when it was not charged before (a cluster launched at
-09:00), else the event's first day.
+the hours it was charged in) from before the event to the event's last day (an open event: now). A tag
+value is named when it carries at least half of the driver's change ("untagged" when that is the missing
+value). "started" is the first hour the driver was charged in the event when it was not charged before (a
+cluster launched at 09:00; a daily bill says the day only), else the event's first day.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ class Driver:
 
     values: tuple[Any, ...]
     delta_per_day: Decimal
-    running_delta: Decimal  # instances running while charged, now less before (instance-hours / hours)
+    running_delta: Decimal  # instances running while charged on the event's last day, less before
     new: bool  # not charged in the days before
     first: datetime | None
 
@@ -48,7 +48,7 @@ def drivers(
             Driver(
                 values=tuple(r[n] for n in names),
                 delta_per_day=now / days - per_before,
-                running_delta=_running(r["WindowHours"], r["WindowSpan"])
+                running_delta=_running(r["LastDayHours"], r["LastDaySpan"])
                 - _running(r["BeforeHours"], r["BeforeSpan"]),
                 new=then == 0 and now != 0,
                 first=r["FirstInWindow"],
@@ -83,7 +83,8 @@ def sentence(event: Anomaly, usage: Sequence[Driver], tags: Mapping[str, Sequenc
             parts.append(f"tag {key.removeprefix('user:')}={value}" if value else f"untagged by {key}")
             break
     started = top.first if top.new and top.first is not None else None
-    when = f"{started:%Y-%m-%d %H:%M}" if started else event.date
+    # A daily bill's rows start at 00:00: the day is all it says of the start.
+    when = f"{started:%Y-%m-%d %H:%M}" if started and (started.hour or started.minute) else event.date
     still = ", still open" if event.end is None else ""
     return f"{size}: {', '.join(parts)}, started {when}{still}"
 

@@ -386,8 +386,8 @@ class Analyses:
         """What a change of one account's service cost is made of: per value of `dimension` ("usage": usage
         type x region x instance type; "Tags.KEY": a tag's values), its cost in the days `window` and in
         the days `before` (each [start, end)), the hours of usage in each (ConsumedQuantity of hourly
-        units: instance-hours) and the hours it was charged in (`*Span`), and its first charge in the
-        window. The anomaly's explanation is made of
+        units: instance-hours) and on the window's last day, the hours it was charged in (`*Span`), and its
+        first charge in the window. The anomaly's explanation is made of
         it (anomalies/explain.py); the per-day deltas are the caller's arithmetic."""
         metric = _metric(metric)
         if dimension == "usage":
@@ -402,6 +402,8 @@ class Analyses:
         in_before = (
             f"ChargePeriodStart >= {timestamp(before[0])} AND ChargePeriodStart < {timestamp(before[1])}"
         )
+        last = window[1] - timedelta(days=1)
+        on_last = f"ChargePeriodStart >= {timestamp(last)} AND ChargePeriodStart < {timestamp(window[1])}"
         hours = "ConsumedUnit IN ('Hrs', 'Hours', 'Hour')"
 
         def span(name: str, within: str) -> str:
@@ -420,7 +422,8 @@ class Analyses:
             f"COALESCE(sum({metric}) FILTER (WHERE {in_before}), 0) AS BeforeCost, "
             f"COALESCE(sum(ConsumedQuantity) FILTER (WHERE {in_window} AND {hours}), 0) AS WindowHours, "
             f"COALESCE(sum(ConsumedQuantity) FILTER (WHERE {in_before} AND {hours}), 0) AS BeforeHours, "
-            f"{span('WindowSpan', in_window)}, {span('BeforeSpan', in_before)}, "
+            f"COALESCE(sum(ConsumedQuantity) FILTER (WHERE {on_last} AND {hours}), 0) AS LastDayHours, "
+            f"{span('WindowSpan', in_window)}, {span('BeforeSpan', in_before)}, {span('LastDaySpan', on_last)}, "
             f"min(ChargePeriodStart) FILTER (WHERE {in_window}) AS FirstInWindow "
             f"FROM {TABLE} WHERE {period_floor(min(window[0], before[0]))} "
             f"AND SubAccountId = {lit(account_id)} AND {service_is} "
