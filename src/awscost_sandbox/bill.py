@@ -259,6 +259,78 @@ def _matches(r: Any, unit: Any) -> bool:
     )
 
 
+def rifee_line(r: Any, pstart: datetime, pend: datetime, units: Decimal, unused: Decimal) -> Line:
+    """A reservation's RIFee line of a billing period: `units` reserved unit-hours, `unused` of them unused."""
+    amortized = q(Decimal(r.fixed_price) * 3600 / r.duration_seconds)
+    recurring = q(Decimal(r.usage_price))
+    code, name = PRODUCT[r.kind.removeprefix("ri-")][:2]
+    return Line(
+        r.account,
+        "rifee",
+        "RIFee",
+        pstart,
+        pend,
+        r.region,
+        None,
+        None,
+        r.type,
+        r.os,
+        r.engine,
+        f"HeavyUsage:{r.type}",
+        "RunInstances",
+        units,
+        recurring,
+        q(recurring * units),
+        Decimal(0),
+        None,
+        f"{r.offering_type} reservation fee for {r.count} x {r.type}",
+        code,
+        name,
+        "Hrs",
+        None,
+        ri_arn=_ri_arn(r),
+        ri_amortized=q(amortized * units),
+        ri_unused_recurring=q(recurring * unused),
+        ri_unused_amortized=q(amortized * unused),
+        ri_units=units,
+    )
+
+
+def spfee_line(plan: Any, pstart: datetime, pend: datetime, hours: Decimal, used: Decimal) -> Line:
+    """A Savings Plan's recurring fee line of a billing period: `hours` of commitment, `used` of it used."""
+    total = q(plan.commitment * hours)
+    years = plan.term_seconds // 31536000
+    kind = "Compute" if plan.type == "Compute" else "EC2 Instance"
+    return Line(
+        plan.account,
+        "spfee",
+        "SavingsPlanRecurringFee",
+        pstart,
+        pend,
+        None,
+        None,
+        plan.arn,
+        None,
+        None,
+        None,
+        f"{'ComputeSP' if plan.type == 'Compute' else 'EC2InstanceSP'}:{years}yr{plan.payment.replace(' ', '')}",
+        "",
+        hours,
+        plan.commitment,
+        total,
+        Decimal(0),
+        None,
+        f"{years} year {plan.payment} {kind} Savings Plan",
+        "ComputeSavingsPlans",
+        "Savings Plans for AWS Compute usage",
+        "Hrs",
+        None,
+        sp_arn=plan.arn,
+        sp_total=total,
+        sp_used=used,
+    )
+
+
 def savings_plan_applies(plan: Any, unit: Any) -> bool:
     """A Compute plan covers any on-demand EC2 instance; an EC2 Instance plan its region and family only."""
     if unit.kind != "ec2" or unit.spot:
@@ -499,78 +571,12 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
             unit_hours = n_hours * r.count
             used = ri_used.get((r.id, period), 0)
             unused = unit_hours - used
-            amortized = q(Decimal(r.fixed_price) * 3600 / r.duration_seconds)
-            recurring = q(Decimal(r.usage_price))
-            lines.append(
-                Line(
-                    r.account,
-                    "rifee",
-                    "RIFee",
-                    pstart,
-                    pend,
-                    r.region,
-                    None,
-                    None,
-                    r.type,
-                    r.os,
-                    r.engine,
-                    f"HeavyUsage:{r.type}",
-                    "RunInstances",
-                    Decimal(unit_hours),
-                    recurring,
-                    q(recurring * unit_hours),
-                    Decimal(0),
-                    None,
-                    f"{r.offering_type} reservation fee for {r.count} x {r.type}",
-                    PRODUCT[r.kind.removeprefix("ri-")][0],
-                    PRODUCT[r.kind.removeprefix("ri-")][1],
-                    "Hrs",
-                    None,
-                    ri_arn=_ri_arn(r),
-                    ri_amortized=q(amortized * unit_hours),
-                    ri_unused_recurring=q(recurring * unused),
-                    ri_unused_amortized=q(amortized * unused),
-                    ri_units=Decimal(unit_hours),
-                )
-            )
+            lines.append(rifee_line(r, pstart, pend, Decimal(unit_hours), Decimal(unused)))
         for plan in plans:
             n_hours = sp_hours.get((plan.id, period), 0)
             if not n_hours:
                 continue
-            total = q(plan.commitment * n_hours)
-            years = plan.term_seconds // 31536000
-            lines.append(
-                Line(
-                    plan.account,
-                    "spfee",
-                    "SavingsPlanRecurringFee",
-                    pstart,
-                    pend,
-                    None,
-                    None,
-                    plan.arn,
-                    None,
-                    None,
-                    None,
-                    f"{'ComputeSP' if plan.type == 'Compute' else 'EC2InstanceSP'}:"
-                    f"{years}yr{plan.payment.replace(' ', '')}",
-                    "",
-                    Decimal(n_hours),
-                    plan.commitment,
-                    total,
-                    Decimal(0),
-                    None,
-                    f"{years} year {plan.payment} {'Compute' if plan.type == 'Compute' else 'EC2 Instance'} "
-                    "Savings Plan",
-                    "ComputeSavingsPlans",
-                    "Savings Plans for AWS Compute usage",
-                    "Hrs",
-                    None,
-                    sp_arn=plan.arn,
-                    sp_total=total,
-                    sp_used=q(sp_used[(plan.id, period)]),
-                )
-            )
+            lines.append(spfee_line(plan, pstart, pend, Decimal(n_hours), q(sp_used[(plan.id, period)])))
         # Tax per account and product code, on what that product cost, as a real CUR books it; a credit
         # against the charges it offsets (a promotional credit covers at most what the account was billed,
         # its largest products first), never as one EC2 line.

@@ -41,6 +41,8 @@ from awscost_sandbox.bill import (
     cur_row,
     q,
     rate_of,
+    rifee_line,
+    spfee_line,
     write_cur_period,
 )
 
@@ -405,80 +407,14 @@ def _period_lines(scenario: Any, period: date, lines: list[Line]) -> list[Line]:
             continue
         units = Decimal((hi - lo) // timedelta(hours=1) * r.count)
         unused = max(Decimal(0), units - used.get(_ri_arn(r), Decimal(0)))
-        amortized = q(Decimal(r.fixed_price) * 3600 / r.duration_seconds)
-        recurring = q(Decimal(r.usage_price))
-        code, name = PRODUCT[r.kind.removeprefix("ri-")][:2]
-        out.append(
-            Line(
-                r.account,
-                "rifee",
-                "RIFee",
-                pstart,
-                pend,
-                r.region,
-                None,
-                None,
-                r.type,
-                r.os,
-                r.engine,
-                f"HeavyUsage:{r.type}",
-                "RunInstances",
-                units,
-                recurring,
-                q(recurring * units),
-                Decimal(0),
-                None,
-                f"{r.offering_type} reservation fee for {r.count} x {r.type}",
-                code,
-                name,
-                "Hrs",
-                None,
-                ri_arn=_ri_arn(r),
-                ri_amortized=q(amortized * units),
-                ri_unused_recurring=q(recurring * unused),
-                ri_unused_amortized=q(amortized * unused),
-                ri_units=units,
-            )
-        )
+        out.append(rifee_line(r, pstart, pend, units, unused))
     for plan in scenario.savings_plans():
         lo, hi = max(plan.start, pstart), min(plan.start + timedelta(seconds=plan.term_seconds), pend)
         if hi <= lo:
             continue
         n_hours = Decimal((hi - lo) // timedelta(hours=1))
-        total = q(plan.commitment * n_hours)
-        years = plan.term_seconds // 31536000
-        kind = "Compute" if plan.type == "Compute" else "EC2 Instance"
-        out.append(
-            Line(
-                plan.account,
-                "spfee",
-                "SavingsPlanRecurringFee",
-                pstart,
-                pend,
-                None,
-                None,
-                plan.arn,
-                None,
-                None,
-                None,
-                f"{'ComputeSP' if plan.type == 'Compute' else 'EC2InstanceSP'}:{years}yr"
-                f"{plan.payment.replace(' ', '')}",
-                "",
-                n_hours,
-                plan.commitment,
-                total,
-                Decimal(0),
-                None,
-                f"{years} year {plan.payment} {kind} Savings Plan",
-                "ComputeSavingsPlans",
-                "Savings Plans for AWS Compute usage",
-                "Hrs",
-                None,
-                sp_arn=plan.arn,
-                sp_total=total,
-                sp_used=min(total, q(used.get(plan.arn, Decimal(0)))),
-            )
-        )
+        sp_used = min(q(plan.commitment * n_hours), q(used.get(plan.arn, Decimal(0))))
+        out.append(spfee_line(plan, pstart, pend, n_hours, sp_used))
     per_product: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for ln in month + out:
         per_product[(ln.account, ln.product_code, ln.product_name)] += ln.unblended
