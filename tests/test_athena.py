@@ -35,6 +35,7 @@ from awscost.billing.s3 import S3Location, S3Options
 from awscost.billing.schema import CANONICAL
 from awscost.core.config import Settings
 from awscost.core.errors import AwsAccessError, AwsCostWarning, ConfigError, InputError
+from sent_queries import record_queries
 
 DATA = Path(__file__).parent / "data"
 BILLING = DATA / "billing"
@@ -839,14 +840,7 @@ def test_an_analysis_on_athena_sends_the_trino_rendering_and_returns_duckdbs_fig
     scenario = default_scenario()
     cur = write_bill(scenario, scenario.hours(6), tmp_path / "bill")["cur"]
     with load(cur) as duck:
-        sent: list[str] = []
-        send = duck._query
-
-        def record(query: str) -> Any:
-            sent.append(query)
-            return send(query)
-
-        duck._query = record  # type: ignore[method-assign]
+        sent = record_queries(duck)
         expected = duck.summary(
             by=["SubAccountId", "Tags.user:Spend_Category"], where="ChargeCategory = 'Usage'"
         )
@@ -923,14 +917,7 @@ def test_the_command_line_on_athena_over_http_prints_duckdbs_figures(
         encoding="utf-8",
     )
     with load(URL) as duck:
-        sent: list[str] = []
-        send = duck._query
-
-        def record(query: str) -> Any:
-            sent.append(query)
-            return send(query)
-
-        duck._query = record  # type: ignore[method-assign]
+        sent = record_queries(duck)
         duck.summary(by=["ServiceName"])
         (query,) = sent
         raw = duck._frame(query)

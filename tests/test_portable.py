@@ -8,9 +8,7 @@ query is golden, word for word."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 import sqlglot
@@ -21,6 +19,7 @@ from awscost.billing.portable import ENGINES, check_engine, render, select_names
 from awscost.core.errors import InputError
 from awscost_sandbox.bill import write_bill
 from awscost_sandbox.scenario import default_scenario
+from sent_queries import record_queries
 
 TAG = "user:Spend_Category"
 
@@ -32,15 +31,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
     edge = datetime(2026, 11, 30, 22, tzinfo=UTC)
     hours = scenario.hours(6) + [edge + timedelta(hours=i) for i in range(4)]
     cur = write_bill(scenario, hours, tmp_path_factory.mktemp("portable"))["cur"]
-    queries: list[str] = []
     with load(cur) as bill:
-        send: Callable[[str], Any] = bill._query
-
-        def record(query: str) -> Any:
-            queries.append(query)
-            return send(query)
-
-        bill._query = record  # type: ignore[method-assign]
+        queries = record_queries(bill)
         bill.periods()
         bill.rows()
         bill.usage_until()
