@@ -110,15 +110,7 @@ class AthenaOptions:
     def from_settings(cls, settings: Settings) -> AthenaOptions:
         from awscost.core.config import validate_region
 
-        raw = settings.section("billing").get("athena", {})
-        where = f"{settings.config_path or 'awscost.toml'} [billing.athena]"
-        if not isinstance(raw, dict):
-            raise ConfigError("[billing.athena] must be a table", where=where)
-        unknown = sorted(set(raw) - set(_OPTION_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown key(s) {', '.join(unknown)}; expected {', '.join(_OPTION_KEYS)}", where=where
-            )
+        raw, where = settings.subtable("billing", "athena", _OPTION_KEYS)
         values: dict[str, Any] = {}
         for key in ("database", "table", "workgroup"):
             if key in raw:

@@ -82,16 +82,7 @@ class S3Options:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> S3Options:
-        billing = settings.section("billing")
-        raw = billing.get("s3", {})
-        where = f"{settings.config_path or 'awscost.toml'} [billing.s3]"
-        if not isinstance(raw, dict):
-            raise ConfigError("[billing.s3] must be a table", where=where)
-        unknown = sorted(set(raw) - set(_OPTION_KEYS))
-        if unknown:
-            raise ConfigError(
-                f"unknown key(s) {', '.join(unknown)}; expected {', '.join(_OPTION_KEYS)}", where=where
-            )
+        raw, where = settings.subtable("billing", "s3", _OPTION_KEYS)
         values: dict[str, str | None] = {}
         for key in _OPTION_KEYS:
             value = raw.get(key)

@@ -69,6 +69,18 @@ class Settings:
             raise ConfigError(f"[{name}] must be a table", where=self.config_path)
         return value
 
+    def subtable(self, section: str, name: str, keys: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+        """[section.name] (e.g. [billing.s3]) with only `keys` in it, and where it is for messages; {} when
+        absent. The module that owns it checks each value."""
+        where = f"{self.config_path or 'awscost.toml'} [{section}.{name}]"
+        raw = self.section(section).get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"[{section}.{name}] must be a table", where=where)
+        unknown = sorted(set(raw) - set(keys))
+        if unknown:
+            raise ConfigError(f"unknown key(s) {', '.join(unknown)}; expected {', '.join(keys)}", where=where)
+        return raw, where
+
 
 def _check_max_series(value: Any, *, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SERIES_LIMIT:
