@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from awscost.store.base import (
 )
 
 SCHEMA_VERSION = 1
+OPEN_WAIT_S = 10.0  # as long as a statement waits for a lock (sqlite3's timeout in _connect)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS usage (
@@ -80,9 +82,23 @@ class SqliteStore(Closing):
         self.read_only = read_only
         self._lock = threading.RLock()
         self.page_size = 2000  # rows read per statement by query()
-        self._conn = self._connect()
+        self._conn = self._open()
 
     # -- plumbing ---------------------------------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        """`_connect`, tried again while another process holds the lock. Setting up a new file (the WAL
+        switch, the schema) can meet SQLITE_BUSY at once, without SQLite's busy handler waiting its timeout:
+        two collects starting together on a fresh store would otherwise fail one of them at open."""
+        deadline = time.monotonic() + OPEN_WAIT_S
+        while True:
+            try:
+                return self._connect()
+            except StoreError as exc:
+                busy = "locked" in exc.message or "busy" in exc.message
+                if not busy or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.05)
 
     def _error(self, exc: BaseException, doing: str) -> StoreError:
         text = str(exc)
