@@ -140,10 +140,11 @@ class SqliteStore(Closing):
                 if not memory:
                     conn.execute("PRAGMA journal_mode=WAL")
                     conn.execute("PRAGMA synchronous=NORMAL")
-                conn.executescript(_SCHEMA)
-                conn.execute(
-                    "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(SCHEMA_VERSION),),
+                # One transaction: another process opening the same new file sees all the tables or
+                # none, never `usage` alone (which it would refuse as someone else's database).
+                conn.executescript(
+                    f"BEGIN IMMEDIATE;{_SCHEMA}INSERT OR IGNORE INTO meta (key, value) "
+                    f"VALUES ('schema_version', '{int(SCHEMA_VERSION)}');COMMIT;"
                 )
         except StoreError:
             conn.close()
