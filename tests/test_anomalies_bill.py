@@ -28,6 +28,14 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "dataset"
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job records its events in the settings' store: the default one, ./awscost.db, under tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWSCOST_STORE", raising=False)
+    monkeypatch.delenv("AWSCOST_CONFIG", raising=False)
+
+
 def scan(dataset: Path, **kw: Any) -> Any:
     return run_job("anomaly_scan", Context(Settings()), Params(dataset=str(dataset), **kw))
 
