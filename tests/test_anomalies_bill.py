@@ -87,6 +87,7 @@ def test_the_command_line_prints_json_objects_and_a_table(dataset: Path) -> None
     assert result.exit_code == 0, result.output
     (event,) = json.loads(result.stdout)
     assert event["date"] == "2026-10-10" and event["end"] is None
+    assert event["start"] == "2026-10-10T09:00:00Z"  # the hourly bill's first hour of the cluster
     assert Decimal(event["impact_per_day"]) > 300 and isinstance(event["impact_total"], str)
     assert set(event) >= {
         "id",
