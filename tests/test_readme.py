@@ -45,7 +45,13 @@ def test_the_command_table_matches_the_command_line() -> None:
         assert cmd is not None
         named_in_rows: list[str] = []
         for rest in rows:
-            if isinstance(cmd, click.Group):
+            if (
+                isinstance(cmd, click.Group)
+                and cmd.invoke_without_command
+                and (not rest or rest[0][0] in "[-")
+            ):
+                target = cmd  # a group that runs by itself (`awscost dashboard [--port P]`): its own flags
+            elif isinstance(cmd, click.Group):
                 named = rest[0].split("|")
                 named_in_rows += named
                 target = cmd.get_command(ctx, named[0]) if len(named) == 1 else None

@@ -173,7 +173,7 @@ def build_report(
     if "totals_by_currency" in cost.data:
         data["totals_by_currency"] = cost.data["totals_by_currency"]
     title = f"AWS cost {comparison.current.label}: {audience.name}"
-    return Report(audience.name, title, headline, built, provenance, data)
+    return Report(audience.name, title, headline, built, provenance, data, ctx.whole_accounts)
 
 
 __all__ = [

@@ -122,6 +122,9 @@ class Report:
     sections: list[Section]
     provenance: Provenance
     data: dict[str, Any] = field(default_factory=dict)  # the JSON document (the documented keys)
+    # The accounts whose every figure is in the audience's scope (None: every account): what a front end may
+    # show of the usage store, which has no tags (a tag-scoped audience has none).
+    whole_accounts: frozenset[str] | None = None
 
     def section(self, name: str) -> Section:
         for section in self.sections:

@@ -86,6 +86,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.anomalies:anomalies",
         "Cost anomalies of the bill per account and service: detected, explained.",
     ),
+    "dashboard": (
+        "awscost.entrypoints.cli.dashboard:dashboard",
+        "The cost dashboard in the browser (read-only), or its pages exported as static HTML per audience.",
+    ),
     "health": (
         "awscost.entrypoints.cli.health:health",
         "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",

@@ -1,5 +1,6 @@
-"""A report's chart as a PNG for the mail (matplotlib, Agg): a line chart (a daily trend, its optional band
-shaded: the forecast interval) or grouped bars; 640 x 280 CSS pixels drawn at twice that for sharp screens.
+"""A report's chart as a PNG for the mail, or SVG for the dashboard (matplotlib, Agg): a line chart (a daily
+trend, its optional band shaded: the forecast interval) or grouped bars; 640 x 280 CSS pixels drawn at twice
+that for sharp screens.
 
 No pyplot: a `Figure` on its own Agg canvas holds no global state (no figure registry to leak, no backend
 switch), and the settings live in an `rc_context` for the one drawing. Titles, labels and legend entries are
@@ -52,12 +53,23 @@ def _thousands(value: float, _pos: Any = None) -> str:
 
 
 def render_png(chart: Chart) -> bytes:
+    return _render(chart, "png")
+
+
+def render_svg(chart: Chart) -> bytes:
+    """The same chart as SVG for a web page: text stays text (small, selectable), ids are salted by a fixed
+    string so the same chart gives the same bytes."""
+    return _render(chart, "svg")
+
+
+def _render(chart: Chart, fmt: str) -> bytes:
     import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    with matplotlib.rc_context(RC):
+    rc = {**RC, "svg.fonttype": "none", "svg.hashsalt": "awscost"} if fmt == "svg" else RC
+    with matplotlib.rc_context(rc):
         fig = Figure(figsize=(WIDTH / 100, HEIGHT / 100), dpi=100 * SCALE)
         FigureCanvasAgg(fig)
         ax = fig.add_subplot()
@@ -81,8 +93,9 @@ def render_png(chart: Chart) -> bytes:
             )
         fig.tight_layout(pad=0.6)
         out = io.BytesIO()
-        # metadata Software=None: no matplotlib version in the file, the same chart gives the same bytes
-        fig.savefig(out, format="png", metadata={"Software": None})
+        # no matplotlib version or date in the file: the same chart gives the same bytes
+        metadata: dict[str, Any] = {"Software": None} if fmt == "png" else {"Creator": None, "Date": None}
+        fig.savefig(out, format=fmt, metadata=metadata)
     return out.getvalue()
 
 

@@ -56,7 +56,9 @@ def _table(t: Table) -> dict[str, Any]:
     return {"title": t.title, "note": t.note, "head": head, "rows": rows}
 
 
-def _section(s: Section, srcs: Mapping[str, str]) -> dict[str, Any]:
+def section_view(s: Section, srcs: Mapping[str, str]) -> dict[str, Any]:
+    """A section as the templates show it: figures, tables and notes as formatted text, charts by `srcs`
+    (the mail's cid: parts, the archive's data: URIs, the dashboard's SVG)."""
     figures = [
         {
             "label": f.label,
@@ -100,7 +102,7 @@ def _render(report: Report, srcs: Mapping[str, str]) -> str:
             title=report.title,
             headline=report.headline,
             audience=report.audience,
-            sections=[_section(s, srcs) for s in report.sections],
+            sections=[section_view(s, srcs) for s in report.sections],
             footer=formats.provenance_lines(report),
             preliminary=report.provenance.preliminary,
             width=WIDTH,

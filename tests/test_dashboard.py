@@ -1,0 +1,245 @@
+"""The dashboard (entrypoints/web) over a real CUR layout and a SQLite store, through Starlette's TestClient:
+every page, the figures the report job gives, the security rules (tokens, narrowing never widening, CSP,
+read-only, escaping), the live page's event stream, and the static export per audience."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from starlette.testclient import TestClient
+
+import anomaly_bills as ab
+from awscost.billing import load_into
+from awscost.core.config import Settings, load_settings
+from awscost.core.errors import ConfigError
+from awscost.entrypoints.cli import cli
+from awscost.entrypoints.web.app import CSP, Dashboard, create_app
+from awscost.entrypoints.web.config import dashboard_settings
+from awscost.jobs import Context, run_job
+from awscost.jobs.anomaly_scan import Params as ScanParams
+from awscost.jobs.report import Params as ReportParams
+from awscost.store import open_store
+from awscost.store.base import UsageItem
+from awscost.views.reports import Reports
+from awscost_sandbox.bill import CUR_COLUMNS, cur_row, write_cur_period
+
+TODAY = date(2026, 10, 24)
+EVIL = "<script>alert(1)</script>"
+TOKEN_ML = "ml-token-0123456789abcdefghij"
+TOKEN_ALL = "org-token-0123456789abcdefghij"
+
+
+def _write_bill(root: Path) -> Path:
+    """anomaly_bills' CUR with the forgotten cluster tagged with a script: a string from AWS is data."""
+    items = [
+        replace(x, tags={ab.TAG: EVIL}) if (x.tags or {}).get(ab.TAG) == "search" else x for x in ab.lines()
+    ]
+    header = [*CUR_COLUMNS, f"resourceTags/{ab.TAG}"]
+    by_period: dict[str, list[list[str]]] = {}
+    for i, line in enumerate(items):
+        by_period.setdefault(f"{line.start:%Y-%m}", []).append(cur_row(i, line, ab.PAYER, [ab.TAG]))
+    for period, rows in sorted(by_period.items()):
+        write_cur_period(rows, header, root / "cur", period)
+    return root / "cur"
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """A dataset, and a store holding its anomaly log and 48 collected hours of EC2 counts."""
+    root = tmp_path_factory.mktemp("dashboard")
+    load_into([_write_bill(root)], root / "dataset")
+    store_url = f"sqlite:///{root / 'store.db'}"
+    settings = Settings(store=store_url)
+    run_job("anomaly_scan", Context(settings), ScanParams(dataset=str(root / "dataset"), notify=""))
+    last = datetime(2026, 10, 23, 23, tzinfo=UTC)
+    with open_store(store_url) as store:
+        store.put_items(
+            UsageItem("ec2", account, "us-east-1", last - timedelta(hours=h), {"m5.large|us-east-1a": n})
+            for h in range(48)
+            for account, n in ((ab.TEAM_A, 200), (ab.TEAM_B, 90))
+        )
+        store.put_map("collected:ec2", {"hour": last.isoformat()})
+    return root / "dataset", store_url
+
+
+def settings_of(tmp_path: Path, store_url: str, tokens: dict[str, str] | None = None) -> Settings:
+    lines = [f'[awscost]\nstore = "{store_url}"\n']
+    lines.append('[[report.audience]]\nname = "ml"\naccounts = ["' + ab.TEAM_B + '"]\n')
+    lines.append('[[report.audience]]\nname = "web"\naccounts = ["' + ab.TEAM_A + '"]\n')
+    if tokens:
+        lines.append("[dashboard]\npoll_seconds = 1\n[dashboard.tokens]\n")
+        lines += [f'"{t}" = "{a}"\n' for t, a in tokens.items()]
+    path = tmp_path / "awscost.toml"
+    path.write_text("".join(lines))
+    return load_settings(path)
+
+
+def client(settings: Settings, dataset: Path, poll: float = 30.0) -> TestClient:
+    config = replace(dashboard_settings(settings), poll_seconds=poll)
+    dash = Dashboard(settings, str(dataset), config, Reports(settings, str(dataset)), today=TODAY)
+    return TestClient(create_app(dash))
+
+
+def test_every_page_shows_the_report_jobs_figures(data: tuple[Path, str], tmp_path: Path) -> None:
+    dataset, store_url = data
+    settings = settings_of(tmp_path, store_url)
+    (report,) = run_job(
+        "report", Context(settings), ReportParams(dataset=str(dataset), today=TODAY, period="month-to-date")
+    ).reports
+    with client(settings, dataset) as c:
+        pages = {path: c.get(path) for path in ("/", "/usage", "/reservations", "/tags", "/services")}
+        for path, page in pages.items():
+            assert page.status_code == 200, (path, page.text[:300])
+            assert page.headers["content-security-policy"] == CSP
+            assert page.headers["x-content-type-options"] == "nosniff"
+        overview = pages["/"].text
+        assert report.headline in overview
+        total = f"{Decimal(report.document['total']['cost']):,.2f}"
+        assert total in overview and "Cost anomalies in the period" in overview
+        assert 'src="data:image/svg+xml;base64,' in overview  # the daily trend, drawn
+        assert "user:Spend_Category tag coverage" in pages["/tags"].text
+        live = pages["/usage"].text
+        assert "2026-10-23 23:00Z" in live and "200" in live and "90" in live
+        # the account filter narrows the figures to that account's
+        narrow = c.get(f"/?account={ab.TEAM_B}")
+        team_b = next(a for a in report.document["accounts"] if a["account_id"] == ab.TEAM_B)
+        assert narrow.status_code == 200 and f"{Decimal(team_b['cost']):,.2f}" in narrow.text
+        assert total not in narrow.text
+        # read-only
+        assert c.post("/").status_code == 405 and c.delete("/tags").status_code == 405
+
+
+def test_a_tag_value_is_text_never_markup(data: tuple[Path, str], tmp_path: Path) -> None:
+    dataset, store_url = data
+    with client(settings_of(tmp_path, store_url), dataset) as c:
+        page = c.get("/").text
+    assert EVIL not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_tokens_decide_the_audience_and_filters_never_widen_it(
+    data: tuple[Path, str], tmp_path: Path
+) -> None:
+    dataset, store_url = data
+    settings = settings_of(tmp_path, store_url, {TOKEN_ML: "ml", TOKEN_ALL: "organization"})
+    with client(settings, dataset) as c:
+        assert c.get("/").status_code == 401
+        assert c.get("/", headers={"Authorization": "Bearer wrong-token-0123456789abcdef"}).status_code == 401
+        first = c.get(f"/tags?token={TOKEN_ML}&period=month-to-date", follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"] == "/tags?period=month-to-date"
+        assert (
+            "httponly" in first.headers["set-cookie"].lower()
+            and "samesite=strict" in first.headers["set-cookie"].lower()
+        )
+        page = c.get("/")  # the cookie the redirect set
+        assert page.status_code == 200 and ab.TEAM_B in page.text and ab.TEAM_A not in page.text
+        assert 'name="audience"' not in page.text  # a token's viewer picks no other audience
+        assert c.get("/?audience=web").status_code == 403
+        assert c.get("/?audience=organization").status_code == 403
+        outside = c.get(f"/?account={ab.TEAM_A}")
+        assert outside.status_code == 400 and f"account {ab.TEAM_A} is not in the audience ml" in outside.text
+        live = c.get("/usage").text
+        assert ab.TEAM_B in live and ab.TEAM_A not in live
+        c.cookies.clear()
+        everything = c.get("/", headers={"Authorization": f"Bearer {TOKEN_ALL}"})
+        assert everything.status_code == 200 and ab.TEAM_A in everything.text
+
+
+def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: Path) -> None:
+    dataset, store_url = data
+    settings = settings_of(tmp_path, store_url)
+    with client(settings, dataset, poll=0.2) as c, c.stream("GET", "/events") as events:
+        assert events.headers["content-type"].startswith("text/event-stream")
+        lines = events.iter_lines()
+        assert next(lines) == "event: hour"
+        deadline = time.monotonic() + 10
+        while next(lines) != "data: 2026-10-23T23:00:00+00:00":
+            assert time.monotonic() < deadline
+        with open_store(store_url) as store:
+            store.put_items(
+                [
+                    UsageItem(
+                        "ec2",
+                        ab.TEAM_A,
+                        "us-east-1",
+                        datetime(2026, 10, 24, tzinfo=UTC),
+                        {"m5.large|us-east-1a": 7},
+                    )
+                ]
+            )
+            store.put_map("collected:ec2", {"hour": "2026-10-24T00:00:00+00:00"})
+        try:
+            got = [next(lines) for _ in range(3)]
+            while "data: 2026-10-24T00:00:00+00:00" not in got:
+                assert time.monotonic() < deadline
+                got.append(next(lines))
+        finally:
+            with open_store(store_url) as store:
+                store.put_map("collected:ec2", {"hour": "2026-10-23T23:00:00+00:00"})
+        assert "event: hour" in got
+
+
+def test_serving_beyond_loopback_needs_tokens(data: tuple[Path, str], tmp_path: Path) -> None:
+    dataset, store_url = data
+    settings_of(tmp_path, store_url)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "dashboard",
+            "--host",
+            "0.0.0.0",
+            "--dataset",
+            str(dataset),
+            "--config",
+            str(tmp_path / "awscost.toml"),
+        ],
+    )
+    assert result.exit_code != 0 and "without [dashboard.tokens]" in str(result.output) + str(
+        result.exception
+    )
+
+
+def test_the_export_writes_one_set_per_audience_with_only_its_accounts(
+    data: tuple[Path, str], tmp_path: Path
+) -> None:
+    dataset, store_url = data
+    settings_of(tmp_path, store_url)
+    out = tmp_path / "out"
+    args = ["dashboard", "export", "--out", str(out), "--dataset", str(dataset), "--period", "2026-10"]
+    result = CliRunner().invoke(cli, [*args, "--config", str(tmp_path / "awscost.toml")])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["ml", "organization", "web"]
+    for audience, mine, other in (("ml", ab.TEAM_B, ab.TEAM_A), ("web", ab.TEAM_A, ab.TEAM_B)):
+        files = sorted(p.name for p in (out / audience).iterdir())
+        assert files == [
+            "dashboard.css",
+            "overview.html",
+            "reservations.html",
+            "services.html",
+            "tags.html",
+            "usage.html",
+        ]
+        text = " ".join(p.read_text() for p in (out / audience).glob("*.html"))
+        assert mine in text and other not in text
+        assert 'href="tags.html"' in text and "/static/" not in text and "<script" not in text
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[dashboard.tokens]\n"short" = "ml"\n', "too easy to guess"),
+        (f'[dashboard.tokens]\n"{TOKEN_ML}" = "nobody"\n', "unknown audience 'nobody'"),
+        ("[dashboard]\npoll_seconds = 0\n", "from 1 to 3600"),
+        ("[dashboard]\nport = 80\n", "unknown key 'port'"),
+    ],
+)
+def test_a_bad_dashboard_config_names_the_key(tmp_path: Path, toml: str, message: str) -> None:
+    path = tmp_path / "awscost.toml"
+    path.write_text('[[report.audience]]\nname = "ml"\naccounts = ["111122223333"]\n' + toml)
+    with pytest.raises(ConfigError, match=message):
+        dashboard_settings(load_settings(path))
