@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -15,57 +15,27 @@ from click.testing import CliRunner
 from starlette.testclient import TestClient
 
 import anomaly_bills as ab
-from awscost.billing import load_into
+import dashboard_data
 from awscost.core.config import Settings, load_settings
 from awscost.core.errors import ConfigError
 from awscost.entrypoints.cli import cli
 from awscost.entrypoints.web.app import CSP, Dashboard, create_app
 from awscost.entrypoints.web.config import dashboard_settings
 from awscost.jobs import Context, run_job
-from awscost.jobs.anomaly_scan import Params as ScanParams
 from awscost.jobs.report import Params as ReportParams
 from awscost.store import open_store
 from awscost.store.base import UsageItem
 from awscost.views.reports import Reports
-from awscost_sandbox.bill import CUR_COLUMNS, cur_row, write_cur_period
 
 TODAY = date(2026, 10, 24)
-EVIL = "<script>alert(1)</script>"
+EVIL = dashboard_data.EVIL
 TOKEN_ML = "ml-token-0123456789abcdefghij"
 TOKEN_ALL = "org-token-0123456789abcdefghij"
 
 
-def _write_bill(root: Path) -> Path:
-    """anomaly_bills' CUR with the forgotten cluster tagged with a script: a string from AWS is data."""
-    items = [
-        replace(x, tags={ab.TAG: EVIL}) if (x.tags or {}).get(ab.TAG) == "search" else x for x in ab.lines()
-    ]
-    header = [*CUR_COLUMNS, f"resourceTags/{ab.TAG}"]
-    by_period: dict[str, list[list[str]]] = {}
-    for i, line in enumerate(items):
-        by_period.setdefault(f"{line.start:%Y-%m}", []).append(cur_row(i, line, ab.PAYER, [ab.TAG]))
-    for period, rows in sorted(by_period.items()):
-        write_cur_period(rows, header, root / "cur", period)
-    return root / "cur"
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """A dataset, and a store holding its anomaly log and 48 collected hours of EC2 counts."""
-    root = tmp_path_factory.mktemp("dashboard")
-    load_into([_write_bill(root)], root / "dataset")
-    store_url = f"sqlite:///{root / 'store.db'}"
-    settings = Settings(store=store_url)
-    run_job("anomaly_scan", Context(settings), ScanParams(dataset=str(root / "dataset"), notify=""))
-    last = datetime(2026, 10, 23, 23, tzinfo=UTC)
-    with open_store(store_url) as store:
-        store.put_items(
-            UsageItem("ec2", account, "us-east-1", last - timedelta(hours=h), {"m5.large|us-east-1a": n})
-            for h in range(48)
-            for account, n in ((ab.TEAM_A, 200), (ab.TEAM_B, 90))
-        )
-        store.put_map("collected:ec2", {"hour": last.isoformat()})
-    return root / "dataset", store_url
+    return dashboard_data.make(tmp_path_factory.mktemp("dashboard"))
 
 
 def settings_of(tmp_path: Path, store_url: str, tokens: dict[str, str] | None = None) -> Settings:
