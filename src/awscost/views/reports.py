@@ -99,6 +99,7 @@ class Reports:
     clock: Callable[[], float] = time.monotonic
     _cache: OrderedDict[Ask, _Entry] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _building: dict[Ask, threading.Lock] = field(default_factory=dict)
     builds: int = 0  # how many reports were built (the cache's misses): what a test and a benchmark count
 
     def version(self) -> str:
@@ -115,21 +116,35 @@ class Reports:
                 parts.append(max(finished, default=""))
         return "|".join(parts)
 
-    def get(self, ask: Ask) -> Any:
-        """The report model (reports.model.Report) of `ask`; a report job error is raised as it is."""
-        version = self.version()
+    def _fresh(self, ask: Ask, version: str) -> Any:
         with self._lock:
             entry = self._cache.get(ask)
             if entry is not None and entry.version == version and self.clock() - entry.built < self.max_age:
                 self._cache.move_to_end(ask)
                 return entry.report
-        report = self._build(ask)
+        return None
+
+    def get(self, ask: Ask) -> Any:
+        """The report model (reports.model.Report) of `ask`; a report job error is raised as it is. Many
+        viewers asking for the same report at once wait for one build (its own lock), not one build each."""
+        version = self.version()
+        report = self._fresh(ask, version)
+        if report is not None:
+            return report
         with self._lock:
-            self._cache[ask] = _Entry(report, version, self.clock())
-            self._cache.move_to_end(ask)
-            while len(self._cache) > MAX_CACHED:
-                self._cache.popitem(last=False)
-            self.builds += 1
+            building = self._building.setdefault(ask, threading.Lock())
+        with building:
+            report = self._fresh(ask, version)  # built by another viewer while this one waited
+            if report is not None:
+                return report
+            report = self._build(ask)
+            with self._lock:
+                self._cache[ask] = _Entry(report, version, self.clock())
+                self._cache.move_to_end(ask)
+                while len(self._cache) > MAX_CACHED:
+                    evicted, _ = self._cache.popitem(last=False)
+                    self._building.pop(evicted, None)
+                self.builds += 1
         return report
 
     def _build(self, ask: Ask) -> Any:

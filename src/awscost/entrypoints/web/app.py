@@ -114,10 +114,18 @@ class Dashboard:
     today: date | None = None  # fixed for tests and the export; None: the clock's
     _pages: OrderedDict[tuple[Any, ...], tuple[Any, str]] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _env: Any = None
     hour: str | None = None  # the last collected hour the poller saw
     _changed: asyncio.Event | None = None
 
     def environment(self) -> Any:
+        """The templates, loaded and compiled once per dashboard (a new Environment per request compiled
+        every template again)."""
+        if self._env is None:
+            self._env = self._new_environment()
+        return self._env
+
+    def _new_environment(self) -> Any:
         import jinja2
 
         return jinja2.Environment(
@@ -227,28 +235,54 @@ def render_page(
     }
     if page.live:
         from awscost.store import open_store, store_exists
-        from awscost.views.live import LiveUsage, live_usage
+        from awscost.views.live import LiveUsage, last_hour, live_usage
 
         report = dash.reports.get(ask)  # the viewer's accounts: the report's scope
         accounts = _scope_accounts(report, ask)
         live = LiveUsage(None)
-        if store_exists(dash.settings.store):
-            with open_store(dash.settings.store) as store:
-                live = live_usage(store, accounts=accounts, region=filters.get("region"))
-        context = {**common, **live_context(live), "report_title": report.title}
-        return str(env.get_template("live.html.j2").render(**context))
+        if not store_exists(dash.settings.store):
+            return str(
+                env.get_template("live.html.j2").render(
+                    **common, **live_context(live), report_title=report.title
+                )
+            )
+        with open_store(dash.settings.store) as store:
+            # Kept per last collected hour: the page changes when an hour is collected, not per view.
+            key: tuple[Any, ...] = (
+                "live",
+                last_hour(store),
+                accounts,
+                ask,
+                static,
+                tuple(sorted(filters.items())),
+                viewer.may_choose,
+            )
+            with dash._lock:
+                held = dash._pages.get(key)
+                if held is not None and held[0] is report:
+                    return held[1]
+            live = live_usage(store, accounts=accounts, region=filters.get("region"))
+        html = str(
+            env.get_template("live.html.j2").render(**common, **live_context(live), report_title=report.title)
+        )
+        _keep(dash, key, report, html)
+        return html
     report = dash.reports.get(ask)
-    key = (page.name, ask, static, tuple(sorted(filters.items())), viewer.may_choose)
+    page_key: tuple[Any, ...] = (page.name, ask, static, tuple(sorted(filters.items())), viewer.may_choose)
     with dash._lock:
-        held = dash._pages.get(key)
+        held = dash._pages.get(page_key)
         if held is not None and held[0] is report:
             return held[1]
     html = str(env.get_template("page.html.j2").render(**common, **report_context(report, page)))
+    _keep(dash, page_key, report, html)
+    return html
+
+
+def _keep(dash: Dashboard, key: tuple[Any, ...], report: Any, html: str) -> None:
     with dash._lock:
         dash._pages[key] = (report, html)
         while len(dash._pages) > MAX_PAGES_CACHED:
             dash._pages.popitem(last=False)
-    return html
 
 
 def _scope_accounts(report: Any, ask: Ask) -> frozenset[str] | None:
@@ -331,10 +365,13 @@ async def events(request: Request) -> Response:
         seen = dash.hour
         yield f"event: hour\ndata: {seen or ''}\n\n"
         while not await request.is_disconnected():
+            # The event is taken before the hour is compared: a change between the two sets this event, and
+            # a change before them is seen by the comparison (no wait for the next one).
             changed = dash._changed
             assert changed is not None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(changed.wait(), timeout=15)
+            if dash.hour == seen:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(changed.wait(), timeout=15)
             if dash.hour != seen:
                 seen = dash.hour
                 yield f"event: hour\ndata: {seen or ''}\n\n"
