@@ -326,11 +326,6 @@ def _page_route(dash: Dashboard, name: str) -> Any:
     return endpoint
 
 
-def _tokened(dash: Dashboard, request: Request) -> Viewer:
-    """viewer_of, also accepting the token in the URL (the live page's event stream sends the cookie)."""
-    return viewer_of(dash, request)
-
-
 async def _poll(dash: Dashboard) -> None:
     """The one poller: the store's last collected hour every poll_seconds; clients are told on a change."""
     from awscost.store import open_store, store_exists
@@ -357,7 +352,7 @@ async def _poll(dash: Dashboard) -> None:
 async def events(request: Request) -> Response:
     dash: Dashboard = request.app.state.dashboard
     try:
-        _tokened(dash, request)
+        viewer_of(dash, request)  # the live page's EventSource sends the token's cookie
     except _Refused as exc:
         return PlainTextResponse(exc.message, status_code=exc.status)
 
