@@ -122,6 +122,9 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     settings = load_settings(ctx.out_dir / "awscost.toml", env={})
     assert settings.store == ctx.store_url and settings.org_name == ctx.scenario.org_name
     assert settings.account_names == {a.id: a.name for a in ctx.scenario.accounts}
+    from awscost.views.reports import default_dataset
+
+    assert default_dataset(settings) == str(ctx.out_dir / "report-billing")  # what `awscost dashboard` shows
     assert f"export AWSCOST_CONFIG={ctx.out_dir / 'awscost.toml'}" in printed.replace("\n", "")
 
 
@@ -239,3 +242,21 @@ def test_a_failing_step_does_not_stop_the_others(tmp_path: Path, monkeypatch: py
         )
     assert "broken_step" in str(err.value) and err.value.exit_code != 0
     assert ran and "bill.csv: the bill is missing" in buf.getvalue()
+
+
+def test_the_dashboard_serves_the_demos_data(demo: tuple[DemoContext, str]) -> None:
+    """`awscost dashboard` after the demo: its config names the store and the dataset; every page answers,
+    the live page with the demo's last collected hour."""
+    from starlette.testclient import TestClient
+
+    from awscost.core.config import load_settings
+    from awscost.entrypoints.cli.dashboard import _dashboard
+    from awscost.entrypoints.web.app import create_app
+
+    ctx, _printed = demo
+    dash = _dashboard(load_settings(ctx.out_dir / "awscost.toml", env={}), None)
+    with TestClient(create_app(dash)) as client:
+        for path in ("/", "/usage", "/reservations", "/tags", "/services", "/?audience=managers"):
+            page = client.get(path)
+            assert page.status_code == 200, (path, page.text[:400])
+        assert f"{ctx.last_hour:%Y-%m-%d %H:00}Z" in client.get("/usage").text

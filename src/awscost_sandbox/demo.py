@@ -103,7 +103,9 @@ def write_demo_config(ctx: DemoContext) -> Path:
         f"accounts = [{', '.join(repr(a) for a in ctx.scenario.account_ids)}]\n"
         f"regions = [{', '.join(repr(r) for r in ctx.scenario.regions)}]\n"
         f'role_name = "{ROLE_NAME}"\n\n'
-        f"[accounts.names]\n{names}\n"
+        f"[accounts.names]\n{names}\n\n"
+        # The front ends' billing dataset (awscost dashboard): the report step's.
+        f'[billing]\ndataset = "{ctx.out_dir / "report-billing"}"\n'
     ).replace("'", '"')
     from awscost_sandbox.reports import report_toml
 
@@ -188,7 +190,8 @@ def run_demo(
             f"  awscost billing tags --dataset {out / 'billing'}\n"
             f"  awscost anomalies detect --dataset {out / 'history-billing'}\n"
             f"  awscost report cost --all-audiences --dataset {out / 'report-billing'} --period last-month "
-            f"--today {ctx.last_hour:%Y-%m-%d} --out {out / 'reports'}"
+            f"--today {ctx.last_hour:%Y-%m-%d} --out {out / 'reports'}\n"
+            "  awscost dashboard   # http://127.0.0.1:8000/: the same figures in the browser"
         )
     if failed:
         raise DemoError(f"{len(failed)} demo step(s) failed: {', '.join(failed)}", where="awscost demo")
