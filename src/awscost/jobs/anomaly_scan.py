@@ -5,8 +5,10 @@ The bill's daily cost per account x service (on any engine: billing/engines.py) 
 `min_impact` dollars per day and `score`, here or from `[anomalies]` of the config (not yet: the defaults
 of detect.Thresholds, $50/day and 6, unless given).
 
-Built so far: the bill signal, run by hand (`awscost anomalies detect`). Not yet (issue 15): the live usage
-signal (`source="usage"`), AWS's own detections side by side (`source="ce"`), the schedule, SNS with its
+Built so far: the bill signal, run by hand (`awscost anomalies detect`), and AWS Cost Anomaly Detection's
+own anomalies in the same shape (`source="ce"`: anomalies/cost_explorer.py; `awscost anomalies compare`
+puts both side by side, anomalies/side_by_side.py). Not yet (issue 15): the live usage
+signal (`source="usage"`), the schedule, SNS with its
 throttling, acknowledgements and the report's Movers section: asking for them is an error saying so.
 """
 
@@ -22,7 +24,6 @@ from awscost.jobs.base import Context, Job
 
 NOT_BUILT = {
     "usage": "the live usage signal (the collector's counts x prices) is not built yet (issue 15)",
-    "ce": "Cost Explorer's anomalies side by side are not built yet (issue 15)",
 }
 
 
@@ -41,7 +42,7 @@ class Params:
     def __post_init__(self) -> None:
         if self.source in NOT_BUILT:
             raise InputError(NOT_BUILT[self.source], param="source", hint="--source billing")
-        if not self.dataset and not self.files:
+        if self.source == "billing" and not self.dataset and not self.files:
             raise InputError("no billing data given", param="dataset", hint="--dataset DIR or --file PATH")
         if self.engine != "duckdb" and (self.files or not self.dataset):
             raise InputError(f"the {self.engine} engine reads a billing dataset", param="engine")
@@ -62,6 +63,9 @@ class Result:
     series: int
     source: str = "billing"
     warnings: list[str] = field(default_factory=list)
+    aws: list[Any] = field(
+        default_factory=list
+    )  # source "ce": anomalies.cost_explorer.AwsAnomaly, as anomalies
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -71,11 +75,13 @@ class Result:
             if self.first_day is None
             else {"first": self.first_day.isoformat(), "last": str(self.last_day)},
             "series": self.series,
-            "anomalies": [a.to_json() for a in self.anomalies],
+            "anomalies": [a.to_json() for a in (self.aws or self.anomalies)],
         }
 
 
 def run(ctx: Context, params: Params) -> Result:
+    if params.source == "ce":
+        return _run_ce(ctx, params)
     from awscost.anomalies.bill import scan
     from awscost.anomalies.detect import Thresholds
     from awscost.billing import load
@@ -104,6 +110,44 @@ def run(ctx: Context, params: Params) -> Result:
             explain=params.explain,
         )
     return Result(found.anomalies, found.currency, found.first_day, found.last_day, found.series)
+
+
+def _run_ce(ctx: Context, params: Params) -> Result:
+    """AWS Cost Anomaly Detection's anomalies (anomalies/cost_explorer.py) whose last day is from `since`
+    (default: AWS's 90 days of retention) to today, in the bill's service names."""
+    from datetime import timedelta
+
+    from awscost.anomalies import cost_explorer as cad
+    from awscost.aws.session import client
+    from awscost.reports.cost_explorer import SERVICE_NAMES
+
+    session = ctx.session()
+    today = ctx.now().date()
+
+    def whoami() -> str | None:
+        try:
+            return str(client(session, "sts").get_caller_identity()["Account"])
+        except Exception:  # naming the account is a courtesy of the error message, never a second error
+            return None
+
+    found = cad.scan(
+        client(session, "ce", cad.REGION),
+        params.since or today - timedelta(days=cad.RETENTION_DAYS),
+        today,
+        service_names=SERVICE_NAMES,
+        min_impact=params.min_impact,
+        whoami=whoami,
+    )
+    return Result(
+        [a.anomaly for a in found.anomalies],
+        "USD",  # Cost Anomaly Detection's amounts are dollars
+        found.start,  # the DateInterval asked (anomalies whose last day is in it)
+        found.end,
+        len(found.monitors),  # for source "ce": AWS's monitors
+        source="ce",
+        warnings=found.warnings,
+        aws=found.anomalies,
+    )
 
 
 def metrics(params: Params, result: Result) -> tuple[dict[str, str], dict[str, float]]:
