@@ -16,7 +16,7 @@ from awscost.entrypoints.cli._common import format_option, job_context, run_job,
 
 @click.group()
 def anomalies() -> None:
-    """Cost anomalies of the bill per account and service: detected, explained."""
+    """Cost anomalies of the bill per account and service: detected, explained, next to AWS's."""
 
 
 @anomalies.command("detect")
