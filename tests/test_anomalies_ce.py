@@ -266,3 +266,24 @@ def test_side_by_side_pairs_by_account_service_and_days() -> None:
     doc = both.to_json()
     assert doc["hours_earlier"] == 28 and doc["impact_difference"] == "230.33"
     assert doc["aws_detected"] == "2026-08-20T16:00:00Z"
+
+
+def test_an_anomaly_without_dates_is_an_error_not_a_traceback() -> None:
+    client = _client()
+    undated = {k: v for k, v in SPIKE.items() if k not in ("AnomalyStartDate", "AnomalyEndDate")}
+    with Stubber(client) as stub:
+        stub.add_response("get_anomaly_monitors", {"AnomalyMonitors": [_monitor(ARN2, "transfer")]}, {})
+        stub.add_response(
+            "get_anomalies", {"Anomalies": [undated]}, {"MonitorArn": ARN2, "DateInterval": _interval()}
+        )
+        with pytest.raises(AwsAccessError, match="without its dates"):
+            cad.scan(client, START, END)
+
+
+def test_the_ce_source_takes_no_billing_dataset() -> None:
+    from awscost.core.errors import InputError
+    from awscost.jobs.anomaly_scan import Params
+
+    assert Params(source="ce").dataset is None
+    with pytest.raises(InputError, match="not a billing dataset"):
+        Params(source="ce", dataset="demo-out/history-billing")

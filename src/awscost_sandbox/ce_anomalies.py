@@ -89,6 +89,7 @@ def detections(history: History, clock: datetime) -> list[Detection]:
         costs = history.injected.get(inj.name)
         if not costs:
             continue
+        # The injection's own lines (history's builder of them) say its Cost Explorer service.
         own = next((ln for d in sorted(costs) for ln in _injected_lines(inj, d)), None)
         if own is None:  # a stop adds no line: it only removes spend, and AWS reports increases only
             continue

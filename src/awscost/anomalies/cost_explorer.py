@@ -236,7 +236,13 @@ def anomaly_of(
 ) -> AwsAnomaly:
     """One GetAnomalies item as awscost's event."""
     names = service_names or {}
-    first = _day(a.get("AnomalyStartDate") or a.get("AnomalyEndDate") or "")
+    first_text = a.get("AnomalyStartDate") or a.get("AnomalyEndDate")
+    if not first_text:  # both are optional in the model; an anomaly without a day cannot be placed
+        raise AwsAccessError(
+            f"Cost Explorer GetAnomalies answered anomaly {a.get('AnomalyId')} without its dates",
+            where=f"ce {REGION}",
+        )
+    first = _day(first_text)
     last = _day(a["AnomalyEndDate"]) if a.get("AnomalyEndDate") else first
     days = max(1, (last - first).days + 1)
     impact = a["Impact"]

@@ -42,6 +42,12 @@ class Params:
     def __post_init__(self) -> None:
         if self.source in NOT_BUILT:
             raise InputError(NOT_BUILT[self.source], param="source", hint="--source billing")
+        if self.source == "ce" and (self.dataset or self.files):
+            raise InputError(
+                "the ce source reads AWS Cost Anomaly Detection, not a billing dataset",
+                param="dataset",
+                hint="awscost anomalies compare --dataset DIR puts the bill's anomalies next to AWS's",
+            )
         if self.source == "billing" and not self.dataset and not self.files:
             raise InputError("no billing data given", param="dataset", hint="--dataset DIR or --file PATH")
         if self.engine != "duckdb" and (self.files or not self.dataset):
