@@ -10,6 +10,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
+from hypothesis import given
+from hypothesis import strategies as st
 
 from awscost.anomalies import cost_explorer as cad
 from awscost.anomalies.detect import Anomaly
@@ -287,3 +289,63 @@ def test_the_ce_source_takes_no_billing_dataset() -> None:
     assert Params(source="ce").dataset is None
     with pytest.raises(InputError, match="not a billing dataset"):
         Params(source="ce", dataset="demo-out/history-billing")
+
+
+_text = st.text(max_size=12)
+_money_values = st.floats(min_value=-1e9, max_value=1e9, allow_nan=False)
+_dates = st.one_of(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)).map(date.isoformat),
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2100, 1, 1)).map(lambda d: f"{d}T00:00:00Z"),
+    st.from_regex(r"\A\d{4}-\d{2}-\d{2}\Z"),  # the model's pattern admits 2026-13-45
+)
+
+
+def _optional(**fields: Any) -> Any:
+    return st.fixed_dictionaries({}, optional=fields)
+
+
+_answers = st.fixed_dictionaries(
+    {
+        "AnomalyId": _text,
+        "AnomalyScore": st.fixed_dictionaries({"MaxScore": _money_values, "CurrentScore": _money_values}),
+        "Impact": st.fixed_dictionaries(
+            {"MaxImpact": _money_values},
+            optional={
+                "TotalImpact": _money_values,
+                "TotalActualSpend": st.floats(min_value=0, max_value=1e9),
+                "TotalExpectedSpend": st.floats(min_value=0, max_value=1e9),
+            },
+        ),
+        "MonitorArn": _text,
+    },
+    optional={
+        "AnomalyStartDate": _dates,
+        "AnomalyEndDate": _dates,
+        "DimensionValue": _text,
+        "Feedback": st.sampled_from(["YES", "NO", "PLANNED_ACTIVITY"]),
+        "RootCauses": st.lists(
+            _optional(
+                Service=_text,
+                Region=_text,
+                LinkedAccount=_text,
+                LinkedAccountName=_text,
+                UsageType=_text,
+                Impact=st.fixed_dictionaries({"Contribution": _money_values}),
+            ),
+            max_size=3,
+        ),
+    },
+)
+
+
+@given(_answers)
+def test_any_answer_of_the_models_shape_maps_or_is_one_error(answer: dict[str, Any]) -> None:
+    monitor = cad.monitor_of(_monitor(ARN, "services"))
+    try:
+        event = cad.anomaly_of(answer, monitor, SERVICE_NAMES)
+    except AwsAccessError as exc:
+        assert "ce us-east-1" in exc.render()
+        return
+    a = event.anomaly
+    assert a.id == answer["AnomalyId"] and a.days >= 1 and date.fromisoformat(a.date)
+    assert a.to_json()["impact_total"] == str(a.impact_total) and event.to_json()["source"] == "ce"

@@ -183,7 +183,12 @@ def _money(value: Any) -> Decimal | None:
 
 def _day(text: str) -> date:
     """AnomalyStartDate / AnomalyEndDate: `YYYY-MM-DD`, optionally with `T00:00:00Z` (the model's pattern)."""
-    return date.fromisoformat(str(text)[:10])
+    try:
+        return date.fromisoformat(str(text)[:10])
+    except ValueError:
+        raise AwsAccessError(
+            f"Cost Explorer answered an unreadable date {text!r}", where=f"ce {REGION}"
+        ) from None
 
 
 def monitor_of(m: Mapping[str, Any]) -> Monitor:
