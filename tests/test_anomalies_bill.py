@@ -28,6 +28,14 @@ def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "dataset"
 
 
+@pytest.fixture(autouse=True)
+def _store_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job records its events in the settings' store: the default one, ./awscost.db, under tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AWSCOST_STORE", raising=False)
+    monkeypatch.delenv("AWSCOST_CONFIG", raising=False)
+
+
 def scan(dataset: Path, **kw: Any) -> Any:
     return run_job("anomaly_scan", Context(Settings()), Params(dataset=str(dataset), **kw))
 
@@ -79,6 +87,7 @@ def test_the_command_line_prints_json_objects_and_a_table(dataset: Path) -> None
     assert result.exit_code == 0, result.output
     (event,) = json.loads(result.stdout)
     assert event["date"] == "2026-10-10" and event["end"] is None
+    assert event["start"] == "2026-10-10T09:00:00Z"  # the hourly bill's first hour of the cluster
     assert Decimal(event["impact_per_day"]) > 300 and isinstance(event["impact_total"], str)
     assert set(event) >= {
         "id",

@@ -108,6 +108,10 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     # The anomaly scan of it: each injected anomaly caught within two days, nothing else flagged.
     scan = ctx.results["anomalies"]
     assert len(scan.anomalies) == len(ctx.results["history"]["injected"]) == 4
+    # each notified once on the sandbox's SNS, read back from the queue subscribed to it
+    assert len(ctx.results["anomaly_notices"]) == 4 and sorted(scan.notified) == sorted(
+        a.id for a in scan.anomalies
+    )
     flat = printed.replace("\n", "")
     assert "not caught" not in flat and "not injected" not in flat
     assert "38 × r5.xlarge in eu-west-1, tag Spend_Category=search" in " ".join(flat.split())

@@ -317,7 +317,11 @@ def test_every_scheduled_event_of_the_stack_is_a_job_the_handler_accepts() -> No
     for target in targets:
         text = target["Input"] if isinstance(target["Input"], str) else target["Input"]["Fn::Sub"]
         job, values = job_of_event(
-            json.loads(text.replace("${DataBucket}", "data").replace("${BillExportUrl}", "s3://b/p/"))
+            json.loads(
+                text.replace("${DataBucket}", "data")
+                .replace("${BillExportUrl}", "s3://b/p/")
+                .replace("${AnomalyTopic}", "arn:aws:sns:us-east-1:111122223333:awscost-anomalies")
+            )
         )
         job.parse(values, where="Input")
 

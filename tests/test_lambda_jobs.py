@@ -395,4 +395,7 @@ def test_anomaly_scan_reads_the_s3_dataset_in_lambda_and_saves_its_events(lam: P
     assert "38 × r6g.2xlarge in eu-west-1" in anomaly["explanation"]
     saved = _saved("anomaly_scan")
     assert saved is not None and saved.result["anomalies"][0]["id"] == anomaly["id"]
+    assert anomaly["status"] == "new"  # recorded in the stack's store, DynamoDB's map table
+    again = handle(event)
+    assert [a["status"] for a in again["anomalies"]] == ["known"]
     assert not [p for p in _files(lam) if not p.name.endswith(".parquet")]  # only the dataset's cache stays

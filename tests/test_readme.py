@@ -53,7 +53,11 @@ def test_the_command_table_matches_the_command_line() -> None:
                 target = cmd
             flags = {f for word in rest for f in re.findall(r"--[a-z][a-z-]*", word)}
             if target is not None:
-                known = {opt for p in target.params for opt in getattr(p, "opts", [])}
+                known = {
+                    opt
+                    for p in target.params
+                    for opt in [*getattr(p, "opts", []), *getattr(p, "secondary_opts", [])]
+                }
                 assert flags <= known, (name, flags - known)
             else:
                 assert not flags, (name, "flags on a row of several subcommands")

@@ -145,3 +145,28 @@ def test_the_report_page_renders_in_headless_chromium(sandbox: tuple[Any, Path],
     assert image.size == (900, 2000)
     dark = sum(image.histogram()[:128])  # pixels darker than mid-grey
     assert dark > 2000  # text and the chart were drawn, not a blank page
+
+
+def test_accounts_narrow_an_audience_and_never_widen_it(sandbox: tuple[Any, Path], tmp_path: Path) -> None:
+    """The dashboard's and Slack's account filter: the report of one of the audience's accounts has exactly
+    that account's figures; an account outside the audience is refused, not reported as zeros; render=False
+    keeps the model and writes nothing."""
+    from awscost.core.errors import InputError
+    from awscost.jobs.report import Params
+
+    _server, cur = sandbox
+    whole = run(tmp_path, files=(str(cur),), period=DAY, audience="managers")
+    (everything,) = whole.reports
+    by_account = {a["account_id"]: Decimal(a["cost"]) for a in everything.document["accounts"]}
+    one = run(tmp_path, files=(str(cur),), period=DAY, audience="managers", accounts=(MINE[0],), render=False)
+    (narrow,) = one.reports
+    assert narrow.error is None and narrow.paths == {} and narrow.report is not None
+    assert Decimal(narrow.document["total"]["cost"]) == by_account[MINE[0]]
+    assert [a["account_id"] for a in narrow.document["accounts"]] == [MINE[0]]
+    outside = next(a for a in by_account if a not in MINE)
+    (refused,) = run(tmp_path, files=(str(cur),), period=DAY, audience="ml", accounts=(outside,)).reports
+    assert refused.error is not None and f"account {outside} is not in the audience ml" in refused.error
+    with pytest.raises(InputError, match="cannot be written"):
+        Params(files=(str(cur),), render=False, out=str(tmp_path))
+    with pytest.raises(InputError, match="is not 12 digits"):
+        Params(files=(str(cur),), accounts=("12",))

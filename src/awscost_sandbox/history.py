@@ -22,6 +22,7 @@ Credits and refunds of the hourly bill are left out of the history (they are not
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -524,7 +525,15 @@ def anomalies_step(ctx: Any) -> None:
     from awscost.jobs.base import Context
 
     dataset = ctx.results["history"]["dataset"]
-    result = run_job("anomaly_scan", Context(ctx.settings), Params(dataset=str(dataset)))
+    # The notices go to a topic of the sandbox's SNS with a queue subscribed, read back below.
+    sns, sqs = ctx.server.client("sns"), ctx.server.client("sqs")
+    topic = sns.create_topic(Name="awscost-anomalies")["TopicArn"]
+    queue = sqs.create_queue(QueueName="awscost-anomaly-notices")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+    result = run_job("anomaly_scan", Context(ctx.settings), Params(dataset=str(dataset), notify=topic))
     ctx.results["anomalies"] = result
     injected = [i for i in INJECTED if i.name in ctx.results["history"]["injected"]]
     ctx.console.print(
@@ -555,6 +564,17 @@ def anomalies_step(ctx: Any) -> None:
         ctx.console.print(
             f"  [yellow]not injected[/] {other.date} {other.account_id} {other.service}: {other.explanation}"
         )
+    subjects = []
+    while got := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+        for message in got:
+            subjects.append(json.loads(message["Body"])["Subject"])
+            sqs.delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+    ctx.results["anomaly_notices"] = subjects
+    ctx.console.print(
+        f"  {len(subjects)} notices on SNS {topic} (recorded in the store's anomaly log: a re-run sends none "
+        "again; `awscost anomalies ack ID` stops an event's notices), e.g. "
+        + (subjects[0] if subjects else "none")
+    )
     side_by_side(ctx, result)
 
 

@@ -114,7 +114,9 @@ def _explained(bill: Any, event: Anomaly, first_day: date, tag_keys: Sequence[st
         )
         for key in dict.fromkeys(tag_keys)
     }
-    return replace(event, explanation=ex.sentence(event, usage, tags))
+    return replace(
+        event, explanation=ex.sentence(event, usage, tags), start=ex.first_hour(event, usage) or event.start
+    )
 
 
 __all__ = ["EXPLAIN", "HISTORY_DAYS", "BillSeries", "Scan", "scan", "series_of"]

@@ -89,6 +89,20 @@ def sentence(event: Anomaly, usage: Sequence[Driver], tags: Mapping[str, Sequenc
     return f"{size}: {', '.join(parts)}, started {when}{still}"
 
 
+def first_hour(event: Anomaly, usage: Sequence[Driver]) -> str | None:
+    """The event's first hour from an hourly bill (ISO, Z): the first hour its driver was charged, when the
+    driver is new on the event's first day and the bill says an hour (a daily bill's rows start at 00:00,
+    where the day's 00:00Z the detector gives stays)."""
+    sign = 1 if event.impact_per_day >= 0 else -1
+    top = next((d for d in usage if d.delta_per_day * sign > 0), None)
+    if top is None or not top.new or top.first is None:
+        return None
+    first = top.first
+    if first.date().isoformat() != event.date or not (first.hour or first.minute):
+        return None
+    return f"{first:%Y-%m-%dT%H:%M:%S}Z"
+
+
 def windows(event: Anomaly, first_day: date) -> tuple[tuple[date, date], tuple[date, date], int, int]:
     """The event's days, the days before it the drill-down compares with, and how many of each."""
     start = date.fromisoformat(event.date)
@@ -97,4 +111,4 @@ def windows(event: Anomaly, first_day: date) -> tuple[tuple[date, date], tuple[d
     return window, (before_start, start), event.days, (start - before_start).days
 
 
-__all__ = ["Driver", "drivers", "sentence", "windows"]
+__all__ = ["Driver", "drivers", "first_hour", "sentence", "windows"]

@@ -26,6 +26,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from awscost.billing.frame import plain
 from awscost.billing.readers._sql import lit, quote
 from awscost.billing.schema import MONEY
 from awscost.core.errors import InputError
@@ -135,8 +136,9 @@ def _plain(value: Any) -> Decimal:
     """A DECIMAL sum without the trailing zeros of its scale (1.682309, not 1.682309000000000000)."""
     if value is None:
         return Decimal(0)
-    number = Decimal(value)
-    return number.normalize() if number else Decimal(0)
+    # Not Decimal.normalize(): it writes 900 as 9E+2, and a report's JSON would carry "9E+2".
+    result: Decimal = plain(Decimal(value))
+    return result
 
 
 def _metric(metric: str) -> str:

@@ -22,9 +22,10 @@ DEFAULT_CONFIG_PATH = "awscost.toml"
 # that owns them through Settings.section() ([containers] service_label; [report] delivery and audiences,
 # parsed by awscost.reports.config; [budgets], the AWS Budgets awscost manages, by awscost.reports.budgets;
 # [metrics] max_series, the bound on the cost metrics' CloudWatch series).
-TABLES = ("awscost", "accounts", "containers", "report", "billing", "budgets", "metrics")
+TABLES = ("awscost", "accounts", "containers", "report", "billing", "budgets", "metrics", "anomalies")
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing.s3] in
-# awscost.billing.s3, [billing.athena] in awscost.billing.athena; [budgets] in awscost.reports.budgets).
+# awscost.billing.s3, [billing.athena] in awscost.billing.athena; [budgets] in awscost.reports.budgets;
+# [anomalies] in awscost.anomalies.config).
 TABLE_KEYS = {"accounts": ("names",), "containers": ("service_label",), "metrics": ("max_series",)}
 # Each CloudWatch custom metric series costs $0.30 a month: the cost metrics job keeps at most this many.
 DEFAULT_MAX_SERIES = 50

@@ -29,7 +29,8 @@ _PLAIN_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return str(value)
+        # Fixed-point always: str() writes an exponent for some values (Decimal("9E+2"), "0E-4").
+        return format(value, "f") if value.is_finite() else str(value)
     if isinstance(value, datetime):
         from awscost.core.timeutil import format_hour
 

@@ -7,7 +7,8 @@ function (the collector zip when the job needs no extra, else the analytics imag
 the job's actions, its log group, one EventBridge rule per declared rule with the event it sends, and alarms on
 its errors, throttles, duration near its timeout and an overdue last success. Beside them the stack's own
 resources: the usage tables (kept through upgrades: same logical ids, Retain), the data bucket (datasets,
-reports, container logs, the config), its KMS key, the alarm topic, the dead-letter queue, the dashboard.
+reports, container logs, the config), its KMS key, the alarm topic, the anomaly topic, the dead-letter queue,
+the dashboard.
 
 Grants (`uses`) become statements scoped to the stack's resources; `iam_actions` are the calls whose APIs have
 no resource-level permissions (Describe*, Cost Explorer, Price List, Organizations' lists) and get
@@ -279,6 +280,9 @@ def statements(job: Job[Any, Any]) -> list[Any]:
         out.append(
             _statement("Budgets", ["budgets:ViewBudget"], _arn("budgets::${AWS::AccountId}:budget/awscost-*"))
         )
+    if "notify" in job.uses:
+        # The AWS managed key alias/aws/sns lets SNS use it for any principal of the account: no kms grant.
+        out.append(_statement("Notify", ["sns:Publish"], {"Ref": "AnomalyTopic"}))
     # Every function reads awscost.toml, publishes its metrics, writes its logs and its failed async events.
     out.append(
         {
@@ -745,6 +749,12 @@ def shared_resources() -> dict[str, Any]:
             "Type": "AWS::SNS::Topic",
             "Properties": {"TopicName": "awscost-alarms", "KmsMasterKeyId": "alias/aws/sns"},
         },
+        # Cost anomaly notices (anomaly_scan): for people, apart from the operators' alarms; subscribe a
+        # team with a filter policy on the account_id message attribute.
+        "AnomalyTopic": {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": "awscost-anomalies", "KmsMasterKeyId": "alias/aws/sns"},
+        },
         "AlarmSubscription": {
             "Type": "AWS::SNS::Subscription",
             "Condition": "HasAlarmEmail",
@@ -899,6 +909,7 @@ def template() -> dict[str, Any]:
                 "Value": {"Fn::GetAtt": ["CollectorRole", "Arn"]},
             },
             "AlarmTopicArn": {"Value": {"Ref": "AlarmTopic"}},
+            "AnomalyTopicArn": {"Value": {"Ref": "AnomalyTopic"}},
         },
     }
 

@@ -2,14 +2,18 @@
 
 The bill's daily cost per account x service (on any engine: billing/engines.py) through the detector
 (anomalies/detect.py), the largest events drilled into for their explanation (anomalies/bill.py). Thresholds:
-`min_impact` dollars per day and `score`, here or from `[anomalies]` of the config (not yet: the defaults
-of detect.Thresholds, $50/day and 6, unless given).
+`min_impact` dollars per day and `score` given here win over `[anomalies]` of the config
+(anomalies/config.py), whose own defaults are detect.Thresholds' ($50/day and 6).
 
-Built so far: the bill signal, run by hand (`awscost anomalies detect`), and AWS Cost Anomaly Detection's
-own anomalies in the same shape (`source="ce"`: anomalies/cost_explorer.py; `awscost anomalies compare`
-puts both side by side, anomalies/side_by_side.py). Not yet (issue 15): the live usage
-signal (`source="usage"`), the schedule, SNS with its
-throttling, acknowledgements and the report's Movers section: asking for them is an error saying so.
+Every event found is recorded in the store's anomaly log (anomalies/events.py): a scan run again updates an
+event instead of raising it twice, and `awscost anomalies ack ID` stops its notices. With a topic (`notify`,
+else `[anomalies] notify_sns`), the events due a notice (new, or grown by `renotify_growth` % since the last
+one; never an acknowledged one) are published to SNS, at most `max_notifications` a run
+(anomalies/notify.py). The report's Movers section lists the logged events of its period.
+
+`source="ce"`: AWS Cost Anomaly Detection's own anomalies in the same shape (anomalies/cost_explorer.py; not
+logged: AWS's subscriptions notify them); `awscost anomalies compare` puts both side by side
+(anomalies/side_by_side.py). The live usage signal (`source="usage"`) is not built yet.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from awscost.core.errors import InputError
-from awscost.jobs.base import Context, Job
+from awscost.jobs.base import Context, Job, Rule
 
 NOT_BUILT = {
     "usage": "the live usage signal (the collector's counts x prices) is not built yet (issue 15)",
@@ -34,10 +38,13 @@ class Params:
     files: tuple[str, ...] = ()
     engine: str = "duckdb"
     since: date | None = None  # the first day an anomaly may start on (None: any day the bill holds)
+    days: int | None = None  # or: anomalies starting in the last this many days (the schedule's 14)
     min_impact: Decimal | None = None  # dollars per day (default 50)
     score: float | None = None  # robust z-score (default 6)
     metric: Literal["EffectiveCost", "BilledCost"] = "EffectiveCost"
     explain: int = 20  # the largest this many events are drilled into for their explanation
+    record: bool = True  # keep the events in the store's anomaly log (the dedupe, acks and notices need it)
+    notify: str | None = None  # an SNS topic ARN; None: [anomalies] notify_sns; "" sends nothing
 
     def __post_init__(self) -> None:
         if self.source in NOT_BUILT:
@@ -56,8 +63,16 @@ class Params:
             raise InputError("min_impact is dollars per day, at least 0", param="min_impact")
         if self.score is not None and self.score <= 0:
             raise InputError("score must be positive", param="score")
+        if self.days is not None and (self.since is not None or not 1 <= self.days <= 400):
+            raise InputError(
+                "days is a number of days from 1 to 400, instead of since", param="days", hint="--days 14"
+            )
         if self.explain < 0:
             raise InputError("explain is a number of events, at least 0", param="explain")
+        if self.notify and not self.record:
+            raise InputError("notices need the anomaly log (it throttles them)", param="notify")
+        if self.notify and (not self.notify.startswith("arn:aws") or ":sns:" not in self.notify):
+            raise InputError(f"{self.notify!r} is not an SNS topic ARN", param="notify")
 
 
 @dataclass
@@ -69,9 +84,12 @@ class Result:
     series: int
     source: str = "billing"
     warnings: list[str] = field(default_factory=list)
-    aws: list[Any] = field(
-        default_factory=list
-    )  # source "ce": anomalies.cost_explorer.AwsAnomaly, as anomalies
+    status: dict[str, str] = field(default_factory=dict)  # event id -> new | grown | known | acked (recorded)
+    notified: list[str] = field(default_factory=list)  # ids sent singly
+    summarized: list[str] = field(default_factory=list)  # ids counted in the summary notice
+    failed: list[str] = field(default_factory=list)  # notices that could not be sent ("id: why")
+    topic: str | None = None
+    aws: list[Any] = field(default_factory=list)  # source "ce": anomalies.cost_explorer.AwsAnomaly, in order
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,24 +99,73 @@ class Result:
             if self.first_day is None
             else {"first": self.first_day.isoformat(), "last": str(self.last_day)},
             "series": self.series,
-            "anomalies": [a.to_json() for a in (self.aws or self.anomalies)],
+            "anomalies": [e.to_json() for e in self.aws]
+            if self.aws
+            else [
+                {**a.to_json(), **({"status": self.status[a.id]} if a.id in self.status else {})}
+                for a in self.anomalies
+            ],
+            "notices": {
+                "topic": self.topic,
+                "sent": self.notified,
+                "summarized": self.summarized,
+            },
+            "failed": self.failed,
         }
 
 
 def run(ctx: Context, params: Params) -> Result:
+    from dataclasses import replace
+
+    from awscost.anomalies.config import anomaly_settings
+
+    config = anomaly_settings(ctx.settings)
+    thresholds = replace(
+        config.thresholds,
+        min_impact=params.min_impact if params.min_impact is not None else config.thresholds.min_impact,
+        score=params.score if params.score is not None else config.thresholds.score,
+    )
+    if params.days is not None:
+        from datetime import timedelta
+
+        params = replace(params, since=ctx.now().date() - timedelta(days=params.days), days=None)
     if params.source == "ce":
-        return _run_ce(ctx, params)
+        return _run_ce(ctx, params)  # AWS's own events: not logged here (AWS's subscriptions notify them)
+    found = _scan_bill(ctx, params, thresholds)
+    result = Result(found.anomalies, found.currency, found.first_day, found.last_day, found.series)
+    if params.record:
+        _record(ctx, params, config, result)
+    return result
+
+
+def _record(ctx: Context, params: Params, config: Any, result: Result) -> None:
+    """Log the events, then send the notices due (events.py, notify.py)."""
+    from awscost.anomalies import events
+    from awscost.anomalies.notify import publish
+
+    topic = config.notify_sns if params.notify is None else (params.notify or None)
+    now = ctx.now()
+    with ctx.store() as store:
+        tracked = events.record(
+            store, result.source, result.anomalies, now, config.renotify_growth, result.currency
+        )
+        result.status = {t.id: t.status for t in tracked}
+        result.topic = topic
+        due = events.due(tracked)
+        if topic and due:
+            sns = ctx.session().client("sns", region_name=topic.split(":")[3])
+            sent = publish(
+                sns, topic, store, due, now, most=config.max_notifications, names=ctx.settings.account_names
+            )
+            result.notified, result.summarized, result.failed = sent.notified, sent.summarized, sent.failed
+
+
+def _scan_bill(ctx: Context, params: Params, thresholds: Any) -> Any:
     from awscost.anomalies.bill import scan
-    from awscost.anomalies.detect import Thresholds
     from awscost.billing import load
     from awscost.billing.engines import open_bill
     from awscost.billing.s3 import S3Options, is_s3
 
-    defaults = Thresholds()
-    thresholds = Thresholds(
-        min_impact=params.min_impact if params.min_impact is not None else defaults.min_impact,
-        score=params.score if params.score is not None else defaults.score,
-    )
     tag_keys = [ctx.settings.tag_key]
     if params.engine != "duckdb":
         bill = open_bill(params.engine, str(params.dataset), ctx.settings)
@@ -107,7 +174,7 @@ def run(ctx: Context, params: Params) -> Result:
         s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
         bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
     with bill:
-        found = scan(
+        return scan(
             bill,
             since=params.since,
             thresholds=thresholds,
@@ -115,7 +182,6 @@ def run(ctx: Context, params: Params) -> Result:
             metric=params.metric,
             explain=params.explain,
         )
-    return Result(found.anomalies, found.currency, found.first_day, found.last_day, found.series)
 
 
 def _run_ce(ctx: Context, params: Params) -> Result:
@@ -157,7 +223,12 @@ def _run_ce(ctx: Context, params: Params) -> Result:
 
 
 def metrics(params: Params, result: Result) -> tuple[dict[str, str], dict[str, float]]:
-    return {"Source": result.source}, {"Anomalies": float(len(result.anomalies))}
+    new = sum(1 for s in result.status.values() if s == "new")
+    return {"Source": result.source}, {
+        "Anomalies": float(len(result.anomalies)),
+        "NewAnomalies": float(new),
+        "AnomalyNoticesFailed": float(len(result.failed)),
+    }
 
 
 JOB: Job[Params, Result] = Job(
@@ -166,6 +237,25 @@ JOB: Job[Params, Result] = Job(
     run=run,
     description="Cost anomalies of the bill per account and service, each explained in one sentence.",
     metrics=metrics,
+    schedule="daily",
+    # After the hourly billing load of the early morning, before the daily report (08:00) lists what it
+    # found; the last two weeks, so a restated day is seen again but an old event is not raised anew.
+    rules=(
+        Rule(
+            "daily",
+            "cron(40 7 * * ? *)",
+            {
+                "job": "anomaly_scan",
+                "source": "billing",
+                "dataset": "s3://${DataBucket}/billing/",
+                "days": 14,
+                "notify": "${AnomalyTopic}",
+            },
+            "the bill's anomalies of the last 14 days, notices to the anomaly topic",
+        ),
+    ),
+    uses=("store", "data-read", "notify"),
+    memory_mb=3008,
     extra="reports",  # DuckDB and numpy
     needs=("duckdb", "numpy"),
 )

@@ -43,6 +43,7 @@ Schedule = Literal["none", "hourly", "daily", "weekly", "monthly"]
 #   budgets-read          budgets:ViewBudget on awscost's own budgets (awscost-*), for the report's budget table
 #   config                awscost.toml in the stack's bucket or SSM parameter (every function has it)
 #   metrics               cloudwatch:PutMetricData in the awscost namespace (every function has it)
+#   notify                sns:Publish to the stack's anomaly topic (awscost-anomalies)
 Grant = Literal[
     "store",
     "store-read",
@@ -54,6 +55,7 @@ Grant = Literal[
     "budgets-read",
     "config",
     "metrics",
+    "notify",
 ]
 
 

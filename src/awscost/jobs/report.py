@@ -41,8 +41,21 @@ class Params:
     # Where the bill is asked (billing/engines.py): duckdb here, or spark / athena over the --dataset, for a
     # bill bigger than this machine (docs/scaling.md). The cube's one scan runs there; the rest is local.
     engine: str = "duckdb"
+    # Narrow each audience to these of its accounts (a dashboard's or a Slack question's filter): never wider
+    # than the audience; an account outside it is an error, not an empty report.
+    accounts: tuple[str, ...] = ()
+    # False: build the reports and keep each one's model (AudienceResult.report) without rendering any file,
+    # for a front end that shows it its own way (the dashboard); nothing is written, sent or archived.
+    render: bool = True
 
     def __post_init__(self) -> None:
+        for account in self.accounts:
+            if not (len(account) == 12 and account.isdigit()):
+                raise InputError(f"account id {account!r} is not 12 digits", param="accounts")
+        if not self.render and (self.out or self.send or self.archive or self.dry_run):
+            raise InputError(
+                "a report that is not rendered cannot be written, sent or archived", param="render"
+            )
         if sum((self.audience is not None, self.all_audiences, self.due)) > 1:
             raise InputError("give one of an audience, all audiences or the due ones", param="audience")
         if self.source == "billing" and not self.dataset and not self.files:
@@ -74,6 +87,7 @@ class AudienceResult:
     paths: dict[str, str] = field(default_factory=dict)
     delivery: dict[str, Any] | None = None
     error: str | None = None
+    report: Any = None  # the model (reports.model.Report), kept when the job is asked not to render
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -360,6 +374,13 @@ def _one(
         if prefiltered:
             # Cost Explorer was asked with the audience's tag filter: its rows carry no tag values to filter.
             scope = replace(scope, tags=())
+        if params.accounts:
+            outside = sorted(set(params.accounts) - scope.accounts) if scope.accounts is not None else []
+            if outside:
+                raise InputError(
+                    f"account {', '.join(outside)} is not in the audience {audience.name}", param="accounts"
+                )
+            scope = replace(scope, accounts=frozenset(params.accounts))
         with ctx.optional_store() as store:
             report = build_report(
                 cube,
@@ -379,6 +400,9 @@ def _one(
             )
             out.headline = report.headline
             out.document = report.data
+            if not params.render:
+                out.report = report
+                return out
             artifacts = _render(report, comparison.current.label)
             if params.out:
                 out.paths = _write(Path(params.out), artifacts)

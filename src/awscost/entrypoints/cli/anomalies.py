@@ -31,6 +31,7 @@ def anomalies() -> None:
 @click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
 @click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
 @click.option("--since", default=None, help="The first day an anomaly may start on (YYYY-MM-DD).")
+@click.option("--days", type=int, default=None, help="Or: anomalies starting in the last DAYS days.")
 @click.option(
     "--min-impact", type=str, default=None, help="Dollars per day an anomaly must move (default 50)."
 )
@@ -46,6 +47,18 @@ def anomalies() -> None:
     default="duckdb",
     show_default=True,
     help="Where the bill is asked (spark, athena: over the --dataset; docs/scaling.md).",
+)
+@click.option(
+    "--record/--no-record",
+    default=True,
+    show_default=True,
+    help="Keep the events in the store's anomaly log (re-runs update them; ack needs them).",
+)
+@click.option(
+    "--notify",
+    default=None,
+    metavar="TOPIC_ARN",
+    help="Publish the notices due to this SNS topic (default: [anomalies] notify_sns; '' for none).",
 )
 @format_option(formats=("table", "json"))
 @with_settings
@@ -77,7 +90,7 @@ def detect_cmd(
     for warning in result.warnings:
         click.echo(f"awscost: warning: {warning}", err=True)
     if fmt == "json":
-        click.echo(dumps([a.to_json() for a in (result.aws or result.anomalies)]))
+        click.echo(dumps(result.to_json()["anomalies"]))
         return
     rows = [
         {
@@ -90,6 +103,7 @@ def detect_cmd(
             "impact": a.impact_total,
             "score": round(a.score, 1),
             "open": "open" if a.end is None else "",
+            **({"status": result.status[a.id]} if a.id in result.status else {}),
         }
         for a in result.anomalies
     ]
@@ -102,7 +116,70 @@ def detect_cmd(
     # The explanations under the table, whole: a table column would wrap a sentence into pieces.
     for a in result.anomalies:
         click.echo(f"{a.date} {a.account_id} {a.service}: {a.explanation}")
-    click.echo(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}", err=True)
+    sent = len(result.notified) + len(result.summarized)
+    notices = f"; {sent} notified on {result.topic}" if result.topic else ""
+    failed = f"; {len(result.failed)} notices FAILED: {'; '.join(result.failed[:3])}" if result.failed else ""
+    click.echo(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}{notices}{failed}", err=True)
+    if result.failed:
+        raise SystemExit(1)
+
+
+@anomalies.command("list")
+@click.option(
+    "--source", type=click.Choice(["billing", "usage", "ce"]), default=None, help="One signal only."
+)
+@click.option("--open", "only_open", is_flag=True, help="Only the events still open.")
+@format_option(formats=("table", "json"))
+@with_settings
+def list_cmd(settings: Settings, fmt: str, source: str | None, only_open: bool) -> None:
+    """The anomalies the scans recorded, with when they were first seen, notified and acknowledged."""
+    from awscost.anomalies.events import logged
+    from awscost.store import open_store
+
+    with open_store(settings.store, must_exist=True) as store:
+        found = [t for t in logged(store, source) if not only_open or t.event.get("end") is None]
+    found.sort(key=lambda t: (str(t.event["date"]), t.source, t.id))
+    if fmt == "json":
+        click.echo(dumps([t.to_json() for t in found]))
+        return
+    rows = [
+        {
+            "id": t.id,
+            "source": t.source,
+            "date": t.event["date"],
+            "account": t.event["account_id"],
+            "service": t.event["service"],
+            "impact": t.event["impact_total"],
+            "open": "open" if t.event.get("end") is None else "",
+            "notified": (t.notified or {}).get("at", "")[:16],
+            "ack": (t.ack or {}).get("by", ""),
+        }
+        for t in found
+    ]
+    emit(rows, "table", title=f"Recorded anomalies ({settings.store})")
+
+
+@anomalies.command("ack")
+@click.argument("anomaly_id")
+@click.option("--by", default=None, help="Who acknowledges it (default: $USER).")
+@click.option("--note", default="", help="Why: a ticket, a reason.")
+@with_settings
+def ack_cmd(settings: Settings, anomaly_id: str, by: str | None, note: str) -> None:
+    """Acknowledge a recorded anomaly (its id, or six or more of its first characters): no more notices for
+    it, however it grows."""
+    import getpass
+    from datetime import UTC, datetime
+
+    from awscost.anomalies.events import acknowledge
+    from awscost.store import open_store
+
+    with open_store(settings.store, must_exist=True) as store:
+        tracked = acknowledge(store, anomaly_id, by or getpass.getuser(), note, datetime.now(UTC))
+    e = tracked.event
+    click.echo(
+        f"acknowledged {tracked.source}:{tracked.id} ({e['date']} {e['account_id']} {e['service']}) "
+        f"by {tracked.ack['by'] if tracked.ack else '?'} at {tracked.ack['at'] if tracked.ack else '?'}"
+    )
 
 
 @anomalies.command("compare")

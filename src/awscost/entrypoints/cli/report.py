@@ -98,15 +98,29 @@ def ri(
 @click.option("--resend", is_flag=True, help="Send again what the delivery record says was sent.")
 @click.option("--dry-run", is_flag=True, help="Render and say what would be sent; send nothing.")
 @click.option("--today", default=None, help="The UTC day of the run (YYYY-MM-DD; default today).")
+@click.option(
+    "--account",
+    "accounts",
+    multiple=True,
+    help="Narrow each audience to this of its accounts (repeatable; never wider than the audience).",
+)
 @format_option(formats=("table", "json"))
 @with_settings
-def cost(settings: Settings, fmt: str, today: str | None, files: tuple[str, ...], **options: Any) -> None:
+def cost(
+    settings: Settings,
+    fmt: str,
+    today: str | None,
+    files: tuple[str, ...],
+    accounts: tuple[str, ...],
+    **options: Any,
+) -> None:
     """Cost reports: cost, what changed, tag coverage, usage, services and savings, per audience."""
     from awscost.core.output import dumps
     from awscost.jobs.report import Params, check
 
     params = Params(
         files=tuple(files),
+        accounts=tuple(accounts),
         today=parse_time(today, where="--today").date() if today else None,
         **options,
     )
