@@ -197,7 +197,8 @@ def compare_cmd(settings: Settings, fmt: str, dataset: str, since: str | None) -
 
     first = parse_time(since, where="--since").date() if since else None
     with job_context(settings, "comparing awscost's anomalies with AWS's") as ctx:
-        bill = run_job("anomaly_scan", ctx, Params(dataset=dataset, since=first))
+        # A comparison records and notifies nothing: the scheduled scan owns the anomaly log and its notices.
+        bill = run_job("anomaly_scan", ctx, Params(dataset=dataset, since=first, record=False))
         aws = run_job("anomaly_scan", ctx, Params(source="ce", since=first or bill.first_day))
         pairs = compare(bill.anomalies, aws.aws, as_of=ctx.now(), bill_days=(bill.first_day, bill.last_day))
     for warning in aws.warnings:
