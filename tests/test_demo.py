@@ -115,6 +115,13 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     flat = printed.replace("\n", "")
     assert "not caught" not in flat and "not injected" not in flat
     assert "38 × r5.xlarge in eu-west-1, tag Spend_Category=search" in " ".join(flat.split())
+    # AWS Cost Anomaly Detection as the sandbox emulates it, side by side: the cluster caught by both (AWS a day
+    # later), the drop awscost's alone (AWS reports increases only), the others past AWS's 90 days.
+    words = " ".join(printed.split())  # rich wraps at spaces
+    assert "AWS Cost Anomaly Detection, emulated by the sandbox (awscost sandbox: EMULATED" in words
+    assert "1 caught by both, 3 by awscost only, 0 by AWS only" in words
+    assert "awscost 28 h earlier" in words and "reports spend increases only" in words
+    assert [p.caught_by for p in ctx.results["anomalies_ce"]["pairs"]].count("both") == 1
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
     # The config the demo leaves makes every command read its store and organization.
     from awscost.core.config import load_settings

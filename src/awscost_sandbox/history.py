@@ -471,6 +471,20 @@ def build_history(
     return History(first, last, lines, injected)
 
 
+_BUILT: dict[tuple[int, date, date], History] = {}
+
+
+def history_for(scenario: Any, first: date, last: date) -> History:
+    """`build_history` with the INJECTED anomalies, once per process for a scenario (a pure function of its
+    seed) and window: the demo's history step and the sandbox's emulated Cost Anomaly Detection
+    (ce_anomalies) read the same history, built once (about 10 s)."""
+    key = (scenario.seed, first, last)
+    found = _BUILT.get(key)
+    if found is None:
+        found = _BUILT[key] = build_history(scenario, first, last)
+    return found
+
+
 def write_history(history: History, scenario: Any, out_dir: Path) -> Path:
     """Write the history as a legacy CUR (one delivery and manifest per month) under `out_dir/cur`."""
     payer = next(a.id for a in scenario.accounts if a.management)
@@ -490,7 +504,7 @@ def demo_step(ctx: Any) -> None:
     from awscost.billing import load_into
 
     first, last = window(ctx.last_hour)
-    history = build_history(ctx.scenario, first, last)
+    history = history_for(ctx.scenario, first, last)
     cur = write_history(history, ctx.scenario, Path(ctx.out_dir) / "history-bill")
     dataset = Path(ctx.out_dir) / "history-billing"
     load_into([cur], dataset)
@@ -561,3 +575,42 @@ def anomalies_step(ctx: Any) -> None:
         "again; `awscost anomalies ack ID` stops an event's notices), e.g. "
         + (subjects[0] if subjects else "none")
     )
+    side_by_side(ctx, result)
+
+
+def side_by_side(ctx: Any, bill: Any) -> None:
+    """AWS Cost Anomaly Detection's anomalies (job anomaly_scan, source ce: EMULATED by the sandbox,
+    ce_anomalies.py) next to the bill scan's, as of the sandbox's clock: who caught each, when each knew."""
+    from awscost.anomalies.side_by_side import compare, summary
+    from awscost.jobs import run_job
+    from awscost.jobs.anomaly_scan import Params
+    from awscost.jobs.base import Context
+
+    # As the management account (its keys; the demo's environment holds the sandbox's default key), which owns
+    # the organization's monitors.
+    job_ctx = Context(ctx.settings, session_factory=ctx.server.session, clock=lambda: ctx.server.clock)
+    aws = run_job("anomaly_scan", job_ctx, Params(source="ce", since=bill.first_day))
+    pairs = compare(
+        bill.anomalies, aws.aws, as_of=ctx.server.clock, bill_days=(bill.first_day, bill.last_day)
+    )
+    ctx.results["anomalies_ce"] = {"result": aws, "pairs": pairs}
+    monitors = sorted({a.monitor.name for a in aws.aws})
+    totals = summary(pairs)
+    ctx.console.print(
+        f"[bold]AWS Cost Anomaly Detection[/], emulated by the sandbox ({', '.join(monitors) or 'no anomaly'}), "
+        f"as of {ctx.server.clock:%Y-%m-%d %H:00}: {len(aws.aws)} anomal{'y' if len(aws.aws) == 1 else 'ies'}; "
+        f"{totals['both']} caught by both, {totals['awscost_only']} by awscost only, {totals['aws_only']} by AWS only"
+    )
+    for p in pairs:
+        where = f"{p.account_id} {p.service}"
+        if p.awscost is not None and p.aws is not None:
+            ctx.console.print(
+                f"  [bold]both[/] {where}: awscost knew {p.awscost_detected:%Y-%m-%d %H:%M} (from {p.awscost.date}), "
+                f"AWS (emulated) {p.aws_detected:%Y-%m-%d %H:%M} (from {p.aws.anomaly.date}): awscost "
+                f"{p.hours_earlier} h earlier; impact {p.awscost.impact_total:,} vs AWS's "
+                f"{p.aws.anomaly.impact_total:,} ({p.impact_difference:+,})"
+            )
+        else:
+            event = p.awscost or (p.aws.anomaly if p.aws else None)
+            assert event is not None
+            ctx.console.print(f"  [yellow]{p.caught_by} only[/] {where} {event.date}: {p.reason}")

@@ -50,6 +50,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {}
 EXTENSIONS: list[str] = [
     "awscost_sandbox.ce",
     "awscost_sandbox.ce_costs",
+    "awscost_sandbox.ce_anomalies",
     "awscost_sandbox.budgets",
     "awscost_sandbox.pricing",
 ]

@@ -10,6 +10,10 @@ event instead of raising it twice, and `awscost anomalies ack ID` stops its noti
 else `[anomalies] notify_sns`), the events due a notice (new, or grown by `renotify_growth` % since the last
 one; never an acknowledged one) are published to SNS, at most `max_notifications` a run
 (anomalies/notify.py). The report's Movers section lists the logged events of its period.
+
+`source="ce"`: AWS Cost Anomaly Detection's own anomalies in the same shape (anomalies/cost_explorer.py; not
+logged: AWS's subscriptions notify them); `awscost anomalies compare` puts both side by side
+(anomalies/side_by_side.py). The live usage signal (`source="usage"`) is not built yet.
 """
 
 from __future__ import annotations
@@ -24,7 +28,6 @@ from awscost.jobs.base import Context, Job, Rule
 
 NOT_BUILT = {
     "usage": "the live usage signal (the collector's counts x prices) is not built yet (issue 15)",
-    "ce": "Cost Explorer's anomalies side by side are not built yet (issue 15)",
 }
 
 
@@ -46,7 +49,13 @@ class Params:
     def __post_init__(self) -> None:
         if self.source in NOT_BUILT:
             raise InputError(NOT_BUILT[self.source], param="source", hint="--source billing")
-        if not self.dataset and not self.files:
+        if self.source == "ce" and (self.dataset or self.files):
+            raise InputError(
+                "the ce source reads AWS Cost Anomaly Detection, not a billing dataset",
+                param="dataset",
+                hint="awscost anomalies compare --dataset DIR puts the bill's anomalies next to AWS's",
+            )
+        if self.source == "billing" and not self.dataset and not self.files:
             raise InputError("no billing data given", param="dataset", hint="--dataset DIR or --file PATH")
         if self.engine != "duckdb" and (self.files or not self.dataset):
             raise InputError(f"the {self.engine} engine reads a billing dataset", param="engine")
@@ -80,6 +89,7 @@ class Result:
     summarized: list[str] = field(default_factory=list)  # ids counted in the summary notice
     failed: list[str] = field(default_factory=list)  # notices that could not be sent ("id: why")
     topic: str | None = None
+    aws: list[Any] = field(default_factory=list)  # source "ce": anomalies.cost_explorer.AwsAnomaly, in order
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -89,7 +99,9 @@ class Result:
             if self.first_day is None
             else {"first": self.first_day.isoformat(), "last": str(self.last_day)},
             "series": self.series,
-            "anomalies": [
+            "anomalies": [e.to_json() for e in self.aws]
+            if self.aws
+            else [
                 {**a.to_json(), **({"status": self.status[a.id]} if a.id in self.status else {})}
                 for a in self.anomalies
             ],
@@ -117,6 +129,8 @@ def run(ctx: Context, params: Params) -> Result:
         from datetime import timedelta
 
         params = replace(params, since=ctx.now().date() - timedelta(days=params.days), days=None)
+    if params.source == "ce":
+        return _run_ce(ctx, params)  # AWS's own events: not logged here (AWS's subscriptions notify them)
     found = _scan_bill(ctx, params, thresholds)
     result = Result(found.anomalies, found.currency, found.first_day, found.last_day, found.series)
     if params.record:
@@ -168,6 +182,44 @@ def _scan_bill(ctx: Context, params: Params, thresholds: Any) -> Any:
             metric=params.metric,
             explain=params.explain,
         )
+
+
+def _run_ce(ctx: Context, params: Params) -> Result:
+    """AWS Cost Anomaly Detection's anomalies (anomalies/cost_explorer.py) whose last day is from `since`
+    (default: AWS's 90 days of retention) to today, in the bill's service names."""
+    from datetime import timedelta
+
+    from awscost.anomalies import cost_explorer as cad
+    from awscost.aws.session import client
+    from awscost.reports.cost_explorer import SERVICE_NAMES
+
+    session = ctx.session()
+    today = ctx.now().date()
+
+    def whoami() -> str | None:
+        try:
+            return str(client(session, "sts").get_caller_identity()["Account"])
+        except Exception:  # naming the account is a courtesy of the error message, never a second error
+            return None
+
+    found = cad.scan(
+        client(session, "ce", cad.REGION),
+        params.since or today - timedelta(days=cad.RETENTION_DAYS),
+        today,
+        service_names=SERVICE_NAMES,
+        min_impact=params.min_impact,
+        whoami=whoami,
+    )
+    return Result(
+        [a.anomaly for a in found.anomalies],
+        "USD",  # Cost Anomaly Detection's amounts are dollars
+        found.start,  # the DateInterval asked (anomalies whose last day is in it)
+        found.end,
+        len(found.monitors),  # for source "ce": AWS's monitors
+        source="ce",
+        warnings=found.warnings,
+        aws=found.anomalies,
+    )
 
 
 def metrics(params: Params, result: Result) -> tuple[dict[str, str], dict[str, float]]:

@@ -84,7 +84,7 @@ for _name, (_target, _help) in {
     ),
     "anomalies": (
         "awscost.entrypoints.cli.anomalies:anomalies",
-        "Cost anomalies of the bill per account and service: detected, explained.",
+        "Cost anomalies of the bill per account and service: detected, explained, next to AWS's.",
     ),
     "dashboard": (
         "awscost.entrypoints.cli.dashboard:dashboard",

@@ -1,4 +1,5 @@
-"""`awscost anomalies`: cost anomalies of a billing dataset, each explained in one sentence (job anomaly_scan)."""
+"""`awscost anomalies`: cost anomalies of a billing dataset, each explained in one sentence (job anomaly_scan);
+AWS Cost Anomaly Detection's in the same shape (`--source ce`) and both side by side (`compare`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from awscost.entrypoints.cli._common import format_option, job_context, run_job,
 
 @click.group()
 def anomalies() -> None:
-    """Cost anomalies of the bill per account and service: detected, explained."""
+    """Cost anomalies of the bill per account and service: detected, explained, next to AWS's."""
 
 
 @anomalies.command("detect")
@@ -24,7 +25,8 @@ def anomalies() -> None:
     type=click.Choice(["billing", "usage", "ce"]),
     default="billing",
     show_default=True,
-    help="billing (the bill's daily cost); usage and ce are not built yet and say so.",
+    help="billing (the bill's daily cost); ce (AWS Cost Anomaly Detection's anomalies, through Cost "
+    "Explorer); usage is not built yet and says so.",
 )
 @click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
 @click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
@@ -68,7 +70,8 @@ def detect_cmd(
     An anomaly is a day (or a run of days) of one account's service cost that is both $MIN_IMPACT per day
     and SCORE robust deviations away from the same weekday of the four weeks before it; recurring and
     one-time charges (a monthly fee on the 1st) are not scored. JSON: a list of objects, money as decimal
-    strings, dates as YYYY-MM-DD."""
+    strings, dates as YYYY-MM-DD. With --source ce, AWS's anomalies of the last 90 days (or since --since)
+    in the same shape, each object also with its source, monitor, root causes and when AWS found it."""
     from awscost.core.errors import InputError
     from awscost.jobs.anomaly_scan import Params
 
@@ -84,6 +87,8 @@ def detect_cmd(
     )
     with job_context(settings, "scanning the bill for anomalies") as ctx:
         result = run_job("anomaly_scan", ctx, params)
+    for warning in result.warnings:
+        click.echo(f"awscost: warning: {warning}", err=True)
     if fmt == "json":
         click.echo(dumps(result.to_json()["anomalies"]))
         return
@@ -103,7 +108,11 @@ def detect_cmd(
         for a in result.anomalies
     ]
     days = f"{result.first_day} .. {result.last_day}" if result.first_day else "no days"
-    emit(rows, "table", title=f"Anomalies of {result.series} series, {days} ({result.currency or 'no cost'})")
+    if result.source == "ce":
+        title = f"AWS Cost Anomaly Detection: {result.series} monitor(s), anomalies ending {days} (USD)"
+    else:
+        title = f"Anomalies of {result.series} series, {days} ({result.currency or 'no cost'})"
+    emit(rows, "table", title=title)
     # The explanations under the table, whole: a table column would wrap a sentence into pieces.
     for a in result.anomalies:
         click.echo(f"{a.date} {a.account_id} {a.service}: {a.explanation}")
@@ -170,4 +179,44 @@ def ack_cmd(settings: Settings, anomaly_id: str, by: str | None, note: str) -> N
     click.echo(
         f"acknowledged {tracked.source}:{tracked.id} ({e['date']} {e['account_id']} {e['service']}) "
         f"by {tracked.ack['by'] if tracked.ack else '?'} at {tracked.ack['at'] if tracked.ack else '?'}"
+    )
+
+
+@anomalies.command("compare")
+@click.option("--dataset", required=True, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
+@click.option("--since", default=None, help="The first day compared (YYYY-MM-DD; default: the bill's first).")
+@format_option(formats=("table", "json"))
+@with_settings
+def compare_cmd(settings: Settings, fmt: str, dataset: str, since: str | None) -> None:
+    """awscost's anomalies of the bill next to AWS Cost Anomaly Detection's: who caught each, when each knew
+    (awscost: when the day's bill lands; AWS: its next run after Cost Explorer has the day), how many hours
+    earlier awscost was, the impact difference, and why the other side missed the ones only one caught.
+    JSON: {"summary": {...}, "pairs": [...]}."""
+    from awscost.anomalies.side_by_side import compare, summary
+    from awscost.jobs.anomaly_scan import Params
+
+    first = parse_time(since, where="--since").date() if since else None
+    with job_context(settings, "comparing awscost's anomalies with AWS's") as ctx:
+        # A comparison records and notifies nothing: the scheduled scan owns the anomaly log and its notices.
+        bill = run_job("anomaly_scan", ctx, Params(dataset=dataset, since=first, record=False))
+        aws = run_job("anomaly_scan", ctx, Params(source="ce", since=first or bill.first_day))
+        pairs = compare(bill.anomalies, aws.aws, as_of=ctx.now(), bill_days=(bill.first_day, bill.last_day))
+    for warning in aws.warnings:
+        click.echo(f"awscost: warning: {warning}", err=True)
+    totals = summary(pairs)
+    if fmt == "json":
+        click.echo(dumps({"summary": totals, "pairs": [p.to_json() for p in pairs]}))
+        return
+    emit(
+        [p.row() for p in pairs],
+        "table",
+        title=f"awscost (the bill, {bill.first_day} .. {bill.last_day}) and AWS Cost Anomaly Detection",
+    )
+    for p in pairs:
+        if p.reason:
+            click.echo(f"{p.date} {p.account_id} {p.service}: only {p.caught_by}: {p.reason}")
+    click.echo(
+        f"{totals['both']} caught by both, {totals['awscost_only']} by awscost only, {totals['aws_only']} by AWS "
+        f"only; median hours awscost was earlier: {totals['median_hours_earlier']}",
+        err=True,
     )
