@@ -216,9 +216,16 @@ def _money(value: float) -> Decimal:
 
 
 def forecast_month(
-    series: Iterable[tuple[date, Decimal]], *, level: float = 0.8, model: str = DEFAULT_MODEL
+    series: Iterable[tuple[date, Decimal]],
+    *,
+    level: float = 0.8,
+    model: str = DEFAULT_MODEL,
+    month: date | None = None,
 ) -> Forecast:
-    """Forecast the total of the month of the series' last day (its last complete day); see the module."""
+    """Forecast the total of the month of the series' last day (its last complete day); see the module.
+
+    `month` (its first day) may name the month after the series' last day when that day ends its month: a
+    month with nothing known yet, every day of it forecast (`actual` 0, `days_observed` 0)."""
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, not {level}", param="level")
     if model not in MODELS:
@@ -226,8 +233,19 @@ def forecast_month(
     days, costs = _parse(series)
     last = days[-1]
     month_start = last.replace(day=1)
-    month_days = calendar.monthrange(last.year, last.month)[1]
-    remaining = [last + timedelta(days=k) for k in range(1, month_days - last.day + 1)]
+    after = last + timedelta(days=1)
+    allowed = [month_start] + ([after] if after.day == 1 else [])
+    if month is not None:
+        if month not in allowed:
+            raise InputError(
+                f"the series ends on {last}: it forecasts {' or '.join(f'{m:%Y-%m}' for m in allowed)}, "
+                f"not {month:%Y-%m-%d}",
+                param="month",
+            )
+        month_start = month
+    month_days = calendar.monthrange(month_start.year, month_start.month)[1]
+    month_end = month_start + timedelta(days=month_days)
+    remaining = [last + timedelta(days=k) for k in range(1, (month_end - last).days)]
     in_month = [c for d, c in zip(days, costs, strict=True) if d >= month_start]
     actual = sum(in_month, Decimal(0))
     observed = len(in_month)
@@ -244,7 +262,7 @@ def forecast_month(
         points = [_money(p) for p in point.tolist()]
         rest = sum(points, Decimal(0))  # the daily points add up to the total, to the cent
         return Forecast(
-            month=f"{last:%Y-%m}",
+            month=f"{month_start:%Y-%m}",
             month_total=(actual + rest).quantize(CENT),
             low=(actual + rest + _money(lo * s * h)).quantize(CENT),
             high=(actual + rest + _money(hi * s * h)).quantize(CENT),

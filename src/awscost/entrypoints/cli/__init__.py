@@ -86,6 +86,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.anomalies:anomalies",
         "Cost anomalies of the bill per account and service: detected, explained.",
     ),
+    "forecast": (
+        "awscost.entrypoints.cli.forecast:forecast",
+        "Forecast the month's total per account or service from the bill's daily cost, with intervals.",
+    ),
     "health": (
         "awscost.entrypoints.cli.health:health",
         "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
