@@ -52,6 +52,7 @@ MIN_DAYS = 7  # fewer days in all: run-rate fallback
 FIT_DAYS = 14  # the days a back-test origin needs before it
 HISTORY_DAYS = 56  # weekday factors from the last 8 weeks
 LEVEL_DAYS = 14
+MIN_TREND_DAYS = 14  # fewer: no slope (weekday_trend)
 MIN_ORIGINS = 5
 FALLBACK_WIDTH = 0.5
 
@@ -113,12 +114,14 @@ def weekday_level(y: np.ndarray, wd: np.ndarray, future_wd: np.ndarray) -> np.nd
 
 
 def weekday_trend(y: np.ndarray, wd: np.ndarray, future_wd: np.ndarray) -> np.ndarray:
-    """Theil-Sen line (median of the pairwise slopes) through the last 28 deseasonalized days."""
+    """Theil-Sen line (median of the pairwise slopes) through the last 28 deseasonalized days; flat (the
+    median) under two weeks of days, where no weekday factor is estimable and a slope would be the week's
+    own pattern (a weekend at the end of one week read as a decline)."""
     f = weekday_factors(y, wd)
     z = (y / f[wd])[-2 * LEVEL_DAYS :]
     t = np.arange(len(z), dtype=float)
     i, j = np.triu_indices(len(z), k=1)
-    slope = float(np.median((z[j] - z[i]) / (t[j] - t[i]))) if len(i) else 0.0
+    slope = float(np.median((z[j] - z[i]) / (t[j] - t[i]))) if len(i) and len(z) >= MIN_TREND_DAYS else 0.0
     intercept = float(np.median(z - slope * t))
     ahead = t[-1] + 1 + np.arange(len(future_wd), dtype=float)
     return np.maximum(intercept + slope * ahead, 0.0) * f[future_wd]

@@ -29,6 +29,7 @@ class Params:
     level: float = 0.8
     compare: Literal["none", "ce"] = "none"
     top: int = 10  # series Cost Explorer is asked for (largest forecast first), besides the total
+    today: date | None = None  # the UTC day Cost Explorer forecasts from (None: the clock's)
 
     def __post_init__(self) -> None:
         from awscost.anomalies.forecast import month_of
@@ -85,7 +86,8 @@ def run(ctx: Context, params: Params) -> Result:
         from awscost.reports.forecast_compare import compare
 
         ce = client(ctx.session(), "ce", "us-east-1")
-        comparison = compare(ce, forecasts, today=ctx.now().date(), top=params.top)
+        today = params.today or ctx.now().date()
+        comparison = compare(ce, forecasts, today=today, top=params.top)
     return Result(forecasts, comparison)
 
 

@@ -52,9 +52,10 @@ from awscost.entrypoints.cli._common import format_option, job_context, run_job,
 @click.option(
     "--top", type=int, default=10, show_default=True, help="With --compare ce: the largest series asked."
 )
+@click.option("--today", default=None, help="With --compare ce: the UTC day of the run (default today).")
 @format_option(formats=("table", "json"))
 @with_settings
-def forecast(settings: Settings, fmt: str, as_of: str | None, **options: Any) -> None:
+def forecast(settings: Settings, fmt: str, as_of: str | None, today: str | None, **options: Any) -> None:
     """Forecast the month's total per account or service from the bill's daily cost, with intervals.
 
     Each series (and the total) goes through the cost report's forecaster: a weekday pattern and trend of
@@ -64,6 +65,7 @@ def forecast(settings: Settings, fmt: str, as_of: str | None, **options: Any) ->
 
     params = Params(
         as_of=parse_time(as_of, where="--as-of").date() if as_of else None,
+        today=parse_time(today, where="--today").date() if today else None,
         files=tuple(options.pop("files")),
         **options,
     )
