@@ -116,7 +116,8 @@ class Forecasts:
             "days": None
             if self.first_day is None
             else {"first": self.first_day.isoformat(), "last": str(self.last_day)},
-            "series": [s.to_json() for s in self.series],
+            # Each figure says what it is of, alone too (a budget or an alarm reads one series).
+            "series": [{**s.to_json(), "source": self.source, "metric": self.metric} for s in self.series],
             "notes": self.notes,
         }
 

@@ -161,10 +161,11 @@ def compare(client: Any, forecasts: Any, *, today: date, top: int = TOP) -> Comp
         )
     level = f"{chosen[0].level:.0%}" if chosen else "its"
     why = (
-        f"Cost Explorer forecasts {metric} of the days left from its own model of the account's history, with "
+        f"Cost Explorer forecasts {metric} of the days left from its own model of the series' history, with "
         f"an {cex.PREDICTION_INTERVAL}% interval (added here to the bill's month to date); awscost forecasts "
-        f"the bill's daily {forecasts.metric} of usage (weekday pattern and trend of the last 8 weeks, "
-        f"recurring charges added as billed) with a back-tested {level} interval."
+        f"the bill's daily {forecasts.metric} of usage (weekday pattern and trend of up to the last 8 weeks, "
+        f"recurring charges added as billed) with its {level} interval back-tested on that history (wider and "
+        "not back-tested when the history is short, as each method says)."
     )
     return Comparison(
         month=forecasts.month,

@@ -97,16 +97,20 @@ def forecast(settings: Settings, fmt: str, as_of: str | None, today: str | None,
         )
     else:
         c = result.comparison
+        cent = Decimal("0.01")
+
+        def cents(v: Decimal | None) -> Decimal | None:
+            return None if v is None else v.quantize(cent)
+
         rows = [
             {
                 f.by: r.key,
                 "awscost": r.ours,
                 f"awscost {r.level:.0%}": f"{r.ours_low} .. {r.ours_high}",
-                "Cost Explorer": r.ce if r.ce is not None else "",
-                "CE 80%": f"{r.ce_low} .. {r.ce_high}" if r.ce is not None else "",
-                "difference": r.difference
-                if r.difference is not None
-                else (r.error or "").split(": ", 1)[-1],
+                "Cost Explorer": cents(r.ce) if r.ce is not None else (r.error or "").split(": ", 2)[-1][:60],
+                "CE 80%": f"{cents(r.ce_low)} .. {cents(r.ce_high)}" if r.ce is not None else "",
+                "difference": cents(r.difference) if r.difference is not None else "",
+                "%": f"{r.difference / r.ours:+.1%}" if r.difference is not None and r.ours else "",
             }
             for r in c.rows
         ]
