@@ -39,7 +39,14 @@ def _imported_by(*args: str) -> list[str]:
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["billing", "--help"], ["collect", "--help"], ["billing", "summary", "--help"]]
+    "args",
+    [
+        ["--help"],
+        ["billing", "--help"],
+        ["collect", "--help"],
+        ["billing", "summary", "--help"],
+        ["forecast", "--help"],
+    ],
 )
 def test_help_imports_no_heavy_package(args: list[str]) -> None:
     imported = _imported_by(*args)

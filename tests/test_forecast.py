@@ -169,3 +169,11 @@ def test_a_month_to_date_report_draws_the_forecast_to_the_month_end_with_its_int
     month_to_date = sum(v for v in chart.series[0].values[:12] if v is not None)
     assert month_to_date + sum(points) == Decimal(data["total"])  # type: ignore[arg-type]
     assert [d["day"] for d in data["daily"]] == [f"2026-11-{d:02d}" for d in range(13, 31)]
+
+
+def test_one_week_with_its_weekend_at_the_end_is_not_read_as_a_decline() -> None:
+    """Under two weeks no weekday factor is estimable: a slope through Monday .. Sunday would be the weekend's
+    dip, extended over the month; the trend model then holds the level (the median day) instead."""
+    week = [(date(2026, 11, 2) + timedelta(days=k), Decimal(500 if k < 5 else 400)) for k in range(7)]
+    got = forecast_month(week)
+    assert got.days_remaining == 22 and got.month_total - got.actual == 22 * 500

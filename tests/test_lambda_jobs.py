@@ -399,3 +399,26 @@ def test_anomaly_scan_reads_the_s3_dataset_in_lambda_and_saves_its_events(lam: P
     again = handle(event)
     assert [a["status"] for a in again["anomalies"]] == ["known"]
     assert not [p for p in _files(lam) if not p.name.endswith(".parquet")]  # only the dataset's cache stays
+
+
+# ---------------------------------------------------------------- forecast
+
+
+def test_forecast_reads_the_s3_dataset_in_lambda_and_saves_its_figures(lam: Path, tmp_path: Path) -> None:
+    """The event fixture's job over an S3 dataset (tests/anomaly_bills.py's CUR): per service as of the 15th,
+    money as decimal strings, the saved result the returned one; the work files under /tmp are gone."""
+    import anomaly_bills as ab
+    from awscost.billing import load_into
+
+    load_into([ab.write(tmp_path / "bill")], f"s3://{DATA}/billing/")
+    event = json.loads((Path(__file__).parent / "events" / "forecast.json").read_text())
+    result = handle(event)
+    assert (result["month"], result["as_of"], result["by"], result["currency"]) == (
+        "2026-10", "2026-10-15", "service", "USD"
+    )  # fmt: skip
+    keys = [s["key"] for s in result["series"]]
+    assert keys[-1] == "total" and "Amazon Elastic Compute Cloud" in keys
+    assert all(s["days_known"] == 14 and s["days_left"] == 17 for s in result["series"])
+    saved = _saved("forecast")
+    assert saved is not None and saved.result["series"] == result["series"]
+    assert not [p for p in _files(lam) if not p.name.endswith(".parquet")]  # only the dataset's cache stays

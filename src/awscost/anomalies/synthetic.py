@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import numpy as np
 
@@ -177,3 +178,24 @@ def evaluate(bills: Bills, rows: np.ndarray, starts: np.ndarray, new: np.ndarray
             delays.append(min(hits))
     months = bills.costs.shape[0] * width / 30.4375
     return Scores(len(rows), true, eligible, detected, delays, 1000 * (len(rows) - true) / months)
+
+
+def daily_series(
+    bills: Bills,
+) -> tuple[dict[str, list[tuple[date, Decimal]]], dict[str, list[tuple[date, Decimal]]]]:
+    """Each series as (day, cost) pairs from its first day (none before a late series begins), and its
+    recurring part: what a bill's daily series hold (anomalies/bill.py series_of), keyed `account/service`,
+    for the forecast's back-test (anomalies/forecast.py)."""
+    series: dict[str, list[tuple[date, Decimal]]] = {}
+    recurring: dict[str, list[tuple[date, Decimal]]] = {}
+    start = bills.first_day.toordinal()
+    for row, (account, service) in enumerate(bills.keys):
+        key = f"{account}/{service}"
+        days = [date.fromordinal(start + k) for k in range(bills.costs.shape[1])]
+        series[key] = [
+            (d, Decimal(f"{c:.2f}")) for d, c in zip(days, bills.costs[row].tolist(), strict=True) if c == c
+        ]  # c == c: not NaN (before the series began)
+        recurring[key] = [
+            (d, Decimal(f"{c:.2f}")) for d, c in zip(days, bills.recurring[row].tolist(), strict=True) if c
+        ]
+    return series, recurring

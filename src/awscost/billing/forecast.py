@@ -52,6 +52,7 @@ MIN_DAYS = 7  # fewer days in all: run-rate fallback
 FIT_DAYS = 14  # the days a back-test origin needs before it
 HISTORY_DAYS = 56  # weekday factors from the last 8 weeks
 LEVEL_DAYS = 14
+MIN_TREND_DAYS = 14  # fewer: no slope (weekday_trend)
 MIN_ORIGINS = 5
 FALLBACK_WIDTH = 0.5
 
@@ -113,12 +114,14 @@ def weekday_level(y: np.ndarray, wd: np.ndarray, future_wd: np.ndarray) -> np.nd
 
 
 def weekday_trend(y: np.ndarray, wd: np.ndarray, future_wd: np.ndarray) -> np.ndarray:
-    """Theil-Sen line (median of the pairwise slopes) through the last 28 deseasonalized days."""
+    """Theil-Sen line (median of the pairwise slopes) through the last 28 deseasonalized days; flat (the
+    median) under two weeks of days, where no weekday factor is estimable and a slope would be the week's
+    own pattern (a weekend at the end of one week read as a decline)."""
     f = weekday_factors(y, wd)
     z = (y / f[wd])[-2 * LEVEL_DAYS :]
     t = np.arange(len(z), dtype=float)
     i, j = np.triu_indices(len(z), k=1)
-    slope = float(np.median((z[j] - z[i]) / (t[j] - t[i]))) if len(i) else 0.0
+    slope = float(np.median((z[j] - z[i]) / (t[j] - t[i]))) if len(i) and len(z) >= MIN_TREND_DAYS else 0.0
     intercept = float(np.median(z - slope * t))
     ahead = t[-1] + 1 + np.arange(len(future_wd), dtype=float)
     return np.maximum(intercept + slope * ahead, 0.0) * f[future_wd]
@@ -216,9 +219,16 @@ def _money(value: float) -> Decimal:
 
 
 def forecast_month(
-    series: Iterable[tuple[date, Decimal]], *, level: float = 0.8, model: str = DEFAULT_MODEL
+    series: Iterable[tuple[date, Decimal]],
+    *,
+    level: float = 0.8,
+    model: str = DEFAULT_MODEL,
+    month: date | None = None,
 ) -> Forecast:
-    """Forecast the total of the month of the series' last day (its last complete day); see the module."""
+    """Forecast the total of the month of the series' last day (its last complete day); see the module.
+
+    `month` (its first day) may name the month after the series' last day when that day ends its month: a
+    month with nothing known yet, every day of it forecast (`actual` 0, `days_observed` 0)."""
     if not 0 < level < 1:
         raise InputError(f"level must be between 0 and 1, not {level}", param="level")
     if model not in MODELS:
@@ -226,8 +236,19 @@ def forecast_month(
     days, costs = _parse(series)
     last = days[-1]
     month_start = last.replace(day=1)
-    month_days = calendar.monthrange(last.year, last.month)[1]
-    remaining = [last + timedelta(days=k) for k in range(1, month_days - last.day + 1)]
+    after = last + timedelta(days=1)
+    allowed = [month_start] + ([after] if after.day == 1 else [])
+    if month is not None:
+        if month not in allowed:
+            raise InputError(
+                f"the series ends on {last}: it forecasts {' or '.join(f'{m:%Y-%m}' for m in allowed)}, "
+                f"not {month:%Y-%m-%d}",
+                param="month",
+            )
+        month_start = month
+    month_days = calendar.monthrange(month_start.year, month_start.month)[1]
+    month_end = month_start + timedelta(days=month_days)
+    remaining = [last + timedelta(days=k) for k in range(1, (month_end - last).days)]
     in_month = [c for d, c in zip(days, costs, strict=True) if d >= month_start]
     actual = sum(in_month, Decimal(0))
     observed = len(in_month)
@@ -244,7 +265,7 @@ def forecast_month(
         points = [_money(p) for p in point.tolist()]
         rest = sum(points, Decimal(0))  # the daily points add up to the total, to the cent
         return Forecast(
-            month=f"{last:%Y-%m}",
+            month=f"{month_start:%Y-%m}",
             month_total=(actual + rest).quantize(CENT),
             low=(actual + rest + _money(lo * s * h)).quantize(CENT),
             high=(actual + rest + _money(hi * s * h)).quantize(CENT),

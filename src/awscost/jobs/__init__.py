@@ -30,6 +30,7 @@ for _name in (
     "budgets_apply",
     "cost_metrics",
     "anomaly_scan",
+    "forecast",
     "health",
     "version",
 ):

@@ -475,23 +475,29 @@ def _rows(
 
 # ------------------------------------------------------------------------------------------------ forecast
 def forecast(
-    client: Any, start: date, end: date, metric: str, *, cache: CeCache | None = None
+    client: Any,
+    start: date,
+    end: date,
+    metric: str,
+    *,
+    cache: CeCache | None = None,
+    expression: Mapping[str, Any] | None = None,
 ) -> tuple[Decimal, Decimal, Decimal]:
-    """Cost Explorer's forecast of the whole scope for the days [start, end) (start today or later):
-    (mean, low, high), the bounds of its 80 % prediction interval."""
+    """Cost Explorer's forecast of the whole scope (or of what `expression`, a Cost Explorer Filter, selects)
+    for the days [start, end) (start today or later): (mean, low, high), the bounds of its 80 % prediction
+    interval."""
     if metric not in FORECAST_METRICS:
         raise InputError(f"unknown metric {metric!r}", param="metric", hint=", ".join(FORECAST_METRICS))
     cache = cache if cache is not None else CeCache()
-    [page] = cache.pages(
-        client,
-        "GetCostForecast",
-        {
-            "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
-            "Metric": FORECAST_METRICS[metric],
-            "Granularity": "MONTHLY",
-            "PredictionIntervalLevel": PREDICTION_INTERVAL,
-        },
-    )
+    request: dict[str, Any] = {
+        "TimePeriod": {"Start": start.isoformat(), "End": end.isoformat()},
+        "Metric": FORECAST_METRICS[metric],
+        "Granularity": "MONTHLY",
+        "PredictionIntervalLevel": PREDICTION_INTERVAL,
+    }
+    if expression is not None:
+        request["Filter"] = dict(expression)
+    [page] = cache.pages(client, "GetCostForecast", request)
     mean = _money((page.get("Total") or {}).get("Amount"))
     periods = page.get("ForecastResultsByTime") or []
     lows = [p.get("PredictionIntervalLowerBound") for p in periods]

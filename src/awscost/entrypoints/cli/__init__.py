@@ -90,6 +90,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.dashboard:dashboard",
         "The cost dashboard in the browser (read-only), or its pages exported as static HTML per audience.",
     ),
+    "forecast": (
+        "awscost.entrypoints.cli.forecast:forecast",
+        "Forecast the month's total per account or service from the bill's daily cost, with intervals.",
+    ),
     "health": (
         "awscost.entrypoints.cli.health:health",
         "Show each scheduled job's last success and each kind's last collected hour, and what is overdue.",
