@@ -24,7 +24,8 @@ def anomalies() -> None:
     type=click.Choice(["billing", "usage", "ce"]),
     default="billing",
     show_default=True,
-    help="billing (the bill's daily cost); usage and ce are not built yet and say so.",
+    help="billing (the bill's daily cost); usage (the store's hourly counts x prices, --store; with --dataset "
+    "or --file the bill confirms or withdraws each event); ce is not built yet and says so.",
 )
 @click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
 @click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
@@ -44,6 +45,14 @@ def anomalies() -> None:
     default="duckdb",
     show_default=True,
     help="Where the bill is asked (spark, athena: over the --dataset; docs/scaling.md).",
+)
+@click.option(
+    "--bill-latency",
+    "bill_latency_hours",
+    type=click.IntRange(min=0),
+    default=24,
+    show_default=True,
+    help="--source usage: hours after a day's end its costs are on the bill.",
 )
 @format_option(formats=("table", "json"))
 @with_settings
@@ -69,8 +78,12 @@ def detect_cmd(
         files=tuple(options.pop("files")),
         **options,
     )
-    with job_context(settings, "scanning the bill for anomalies") as ctx:
+    what = "the usage" if params.source == "usage" else "the bill"
+    with job_context(settings, f"scanning {what} for anomalies") as ctx:
         result = run_job("anomaly_scan", ctx, params)
+    if params.source == "usage":
+        _usage_out(result, fmt)
+        return
     if fmt == "json":
         click.echo(dumps([a.to_json() for a in result.anomalies]))
         return
@@ -94,3 +107,51 @@ def detect_cmd(
     for a in result.anomalies:
         click.echo(f"{a.date} {a.account_id} {a.service}: {a.explanation}")
     click.echo(f"{len(rows)} anomal{'y' if len(rows) == 1 else 'ies'}", err=True)
+
+
+def _usage_out(result: Any, fmt: str) -> None:
+    """The usage events (and the bill's verdict on each when a bill was given)."""
+    from awscost.anomalies.usage import counted
+
+    verdicts = {c.usage_id: c for c in result.confirmations}
+    if fmt == "json":
+        click.echo(
+            dumps(
+                [
+                    {
+                        **u.to_json(),
+                        **({"bill": verdicts[u.anomaly.id].to_json()} if u.anomaly.id in verdicts else {}),
+                    }
+                    for u in result.anomalies
+                ]
+            )
+        )
+    else:
+        rows = [
+            {
+                "start": u.anomaly.start[:16] + "Z",
+                "kind": u.anomaly.kind,
+                "account": u.anomaly.account_id,
+                "usage": f"{u.kind} {u.region}",
+                "expected/day": u.anomaly.expected,
+                "actual/day": u.anomaly.actual,
+                "impact": u.anomaly.impact_total,
+                "score": round(u.anomaly.score, 1),
+                "open": "open" if u.anomaly.end is None else "",
+                "bill": verdicts[u.anomaly.id].status if u.anomaly.id in verdicts else "",
+            }
+            for u in result.anomalies
+        ]
+        days = f"{result.first_day} .. {result.last_day}" if result.first_day else "no hours"
+        emit(rows, "table", title=f"Usage anomalies of {result.series} series, {days} (USD at list price)")
+        for u in result.anomalies:
+            click.echo(
+                f"{u.anomaly.start[:16]}Z {u.anomaly.account_id} {u.kind} {u.region}: {u.anomaly.explanation}"
+            )
+            if u.anomaly.id in verdicts:
+                click.echo(f"  bill: {verdicts[u.anomaly.id].note}")
+    left = counted(result.left_out)
+    if left:
+        click.echo(f"left out: {left}", err=True)
+    n = len(result.anomalies)
+    click.echo(f"{n} usage anomal{'y' if n == 1 else 'ies'}", err=True)
