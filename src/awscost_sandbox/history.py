@@ -541,3 +541,6 @@ def anomalies_step(ctx: Any) -> None:
         ctx.console.print(
             f"  [yellow]not injected[/] {other.date} {other.account_id} {other.service}: {other.explanation}"
         )
+    from awscost_sandbox.usage_history import anomalies_lines
+
+    anomalies_lines(ctx)  # the usage signal over the usage history, confirmed by this bill

@@ -11,9 +11,10 @@ reason) so the result can say so:
   API's cache prices; a type the snapshot lacks), and spot keys ("spot": the book has no spot prices);
 - kinds without a price at all (reservations, Savings Plans, Cost Explorer's and the service-cost items):
   they are not read;
-- `ec2` items where `ec2os` items cover the same account and region: both count the same instances, and
-  ec2os names the OS the price depends on ("ec2 counted by ec2os");
+- `ec2` series where an `ec2os` series covers the same account and region: both count the same instances,
+  and ec2os names the OS the price depends on (counted as series: EC2_LEFT);
 - the organization-wide totals (an account that is not an account id): they sum the accounts' items.
+  Neither is read: the store is asked for each series' items (`resources()`, then one query per series).
 
 Hours: an hourly kind's item is its hour's count; a daily kind's (es, redshift) stands for every hour of its
 UTC day from its own hour on. An hour with no item between a series' first and last item (a collection gap,
@@ -64,6 +65,7 @@ from awscost.usage import kinds as catalog
 
 UsageKey = tuple[str, str, str]  # (account_id, kind, region)
 HOUR = timedelta(hours=1)
+EC2_LEFT = "ec2 series counted by ec2os"  # a reason of `left_out` counted in series, not key-hours
 FILL_HOURS = 6  # a collection gap of up to this many hours keeps the rate before it
 HOURS_PER_DAY = 24
 # The detector's history for hour_of_week: four weeks of the same hour and two days of residuals (30 days),
@@ -82,7 +84,7 @@ class UsageSeries:
     keys: list[UsageKey]
     first_hour: datetime | None
     rates: np.ndarray  # keys x hours, NaN before a series' first item and after its last
-    left_out: dict[str, int]  # reason -> key-hours not priced
+    left_out: dict[str, int]  # reason -> key-hours not priced (EC2_LEFT: series)
     price_sources: list[str]  # the source labels of the prices used ("snapshot 2026-07-20", derived marked)
 
     @property
@@ -179,6 +181,23 @@ def _spans(kind: str, item: UsageItem) -> list[datetime]:
     return [item.time + i * HOUR for i in range((end - item.time) // HOUR)]
 
 
+def _series_to_read(
+    store: Store, kinds: Sequence[str], left_out: dict[str, int]
+) -> list[tuple[str, str, str]]:
+    """(kind, account, region) of each series to read: the accounts' (the organization's totals sum them),
+    ec2 only where no ec2os counts the same instances (counted in `left_out` as series)."""
+    out = []
+    resources = {tuple(r.split(":")) for r in store.resources() if r.count(":") == 2}
+    for kind, account, region in sorted(resources):
+        if kind not in kinds or not account.isdigit():
+            continue
+        if kind == "ec2" and ("ec2os", account, region) in resources and "ec2os" in kinds:
+            left_out[EC2_LEFT] += 1
+            continue
+        out.append((kind, account, region))
+    return out
+
+
 def cost_rates(
     store: Store,
     book: PriceBook,
@@ -197,11 +216,8 @@ def cost_rates(
     rates_of: dict[tuple[str, str, str], float | str] = {}
     left_out: dict[str, int] = defaultdict(int)
     cells: dict[UsageKey, dict[datetime, float]] = {}
-    key_hours: dict[UsageKey, int] = defaultdict(int)
-    for kind in kinds:
-        for item in store.query(kind=kind, since=since, until=until):
-            if not item.account.isdigit():
-                continue  # the organization's total: the sum of the accounts' items
+    for kind, account, region in _series_to_read(store, kinds, left_out):
+        for item in store.query(kind=kind, account=account, region=region, since=since, until=until):
             total, priced = 0.0, not any(item.usage.values())  # an empty item: nothing runs, rate 0
             for key, count in item.usage.items():
                 if not count:
@@ -215,17 +231,11 @@ def cost_rates(
                     continue
                 total += rate * count
                 priced = True
-                key_hours[(item.account, kind, item.region)] += 1
             if not priced:
                 continue  # only usage without a price: no series of its own
             by_hour = cells.setdefault((item.account, kind, item.region), {})
             for hour in _spans(kind, item):
                 by_hour[hour] = total
-    # ec2 and ec2os count the same instances: ec2 only where no ec2os covers the account and region.
-    for account, kind, region in list(cells):
-        if kind == "ec2" and (account, "ec2os", region) in cells:
-            del cells[(account, kind, region)]
-            left_out["ec2 counted by ec2os"] += key_hours[(account, kind, region)]
     keys = sorted(cells)
     hours = [h for c in cells.values() for h in c]
     if not hours:
@@ -371,8 +381,8 @@ def scan(
 
 def counted(left_out: Mapping[str, int]) -> str:
     """What was left out, in one phrase: "1,204 key-hours without a price, 310 spot" ("" when nothing)."""
-    names = {"no price": "without a price", "spot": "spot (no spot prices)"}
-    parts = [f"{n:,} key-hours {names.get(why, why)}" for why, n in sorted(left_out.items())]
+    names = {"no price": "key-hours without a price", "spot": "key-hours spot (no spot prices)"}
+    parts = [f"{n:,} {names.get(why, why)}" for why, n in sorted(left_out.items())]
     return ", ".join(parts)
 
 
