@@ -60,6 +60,7 @@ MIN_RESIDUALS = 14  # a scale needs at least this many residuals: two weeks
 MAD_TO_SIGMA = 1.4826
 SCALE_FLOOR = 0.01  # the scale is at least 1 % of the expected cost (and a cent)
 LAG = 7 * (WEEKS + 1) / 2  # days from a same-weekday median's centre to the day it expects
+WINDOW_CELLS = 32_000_000  # the residual windows sorted at once (256 MB of floats)
 CLOSE = 0.5  # an open event continues while its deviation is at least half of both thresholds
 
 
@@ -231,8 +232,12 @@ def residual_scale(
     out = np.full((s, weeks), np.nan)
     origins = np.arange(window // step, weeks) * step
     origins = origins[origins <= d]
-    if len(origins):
-        windows = np.stack([r[:, o - window : o] for o in origins], axis=1)  # (s, n, window)
+    # Rows in blocks of at most WINDOW_CELLS window values (one block for 10,000 daily series x 400 days; an
+    # hourly matrix's windows of 672 values per day would otherwise take gigabytes).
+    block = max(1, WINDOW_CELLS // max(1, len(origins) * window))
+    for lo_row in range(0, s if len(origins) else 0, block):
+        rows = slice(lo_row, lo_row + block)
+        windows = np.stack([r[rows, o - window : o] for o in origins], axis=1)  # (rows, n, window)
         windows.sort(axis=-1)  # NaN sort last
         n = (~np.isnan(windows)).sum(axis=-1)
         lo = np.take_along_axis(windows, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
@@ -242,7 +247,7 @@ def residual_scale(
             at = np.floor(tail * np.maximum(n - 1, 0)).astype(int)[..., None]
             sigma = NormalDist().inv_cdf((1 + tail) / 2)  # that quantile of |x| for a standard normal x
             mad = np.maximum(mad, np.take_along_axis(windows, at, axis=-1)[..., 0] / sigma / MAD_TO_SIGMA)
-        out[:, origins // step] = np.where(n >= min_residuals, mad, np.nan)
+        out[rows, origins // step] = np.where(n >= min_residuals, mad, np.nan)
     # A week with too few residuals after the first that had enough (it follows an event, whose days are
     # left out) keeps the last scale: otherwise a series would go unscored for two weeks after each event.
     seen = np.where(np.isnan(out), 0, np.arange(weeks)[None, :])
@@ -259,6 +264,11 @@ class Model:
     expected: Callable[[np.ndarray], np.ndarray]
     scale: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = residual_scale
     frozen: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = _frozen_weekly
+    # Events shorter than this many columns are not replaced by their expectation nor left out of the scale's
+    # residuals (0: every event is). The hourly models keep bursts of a few hours: one that recurs is the
+    # series' usual behaviour and belongs in its scale; cleaning each one away as it is flagged would
+    # shrink the scale until every burst is flagged.
+    keep_shorter: int = 0
 
 
 def _born(row: np.ndarray) -> int:
@@ -314,6 +324,9 @@ HOURLY_MIN_RESIDUALS = 2 * 24
 # absolute residuals (the 7th largest of 672) over 2.576 (sigma, for normal noise, as the MAD's), so a burst
 # of the series' usual size is not one, and a change several times it is (back-test: docs/anomalies.md).
 HOURLY_TAIL = 0.99
+HOURLY_KEEP_SHORTER = (
+    4  # events of up to 3 hours (a burst) stay in the series and its residuals (keep_shorter)
+)
 
 
 def _frozen_season(period: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
@@ -326,8 +339,9 @@ def _frozen_season(period: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray]
     return frozen
 
 
-def seasonal_model(period: int) -> Model:
-    """The hourly model of a season of `period` columns (24: hour of day, 168: hour of week)."""
+def seasonal_model(period: int, tail: float | None = HOURLY_TAIL) -> Model:
+    """The hourly model of a season of `period` columns (24: hour of day, 168: hour of week); `tail` None:
+    the MAD alone (a back-test candidate)."""
     return Model(
         expected=lambda y: seasonal_median(y, period),
         scale=lambda y, e, c: residual_scale(
@@ -337,9 +351,10 @@ def seasonal_model(period: int) -> Model:
             window=HOURLY_SCALE_WINDOW,
             step=HOURLY_SCALE_STEP,
             min_residuals=HOURLY_MIN_RESIDUALS,
-            tail=HOURLY_TAIL,
+            tail=tail,
         ),
         frozen=_frozen_season(period),
+        keep_shorter=HOURLY_KEEP_SHORTER,
     )
 
 
@@ -431,6 +446,8 @@ def detect_matrix(
                 np.zeros(len(active), dtype=bool),
             )
         )
+        if fit.keep_shorter:  # short events stay in the series and its residuals (Model.keep_shorter)
+            inside &= (end - t0 >= fit.keep_shorter)[:, None]
         clean[active] = np.where(inside, frozen, sub)
         cleaned[active] |= inside
         after[active] = end

@@ -14,7 +14,9 @@ Each series (account x kind x region), one column per UTC hour from a Monday 00:
   GAP_HOURS apart: spikes (+20 % .. +300 % of the hourly level, added, 1 .. 6 hours: a burst of instances),
   steps (+10 % .. +150 %, added, 6 hours .. 10 days: a group scaled out, a cluster left running) and drops
   (-10 % .. -100 %, the hour's cost multiplied, 6 hours .. 5 days: capacity drained). The size is $/day: the
-  relative size x the level's day (24 hours of the trend level). Events may run past the last hour.
+  relative size x the level's day (24 hours of the trend level). Events may run past the last hour;
+- optionally (`bursty`, a share of the series), bursts: each 3-hour block with a probability of 3 .. 10 %
+  adds 20 .. 60 % of the level, the series' normal behaviour (not events).
 """
 
 from __future__ import annotations
@@ -47,7 +49,9 @@ def generate(
     days: int = 60,
     first_hour: datetime = datetime(2026, 6, 1, tzinfo=UTC),
     events_per_series: float = 1.0,
+    bursty: float = 0.0,
 ) -> HourlyUsage:
+    """`bursty`: the share of the series with bursts (see the module)."""
     rng = np.random.default_rng(seed)
     hours = days * 24
     t = np.arange(hours)
@@ -94,6 +98,16 @@ def generate(
             size = float(rel * level[row, start] * 24)
             events.append(sy.Injected(row, str(kind), start, start + length, float(rel), size))
             start += length + GAP_HOURS
+    # Bursts, drawn last so that the rest is the same with or without them: a share of the series scale out in
+    # 3-hour blocks now and then (batch jobs, spot workers), as the sandbox's fleet does. They are the
+    # series' normal behaviour, not events: a flag on one is a false positive.
+    if bursty:
+        prone = rng.random(series) < bursty
+        rate = rng.uniform(0.03, 0.1, series)
+        burst_size = rng.uniform(0.2, 0.6, series)
+        blocks = rng.random((series, (hours + 2) // 3)) < rate[:, None]
+        burst = np.repeat(blocks, 3, axis=1)[:, :hours] & prone[:, None]
+        costs += np.where(burst, burst_size[:, None] * level, 0.0)
     costs[t[None, :] < born[:, None]] = np.nan
     keys = [
         (
