@@ -104,10 +104,10 @@ def test_the_command_line_prints_json_objects_and_a_table(dataset: Path) -> None
     assert table.exit_code == 0 and "38 × r6g.2xlarge" in table.stdout
 
 
-def test_what_is_not_built_says_so(dataset: Path) -> None:
-    with pytest.raises(InputError, match="not built yet"):
-        Params(source="usage", dataset=str(dataset))
+def test_what_cannot_work_says_so(dataset: Path) -> None:
+    with pytest.raises(InputError, match="not a billing dataset"):
+        Params(source="ce", dataset=str(dataset))
     with pytest.raises(InputError, match="no billing data"):
         Params()
-    result = CliRunner().invoke(cli, ["anomalies", "detect", "--source", "usage", "--dataset", str(dataset)])
-    assert result.exit_code != 0 and "not built yet" in str(result.exception)
+    result = CliRunner().invoke(cli, ["anomalies", "detect", "--source", "ce", "--dataset", str(dataset)])
+    assert result.exit_code != 0 and "not a billing dataset" in str(result.output) + str(result.exception)

@@ -7,6 +7,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -122,6 +123,31 @@ def test_every_capability_leaves_its_output(demo: tuple[DemoContext, str]) -> No
     assert "1 caught by both, 3 by awscost only, 0 by AWS only" in words
     assert "awscost 28 h earlier" in words and "reports spend increases only" in words
     assert [p.caught_by for p in ctx.results["anomalies_ce"]["pairs"]].count("both") == 1
+    # The usage signal over the hourly usage history catches the two instance injections in their first
+    # hour, and the bill history confirms both, each with the hours the usage signal was earlier.
+    from awscost.anomalies.confirm import bill_known_at
+    from awscost_sandbox.history import INJECTED
+
+    usage = ctx.results["usage_anomalies"]
+    instances = [i for i in INJECTED if i.kind == "instances"]
+    assert [(u.anomaly.account_id, u.region, u.start) for u in usage.anomalies] == [
+        (i.account, i.region, i.start) for i in instances
+    ]
+    assert [c.status for c in usage.confirmations] == ["confirmed", "confirmed"]
+    words = " ".join(flat.split())
+    for injection, verdict in zip(instances, usage.confirmations, strict=True):
+        bill = next(a for a in scan.anomalies if a.id == verdict.bill_id)
+        assert (bill.account_id, bill.service) == (injection.account, injection.service)
+        earlier = (bill_known_at(date.fromisoformat(bill.date)) - injection.start - timedelta(hours=1)) // (
+            timedelta(hours=1)
+        )
+        assert verdict.hours_earlier == earlier > 24
+        assert (
+            f"the usage signal knew {injection.start + timedelta(hours=1):%Y-%m-%dT%H}:00:00Z: {earlier} h earlier"
+            in words
+        )
+    assert "Usage history (hourly, as the collector stores it) 2026-06-09 00:00 .. 2026-08-31 23:00" in words
+    assert "data-transfer-spike: data transfer is not usage the collector counts" in words
     assert "Top services by cost" in printed and "__idle__" in printed  # C: service costs
     # The config the demo leaves makes every command read its store and organization.
     from awscost.core.config import load_settings

@@ -45,7 +45,8 @@ STEPS.add("ri", "awscost_sandbox.ri:demo_step")  # B: RI/SP plan and the AwsRIUs
 STEPS.add("services", "awscost_sandbox.containers:demo_step")  # C: micro-service cost from container logs
 STEPS.add("reports", "awscost_sandbox.reports:demo_step")  # B: cost reports mailed, archived, written
 STEPS.add("history", "awscost_sandbox.history:demo_step")  # six months of daily bill with injected anomalies
-STEPS.add("anomalies", "awscost_sandbox.history:anomalies_step")  # B: the anomaly scan of that history
+STEPS.add("usage-history", "awscost_sandbox.usage_history:demo_step")  # the hourly items of its last weeks
+STEPS.add("anomalies", "awscost_sandbox.history:anomalies_step")  # B: the anomaly scans of those histories
 
 
 @dataclass

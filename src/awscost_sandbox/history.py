@@ -575,6 +575,9 @@ def anomalies_step(ctx: Any) -> None:
         "again; `awscost anomalies ack ID` stops an event's notices), e.g. "
         + (subjects[0] if subjects else "none")
     )
+    from awscost_sandbox.usage_history import anomalies_lines
+
+    anomalies_lines(ctx)  # the usage signal over the usage history, confirmed by this bill
     side_by_side(ctx, result)
 
 

@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from statistics import NormalDist
 
 import numpy as np
 
@@ -59,6 +60,7 @@ MIN_RESIDUALS = 14  # a scale needs at least this many residuals: two weeks
 MAD_TO_SIGMA = 1.4826
 SCALE_FLOOR = 0.01  # the scale is at least 1 % of the expected cost (and a cent)
 LAG = 7 * (WEEKS + 1) / 2  # days from a same-weekday median's centre to the day it expects
+WINDOW_CELLS = 32_000_000  # the residual windows sorted at once (256 MB of floats)
 CLOSE = 0.5  # an open event continues while its deviation is at least half of both thresholds
 
 
@@ -147,7 +149,14 @@ def _shifted(y: np.ndarray, lag: int) -> np.ndarray:
 def weekday_median(y: np.ndarray) -> np.ndarray:
     """The median of the same weekday in the four weeks before: (sum - min - max) / 2 of four values, which
     numpy computes without sorting (np.median over a stacked axis is 5x slower at 10,000 x 400)."""
-    a, b, c, d = (_shifted(y, 7 * k) for k in range(1, WEEKS + 1))
+    return seasonal_median(y, 7)
+
+
+def seasonal_median(y: np.ndarray, period: int) -> np.ndarray:
+    """The median of the four values `period`, 2 x `period` .. 4 x `period` columns before each column: the
+    same weekday of the four weeks before (daily, period 7), the same hour of the four days before (hourly,
+    24) or of the four weeks before (hourly, 168)."""
+    a, b, c, d = (_shifted(y, period * k) for k in range(1, WEEKS + 1))
     hi = np.maximum(np.maximum(a, b), np.maximum(c, d))
     lo = np.minimum(np.minimum(a, b), np.minimum(c, d))
     return (a + b + c + d - hi - lo) / 2
@@ -200,30 +209,51 @@ def _frozen_weekly(y: np.ndarray, expected: np.ndarray, t0: np.ndarray) -> np.nd
     return base * np.maximum(1 + trend_rate(y, t0)[:, None] * weeks_on, 0.0)
 
 
-def residual_scale(y: np.ndarray, expected: np.ndarray, cleaned: np.ndarray) -> np.ndarray:
+def residual_scale(
+    y: np.ndarray,
+    expected: np.ndarray,
+    cleaned: np.ndarray,
+    *,
+    window: int = SCALE_DAYS,
+    step: int = 7,
+    min_residuals: int = MIN_RESIDUALS,
+    tail: float | None = None,
+) -> np.ndarray:
     """1.4826 x the MAD of the absolute residuals of the 28 days before each week (weeks counted from the
     input's first day), NaN with fewer than MIN_RESIDUALS of them before a series' first such week. Days
-    already part of an event are left out (their residual is zero by construction)."""
+    already part of an event are left out (their residual is zero by construction). Hourly series pass
+    their own `window` (columns of residuals), `step` (columns between refreshes) and `min_residuals`, and
+    `tail`: the scale is then at least that quantile of the absolute residuals over its value for normal
+    noise (the 99th percentile / 2.576: both are sigma for normal noise; see HOURLY_TAIL)."""
     s, d = y.shape
     r = np.abs(y - expected)
     r[cleaned] = np.nan
-    weeks = d // 7 + 1
+    weeks = d // step + 1
     out = np.full((s, weeks), np.nan)
-    origins = np.arange(SCALE_DAYS // 7, weeks) * 7
+    origins = np.arange(window // step, weeks) * step
     origins = origins[origins <= d]
-    if len(origins):
-        windows = np.stack([r[:, o - SCALE_DAYS : o] for o in origins], axis=1)  # (s, n, 28)
+    # Rows in blocks of at most WINDOW_CELLS window values (one block for 10,000 daily series x 400 days; an
+    # hourly matrix's windows of 672 values per day would otherwise take gigabytes).
+    block = max(1, WINDOW_CELLS // max(1, len(origins) * window))
+    for lo_row in range(0, s if len(origins) else 0, block):
+        rows = slice(lo_row, lo_row + block)
+        windows = np.stack([r[rows, o - window : o] for o in origins], axis=1)  # (rows, n, window)
         windows.sort(axis=-1)  # NaN sort last
         n = (~np.isnan(windows)).sum(axis=-1)
         lo = np.take_along_axis(windows, np.maximum((n - 1) // 2, 0)[..., None], axis=-1)[..., 0]
         hi = np.take_along_axis(windows, (n // 2)[..., None], axis=-1)[..., 0]
-        out[:, origins // 7] = np.where(n >= MIN_RESIDUALS, (lo + hi) / 2, np.nan)
+        mad = (lo + hi) / 2
+        if tail is not None:
+            at = np.floor(tail * np.maximum(n - 1, 0)).astype(int)[..., None]
+            sigma = NormalDist().inv_cdf((1 + tail) / 2)  # that quantile of |x| for a standard normal x
+            mad = np.maximum(mad, np.take_along_axis(windows, at, axis=-1)[..., 0] / sigma / MAD_TO_SIGMA)
+        out[rows, origins // step] = np.where(n >= min_residuals, mad, np.nan)
     # A week with too few residuals after the first that had enough (it follows an event, whose days are
     # left out) keeps the last scale: otherwise a series would go unscored for two weeks after each event.
     seen = np.where(np.isnan(out), 0, np.arange(weeks)[None, :])
     np.maximum.accumulate(seen, axis=1, out=seen)
     out = np.take_along_axis(out, seen, axis=1)
-    return MAD_TO_SIGMA * out[:, np.arange(d) // 7]
+    return MAD_TO_SIGMA * out[:, np.arange(d) // step]
 
 
 @dataclass(frozen=True)
@@ -234,6 +264,11 @@ class Model:
     expected: Callable[[np.ndarray], np.ndarray]
     scale: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = residual_scale
     frozen: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = _frozen_weekly
+    # Events shorter than this many columns are not replaced by their expectation nor left out of the scale's
+    # residuals (0: every event is). The hourly models keep bursts of a few hours: one that recurs is the
+    # series' usual behaviour and belongs in its scale; cleaning each one away as it is flagged would
+    # shrink the scale until every burst is flagged.
+    keep_shorter: int = 0
 
 
 def _born(row: np.ndarray) -> int:
@@ -274,6 +309,58 @@ MODELS: dict[str, Model] = {
 }
 DEFAULT_MODEL = "weekday_median"
 
+# -- hourly series (the usage signal, anomalies/usage.py): one column per UTC hour. The same kernel with the
+# same-weekday median's lag of 7 days replaced by a season of `period` hours: the median of the same hour of
+# the four days before (hour_of_day) or of the four weeks before (hour_of_week, chosen on the back-test of
+# docs/anomalies.md "Usage signal"). The scale: the MAD of the residuals of the 28 days before each UTC day
+# (at least two days of them), at least their tail (HOURLY_TAIL). The frozen expectation repeats the season
+# the event starts in (its values read only hours before the start), without trend: an hourly event is
+# judged against days and weeks, not months.
+HOURLY_SCALE_WINDOW = 28 * 24
+HOURLY_SCALE_STEP = 24
+HOURLY_MIN_RESIDUALS = 2 * 24
+# Collected counts sit still most hours and jump in bursts (autoscaling, spot workers, batch jobs): their MAD
+# is about 0 and would make every burst an anomaly. The hourly scale is at least the 99th percentile of the
+# absolute residuals (the 7th largest of 672) over 2.576 (sigma, for normal noise, as the MAD's), so a burst
+# of the series' usual size is not one, and a change several times it is (back-test: docs/anomalies.md).
+HOURLY_TAIL = 0.99
+HOURLY_KEEP_SHORTER = (
+    4  # events of up to 3 hours (a burst) stay in the series and its residuals (keep_shorter)
+)
+
+
+def _frozen_season(period: int) -> Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    def frozen(y: np.ndarray, expected: np.ndarray, t0: np.ndarray) -> np.ndarray:
+        cols = np.arange(y.shape[1])
+        src = t0[:, None] + (cols[None, :] - t0[:, None]) % period
+        src = np.where(cols[None, :] >= t0[:, None], src, cols[None, :])
+        return np.take_along_axis(expected, np.minimum(src, y.shape[1] - 1), axis=1)
+
+    return frozen
+
+
+def seasonal_model(period: int, tail: float | None = HOURLY_TAIL) -> Model:
+    """The hourly model of a season of `period` columns (24: hour of day, 168: hour of week); `tail` None:
+    the MAD alone (a back-test candidate)."""
+    return Model(
+        expected=lambda y: seasonal_median(y, period),
+        scale=lambda y, e, c: residual_scale(
+            y,
+            e,
+            c,
+            window=HOURLY_SCALE_WINDOW,
+            step=HOURLY_SCALE_STEP,
+            min_residuals=HOURLY_MIN_RESIDUALS,
+            tail=tail,
+        ),
+        frozen=_frozen_season(period),
+        keep_shorter=HOURLY_KEEP_SHORTER,
+    )
+
+
+HOURLY_MODELS: dict[str, Model] = {"hour_of_week": seasonal_model(168), "hour_of_day": seasonal_model(24)}
+DEFAULT_HOURLY_MODEL = "hour_of_week"
+
 
 # -- the kernel
 
@@ -301,7 +388,7 @@ def detect_matrix(
 ) -> Events:
     """The events of `costs` (series x days, float; NaN before a series' first day), with per-series
     thresholds. `recurring` (same shape, 0 where none) is the part of each day's cost left out of scoring."""
-    fit = MODELS[model] if isinstance(model, str) else model
+    fit = (MODELS | HOURLY_MODELS)[model] if isinstance(model, str) else model
     total = np.asarray(costs, dtype=float)
     rec = np.zeros_like(total) if recurring is None else np.nan_to_num(np.asarray(recurring, dtype=float))
     s, d = total.shape
@@ -359,6 +446,8 @@ def detect_matrix(
                 np.zeros(len(active), dtype=bool),
             )
         )
+        if fit.keep_shorter:  # short events stay in the series and its residuals (Model.keep_shorter)
+            inside &= (end - t0 >= fit.keep_shorter)[:, None]
         clean[active] = np.where(inside, frozen, sub)
         cleaned[active] |= inside
         after[active] = end

@@ -143,11 +143,20 @@ MIN_RELATIVE = 0.2
 MIN_SIZE = 50.0
 
 
-def evaluate(bills: Bills, rows: np.ndarray, starts: np.ndarray, new: np.ndarray) -> Scores:
+def evaluate(
+    bills: Bills,
+    rows: np.ndarray,
+    starts: np.ndarray,
+    new: np.ndarray,
+    *,
+    within: int = DETECT_DAYS,
+    warmup: int = WARMUP,
+) -> Scores:
     """Precision: a flagged event is real when an injected event of its series (any size) had started on or
     before its first day and not ended before the day before it; a new-spend event when its series is new
-    and it starts in its first 60 days. Recall: an eligible injected event is detected when an event of its
-    series (new spend for a new series) starts 0 .. DETECT_DAYS days after it."""
+    and it starts in its first `warmup` (60) days. Recall: an eligible injected event is detected when an
+    event of its series (new spend for a new series) starts 0 .. `within` (DETECT_DAYS) days after it. The
+    hourly back-test (synthetic_hourly.py) passes its own, in hours."""
     by_row: dict[int, list[Injected]] = {}
     for inj in bills.events:
         by_row.setdefault(inj.series, []).append(inj)
@@ -157,7 +166,7 @@ def evaluate(bills: Bills, rows: np.ndarray, starts: np.ndarray, new: np.ndarray
         flagged_at.setdefault(row, []).append((t0, is_new))
         for inj in by_row.get(row, []):
             if is_new == (inj.kind == "new") and (
-                inj.start <= t0 < inj.start + WARMUP if is_new else inj.start <= t0 <= inj.end
+                inj.start <= t0 < inj.start + warmup if is_new else inj.start <= t0 <= inj.end
             ):
                 true += 1
                 break
@@ -171,7 +180,7 @@ def evaluate(bills: Bills, rows: np.ndarray, starts: np.ndarray, new: np.ndarray
         hits = [
             t0 - inj.start
             for t0, is_new in flagged_at.get(inj.series, [])
-            if is_new == (inj.kind == "new") and 0 <= t0 - inj.start <= DETECT_DAYS
+            if is_new == (inj.kind == "new") and 0 <= t0 - inj.start <= within
         ]
         if hits:
             detected += 1

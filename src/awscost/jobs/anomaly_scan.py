@@ -13,7 +13,9 @@ one; never an acknowledged one) are published to SNS, at most `max_notifications
 
 `source="ce"`: AWS Cost Anomaly Detection's own anomalies in the same shape (anomalies/cost_explorer.py; not
 logged: AWS's subscriptions notify them); `awscost anomalies compare` puts both side by side
-(anomalies/side_by_side.py). The live usage signal (`source="usage"`) is not built yet.
+(anomalies/side_by_side.py). The live usage signal
+(`source="usage"`: the store's collected counts x the price book, hourly, anomalies/usage.py; with a bill
+given, each event confirmed or withdrawn by it, anomalies/confirm.py) is logged and notified as the bill's.
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ from typing import Any, Literal
 from awscost.core.errors import InputError
 from awscost.jobs.base import Context, Job, Rule
 
-NOT_BUILT = {
-    "usage": "the live usage signal (the collector's counts x prices) is not built yet (issue 15)",
-}
+NOT_BUILT: dict[str, str] = {}  # a source asked for that is not built says so (every source is, today)
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,9 @@ class Params:
     explain: int = 20  # the largest this many events are drilled into for their explanation
     record: bool = True  # keep the events in the store's anomaly log (the dedupe, acks and notices need it)
     notify: str | None = None  # an SNS topic ARN; None: [anomalies] notify_sns; "" sends nothing
+    # source "usage": the store's collected counts x prices (the settings' store); a bill given as well
+    # (dataset / files) confirms or withdraws each event, a day's costs known `bill_latency_hours` after it ends
+    bill_latency_hours: int = 24
 
     def __post_init__(self) -> None:
         if self.source in NOT_BUILT:
@@ -55,6 +58,8 @@ class Params:
                 param="dataset",
                 hint="awscost anomalies compare --dataset DIR puts the bill's anomalies next to AWS's",
             )
+        if self.bill_latency_hours < 0:
+            raise InputError("the bill's latency is hours, at least 0", param="bill_latency_hours")
         if self.source == "billing" and not self.dataset and not self.files:
             raise InputError("no billing data given", param="dataset", hint="--dataset DIR or --file PATH")
         if self.engine != "duckdb" and (self.files or not self.dataset):
@@ -90,8 +95,25 @@ class Result:
     failed: list[str] = field(default_factory=list)  # notices that could not be sent ("id: why")
     topic: str | None = None
     aws: list[Any] = field(default_factory=list)  # source "ce": anomalies.cost_explorer.AwsAnomaly, in order
+    # source "usage": the bill's verdict on each event (anomalies.confirm.Confirmation, when a bill was
+    # given), what was left out unpriced (reason -> key-hours), the price sources used
+    confirmations: list[Any] = field(default_factory=list)
+    left_out: dict[str, int] = field(default_factory=dict)
+    price_sources: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
+        if self.source == "usage":
+            return {
+                "source": self.source,
+                "days": None
+                if self.first_day is None
+                else {"first": self.first_day.isoformat(), "last": str(self.last_day)},
+                "series": self.series,
+                "anomalies": [a.to_json() for a in self.anomalies],
+                "confirmations": [c.to_json() for c in self.confirmations],
+                "left_out": self.left_out,
+                "price_sources": self.price_sources,
+            }
         return {
             "source": self.source,
             "currency": self.currency,
@@ -131,6 +153,11 @@ def run(ctx: Context, params: Params) -> Result:
         params = replace(params, since=ctx.now().date() - timedelta(days=params.days), days=None)
     if params.source == "ce":
         return _run_ce(ctx, params)  # AWS's own events: not logged here (AWS's subscriptions notify them)
+    if params.source == "usage":
+        result = _run_usage(ctx, params, thresholds)
+        if params.record:
+            _record(ctx, params, config, result)
+        return result
     found = _scan_bill(ctx, params, thresholds)
     result = Result(found.anomalies, found.currency, found.first_day, found.last_day, found.series)
     if params.record:
@@ -220,6 +247,51 @@ def _run_ce(ctx: Context, params: Params) -> Result:
         warnings=found.warnings,
         aws=found.anomalies,
     )
+
+
+def _run_usage(ctx: Context, params: Params, thresholds: Any) -> Result:
+    """The usage signal over the settings' store; with a bill given, each event confirmed or withdrawn."""
+    from datetime import UTC, datetime, timedelta
+
+    from awscost.anomalies import bill as bl
+    from awscost.anomalies import usage
+    from awscost.anomalies.confirm import confirm
+    from awscost.billing import load
+    from awscost.billing.engines import open_bill
+    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.planning.pricing import load_price_book
+
+    since = datetime.combine(params.since, datetime.min.time(), UTC) if params.since else None
+    with ctx.store(must_exist=True) as store:
+        found = usage.scan(store, load_price_book(store), since=since, thresholds=thresholds)
+    first = found.first_hour.date() if found.first_hour else None
+    last = found.last_hour.date() if found.last_hour else None
+    result = Result(
+        found.anomalies,
+        "USD",  # the price book's on-demand rates
+        first,
+        last,
+        found.series,
+        source="usage",
+        left_out=found.left_out,
+        price_sources=found.price_sources,
+    )
+    if not (params.dataset or params.files) or first is None:
+        return result
+    if params.engine != "duckdb":
+        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
+    else:
+        paths = [params.dataset] if params.dataset else list(params.files)
+        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
+        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
+    with bill:
+        # The bill's events from the usage scan's first day on (explained by none: only their days count).
+        scanned = bl.scan(bill, since=first, thresholds=thresholds, metric=params.metric, explain=0)
+        series = bl.series_of(bill, start=first - timedelta(days=bl.HISTORY_DAYS), metric=params.metric)
+    result.confirmations = confirm(
+        found.anomalies, scanned.anomalies, series, latency=timedelta(hours=params.bill_latency_hours)
+    )
+    return result
 
 
 def metrics(params: Params, result: Result) -> tuple[dict[str, str], dict[str, float]]:

@@ -72,6 +72,9 @@ class KindSpec:
     # list what is owned (no describe call exists for it).
     capacity_keys: tuple[str, ...] = ()
     capacity_block: int | None = None
+    # The bill's ServiceName of its usage (product/ProductName, as CUR and FOCUS name it), so that a cost
+    # estimated from the kind's counts is matched with the bill's series (anomalies/usage.py).
+    bill_service: str | None = None
 
 
 def _collector(module: str, function: str) -> str:
@@ -79,6 +82,7 @@ def _collector(module: str, function: str) -> str:
 
 
 _EC2 = "Amazon Elastic Compute Cloud - Compute"
+_EC2_BILL = "Amazon Elastic Compute Cloud"  # the bill's name: Cost Explorer splits off "- Compute"
 _RDS = "Amazon Relational Database Service"
 _ELASTICACHE = "Amazon ElastiCache"
 _ES = "Amazon OpenSearch Service"
@@ -97,21 +101,21 @@ CATALOG: tuple[KindSpec, ...] = (
     KindSpec(
         "ec2", "hourly", "instanceType:AZ (spot- prefix for spot)", "Running EC2 instances by type and AZ.",
         collector=_collector("ec2", "collect_ec2"), iam_actions=("ec2:DescribeInstances",),
-        service="ec2", price_code="AmazonEC2", backfill=True,
+        service="ec2", price_code="AmazonEC2", backfill=True, bill_service=_EC2_BILL,
     ),
     KindSpec(
         "ec2os", "hourly", "os-instanceType (spot- prefix for spot)", "Running EC2 instances by OS and type.",
         collector=_collector("ec2os", "collect_ec2os"),
         iam_actions=("ec2:DescribeInstances", "ec2:DescribeImages"),
         service="ec2", price_code="AmazonEC2", reservation_kind="ri-ec2", ce_service=_EC2, flex="ec2",
-        backfill=True,
+        backfill=True, bill_service=_EC2_BILL,
     ),
     KindSpec(
         "rds", "hourly", "class:engine (multi_az- prefix for Multi-AZ)",
         "RDS and Aurora DB instances by class, engine and Multi-AZ.",
         collector=_collector("rds", "collect_rds"), iam_actions=("rds:DescribeDBInstances",),
         service="rds", price_code="AmazonRDS", reservation_kind="ri-rds", ce_service=_RDS, flex="rds",
-        backfill=True, type_pattern=r"^db\.",
+        backfill=True, type_pattern=r"^db\.", bill_service=_RDS,
     ),
     KindSpec(
         "dynamodb", "hourly", "read_capacity, write_capacity, table_count",
@@ -119,7 +123,7 @@ CATALOG: tuple[KindSpec, ...] = (
         collector=_collector("dynamodb", "collect_dynamodb"),
         iam_actions=("dynamodb:ListTables", "dynamodb:DescribeTable"),
         service="dynamodb", price_code="AmazonDynamoDB", backfill=True,
-        capacity_keys=("read_capacity", "write_capacity"), capacity_block=100,
+        capacity_keys=("read_capacity", "write_capacity"), capacity_block=100, bill_service="Amazon DynamoDB",
     ),
     KindSpec(
         "elasticache", "hourly", "nodeType", "ElastiCache (Redis, Valkey, Memcached) nodes by node type.",
@@ -128,20 +132,21 @@ CATALOG: tuple[KindSpec, ...] = (
         service="elasticache", price_code="AmazonElastiCache", reservation_kind="ri-elasticache",
         ce_service=_ELASTICACHE, flex="elasticache", backfill=True, bill_usage="NodeUsage",
         ce_details=("ElastiCacheInstanceDetails", "NodeType"), type_pattern=r"^cache\.",
+        bill_service=_ELASTICACHE,
     ),
     # -- collected usage, daily (clusters that change rarely)
     KindSpec(
         "es", "daily", "instanceType", "OpenSearch/Elasticsearch data, master and warm nodes by instance type.",
         collector=_collector("es", "collect_es"), iam_actions=("es:ListDomainNames", "es:DescribeDomains"),
         service="es", price_code="AmazonES", reservation_kind="ri-es", ce_service=_ES, backfill=True,
-        bill_usage="ESInstance", type_pattern=r"\.(search|elasticsearch)$",
+        bill_usage="ESInstance", type_pattern=r"\.(search|elasticsearch)$", bill_service=_ES,
     ),
     KindSpec(
         "redshift", "daily", "nodeType", "Redshift provisioned-cluster nodes by node type.",
         collector=_collector("redshift", "collect_redshift"), iam_actions=("redshift:DescribeClusters",),
         service="redshift", price_code="AmazonRedshift", reservation_kind="ri-redshift", ce_service=_REDSHIFT,
         backfill=True, bill_usage="Node", ce_details=("RedshiftInstanceDetails", "NodeType"),
-        type_pattern=r"^(dc1|dc2|ds2|ra3)\.",
+        type_pattern=r"^(dc1|dc2|ds2|ra3)\.", bill_service=_REDSHIFT,
     ),
     # -- reservations owned, daily; keys shaped like the kind they cover
     KindSpec(

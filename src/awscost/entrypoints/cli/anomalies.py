@@ -25,8 +25,9 @@ def anomalies() -> None:
     type=click.Choice(["billing", "usage", "ce"]),
     default="billing",
     show_default=True,
-    help="billing (the bill's daily cost); ce (AWS Cost Anomaly Detection's anomalies, through Cost "
-    "Explorer); usage is not built yet and says so.",
+    help="billing (the bill's daily cost); usage (the store's hourly counts x prices, --store; with --dataset "
+    "or --file the bill confirms or withdraws each event); ce (AWS Cost Anomaly Detection's anomalies, through "
+    "Cost Explorer).",
 )
 @click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
 @click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
@@ -60,6 +61,14 @@ def anomalies() -> None:
     metavar="TOPIC_ARN",
     help="Publish the notices due to this SNS topic (default: [anomalies] notify_sns; '' for none).",
 )
+@click.option(
+    "--bill-latency",
+    "bill_latency_hours",
+    type=click.IntRange(min=0),
+    default=24,
+    show_default=True,
+    help="--source usage: hours after a day's end its costs are on the bill.",
+)
 @format_option(formats=("table", "json"))
 @with_settings
 def detect_cmd(
@@ -85,10 +94,14 @@ def detect_cmd(
         files=tuple(options.pop("files")),
         **options,
     )
-    with job_context(settings, "scanning the bill for anomalies") as ctx:
+    what = "the usage" if params.source == "usage" else "the bill"
+    with job_context(settings, f"scanning {what} for anomalies") as ctx:
         result = run_job("anomaly_scan", ctx, params)
     for warning in result.warnings:
         click.echo(f"awscost: warning: {warning}", err=True)
+    if params.source == "usage":
+        _usage_out(result, fmt)
+        return
     if fmt == "json":
         click.echo(dumps(result.to_json()["anomalies"]))
         return
@@ -220,3 +233,51 @@ def compare_cmd(settings: Settings, fmt: str, dataset: str, since: str | None) -
         f"only; median hours awscost was earlier: {totals['median_hours_earlier']}",
         err=True,
     )
+
+
+def _usage_out(result: Any, fmt: str) -> None:
+    """The usage events (and the bill's verdict on each when a bill was given)."""
+    from awscost.anomalies.usage import counted
+
+    verdicts = {c.usage_id: c for c in result.confirmations}
+    if fmt == "json":
+        click.echo(
+            dumps(
+                [
+                    {
+                        **u.to_json(),
+                        **({"bill": verdicts[u.anomaly.id].to_json()} if u.anomaly.id in verdicts else {}),
+                    }
+                    for u in result.anomalies
+                ]
+            )
+        )
+    else:
+        rows = [
+            {
+                "start": u.anomaly.start[:16] + "Z",
+                "kind": u.anomaly.kind,
+                "account": u.anomaly.account_id,
+                "usage": f"{u.kind} {u.region}",
+                "expected/day": u.anomaly.expected,
+                "actual/day": u.anomaly.actual,
+                "impact": u.anomaly.impact_total,
+                "score": round(u.anomaly.score, 1),
+                "open": "open" if u.anomaly.end is None else "",
+                "bill": verdicts[u.anomaly.id].status if u.anomaly.id in verdicts else "",
+            }
+            for u in result.anomalies
+        ]
+        days = f"{result.first_day} .. {result.last_day}" if result.first_day else "no hours"
+        emit(rows, "table", title=f"Usage anomalies of {result.series} series, {days} (USD at list price)")
+        for u in result.anomalies:
+            click.echo(
+                f"{u.anomaly.start[:16]}Z {u.anomaly.account_id} {u.kind} {u.region}: {u.anomaly.explanation}"
+            )
+            if u.anomaly.id in verdicts:
+                click.echo(f"  bill: {verdicts[u.anomaly.id].note}")
+    left = counted(result.left_out)
+    if left:
+        click.echo(f"left out: {left}", err=True)
+    n = len(result.anomalies)
+    click.echo(f"{n} usage anomal{'y' if n == 1 else 'ies'}", err=True)
