@@ -26,7 +26,7 @@ from awscost_sandbox.scenario import Scenario, default_scenario
 from awscost_sandbox.seed import ROLE_NAME, apply_fleet, seed_organization
 from awscost_sandbox.server import SandboxServer
 
-DEFAULT_HOURS = 18  # with every step: 80 s measured on 2 cores with another build running (under the 2-minute budget)
+DEFAULT_HOURS = 18  # with every step: 80 s measured on 2 cores with another build running
 MAX_HOURS = 24 * 60
 
 

@@ -173,8 +173,10 @@ def _record(ctx: Context, params: Params, config: Any, result: Result) -> None:
     topic = config.notify_sns if params.notify is None else (params.notify or None)
     now = ctx.now()
     with ctx.store() as store:
+        # The usage signal's events carry the bill's verdict on them when this scan was given the bill.
+        verdicts = {c.usage_id: c.to_json() for c in result.confirmations}
         tracked = events.record(
-            store, result.source, result.anomalies, now, config.renotify_growth, result.currency
+            store, result.source, result.anomalies, now, config.renotify_growth, result.currency, verdicts
         )
         result.status = {t.id: t.status for t in tracked}
         result.topic = topic
@@ -324,6 +326,28 @@ JOB: Job[Params, Result] = Job(
                 "notify": "${AnomalyTopic}",
             },
             "the bill's anomalies of the last 14 days, notices to the anomaly topic",
+        ),
+        # The live signal: 25 past each hour, after the hourly collect (5 past) has written that hour; events
+        # starting in the last 2 days (a re-run updates them; the baseline reads its own weeks before).
+        Rule(
+            "usage_hourly",
+            "cron(25 * * * ? *)",
+            {"job": "anomaly_scan", "source": "usage", "days": 2, "notify": "${AnomalyTopic}"},
+            "the usage signal's anomalies of the last 2 days, within the hour, notices to the anomaly topic",
+        ),
+        # Once the bill has landed: the same usage events of the last 14 days confirmed or withdrawn by it,
+        # the verdict kept in the anomaly log (a notice only for an event due one, as every run).
+        Rule(
+            "usage_confirm",
+            "cron(50 7 * * ? *)",
+            {
+                "job": "anomaly_scan",
+                "source": "usage",
+                "dataset": "s3://${DataBucket}/billing/",
+                "days": 14,
+                "notify": "${AnomalyTopic}",
+            },
+            "the usage signal's events of the last 14 days confirmed or withdrawn by the bill",
         ),
     ),
     uses=("store", "data-read", "notify"),

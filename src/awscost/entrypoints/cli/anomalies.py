@@ -166,10 +166,19 @@ def list_cmd(settings: Settings, fmt: str, source: str | None, only_open: bool) 
             "open": "open" if t.event.get("end") is None else "",
             "notified": (t.notified or {}).get("at", "")[:16],
             "ack": (t.ack or {}).get("by", ""),
+            # the usage signal's events: the bill's last verdict and the hours of early warning
+            "bill": _verdict(t.verdict),
         }
         for t in found
     ]
     emit(rows, "table", title=f"Recorded anomalies ({settings.store})")
+
+
+def _verdict(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return ""
+    early = verdict.get("hours_earlier")
+    return f"{verdict['status']} {early} h earlier" if early is not None else str(verdict["status"])
 
 
 @anomalies.command("ack")
