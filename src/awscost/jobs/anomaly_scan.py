@@ -191,18 +191,10 @@ def _record(ctx: Context, params: Params, config: Any, result: Result) -> None:
 
 def _scan_bill(ctx: Context, params: Params, thresholds: Any) -> Any:
     from awscost.anomalies.bill import scan
-    from awscost.billing import load
-    from awscost.billing.engines import open_bill
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
 
     tag_keys = [ctx.settings.tag_key]
-    if params.engine != "duckdb":
-        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
-    else:
-        paths = [params.dataset] if params.dataset else list(params.files)
-        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
-        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
-    with bill:
+    with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
         return scan(
             bill,
             since=params.since,
@@ -258,9 +250,7 @@ def _run_usage(ctx: Context, params: Params, thresholds: Any) -> Result:
     from awscost.anomalies import bill as bl
     from awscost.anomalies import usage
     from awscost.anomalies.confirm import confirm
-    from awscost.billing import load
-    from awscost.billing.engines import open_bill
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
     from awscost.planning.pricing import load_price_book
 
     since = datetime.combine(params.since, datetime.min.time(), UTC) if params.since else None
@@ -280,13 +270,7 @@ def _run_usage(ctx: Context, params: Params, thresholds: Any) -> Result:
     )
     if not (params.dataset or params.files) or first is None:
         return result
-    if params.engine != "duckdb":
-        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
-    else:
-        paths = [params.dataset] if params.dataset else list(params.files)
-        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
-        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
-    with bill:
+    with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
         # The bill's events from the usage scan's first day on (explained by none: only their days count).
         scanned = bl.scan(bill, since=first, thresholds=thresholds, metric=params.metric, explain=0)
         series = bl.series_of(bill, start=first - timedelta(days=bl.HISTORY_DAYS), metric=params.metric)
