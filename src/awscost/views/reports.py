@@ -97,12 +97,25 @@ class Reports:
     dataset: str
     max_age: float = 300.0
     clock: Callable[[], float] = time.monotonic
+    # The data version is read at most once a second: a page view then costs no store scan, and a change
+    # shows in the next view after a second (a dataset load or a scan takes far longer than that).
+    version_ttl: float = 1.0
+    _version: tuple[float, str] | None = None
     _cache: OrderedDict[Ask, _Entry] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _building: dict[Ask, threading.Lock] = field(default_factory=dict)
     builds: int = 0  # how many reports were built (the cache's misses): what a test and a benchmark count
 
     def version(self) -> str:
+        held = self._version
+        if held is not None and self.clock() - held[0] < self.version_ttl:
+            return held[1]
+        at = self.clock()
+        found = self._read_version()
+        self._version = (at, found)
+        return found
+
+    def _read_version(self) -> str:
         from awscost.anomalies.events import PREFIX
         from awscost.store import open_store, store_exists
 
