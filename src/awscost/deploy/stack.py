@@ -654,6 +654,21 @@ def shared_resources() -> dict[str, Any]:
                                 }
                             },
                         },
+                        {
+                            "Sid": "CloudWatchAlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                "ArnLike": {
+                                    "aws:SourceArn": _arn(
+                                        "cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+                                    )
+                                },
+                            },
+                        },
                     ],
                 },
             },
@@ -745,9 +760,12 @@ def shared_resources() -> dict[str, Any]:
             "UpdateReplacePolicy": "Delete",
             "Properties": {"KmsMasterKeyId": "alias/aws/sqs", "MessageRetentionPeriod": 1209600},
         },
+        # CloudWatch alarms cannot publish to a topic under the AWS managed alias/aws/sns (its key policy does
+        # not let cloudwatch.amazonaws.com use it, and it cannot be edited): the alarms' topic is under the
+        # stack's key, whose policy lets this account's alarms encrypt for it (CloudWatchAlarmsPublish).
         "AlarmTopic": {
             "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": "awscost-alarms", "KmsMasterKeyId": "alias/aws/sns"},
+            "Properties": {"TopicName": "awscost-alarms", "KmsMasterKeyId": {"Ref": "DataKey"}},
         },
         # Cost anomaly notices (anomaly_scan): for people, apart from the operators' alarms; subscribe a
         # team with a filter policy on the account_id message attribute.
