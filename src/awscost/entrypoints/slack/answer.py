@@ -15,6 +15,7 @@ account outside the audience, and names are looked up among the audience's own a
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -346,3 +347,39 @@ def responder(settings: Settings, dataset: str | None = None, today: date | None
 
 
 __all__ = ["ANSWERS", "Responder", "responder"]
+
+
+RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # where Slack's response_urls point
+_responders: dict[str, Responder] = {}  # a warm analytics container's: its reports cache kept
+
+
+def answer_event(payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
+    """The analytics function's part (lambda_handler: an event `{"slack": ...}` the Slack function handed
+    on): answer the command and POST the reply to its response_url. The caller is the Slack function (only
+    it may invoke this one); the user's audience is looked up again here, from the same [slack]."""
+    import os
+    import urllib.request
+
+    from awscost.core.config import load_settings
+
+    asked = Asked.of(payload)
+    url = asked.response_url or ""
+    if not url.startswith(RESPONSE_URL_PREFIX):
+        raise InputError(f"response_url {url[:60]!r} is not Slack's", where="slack event")
+    if settings is None:
+        key = os.environ.get("AWSCOST_CONFIG") or ""
+        if key not in _responders:
+            _responders[key] = responder(load_settings(key or None))
+        r = _responders[key]
+    else:
+        r = responder(settings)
+    reply = {**r.answer(asked), "replace_original": False}
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(reply).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=10) as sent:
+        status = sent.status
+    return {"slack": "answered", "status": status, "command": asked.text.split()[:1]}

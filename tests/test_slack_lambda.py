@@ -1,0 +1,140 @@
+"""The Slack Lambda (entrypoints/slack/lambda_function.py) as a Function URL invokes it: its secrets read by
+name from Secrets Manager and SSM (moto server), a signed command acknowledged and handed to the analytics
+function with one asynchronous Invoke (botocore Stubber: moto runs Lambda code in Docker), which answers
+through the response_url (lambda_handler's `{"slack": ...}` event) with the report's figures; refusals hand
+nothing on; its imports stay bolt + boto3."""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import ANY, Stubber
+
+import anomaly_bills as ab
+import dashboard_data
+import slack_harness as sh
+from awscost.entrypoints import lambda_handler
+from awscost.entrypoints.slack import answer as answer_module
+from awscost.entrypoints.slack import lambda_function as fn
+from awscost.jobs import Context, run_job
+from awscost.jobs.report import Params as ReportParams
+
+
+def url_event(body: str, headers: dict[str, str], encode: bool = True) -> dict[str, Any]:
+    return {
+        "version": "2.0",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "body": base64.b64encode(body.encode()).decode() if encode else body,
+        "isBase64Encoded": encode,
+        "requestContext": {"http": {"method": "POST"}},
+    }
+
+
+@pytest.fixture()
+def deployed(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    dataset, store_url = dashboard_data.make(tmp_path)
+    config = tmp_path / "awscost.toml"
+    config.write_text(
+        f'[awscost]\nstore = "{store_url}"\n[billing]\ndataset = "{dataset}"\n'
+        f'[[report.audience]]\nname = "ml"\naccounts = ["{ab.TEAM_B}"]\n'
+        '[slack.users]\nU0ORGADMIN = "organization"\nU0MLLEAD = "ml"\n'
+    )
+    boto3.client("secretsmanager").create_secret(Name="awscost/slack-signing", SecretString=sh.SECRET)
+    boto3.client("ssm").put_parameter(Name="/finops/slack-bot", Value="xoxb-test", Type="SecureString")
+    monkeypatch.setenv("AWSCOST_CONFIG", str(config))
+    monkeypatch.setenv(fn.SIGNING_SECRET, "awscost/slack-signing")
+    monkeypatch.setenv(fn.BOT_TOKEN, "ssm:/finops/slack-bot")
+    monkeypatch.setenv(fn.ANALYTICS, "awscost-analytics")
+    monkeypatch.setattr(fn, "_held", {})
+    client = boto3.client("lambda")
+    sent: list[dict[str, Any]] = []
+    client.meta.events.register(
+        "provide-client-params.lambda.Invoke", lambda params, **_: sent.append(params)
+    )
+    stubber = Stubber(client)
+    monkeypatch.setattr(fn, "lambda_client", lambda: client)
+    with stubber:
+        yield dataset, config, stubber, sent
+
+
+def test_a_signed_command_is_handed_on_and_answered_with_the_reports_figures(
+    deployed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset, config, stubber, sent = deployed
+    with sh.receiver() as response_url:
+        stubber.add_response(
+            "invoke",
+            {"StatusCode": 202},
+            {"FunctionName": "awscost-analytics", "InvocationType": "Event", "Payload": ANY},
+        )
+        body = sh.command_body("cost 2026-09 by service", "U0ORGADMIN", "C0GENERAL", f"{response_url.url}/r")
+        acked = fn.handler(url_event(body, sh.sign(body)))
+        assert acked["statusCode"] == 200 and "Working on it" in acked["body"]
+        stubber.assert_no_pending_responses()
+        (invoked,) = sent
+        event = json.loads(invoked["Payload"])
+        assert (
+            event["slack"]["text"] == "cost 2026-09 by service" and event["slack"]["user_id"] == "U0ORGADMIN"
+        )
+        # the analytics function's handler answers it (a response_url of Slack's only, so the test's is allowed)
+        monkeypatch.setattr(answer_module, "RESPONSE_URL_PREFIX", response_url.url)
+        monkeypatch.setattr(answer_module, "_responders", {})
+        assert lambda_handler.handler(event)["status"] == 200
+        (_path, message, _headers) = response_url.wait(1)[0]
+    from awscost.core.config import load_settings
+
+    (one,) = run_job(
+        "report",
+        Context(load_settings(config)),
+        ReportParams(period="2026-09", dataset=str(dataset), render=False),
+    ).reports
+    said = sh.text_of(message)
+    assert f"{Decimal(one.document['total']['cost']):,.2f} USD" in said
+    for row in one.document["services"]:
+        assert f"*{row['service']}*  {Decimal(row['cost']):,.2f}" in said
+
+
+def test_help_and_refusals_are_answered_by_the_slack_function_alone(deployed: Any) -> None:
+    _dataset, _config, _stubber, sent = deployed
+    body = sh.command_body("help", "U0MLLEAD", "C0GENERAL", "https://hooks.slack.com/commands/1")
+    acked = fn.handler(url_event(body, sh.sign(body), encode=False))
+    assert acked["statusCode"] == 200 and "/awscost usage KIND [REGION]" in acked["body"]
+    body = sh.command_body("cost", "U0STRANGER", "C0GENERAL", "https://hooks.slack.com/commands/1")
+    assert "not allowed to see AWS costs" in fn.handler(url_event(body, sh.sign(body)))["body"]
+    body = sh.command_body("cost", "U0ORGADMIN", "C0GENERAL", "https://hooks.slack.com/commands/1")
+    assert fn.handler(url_event(body, sh.sign(body, secret="wrong")))["statusCode"] == 401
+    assert fn.handler(url_event(body, sh.sign(body, ts=1)))["statusCode"] == 401
+    headers = {k: v for k, v in sh.sign(body).items() if k != "X-Slack-Signature"}
+    assert fn.handler(url_event(body, headers))["statusCode"] == 401
+    big = body + "&x=" + "y" * 20000
+    assert fn.handler(url_event(big, sh.sign(big)))["statusCode"] == 400
+    assert sent == []  # nothing was handed on: the Stubber had no response queued, and none was asked
+
+
+def test_a_response_url_not_slacks_is_refused() -> None:
+    from awscost.core.errors import InputError
+
+    with pytest.raises(InputError, match="is not Slack's"):
+        answer_module.answer_event(
+            {"text": "cost", "user_id": "U0A", "response_url": "http://169.254.169.254/"}
+        )
+
+
+def test_the_slack_function_imports_bolt_and_boto3_only() -> None:
+    code = (
+        "import sys, awscost.entrypoints.slack.lambda_function as f; "
+        "heavy = sorted(m for m in ('pandas', 'duckdb', 'numpy', 'pyarrow', 'matplotlib', 'jinja2', 'sqlglot') "
+        "if m in sys.modules); print(heavy)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr
