@@ -138,3 +138,41 @@ def test_the_slack_function_imports_bolt_and_boto3_only() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
+
+
+def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> None:
+    from test_infra import INFRA, _statements, load_template
+
+    from awscost.deploy import stack
+
+    template = load_template(INFRA / "awscost.yaml")
+    res = template["Resources"]
+    for name in ("SlackSigningSecretName", "SlackBotTokenName", "SlackSecretStore"):
+        assert name in template["Parameters"]
+    assert {k for k, r in res.items() if r.get("Condition") == "HasSlack"} == {
+        "SlackLogGroup",
+        "SlackRole",
+        "SlackFunction",
+        "SlackFunctionUrl",
+        "SlackFunctionUrlPermission",
+    }
+    url = res["SlackFunctionUrl"]
+    assert url["Properties"]["AuthType"] == "NONE"
+    (skip,) = url["Metadata"]["checkov"]["skip"]
+    assert skip["id"] == "CKV_AWS_258" and "verifies Slack's signature" in skip["comment"]
+    fn = res["SlackFunction"]["Properties"]
+    assert (
+        fn["ImageConfig"]["Command"]
+        == [stack.SLACK_HANDLER]
+        == ["awscost.entrypoints.slack.lambda_function.handler"]
+    )
+    env = fn["Environment"]["Variables"]
+    assert env["AWSCOST_ANALYTICS_FUNCTION"] == {"Ref": "ReportFunction"}
+    sts = {s["Sid"]: s for s in _statements(template, "SlackRole")}
+    # It may hand work to the report function and read its own secrets and config; nothing else.
+    assert sts["HandOff"]["Action"] == "lambda:InvokeFunction"
+    assert sts["HandOff"]["Resource"] == {"Fn::GetAtt": ["ReportFunction", "Arn"]}
+    assert {s for s, st in sts.items() if st["Resource"] == "*"} == {"VpcNetworkInterfaces"}
+    assert "Store" not in sts and "Data" not in sts
+    secret = json.dumps(sts["SlackSigningSecret"])
+    assert "secretsmanager:GetSecretValue" in secret or "ssm:GetParameter" in secret
