@@ -141,9 +141,8 @@ def test_the_slack_function_imports_bolt_and_boto3_only() -> None:
 
 
 def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> None:
-    from test_infra import INFRA, _statements, load_template
-
     from awscost.deploy import stack
+    from test_infra import INFRA, _statements, load_template
 
     template = load_template(INFRA / "awscost.yaml")
     res = template["Resources"]

@@ -1027,7 +1027,7 @@ def slack_resources() -> dict[str, Any]:
             },
             "Properties": {
                 "FunctionName": SLACK_FUNCTION,
-                "Description": "/awscost in Slack: verifies Slack's signature, acks, hands the work to the report function.",
+                "Description": "/awscost in Slack: checks the signature, acks, hands the work to the report function.",
                 "Role": {"Fn::GetAtt": ["SlackRole", "Arn"]},
                 "Timeout": 10,
                 "MemorySize": 512,
