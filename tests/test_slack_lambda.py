@@ -175,3 +175,19 @@ def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> 
     assert "Store" not in sts and "Data" not in sts
     secret = json.dumps(sts["SlackSigningSecret"])
     assert "secretsmanager:GetSecretValue" in secret or "ssm:GetParameter" in secret
+
+
+def test_the_app_manifest_names_the_command_and_the_scopes_it_needs() -> None:
+    import yaml
+
+    from awscost.entrypoints.slack.app import COMMAND
+    from awscost.entrypoints.slack.parse import SUBCOMMANDS
+
+    path = Path(__file__).resolve().parents[1] / "infra" / "slack" / "manifest.yaml"
+    manifest = yaml.safe_load(path.read_text())
+    (command,) = manifest["features"]["slash_commands"]
+    assert command["command"] == COMMAND and command["should_escape"] is False
+    assert all(name in command["usage_hint"] for name in SUBCOMMANDS)
+    assert len(command["description"]) <= 100 and len(command["usage_hint"]) <= 1000
+    assert manifest["oauth_config"]["scopes"]["bot"] == ["commands", "chat:write"]
+    assert manifest["settings"]["socket_mode_enabled"] is False
