@@ -53,7 +53,7 @@ def _ids(value: Any, where: str, pattern: re.Pattern[str], what: str, known: set
     for key, audience in value.items():
         if not pattern.match(str(key)):
             raise ConfigError(f"{key!r} is not a Slack {what} id", where=f"{where}.{key}")
-        if audience not in known:
+        if not isinstance(audience, str) or audience not in known:
             raise ConfigError(
                 f"unknown audience {audience!r}", where=f"{where}.{key}", hint=", ".join(sorted(known))
             )

@@ -133,8 +133,10 @@ def _cost(name: str, rest: list[str], today: date) -> Command:
                 )
             i += 2
             if by == "tag":
-                if i >= len(rest) or not _NAME.match(rest[i]):
-                    raise CommandError("`by tag` needs a tag key, e.g. by tag Spend_Category", "tag")
+                if i >= len(rest):
+                    raise CommandError("`tag` needs a tag key after it, e.g. by tag Spend_Category", "tag")
+                if not _NAME.match(rest[i]):
+                    raise CommandError(f"`{rest[i]}` is not a tag key (e.g. Spend_Category)", rest[i])
                 tag = rest[i]
                 i += 1
         elif w == "account":
