@@ -212,6 +212,10 @@ def test_help_and_mistakes_are_answered_at_once_naming_the_word(slack: Any) -> N
         assert word in said and "Try `/awscost help`" in said, (text, said)
         assert "Traceback" not in said
     assert len(counting.asked) == before  # answered in the acknowledgement: nothing handed to the work
+    _ack, said = ask(slack, "cost 2020-01")  # the report job's own error, in one line
+    assert "the source holds no cost for 2020-01" in said and "Traceback" not in said
+    _ack, said = ask(slack, "cost account nosuchteam")
+    assert "no account named `nosuchteam` among the accounts you may see" in said
     _ack, said = ask(slack, "usage gpu")  # a kind is checked against the catalog after the ack
     assert "`gpu` is not a usage kind: " in said and "ec2" in said
 
