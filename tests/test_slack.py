@@ -25,6 +25,8 @@ from awscost.entrypoints.slack.quick import WORKING, Asked
 from awscost.jobs import Context, run_job, save_latest
 from awscost.jobs.report import Params as ReportParams
 from awscost.jobs.ri_plan import Params as PlanParams
+from awscost.store import open_store
+from awscost.store.base import UsageItem
 
 TODAY = date(2026, 10, 24)
 ORG_USER, ML_USER, STRANGER = "U0ORGADMIN", "U0MLLEAD", "U0NOBODY"
@@ -44,6 +46,15 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Settings]:
         f'{ML_USER} = "ml"\n[slack.channels]\n{WEB_CHANNEL} = "web"\n'
     )
     settings = load_settings(path)
+    # The OS-level counts of the same instances (the kind the RI plan and the usage section read), per account
+    # and as the organization's total: a plan with something to buy.
+    last = dashboard_data.LAST_HOUR
+    with open_store(store_url) as store:
+        store.put_items(
+            UsageItem("ec2os", account, "us-east-1", last - timedelta(hours=h), {"linux-m5.large": n})
+            for h in range(48)
+            for account, n in ((ab.TEAM_A, 200), (ab.TEAM_B, 90), (settings.org_name, 290))
+        )
     ctx = Context(settings)
     params = PlanParams(lookback=2, until=dashboard_data.LAST_HOUR, min_hours=1)
     save_latest(ctx, "ri_plan", params, run_job("ri_plan", ctx, params))
@@ -114,6 +125,12 @@ def report(
     ).reports
     assert one.error is None, one.error
     return one.report
+
+
+def number(value: Any) -> str:
+    from awscost.reports.render.formats import number as as_text
+
+    return as_text(value)
 
 
 def money(value: Any) -> str:
@@ -187,7 +204,19 @@ def test_top_anomalies_forecast_usage_and_ri_equal_the_report(
     (monthly, upfront) = savings.figures
     assert f"Monthly savings of the plan*\n{money(monthly.value)} USD" in said
     assert f"Upfront payment*\n{money(upfront.value)} USD" in said
+    assert monthly.value is not None and monthly.value > 0
     assert "Commitment coverage" in said  # the usage section's figures beside the plan
+    plan = next(t for t in savings.tables if t.name == "plan")
+    assert plan.rows
+    for row in plan.rows:  # group, kind, region, recommended, monthly savings: the report's cells
+        assert f"*{row[2]}*  {row[0]} · {row[1]} · {number(row[5])} · {money(row[7])}" in said, (row, said)
+
+    _ack, said = ask(slack, "usage ec2os")
+    hours = next(t for t in model.section("usage").tables if t.name == "hours")
+    mine = [r for r in hours.rows if r[0] == "ec2os"]
+    assert mine
+    for row in mine:  # name, region, hours, previous hours, change
+        assert f"*{row[2]}*  {row[3]} · {number(row[5])} · {number(row[6])}" in said, (row, said)
 
 
 def test_help_and_mistakes_are_answered_at_once_naming_the_word(slack: Any) -> None:
