@@ -47,7 +47,7 @@ def deployed(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     config.write_text(
         f'[awscost]\nstore = "{store_url}"\n[billing]\ndataset = "{dataset}"\n'
         f'[[report.audience]]\nname = "ml"\naccounts = ["{ab.TEAM_B}"]\n'
-        '[slack.users]\nU0ORGADMIN = "organization"\nU0MLLEAD = "ml"\n'
+        '[slack]\nalerts_channel = "C0ALERTS"\n[slack.users]\nU0ORGADMIN = "organization"\nU0MLLEAD = "ml"\n'
     )
     boto3.client("secretsmanager").create_secret(Name="awscost/slack-signing", SecretString=sh.SECRET)
     boto3.client("ssm").put_parameter(Name="/finops/slack-bot", Value="xoxb-test", Type="SecureString")
@@ -64,13 +64,13 @@ def deployed(aws: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     stubber = Stubber(client)
     monkeypatch.setattr(fn, "lambda_client", lambda: client)
     with stubber:
-        yield dataset, config, stubber, sent
+        yield dataset, config, stubber, sent, store_url
 
 
 def test_a_signed_command_is_handed_on_and_answered_with_the_reports_figures(
     deployed: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    dataset, config, stubber, sent = deployed
+    dataset, config, stubber, sent, _store = deployed
     with sh.receiver() as response_url:
         stubber.add_response(
             "invoke",
@@ -105,7 +105,7 @@ def test_a_signed_command_is_handed_on_and_answered_with_the_reports_figures(
 
 
 def test_help_and_refusals_are_answered_by_the_slack_function_alone(deployed: Any) -> None:
-    _dataset, _config, _stubber, sent = deployed
+    _dataset, _config, _stubber, sent, _store = deployed
     body = sh.command_body("help", "U0MLLEAD", "C0GENERAL", "https://hooks.slack.com/commands/1")
     acked = fn.handler(url_event(body, sh.sign(body), encode=False))
     assert acked["statusCode"] == 200 and "/awscost usage KIND [REGION]" in acked["body"]
@@ -173,6 +173,10 @@ def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> 
     assert sts["HandOff"]["Resource"] == {"Fn::GetAtt": ["ReportFunction", "Arn"]}
     assert {s for s, st in sts.items() if st["Resource"] == "*"} == {"VpcNetworkInterfaces"}
     assert "Store" not in sts and "Data" not in sts
+    subscription = res["SlackAnomalySubscription"]
+    assert subscription["Condition"] == "HasSlackBotToken"
+    assert subscription["Properties"]["TopicArn"] == {"Ref": "AnomalyTopic"}
+    assert res["SlackAnomalyPermission"]["Properties"]["SourceArn"] == {"Ref": "AnomalyTopic"}
     secret = json.dumps(sts["SlackSigningSecret"])
     assert "secretsmanager:GetSecretValue" in secret or "ssm:GetParameter" in secret
 
@@ -191,3 +195,30 @@ def test_the_app_manifest_names_the_command_and_the_scopes_it_needs() -> None:
     assert len(command["description"]) <= 100 and len(command["usage_hint"]) <= 1000
     assert manifest["oauth_config"]["scopes"]["bot"] == ["commands", "chat:write"]
     assert manifest["settings"]["socket_mode_enabled"] is False
+
+
+def test_the_anomaly_topics_notices_are_posted_to_the_alerts_channel(
+    deployed: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from awscost.anomalies.events import logged
+    from awscost.anomalies.notify import body, subject
+    from awscost.store import open_store
+
+    _dataset, _config, _stubber, _sent, store_url = deployed
+    with open_store(store_url) as store:
+        (tracked,) = list(logged(store))
+    record = {
+        "EventSource": "aws:sns",
+        "Sns": {"Subject": subject(tracked), "Message": body(tracked, {}), "MessageAttributes": {}},
+    }
+    with sh.receiver() as slack_api:
+        slack_api.reply = {"ok": True, "channel": "C0ALERTS", "ts": "1.2"}
+        monkeypatch.setenv("SLACK_API_URL", f"{slack_api.url}/api/")
+        assert fn.handler({"Records": [record]}) == {"posted": 1}
+        (path, message, headers) = slack_api.wait(1)[0]
+    assert path == "/api/chat.postMessage" and headers["Authorization"] == "Bearer xoxb-test"
+    assert message["channel"] == "C0ALERTS"
+    said = sh.text_of(message)
+    assert (
+        "&lt;script&gt;" in said and "<script>" not in said and str(tracked.event["explanation"])[:20] in said
+    )

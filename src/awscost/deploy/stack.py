@@ -1091,9 +1091,29 @@ def slack_resources() -> dict[str, Any]:
                 "FunctionUrlAuthType": "NONE",
             },
         },
+        # The anomaly notices (anomaly_scan's SNS topic) posted to [slack] alerts_channel with the bot token.
+        "SlackAnomalySubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "AnomalyTopic"},
+                "Protocol": "lambda",
+                "Endpoint": {"Fn::GetAtt": ["SlackFunction", "Arn"]},
+            },
+        },
+        "SlackAnomalyPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "SlackFunction"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "sns.amazonaws.com",
+                "SourceArn": {"Ref": "AnomalyTopic"},
+            },
+        },
     }
     for value in res.values():
         value["Condition"] = "HasSlack"
+    for name in ("SlackAnomalySubscription", "SlackAnomalyPermission"):
+        res[name]["Condition"] = "HasSlackBotToken"
     return res
 
 

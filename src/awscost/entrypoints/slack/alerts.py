@@ -1,5 +1,7 @@
 """The anomaly alerts in Slack: the anomaly log's due events posted to `[slack] alerts_channel` with the bot
-token (slack_sdk's WebClient, chat.postMessage), one message each, largest first, every AWS string escaped.
+token (slack_sdk's WebClient, chat.postMessage), one message each, largest first, every AWS string escaped
+(`awscost slack alerts`); deployed, the Slack function posts each notice of the stack's anomaly topic instead
+(`notice_message`: SNS already throttles them per event).
 
 Slack keeps its own throttle beside SNS's (anomalies/notify.py marks an event notified when SNS sent it): a
 map item `slack-alert:<source>:<id>` holds the impact last posted, so an event is posted once, and again only
@@ -106,10 +108,20 @@ def post_alerts(
     return out
 
 
+def notice_message(subject: str, text: str) -> dict[str, Any]:
+    """An SNS anomaly notice (anomalies/notify.py: its subject and plain-text body) as a Slack message: what
+    the Slack function posts for each notice of the stack's anomaly topic."""
+    body = text if len(text) <= blocks.SECTION_MAX - 10 else text[: blocks.SECTION_MAX - 11] + "…"
+    return {
+        "text": escape(subject),
+        "blocks": [blocks.header(subject), blocks.section(f"```{escape(body)}```")],
+    }
+
+
 def names_of(events: Iterable[Tracked], settings: Any) -> dict[str, str]:
     return {
         a: n for a, n in settings.account_names.items() if any(a == t.event["account_id"] for t in events)
     }
 
 
-__all__ = ["PREFIX", "Posted", "alert_message", "due", "names_of", "post_alerts"]
+__all__ = ["PREFIX", "Posted", "alert_message", "due", "names_of", "notice_message", "post_alerts"]

@@ -12,6 +12,9 @@ Environment:
 
 `help`, a mistake and a refusal are answered in the acknowledgement; anything else is acknowledged ("working
 on it") and handed on: the analytics function answers through the response_url (answer.answer_event).
+
+Subscribed to the stack's anomaly topic, it also posts each notice (an SNS record) to `[slack] alerts_channel`
+with the bot token.
 """
 
 from __future__ import annotations
@@ -60,25 +63,63 @@ def hand_off(asked: Asked) -> None:
     )
 
 
-def app() -> Any:
-    if "app" not in _held:
+def _setup() -> tuple[Any, str | None]:
+    """[slack] and the bot token (None without one), read once per container."""
+    if "config" not in _held:
         from awscost.core.config import load_settings
         from awscost.entrypoints.slack.config import slack_settings
 
-        config = slack_settings(load_settings(os.environ.get("AWSCOST_CONFIG")))
+        _held["config"] = slack_settings(load_settings(os.environ.get("AWSCOST_CONFIG")))
         token = os.environ.get(BOT_TOKEN)
+        _held["token"] = secret(token) if token else None
+    return _held["config"], _held["token"]
+
+
+def app() -> Any:
+    if "app" not in _held:
+        config, token = _setup()
         _held["app"] = create_app(
             config,
             secret(os.environ[SIGNING_SECRET]),
-            secret(token) if token else None,
+            token,
             hand_off=hand_off,
             process_before_response=True,  # Lambda may freeze the process once the response is returned
         )
     return _held["app"]
 
 
+def post_notices(event: dict[str, Any]) -> dict[str, Any]:
+    """Each anomaly notice of an SNS event posted to the alerts channel; a refused post fails the invocation
+    (SNS retries it, then the dead-letter queue keeps it)."""
+    from slack_sdk import WebClient
+
+    from awscost.core.errors import ConfigError
+    from awscost.entrypoints.slack.alerts import notice_message
+
+    config, token = _setup()
+    if not config.alerts_channel or not token:
+        raise ConfigError(
+            "anomaly notices reach the Slack function, but it has no alerts channel or bot token",
+            where="[slack] alerts_channel / SlackBotTokenName",
+        )
+    client = WebClient(token=token, base_url=os.environ.get("SLACK_API_URL", WebClient.BASE_URL))
+    posted = 0
+    for record in event["Records"]:
+        notice = record["Sns"]
+        client.chat_postMessage(
+            channel=config.alerts_channel,
+            **notice_message(str(notice.get("Subject") or "awscost: cost anomaly"), str(notice["Message"])),
+        )
+        posted += 1
+    log.info(json.dumps({"event": "slack_alerts", "posted": posted, "channel": config.alerts_channel}))
+    return {"posted": posted}
+
+
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """A Function URL request (payload format 2.0) -> bolt -> the HTTP response."""
+    """A Function URL request (payload format 2.0) -> bolt -> the HTTP response; or anomaly notices (SNS)."""
+    records = event.get("Records")
+    if isinstance(records, list) and records and records[0].get("EventSource") == "aws:sns":
+        return post_notices(event)
     body = event.get("body") or ""
     if len(body) > MAX_BODY * 4 // 3 + 4:  # refused before it is decoded (base64 is 4/3 of the bytes)
         response = refused(400, f"request body over {MAX_BODY} bytes")
