@@ -222,3 +222,31 @@ def test_the_anomaly_topics_notices_are_posted_to_the_alerts_channel(
     assert (
         "&lt;script&gt;" in said and "<script>" not in said and str(tracked.event["explanation"])[:20] in said
     )
+
+
+def test_a_hand_off_that_fails_is_said_in_the_acknowledgement(deployed: Any) -> None:
+    _dataset, _config, stubber, _sent, _store = deployed
+    stubber.add_client_error("invoke", "TooManyRequestsException", "Rate exceeded", 429)
+    body = sh.command_body("cost", "U0ORGADMIN", "C0GENERAL", "https://hooks.slack.com/commands/1")
+    acked = fn.handler(url_event(body, sh.sign(body)))
+    assert acked["statusCode"] == 200
+    assert "could not start on this" in acked["body"] and "Working on it" not in acked["body"]
+
+
+def test_the_analytics_side_says_a_missing_dataset_to_the_asker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "awscost.toml"
+    config.write_text('[slack.users]\nU0ORGADMIN = "organization"\n')
+    monkeypatch.setenv("AWSCOST_CONFIG", str(config))
+    monkeypatch.delenv("AWSCOST_REPORT_BUCKET", raising=False)
+    monkeypatch.setattr(answer_module, "_responders", {})
+    with sh.receiver() as response_url:
+        monkeypatch.setattr(answer_module, "RESPONSE_URL_PREFIX", response_url.url)
+        event = {"slack": {"text": "cost", "user_id": "U0ORGADMIN", "response_url": f"{response_url.url}/r"}}
+        lambda_handler.handler(event)
+        (_path, message, _headers) = response_url.wait(1)[0]
+    assert "no billing dataset to answer from" in sh.text_of(message)
+    # deployed, the report function's bucket names it (the report job's rule reads the same)
+    monkeypatch.setenv("AWSCOST_REPORT_BUCKET", "cost-data")
+    assert answer_module.deployed_dataset() == "s3://cost-data/billing/"

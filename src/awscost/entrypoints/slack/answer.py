@@ -330,12 +330,15 @@ ANSWERS: dict[str, Callable[[Responder, Command, str | None], dict[str, Any]]] =
 }
 
 
-def responder(settings: Settings, dataset: str | None = None, today: date | None = None) -> Responder:
-    """The Responder of these settings: `[slack]`, and the billing dataset (`[billing] dataset` by default)."""
+def responder(
+    settings: Settings, dataset: str | None = None, today: date | None = None, fallback: str | None = None
+) -> Responder:
+    """The Responder of these settings: `[slack]`, and the billing dataset (`[billing] dataset` by default,
+    else `fallback`)."""
     from awscost.entrypoints.slack.config import slack_settings
     from awscost.views.reports import default_dataset
 
-    location = dataset or default_dataset(settings)
+    location = dataset or default_dataset(settings) or fallback
     if not location:
         raise InputError(
             "no billing dataset to answer from",
@@ -353,6 +356,15 @@ RESPONSE_URL_PREFIX = "https://hooks.slack.com/"  # where Slack's response_urls 
 _responders: dict[str, Responder] = {}  # a warm analytics container's: its reports cache kept
 
 
+def deployed_dataset() -> str | None:
+    """The stack's billing dataset (what the report job's rule reads), when `[billing] dataset` names none:
+    the report function's AWSCOST_REPORT_BUCKET, billing/ in it."""
+    import os
+
+    bucket = os.environ.get("AWSCOST_REPORT_BUCKET")
+    return f"s3://{bucket}/billing/" if bucket else None
+
+
 def answer_event(payload: dict[str, Any], settings: Settings | None = None) -> dict[str, Any]:
     """The analytics function's part (lambda_handler: an event `{"slack": ...}` the Slack function handed
     on): answer the command and POST the reply to its response_url. The caller is the Slack function (only
@@ -366,14 +378,17 @@ def answer_event(payload: dict[str, Any], settings: Settings | None = None) -> d
     url = asked.response_url or ""
     if not url.startswith(RESPONSE_URL_PREFIX):
         raise InputError(f"response_url {url[:60]!r} is not Slack's", where="slack event")
-    if settings is None:
-        key = os.environ.get("AWSCOST_CONFIG") or ""
-        if key not in _responders:
-            _responders[key] = responder(load_settings(key or None))
-        r = _responders[key]
-    else:
-        r = responder(settings)
-    reply = {**r.answer(asked), "replace_original": False}
+    try:
+        if settings is None:
+            key = os.environ.get("AWSCOST_CONFIG") or ""
+            if key not in _responders:
+                _responders[key] = responder(load_settings(key or None), fallback=deployed_dataset())
+            r = _responders[key]
+        else:
+            r = responder(settings, fallback=deployed_dataset())
+        reply = {**r.answer(asked), "replace_original": False}
+    except AwsCostError as exc:  # the config or the dataset: said to the asker, who is waiting for an answer
+        reply = {**blocks.error(escape(exc.render())), "replace_original": False}
     request = urllib.request.Request(
         url,
         data=json.dumps(reply).encode("utf-8"),

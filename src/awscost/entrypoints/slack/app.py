@@ -17,6 +17,7 @@ from typing import Any
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.authorization import AuthorizeResult
 
+from awscost.entrypoints.slack import blocks
 from awscost.entrypoints.slack.config import SlackSettings
 from awscost.entrypoints.slack.quick import WORKING, Asked, quick
 
@@ -62,9 +63,16 @@ def create_app(
         if reply is not None:
             ack(reply)
             return
-        ack({"response_type": "ephemeral", "text": WORKING})
         if hand_off is not None and command is not None:
-            hand_off(asked)
+            # Handed on before the acknowledgement is sent (Lambda sends it when this returns): a hand-off
+            # that fails is said now, not left as a "working on it" never answered.
+            try:
+                hand_off(asked)
+            except Exception:
+                log.exception("handing /awscost %r on failed", asked.text)
+                ack(blocks.error("awscost could not start on this (the error is logged); try again shortly."))
+                return
+        ack({"response_type": "ephemeral", "text": WORKING})
 
     def work(body: dict[str, Any], respond: Any) -> None:
         asked = Asked.of(body)
