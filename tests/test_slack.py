@@ -273,6 +273,7 @@ def test_who_sees_what(slack: Any, data: tuple[Path, Settings]) -> None:
     one = report(settings, dataset, "month-to-date", accounts=(ab.TEAM_B,)).data
     _ack, said = ask(slack, f"cost account {ab.TEAM_B}")
     assert f"{money(one['total']['cost'])} USD" in said and ab.TEAM_A not in said
+    assert f"Cost of {ab.TEAM_B}, 2026-10-01..2026-10-23: organization" in said
     # a channel's mapping applies to whoever is not mapped; a user's own mapping wins over it
     web = report(settings, dataset, "month-to-date", audience="web").data
     _ack, said = ask(slack, "cost", user=STRANGER, channel=WEB_CHANNEL)

@@ -145,7 +145,8 @@ def _unavailable(report: Report, section: Section, what: str) -> dict[str, Any]:
 def answer_cost(r: Responder, command: Command, audience: str | None) -> dict[str, Any]:
     report = r.report(audience, command.period, command.account)
     cost = report.section("cost")
-    parts: list[dict[str, Any]] = [_title(report, "Cost"), blocks.section(escape(report.headline))]
+    what = f"Cost of {command.account}" if command.account else "Cost"
+    parts: list[dict[str, Any]] = [_title(report, what), blocks.section(escape(report.headline))]
     figures = _figures(cost)
     if figures:
         parts.append(figures)
@@ -191,7 +192,8 @@ def _by_tag(report: Report, key: str) -> list[dict[str, Any]]:
 def answer_top(r: Responder, command: Command, audience: str | None) -> dict[str, Any]:
     report = r.report(audience, command.period, command.account)
     movers = report.section("movers")
-    parts: list[dict[str, Any]] = [_title(report, "What rose most")]
+    what = f"What rose most in {command.account}" if command.account else "What rose most"
+    parts: list[dict[str, Any]] = [_title(report, what)]
     for name, key in (("ServiceName", "service"), ("UsageType", "usage type"), ("ResourceId", "resource")):
         table = _find(movers, name)
         if table is not None and table.rows:
