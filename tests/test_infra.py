@@ -208,6 +208,8 @@ def deploy_stack(template: Path = INFRA / "awscost.yaml", **overrides: str) -> d
         "AnalyticsImageUri": IMAGE,
         "BillExportUrl": "s3://bills/cur/",
         "MailIdentity": "example.com",
+        "SlackSigningSecretName": "awscost/slack-signing-secret",
+        "SlackBotTokenName": "awscost/slack-bot-token",
         **overrides,
     }
     declared = load_template(template)["Parameters"]
@@ -238,7 +240,7 @@ def test_stack_deploys(aws: str) -> None:
     ]
     assert usage["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     functions = {f["FunctionName"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
-    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()}
+    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()} | {stack.SLACK_FUNCTION}
     collector = functions["awscost-collector"]
     assert collector["Handler"] == "awscost.entrypoints.lambda_handler.handler"
     env = collector["Environment"]["Variables"]

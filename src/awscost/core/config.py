@@ -33,6 +33,7 @@ TABLES = (
     "metrics",
     "anomalies",
     "dashboard",
+    "slack",
 )
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing.s3] in
 # awscost.billing.s3, [billing.athena] in awscost.billing.athena; [budgets] in awscost.reports.budgets;
