@@ -403,21 +403,24 @@ def environment(job: Job[Any, Any]) -> dict[str, Any]:
     return env
 
 
-def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
-    condition = condition_of(job)
-    log_group, role, fn = logical(job, "LogGroup"), logical(job, "Role"), logical(job, "Function")
-    res: dict[str, Any] = {}
-    res[log_group] = {
+def log_group_resource(function: str) -> dict[str, Any]:
+    """A function's log group, made by the stack (not by Lambda on first write) so it has a retention and the
+    stack's key, and goes with the stack."""
+    return {
         "Type": "AWS::Logs::LogGroup",
         "DeletionPolicy": "Delete",
         "UpdateReplacePolicy": "Delete",
         "Properties": {
-            "LogGroupName": f"/aws/lambda/{function_name(job)}",
+            "LogGroupName": f"/aws/lambda/{function}",
             "RetentionInDays": {"Ref": "LogRetentionDays"},
             "KmsKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]},
         },
     }
-    role_props: dict[str, Any] = {
+
+
+def role_properties(function: str, policy: list[Any]) -> dict[str, Any]:
+    """A function's own role: Lambda may assume it, and its one inline policy is `policy`."""
+    return {
         "AssumeRolePolicyDocument": {
             "Version": "2012-10-17",
             "Statement": [
@@ -429,12 +432,17 @@ def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
             ],
         },
         "Policies": [
-            {
-                "PolicyName": function_name(job),
-                "PolicyDocument": {"Version": "2012-10-17", "Statement": statements(job)},
-            }
+            {"PolicyName": function, "PolicyDocument": {"Version": "2012-10-17", "Statement": policy}}
         ],
     }
+
+
+def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
+    condition = condition_of(job)
+    log_group, role, fn = logical(job, "LogGroup"), logical(job, "Role"), logical(job, "Function")
+    res: dict[str, Any] = {}
+    res[log_group] = log_group_resource(function_name(job))
+    role_props = role_properties(function_name(job), statements(job))
     if job.name == COLLECTOR:
         role_props = {"RoleName": COLLECTOR_ROLE, **role_props}
     res[role] = {"Type": "AWS::IAM::Role", "Properties": role_props}
@@ -991,37 +999,8 @@ def slack_resources() -> dict[str, Any]:
         ),
     ]
     res: dict[str, Any] = {
-        "SlackLogGroup": {
-            "Type": "AWS::Logs::LogGroup",
-            "DeletionPolicy": "Delete",
-            "UpdateReplacePolicy": "Delete",
-            "Properties": {
-                "LogGroupName": f"/aws/lambda/{SLACK_FUNCTION}",
-                "RetentionInDays": {"Ref": "LogRetentionDays"},
-                "KmsKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]},
-            },
-        },
-        "SlackRole": {
-            "Type": "AWS::IAM::Role",
-            "Properties": {
-                "AssumeRolePolicyDocument": {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "lambda.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                        }
-                    ],
-                },
-                "Policies": [
-                    {
-                        "PolicyName": SLACK_FUNCTION,
-                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
-                    }
-                ],
-            },
-        },
+        "SlackLogGroup": log_group_resource(SLACK_FUNCTION),
+        "SlackRole": {"Type": "AWS::IAM::Role", "Properties": role_properties(SLACK_FUNCTION, statements)},
         "SlackFunction": {
             "Type": "AWS::Lambda::Function",
             "DependsOn": "SlackLogGroup",

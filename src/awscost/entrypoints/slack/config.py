@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from awscost.core.config import Settings
+from awscost.core.config import Settings, check_keys
 from awscost.core.errors import ConfigError
 
 TABLE_KEYS = ("team_id", "alerts_channel", "max_age", "users", "channels")
@@ -65,12 +65,7 @@ def slack_settings(settings: Settings) -> SlackSettings:
     from awscost.reports.config import ORG_AUDIENCE, report_settings
 
     where = f"{settings.config_path or 'awscost.toml'}: slack"
-    data = settings.section("slack")
-    unknown = sorted(set(data) - set(TABLE_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}", hint=", ".join(TABLE_KEYS)
-        )
+    data = check_keys(settings.section("slack"), TABLE_KEYS, where)
     known = {a.name for a in report_settings(settings).audiences} | {ORG_AUDIENCE}
     team = data.get("team_id")
     if team is not None and not (isinstance(team, str) and TEAM_ID.match(team)):
