@@ -4,6 +4,7 @@ read-only, escaping), the live page's event stream, and the static export per au
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -31,6 +32,7 @@ TODAY = date(2026, 10, 24)
 EVIL = dashboard_data.EVIL
 TOKEN_ML = "ml-token-0123456789abcdefghij"
 TOKEN_ALL = "org-token-0123456789abcdefghij"
+LAST = dashboard_data.LAST_HOUR
 
 
 @pytest.fixture(scope="module")
@@ -120,6 +122,54 @@ def test_tokens_decide_the_audience_and_filters_never_widen_it(
         assert everything.status_code == 200 and ab.TEAM_A in everything.text
 
 
+def test_the_live_page_shows_the_cost_rate_of_the_hour(data: tuple[Path, str], tmp_path: Path) -> None:
+    from awscost.planning.pricing import snapshot_book
+
+    dataset, store_url = data
+    rate = snapshot_book().on_demand_hourly("ec2", "m5.large", "us-east-1", "linux")
+    assert rate is not None
+    source = snapshot_book().lookup("ec2", "m5.large", "us-east-1", "linux").label_for("on_demand")  # type: ignore[union-attr]
+    with client(settings_of(tmp_path, store_url), dataset) as c:
+        page = c.get("/usage").text
+        narrow = c.get(f"/usage?account={ab.TEAM_B}").text
+    team_a, team_b = (f"${(n * rate).quantize(Decimal('0.01')):,}/h" for n in (200, 90))
+    total = f"${(290 * rate).quantize(Decimal('0.01')):,}/h"
+    row = re.compile(r"<tr><td>ec2</td><td>(\d{12})</td><td>us-east-1</td><td class=\"num\">([\d,]+)</td>"
+                     r"<td class=\"num\">([^<]+)</td>")  # fmt: skip
+    assert row.findall(page) == [(ab.TEAM_A, "200", team_a), (ab.TEAM_B, "90", team_b)]
+    assert f"Estimated cost rate in 2026-10-23 23:00Z: <b>{total}</b>" in page
+    assert f"on-demand list price, price book {source}" in page and "$/hour" in page
+    assert row.findall(narrow) == [(ab.TEAM_B, "90", team_b)] and f"<b>{team_b}</b>" in narrow
+
+
+def test_the_cost_rate_prices_what_the_book_knows_and_counts_ec2_once() -> None:
+    from awscost.planning.pricing import snapshot_book
+    from awscost.reports.dashboard.live import price_live
+    from awscost.usage.live import LiveUsage
+
+    book = snapshot_book()
+    m5 = book.on_demand_hourly("ec2", "m5.large", "us-east-1", "linux")
+    win = book.on_demand_hourly("ec2", "m5.large", "us-east-1", "windows")
+    assert m5 is not None and win is not None and win != m5
+    keys = {
+        ("ec2", ab.TEAM_A, "us-east-1"): {"m5.large:us-east-1a": Decimal(3)},
+        ("ec2os", ab.TEAM_A, "us-east-1"): {
+            "linux-m5.large": Decimal(2),
+            "windows-m5.large": Decimal(1),
+            "spot-linux-m5.large": Decimal(4),
+        },
+        ("ec2", ab.TEAM_B, "us-east-1"): {"m5.large:us-east-1a": Decimal(5)},  # no ec2os here
+    }
+    live = LiveUsage(LAST, {k: sum(v.values(), Decimal(0)) for k, v in keys.items()}, keys_now=keys)
+    view = price_live(live, book)
+    assert view.rates[("ec2os", ab.TEAM_A, "us-east-1")] == 2 * m5 + win  # exact, Decimal; spot unpriced
+    assert view.unpriced[("ec2os", ab.TEAM_A, "us-east-1")] == "1 type(s): spot"
+    assert view.rates[("ec2", ab.TEAM_A, "us-east-1")] == 3 * m5  # as Linux: ec2 names no OS
+    assert view.left_out_of_total == (("ec2", ab.TEAM_A, "us-east-1"),)  # ec2os counts the same instances
+    assert view.total == 2 * m5 + win + 5 * m5 and isinstance(view.total, Decimal)
+    assert view.sources and all(s.startswith("snapshot") for s in view.sources)
+
+
 def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: Path) -> None:
     dataset, store_url = data
     settings = settings_of(tmp_path, store_url)
@@ -138,7 +188,7 @@ def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: P
                         ab.TEAM_A,
                         "us-east-1",
                         datetime(2026, 10, 24, tzinfo=UTC),
-                        {"m5.large|us-east-1a": 7},
+                        {"m5.large:us-east-1a": 7},
                     )
                 ]
             )

@@ -111,6 +111,7 @@ def live_context(view: LiveView) -> dict[str, Any]:
     sources = ", ".join(view.sources) or "no price of these types in the book"
     return {
         "last_hour": None if live.last_hour is None else f"{live.last_hour:%Y-%m-%d %H:00}Z",
+        "last_hour_iso": None if live.last_hour is None else live.last_hour.isoformat(),  # as /events says it
         "rows": rows,
         "charts": charts,
         "rate_total": f"{_dollars(view.total)}/h",
