@@ -3,8 +3,10 @@
 Who sees what: with no `[dashboard.tokens]` (allowed on a loopback address only: the CLI refuses to start
 otherwise) the viewer is the machine's user and may pick any audience; with tokens, every request carries one
 (`Authorization: Bearer T`, or the cookie a first visit with `?token=T` sets) and sees that token's audience
-alone. URL filters (period, account, region) narrow the viewer's report and never widen it: the report job
-refuses an account outside the audience, and an `audience` other than the token's is refused here.
+alone; with `trusted_header`, a request from a trusted proxy's address is the user that header names, seen as
+that user's audience of `[dashboard.users]` (others fall back to tokens, or are refused). URL filters (period,
+account, region) narrow the viewer's report and never widen it: the report job refuses an account outside the
+audience, and an `audience` other than the token's is refused here.
 
 Every response carries a Content-Security-Policy allowing the page's own CSS and script and data: images (the
 charts) and nothing else; only GET and HEAD are served. Page routes are plain functions (Starlette runs them in
@@ -151,7 +153,19 @@ def viewer_of(dash: Dashboard, request: Request) -> Viewer:
     """The viewer a request is from; refused (401) when tokens are required and none is right."""
     from awscost.reports.config import ORG_AUDIENCE
 
-    if not dash.config.tokens:
+    config = dash.config
+    if config.trusted_header is not None:
+        user = request.headers.get(config.trusted_header)
+        if user is not None and _from_proxy(config, request):
+            audience = config.users.get(user)
+            if audience is None:
+                raise _Refused(403, f"user {user!r} has no audience on this dashboard ([dashboard.users])")
+            return Viewer(None if audience == ORG_AUDIENCE else audience, False)
+        if not config.tokens:
+            raise _Refused(
+                401, "sign in through the dashboard's proxy: this request names no user it vouches for"
+            )
+    if not config.tokens:
         return Viewer(None, True)
     audience = _audience_of_token(dash, _token(request))
     if audience is None:
@@ -159,6 +173,19 @@ def viewer_of(dash: Dashboard, request: Request) -> Viewer:
             401, "a dashboard token is required (open the link you were given, with its ?token=...)"
         )
     return Viewer(None if audience == ORG_AUDIENCE else audience, False)
+
+
+def _from_proxy(config: DashboardSettings, request: Request) -> bool:
+    """Whether the request came from one of the trusted proxies' addresses (anyone else may forge the header)."""
+    import ipaddress
+
+    if request.client is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(peer == ipaddress.ip_address(p) for p in config.trusted_proxies)
 
 
 class _Refused(Exception):
