@@ -222,6 +222,17 @@ def test_the_cost_rate_prices_what_the_book_knows_and_counts_ec2_once() -> None:
     assert view.sources and all(s.startswith("snapshot") for s in view.sources)
 
 
+def test_an_hour_with_nothing_running_costs_nothing_rather_than_no_price(tmp_path: Path) -> None:
+    from awscost.planning.pricing import snapshot_book
+    from awscost.reports.dashboard.live import live_view
+
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.put_items([UsageItem("rds", ab.TEAM_A, "us-east-1", LAST, {})])  # collected: none running
+        store.put_map("collected:rds", {"hour": LAST.isoformat()})
+        view = live_view(store, book=snapshot_book())
+    assert view.rates == {("rds", ab.TEAM_A, "us-east-1"): Decimal(0)} and view.total == 0
+
+
 def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: Path) -> None:
     dataset, store_url = data
     settings = settings_of(tmp_path, store_url)

@@ -79,8 +79,9 @@ def live_usage(
             per_hour[kind][item.time] += units
             if item.time == last:
                 now[(kind, item.account, item.region)] += units
+                counts = keys_now[(kind, item.account, item.region)]  # made even when empty: nothing runs
                 for key, count in item.usage.items():
-                    keys_now[(kind, item.account, item.region)][key] += Decimal(str(count))
+                    counts[key] += Decimal(str(count))
     hourly = {
         kind: [
             (since + timedelta(hours=h), by_hour.get(since + timedelta(hours=h), Decimal(0)))
