@@ -72,3 +72,16 @@ def test_the_default_dataset_is_the_billing_tables(tmp_path: Path) -> None:
     path.write_text('[billing]\ndataset = "s3://bucket/billing/"\n')
     assert default_dataset(load_settings(path)) == "s3://bucket/billing/"
     assert default_dataset(Settings()) is None
+
+
+def test_a_version_check_holds_for_recheck_seconds(dataset: Path, tmp_path: Path) -> None:
+    settings = Settings(store=f"sqlite:///{tmp_path / 's.db'}")
+    clock = Clock()
+    reports = Reports(settings, str(dataset), max_age=300, clock=clock, recheck=2)
+    ask = Ask(period="2026-10-01..2026-10-23", today=TODAY)
+    first = reports.get(ask)
+    run_job("anomaly_scan", Context(settings), ScanParams(dataset=str(dataset), notify=""))
+    clock.now += 1.9
+    assert reports.get(ask) is first  # the check of 1.9 s ago still holds
+    clock.now += 0.2
+    assert reports.get(ask) is not first and reports.builds == 2  # checked again: the anomaly is seen

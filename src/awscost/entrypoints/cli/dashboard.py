@@ -26,7 +26,10 @@ def _dashboard(settings: Settings, dataset: str | None) -> Any:
         )
     config = dashboard_settings(settings)
     return Dashboard(
-        settings, str(location), config, Reports(settings, str(location), max_age=config.max_age)
+        settings,
+        str(location),
+        config,
+        Reports(settings, str(location), max_age=config.max_age, recheck=config.recheck_seconds),
     )
 
 

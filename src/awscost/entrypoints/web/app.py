@@ -257,13 +257,22 @@ def render_page(
         if not store_exists(dash.settings.store):
             return render_html(env, page, frame, report, None)
         accounts = scope_accounts(report, ask)
+        rest = (accounts, ask, *_frame_key(frame))
+        # Kept per last collected hour: the page changes when an hour is collected, not per view. Served,
+        # the hour is the poller's (the one the live pages are told of), so a cached page opens no store.
+        polled = dash._changed is not None
+        if polled:
+            held_html = _held(dash, ("live", dash.hour, *rest), report)
+            if held_html is not None:
+                return held_html
         with open_store(dash.settings.store) as store:
-            # Kept per last collected hour: the page changes when an hour is collected, not per view.
-            key: tuple[Any, ...] = ("live", last_hour(store), accounts, ask, *_frame_key(frame))
-            with dash._lock:
-                held = dash._pages.get(key)
-                if held is not None and held[0] is report:
-                    return held[1]
+            if polled:
+                key: tuple[Any, ...] = ("live", dash.hour, *rest)
+            else:
+                key = ("live", last_hour(store), *rest)
+                held_html = _held(dash, key, report)
+                if held_html is not None:
+                    return held_html
             live = live_view(store, accounts=accounts, region=filters.get("region"))
         html = render_html(env, page, frame, report, live)
         _keep(dash, key, report, html)
@@ -276,6 +285,13 @@ def render_page(
     html = render_html(env, page, frame, report)
     _keep(dash, page_key, report, html)
     return html
+
+
+def _held(dash: Dashboard, key: tuple[Any, ...], report: Any) -> str | None:
+    """The page kept under `key`, when it was made from this very report."""
+    with dash._lock:
+        held = dash._pages.get(key)
+    return held[1] if held is not None and held[0] is report else None
 
 
 def _frame_key(frame: Frame) -> tuple[Any, ...]:

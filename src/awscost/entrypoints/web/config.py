@@ -4,6 +4,8 @@
     poll_seconds = 30            # how often the server checks the store's last collected hour (one check
                                  # for every client: the live pages are told, they do not ask)
     max_age = 300                # seconds a built report is shown before it is built again
+    recheck_seconds = 2          # seconds one check of the data's version holds (a new load or anomaly
+                                 # shows within this; 0: every page view checks)
 
     [dashboard.tokens]           # required to serve on any address but 127.0.0.1 / ::1 / localhost
     "3q8...long-random..." = "managers"      # token = the audience of [[report.audience]] it may see
@@ -31,7 +33,15 @@ from typing import Any
 from awscost.core.config import Settings
 from awscost.core.errors import ConfigError
 
-TABLE_KEYS = ("poll_seconds", "max_age", "tokens", "trusted_header", "trusted_proxies", "users")
+TABLE_KEYS = (
+    "poll_seconds",
+    "max_age",
+    "recheck_seconds",
+    "tokens",
+    "trusted_header",
+    "trusted_proxies",
+    "users",
+)
 MIN_TOKEN = 24
 HEADER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
 LOOPBACK_PROXIES = ("127.0.0.1", "::1")
@@ -42,6 +52,7 @@ class DashboardSettings:
     tokens: dict[str, str] = field(default_factory=dict)  # token -> audience name
     poll_seconds: float = 30.0
     max_age: float = 300.0
+    recheck_seconds: float = 2.0
     trusted_header: str | None = None  # the auth proxy's user header; None: no proxy is believed
     trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
     users: dict[str, str] = field(default_factory=dict)  # the proxy's user -> audience name
@@ -92,6 +103,7 @@ def dashboard_settings(settings: Settings) -> DashboardSettings:
         tokens={str(k): str(v) for k, v in tokens.items()},
         poll_seconds=_seconds(data.get("poll_seconds", 30), f"{where}.poll_seconds", 1, 3600),
         max_age=_seconds(data.get("max_age", 300), f"{where}.max_age", 0, 86400),
+        recheck_seconds=_seconds(data.get("recheck_seconds", 2), f"{where}.recheck_seconds", 0, 300),
     )
 
 
