@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from awscost.entrypoints.web.app import Dashboard, scope_accounts
-from awscost.reports.dashboard.render import content_type, static_set
+from awscost.reports.dashboard.render import static_set
+from awscost.reports.deliver.dashboard import content_type
 from awscost.views.reports import Ask
 
 

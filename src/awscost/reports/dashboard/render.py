@@ -21,7 +21,6 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"  # the stylesheet and the live page's script, served by the web app under /static
 STYLESHEET = "dashboard.css"
-CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 
 @dataclass(frozen=True)
@@ -109,15 +108,10 @@ def static_set(
     return files
 
 
-def content_type(name: str) -> str:
-    return CONTENT_TYPES[Path(name).suffix]
-
-
 __all__ = [
     "STATIC",
     "STYLESHEET",
     "Frame",
-    "content_type",
     "environment",
     "file_name",
     "render_page",

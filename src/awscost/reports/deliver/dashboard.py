@@ -70,6 +70,11 @@ class DashboardSet:
             raise InputError("the dashboard set has no overview page", where=f"dashboard {self.audience}")
 
 
+def content_type(name: str) -> str:
+    """A set's file's Content-Type (a browser shows a page or applies a stylesheet only with the right one)."""
+    return CONTENT_TYPES[name.rsplit(".", 1)[-1]]
+
+
 def put_set(s3: Any, bucket: str, published: DashboardSet) -> list[str]:
     """Put the set's files (each replaced whole: a PUT is atomic per object); returns their s3:// URLs."""
     published.check()
@@ -77,10 +82,17 @@ def put_set(s3: Any, bucket: str, published: DashboardSet) -> list[str]:
     out = []
     with s3_errors(bucket, where, missing_hint="create it, or set [report] bucket to one that exists"):
         for (name, body), key in zip(published.files.items(), published.keys(), strict=True):
-            kind = name.rsplit(".", 1)[-1]
-            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=CONTENT_TYPES[kind])
+            s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type(name))
             out.append(f"s3://{bucket}/{key}")
     return out
 
 
-__all__ = ["OVERVIEW", "DashboardSet", "check_days", "dashboard_prefix", "presigned_links", "put_set"]
+__all__ = [
+    "OVERVIEW",
+    "DashboardSet",
+    "check_days",
+    "content_type",
+    "dashboard_prefix",
+    "presigned_links",
+    "put_set",
+]
