@@ -49,7 +49,7 @@ def main() -> None:
             settings,
             str(dataset),
             DashboardSettings(),
-            Reports(settings, str(dataset), recheck=DashboardSettings().recheck_seconds),  # as served
+            Reports(settings, str(dataset)),
             today=args.today,
         )
         with serve(create_app(dash)) as base:

@@ -262,3 +262,68 @@ def test_only_priced_kinds_are_read() -> None:
     assert us.PRICED_KINDS == ("ec2", "ec2os", "rds", "dynamodb", "elasticache", "es", "redshift")
     with pytest.raises(InputError, match="has no price"):
         us.cost_rates(None, PriceBook(), kinds=("ri-ec2",))  # type: ignore[arg-type]
+
+
+def _rule(name: str, dataset: Path | None = None) -> dict[str, object]:
+    """The event an anomaly_scan rule sends, without notices (the notice path has its tests in
+    test_anomalies_log.py) and with a local dataset for the stack's."""
+    from awscost.jobs import JOBS
+
+    (rule,) = [r for r in JOBS.get("anomaly_scan").rules if r.name == name]
+    event = {k: v for k, v in rule.event.items() if k != "job"}
+    event["notify"] = ""
+    if "dataset" in event:
+        assert dataset is not None
+        event["dataset"] = str(dataset)
+    return event
+
+
+def test_the_scheduled_usage_scans_log_the_event_hourly_and_the_bills_verdict_daily(tmp_path: Path) -> None:
+    """The two usage rules as deployed, on tests/anomaly_bills.py's fleet collected hour by hour: the hourly
+    one logs the forgotten cluster the day it starts, the daily one with the bill confirms it and keeps the
+    verdict in the anomaly log, and the next hourly run (no bill) leaves that verdict as it was."""
+    import anomaly_bills as ab
+    from awscost.anomalies import events
+    from awscost.billing import load_into
+    from awscost.core.config import load_settings
+    from awscost.jobs import Context, run_job
+    from awscost.jobs.anomaly_scan import Params
+
+    config = tmp_path / "awscost.toml"
+    config.write_text(f'[awscost]\nstore = "sqlite:///{tmp_path / "store.db"}"\n')
+    s = load_settings(config)
+    counts: dict[tuple[str, str, datetime], dict[str, int]] = {}
+    for line in ab.lines():
+        if line.kind == "ec2":
+            key = f"linux-{line.itype}"
+            cell = counts.setdefault((line.account, str(line.region), line.start), {})
+            cell[key] = cell.get(key, 0) + int(line.amount)
+    with open_store(s.store) as st:
+        st.put_items([UsageItem("ec2os", a, r, h, c) for (a, r, h), c in sorted(counts.items())])
+    dataset = tmp_path / "billing"
+    load_into([ab.write(tmp_path / "bill")], dataset)
+
+    def scan(rule: str, now: datetime) -> object:
+        return run_job("anomaly_scan", Context(s, clock=lambda: now), Params(**_rule(rule, dataset)))  # type: ignore[arg-type]
+
+    hourly = scan("usage_hourly", ab.CLUSTER_START + 2 * HOUR)
+    cluster = [a for a in hourly.anomalies if a.region == "eu-west-1"]  # type: ignore[attr-defined]
+    assert [a.start for a in cluster] == [ab.CLUSTER_START]
+    event_id = cluster[0].anomaly.id
+    assert hourly.status[event_id] == "new" and hourly.confirmations == []  # type: ignore[attr-defined]
+    with open_store(s.store) as st:
+        assert events.find(st, event_id).verdict is None
+    daily = scan("usage_confirm", datetime(2026, 10, 24, 8, tzinfo=UTC))
+    (verdict,) = [c for c in daily.confirmations if c.usage_id == event_id]  # type: ignore[attr-defined]
+    assert verdict.status == "confirmed" and verdict.hours_earlier is not None and verdict.hours_earlier > 0
+    with open_store(s.store) as st:
+        kept = events.find(st, event_id)
+    assert kept.verdict == verdict.to_json() and kept.status == "known"
+    scan("usage_hourly", ab.CLUSTER_START + 30 * HOUR)
+    with open_store(s.store) as st:
+        assert events.find(st, event_id).verdict == verdict.to_json()
+    listed = CliRunner().invoke(
+        cli, ["anomalies", "list", "--source", "usage"], env={"AWSCOST_CONFIG": str(config), "COLUMNS": "250"}
+    )
+    assert listed.exit_code == 0, listed.output
+    assert f"confirmed {verdict.hours_earlier} h earlier" in listed.stdout

@@ -154,3 +154,28 @@ def test_the_tables_owned_elsewhere_keep_their_keys(tmp_path: Path) -> None:
     # a file without [awscost] still holds its keys at the top
     flat = write(tmp_path, 'org_name = "flat"\naccounts = ["111111111111"]\n')
     assert load_settings(flat, env={}).accounts == ("111111111111",)
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (0.1, "TOML float"),
+        (True, 'a string like "50"'),
+        ("ten", "not an amount in USD"),
+        ("NaN", "not an amount above 0"),
+        ("0", "not an amount above 0"),
+        ("12.345", "more than two decimals"),
+        ("1000000", "not an amount above 0"),
+    ],
+)
+def test_an_exact_amount_is_a_string_or_an_integer_in_range(value: object, says: str) -> None:
+    from decimal import Decimal
+
+    from awscost.core.config import exact_amount
+
+    kw = {"what": "an amount in USD", "example": "50", "currency": "USD", "positive": True}
+    with pytest.raises(ConfigError, match=says) as err:
+        exact_amount(value, "awscost.toml: budgets.monthly", below=Decimal(1000000), cents=True, **kw)  # type: ignore[arg-type]
+    assert err.value.where == "awscost.toml: budgets.monthly"
+    assert exact_amount(" 12.50 ", "w", **kw) == Decimal("12.50")
+    assert exact_amount(0, "w", **{**kw, "positive": False}) == 0

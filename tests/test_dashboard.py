@@ -318,7 +318,6 @@ def test_the_export_writes_one_set_per_audience_with_only_its_accounts(
         ('[dashboard.tokens]\n"short" = "ml"\n', "too easy to guess"),
         (f'[dashboard.tokens]\n"{TOKEN_ML}" = "nobody"\n', "unknown audience 'nobody'"),
         ("[dashboard]\npoll_seconds = 0\n", "from 1 to 3600"),
-        ("[dashboard]\nrecheck_seconds = 301\n", "from 0 to 300"),
         ("[dashboard]\nport = 80\n", "unknown key 'port'"),
         ('[dashboard]\ntrusted_header = "X-Forwarded-User"\n', r"needs \[dashboard\.users\]"),
         ('[dashboard.users]\n"a@example.com" = "ml"\n', "read only with trusted_header"),

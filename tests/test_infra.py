@@ -208,6 +208,8 @@ def deploy_stack(template: Path = INFRA / "awscost.yaml", **overrides: str) -> d
         "AnalyticsImageUri": IMAGE,
         "BillExportUrl": "s3://bills/cur/",
         "MailIdentity": "example.com",
+        "SlackSigningSecretName": "awscost/slack-signing-secret",
+        "SlackBotTokenName": "awscost/slack-bot-token",
         **overrides,
     }
     declared = load_template(template)["Parameters"]
@@ -238,7 +240,7 @@ def test_stack_deploys(aws: str) -> None:
     ]
     assert usage["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     functions = {f["FunctionName"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
-    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()}
+    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()} | {stack.SLACK_FUNCTION}
     collector = functions["awscost-collector"]
     assert collector["Handler"] == "awscost.entrypoints.lambda_handler.handler"
     env = collector["Environment"]["Variables"]
@@ -380,3 +382,20 @@ def test_deploy_template_writes_the_stack_and_check_fails_on_drift(tmp_path: Pat
     out.write_text(out.read_text().replace("cron(5 * * * ? *)", "cron(6 * * * ? *)"))
     drift = runner.invoke(cli, ["deploy", "template", "--out", str(out), "--check"])
     assert drift.exit_code == 1 and "differs from what the jobs declare" in drift.output
+
+
+def test_the_alarms_topic_is_under_a_key_cloudwatch_may_use() -> None:
+    """CloudWatch alarms cannot publish to a topic under alias/aws/sns (AWS's key policy does not allow
+    cloudwatch.amazonaws.com and cannot be edited): the alarms' topic uses the stack's key, which lets this
+    account's alarms, and no one else's, encrypt for it."""
+    resources = load_template(INFRA / "awscost.yaml")["Resources"]
+    assert resources["AlarmTopic"]["Properties"]["KmsMasterKeyId"] == {"Ref": "DataKey"}
+    statements = resources["DataKey"]["Properties"]["KeyPolicy"]["Statement"]
+    (alarms,) = [s for s in statements if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}]
+    assert set(alarms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey*"}
+    assert alarms["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    # Every alarm of the stack publishes to that topic.
+    alarm_actions = [
+        r["Properties"]["AlarmActions"] for r in resources.values() if r["Type"] == "AWS::CloudWatch::Alarm"
+    ]
+    assert alarm_actions and all(a == [{"Ref": "AlarmTopic"}] for a in alarm_actions)

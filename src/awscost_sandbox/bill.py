@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -129,14 +130,34 @@ def q(value: Decimal) -> Decimal:
     return value.quantize(Q, rounding=ROUND_HALF_EVEN)
 
 
+# The bill writer formats millions of cells from a few thousand distinct hours and amounts: the caches keep
+# the demo's hourly CUR from spending most of its time in strftime and quantize.
+@lru_cache(maxsize=1 << 16)
+def _money_text(value: Decimal) -> str:
+    return format(q(value), "f")
+
+
 def money(value: Decimal | None) -> str:
-    return "" if value is None else format(q(value), "f")
+    return "" if value is None else _money_text(value)
 
 
+@lru_cache(maxsize=1 << 14)
 def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+@lru_cache(maxsize=1 << 12)
+def _sku(parts: tuple[str | None, ...]) -> str:
+    key = "|".join(str(p) for p in parts)
+    return hashlib.sha1(key.encode()).hexdigest()[:16].upper()
+
+
+@lru_cache(maxsize=1 << 12)
+def _month(dt: datetime) -> str:
+    return f"{dt.year:04d}-{dt.month:02d}"
+
+
+@lru_cache(maxsize=1 << 12)
 def period_of(hour: datetime) -> tuple[datetime, datetime]:
     start = hour.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     end = (start + timedelta(days=32)).replace(day=1)
@@ -203,8 +224,7 @@ class Line:
             self.os,
             self.engine,
         )
-        key = "|".join(str(p) for p in parts)
-        return hashlib.sha1(key.encode()).hexdigest()[:16].upper()
+        return _sku(parts)
 
     @property
     def rate_code(self) -> str | None:
@@ -583,7 +603,7 @@ def build_lines(scenario: Any, hours: list[datetime]) -> list[Line]:
         per_product: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
         usage: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)  # what a credit may offset
         for line in lines:
-            if line.start.strftime("%Y-%m") == period and line.line_type not in ("Tax", "Credit", "Refund"):
+            if _month(line.start) == period and line.line_type not in ("Tax", "Credit", "Refund"):
                 key = (line.account, line.product_code, line.product_name)
                 per_product[key] += line.unblended
                 if line.line_type not in ("RIFee", "SavingsPlanRecurringFee", "SavingsPlanUpfrontFee", "Fee"):
@@ -955,7 +975,7 @@ def write_bill(
     names = {a.id: a.name for a in scenario.accounts}
     by_period: dict[str, list[tuple[int, Line]]] = defaultdict(list)
     for i, line in enumerate(lines):
-        by_period[line.start.strftime("%Y-%m")].append((i, line))
+        by_period[_month(line.start)].append((i, line))
     tag_keys = sorted({k for line in lines for k in (line.tags or {})})
     out: dict[str, Path] = {}
     if "cur" in formats:

@@ -499,15 +499,38 @@ def write_history(history: History, scenario: Any, out_dir: Path) -> Path:
     return cur_dir
 
 
-def demo_step(ctx: Any) -> None:
-    """Write the history into out_dir/history-bill and load it into the dataset out_dir/history-billing."""
+def prepare(scenario: Any, last_hour: datetime, out_dir: Path) -> tuple[History, Path, Path]:
+    """Build the history, write it into out_dir/history-bill and load it into the dataset
+    out_dir/history-billing: (history, its CUR folder, the dataset)."""
     from awscost.billing import load_into
 
-    first, last = window(ctx.last_hour)
-    history = history_for(ctx.scenario, first, last)
-    cur = write_history(history, ctx.scenario, Path(ctx.out_dir) / "history-bill")
-    dataset = Path(ctx.out_dir) / "history-billing"
+    first, last = window(last_hour)
+    history = history_for(scenario, first, last)
+    cur = write_history(history, scenario, Path(out_dir) / "history-bill")
+    dataset = Path(out_dir) / "history-billing"
     load_into([cur], dataset)
+    return history, cur, dataset
+
+
+def prepare_apart(seed: int, last_hour: datetime, out_dir: str) -> tuple[History, Path, Path]:
+    """`prepare` in a process of its own, which the demo starts before its first step (demo.background):
+    the history is a pure function of the scenario's seed and window, so it is built on the second core while
+    the collect, RI and report steps keep the first busy."""
+    from awscost_sandbox.scenario import default_scenario
+
+    return prepare(default_scenario(seed), last_hour, Path(out_dir))
+
+
+def demo_step(ctx: Any) -> None:
+    """Write the history into out_dir/history-bill and load it into the dataset out_dir/history-billing
+    (or take what the background process did so)."""
+    first, last = window(ctx.last_hour)
+    pending = ctx.background.pop("history", None)
+    if pending is not None:
+        history, cur, dataset = pending.result()
+        _BUILT[(ctx.scenario.seed, first, last)] = history  # what ce_anomalies reads, built once
+    else:
+        history, cur, dataset = prepare(ctx.scenario, ctx.last_hour, ctx.out_dir)
     ctx.results["history"] = {"dataset": dataset, "bill": cur, "injected": history.injected}
     names = ", ".join(f"{i.name} {i.start:%Y-%m-%d %H:00}" for i in INJECTED if i.name in history.injected)
     ctx.console.print(

@@ -118,24 +118,44 @@ def write_usage_history(
     return written
 
 
-def demo_step(ctx: Any) -> None:
-    """Write the usage history into out_dir/history-usage.db (after the bill history step)."""
+def prepare(scenario: Any, last_hour: datetime, out_dir: Path) -> tuple[Path, datetime, datetime, int, float]:
+    """Write the usage history into out_dir/history-usage.db: (its path, first hour, end, items, seconds)."""
     import time
 
     from awscost.store import open_store
 
     began = time.perf_counter()
-    _, last = window(ctx.last_hour)
+    _, last = window(last_hour)
     first, end = usage_window(last)
-    path = Path(ctx.out_dir) / "history-usage.db"
+    path = Path(out_dir) / "history-usage.db"
     path.unlink(missing_ok=True)  # a re-run writes it anew
+    with open_store(f"sqlite:///{path}") as store:
+        n = write_usage_history(scenario, store, first, end)
+    return path, first, end, n, time.perf_counter() - began
+
+
+def prepare_apart(
+    seed: int, last_hour: datetime, out_dir: str
+) -> tuple[Path, datetime, datetime, int, float]:
+    """`prepare` in a process of its own, started before the demo's first step (as history.prepare_apart)."""
+    from awscost_sandbox.scenario import default_scenario
+
+    return prepare(default_scenario(seed), last_hour, Path(out_dir))
+
+
+def demo_step(ctx: Any) -> None:
+    """Write the usage history into out_dir/history-usage.db (after the bill history step), or take what the
+    background process wrote."""
+    pending = ctx.background.pop("usage-history", None)
+    if pending is not None:
+        path, first, end, n, seconds = pending.result()
+    else:
+        path, first, end, n, seconds = prepare(ctx.scenario, ctx.last_hour, ctx.out_dir)
     url = f"sqlite:///{path}"
-    with open_store(url) as store:
-        n = write_usage_history(ctx.scenario, store, first, end)
     ctx.results["usage_history"] = {"store": url, "first": first, "end": end}
     ctx.console.print(
         f"[bold]Usage history[/] (hourly, as the collector stores it) {first:%Y-%m-%d %H:00} .. "
-        f"{end - HOUR:%Y-%m-%d %H:00}: {n:,} items in {path} ({time.perf_counter() - began:.1f} s)"
+        f"{end - HOUR:%Y-%m-%d %H:00}: {n:,} items in {path} ({seconds:.1f} s)"
     )
 
 

@@ -21,11 +21,11 @@ A per-service override wins over a per-account one, which wins over the global v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from awscost.anomalies.detect import Limit, Thresholds
-from awscost.core.config import Settings, validate_account_id
+from awscost.core.config import Settings, check_keys, exact_amount, validate_account_id
 from awscost.core.errors import ConfigError
 
 TABLE_KEYS = (
@@ -51,31 +51,8 @@ class AnomalySettings:
     max_notifications: int
 
 
-def _check_keys(data: Any, known: tuple[str, ...], where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError("must be a table", where=where)
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}", hint=f"known: {', '.join(known)}"
-        )
-    return data
-
-
 def _dollars(value: Any, where: str) -> Decimal:
-    if isinstance(value, float):
-        raise ConfigError(
-            f"{value!r} is a TOML float, not an exact amount", where=where, hint=f'write it as "{value}"'
-        )
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError('must be dollars per day (a string like "50" or an integer)', where=where)
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ConfigError(f"{value!r} is not an amount in dollars", where=where) from None
-    if not amount.is_finite() or amount < 0:
-        raise ConfigError(f"{value!r} is not an amount of at least 0", where=where)
-    return amount
+    return exact_amount(value, where, what="dollars per day", example="50", currency="dollars")
 
 
 def _positive(value: Any, where: str) -> float:
@@ -85,7 +62,7 @@ def _positive(value: Any, where: str) -> float:
 
 
 def _limit(data: Any, where: str) -> Limit:
-    data = _check_keys(data, LIMIT_KEYS, where)
+    data = check_keys(data, LIMIT_KEYS, where)
     if not data:
         raise ConfigError("an override changes nothing", where=where, hint="give min_impact or score")
     return Limit(
@@ -97,7 +74,7 @@ def _limit(data: Any, where: str) -> Limit:
 def anomaly_settings(settings: Settings) -> AnomalySettings:
     """Parse `[anomalies]` of the settings' file; every error names the file and key."""
     where = f"{settings.config_path or 'awscost.toml'}: anomalies"
-    data = _check_keys(settings.section("anomalies"), TABLE_KEYS, where)
+    data = check_keys(settings.section("anomalies"), TABLE_KEYS, where)
     defaults = Thresholds()
     accounts, services = data.get("account", {}), data.get("service", {})
     if not isinstance(accounts, dict):

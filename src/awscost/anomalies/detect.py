@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import hashlib
 import warnings
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -377,6 +377,20 @@ class Events:
     score: np.ndarray
     new: np.ndarray  # bool: a new-spend event
 
+    def each(self) -> Iterator[tuple[int, int, int, float, float, float, bool]]:
+        """Per event, as Python values: row, start, end, actual, expected, score, new (the daily and the
+        hourly events are both made from these)."""
+        return zip(
+            self.series.tolist(),
+            self.start.tolist(),
+            self.end.tolist(),
+            self.actual.tolist(),
+            self.expected.tolist(),
+            self.score.tolist(),
+            self.new.tolist(),
+            strict=True,
+        )
+
 
 def detect_matrix(
     costs: np.ndarray,
@@ -523,16 +537,7 @@ def to_anomalies(
 ) -> list[Anomaly]:
     """The Anomaly of each event of a matrix whose rows are `keys` and whose column 0 is `first_day`."""
     out = []
-    for row, t0, end, actual, expected, score, new in zip(
-        events.series.tolist(),
-        events.start.tolist(),
-        events.end.tolist(),
-        events.actual.tolist(),
-        events.expected.tolist(),
-        events.score.tolist(),
-        events.new.tolist(),
-        strict=True,
-    ):
+    for row, t0, end, actual, expected, score, new in events.each():
         account_id, service = keys[row]
         day = first_day + timedelta(days=t0)
         days = end - t0

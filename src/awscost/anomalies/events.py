@@ -9,6 +9,9 @@ hash of series and first day, so the same event found again has the same item):
     first_seen  when a scan first found it; last_seen: the last scan that did
     notified    None, or {"at", "impact_total", "count"}: the last notice sent and how many were sent
     ack         None, or {"by", "at", "note"}: acknowledged, so never notified again
+    verdict     usage events only: None, or the bill's last verdict on it (anomalies/confirm.py's Confirmation:
+                confirmed | withdrawn | pending, the bill's event, the hours of early warning), kept until a
+                scan with the bill gives a new one
 
 Notices are throttled per event: one when an event is first found, another only when its total impact grew by
 `growth` percent (in absolute value) since the notice before (`due`). Standard library and the store only.
@@ -16,7 +19,7 @@ Notices are throttled per event: one when an event is first found, another only 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -45,6 +48,7 @@ class Tracked:
     ack: dict[str, Any] | None
     status: str  # new (first found now) | known (found before) | grown (past its last notice) | acked
     currency: str | None = None  # of the event's money (the bill's currency; USD for the usage signal)
+    verdict: dict[str, Any] | None = None  # usage events: Confirmation.to_json() of the last scan with a bill
 
     @property
     def id(self) -> str:
@@ -63,6 +67,7 @@ class Tracked:
             "notified": self.notified,
             "ack": self.ack,
             "currency": self.currency,
+            "verdict": self.verdict,
         }
 
     @classmethod
@@ -76,6 +81,7 @@ class Tracked:
             ack=dict(item["ack"]) if item.get("ack") else None,
             status="acked" if item.get("ack") else status,
             currency=str(item["currency"]) if item.get("currency") else None,
+            verdict=dict(item["verdict"]) if item.get("verdict") else None,
         )
 
 
@@ -94,9 +100,12 @@ def record(
     now: datetime,
     growth: Decimal = Decimal(50),
     currency: str | None = None,
+    verdicts: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[Tracked]:
     """Write each event (an Anomaly) to the log, merged with what the log held of it, and return them with
-    their status. An event found again keeps its first_seen, notice and acknowledgement."""
+    their status. An event found again keeps its first_seen, notice and acknowledgement, and its verdict
+    unless `verdicts` (event id -> the bill's Confirmation JSON) gives a new one."""
+    verdicts = verdicts or {}
     if source not in SOURCES:
         raise InputError(f"unknown anomaly source {source!r}", param="source", hint=", ".join(SOURCES))
     out = []
@@ -105,7 +114,17 @@ def record(
         item_id = record_id(source, str(data["id"]))
         held = store.get_map(item_id)
         if held is None:
-            tracked = Tracked(source, data, now.isoformat(), now.isoformat(), None, None, "new", currency)
+            tracked = Tracked(
+                source,
+                data,
+                now.isoformat(),
+                now.isoformat(),
+                None,
+                None,
+                "new",
+                currency,
+                verdicts.get(str(data["id"])),
+            )
         else:
             previous = Tracked.from_item(held)
             impact = Decimal(str(data["impact_total"]))
@@ -124,6 +143,7 @@ def record(
                 previous.ack,
                 status,
                 currency or previous.currency,
+                verdicts.get(str(data["id"]), previous.verdict),
             )
         store.put_map(item_id, tracked.to_json())
         out.append(tracked)

@@ -337,16 +337,7 @@ def detect_hourly(
     width = rates.shape[1]
     last_col = np.array([_last(row) for row in rates])
     out = []
-    for row, t0, end, actual, expected, peak, new in zip(
-        events.series.tolist(),
-        events.start.tolist(),
-        events.end.tolist(),
-        events.actual.tolist(),
-        events.expected.tolist(),
-        events.score.tolist(),
-        events.new.tolist(),
-        strict=True,
-    ):
+    for row, t0, end, actual, expected, peak, new in events.each():
         account, kind, region = data.keys[row]
         if t0 > last_col[row]:
             continue

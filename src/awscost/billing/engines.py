@@ -12,10 +12,11 @@ docs/scaling.md says when to move from one to the next.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from awscost.core.errors import InputError
 from awscost.core.registry import Registry
 
 if TYPE_CHECKING:
@@ -34,4 +35,24 @@ def open_bill(engine: str, dataset: str | Path, settings: Settings) -> Analyses:
     return ENGINES.get(engine)(dataset, settings)
 
 
-__all__ = ["ENGINES", "open_bill"]
+def open_source(
+    engine: str, dataset: str | Path | None, files: Sequence[str | Path], settings: Settings
+) -> Analyses:
+    """What a job reads the bill from: a dataset on `engine`, or billing files on DuckDB, read in place
+    (not copied into DuckDB first: a job asks a few questions of it once). An S3 dataset or file is reached
+    with the settings' [billing.s3]."""
+    if engine != "duckdb":
+        if dataset is None or files:
+            raise InputError(f"the {engine} engine reads a billing dataset", param="engine")
+        return open_bill(engine, dataset, settings)
+    from awscost.billing.bill import load
+    from awscost.billing.s3 import S3Options, is_s3
+
+    paths = [dataset] if dataset else list(files)
+    if not paths:
+        raise InputError("no billing data given", param="dataset", hint="--dataset DIR or --file PATH")
+    s3_options = S3Options.from_settings(settings) if any(is_s3(str(p)) for p in paths) else None
+    return load(paths, materialize=False, s3_options=s3_options)
+
+
+__all__ = ["ENGINES", "open_bill", "open_source"]

@@ -11,6 +11,7 @@ import os
 import re
 import tomllib
 from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ TABLES = (
     "metrics",
     "anomalies",
     "dashboard",
+    "slack",
 )
 # The keys of the tables checked here ([report] checks its own, in awscost.reports.config; [billing.s3] in
 # awscost.billing.s3, [billing.athena] in awscost.billing.athena; [budgets] in awscost.reports.budgets;
@@ -121,6 +123,56 @@ def validate_region(value: str, *, where: str) -> str:
     if not REGION.match(value):
         raise ConfigError(f"{value!r} is not an AWS region name (like us-east-1)", where=where)
     return value
+
+
+def check_keys(data: Any, known: tuple[str, ...], where: str) -> dict[str, Any]:
+    """A config table with no key but `known` (a section's readers call it first), else a ConfigError at the
+    first unknown key."""
+    if not isinstance(data, dict):
+        raise ConfigError("must be a table", where=where)
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}", hint=f"known: {', '.join(known)}"
+        )
+    return data
+
+
+def exact_amount(
+    value: Any,
+    where: str,
+    *,
+    what: str,
+    example: str,
+    currency: str,
+    positive: bool = False,
+    below: Decimal | None = None,
+    cents: bool = False,
+) -> Decimal:
+    """Money in a config file, exact: a string or an integer, never a TOML float (0.1 is not 0.1 there).
+    `what` and `example` say in the error what the key holds ("dollars per day", "50"); `positive`: above 0
+    (else at least 0), `below`: under that, `cents`: at most two decimals."""
+    if isinstance(value, float):
+        raise ConfigError(
+            f"{value!r} is a TOML float, not an exact amount", where=where, hint=f'write it as "{value}"'
+        )
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f'must be {what} (a string like "{example}" or an integer)', where=where)
+    try:
+        amount = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ConfigError(f"{value!r} is not an amount in {currency}", where=where) from None
+    if (
+        not amount.is_finite()  # first: NaN does not compare
+        or not (amount > 0 if positive else amount >= 0)
+        or (below is not None and not amount < below)
+    ):
+        raise ConfigError(
+            f"{value!r} is not an amount {'above' if positive else 'of at least'} 0", where=where
+        )
+    if cents and amount != amount.quantize(Decimal("0.01")):
+        raise ConfigError(f"{value!r} has more than two decimals (cents)", where=where)
+    return amount
 
 
 def _str_list(value: Any, *, where: str) -> list[str]:

@@ -142,6 +142,25 @@ PARAMETERS: dict[str, dict[str, Any]] = {
         "Description": "Optional private subnets for the functions (they then need NAT or VPC endpoints).",
     },
     "SecurityGroupIds": {"Type": "CommaDelimitedList", "Default": "", "Description": "With SubnetIds."},
+    "SlackSigningSecretName": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": "^[A-Za-z0-9/_+=.@-]*$",
+        "Description": "The Slack app's signing secret: a Secrets Manager secret's name (or an SSM SecureString's "
+        "/NAME with SlackSecretStore ssm), created outside the stack; empty: no Slack command.",
+    },
+    "SlackBotTokenName": {
+        "Type": "String",
+        "Default": "",
+        "AllowedPattern": "^[A-Za-z0-9/_+=.@-]*$",
+        "Description": "The bot token's secret, the same way (optional: the command's replies need none).",
+    },
+    "SlackSecretStore": {
+        "Type": "String",
+        "Default": "secretsmanager",
+        "AllowedValues": ["secretsmanager", "ssm"],
+        "Description": "Where the two Slack secrets are: Secrets Manager, or SSM SecureStrings.",
+    },
     "LogRetentionDays": {
         "Type": "Number",
         "Default": 365,
@@ -162,6 +181,20 @@ CONDITIONS: dict[str, Any] = {
         "Fn::Equals": [{"Fn::Select": [0, {"Fn::Split": [":", {"Ref": "ConfigLocation"}]}]}, "s3"]
     },
     "HasAnalyticsAndBills": {"Fn::And": [{"Condition": "HasAnalytics"}, {"Condition": "HasBillExport"}]},
+    # The Slack function hands its work to the report function (the analytics image): both or neither.
+    "HasSlack": {
+        "Fn::And": [
+            {"Condition": "HasAnalytics"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackSigningSecretName"}, ""]}]},
+        ]
+    },
+    "HasSlackBotToken": {
+        "Fn::And": [
+            {"Condition": "HasSlack"},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "SlackBotTokenName"}, ""]}]},
+        ]
+    },
+    "SlackSecretsInSsm": {"Fn::Equals": [{"Ref": "SlackSecretStore"}, "ssm"]},
 }
 
 # Optional parameters an event may name: a rule naming one exists only when it is set (with its function's).
@@ -654,6 +687,21 @@ def shared_resources() -> dict[str, Any]:
                                 }
                             },
                         },
+                        {
+                            "Sid": "CloudWatchAlarmsPublish",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                            "Resource": "*",
+                            "Condition": {
+                                "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                "ArnLike": {
+                                    "aws:SourceArn": _arn(
+                                        "cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+                                    )
+                                },
+                            },
+                        },
                     ],
                 },
             },
@@ -745,9 +793,12 @@ def shared_resources() -> dict[str, Any]:
             "UpdateReplacePolicy": "Delete",
             "Properties": {"KmsMasterKeyId": "alias/aws/sqs", "MessageRetentionPeriod": 1209600},
         },
+        # CloudWatch alarms cannot publish to a topic under the AWS managed alias/aws/sns (its key policy does
+        # not let cloudwatch.amazonaws.com use it, and it cannot be edited): the alarms' topic is under the
+        # stack's key, whose policy lets this account's alarms encrypt for it (CloudWatchAlarmsPublish).
         "AlarmTopic": {
             "Type": "AWS::SNS::Topic",
-            "Properties": {"TopicName": "awscost-alarms", "KmsMasterKeyId": "alias/aws/sns"},
+            "Properties": {"TopicName": "awscost-alarms", "KmsMasterKeyId": {"Ref": "DataKey"}},
         },
         # Cost anomaly notices (anomaly_scan): for people, apart from the operators' alarms; subscribe a
         # team with a filter policy on the account_id message attribute.
@@ -876,6 +927,214 @@ def dashboard(jobs: list[Job[Any, Any]]) -> dict[str, Any]:
     }
 
 
+SLACK_FUNCTION = "awscost-slack"
+SLACK_HANDLER = "awscost.entrypoints.slack.lambda_function.handler"
+SLACK_ANSWERS = "report"  # the job whose function (the analytics image, the store and the data) answers Slack
+
+
+def _slack_secret(parameter: str) -> dict[str, Any]:
+    """The env value naming a Slack secret: `ssm:NAME` for an SSM SecureString, else the secret's name."""
+    return {"Fn::If": ["SlackSecretsInSsm", _sub(f"ssm:${{{parameter}}}"), {"Ref": parameter}]}
+
+
+def _slack_secret_statement(sid: str, parameter: str) -> dict[str, Any]:
+    return {
+        "Fn::If": [
+            "SlackSecretsInSsm",
+            _statement(
+                sid,
+                ["ssm:GetParameter"],
+                _arn(f"ssm:${{AWS::Region}}:${{AWS::AccountId}}:parameter${{{parameter}}}"),
+            ),
+            # Secrets Manager appends six random characters to a secret's ARN.
+            _statement(
+                sid,
+                ["secretsmanager:GetSecretValue"],
+                _arn(f"secretsmanager:${{AWS::Region}}:${{AWS::AccountId}}:secret:${{{parameter}}}-??????"),
+            ),
+        ]
+    }
+
+
+def slack_resources() -> dict[str, Any]:
+    """The Slack command's function (entrypoints/slack/lambda_function: bolt + boto3 imports, from the
+    analytics image), its role, log group and Function URL. It reads its two secrets and awscost.toml, and
+    may invoke the report function (which answers through the response_url) and nothing else."""
+    answers = logical(JOBS.get(SLACK_ANSWERS), "Function")
+    statements: list[Any] = [
+        _slack_secret_statement("SlackSigningSecret", "SlackSigningSecretName"),
+        _if("HasSlackBotToken", _slack_secret_statement("SlackBotToken", "SlackBotTokenName")),
+        _statement("HandOff", ["lambda:InvokeFunction"], {"Fn::GetAtt": [answers, "Arn"]}),
+        {
+            "Fn::If": [
+                "ConfigInS3",
+                _statement("Config", ["s3:GetObject"], _arn("s3:::${Path}", Path=_config_part(2))),
+                _statement(
+                    "Config",
+                    ["ssm:GetParameter"],
+                    _arn("ssm:${AWS::Region}:${AWS::AccountId}:parameter${Name}", Name=_config_part(1)),
+                ),
+            ]
+        },
+        _statement("ConfigKey", ["kms:Decrypt"], [{"Fn::GetAtt": ["DataKey", "Arn"]}]),
+        _statement(
+            "Logs", ["logs:CreateLogStream", "logs:PutLogEvents"], {"Fn::GetAtt": ["SlackLogGroup", "Arn"]}
+        ),
+        _statement("DeadLetters", ["sqs:SendMessage"], {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}),
+        _if(
+            "InVpc",
+            _statement(
+                "VpcNetworkInterfaces",
+                ["ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface", "ec2:DescribeNetworkInterfaces"],
+                "*",  # the interfaces do not exist before Lambda creates them
+            ),
+        ),
+    ]
+    res: dict[str, Any] = {
+        "SlackLogGroup": {
+            "Type": "AWS::Logs::LogGroup",
+            "DeletionPolicy": "Delete",
+            "UpdateReplacePolicy": "Delete",
+            "Properties": {
+                "LogGroupName": f"/aws/lambda/{SLACK_FUNCTION}",
+                "RetentionInDays": {"Ref": "LogRetentionDays"},
+                "KmsKeyId": {"Fn::GetAtt": ["DataKey", "Arn"]},
+            },
+        },
+        "SlackRole": {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": SLACK_FUNCTION,
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ],
+            },
+        },
+        "SlackFunction": {
+            "Type": "AWS::Lambda::Function",
+            "DependsOn": "SlackLogGroup",
+            "Metadata": {
+                "checkov": {
+                    "skip": [
+                        {
+                            "id": "CKV_AWS_117",
+                            "comment": "In a VPC only when SubnetIds is given: it then needs NAT or endpoints",
+                        },
+                        {
+                            "id": "CKV_AWS_272",
+                            "comment": "Code signing: the image comes from the pipeline's own registry",
+                        },
+                        {
+                            "id": "CKV_AWS_50",
+                            "comment": "X-Ray is paid per trace; each request logs structured lines instead",
+                        },
+                    ]
+                }
+            },
+            "Properties": {
+                "FunctionName": SLACK_FUNCTION,
+                "Description": "/awscost in Slack: checks the signature, acks, hands the work to the report function.",
+                "Role": {"Fn::GetAtt": ["SlackRole", "Arn"]},
+                "Timeout": 10,
+                "MemorySize": 512,
+                # Enough for a team asking at once; a flood of forged requests is refused by the signature check
+                # and capped here.
+                "ReservedConcurrentExecutions": 5,
+                "DeadLetterConfig": {"TargetArn": {"Fn::GetAtt": ["DeadLetterQueue", "Arn"]}},
+                "KmsKeyArn": {"Fn::GetAtt": ["DataKey", "Arn"]},
+                "TracingConfig": {"Mode": "PassThrough"},
+                "Environment": {
+                    "Variables": {
+                        "AWSCOST_CONFIG": {"Ref": "ConfigLocation"},
+                        "AWSCOST_SLACK_SIGNING_SECRET": _slack_secret("SlackSigningSecretName"),
+                        "AWSCOST_SLACK_BOT_TOKEN": {
+                            "Fn::If": ["HasSlackBotToken", _slack_secret("SlackBotTokenName"), ""]
+                        },
+                        "AWSCOST_ANALYTICS_FUNCTION": {"Ref": answers},
+                    }
+                },
+                "VpcConfig": _if(
+                    "InVpc",
+                    {"SubnetIds": {"Ref": "SubnetIds"}, "SecurityGroupIds": {"Ref": "SecurityGroupIds"}},
+                ),
+                "PackageType": "Image",
+                "Code": {"ImageUri": {"Ref": "AnalyticsImageUri"}},
+                "ImageConfig": {"Command": [SLACK_HANDLER]},
+            },
+        },
+        "SlackFunctionUrl": {
+            "Type": "AWS::Lambda::Url",
+            "Metadata": {
+                "checkov": {
+                    "skip": [
+                        {
+                            "id": "CKV_AWS_258",
+                            "comment": "Slack cannot sign with IAM: the function verifies Slack's signature "
+                            "(HMAC-SHA256, 5-minute replay window) and refuses any other request",
+                        }
+                    ]
+                }
+            },
+            "Properties": {"TargetFunctionArn": {"Fn::GetAtt": ["SlackFunction", "Arn"]}, "AuthType": "NONE"},
+        },
+        "SlackFunctionUrlPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Metadata": {
+                "checkov": {
+                    "skip": [
+                        {
+                            "id": "CKV_AWS_301",
+                            "comment": "Public by design, for its URL only (FunctionUrlAuthType NONE): the function "
+                            "verifies Slack's signature",
+                        }
+                    ]
+                }
+            },
+            "Properties": {
+                "FunctionName": {"Ref": "SlackFunction"},
+                "Action": "lambda:InvokeFunctionUrl",
+                "Principal": "*",
+                "FunctionUrlAuthType": "NONE",
+            },
+        },
+        # The anomaly notices (anomaly_scan's SNS topic) posted to [slack] alerts_channel with the bot token.
+        "SlackAnomalySubscription": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "AnomalyTopic"},
+                "Protocol": "lambda",
+                "Endpoint": {"Fn::GetAtt": ["SlackFunction", "Arn"]},
+            },
+        },
+        "SlackAnomalyPermission": {
+            "Type": "AWS::Lambda::Permission",
+            "Properties": {
+                "FunctionName": {"Ref": "SlackFunction"},
+                "Action": "lambda:InvokeFunction",
+                "Principal": "sns.amazonaws.com",
+                "SourceArn": {"Ref": "AnomalyTopic"},
+            },
+        },
+    }
+    for value in res.values():
+        value["Condition"] = "HasSlack"
+    for name in ("SlackAnomalySubscription", "SlackAnomalyPermission"):
+        res[name]["Condition"] = "HasSlackBotToken"
+    return res
+
+
 def deployed_jobs() -> list[Job[Any, Any]]:
     """The jobs the stack deploys: each one with a schedule (the others run by hand or `awscost run`)."""
     return [JOBS.get(name) for name in JOBS if JOBS.get(name).rules]
@@ -886,6 +1145,7 @@ def template() -> dict[str, Any]:
     resources = shared_resources()
     for job in jobs:
         resources.update(job_resources(job))
+    resources.update(slack_resources())
     resources["Dashboard"] = dashboard(jobs)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -89,6 +89,12 @@ def _save_failure(ctx: Any, name: str, values: dict[str, Any], error: str) -> No
 
 
 def handler(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    if isinstance(event, dict) and isinstance(event.get("slack"), dict):
+        # A /awscost command the Slack function acknowledged and handed on (entrypoints/slack): answered
+        # through its response_url. Imported here only: the collector's path stays boto3 + stdlib.
+        from awscost.entrypoints.slack.answer import answer_event
+
+        return answer_event(event["slack"])
     from awscost.core.config import load_settings
     from awscost.jobs import Context, job_of_event, run_event, save_latest
 

@@ -173,8 +173,10 @@ def _record(ctx: Context, params: Params, config: Any, result: Result) -> None:
     topic = config.notify_sns if params.notify is None else (params.notify or None)
     now = ctx.now()
     with ctx.store() as store:
+        # The usage signal's events carry the bill's verdict on them when this scan was given the bill.
+        verdicts = {c.usage_id: c.to_json() for c in result.confirmations}
         tracked = events.record(
-            store, result.source, result.anomalies, now, config.renotify_growth, result.currency
+            store, result.source, result.anomalies, now, config.renotify_growth, result.currency, verdicts
         )
         result.status = {t.id: t.status for t in tracked}
         result.topic = topic
@@ -189,18 +191,10 @@ def _record(ctx: Context, params: Params, config: Any, result: Result) -> None:
 
 def _scan_bill(ctx: Context, params: Params, thresholds: Any) -> Any:
     from awscost.anomalies.bill import scan
-    from awscost.billing import load
-    from awscost.billing.engines import open_bill
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
 
     tag_keys = [ctx.settings.tag_key]
-    if params.engine != "duckdb":
-        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
-    else:
-        paths = [params.dataset] if params.dataset else list(params.files)
-        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
-        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
-    with bill:
+    with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
         return scan(
             bill,
             since=params.since,
@@ -256,9 +250,7 @@ def _run_usage(ctx: Context, params: Params, thresholds: Any) -> Result:
     from awscost.anomalies import bill as bl
     from awscost.anomalies import usage
     from awscost.anomalies.confirm import confirm
-    from awscost.billing import load
-    from awscost.billing.engines import open_bill
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
     from awscost.planning.pricing import load_price_book
 
     since = datetime.combine(params.since, datetime.min.time(), UTC) if params.since else None
@@ -278,13 +270,7 @@ def _run_usage(ctx: Context, params: Params, thresholds: Any) -> Result:
     )
     if not (params.dataset or params.files) or first is None:
         return result
-    if params.engine != "duckdb":
-        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
-    else:
-        paths = [params.dataset] if params.dataset else list(params.files)
-        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
-        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
-    with bill:
+    with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
         # The bill's events from the usage scan's first day on (explained by none: only their days count).
         scanned = bl.scan(bill, since=first, thresholds=thresholds, metric=params.metric, explain=0)
         series = bl.series_of(bill, start=first - timedelta(days=bl.HISTORY_DAYS), metric=params.metric)
@@ -324,6 +310,28 @@ JOB: Job[Params, Result] = Job(
                 "notify": "${AnomalyTopic}",
             },
             "the bill's anomalies of the last 14 days, notices to the anomaly topic",
+        ),
+        # The live signal: 25 past each hour, after the hourly collect (5 past) has written that hour; events
+        # starting in the last 2 days (a re-run updates them; the baseline reads its own weeks before).
+        Rule(
+            "usage_hourly",
+            "cron(25 * * * ? *)",
+            {"job": "anomaly_scan", "source": "usage", "days": 2, "notify": "${AnomalyTopic}"},
+            "the usage signal's anomalies of the last 2 days, within the hour, notices to the anomaly topic",
+        ),
+        # Once the bill has landed: the same usage events of the last 14 days confirmed or withdrawn by it,
+        # the verdict kept in the anomaly log (a notice only for an event due one, as every run).
+        Rule(
+            "usage_confirm",
+            "cron(50 7 * * ? *)",
+            {
+                "job": "anomaly_scan",
+                "source": "usage",
+                "dataset": "s3://${DataBucket}/billing/",
+                "days": 14,
+                "notify": "${AnomalyTopic}",
+            },
+            "the usage signal's events of the last 14 days confirmed or withdrawn by the bill",
         ),
     ),
     uses=("store", "data-read", "notify"),

@@ -64,9 +64,8 @@ def documents(
 ) -> tuple[str, dict[str, Any] | None, list[dict[str, Any]], list[Any]]:
     """The month, the organization's month-to-date report document (None when it failed), the other
     audiences', and the failures."""
-    from awscost.billing import load
     from awscost.billing.cube import CostCube
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
     from awscost.jobs.report import FORECAST_HISTORY_DAYS, _org_units
     from awscost.reports.config import ORG_AUDIENCE, organization_audience, report_settings
     from awscost.reports.cost_report import build_report, scope_of
@@ -78,11 +77,9 @@ def documents(
     audiences = [organization_audience(), *(a for a in settings.audiences if a.name != ORG_AUDIENCE)]
     tag_keys = [settings.tag_key, *(k for a in audiences for k in a.tags)]
     org_units = _org_units(ctx)
-    paths = [params.dataset] if params.dataset else list(params.files)
-    s3_options = S3Options.from_settings(ctx.settings) if is_s3(params.dataset) else None
     docs: dict[str, dict[str, Any]] = {}
     failures: list[dict[str, str]] = []
-    with load([p for p in paths if p], materialize=False, s3_options=s3_options) as bill:
+    with open_source("duckdb", params.dataset, params.files, ctx.settings) as bill:
         until = bill.usage_until()
         comparison = resolve(
             "month-to-date", today=today, covered_until=until.date() if until is not None else today

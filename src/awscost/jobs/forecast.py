@@ -61,17 +61,9 @@ class Result:
 
 def run(ctx: Context, params: Params) -> Result:
     from awscost.anomalies.forecast import forecast_bill, month_of
-    from awscost.billing import load
-    from awscost.billing.engines import open_bill
-    from awscost.billing.s3 import S3Options, is_s3
+    from awscost.billing.engines import open_source
 
-    if params.engine != "duckdb":
-        bill = open_bill(params.engine, str(params.dataset), ctx.settings)
-    else:
-        paths = [params.dataset] if params.dataset else list(params.files)
-        s3_options = S3Options.from_settings(ctx.settings) if any(is_s3(p) for p in paths if p) else None
-        bill = load([p for p in paths if p], materialize=False, s3_options=s3_options)
-    with bill:
+    with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
         forecasts = forecast_bill(
             bill,
             by=params.by,

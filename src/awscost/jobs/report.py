@@ -201,18 +201,10 @@ def run(ctx: Context, params: Params) -> Result:
     budgets = _budgets(ctx)
     results: list[AudienceResult] = []
     if params.source == "billing":
-        from awscost.billing import load
-        from awscost.billing.engines import open_bill
-        from awscost.billing.s3 import S3Options, is_s3
+        from awscost.billing.engines import open_source
 
-        paths = [params.dataset] if params.dataset else list(params.files)
         # A dataset in S3 (what the deployed billing ingest writes) is reached with [billing.s3].
-        s3_options = S3Options.from_settings(ctx.settings) if is_s3(params.dataset) else None
-        with (
-            open_bill(params.engine, str(params.dataset), ctx.settings)
-            if params.engine != "duckdb"
-            else load([p for p in paths if p], materialize=False, s3_options=s3_options)
-        ) as bill:
+        with open_source(params.engine, params.dataset, params.files, ctx.settings) as bill:
             until = bill.usage_until()
             covered = until.date() if until is not None else today
             comparisons = {
@@ -242,7 +234,8 @@ def run(ctx: Context, params: Params) -> Result:
                         )
                     )
                 rows = cube.rows()
-        return Result(results, source=f"billing {', '.join(paths)}", cube_rows=rows)
+        paths = [params.dataset] if params.dataset else list(params.files)
+        return Result(results, source=f"billing {', '.join(str(p) for p in paths)}", cube_rows=rows)
     from awscost.aws.session import client
     from awscost.reports.cost_explorer import CostExplorerSource
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from awscost.core.config import Settings, validate_account_id
+from awscost.core.config import Settings, check_keys, exact_amount, validate_account_id
 from awscost.core.errors import AwsAccessError, ConfigError
 from awscost.reports.config import EMAIL, METRICS, Audience, report_settings
 
@@ -135,21 +135,16 @@ class BudgetSettings:
 
 
 def _amount(value: Any, where: str) -> Decimal:
-    if isinstance(value, float):
-        raise ConfigError(
-            f"{value!r} is a TOML float, not an exact amount", where=where, hint=f'write it as "{value}"'
-        )
-    if isinstance(value, bool) or not isinstance(value, int | str):
-        raise ConfigError('must be an amount in USD (a string like "1200.00" or an integer)', where=where)
-    try:
-        amount = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ConfigError(f"{value!r} is not an amount in USD", where=where) from None
-    if not amount.is_finite() or not 0 < amount < MAX_AMOUNT:
-        raise ConfigError(f"{value!r} is not an amount above 0", where=where)
-    if amount != amount.quantize(Decimal("0.01")):
-        raise ConfigError(f"{value!r} has more than two decimals (cents)", where=where)
-    return amount
+    return exact_amount(
+        value,
+        where,
+        what="an amount in USD",
+        example="1200.00",
+        currency="USD",
+        positive=True,
+        below=MAX_AMOUNT,
+        cents=True,
+    )
 
 
 def _thresholds(value: Any, where: str) -> tuple[Decimal, ...]:
@@ -200,19 +195,8 @@ def _notify(data: dict[str, Any], base: Notify, where: str) -> Notify:
     return Notify(sns, emails, actual, forecast)
 
 
-def _check_keys(data: Any, known: tuple[str, ...], where: str) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError("must be a table", where=where)
-    unknown = sorted(set(data) - set(known))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}", hint=f"known: {', '.join(known)}"
-        )
-    return data
-
-
 def _entry(kind: str, key: str, data: Any, base: Notify, where: str) -> BudgetEntry:
-    data = _check_keys(data, ENTRY_KEYS, where)
+    data = check_keys(data, ENTRY_KEYS, where)
     if "monthly" not in data:
         raise ConfigError('a budget needs its monthly amount (monthly = "1200.00")', where=f"{where}.monthly")
     notify = _notify(data, base, where)
@@ -230,7 +214,7 @@ def budget_settings(settings: Settings) -> BudgetSettings:
     """Parse `[budgets]` of the settings' file; every error names the file and key."""
     path = settings.config_path or "awscost.toml"
     where = f"{path}: budgets"
-    data = _check_keys(settings.section("budgets"), TABLE_KEYS, where)
+    data = check_keys(settings.section("budgets"), TABLE_KEYS, where)
     base = _notify(data, Notify(), where)
     if not base.subscribers and ("actual_thresholds" in data or "forecast_thresholds" in data):
         raise ConfigError("thresholds notify nobody", where=where, hint="give notify_sns or notify_emails")

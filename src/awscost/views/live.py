@@ -2,6 +2,6 @@
 down, so the report job can draw the live page of the dashboard set it publishes); this module only names it
 for the front ends, which ask views/ for what they show."""
 
-from awscost.usage.live import HOURS, LiveUsage, as_json, last_hour, live_usage
+from awscost.usage.live import HOURLY, HOURS, LiveUsage, as_json, last_hour, live_usage
 
-__all__ = ["HOURS", "LiveUsage", "as_json", "last_hour", "live_usage"]
+__all__ = ["HOURLY", "HOURS", "LiveUsage", "as_json", "last_hour", "live_usage"]

@@ -8,9 +8,8 @@ dashboard token, a Slack user) to the audience before anything is asked.
 
 The data's version is what a cached report is keyed by: the billing dataset's marker (a local dataset's
 marker file's mtime and size; an S3 dataset's manifest ETag) and the store's anomaly log and saved results
-are read each time a report is asked for, cheaply (or, with `recheck` seconds, at most once in that time:
-the dashboard's pages under load, where the check was most of a cached page's cost); a report older than
-`max_age` seconds is built again in any case (the usage store has no version marker of its own).
+are read each time a report is asked for, cheaply; a report older than `max_age` seconds is built again in
+any case (the usage store has no version marker of its own).
 """
 
 from __future__ import annotations
@@ -98,24 +97,25 @@ class Reports:
     dataset: str
     max_age: float = 300.0
     clock: Callable[[], float] = time.monotonic
-    recheck: float = 0.0  # seconds a data-version check holds (0: every ask checks)
-    _checked: tuple[float, str] | None = None  # (when, version) of the last check
+    # The data version is read at most once a second: a page view then costs no store scan, and a change
+    # shows in the next view after a second (a dataset load or a scan takes far longer than that).
+    version_ttl: float = 1.0
+    _version: tuple[float, str] | None = None
     _cache: OrderedDict[Ask, _Entry] = field(default_factory=OrderedDict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _building: dict[Ask, threading.Lock] = field(default_factory=dict)
     builds: int = 0  # how many reports were built (the cache's misses): what a test and a benchmark count
 
-    def current_version(self) -> str:
-        """The data's version, read again only when the last check is `recheck` seconds old."""
-        now = self.clock()
-        held = self._checked
-        if held is not None and now - held[0] < self.recheck:
-            return held[1]
-        version = self.version()
-        self._checked = (now, version)
-        return version
-
     def version(self) -> str:
+        held = self._version
+        if held is not None and self.clock() - held[0] < self.version_ttl:
+            return held[1]
+        at = self.clock()
+        found = self._read_version()
+        self._version = (at, found)
+        return found
+
+    def _read_version(self) -> str:
         from awscost.anomalies.events import PREFIX
         from awscost.store import open_store, store_exists
 
@@ -140,7 +140,7 @@ class Reports:
     def get(self, ask: Ask) -> Any:
         """The report model (reports.model.Report) of `ask`; a report job error is raised as it is. Many
         viewers asking for the same report at once wait for one build (its own lock), not one build each."""
-        version = self.current_version()
+        version = self.version()
         report = self._fresh(ask, version)
         if report is not None:
             return report

@@ -90,6 +90,10 @@ for _name, (_target, _help) in {
         "awscost.entrypoints.cli.dashboard:dashboard",
         "The cost dashboard in the browser (read-only), or its pages exported as static HTML per audience.",
     ),
+    "slack": (
+        "awscost.entrypoints.cli.slack:slack",
+        "The Slack command /awscost (served for development) and the anomaly alerts posted to Slack.",
+    ),
     "forecast": (
         "awscost.entrypoints.cli.forecast:forecast",
         "Forecast the month's total per account or service from the bill's daily cost, with intervals.",

@@ -145,3 +145,21 @@ def prefer_option(func: Any) -> Any:
         help="Where files of two formats hold the same billing account and month (a FOCUS export and the CUR "
         "of that month), keep this format's rows; without it such files are refused.",
     )(func)
+
+
+def bill_source_options(func: Any) -> Any:
+    """`--dataset`, `--file` (repeatable) and `--engine`: where a job reads the bill (billing/engines.py
+    open_source; the job's Params check the combination). The command is called with dataset, files, engine."""
+    func = click.option(
+        "--engine",
+        type=click.Choice(["duckdb", "spark", "athena"]),
+        default="duckdb",
+        show_default=True,
+        help="Where the bill is asked (spark, athena: over the --dataset; docs/scaling.md).",
+    )(func)
+    func = click.option(
+        "--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset."
+    )(func)
+    return click.option(
+        "--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/)."
+    )(func)

@@ -11,7 +11,13 @@ import click
 from awscost.core.config import Settings
 from awscost.core.output import dumps, emit
 from awscost.core.timeutil import parse_time
-from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
+from awscost.entrypoints.cli._common import (
+    bill_source_options,
+    format_option,
+    job_context,
+    run_job,
+    with_settings,
+)
 
 
 @click.group()
@@ -29,8 +35,7 @@ def anomalies() -> None:
     "or --file the bill confirms or withdraws each event); ce (AWS Cost Anomaly Detection's anomalies, through "
     "Cost Explorer).",
 )
-@click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
-@click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
+@bill_source_options
 @click.option("--since", default=None, help="The first day an anomaly may start on (YYYY-MM-DD).")
 @click.option("--days", type=int, default=None, help="Or: anomalies starting in the last DAYS days.")
 @click.option(
@@ -41,13 +46,6 @@ def anomalies() -> None:
 )
 @click.option(
     "--metric", type=click.Choice(["EffectiveCost", "BilledCost"]), default="EffectiveCost", show_default=True
-)
-@click.option(
-    "--engine",
-    type=click.Choice(["duckdb", "spark", "athena"]),
-    default="duckdb",
-    show_default=True,
-    help="Where the bill is asked (spark, athena: over the --dataset; docs/scaling.md).",
 )
 @click.option(
     "--record/--no-record",
@@ -166,10 +164,19 @@ def list_cmd(settings: Settings, fmt: str, source: str | None, only_open: bool) 
             "open": "open" if t.event.get("end") is None else "",
             "notified": (t.notified or {}).get("at", "")[:16],
             "ack": (t.ack or {}).get("by", ""),
+            # the usage signal's events: the bill's last verdict and the hours of early warning
+            "bill": _verdict(t.verdict),
         }
         for t in found
     ]
     emit(rows, "table", title=f"Recorded anomalies ({settings.store})")
+
+
+def _verdict(verdict: dict[str, Any] | None) -> str:
+    if not verdict:
+        return ""
+    early = verdict.get("hours_earlier")
+    return f"{verdict['status']} {early} h earlier" if early is not None else str(verdict["status"])
 
 
 @anomalies.command("ack")

@@ -29,7 +29,7 @@ def _dashboard(settings: Settings, dataset: str | None) -> Any:
         settings,
         str(location),
         config,
-        Reports(settings, str(location), max_age=config.max_age, recheck=config.recheck_seconds),
+        Reports(settings, str(location), max_age=config.max_age),
     )
 
 

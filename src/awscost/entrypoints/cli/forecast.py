@@ -11,7 +11,13 @@ import click
 from awscost.core.config import Settings
 from awscost.core.output import dumps, emit
 from awscost.core.timeutil import parse_time
-from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
+from awscost.entrypoints.cli._common import (
+    bill_source_options,
+    format_option,
+    job_context,
+    run_job,
+    with_settings,
+)
 
 
 @click.command("forecast")
@@ -22,8 +28,7 @@ from awscost.entrypoints.cli._common import format_option, job_context, run_job,
     show_default=True,
     help="The series.",
 )
-@click.option("--dataset", default=None, help="A billing dataset (a directory or s3://BUCKET/PREFIX/).")
-@click.option("--file", "files", multiple=True, help="Billing files (repeatable), instead of --dataset.")
+@bill_source_options
 @click.option("--month", default=None, help="The month to forecast (YYYY-MM; default: the month of --as-of).")
 @click.option(
     "--as-of",
@@ -35,13 +40,6 @@ from awscost.entrypoints.cli._common import format_option, job_context, run_job,
     "--metric", type=click.Choice(["EffectiveCost", "BilledCost"]), default="EffectiveCost", show_default=True
 )
 @click.option("--level", type=float, default=0.8, show_default=True, help="The interval's level.")
-@click.option(
-    "--engine",
-    type=click.Choice(["duckdb", "spark", "athena"]),
-    default="duckdb",
-    show_default=True,
-    help="Where the bill is asked (spark, athena: over the --dataset; docs/scaling.md).",
-)
 @click.option(
     "--compare",
     type=click.Choice(["none", "ce"]),

@@ -8,7 +8,13 @@ import click
 
 from awscost.core.config import Settings
 from awscost.core.timeutil import parse_time
-from awscost.entrypoints.cli._common import format_option, job_context, run_job, with_settings
+from awscost.entrypoints.cli._common import (
+    bill_source_options,
+    format_option,
+    job_context,
+    run_job,
+    with_settings,
+)
 
 
 @click.group()
@@ -72,15 +78,7 @@ def ri(
     "default: each audience's schedule (daily: month-to-date, weekly: last-week, monthly: last-month).",
 )
 @click.option("--source", type=click.Choice(["billing", "ce"]), default="billing", show_default=True)
-@click.option("--dataset", type=click.Path(file_okay=False), default=None, help="A loaded billing dataset.")
-@click.option("--file", "files", multiple=True, type=click.Path(), help="Billing files (repeatable).")
-@click.option(
-    "--engine",
-    type=click.Choice(["duckdb", "spark", "athena"]),
-    default="duckdb",
-    show_default=True,
-    help="Where the bill is scanned (spark, athena: over the --dataset; docs/scaling.md).",
-)
+@bill_source_options
 @click.option(
     "--metric",
     type=click.Choice(["EffectiveCost", "BilledCost"]),

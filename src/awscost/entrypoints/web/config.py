@@ -4,8 +4,6 @@
     poll_seconds = 30            # how often the server checks the store's last collected hour (one check
                                  # for every client: the live pages are told, they do not ask)
     max_age = 300                # seconds a built report is shown before it is built again
-    recheck_seconds = 2          # seconds one check of the data's version holds (a new load or anomaly
-                                 # shows within this; 0: every page view checks)
 
     [dashboard.tokens]           # required to serve on any address but 127.0.0.1 / ::1 / localhost
     "3q8...long-random..." = "managers"      # token = the audience of [[report.audience]] it may see
@@ -36,7 +34,6 @@ from awscost.core.errors import ConfigError
 TABLE_KEYS = (
     "poll_seconds",
     "max_age",
-    "recheck_seconds",
     "tokens",
     "trusted_header",
     "trusted_proxies",
@@ -52,7 +49,6 @@ class DashboardSettings:
     tokens: dict[str, str] = field(default_factory=dict)  # token -> audience name
     poll_seconds: float = 30.0
     max_age: float = 300.0
-    recheck_seconds: float = 2.0
     trusted_header: str | None = None  # the auth proxy's user header; None: no proxy is believed
     trusted_proxies: tuple[str, ...] = LOOPBACK_PROXIES
     users: dict[str, str] = field(default_factory=dict)  # the proxy's user -> audience name
@@ -103,7 +99,6 @@ def dashboard_settings(settings: Settings) -> DashboardSettings:
         tokens={str(k): str(v) for k, v in tokens.items()},
         poll_seconds=_seconds(data.get("poll_seconds", 30), f"{where}.poll_seconds", 1, 3600),
         max_age=_seconds(data.get("max_age", 300), f"{where}.max_age", 0, 86400),
-        recheck_seconds=_seconds(data.get("recheck_seconds", 2), f"{where}.recheck_seconds", 0, 300),
     )
 
 
