@@ -4,6 +4,10 @@ page and overall, and the same clients against /healthz (the app doing no work: 
 cost) as the baseline, with the ratio of the pages' p95 to it.
 
     python benchmarks/bench_dashboard_load.py [--clients 50] [--seconds 30]
+    python benchmarks/bench_dashboard_load.py --config demo-out/awscost.toml --today 2026-11-02
+
+With --config, the dashboard of that config is served instead (its [billing] dataset and store: after
+`make demo`, the demo's), as `awscost dashboard` would serve it.
 """
 
 from __future__ import annotations
@@ -18,10 +22,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 import dashboard_data
-from awscost.core.config import Settings
+from awscost.core.config import Settings, load_settings
 from awscost.entrypoints.web.app import Dashboard, create_app
 from awscost.entrypoints.web.config import DashboardSettings
-from awscost.views.reports import Reports
+from awscost.views.reports import Reports, default_dataset
 from dashboard_load import run_load, serve
 
 PAGES = ("/", "/usage", "/reservations", "/tags", "/services")
@@ -31,22 +35,29 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--config", type=Path, default=None, help="serve this awscost.toml's dashboard")
+    parser.add_argument("--today", type=date.fromisoformat, default=date(2026, 10, 24))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        dataset, store_url = dashboard_data.make(Path(tmp))
-        settings = Settings(store=store_url)
+        if args.config is not None:
+            settings = load_settings(args.config, env={})
+            dataset = Path(str(default_dataset(settings)))
+        else:
+            dataset, store_url = dashboard_data.make(Path(tmp))
+            settings = Settings(store=store_url)
         dash = Dashboard(
             settings,
             str(dataset),
             DashboardSettings(),
             Reports(settings, str(dataset)),
-            today=date(2026, 10, 24),
+            today=args.today,
         )
         with serve(create_app(dash)) as base:
             run_load(base, PAGES, clients=2, seconds=2)  # warm: the report built, the pages cached
             baseline = run_load(base, ("/healthz",), clients=args.clients, seconds=args.seconds)
             pages = run_load(base, PAGES, clients=args.clients, seconds=args.seconds)
     out = {
+        "data": str(args.config or "tests/dashboard_data.py"),
         "clients": args.clients,
         "seconds": args.seconds,
         "pages": pages.summary(),

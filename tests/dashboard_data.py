@@ -45,7 +45,7 @@ def make(root: Path) -> tuple[Path, str]:
     )
     with open_store(store_url) as store:
         store.put_items(
-            UsageItem("ec2", account, "us-east-1", LAST_HOUR - timedelta(hours=h), {"m5.large|us-east-1a": n})
+            UsageItem("ec2", account, "us-east-1", LAST_HOUR - timedelta(hours=h), {"m5.large:us-east-1a": n})
             for h in range(48)
             for account, n in ((ab.TEAM_A, 200), (ab.TEAM_B, 90))
         )

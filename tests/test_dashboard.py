@@ -4,6 +4,7 @@ read-only, escaping), the live page's event stream, and the static export per au
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -31,6 +32,7 @@ TODAY = date(2026, 10, 24)
 EVIL = dashboard_data.EVIL
 TOKEN_ML = "ml-token-0123456789abcdefghij"
 TOKEN_ALL = "org-token-0123456789abcdefghij"
+LAST = dashboard_data.LAST_HOUR
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +40,9 @@ def data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return dashboard_data.make(tmp_path_factory.mktemp("dashboard"))
 
 
-def settings_of(tmp_path: Path, store_url: str, tokens: dict[str, str] | None = None) -> Settings:
+def settings_of(
+    tmp_path: Path, store_url: str, tokens: dict[str, str] | None = None, extra: str = ""
+) -> Settings:
     lines = [f'[awscost]\nstore = "{store_url}"\n']
     lines.append('[[report.audience]]\nname = "ml"\naccounts = ["' + ab.TEAM_B + '"]\n')
     lines.append('[[report.audience]]\nname = "web"\naccounts = ["' + ab.TEAM_A + '"]\n')
@@ -46,14 +50,14 @@ def settings_of(tmp_path: Path, store_url: str, tokens: dict[str, str] | None = 
         lines.append("[dashboard]\npoll_seconds = 1\n[dashboard.tokens]\n")
         lines += [f'"{t}" = "{a}"\n' for t, a in tokens.items()]
     path = tmp_path / "awscost.toml"
-    path.write_text("".join(lines))
+    path.write_text("".join(lines) + extra)
     return load_settings(path)
 
 
-def client(settings: Settings, dataset: Path, poll: float = 30.0) -> TestClient:
+def client(settings: Settings, dataset: Path, poll: float = 30.0, peer: str = "testclient") -> TestClient:
     config = replace(dashboard_settings(settings), poll_seconds=poll)
     dash = Dashboard(settings, str(dataset), config, Reports(settings, str(dataset)), today=TODAY)
-    return TestClient(create_app(dash))
+    return TestClient(create_app(dash), client=(peer, 50000))
 
 
 def test_every_page_shows_the_report_jobs_figures(data: tuple[Path, str], tmp_path: Path) -> None:
@@ -120,6 +124,115 @@ def test_tokens_decide_the_audience_and_filters_never_widen_it(
         assert everything.status_code == 200 and ab.TEAM_A in everything.text
 
 
+PROXY = '[dashboard]\ntrusted_header = "X-Forwarded-User"\n[dashboard.users]\n"alice@example.com" = "ml"\n'
+
+
+def test_a_trusted_proxys_user_sees_their_audience_only(data: tuple[Path, str], tmp_path: Path) -> None:
+    dataset, store_url = data
+    settings = settings_of(tmp_path, store_url, extra=PROXY + '"bob@example.com" = "organization"\n')
+    assert dashboard_settings(settings).authenticated
+    alice, bob = ({"X-Forwarded-User": f"{u}@example.com"} for u in ("alice", "bob"))
+    with client(settings, dataset, peer="127.0.0.1") as c:
+        assert c.get("/").status_code == 401  # no user named: the proxy let nobody through
+        page = c.get("/", headers=alice)
+        assert page.status_code == 200 and ab.TEAM_B in page.text and ab.TEAM_A not in page.text
+        assert 'name="audience"' not in page.text
+        assert c.get("/?audience=organization", headers=alice).status_code == 403
+        live = c.get("/usage", headers=alice).text
+        assert ab.TEAM_B in live and ab.TEAM_A not in live
+        carol = c.get("/", headers={"X-Forwarded-User": "<b>carol</b>"})
+        assert carol.status_code == 403 and "has no audience" in carol.text and "<b>carol" not in carol.text
+        assert ab.TEAM_A in c.get("/", headers=bob).text
+    # The header from anyone but the proxy's address is not believed: they could have typed it.
+    for peer in ("10.1.2.3", "testclient"):
+        with client(settings, dataset, peer=peer) as c:
+            assert c.get("/", headers=alice).status_code == 401
+    # Without trusted_header the header means nothing: the loopback viewer, who may pick any audience.
+    with client(settings_of(tmp_path, store_url), dataset, peer="127.0.0.1") as c:
+        page = c.get("/", headers={"X-Forwarded-User": "alice@example.com"})
+        assert page.status_code == 200 and ab.TEAM_A in page.text and 'name="audience"' in page.text
+
+
+def test_a_proxy_header_falls_back_to_tokens_for_everyone_else(
+    data: tuple[Path, str], tmp_path: Path
+) -> None:
+    dataset, store_url = data
+    settings = settings_of(tmp_path, store_url)
+    path = tmp_path / "awscost.toml"
+    path.write_text(
+        path.read_text()
+        + PROXY.replace(
+            "[dashboard.users]", f'[dashboard.tokens]\n"{TOKEN_ALL}" = "organization"\n[dashboard.users]'
+        )
+    )
+    settings = load_settings(path)
+    with client(settings, dataset, peer="10.1.2.3") as c:
+        assert c.get("/", headers={"X-Forwarded-User": "alice@example.com"}).status_code == 401
+        page = c.get(
+            "/", headers={"Authorization": f"Bearer {TOKEN_ALL}", "X-Forwarded-User": "alice@example.com"}
+        )
+        assert page.status_code == 200 and ab.TEAM_A in page.text
+
+
+def test_the_live_page_shows_the_cost_rate_of_the_hour(data: tuple[Path, str], tmp_path: Path) -> None:
+    from awscost.planning.pricing import snapshot_book
+
+    dataset, store_url = data
+    rate = snapshot_book().on_demand_hourly("ec2", "m5.large", "us-east-1", "linux")
+    assert rate is not None
+    source = snapshot_book().lookup("ec2", "m5.large", "us-east-1", "linux").label_for("on_demand")  # type: ignore[union-attr]
+    with client(settings_of(tmp_path, store_url), dataset) as c:
+        page = c.get("/usage").text
+        narrow = c.get(f"/usage?account={ab.TEAM_B}").text
+    team_a, team_b = (f"${(n * rate).quantize(Decimal('0.01')):,}/h" for n in (200, 90))
+    total = f"${(290 * rate).quantize(Decimal('0.01')):,}/h"
+    row = re.compile(r"<tr><td>ec2</td><td>(\d{12})</td><td>us-east-1</td><td class=\"num\">([\d,]+)</td>"
+                     r"<td class=\"num\">([^<]+)</td>")  # fmt: skip
+    assert row.findall(page) == [(ab.TEAM_A, "200", team_a), (ab.TEAM_B, "90", team_b)]
+    assert f"Estimated cost rate in 2026-10-23 23:00Z: <b>{total}</b>" in page
+    assert f"on-demand list price, price book {source}" in page and "$/hour" in page
+    assert row.findall(narrow) == [(ab.TEAM_B, "90", team_b)] and f"<b>{team_b}</b>" in narrow
+
+
+def test_the_cost_rate_prices_what_the_book_knows_and_counts_ec2_once() -> None:
+    from awscost.planning.pricing import snapshot_book
+    from awscost.reports.dashboard.live import price_live
+    from awscost.usage.live import LiveUsage
+
+    book = snapshot_book()
+    m5 = book.on_demand_hourly("ec2", "m5.large", "us-east-1", "linux")
+    win = book.on_demand_hourly("ec2", "m5.large", "us-east-1", "windows")
+    assert m5 is not None and win is not None and win != m5
+    keys = {
+        ("ec2", ab.TEAM_A, "us-east-1"): {"m5.large:us-east-1a": Decimal(3)},
+        ("ec2os", ab.TEAM_A, "us-east-1"): {
+            "linux-m5.large": Decimal(2),
+            "windows-m5.large": Decimal(1),
+            "spot-linux-m5.large": Decimal(4),
+        },
+        ("ec2", ab.TEAM_B, "us-east-1"): {"m5.large:us-east-1a": Decimal(5)},  # no ec2os here
+    }
+    live = LiveUsage(LAST, {k: sum(v.values(), Decimal(0)) for k, v in keys.items()}, keys_now=keys)
+    view = price_live(live, book)
+    assert view.rates[("ec2os", ab.TEAM_A, "us-east-1")] == 2 * m5 + win  # exact, Decimal; spot unpriced
+    assert view.unpriced[("ec2os", ab.TEAM_A, "us-east-1")] == "1 type(s): spot"
+    assert view.rates[("ec2", ab.TEAM_A, "us-east-1")] == 3 * m5  # as Linux: ec2 names no OS
+    assert view.left_out_of_total == (("ec2", ab.TEAM_A, "us-east-1"),)  # ec2os counts the same instances
+    assert view.total == 2 * m5 + win + 5 * m5 and isinstance(view.total, Decimal)
+    assert view.sources and all(s.startswith("snapshot") for s in view.sources)
+
+
+def test_an_hour_with_nothing_running_costs_nothing_rather_than_no_price(tmp_path: Path) -> None:
+    from awscost.planning.pricing import snapshot_book
+    from awscost.reports.dashboard.live import live_view
+
+    with open_store(f"sqlite:///{tmp_path / 's.db'}") as store:
+        store.put_items([UsageItem("rds", ab.TEAM_A, "us-east-1", LAST, {})])  # collected: none running
+        store.put_map("collected:rds", {"hour": LAST.isoformat()})
+        view = live_view(store, book=snapshot_book())
+    assert view.rates == {("rds", ab.TEAM_A, "us-east-1"): Decimal(0)} and view.total == 0
+
+
 def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: Path) -> None:
     dataset, store_url = data
     settings = settings_of(tmp_path, store_url)
@@ -138,7 +251,7 @@ def test_the_live_page_is_told_of_a_new_hour(data: tuple[Path, str], tmp_path: P
                         ab.TEAM_A,
                         "us-east-1",
                         datetime(2026, 10, 24, tzinfo=UTC),
-                        {"m5.large|us-east-1a": 7},
+                        {"m5.large:us-east-1a": 7},
                     )
                 ]
             )
@@ -206,6 +319,19 @@ def test_the_export_writes_one_set_per_audience_with_only_its_accounts(
         (f'[dashboard.tokens]\n"{TOKEN_ML}" = "nobody"\n', "unknown audience 'nobody'"),
         ("[dashboard]\npoll_seconds = 0\n", "from 1 to 3600"),
         ("[dashboard]\nport = 80\n", "unknown key 'port'"),
+        ('[dashboard]\ntrusted_header = "X-Forwarded-User"\n', r"needs \[dashboard\.users\]"),
+        ('[dashboard.users]\n"a@example.com" = "ml"\n', "read only with trusted_header"),
+        (
+            '[dashboard]\ntrusted_header = "X User"\n[dashboard.users]\n"a" = "ml"\n',
+            "not an HTTP header name",
+        ),
+        ('[dashboard]\ntrusted_header = "Cookie"\n[dashboard.users]\n"a" = "ml"\n', "client's own header"),
+        ('[dashboard]\ntrusted_header = "X-User"\n[dashboard.users]\n"a" = "nobody"\n', "unknown audience"),
+        (
+            '[dashboard]\ntrusted_header = "X-User"\ntrusted_proxies = ["proxy.local"]\n'
+            '[dashboard.users]\n"a" = "ml"\n',
+            "not an IP address",
+        ),
     ],
 )
 def test_a_bad_dashboard_config_names_the_key(tmp_path: Path, toml: str, message: str) -> None:

@@ -158,7 +158,7 @@ def test_the_live_page_shows_a_new_hour_without_a_reload(served: tuple[str, str,
         page.evaluate("window.__notReloaded = true")
         with open_store(store_url) as store:
             hour = datetime(2026, 10, 24, 0, tzinfo=UTC)
-            store.put_items([UsageItem("ec2", ab.TEAM_A, "us-east-1", hour, {"m5.large|us-east-1a": 321})])
+            store.put_items([UsageItem("ec2", ab.TEAM_A, "us-east-1", hour, {"m5.large:us-east-1a": 321})])
             store.put_map("collected:ec2", {"hour": hour.isoformat()})
         # the CSP allows no eval: wait on the element, not on a JavaScript predicate
         expect(page.locator("#last-hour")).to_have_text("2026-10-24 00:00Z", timeout=15_000)

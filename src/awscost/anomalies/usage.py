@@ -173,6 +173,35 @@ def _price(
     return rate, "" if rate is not None else "no price"
 
 
+def usage_rate(
+    book: PriceBook,
+    kind: str,
+    region: str,
+    usage: Mapping[str, object],
+    cache: dict[tuple[str, str, str], Decimal | None] | None = None,
+) -> tuple[Decimal | None, dict[str, int], list[str]]:
+    """One hour's counts of `kind` in `region` (usage key -> count) at the price book's on-demand rates, exact:
+    ($/hour, None when no key of it has a price; keys left out by reason; the prices' source labels). The
+    prices `cost_rates` uses, for a front end that shows the rate (the dashboard's live page)."""
+    if kind not in PRICED_KINDS:
+        return None, {"kind without a price": len(usage)} if usage else {}, []
+    cache = {} if cache is None else cache
+    sources: set[str] = set()
+    left_out: dict[str, int] = defaultdict(int)
+    total, priced = Decimal(0), not any(usage.values())  # an empty item: nothing runs, rate 0
+    for key, count in usage.items():
+        units = Decimal(str(count))
+        if not units:
+            continue
+        rate, why = _price(book, kind, key, region, cache, sources)
+        if rate is None:
+            left_out[why] += 1
+            continue
+        total += rate * units
+        priced = True
+    return (total if priced else None), dict(left_out), sorted(sources)
+
+
 def _spans(kind: str, item: UsageItem) -> list[datetime]:
     """The hours an item stands for: its own; a daily kind's, the rest of its UTC day."""
     if kind not in catalog.DAILY_KINDS:
@@ -390,4 +419,5 @@ __all__ = [
     "detect_hourly",
     "scan",
     "usage_event_id",
+    "usage_rate",
 ]

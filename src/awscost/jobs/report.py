@@ -1,5 +1,6 @@
 """Job `report` (B): the cost reports of the configured audiences, from the bill or Cost Explorer, rendered to
-HTML mail, XLSX and JSON, written to a folder, archived in S3 and mailed (SES or SMTP).
+HTML mail, XLSX and JSON, written to a folder, archived in S3 and mailed (SES or SMTP); with
+`publish_dashboard`, each audience's dashboard set goes beside its archive and its presigned link in its mail.
 
 The bill is scanned once into a cost cube for every audience (billing/cube.py); Cost Explorer is asked once
 per distinct scope, its calls cached. Each audience is rendered completely before anything of it is sent;
@@ -47,12 +48,22 @@ class Params:
     # False: build the reports and keep each one's model (AudienceResult.report) without rendering any file,
     # for a front end that shows it its own way (the dashboard); nothing is written, sent or archived.
     render: bool = True
+    # Put each audience's dashboard set (reports/dashboard: the pages of `awscost dashboard export`, its
+    # audience's alone) beside its archive in the [report] bucket, private, and its presigned link in the mail
+    # (valid dashboard_link_days, 1..7; no longer than the signing credentials: docs/dashboard.md).
+    publish_dashboard: bool = False
+    dashboard_link_days: int = 7
 
     def __post_init__(self) -> None:
+        from awscost.reports.deliver.dashboard import check_days
+
+        check_days(self.dashboard_link_days)
         for account in self.accounts:
             if not (len(account) == 12 and account.isdigit()):
                 raise InputError(f"account id {account!r} is not 12 digits", param="accounts")
-        if not self.render and (self.out or self.send or self.archive or self.dry_run):
+        if not self.render and (
+            self.out or self.send or self.archive or self.dry_run or self.publish_dashboard
+        ):
             raise InputError(
                 "a report that is not rendered cannot be written, sent or archived", param="render"
             )
@@ -399,7 +410,12 @@ def _one(
             artifacts = _render(report, comparison.current.label)
             if params.out:
                 out.paths = _write(Path(params.out), artifacts)
-            if params.send or params.archive or params.dry_run:
+            published = (
+                _dashboard_set(ctx, params, report_settings, report, comparison.current.label, store)
+                if params.publish_dashboard
+                else None
+            )
+            if params.send or params.archive or params.dry_run or published is not None:
                 from awscost.reports.deliver import deliver
 
                 with ctx.store() as records:  # the delivery record: a retried run mails nobody twice
@@ -414,6 +430,7 @@ def _one(
                         resend=params.resend,
                         dry_run=params.dry_run,
                         now=ctx.now(),
+                        dashboard=published,
                     )
                 out.delivery = delivered.to_json()
                 if out.delivery.get("failed"):
@@ -421,6 +438,34 @@ def _one(
     except AwsCostError as exc:
         out.error = exc.render()
     return out
+
+
+def _dashboard_set(
+    ctx: Context, params: Params, report_settings: Any, report: Any, period: str, store: Any
+) -> Any:
+    """The audience's dashboard set (reports/dashboard/render.py, as `dashboard export` writes it), its pages
+    linking to each other by presigned URLs of their keys in the [report] bucket (signed before the put)."""
+    from awscost.core.errors import ConfigError
+    from awscost.reports.dashboard.live import live_view
+    from awscost.reports.dashboard.render import environment, set_files, static_set
+    from awscost.reports.deliver import DashboardSet, presigned_links
+    from awscost.reports.deliver.archive import s3_client
+    from awscost.reports.deliver.dashboard import OVERVIEW
+
+    if not report_settings.bucket:
+        raise ConfigError("no bucket to publish the dashboard in", where="[report] bucket")
+    links = presigned_links(
+        s3_client(ctx.session()),
+        report_settings.bucket,
+        report.audience,
+        period,
+        set_files(),
+        params.dashboard_link_days,
+    )
+    # The live page of the audience's wholly covered accounts (a tag-scoped audience: none of the store's).
+    live = None if store is None else live_view(store, accounts=report.whole_accounts)
+    files = static_set(environment(), report, live, audience=report.audience, period=period, links=links)
+    return DashboardSet(report.audience, period, files, links[OVERVIEW], params.dashboard_link_days)
 
 
 def _render(report: Any, period: str) -> Any:
@@ -507,6 +552,7 @@ JOB: Job[Params, Result] = Job(
                 "due": True,
                 "send": True,
                 "archive": True,
+                "publish_dashboard": True,
                 "dataset": "s3://${DataBucket}/billing/",
             },
         ),

@@ -26,7 +26,10 @@ def _dashboard(settings: Settings, dataset: str | None) -> Any:
         )
     config = dashboard_settings(settings)
     return Dashboard(
-        settings, str(location), config, Reports(settings, str(location), max_age=config.max_age)
+        settings,
+        str(location),
+        config,
+        Reports(settings, str(location), max_age=config.max_age),
     )
 
 
@@ -35,7 +38,7 @@ def _dashboard(settings: Settings, dataset: str | None) -> Any:
     "--host",
     default="127.0.0.1",
     show_default=True,
-    help="Address to bind (any other than loopback needs [dashboard.tokens]).",
+    help="Address to bind (any other than loopback needs [dashboard.tokens] or a trusted_header).",
 )
 @click.option("--port", type=int, default=8000, show_default=True)
 @click.option("--dataset", default=None, help="The billing dataset (default: [billing] dataset).")
@@ -65,9 +68,10 @@ def dashboard(
     from awscost.entrypoints.web.app import create_app
 
     dash = _dashboard(settings, dataset)
-    if host not in LOOPBACK and not dash.config.tokens:
+    if host not in LOOPBACK and not dash.config.authenticated:
         raise InputError(
-            f"refusing to serve on {host} without [dashboard.tokens]: anyone who reaches it would see every cost",
+            f"refusing to serve on {host} without [dashboard.tokens] or a trusted_header: anyone who reaches "
+            "it would see every cost",
             param="host",
             hint="serve on 127.0.0.1 (behind a proxy), or give each audience a token (docs/dashboard.md)",
         )

@@ -93,6 +93,20 @@ def ri(
 )
 @click.option("--send", is_flag=True, help="Mail each report to its audience's recipients.")
 @click.option("--archive", is_flag=True, help="Archive each report in the [report] bucket.")
+@click.option(
+    "--publish-dashboard",
+    is_flag=True,
+    help="Put each audience's dashboard pages in the [report] bucket; its mail carries a presigned link.",
+)
+@click.option(
+    "--link-days",
+    "dashboard_link_days",
+    type=click.IntRange(1, 7),
+    default=7,
+    show_default=True,
+    help="How long the dashboard's presigned link lives (at most 7 days, and no longer than the signer's "
+    "credentials: docs/dashboard.md).",
+)
 @click.option("--resend", is_flag=True, help="Send again what the delivery record says was sent.")
 @click.option("--dry-run", is_flag=True, help="Render and say what would be sent; send nothing.")
 @click.option("--today", default=None, help="The UTC day of the run (YYYY-MM-DD; default today).")

@@ -3,8 +3,10 @@
 Who sees what: with no `[dashboard.tokens]` (allowed on a loopback address only: the CLI refuses to start
 otherwise) the viewer is the machine's user and may pick any audience; with tokens, every request carries one
 (`Authorization: Bearer T`, or the cookie a first visit with `?token=T` sets) and sees that token's audience
-alone. URL filters (period, account, region) narrow the viewer's report and never widen it: the report job
-refuses an account outside the audience, and an `audience` other than the token's is refused here.
+alone; with `trusted_header`, a request from a trusted proxy's address is the user that header names, seen as
+that user's audience of `[dashboard.users]` (others fall back to tokens, or are refused). URL filters (period,
+account, region) narrow the viewer's report and never widen it: the report job refuses an account outside the
+audience, and an `audience` other than the token's is refused here.
 
 Every response carries a Content-Security-Policy allowing the page's own CSS and script and data: images (the
 charts) and nothing else; only GET and HEAD are served. Page routes are plain functions (Starlette runs them in
@@ -23,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,10 +38,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from awscost.core.config import Settings
 from awscost.core.errors import AwsCostError, InputError
 from awscost.entrypoints.web.config import DashboardSettings
-from awscost.entrypoints.web.pages import PAGES, Page, live_context, report_context
+from awscost.reports.dashboard.pages import PAGES, Page
+from awscost.reports.dashboard.render import STATIC, STYLESHEET, Frame, environment, file_name
+from awscost.reports.dashboard.render import render_page as render_html
 from awscost.views.reports import PERIODS, Ask, Reports
 
-HERE = Path(__file__).parent
 COOKIE = "awscost_token"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -122,19 +124,8 @@ class Dashboard:
         """The templates, loaded and compiled once per dashboard (a new Environment per request compiled
         every template again)."""
         if self._env is None:
-            self._env = self._new_environment()
+            self._env = environment()
         return self._env
-
-    def _new_environment(self) -> Any:
-        import jinja2
-
-        return jinja2.Environment(
-            loader=jinja2.FileSystemLoader(HERE / "templates"),
-            autoescape=True,
-            undefined=jinja2.StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-        )
 
     def audiences(self) -> list[str]:
         from awscost.reports.config import ORG_AUDIENCE, report_settings
@@ -162,7 +153,19 @@ def viewer_of(dash: Dashboard, request: Request) -> Viewer:
     """The viewer a request is from; refused (401) when tokens are required and none is right."""
     from awscost.reports.config import ORG_AUDIENCE
 
-    if not dash.config.tokens:
+    config = dash.config
+    if config.trusted_header is not None:
+        user = request.headers.get(config.trusted_header)
+        if user is not None and _from_proxy(config, request):
+            audience = config.users.get(user)
+            if audience is None:
+                raise _Refused(403, f"user {user!r} has no audience on this dashboard ([dashboard.users])")
+            return Viewer(None if audience == ORG_AUDIENCE else audience, False)
+        if not config.tokens:
+            raise _Refused(
+                401, "sign in through the dashboard's proxy: this request names no user it vouches for"
+            )
+    if not config.tokens:
         return Viewer(None, True)
     audience = _audience_of_token(dash, _token(request))
     if audience is None:
@@ -170,6 +173,19 @@ def viewer_of(dash: Dashboard, request: Request) -> Viewer:
             401, "a dashboard token is required (open the link you were given, with its ?token=...)"
         )
     return Viewer(None if audience == ORG_AUDIENCE else audience, False)
+
+
+def _from_proxy(config: DashboardSettings, request: Request) -> bool:
+    """Whether the request came from one of the trusted proxies' addresses (anyone else may forge the header)."""
+    import ipaddress
+
+    if request.client is None:
+        return False
+    try:
+        peer = ipaddress.ip_address(request.client.host)
+    except ValueError:
+        return False
+    return any(peer == ipaddress.ip_address(p) for p in config.trusted_proxies)
 
 
 class _Refused(Exception):
@@ -220,62 +236,67 @@ def _links(filters: dict[str, str]) -> dict[str, str]:
 def render_page(
     dash: Dashboard, page: Page, ask: Ask, filters: dict[str, str], viewer: Viewer, *, static: bool = False
 ) -> str:
-    """One page's HTML for a viewer's ask (cached with the report it shows)."""
+    """One page's HTML for a viewer's ask (cached with the report it shows; the live page per last hour)."""
     env = dash.environment()
-    common = {
-        "page": page,
-        "pages": [PAGES.get(n) for n in PAGES.names()],
-        "links": {n: f"{n}.html" for n in PAGES.names()} if static else _links(filters),
-        "filters": filters,
-        "audiences": dash.audiences() if viewer.may_choose else [],
-        "periods": PERIODS,
-        "static": static,
-        "viewer_audience": ask.audience or "organization",
-        "period": ask.period,
-    }
+    frame = Frame(
+        links={n: file_name(n) for n in PAGES.names()} if static else _links(filters),
+        stylesheet=STYLESHEET if static else f"/static/{STYLESHEET}",
+        viewer_audience=ask.audience or "organization",
+        period=ask.period,
+        static=static,
+        filters=filters,
+        audiences=tuple(dash.audiences()) if viewer.may_choose else (),
+        periods=PERIODS,
+    )
+    report = dash.reports.get(ask)  # the live page too: the viewer's accounts are the report's scope
     if page.live:
+        from awscost.reports.dashboard.live import live_view
         from awscost.store import open_store, store_exists
-        from awscost.views.live import LiveUsage, last_hour, live_usage
+        from awscost.views.live import last_hour
 
-        report = dash.reports.get(ask)  # the viewer's accounts: the report's scope
-        accounts = _scope_accounts(report, ask)
-        live = LiveUsage(None)
         if not store_exists(dash.settings.store):
-            return str(
-                env.get_template("live.html.j2").render(
-                    **common, **live_context(live), report_title=report.title
-                )
-            )
+            return render_html(env, page, frame, report, None)
+        accounts = scope_accounts(report, ask)
+        rest = (accounts, ask, *_frame_key(frame))
+        # Kept per last collected hour: the page changes when an hour is collected, not per view. Served,
+        # the hour is the poller's (the one the live pages are told of), so a cached page opens no store.
+        polled = dash._changed is not None
+        if polled:
+            held_html = _held(dash, ("live", dash.hour, *rest), report)
+            if held_html is not None:
+                return held_html
         with open_store(dash.settings.store) as store:
-            # Kept per last collected hour: the page changes when an hour is collected, not per view.
-            key: tuple[Any, ...] = (
-                "live",
-                last_hour(store),
-                accounts,
-                ask,
-                static,
-                tuple(sorted(filters.items())),
-                viewer.may_choose,
-            )
-            with dash._lock:
-                held = dash._pages.get(key)
-                if held is not None and held[0] is report:
-                    return held[1]
-            live = live_usage(store, accounts=accounts, region=filters.get("region"))
-        html = str(
-            env.get_template("live.html.j2").render(**common, **live_context(live), report_title=report.title)
-        )
+            if polled:
+                key: tuple[Any, ...] = ("live", dash.hour, *rest)
+            else:
+                key = ("live", last_hour(store), *rest)
+                held_html = _held(dash, key, report)
+                if held_html is not None:
+                    return held_html
+            live = live_view(store, accounts=accounts, region=filters.get("region"))
+        html = render_html(env, page, frame, report, live)
         _keep(dash, key, report, html)
         return html
-    report = dash.reports.get(ask)
-    page_key: tuple[Any, ...] = (page.name, ask, static, tuple(sorted(filters.items())), viewer.may_choose)
+    page_key: tuple[Any, ...] = (page.name, ask, *_frame_key(frame))
     with dash._lock:
         held = dash._pages.get(page_key)
         if held is not None and held[0] is report:
             return held[1]
-    html = str(env.get_template("page.html.j2").render(**common, **report_context(report, page)))
+    html = render_html(env, page, frame, report)
     _keep(dash, page_key, report, html)
     return html
+
+
+def _held(dash: Dashboard, key: tuple[Any, ...], report: Any) -> str | None:
+    """The page kept under `key`, when it was made from this very report."""
+    with dash._lock:
+        held = dash._pages.get(key)
+    return held[1] if held is not None and held[0] is report else None
+
+
+def _frame_key(frame: Frame) -> tuple[Any, ...]:
+    """What of the frame changes a page (its dict fields as tuples: a cache key is hashed)."""
+    return (frame.static, tuple(sorted(frame.filters.items())), frame.audiences)
 
 
 def _keep(dash: Dashboard, key: tuple[Any, ...], report: Any, html: str) -> None:
@@ -285,7 +306,7 @@ def _keep(dash: Dashboard, key: tuple[Any, ...], report: Any, html: str) -> None
             dash._pages.popitem(last=False)
 
 
-def _scope_accounts(report: Any, ask: Ask) -> frozenset[str] | None:
+def scope_accounts(report: Any, ask: Ask) -> frozenset[str] | None:
     """The accounts the viewer's report covers wholly (the usage store has no tags): None = every account;
     an account filter is already inside them (the report job refused it otherwise)."""
     whole: frozenset[str] | None = report.whole_accounts
@@ -393,7 +414,7 @@ def create_app(dash: Dashboard) -> Starlette:
         *(Route(f"/{name}", _page_route(dash, name)) for name in PAGES.names() if name != "overview"),
         Route("/events", events),
         Route("/healthz", lambda request: PlainTextResponse("ok")),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.dashboard = dash
@@ -401,4 +422,4 @@ def create_app(dash: Dashboard) -> Starlette:
     return app
 
 
-__all__ = ["CSP", "Dashboard", "Viewer", "create_app", "render_page"]
+__all__ = ["CSP", "Dashboard", "Viewer", "create_app", "render_page", "scope_accounts"]

@@ -1,7 +1,8 @@
 """`awscost dashboard export`: the dashboard's pages as static HTML, one set per audience (never one set for
 everyone: each set holds only what its audience may see), for a team without a server. Each set is a folder,
 `<out>/<audience>/<page>.html` with the stylesheet beside it, written whole (a temporary folder renamed into
-place) or uploaded to `s3://bucket/prefix/<audience>/` (private; SSE as the bucket's default).
+place) or uploaded to `s3://bucket/prefix/<audience>/` (private; SSE as the bucket's default). The pages are
+reports/dashboard/render.py's static set, the same the report job publishes.
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from awscost.entrypoints.web.app import HERE, Dashboard, Viewer, render_page
-from awscost.entrypoints.web.pages import PAGES
+from awscost.entrypoints.web.app import Dashboard, scope_accounts
+from awscost.reports.dashboard.render import static_set
+from awscost.reports.deliver.dashboard import content_type
 from awscost.views.reports import Ask
 
 
 def pages_of(dash: Dashboard, audience: str | None, period: str) -> dict[str, bytes]:
     """file name -> content of one audience's set."""
+    from awscost.reports.dashboard.live import live_view
+    from awscost.store import open_store, store_exists
+
     ask = Ask(audience=audience, period=period, today=dash.today)
-    viewer = Viewer(audience, False)
-    files = {
-        f"{name}.html": render_page(dash, PAGES.get(name), ask, {}, viewer, static=True).encode("utf-8")
-        for name in PAGES.names()
-    }
-    files["dashboard.css"] = (HERE / "static" / "dashboard.css").read_bytes()
-    return files
+    report = dash.reports.get(ask)
+    live = None
+    if store_exists(dash.settings.store):
+        with open_store(dash.settings.store) as store:
+            live = live_view(store, accounts=scope_accounts(report, ask))
+    return static_set(dash.environment(), report, live, audience=audience or "organization", period=period)
 
 
 def write_set(files: dict[str, bytes], folder: Path) -> Path:
@@ -50,8 +54,7 @@ def upload_set(s3: Any, files: dict[str, bytes], bucket: str, prefix: str) -> li
     keys = []
     for name, data in files.items():
         key = f"{prefix.rstrip('/')}/{name}" if prefix.strip("/") else name
-        content_type = "text/css" if name.endswith(".css") else "text/html; charset=utf-8"
-        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type)
+        s3.put_object(Bucket=bucket, Key=key, Body=data, ContentType=content_type(name))
         keys.append(f"s3://{bucket}/{key}")
     return keys
 

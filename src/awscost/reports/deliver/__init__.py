@@ -3,6 +3,7 @@ a retried run from mailing anyone twice. boto3 and the standard library only: it
 
 from awscost.reports.deliver.archive import ArchiveResult, archive, archive_file
 from awscost.reports.deliver.artifacts import Artifacts
+from awscost.reports.deliver.dashboard import DashboardSet, presigned_links, put_set
 from awscost.reports.deliver.delivery import MAX_SES_BYTES, DeliveryResult, deliver
 from awscost.reports.deliver.message import build_message
 from awscost.reports.deliver.records import DeliveryRecord, record_id
@@ -19,6 +20,7 @@ __all__ = [
     "MAX_SES_BYTES",
     "ArchiveResult",
     "Artifacts",
+    "DashboardSet",
     "DeliveryRecord",
     "DeliveryResult",
     "MailError",
@@ -31,5 +33,7 @@ __all__ = [
     "build_message",
     "deliver",
     "make_transport",
+    "presigned_links",
+    "put_set",
     "record_id",
 ]

@@ -17,6 +17,7 @@ from awscost.reports.config import Audience, ReportSettings
 from awscost.reports.deliver.archive import ArchiveResult, planned_keys, s3_client
 from awscost.reports.deliver.archive import archive as write_archive
 from awscost.reports.deliver.artifacts import Artifacts
+from awscost.reports.deliver.dashboard import DashboardSet, put_set
 from awscost.reports.deliver.message import build_message, check_address, readdress
 from awscost.reports.deliver.records import DeliveryRecord
 from awscost.reports.deliver.transports import SendFailure, Transport, make_transport
@@ -87,12 +88,14 @@ def deliver(
     resend: bool = False,
     dry_run: bool = False,
     transport: Transport | None = None,
+    dashboard: DashboardSet | None = None,
 ) -> DeliveryResult:
     """Archive (`archive`) and mail (`send`) one audience's report. Recipients already in the delivery record
     are skipped unless `resend`; `dry_run` only reports what would be done. `transport` replaces the one
     `[report]` configures (a private CA's SMTP context, say). Raises an AwsCostError for what stops the whole
     audience (bad artifacts or settings, the bucket, the mail server, the sender); a recipient's own failure
-    is in the result's `failed`."""
+    is in the result's `failed`. `dashboard` (the audience's rendered dashboard set) is put beside the archive
+    and its presigned link goes in every mail."""
     artifacts.check()
     if artifacts.audience != audience.name:
         raise InputError(f"the artifacts are audience {artifacts.audience!r}'s, not {audience.name!r}'s")
@@ -104,14 +107,20 @@ def deliver(
             session = ctx.session()
         return session
 
-    mail = _plan_mail(settings, audience, artifacts) if send else None
+    if dashboard is not None:
+        dashboard.check()
+        if dashboard.audience != audience.name:
+            raise InputError(
+                f"the dashboard set is audience {dashboard.audience!r}'s, not {audience.name!r}'s"
+            )
+    mail = _plan_mail(settings, audience, artifacts, dashboard) if send else None
     if mail and transport is None:  # in a dry run too: it checks the settings (the SMTP password variable)
         transport = make_transport(settings, get_session)
     recipients = mail.recipients if mail else []
     link_needed = bool(mail and mail.link_needed)
     message_bytes = mail.size if mail else 0
     do_archive = archive or link_needed
-    if do_archive and not settings.bucket:
+    if (do_archive or dashboard is not None) and not settings.bucket:
         raise ConfigError(
             "no bucket to archive the report in", where="[report] bucket", hint=f"audience {audience.name}"
         )
@@ -122,7 +131,7 @@ def deliver(
     transport_name = (transport.name if transport else settings.transport) if send else None
 
     if dry_run:
-        keys = planned_keys(artifacts) if do_archive else ()
+        keys = (*(planned_keys(artifacts) if do_archive else ()), *(dashboard.keys() if dashboard else ()))
         return DeliveryResult(
             artifacts.audience,
             artifacts.period,
@@ -141,13 +150,19 @@ def deliver(
         stored = archive_to(get_session(), settings.bucket, artifacts)
         record.archived = [f"s3://{stored.bucket}/{k}" for k in stored.keys]
         record.save(store, now)
+    published: list[str] = []
+    if dashboard is not None:
+        assert settings.bucket is not None  # checked above
+        published = put_set(s3_client(get_session()), settings.bucket, dashboard)
 
     sent: list[str] = []
     failed: dict[str, str] = {}
     if mail and pending:
         assert transport is not None  # made with `mail`
         link = stored.presign(stored.workbook_key, LINK_DAYS) if link_needed and stored else None
-        msg = build_message(artifacts, mail.sender, pending[:1], workbook_link=link)
+        msg = build_message(
+            artifacts, mail.sender, pending[:1], workbook_link=link, **_dashboard_args(dashboard)
+        )
         with transport:
             for recipient in pending:
                 raw = readdress(msg, recipient)
@@ -168,7 +183,7 @@ def deliver(
         sent=tuple(sent),
         skipped=tuple(skipped),
         failed=failed,
-        archived=tuple(record.archived) if stored else (),
+        archived=(*(record.archived if stored else ()), *published),
         link_used=link_needed,
         message_bytes=message_bytes,
     )
@@ -182,7 +197,13 @@ class _Mail:
     link_needed: bool  # the workbook goes as a link: attached, the mail would exceed MAX_SES_BYTES
 
 
-def _plan_mail(settings: ReportSettings, audience: Audience, artifacts: Artifacts) -> _Mail:
+def _dashboard_args(dashboard: DashboardSet | None) -> dict[str, Any]:
+    return {} if dashboard is None else {"dashboard_link": dashboard.link, "dashboard_days": dashboard.days}
+
+
+def _plan_mail(
+    settings: ReportSettings, audience: Audience, artifacts: Artifacts, dashboard: DashboardSet | None = None
+) -> _Mail:
     """Who sends to whom, and whether the workbook fits in the mail: all settled before any side effect."""
     where = f"audience {audience.name}"
     if not settings.mail_from:
@@ -191,10 +212,13 @@ def _plan_mail(settings: ReportSettings, audience: Audience, artifacts: Artifact
     recipients = [check_address(r, f"{where} recipients") for r in dict.fromkeys(audience.recipients)]
     if not recipients:
         raise ConfigError("has no recipients", where=where, hint="[[report.audience]] recipients")
-    attached = len(build_message(artifacts, sender, recipients[:1]).as_bytes())
+    extra = _dashboard_args(dashboard)
+    attached = len(build_message(artifacts, sender, recipients[:1], **extra).as_bytes())
     if attached <= MAX_SES_BYTES:
         return _Mail(sender, recipients, attached, link_needed=False)
-    linked = len(build_message(artifacts, sender, recipients[:1], workbook_link=_LINK_STAND_IN).as_bytes())
+    linked = len(
+        build_message(artifacts, sender, recipients[:1], workbook_link=_LINK_STAND_IN, **extra).as_bytes()
+    )
     if linked > MAX_SES_BYTES:
         raise InputError(
             f"the mail is {linked} bytes even without the workbook (the limit is {MAX_SES_BYTES})",

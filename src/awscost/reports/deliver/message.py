@@ -52,17 +52,28 @@ def _text_part(body: str, subtype: str) -> MIMEPart:
     return part
 
 
-def _with_link(artifacts: Artifacts, link: str) -> tuple[str, str]:
-    note = "The workbook is too large to attach; download it here (the link expires within 7 days):"
-    text = f"{artifacts.text.rstrip()}\n\n{note}\n{link}\n"
+def _with_note(text: str, body: str, note: str, link: str, label: str) -> tuple[str, str]:
+    """Both bodies with a note and its link added at the end (the html's before </body>)."""
+    text = f"{text.rstrip()}\n\n{note}\n{link}\n"
     anchor = (
         f'<p>{html_lib.escape(note)} <a href="{html_lib.escape(link, quote=True)}">'
-        f"{html_lib.escape(artifacts.workbook_name)}</a></p>"
+        f"{html_lib.escape(label)}</a></p>"
     )
-    body = artifacts.html
     end = body.lower().rfind("</body>")
     body = body[:end] + anchor + body[end:] if end >= 0 else body + anchor
     return text, body
+
+
+def _with_link(artifacts: Artifacts, link: str) -> tuple[str, str]:
+    note = "The workbook is too large to attach; download it here (the link expires within 7 days):"
+    return _with_note(artifacts.text, artifacts.html, note, link, artifacts.workbook_name)
+
+
+def dashboard_note(days: int) -> str:
+    return (
+        f"This report's dashboard (overview, live usage, reservations, tags, services), for your audience "
+        f"only; the link expires within {days} day{'s' if days != 1 else ''}:"
+    )
 
 
 def build_message(
@@ -71,14 +82,21 @@ def build_message(
     recipients: Sequence[str],
     *,
     workbook_link: str | None = None,
+    dashboard_link: str | None = None,
+    dashboard_days: int = 7,
 ) -> EmailMessage:
     """The report mail from `sender` to `recipients` (the To header; the envelope is the transport's). With
-    `workbook_link`, the workbook is not attached and the link is added to both bodies."""
+    `workbook_link`, the workbook is not attached and the link is added to both bodies; `dashboard_link` (the
+    audience's published dashboard set) is added to both bodies."""
     artifacts.check()
     check_address(sender, "[report] mail_from")
     for recipient in recipients:
         check_address(recipient, f"recipients of audience {artifacts.audience}")
     text, body = _with_link(artifacts, workbook_link) if workbook_link else (artifacts.text, artifacts.html)
+    if dashboard_link:
+        text, body = _with_note(
+            text, body, dashboard_note(dashboard_days), dashboard_link, "Open the dashboard"
+        )
 
     alternative = MIMEPart(policy=POLICY)
     alternative.set_type("multipart/alternative")

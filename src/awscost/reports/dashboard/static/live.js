@@ -6,7 +6,9 @@
   if (!live || !window.EventSource) { return; }
   var shown = document.getElementById("last-hour");
   var source = new EventSource(live.getAttribute("data-events"));
-  source.addEventListener("hour", function () {
+  source.addEventListener("hour", function (event) {
+    // The first event names the hour this page already shows: no fetch for it (nor for a repeat).
+    if (event.data === live.getAttribute("data-hour")) { return; }
     fetch(window.location.href, { credentials: "same-origin" })
       .then(function (response) { return response.text(); })
       .then(function (text) {

@@ -1,22 +1,23 @@
 """The dashboard's pages: which parts of the viewer's cost report each shows, and the live usage page.
 
-A page is an entry of PAGES (path -> Page): its title and the report sections it shows (and, for the
-overview, which tables of a section). The figures are the report's (views/reports.py: the report job's model
-for the viewer), rendered by the mail's own cell formats (reports/render/formats.py) and its charts drawn as
-SVG; the live page reads views/live.py. Nothing here computes a figure.
+A page is an entry of PAGES (path -> Page): its title and the report sections it shows. The figures are the
+report's (the report job's model for the viewer), rendered by the mail's own cell formats
+(reports/render/formats.py) and its charts drawn as SVG; the live page shows dashboard/live.py's LiveView (the
+store's last hour and its cost rate). Nothing here computes a figure.
 """
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from awscost.core.registry import Registry
+from awscost.reports.dashboard.live import BASIS, COUNTED_BY_EC2OS, METRIC, LiveView
 from awscost.reports.model import Report, Section
 from awscost.reports.render.charts import HEIGHT, WIDTH, render_svg
 from awscost.reports.render.html import section_view
-from awscost.views.live import LiveUsage
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,33 @@ def report_context(report: Report, page: Page) -> dict[str, Any]:
     }
 
 
-def live_context(live: LiveUsage) -> dict[str, Any]:
-    """The live page: the last hour's units per kind x account x region, and a chart of the hours before."""
+def _dollars(value: Decimal) -> str:
+    return f"${value.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
+
+
+def live_context(view: LiveView) -> dict[str, Any]:
+    """The live page: the last hour's units and estimated cost rate per kind x account x region, and a chart
+    of the hours before."""
     from awscost.reports.model import Chart, Series
 
-    rows = [
-        {"kind": k, "account": a, "region": r, "units": f"{v:,}"} for (k, a, r), v in sorted(live.now.items())
-    ]
+    live = view.usage
+    rows = []
+    for key, units in sorted(live.now.items()):
+        rate = view.rates.get(key)
+        note = view.unpriced.get(key, "")
+        if key in view.left_out_of_total:
+            note = ", ".join(n for n in (COUNTED_BY_EC2OS + ": not in the total", note) if n)
+        kind, account, region = key
+        rows.append(
+            {
+                "kind": kind,
+                "account": account,
+                "region": region,
+                "units": f"{units:,}",
+                "rate": "no price" if rate is None else f"{_dollars(rate)}/h",
+                "note": note,
+            }
+        )
     charts = []
     if live.hourly:
         hours = [h for h, _ in next(iter(live.hourly.values()))]
@@ -87,10 +108,15 @@ def live_context(live: LiveUsage) -> dict[str, Any]:
             "units",
         )
         charts.append({"src": chart_src(chart), "alt": f"{chart.title} (chart)"})
+    sources = ", ".join(view.sources) or "no price of these types in the book"
     return {
         "last_hour": None if live.last_hour is None else f"{live.last_hour:%Y-%m-%d %H:00}Z",
+        "last_hour_iso": None if live.last_hour is None else live.last_hour.isoformat(),  # as /events says it
         "rows": rows,
         "charts": charts,
+        "rate_total": f"{_dollars(view.total)}/h",
+        "rate_source": f"{BASIS}, price book {sources}",
+        "rate_metric": METRIC,
         "width": WIDTH,
         "height": HEIGHT,
     }
