@@ -403,6 +403,25 @@ def environment(job: Job[Any, Any]) -> dict[str, Any]:
     return env
 
 
+def _function_skips(code_origin: str, logged_by: str) -> dict[str, Any]:
+    """The checkov checks a function of the stack skips, with why (the same for every function)."""
+    return {
+        "checkov": {
+            "skip": [
+                {
+                    "id": "CKV_AWS_117",
+                    "comment": "In a VPC only when SubnetIds is given: it then needs NAT or endpoints",
+                },
+                {"id": "CKV_AWS_272", "comment": f"Code signing: {code_origin}"},
+                {
+                    "id": "CKV_AWS_50",
+                    "comment": f"X-Ray is paid per trace; {logged_by} logs structured lines instead",
+                },
+            ]
+        }
+    }
+
+
 def log_group_resource(function: str) -> dict[str, Any]:
     """A function's log group, made by the stack (not by Lambda on first write) so it has a retention and the
     stack's key, and goes with the stack."""
@@ -478,24 +497,7 @@ def job_resources(job: Job[Any, Any]) -> dict[str, Any]:
     res[fn] = {
         "Type": "AWS::Lambda::Function",
         "DependsOn": log_group,
-        "Metadata": {
-            "checkov": {
-                "skip": [
-                    {
-                        "id": "CKV_AWS_117",
-                        "comment": "In a VPC only when SubnetIds is given: it then needs NAT or endpoints",
-                    },
-                    {
-                        "id": "CKV_AWS_272",
-                        "comment": "Code signing: the artifacts come from the pipeline's own bucket",
-                    },
-                    {
-                        "id": "CKV_AWS_50",
-                        "comment": "X-Ray is paid per trace; each run logs structured lines instead",
-                    },
-                ]
-            }
-        },
+        "Metadata": _function_skips("the artifacts come from the pipeline's own bucket", "each run"),
         "Properties": props,
     }
     for rule in job.rules:
@@ -1004,24 +1006,7 @@ def slack_resources() -> dict[str, Any]:
         "SlackFunction": {
             "Type": "AWS::Lambda::Function",
             "DependsOn": "SlackLogGroup",
-            "Metadata": {
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_117",
-                            "comment": "In a VPC only when SubnetIds is given: it then needs NAT or endpoints",
-                        },
-                        {
-                            "id": "CKV_AWS_272",
-                            "comment": "Code signing: the image comes from the pipeline's own registry",
-                        },
-                        {
-                            "id": "CKV_AWS_50",
-                            "comment": "X-Ray is paid per trace; each request logs structured lines instead",
-                        },
-                    ]
-                }
-            },
+            "Metadata": _function_skips("the image comes from the pipeline's own registry", "each request"),
             "Properties": {
                 "FunctionName": SLACK_FUNCTION,
                 "Description": "/awscost in Slack: checks the signature, acks, hands the work to the report function.",
