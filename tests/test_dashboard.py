@@ -5,6 +5,7 @@ read-only, escaping), the live page's event stream, and the static export per au
 from __future__ import annotations
 
 import re
+import shutil
 import time
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -339,3 +340,74 @@ def test_a_bad_dashboard_config_names_the_key(tmp_path: Path, toml: str, message
     path.write_text('[[report.audience]]\nname = "ml"\naccounts = ["111122223333"]\n' + toml)
     with pytest.raises(ConfigError, match=message):
         dashboard_settings(load_settings(path))
+
+
+def test_the_region_filter_narrows_every_figure_to_that_regions_rows(
+    data: tuple[Path, str], tmp_path: Path
+) -> None:
+    dataset, store_url = data
+    # the shared store's EC2 counts plus a planned kind's hours in both regions, in a copy of its own
+    shutil.copy(store_url.removeprefix("sqlite:///"), tmp_path / "store.db")
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    with open_store(store_url) as store:
+        store.put_items(
+            [
+                UsageItem("ec2os", ab.TEAM_A, "us-east-1", LAST, {"linux-m5.large": 200}),
+                UsageItem("ec2os", ab.TEAM_A, "eu-west-1", LAST, {"linux-r6g.2xlarge": 38}),
+            ]
+        )
+    settings = settings_of(tmp_path, store_url)
+
+    def report(*regions: str) -> dict:
+        (one,) = run_job(
+            "report",
+            Context(settings),
+            ReportParams(dataset=str(dataset), today=TODAY, period="month-to-date", regions=regions),
+        ).reports
+        assert one.error is None, one.error
+        return one.document
+
+    whole, eu, us = report(), report("eu-west-1"), report("us-east-1")
+    period = eu["period"]
+    start, last = date.fromisoformat(period["start"]), date.fromisoformat(period["end"])  # end: last day in
+
+    def billed(region: str | None) -> Decimal:
+        # From the lines the CUR was written from, not from the dataset: the forgotten cluster is the one
+        # eu-west-1 spend; the support fee has no region.
+        return sum(
+            (x.unblended for x in ab.lines() if x.region == region and start <= x.start.date() <= last),
+            Decimal(0),
+        )
+
+    cluster = billed("eu-west-1")
+    assert cluster > 0 and Decimal(eu["total"]["cost"]) == cluster
+    assert Decimal(us["total"]["cost"]) == billed("us-east-1")
+    # the fee without a region is in neither: the regions plus it make the whole
+    no_region = billed(None)
+    assert no_region > 0
+    assert Decimal(eu["total"]["cost"]) + Decimal(us["total"]["cost"]) + no_region == Decimal(
+        whole["total"]["cost"]
+    )
+    assert eu["regions"] == ["eu-west-1"] and whole["regions"] is None
+    # the bill's commitment lines follow the filter: the cluster is all of eu-west-1's coverable usage
+    commitments = eu["sections"]["usage"]["commitments"]
+    assert Decimal(commitments["on_demand_eligible"]) == cluster
+    # the store's hours are per region and follow the filter
+    hours = {
+        r: {(h["region"], h["hours"]) for h in doc["sections"]["usage"]["hours"]}
+        for r, doc in (("eu", eu), ("us", us), ("whole", whole))
+    }
+    assert hours["eu"] == {("eu-west-1", "38")} and hours["us"] == {("us-east-1", "200")}
+    assert hours["whole"] == hours["eu"] | hours["us"]
+    # what is organization-wide says it cannot be narrowed, rather than showing the whole
+    assert "region" in eu["sections"]["savings"]["unavailable"]
+    assert "region" in eu["sections"]["services"]["unavailable"]
+
+    with client(settings, dataset) as c:
+        page = c.get("/?region=eu-west-1")
+        assert page.status_code == 200
+        assert f"{cluster:,.2f}" in page.text and f"{Decimal(whole['total']['cost']):,.2f}" not in page.text
+        assert "Narrowed to eu-west-1" in page.text
+        for path in ("/reservations", "/tags", "/services"):
+            assert c.get(f"{path}?region=eu-west-1").status_code == 200
+        assert c.get("/tags?region=eu-west-1<script>").status_code == 400

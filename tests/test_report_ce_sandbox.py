@@ -186,6 +186,22 @@ def test_a_scope_filters_as_the_bill(bill_cube: CostCube, sandbox: Any) -> None:
         )
 
 
+def test_a_region_filter_is_refused_where_cost_explorer_gives_no_region(
+    bill_cube: CostCube, ce_costs: cex.CeCosts
+) -> None:
+    from awscost.core.errors import InputError
+
+    every = bill_cube.totals(Scope(), FIRST, END, "EffectiveCost")["USD"]
+    regions = {r: bill_cube.totals(Scope(regions=frozenset({r})), FIRST, END, "EffectiveCost") for r in
+               ("us-east-1", "eu-west-1", "ap-south-2")}  # fmt: skip
+    assert 0 < regions["us-east-1"]["USD"] < every and regions["ap-south-2"] == {}
+    with ce_costs.cube() as cube:
+        with pytest.raises(InputError, match="no cost per region"):
+            cube.totals(Scope(regions=frozenset({"us-east-1"})), FIRST, END, "EffectiveCost")
+        with pytest.raises(InputError, match="not per region"):
+            cube.coverage(TAG, Scope(regions=frozenset({"us-east-1"})), FIRST, END, "EffectiveCost")
+
+
 def test_forecast_from_the_month_so_far(sandbox: Any) -> None:
     ce = sandbox.client("ce")
     today = sandbox.clock.date()

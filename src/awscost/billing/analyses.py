@@ -432,12 +432,18 @@ class Analyses:
         )
 
     def commitments(
-        self, *, start: date | None = None, end: date | None = None, by_account: bool = False
+        self,
+        *,
+        start: date | None = None,
+        end: date | None = None,
+        by_account: bool = False,
+        regions: Iterable[str] | None = None,
     ) -> Frame:
         """Per period: usage covered by RIs and Savings Plans and the on-demand usage a commitment could
         cover, unused commitment, coverage and utilization in percent. With `start`/`end` only the charges of
         those UTC days [start, end) count; `by_account` gives one row per SubAccountId and currency instead
-        of per billing period (the currency column then always kept), for a report's period and scope.
+        of per billing period (the currency column then always kept), for a report's period and scope;
+        `regions` keeps the charges of those RegionIds alone (a Savings Plan's unused commitment has none).
 
         Coverage is measured at on-demand-equivalent cost (ListCost), as Cost Explorer measures it: what the
         covered usage would cost on demand over what all coverable usage would. (At EffectiveCost the
@@ -451,6 +457,8 @@ class Analyses:
             f"AND {commitment_usage_sql()}"
         )
         bounds = _day_bounds(start, end)
+        if regions is not None:
+            bounds.append(f"RegionId IN ({', '.join(lit(r) for r in sorted(regions)) or 'NULL'})")
         where = f"WHERE {' AND '.join(bounds)}" if bounds else ""
         group = "SubAccountId" if by_account else "x_BillingPeriod AS BillingPeriod"
         query = (

@@ -53,10 +53,12 @@ APART = ("Fee", "Tax", "Credit", "Refund", "Adjustment")
 
 @dataclass(frozen=True)
 class Scope:
-    """Which rows an audience may see: its accounts (None = all) and, per tag key, the values in scope."""
+    """Which rows an audience may see: its accounts (None = all) and, per tag key, the values in scope; and
+    the regions a viewer narrowed it to (None = all: an audience itself is never scoped by region)."""
 
     accounts: frozenset[str] | None = None
     tags: tuple[tuple[str, frozenset[str]], ...] = ()
+    regions: frozenset[str] | None = None
 
     @classmethod
     def of(cls, accounts: Iterable[str] | None, tags: Mapping[str, Iterable[str]] | None = None) -> Scope:
@@ -303,9 +305,21 @@ class CostCube:
             column = self._tag_column(key)
             terms.append(f"{column} IN ({', '.join('?' for _ in values)})")
             params += sorted(values)
+        if scope.regions is not None:
+            self._check_regions()
+            terms.append(f"RegionId IN ({', '.join('?' for _ in scope.regions) or 'NULL'})")
+            params += sorted(scope.regions)
         if extra:
             terms.append(extra)
         return " AND ".join(terms), params
+
+    def _check_regions(self) -> None:
+        if not self.has("RegionId"):
+            raise InputError(
+                f"{self.source} gives no cost per region, so it cannot be narrowed to a region",
+                param="regions",
+                hint="ask the billing dataset (--source billing) for a region's figures",
+            )
 
     def _tag_column(self, key: str) -> str:
         try:
@@ -407,6 +421,10 @@ class CostCube:
             if scope.tags and any(k != tag_key for k in scope.tag_keys):
                 raise InputError(
                     f"{self.source} cannot measure {tag_key!r} within other tag filters", param="tag_key"
+                )
+            if scope.regions is not None:
+                raise InputError(
+                    f"{self.source} gives {tag_key!r} per account, not per region", param="regions"
                 )
             terms = ["Day >= ?", "Day < ?", "TagKey = ?"]
             params = [start, end, tag_key]

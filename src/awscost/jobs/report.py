@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from awscost.core.config import REGION
 from awscost.core.errors import AwsCostError, InputError, ReportError
 from awscost.jobs.base import Context, Job, Rule
 
@@ -45,6 +46,9 @@ class Params:
     # Narrow each audience to these of its accounts (a dashboard's or a Slack question's filter): never wider
     # than the audience; an account outside it is an error, not an empty report.
     accounts: tuple[str, ...] = ()
+    # Narrow it further to the bill's rows of these regions (and the store's items of them): a viewer's filter
+    # only, never an audience's scope. Rows without a region (tax, Savings Plans fees, global services) drop.
+    regions: tuple[str, ...] = ()
     # False: build the reports and keep each one's model (AudienceResult.report) without rendering any file,
     # for a front end that shows it its own way (the dashboard); nothing is written, sent or archived.
     render: bool = True
@@ -61,6 +65,9 @@ class Params:
         for account in self.accounts:
             if not (len(account) == 12 and account.isdigit()):
                 raise InputError(f"account id {account!r} is not 12 digits", param="accounts")
+        for region in self.regions:
+            if not REGION.match(region):
+                raise InputError(f"not an AWS region: {region!r}", param="regions", hint="e.g. us-east-1")
         if not self.render and (
             self.out or self.send or self.archive or self.dry_run or self.publish_dashboard
         ):
@@ -385,6 +392,8 @@ def _one(
                     f"account {', '.join(outside)} is not in the audience {audience.name}", param="accounts"
                 )
             scope = replace(scope, accounts=frozenset(params.accounts))
+        if params.regions:
+            scope = replace(scope, regions=frozenset(params.regions))
         with ctx.optional_store() as store:
             report = build_report(
                 cube,

@@ -8,6 +8,7 @@ accounts wholly in scope.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -87,11 +88,15 @@ def build_report(
     saved: Callable[[str], Any] = lambda job: None,
     forecast: Callable[[SectionContext], Any] | None = None,
     sections: Iterable[str] | None = None,
-    commitments: Callable[[date, date], list[Any]] | None = None,
+    # (start, end, regions=None) -> the bill's commitment figures per account (sections/commitments.py)
+    commitments: Callable[..., list[Any]] | None = None,
     today: date | None = None,  # the run's day (default: the day generated_at falls on)
     budgets: Callable[[], Any] | None = None,  # the budgets to show (reports/budgets.py ReportBudget)
 ) -> Report:
     check_covered(cube, comparison)
+    if scope.regions is not None and commitments is not None:
+        # The bill's commitment lines of the viewer's regions alone, as every other bill figure.
+        commitments = functools.partial(commitments, regions=scope.regions)
     totals = cube.totals(scope, comparison.current.start, comparison.current.end, metric)
     currency = max(totals, key=lambda c: (abs(totals[c]), c)) if totals else "USD"
     ctx = SectionContext(
@@ -166,6 +171,7 @@ def build_report(
         "sections": {
             s.name: s.data if s.unavailable is None else {"unavailable": s.unavailable} for s in built
         },
+        "regions": None if scope.regions is None else sorted(scope.regions),
         "as_of": provenance.as_of.isoformat() if provenance.as_of else None,
         "preliminary": provenance.preliminary,
         "generated_at": generated_at.isoformat(),
@@ -173,6 +179,8 @@ def build_report(
     if "totals_by_currency" in cost.data:
         data["totals_by_currency"] = cost.data["totals_by_currency"]
     title = f"AWS cost {comparison.current.label}: {audience.name}"
+    if scope.regions is not None:
+        title += f" in {', '.join(sorted(scope.regions))}"
     return Report(audience.name, title, headline, built, provenance, data, ctx.whole_accounts)
 
 

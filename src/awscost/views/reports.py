@@ -45,11 +45,13 @@ def default_dataset(settings: Settings) -> str | None:
 
 @dataclass(frozen=True)
 class Ask:
-    """One report a front end wants: whose (audience None: the organization), which period, which accounts."""
+    """One report a front end wants: whose (audience None: the organization), which period, which accounts
+    and regions (a narrowing only: the report job refuses an account outside the audience)."""
 
     audience: str | None = None
     period: str = "month-to-date"
     accounts: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
     today: date | None = None
 
     def __post_init__(self) -> None:
@@ -168,6 +170,7 @@ class Reports:
             period=ask.period,
             dataset=self.dataset,
             accounts=ask.accounts,
+            regions=ask.regions,
             today=ask.today,
             render=False,
         )

@@ -116,6 +116,13 @@ def ri(
     multiple=True,
     help="Narrow each audience to this of its accounts (repeatable; never wider than the audience).",
 )
+@click.option(
+    "--region",
+    "regions",
+    multiple=True,
+    help="Narrow the figures to the bill's rows of this region (repeatable); charges without a region "
+    "(tax, Savings Plans fees, global services) are then left out.",
+)
 @format_option(formats=("table", "json"))
 @with_settings
 def cost(
@@ -124,6 +131,7 @@ def cost(
     today: str | None,
     files: tuple[str, ...],
     accounts: tuple[str, ...],
+    regions: tuple[str, ...],
     **options: Any,
 ) -> None:
     """Cost reports: cost, what changed, tag coverage, usage, services and savings, per audience."""
@@ -133,6 +141,7 @@ def cost(
     params = Params(
         files=tuple(files),
         accounts=tuple(accounts),
+        regions=tuple(regions),
         today=parse_time(today, where="--today").date() if today else None,
         **options,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
@@ -71,7 +71,7 @@ class Responder:
         if account is None:
             report: Report = self.reports.get(ask)
             return report
-        return self.reports.get(Ask(audience, period, (self.account_id(ask, account),), self.today))
+        return self.reports.get(replace(ask, accounts=(self.account_id(ask, account),)))
 
     def account_id(self, ask: Ask, account: str) -> str:
         """`account NAME` as an id: a 12-digit id as it is (the report job refuses one outside the

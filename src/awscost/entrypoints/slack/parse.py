@@ -16,12 +16,13 @@ import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from awscost.core.config import REGION
+
 SUBCOMMANDS = ("cost", "top", "usage", "ri", "anomalies", "forecast", "help")
 PERIOD_WORDS = ("yesterday", "mtd", "last-month")
 GROUPS = ("account", "service", "tag")
 MAX_WORDS = 12  # no command of the grammar is longer; more is a mistake, not something to read on
 _MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 _KIND = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _NAME = re.compile(r"^[\w.@:+/=-]{1,128}$")  # an account name or id; a tag key (user:Spend_Category)
 
@@ -104,7 +105,7 @@ def _usage(rest: list[str]) -> Command:
     region = None
     if len(rest) > 1:
         region = rest[1].lower()
-        if not _REGION.match(region):
+        if not REGION.match(region):
             raise CommandError(f"`{rest[1]}` is not a region (e.g. us-east-1)", rest[1])
     if len(rest) > 2:
         raise CommandError(f"`usage` takes a kind and a region, not `{rest[2]}`", rest[2])

@@ -35,7 +35,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from awscost.core.config import Settings
+from awscost.core.config import ACCOUNT_ID as ACCOUNT
+from awscost.core.config import REGION, Settings
 from awscost.core.errors import AwsCostError, InputError
 from awscost.entrypoints.web.config import DashboardSettings
 from awscost.reports.dashboard.pages import PAGES, Page
@@ -55,8 +56,6 @@ HEADERS = {
     "X-Frame-Options": "DENY",
     "Cache-Control": "no-store",
 }
-ACCOUNT = re.compile(r"^\d{12}$")
-REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 PERIOD = re.compile(
     r"^(month-to-date|last-month|last-week|\d{4}-\d{2}|\d{4}-\d{2}-\d{2}\.\.\d{4}-\d{2}-\d{2})$"
 )
@@ -219,7 +218,13 @@ def ask_of(dash: Dashboard, request: Request, viewer: Viewer) -> tuple[Ask, dict
     if region is not None and not REGION.match(region):
         raise _Refused(400, f"not a region: {region!r}")
     try:
-        ask = Ask(audience=audience, period=period, accounts=(account,) if account else (), today=dash.today)
+        ask = Ask(
+            audience=audience,
+            period=period,
+            accounts=(account,) if account else (),
+            regions=(region,) if region else (),
+            today=dash.today,
+        )
     except InputError as exc:
         raise _Refused(400, exc.render()) from None
     return ask, filters

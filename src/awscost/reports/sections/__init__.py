@@ -61,6 +61,12 @@ class SectionContext:
     def previous(self) -> tuple[date, date]:
         return (self.comparison.previous.start, self.comparison.previous.end)
 
+    @property
+    def regions(self) -> frozenset[str] | None:
+        """The regions a viewer narrowed the report to (None: all): the store's items are per region and
+        follow it; what is per account or organization-wide only says it cannot."""
+        return self.scope.regions
+
     def name_of(self, account: str | None) -> str:
         if not account:
             return ""

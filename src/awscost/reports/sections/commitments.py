@@ -70,15 +70,16 @@ def _dec(value: Any) -> Decimal:
     return ZERO if value is None else Decimal(value)
 
 
-def from_bill(bill: Any) -> Callable[[date, date], list[Commitments]]:
-    """`(start, end) -> per-account Commitments` over a loaded bill, each period asked of the bill once (a
-    run's audiences share their periods)."""
-    cache: dict[tuple[date, date], list[Commitments]] = {}
+def from_bill(bill: Any) -> Callable[..., list[Commitments]]:
+    """`(start, end, regions=None) -> per-account Commitments` over a loaded bill, each period (and region
+    filter) asked of the bill once (a run's audiences share their periods)."""
+    cache: dict[tuple[date, date, frozenset[str] | None], list[Commitments]] = {}
 
-    def commitments(start: date, end: date) -> list[Commitments]:
-        if (start, end) not in cache:
-            frame = bill.commitments(start=start, end=end, by_account=True)
-            cache[(start, end)] = [
+    def commitments(start: date, end: date, regions: frozenset[str] | None = None) -> list[Commitments]:
+        key = (start, end, regions)
+        if key not in cache:
+            frame = bill.commitments(start=start, end=end, by_account=True, regions=regions)
+            cache[key] = [
                 Commitments(
                     str(r["SubAccountId"] or ""),
                     str(r["BillingCurrency"] or ""),
@@ -91,7 +92,7 @@ def from_bill(bill: Any) -> Callable[[date, date], list[Commitments]]:
                 )
                 for r in frame
             ]
-        return cache[(start, end)]
+        return cache[key]
 
     return commitments
 
@@ -140,7 +141,12 @@ def _at(day: date) -> datetime:
 
 
 def expiring(
-    store: Any, accounts: frozenset[str] | None, as_of: date, days: int = max(HORIZONS)
+    store: Any,
+    accounts: frozenset[str] | None,
+    as_of: date,
+    days: int = max(HORIZONS),
+    *,
+    regions: frozenset[str] | None = None,
 ) -> list[Expiring]:
     """The reservations (`ri-*` kinds) and Savings Plans (`sp`) listed by the latest item of each account and
     region up to the end of the day `as_of` (within 35 days before it) that end at or after `as_of` 00:00 UTC
@@ -155,6 +161,8 @@ def expiring(
             if not item.account.isdigit():
                 continue  # an organization-wide total: the accounts' own items list the reservations
             if accounts is not None and item.account not in accounts:
+                continue
+            if regions is not None and item.region not in regions:
                 continue
             latest[(item.account, item.region)] = item  # ordered by time: the last one wins
         for (account, region), item in latest.items():

@@ -40,6 +40,11 @@ def build(ctx: SectionContext) -> Section:
     cost, previous = now.get(cur, Decimal(0)), before.get(cur, Decimal(0))
     section.figures.append(Figure(f"Total {metric}", "money", cost, previous, cur))
     section.data["total"] = change_json(cost, previous)
+    if ctx.regions is not None:
+        section.notes.append(
+            f"Narrowed to {', '.join(sorted(ctx.regions))}: the bill's charges without a region (tax, Savings "
+            "Plans fees, global services such as CloudFront or Route 53) are not in these figures."
+        )
     currencies = sorted(set(now) | set(before))
     if len(currencies) > 1:
         section.data["totals_by_currency"] = [
@@ -148,6 +153,9 @@ def _budgets(ctx: SectionContext, section: Section, cost: Decimal, forecast: dic
     month_end = (period.start.replace(day=1) + timedelta(days=32)).replace(day=1)
     if period.start.day != 1 or period.end > month_end or ctx.budgets is None:
         return  # a week or a range: a monthly budget says nothing of it
+    if ctx.regions is not None:
+        section.notes.append("Budgets are an audience's or an account's, not a region's: not shown here.")
+        return
     try:
         budgets = list(ctx.budgets())
     except AwsCostError as exc:

@@ -85,6 +85,12 @@ def _anomalies(ctx: SectionContext, section: Section) -> None:
             "Anomalies: they are per account, and no account is wholly in this audience's scope."
         )
         return
+    if ctx.regions is not None:
+        section.notes.append(
+            "Anomalies: they are per account and service, not per region; see the view without the region "
+            "filter."
+        )
+        return
     start, end = ctx.current
     found = overlapping(ctx.store, start, end, ctx.whole_accounts)
     others = [t for t in found if t.currency not in (None, ctx.currency)]

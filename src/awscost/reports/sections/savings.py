@@ -24,6 +24,12 @@ def build(ctx: SectionContext) -> Section:
             "the RI / Savings Plans plan is made for the whole organization; see the organization report"
         )
         return section
+    if ctx.regions is not None:
+        section.unavailable = (
+            "the RI / Savings Plans plan's savings are the organization's, not a region's; "
+            "see the view without the region filter"
+        )
+        return section
     saved = ctx.saved("ri_plan")
     if saved is None:
         section.unavailable = "no saved plan: run `awscost ri plan` (or the ri_plan job) first"

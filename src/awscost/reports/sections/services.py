@@ -20,6 +20,12 @@ def build(ctx: SectionContext) -> Section:
             "the container allocation is made for the whole organization; see the organization report"
         )
         return section
+    if ctx.regions is not None:
+        section.unavailable = (
+            "the container allocation is the organization's, not a region's; "
+            "see the view without the region filter"
+        )
+        return section
     saved = ctx.saved("service_costs")
     if saved is None:
         section.unavailable = (

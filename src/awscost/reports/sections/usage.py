@@ -36,6 +36,8 @@ def _hours(ctx: SectionContext, start: date, end: date) -> dict[tuple[str, str, 
                 continue  # the org-wide total: the accounts are summed here instead
             if ctx.whole_accounts is not None and item.account not in ctx.whole_accounts:
                 continue
+            if ctx.regions is not None and item.region not in ctx.regions:
+                continue
             keys = spec.capacity_keys or tuple(item.usage)
             out[(kind, item.account, item.region)] += (
                 Decimal(str(sum(item.usage.get(k, 0) for k in keys))) * per_sample
@@ -225,7 +227,7 @@ def _expiring(ctx: SectionContext, section: Section) -> None:
     be renewed when the report is read), else of the period's end."""
     assert ctx.store is not None
     as_of = ctx.today or ctx.current[1]
-    found = cm.expiring(ctx.store, ctx.whole_accounts, as_of)
+    found = cm.expiring(ctx.store, ctx.whole_accounts, as_of, regions=ctx.regions)
     rows = tuple(
         (
             "30 days" if e.days_left <= cm.HORIZONS[0] else "90 days",
