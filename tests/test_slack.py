@@ -110,6 +110,7 @@ def report(
     period: str,
     audience: str | None = None,
     accounts: tuple[str, ...] = (),
+    tag_key: str | None = None,
 ) -> Any:
     (one,) = run_job(
         "report",
@@ -120,6 +121,7 @@ def report(
             dataset=str(dataset),
             today=TODAY,
             accounts=accounts,
+            tag_key=tag_key,
             render=False,
         ),
     ).reports
@@ -159,14 +161,28 @@ def test_cost_for_every_period_and_grouping_equals_the_report(
         if "by account" not in text:
             for row in doc["services"]:
                 assert f"*{row['service']}*  {money(row['cost'])}" in said, (text, row)
-    # by tag: the report's coverage tag, its share and the per-account covered cost
+    # by tag: the report's coverage tag, its cost per value, its share and the per-account covered cost
     _ack, said = ask(slack, "cost by tag Spend_Category")
     tags = report(settings, dataset, "month-to-date").section("tags")
     assert "Usage cost tagged" in said and "Coverage per account" in said
+    assert "Usage cost per user:Spend_Category value" in said
+    values = {row["value"]: row["cost"] for row in tags.data["values"]}
+    assert {"web", "batch", dashboard_data.EVIL} <= set(values)  # the bill's three teams
+    assert sum(Decimal(v) for v in values.values()) == Decimal(tags.data["total_cost"])  # it adds up
+    for value, cost in values.items():
+        if value != dashboard_data.EVIL:  # a script tag value is escaped in Slack's mrkdwn (below)
+            assert f"*{value or '(untagged)'}*  {money(cost)}" in said, (value, said)
     for row in tags.data["by_account"]:
         assert money(row["covered_cost"]) in said
+    # another tag than the coverage tag: the same report with its Tags section measuring that key (this bill
+    # carries no `team` tag: all of its usage cost is untagged)
     _ack, said = ask(slack, "cost by tag team")
-    assert "shows the tag `user:Spend_Category` only, not `team`" in said
+    team = report(settings, dataset, "month-to-date", tag_key="user:team").section("tags")
+    assert team.data["tag"] == "user:team" and team.data["covered_cost"] == "0"
+    assert [row["value"] for row in team.data["values"]] == [None]
+    assert "Usage cost per user:team value" in said
+    assert f"*(untagged)*  {money(team.data['total_cost'])}" in said
+    assert money(team.data["total_cost"]) == money(tags.data["total_cost"])
 
 
 def test_top_anomalies_forecast_usage_and_ri_equal_the_report(

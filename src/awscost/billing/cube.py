@@ -408,36 +408,61 @@ class CostCube:
         whole scope), and the usage cost in all."""
         metric = _metric(metric)
         key = "SubAccountId" if by_account else "NULL"
+        table, value, where, params = self._tagged_usage(tag_key, scope, start, end)
+        query = (
+            f"SELECT {key}, BillingCurrency, "
+            f"COALESCE(sum({metric}) FILTER (WHERE {value} IS NOT NULL), 0), "
+            f"sum({metric}) FROM {table} WHERE {where} GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
+        )
+        rows = self._rows(query, params)
+        return [Coverage(a, str(c), _plain(cov), _plain(tot)) for a, c, cov, tot in rows]
+
+    def tag_values(
+        self,
+        tag_key: str,
+        scope: Scope,
+        current: tuple[date, date],
+        previous: tuple[date, date],
+        metric: str,
+    ) -> list[Change]:
+        """Usage cost (ChargeCategory Usage, as `coverage` counts it) per value of `tag_key` in both periods,
+        largest current cost first; key None: no value (untagged). The values add up to coverage's total."""
+        metric = _metric(metric)
+        lo, hi = min(current[0], previous[0]), max(current[1], previous[1])
+        table, value, where, params = self._tagged_usage(tag_key, scope, lo, hi)
+        query = (
+            f"SELECT {value}, BillingCurrency, "
+            f"COALESCE(sum({metric}) FILTER (WHERE Day >= ? AND Day < ?), 0), "
+            f"COALESCE(sum({metric}) FILTER (WHERE Day >= ? AND Day < ?), 0) "
+            f"FROM {table} WHERE {where} GROUP BY 1, 2"
+        )
+        rows = self._rows(query, [*current, *previous, *params])
+        out = [Change(v, str(c), _plain(now), _plain(before)) for v, c, now, before in rows]
+        out.sort(key=lambda c: (-c.cost, c.key is None, c.key or ""))
+        return out
+
+    def _tagged_usage(
+        self, tag_key: str, scope: Scope, start: date, end: date
+    ) -> tuple[str, str, str, list[Any]]:
+        """Where the usage cost by value of `tag_key` is: (table, the value's SQL, NULL for none; WHERE, its
+        parameters): the cube's rows, or Cost Explorer's per-tag answers."""
         if tag_key in self.tag_columns and not self._tag_answers(tag_key):
             col = self.tag_columns[tag_key]
             where, params = self._where(scope, start, end, extra="ChargeCategory = 'Usage'")
-            query = (
-                f"SELECT {key}, BillingCurrency, "
-                f"COALESCE(sum({metric}) FILTER (WHERE NULLIF(TRIM({col}), '') IS NOT NULL), 0), "
-                f"sum({metric}) FROM {TABLE} WHERE {where} GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
+            return TABLE, f"NULLIF(TRIM({col}), '')", where, params
+        # Cost Explorer's per-tag answer; it cannot be narrowed by other tags than its own.
+        if scope.tags and any(k != tag_key for k in scope.tag_keys):
+            raise InputError(
+                f"{self.source} cannot measure {tag_key!r} within other tag filters", param="tag_key"
             )
-        else:
-            # Cost Explorer's per-tag answer; it cannot be narrowed by other tags than its own.
-            if scope.tags and any(k != tag_key for k in scope.tag_keys):
-                raise InputError(
-                    f"{self.source} cannot measure {tag_key!r} within other tag filters", param="tag_key"
-                )
-            if scope.regions is not None:
-                raise InputError(
-                    f"{self.source} gives {tag_key!r} per account, not per region", param="regions"
-                )
-            terms = ["Day >= ?", "Day < ?", "TagKey = ?"]
-            params = [start, end, tag_key]
-            if scope.accounts is not None:
-                terms.append(f"SubAccountId IN ({', '.join('?' for _ in scope.accounts) or 'NULL'})")
-                params += sorted(scope.accounts)
-            query = (
-                f"SELECT {key}, BillingCurrency, "
-                f"COALESCE(sum({metric}) FILTER (WHERE TagValue <> ''), 0), sum({metric}) FROM {TAG_TABLE} "
-                f"WHERE {' AND '.join(terms)} GROUP BY 1, 2 ORDER BY 1 NULLS FIRST, 2"
-            )
-        rows = self._rows(query, params)
-        return [Coverage(a, str(c), _plain(cov), _plain(tot)) for a, c, cov, tot in rows]
+        if scope.regions is not None:
+            raise InputError(f"{self.source} gives {tag_key!r} per account, not per region", param="regions")
+        terms = ["Day >= ?", "Day < ?", "TagKey = ?"]
+        params = [start, end, tag_key]
+        if scope.accounts is not None:
+            terms.append(f"SubAccountId IN ({', '.join('?' for _ in scope.accounts) or 'NULL'})")
+            params += sorted(scope.accounts)
+        return TAG_TABLE, "NULLIF(TagValue, '')", " AND ".join(terms), params
 
     def _tag_answers(self, tag_key: str) -> bool:
         """Whether the tag's values come from Cost Explorer's per-tag table rather than the cube's rows."""

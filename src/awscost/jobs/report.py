@@ -11,6 +11,7 @@ the 1st (last month). Needs the `reports` and `billing` extras.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,6 +21,8 @@ from awscost.core.config import REGION
 from awscost.core.errors import AwsCostError, InputError, ReportError
 from awscost.jobs.base import Context, Job, Rule
 
+# AWS allows letters, digits, spaces and + - = . _ : / @ in a tag key, up to 128 characters.
+TAG_KEY = re.compile(r"^[\w .:/=+@-]{1,128}$")
 Source = Literal["billing", "ce"]
 FORECAST_HISTORY_DAYS = 56  # eight weeks of daily history behind a month-end forecast
 
@@ -49,6 +52,9 @@ class Params:
     # Narrow it further to the bill's rows of these regions (and the store's items of them): a viewer's filter
     # only, never an audience's scope. Rows without a region (tax, Savings Plans fees, global services) drop.
     regions: tuple[str, ...] = ()
+    # The tag the Tags section measures (coverage, cost per value, untagged) instead of [report] tag_key: a
+    # Slack `cost by tag KEY` question; any key of the bill (`user:team`, or CUR 2.0's normalized form).
+    tag_key: str | None = None
     # False: build the reports and keep each one's model (AudienceResult.report) without rendering any file,
     # for a front end that shows it its own way (the dashboard); nothing is written, sent or archived.
     render: bool = True
@@ -65,6 +71,10 @@ class Params:
         for account in self.accounts:
             if not (len(account) == 12 and account.isdigit()):
                 raise InputError(f"account id {account!r} is not 12 digits", param="accounts")
+        if self.tag_key is not None and not TAG_KEY.match(self.tag_key):
+            raise InputError(
+                f"not a tag key: {self.tag_key!r}", param="tag_key", hint="e.g. user:Spend_Category"
+            )
         for region in self.regions:
             if not REGION.match(region):
                 raise InputError(f"not an AWS region: {region!r}", param="regions", hint="e.g. us-east-1")
@@ -200,6 +210,8 @@ def run(ctx: Context, params: Params) -> Result:
 
     today = params.today or ctx.now().date()
     report_settings, audiences = _audiences(ctx, params, today)
+    if params.tag_key is not None:
+        report_settings = replace(report_settings, tag_key=params.tag_key)
     if not audiences:
         return Result([], source=params.source)
     tag_keys = [report_settings.tag_key, *(k for a in audiences for k in a.tags)]

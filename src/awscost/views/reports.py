@@ -52,6 +52,7 @@ class Ask:
     period: str = "month-to-date"
     accounts: tuple[str, ...] = ()
     regions: tuple[str, ...] = ()
+    tag_key: str | None = None  # the Tags section's tag instead of [report] tag_key
     today: date | None = None
 
     def __post_init__(self) -> None:
@@ -171,6 +172,7 @@ class Reports:
             dataset=self.dataset,
             accounts=ask.accounts,
             regions=ask.regions,
+            tag_key=ask.tag_key,
             today=ask.today,
             render=False,
         )

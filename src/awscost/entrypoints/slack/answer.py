@@ -66,12 +66,16 @@ class Responder:
             log.exception("slack command %r failed", asked.text)
             return blocks.error("awscost could not answer this (the error is logged).")
 
-    def report(self, audience: str | None, period: str, account: str | None = None) -> Report:
+    def report(
+        self, audience: str | None, period: str, account: str | None = None, tag_key: str | None = None
+    ) -> Report:
         ask = Ask(audience=audience, period=period, today=self.today)
-        if account is None:
-            report: Report = self.reports.get(ask)
-            return report
-        return self.reports.get(replace(ask, accounts=(self.account_id(ask, account),)))
+        if account is not None:
+            ask = replace(ask, accounts=(self.account_id(ask, account),))
+        if tag_key is not None:
+            ask = replace(ask, tag_key=tag_key)
+        report: Report = self.reports.get(ask)
+        return report
 
     def account_id(self, ask: Ask, account: str) -> str:
         """`account NAME` as an id: a 12-digit id as it is (the report job refuses one outside the
@@ -152,7 +156,13 @@ def answer_cost(r: Responder, command: Command, audience: str | None) -> dict[st
         parts.append(figures)
     change = ("name", "cost", "change", "change_ratio")
     if command.by == "tag":
-        parts += _by_tag(report, str(command.tag))
+        tag = str(report.section("tags").data.get("tag", ""))
+        key = str(command.tag)
+        if key not in (tag, tag.removeprefix("user:")):
+            # Another tag than the report's coverage tag: the same report, its Tags section of that key.
+            key = key if ":" in key else f"user:{key}"
+            report = r.report(audience, command.period, command.account, tag_key=key)
+        parts += _by_tag(report)
     else:
         if command.by in (None, "account"):
             accounts = _find(cost, "accounts")
@@ -166,20 +176,16 @@ def answer_cost(r: Responder, command: Command, audience: str | None) -> dict[st
     return blocks.message(report.headline, parts)
 
 
-def _by_tag(report: Report, key: str) -> list[dict[str, Any]]:
-    """The report's tag section: the coverage tag's share by account and the largest untagged resources."""
+def _by_tag(report: Report) -> list[dict[str, Any]]:
+    """The report's tag section: its tag's cost per value, share by account and the largest untagged
+    resources."""
     tags = report.section("tags")
-    tag = str(tags.data.get("tag", ""))
-    if key not in (tag, tag.removeprefix("user:")):
-        raise CommandError(
-            f"the report shows the tag `{tag}` only, not `{key}`: try `cost by tag {tag.removeprefix('user:')}`",
-            key,
-        )
     out: list[dict[str, Any]] = []
     figures = _figures(tags)
     if figures:
         out.append(figures)
     for name, columns in (
+        ("values", ("value", "cost", "change", "change_ratio")),
         ("by_account", ("name", "covered_cost", "total_cost", "share")),
         ("untagged", ("resource_id", "account_id", "service", "cost")),
     ):

@@ -1,16 +1,21 @@
 """Section *Tag coverage*: the share of usage cost (ChargeCategory Usage) whose resources carry a non-empty
-value of the coverage tag (`user:Spend_Category` by default), by account and against the previous period, and
-the largest untagged resources for the engineer to fix. Shares are 0-1 ratios."""
+value of the coverage tag (`user:Spend_Category` by default), by account and against the previous period, the
+usage cost per value of the tag (the categories' spend, adding up to the same usage cost) and the largest
+untagged resources for the engineer to fix. Shares are 0-1 ratios."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from awscost.billing.cube import Change
 from awscost.reports.model import Column, Figure, Section, Table
 from awscost.reports.sections import SectionContext
+from awscost.reports.sections._common import CHANGE_COLUMNS, change_cells, in_currency
 
 TOP_UNTAGGED = 10
+TOP_VALUES = 15  # values shown one by one; the rest are one row, so the table still adds up
+UNTAGGED = "(untagged)"
 
 
 def _share(covered: Decimal, total: Decimal) -> Decimal | None:
@@ -65,6 +70,15 @@ def build(ctx: SectionContext) -> Section:
             ),
         )
     )
+    values = _values(in_currency(cube.tag_values(key, ctx.scope, ctx.current, ctx.previous, ctx.metric), cur))
+    section.tables.append(
+        Table(
+            "values",
+            f"Usage cost per {key} value",
+            (Column("value"), *CHANGE_COLUMNS),
+            tuple((UNTAGGED if v.key is None else v.key, *change_cells(v)) for v in values),
+        )
+    )
     untagged = cube.untagged(key, ctx.scope, *ctx.current, ctx.metric, TOP_UNTAGGED)
     if cube.has("ResourceId"):
         section.tables.append(
@@ -93,6 +107,7 @@ def build(ctx: SectionContext) -> Section:
             }
             for c in by_account
         ],
+        "values": [{"value": v.key, "cost": str(v.cost), "previous": str(v.previous)} for v in values],
         "untagged": [
             {"resource_id": r, "account_id": a, "service": s, "cost": str(v)}
             for r, a, s, c, v in untagged
@@ -101,3 +116,21 @@ def build(ctx: SectionContext) -> Section:
     }
     section.data.update(data)
     return section
+
+
+def _values(changes: list[Change]) -> list[Change]:
+    """The largest TOP_VALUES values and the untagged cost each in a row, the rest in one row."""
+    tagged = [c for c in changes if c.key is not None]
+    shown, rest = tagged[:TOP_VALUES], tagged[TOP_VALUES:]
+    out = list(shown)
+    if rest:
+        out.append(
+            Change(
+                f"({len(rest)} other values)",
+                rest[0].currency,
+                sum((c.cost for c in rest), Decimal(0)),
+                sum((c.previous for c in rest), Decimal(0)),
+            )
+        )
+    out += [c for c in changes if c.key is None]
+    return out
