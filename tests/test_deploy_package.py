@@ -35,13 +35,25 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_the_collector_zip_is_the_package_alone_with_its_stamp(dist: Path) -> None:
+def test_the_collector_zip_is_the_package_and_bolt_with_its_stamp(dist: Path) -> None:
     assert source_root() == ROOT
     with zipfile.ZipFile(dist / COLLECTOR_ZIP) as zf:
         infos = zf.infolist()
         stamp = json.loads(zf.read("awscost/build-stamp.json"))
     names = [i.filename for i in infos]
-    assert names == sorted(names) and all(n.startswith("awscost/") for n in names)
+    # the package, and slack-bolt with slack-sdk (and their licences) for the Slack function
+    tops = {n.split("/")[0] for n in names}
+    assert names == sorted(names)
+    assert {t for t in tops if not t.endswith(".dist-info")} == {
+        "awscost",
+        "slack_bolt",
+        "slack_sdk",
+        "slack",
+    }
+    for name in ("slack_bolt", "slack_sdk"):
+        version = metadata.version(name)
+        assert f"{name}-{version}.dist-info/METADATA" in names
+        assert any(n.startswith(f"{name}-{version}.dist-info/") and "LICENSE" in n.upper() for n in names)
     assert "awscost/entrypoints/lambda_handler.py" in names and "awscost/jobs/version.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or "prices-snapshot" in n]
     assert {i.date_time for i in infos} == {ZIP_TIME} and {i.external_attr >> 16 for i in infos} == {0o644}
@@ -99,6 +111,35 @@ def test_the_zip_runs_the_version_job_through_the_handler_with_boto3_alone(
     assert out["analytics"] == []
     stamp = json.loads((dist / "build-stamp.json").read_text())
     assert out["result"] == {**stamp, "packaged": True}
+
+
+def test_the_zip_starts_the_slack_function_with_bolt_from_the_zip_and_nothing_heavy(
+    dist: Path, tmp_path: Path
+) -> None:
+    task = tmp_path / "task"
+    zipfile.ZipFile(dist / COLLECTOR_ZIP).extractall(task)
+    code = (
+        "import json, sys, time\n"
+        "t = time.perf_counter()\n"
+        "import awscost.entrypoints.slack.lambda_function\n"
+        "import slack_bolt, slack_sdk\n"
+        "seconds = time.perf_counter() - t\n"
+        "print(json.dumps({'bolt': slack_bolt.__file__, 'sdk': slack_sdk.__file__, 'seconds': seconds,\n"
+        f"    'analytics': sorted(m for m in sys.modules if m.split('.')[0] in {ANALYTICS_ONLY!r})}}))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        env={"PYTHONPATH": str(task), "PATH": "/usr/bin"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    # bolt from the zip (PYTHONPATH first, as /var/task is on Lambda), not from the test's environment
+    assert out["bolt"].startswith(str(task)) and out["sdk"].startswith(str(task))
+    assert out["analytics"] == []
 
 
 def test_unpackaged_the_version_job_says_so() -> None:

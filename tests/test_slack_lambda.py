@@ -160,11 +160,10 @@ def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> 
     (skip,) = url["Metadata"]["checkov"]["skip"]
     assert skip["id"] == "CKV_AWS_258" and "verifies Slack's signature" in skip["comment"]
     fn = res["SlackFunction"]["Properties"]
-    assert (
-        fn["ImageConfig"]["Command"]
-        == [stack.SLACK_HANDLER]
-        == ["awscost.entrypoints.slack.lambda_function.handler"]
-    )
+    # from the collector zip (which carries bolt: tests/test_deploy_package.py), not the analytics image
+    assert fn["Handler"] == stack.SLACK_HANDLER == "awscost.entrypoints.slack.lambda_function.handler"
+    assert fn["Runtime"] == stack.RUNTIME and "ImageConfig" not in fn and "PackageType" not in fn
+    assert fn["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
     env = fn["Environment"]["Variables"]
     assert env["AWSCOST_ANALYTICS_FUNCTION"] == {"Ref": "ReportFunction"}
     sts = {s["Sid"]: s for s in _statements(template, "SlackRole")}

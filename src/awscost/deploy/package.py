@@ -3,9 +3,11 @@ carrying one build stamp.
 
     dist/
       build-stamp.json          version (`git describe --tags --always --dirty`), UTC build time, commit
-      awscost-collector.zip     the awscost package alone, for the jobs whose extra is None (boto3, which the
+      awscost-collector.zip     the awscost package, for the jobs whose extra is None (boto3, which the
                                 Lambda runtime provides, and the standard library): no __pycache__, no price
-                                snapshot (3 MB the collector never reads), the stamp inside
+                                snapshot (3 MB the collector never reads), the stamp inside; and slack-bolt
+                                with its slack-sdk (2.5 MB, pure Python), for the Slack function, which runs
+                                from this zip so that its cold start is a small zip's, not the image's
       analytics/                the analytics image's build context: infra/analytics/Dockerfile and
                                 requirements.lock, and the whole awscost package with the stamp (every job
                                 whose extra is billing, reports or analyze runs from that image)
@@ -38,6 +40,9 @@ ANALYTICS = "analytics"
 TEMPLATES = "templates"
 # Paths inside the awscost package the collector's zip leaves out: data nothing on its path reads.
 COLLECTOR_LEAVES_OUT = frozenset({"planning/pricing/prices-snapshot.json.gz"})
+# The distributions the Slack function needs beside boto3, copied into the zip as installed where it is built
+# (the `slack` extra's range; their licence files come with their .dist-info).
+SLACK_DISTRIBUTIONS = ("slack_bolt", "slack_sdk")
 ANALYTICS_FILES = ("Dockerfile", "requirements.lock")
 # Every entry's time: the earliest a zip can hold, so a rebuild of the same files is the same bytes.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -164,6 +169,29 @@ def write_zip(target: Path | BinaryIO, entries: Iterable[tuple[str, bytes]]) -> 
     return count, total
 
 
+def distribution_files(names: Iterable[str]) -> list[tuple[str, bytes]]:
+    """The files of installed distributions (their packages and .dist-info, no bytecode), as (path in the
+    zip, bytes); a distribution not installed is one error saying how to install it."""
+    from importlib import metadata
+
+    out: list[tuple[str, bytes]] = []
+    for name in names:
+        try:
+            files = metadata.distribution(name).files or []
+        except metadata.PackageNotFoundError:
+            raise ConfigError(
+                f"the collector zip carries {name} for the Slack function, and it is not installed",
+                where="deploy package",
+                hint="pip install 'awscost[slack]'",
+            ) from None
+        for file in files:
+            rel = str(file)
+            if rel.startswith("..") or "__pycache__" in rel or rel.endswith(".pyc"):
+                continue  # scripts outside site-packages, and bytecode Lambda would not trust anyway
+            out.append((rel, Path(str(file.locate())).read_bytes()))
+    return out
+
+
 def stamp_bytes(stamp: BuildStamp) -> bytes:
     return (json.dumps(stamp.to_json(), indent=2, sort_keys=True) + "\n").encode()
 
@@ -187,6 +215,7 @@ def build(out: Path, *, root: Path | None = None, now: datetime | None = None) -
     prefix = "awscost/"
     entries = [(prefix + rel, p.read_bytes()) for rel, p in package_files(package, COLLECTOR_LEAVES_OUT)]
     entries.append((prefix + STAMP_NAME, stamp_bytes(stamp)))
+    entries += distribution_files(SLACK_DISTRIBUTIONS)
     files, unzipped = write_zip(collector, sorted(entries))
 
     analytics = out / ANALYTICS
