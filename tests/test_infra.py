@@ -240,7 +240,10 @@ def test_stack_deploys(aws: str) -> None:
     ]
     assert usage["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     functions = {f["FunctionName"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
-    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()} | {stack.SLACK_FUNCTION}
+    assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()} | {
+        stack.SLACK_FUNCTION,
+        stack.SLACK_ANSWERS_FUNCTION,
+    }
     collector = functions["awscost-collector"]
     assert collector["Handler"] == "awscost.entrypoints.lambda_handler.handler"
     env = collector["Environment"]["Variables"]

@@ -154,6 +154,13 @@ def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> 
         "SlackFunction",
         "SlackFunctionUrl",
         "SlackFunctionUrlPermission",
+        # the answers' own function, watched as a job's is
+        "SlackAnswersLogGroup",
+        "SlackAnswersRole",
+        "SlackAnswersFunction",
+        "SlackAnswersErrorsAlarm",
+        "SlackAnswersThrottlesAlarm",
+        "SlackAnswersDurationAlarm",
     }
     url = res["SlackFunctionUrl"]
     assert url["Properties"]["AuthType"] == "NONE"
@@ -165,11 +172,11 @@ def test_the_stack_deploys_the_slack_function_behind_a_verified_public_url() -> 
     assert fn["Runtime"] == stack.RUNTIME and "ImageConfig" not in fn and "PackageType" not in fn
     assert fn["Code"] == {"S3Bucket": {"Ref": "CodeBucket"}, "S3Key": {"Ref": "CodeKey"}}
     env = fn["Environment"]["Variables"]
-    assert env["AWSCOST_ANALYTICS_FUNCTION"] == {"Ref": "ReportFunction"}
+    assert env["AWSCOST_ANALYTICS_FUNCTION"] == {"Ref": "SlackAnswersFunction"}
     sts = {s["Sid"]: s for s in _statements(template, "SlackRole")}
-    # It may hand work to the report function and read its own secrets and config; nothing else.
+    # It may hand work to the answers function and read its own secrets and config; nothing else.
     assert sts["HandOff"]["Action"] == "lambda:InvokeFunction"
-    assert sts["HandOff"]["Resource"] == {"Fn::GetAtt": ["ReportFunction", "Arn"]}
+    assert sts["HandOff"]["Resource"] == {"Fn::GetAtt": ["SlackAnswersFunction", "Arn"]}
     assert {s for s, st in sts.items() if st["Resource"] == "*"} == {"VpcNetworkInterfaces"}
     assert "Store" not in sts and "Data" not in sts
     subscription = res["SlackAnomalySubscription"]
@@ -249,3 +256,30 @@ def test_the_analytics_side_says_a_missing_dataset_to_the_asker(
     # deployed, the report function's bucket names it (the report job's rule reads the same)
     monkeypatch.setenv("AWSCOST_REPORT_BUCKET", "cost-data")
     assert answer_module.deployed_dataset() == "s3://cost-data/billing/"
+
+
+def test_the_answers_run_beside_the_daily_report_on_a_read_only_role() -> None:
+    from test_infra import INFRA, _statements, load_template
+
+    template = load_template(INFRA / "awscost.yaml")
+    res = template["Resources"]
+    answers, report = res["SlackAnswersFunction"]["Properties"], res["ReportFunction"]["Properties"]
+    # the report job's image, memory, timeout and environment; its own concurrency, not the report's one
+    for key in ("Code", "ImageConfig", "MemorySize", "Timeout", "PackageType"):
+        assert answers[key] == report[key], key
+    assert report["ReservedConcurrentExecutions"] == 1 and answers["ReservedConcurrentExecutions"] == 2
+    env = answers["Environment"]["Variables"]
+    assert env["AWSCOST_REPORT_BUCKET"] == {"Ref": "DataBucket"}  # the stack's dataset, as the report reads
+    assert env["AWSCOST_STORE"] == report["Environment"]["Variables"]["AWSCOST_STORE"]
+    sts = {s["Sid"]: s for s in _statements(template, "SlackAnswersRole")}
+    actions = {
+        a for st in sts.values() for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+    }
+    writes = {a for a in actions if a.split(":")[1].startswith(("Put", "Delete", "Update", "Send", "Batch"))}
+    # its log, its failed events and (in a VPC) its network interfaces; nothing of the data
+    assert writes == {"logs:PutLogEvents", "sqs:SendMessage", "ec2:DeleteNetworkInterface"}
+    assert "ses:SendRawEmail" not in actions and not any(a.startswith("ce:") for a in actions)
+    assert set(sts) == {
+        "NoResourceLevelPermissions", "StoreRead", "DataRead", "DataKey", "Budgets", "Config", "Logs",
+        "DeadLetters", "VpcNetworkInterfaces",
+    }  # fmt: skip

@@ -17,6 +17,7 @@ no resource-level permissions (Describe*, Cost Explorer, Price List, Organizatio
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -939,7 +940,40 @@ def dashboard(jobs: list[Job[Any, Any]]) -> dict[str, Any]:
 
 SLACK_FUNCTION = "awscost-slack"
 SLACK_HANDLER = "awscost.entrypoints.slack.lambda_function.handler"
-SLACK_ANSWERS = "report"  # the job whose function (the analytics image, the store and the data) answers Slack
+SLACK_ANSWERS = "report"  # the job whose reports the Slack answers are (the same params, figures and image)
+# The answers' own function: Slack's questions run beside the daily report, not queued behind its one
+# reserved execution, on a role that reads what the report reads and writes nothing.
+SLACK_ANSWERS_JOB = "slack_answers"
+SLACK_ANSWERS_FUNCTION = "awscost-slack-answers"  # function_name of it
+SLACK_ANSWERS_CONCURRENCY = 2
+
+
+def slack_answers_resources() -> dict[str, Any]:
+    """The function that answers the Slack function's hand-offs (lambda_handler's `{"slack": ...}` event):
+    the report job's function (the analytics image, its memory and timeout, its environment) on a read-only
+    role: the store and the dataset read, Organizations' lists and the awscost budgets for the audiences' OUs
+    and budgets, as the report job; no mail, no archive, no Cost Explorer (a Slack answer is the bill's)."""
+    report = JOBS.get(SLACK_ANSWERS)
+    job = dataclasses.replace(
+        report,
+        name=SLACK_ANSWERS_JOB,
+        description="/awscost in Slack: the answers, from the report job's reports, read-only.",
+        rules=(),
+        uses=("store-read", "data-read", "budgets-read"),
+        iam_actions=tuple(a for a in report.iam_actions if a.startswith("organizations:")),
+    )
+    res = job_resources(job)
+    res.pop(logical(job, "FailuresAlarm"))  # published by job runs; an answer is none
+    (policy,) = res[logical(job, "Role")]["Properties"]["Policies"]
+    document = policy["PolicyDocument"]
+    # An answer publishes no job metrics: least privilege drops what every job function has for them.
+    document["Statement"] = [st for st in document["Statement"] if st.get("Sid") != "Metrics"]
+    fn = res[logical(job, "Function")]["Properties"]
+    fn["ReservedConcurrentExecutions"] = SLACK_ANSWERS_CONCURRENCY
+    fn["Environment"]["Variables"]["AWSCOST_REPORT_BUCKET"] = {"Ref": "DataBucket"}  # the stack's dataset
+    for value in res.values():
+        value["Condition"] = "HasSlack"
+    return res
 
 
 def _slack_secret(parameter: str) -> dict[str, Any]:
@@ -971,7 +1005,7 @@ def slack_resources() -> dict[str, Any]:
     collector zip, which carries bolt: a small zip starts in well under Slack's 3 s, the 1 GB analytics image
     would not be sure to), its role, log group and Function URL. It reads its two secrets and awscost.toml, and
     may invoke the report function (which answers through the response_url) and nothing else."""
-    answers = logical(JOBS.get(SLACK_ANSWERS), "Function")
+    answers = f"{camel(SLACK_ANSWERS_JOB)}Function"
     statements: list[Any] = [
         _slack_secret_statement("SlackSigningSecret", "SlackSigningSecretName"),
         _if("HasSlackBotToken", _slack_secret_statement("SlackBotToken", "SlackBotTokenName")),
@@ -1111,6 +1145,7 @@ def template() -> dict[str, Any]:
     for job in jobs:
         resources.update(job_resources(job))
     resources.update(slack_resources())
+    resources.update(slack_answers_resources())
     resources["Dashboard"] = dashboard(jobs)
     return {
         "AWSTemplateFormatVersion": "2010-09-09",

@@ -366,7 +366,7 @@ _responders: dict[str, Responder] = {}  # a warm analytics container's: its repo
 
 def deployed_dataset() -> str | None:
     """The stack's billing dataset (what the report job's rule reads), when `[billing] dataset` names none:
-    the report function's AWSCOST_REPORT_BUCKET, billing/ in it."""
+    the answers function's AWSCOST_REPORT_BUCKET (the stack's data bucket), billing/ in it."""
     import os
 
     bucket = os.environ.get("AWSCOST_REPORT_BUCKET")
