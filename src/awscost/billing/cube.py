@@ -438,7 +438,7 @@ class CostCube:
         )
         rows = self._rows(query, [*current, *previous, *params])
         out = [Change(v, str(c), _plain(now), _plain(before)) for v, c, now, before in rows]
-        out.sort(key=lambda c: (-c.cost, c.key is None, c.key or ""))
+        out.sort(key=_largest_first)
         return out
 
     def _tagged_usage(
@@ -611,8 +611,13 @@ class CostCube:
             i = list(grouped).index(0)  # the one set the row belongs to (GROUPING = 0: grouped by it)
             out[names[i]].append(Change(keys[i], str(currency), _plain(row[-2]), _plain(row[-1])))
         for changes in out.values():  # compare's order: largest current cost first, then key, NULL last
-            changes.sort(key=lambda c: (-c.cost, c.key is None, c.key or ""))
+            changes.sort(key=_largest_first)
         return out
+
+
+def _largest_first(c: Change) -> tuple[Decimal, bool, str]:
+    """compare's order: largest current cost first, then key, NULL last."""
+    return (-c.cost, c.key is None, c.key or "")
 
 
 def scan_sql(start: date, end: date, tag_columns: Mapping[str, str]) -> str:
