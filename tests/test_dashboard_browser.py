@@ -170,3 +170,30 @@ def test_the_live_page_shows_a_new_hour_without_a_reload(served: tuple[str, str,
         page.close()
         with open_store(store_url) as store:
             store.put_map("collected:ec2", {"hour": "2026-10-23T23:00:00+00:00"})
+
+
+def test_the_region_filter_narrows_the_report_pages(served: tuple[str, str, Path], browser: Any) -> None:
+    base, store_url, dataset = served
+    (report,) = run_job(
+        "report",
+        Context(Settings(store=store_url)),
+        ReportParams(dataset=str(dataset), today=TODAY, regions=("eu-west-1",)),
+    ).reports
+    page, errors, _ = _open(browser, base + "/")
+    try:
+        before = page.inner_text(".headline")
+        page.fill("input[name=region]", "eu-west-1")
+        page.click("button[type=submit]")
+        page.wait_for_url("**region=eu-west-1**")
+        after = page.inner_text(".headline")
+        assert after != before and after == report.headline
+        assert "Narrowed to eu-west-1" in page.inner_text("main")
+        page.screenshot(path=str(SHOTS / "overview-eu-west-1.png"), full_page=True)
+        # the filter is kept in the links: the next page is of the region too
+        page.click("nav >> text=Reservations")
+        page.wait_for_url("**/reservations?**region=eu-west-1**")
+        assert "not a region's" in page.inner_text("main")  # the plan's savings are the organization's
+        assert page.input_value("input[name=region]") == "eu-west-1"
+        assert errors == []
+    finally:
+        page.close()
