@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from awscost.core.config import Settings
+from awscost.core.config import Settings, check_keys
 from awscost.core.errors import ConfigError
 
 TABLE_KEYS = (
@@ -70,12 +70,7 @@ def dashboard_settings(settings: Settings) -> DashboardSettings:
     from awscost.reports.config import ORG_AUDIENCE, report_settings
 
     where = f"{settings.config_path or 'awscost.toml'}: dashboard"
-    data = settings.section("dashboard")
-    unknown = sorted(set(data) - set(TABLE_KEYS))
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r}", where=f"{where}.{unknown[0]}", hint=", ".join(TABLE_KEYS)
-        )
+    data = check_keys(settings.section("dashboard"), tuple(TABLE_KEYS), where)
     tokens = data.get("tokens", {})
     if not isinstance(tokens, dict):
         raise ConfigError("must be a table of token = audience", where=f"{where}.tokens")
