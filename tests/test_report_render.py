@@ -5,6 +5,7 @@ strings in text cells, titles, series names and labels: each must come out as te
 from __future__ import annotations
 
 import io
+import re
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from html.parser import HTMLParser
@@ -318,3 +319,23 @@ def test_a_malformed_report_fails_before_anything_is_rendered() -> None:
     report.sections[1].charts[0] = Chart(c.name, c.title, c.kind, c.labels[:2], c.series, c.unit)
     with pytest.raises(ReportError, match="chart 'services'"):
         render_all(report)
+
+
+def test_a_day_with_no_neighbour_is_drawn_as_a_marker() -> None:
+    from awscost.reports.render.charts import render_svg
+
+    days = tuple(f"11-{d:02d}" for d in range(1, 31))
+    gap = (None,) * 29
+
+    def markers(series: tuple[Decimal | None, ...]) -> int:
+        svg = render_svg(Chart("c", "daily", "line", days, (Series("this period", series),), "USD")).decode()
+        # matplotlib draws each marker (and each axis tick) as a <use> of a defined path: the series' own are
+        # filled with its colour
+        return len(re.findall(r'<use [^>]*style="fill: #1f77b4', svg))
+
+    # the first day of a month to date: one value, the rest not yet there
+    assert markers((Decimal("569.50"), *gap)) == 1
+    # a day between gaps, beside a run of days: the run is a line, the lone day a marker
+    assert markers((Decimal(1), Decimal(2), None, Decimal(3), *(None,) * 26)) == 1
+    # a whole month: a line, no marker
+    assert markers(tuple(Decimal(d) for d in range(30))) == 0

@@ -103,8 +103,18 @@ def _line(ax: Any, chart: Chart, x: list[int]) -> None:
     for i, s in enumerate(chart.series):
         colour = COLOURS[i % len(COLOURS)]
         ys = _floats(s.values)
-        # a single point between gaps draws no line: a marker keeps it visible
-        ax.plot(x, ys, color=colour, linewidth=1.6, label=s.name, marker="o" if len(x) == 1 else None)
+        # a point with no neighbour (one day of a month so far, a day between gaps) draws no line: a marker
+        # keeps it visible
+        alone = [i for i, y in enumerate(ys) if not math.isnan(y) and _gap(ys, i - 1) and _gap(ys, i + 1)]
+        ax.plot(
+            x,
+            ys,
+            color=colour,
+            linewidth=1.6,
+            label=s.name,
+            marker="o" if alone else None,
+            markevery=alone or None,
+        )
         if chart.band and chart.band[0] == s.name:
             low, high = _floats(chart.band[1]), _floats(chart.band[2])
             where = [not (math.isnan(a) or math.isnan(b)) for a, b in zip(low, high, strict=True)]
@@ -116,6 +126,11 @@ def _line(ax: Any, chart: Chart, x: list[int]) -> None:
     ticks = x[::step]
     ax.set_xticks(ticks, [chart.labels[t] for t in ticks])
     ax.set_xlim(-0.3, len(x) - 0.7)
+
+
+def _gap(ys: list[float], i: int) -> bool:
+    """No value at i: before the first, after the last, or a NaN."""
+    return not 0 <= i < len(ys) or math.isnan(ys[i])
 
 
 def _bars(ax: Any, chart: Chart, x: list[int]) -> None:
