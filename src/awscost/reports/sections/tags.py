@@ -38,7 +38,9 @@ def build(ctx: SectionContext) -> Section:
     covered = now[0].covered if now else Decimal(0)
     total = now[0].total if now else Decimal(0)
     prev_share = _share(before[0].covered, before[0].total) if before else None
-    section.figures.append(Figure("Usage cost tagged", "ratio", _share(covered, total), prev_share))
+    section.figures.append(
+        Figure("Usage cost tagged", "ratio", _share(covered, total), prev_share, sense="saving")
+    )  # more tagged is better: a rise is green
     by_account = [c for c in cube.coverage(key, ctx.scope, *ctx.current, ctx.metric) if c.currency == cur]
     prev_by_account = {
         c.account_id: c.share
