@@ -11,6 +11,8 @@ from rich.console import Console
 
 from awscost.containers import allocation as alloc
 from awscost.containers import read_inputs
+from awscost.core.config import Settings
+from awscost.jobs.results import latest_result
 from awscost.store import open_store
 from awscost_sandbox.containers import container_hosts, demo_step, sandbox_prices, write_logs
 from awscost_sandbox.scenario import default_scenario
@@ -47,6 +49,7 @@ def test_demo_step_with_the_sandbox_bill(tmp_path: Path) -> None:
         first_hour=hours[0],
         last_hour=hours[-1],
         store_url=f"sqlite:///{tmp_path / 'demo.db'}",
+        settings=Settings(store=f"sqlite:///{tmp_path / 'demo.db'}"),
         console=Console(file=out, width=160),
         results={},
     )
@@ -67,3 +70,15 @@ def test_demo_step_with_the_sandbox_bill(tmp_path: Path) -> None:
     assert alloc.from_units(h.cost_units) == Decimal(str(frame.iloc[0, 0])).quantize(alloc.UNIT)
     items = list(open_store(ctx.store_url).query(kind="svc-cost"))
     assert items and all(i.attrs["unit"] == "micro-USD" for i in items)
+    # The service_costs job's result over the same logs and bill is saved as its latest (what the reports'
+    # Services section and the dashboard read), and its services cost what the allocation above says.
+    with open_store(ctx.store_url) as store:
+        saved = latest_result(store, "service_costs")
+    assert saved is not None and saved.result["by"] == "service"
+    by_job: dict[str, Decimal] = {}
+    for row in saved.result["rows"]:
+        by_job[row["service"]] = by_job.get(row["service"], Decimal(0)) + Decimal(str(row["total_cost"]))
+    by_step: dict[str, Decimal] = {}
+    for r in alloc.summarize(a, by="service", granularity="day"):
+        by_step[r["service"]] = by_step.get(r["service"], Decimal(0)) + r["total_cost"]
+    assert by_job == by_step and by_job["storefront"] > 0

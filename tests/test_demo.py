@@ -293,3 +293,7 @@ def test_the_dashboard_serves_the_demos_data(demo: tuple[DemoContext, str]) -> N
             page = client.get(path)
             assert page.status_code == 200, (path, page.text[:400])
         assert f"{ctx.last_hour:%Y-%m-%d %H:00}Z" in client.get("/usage").text
+        # the saved plan and allocation of the demo's ri and services steps, not "run ... first"
+        reservations, services = client.get("/reservations").text, client.get("/services").text
+        assert "no saved plan" not in reservations and "Monthly savings of the plan" in reservations
+        assert "no saved allocation" not in services and "storefront" in services

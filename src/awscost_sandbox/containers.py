@@ -182,3 +182,20 @@ def demo_step(ctx: Any) -> None:
     if allocation.unpriced:
         ctx.console.print(f"[yellow]{len(allocation.unpriced)} container host(s) unpriced[/yellow]")
     ctx.results["containers"] = {"allocation": allocation, "logs": paths}
+    _save_job_result(ctx, paths, dataset if dataset.exists() else None)
+
+
+def _save_job_result(ctx: Any, paths: list[Path], dataset: Path | None) -> None:
+    """The service_costs job over the same logs and bill, its result saved as the job's latest: what the
+    reports' Services section and the dashboard show (they read saved job results, never compute one)."""
+    from awscost.jobs import Context, run_job, save_latest
+    from awscost.jobs.service_costs import Params
+
+    job_ctx = Context(ctx.settings)
+    params = Params(
+        inputs=tuple(str(p) for p in paths),
+        dataset=None if dataset is None else str(dataset),
+        step_seconds=300,
+        save=False,  # the hourly svc-cost items are stored above already
+    )
+    save_latest(job_ctx, "service_costs", params, run_job("service_costs", job_ctx, params))

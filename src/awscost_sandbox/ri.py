@@ -39,7 +39,7 @@ def demo_step(ctx: Any) -> None:
     import math
 
     import awscost_sandbox.ce  # noqa: F401  (registers the sandbox's Cost Explorer answers)
-    from awscost.jobs import JOBS
+    from awscost.jobs import JOBS, save_latest
     from awscost.jobs.base import Context
     from awscost.jobs.ce_fetch import Params as CeParams
     from awscost.jobs.ri_report import Params as ReportParams
@@ -62,6 +62,9 @@ def demo_step(ctx: Any) -> None:
             job_ctx, ReportParams(out=out, lookback=lookback, until=ctx.last_hour)
         )
     path, plan = report.path, report.plan
+    # The workbook's plan is the ri_plan job's (jobs/ri_report.py runs ri_plan.plan): saved as that job's
+    # latest, as the deployed ri_plan rule's run would be, for the reports' savings and the dashboard.
+    save_latest(job_ctx, "ri_plan", ReportParams(out=out, lookback=lookback, until=ctx.last_hour), plan)
     ctx.results["ri_report"] = {"path": path, "rows": plan.rows, "plan": plan}
     top = sorted(
         (r for r in plan.rows if (r.monthly_savings or 0) > 0), key=lambda r: -(r.monthly_savings or 0)
