@@ -242,7 +242,7 @@ def test_stack_deploys(aws: str) -> None:
     functions = {f["FunctionName"]: f for f in boto3.client("lambda").list_functions()["Functions"]}
     assert set(functions) == {stack.function_name(j) for j in stack.deployed_jobs()} | {
         stack.SLACK_FUNCTION,
-        stack.SLACK_ANSWERS_FUNCTION,
+        stack.function_name(stack.slack_answers_job()),  # awscost-slack-answers
     }
     collector = functions["awscost-collector"]
     assert collector["Handler"] == "awscost.entrypoints.lambda_handler.handler"

@@ -943,25 +943,29 @@ SLACK_HANDLER = "awscost.entrypoints.slack.lambda_function.handler"
 SLACK_ANSWERS = "report"  # the job whose reports the Slack answers are (the same params, figures and image)
 # The answers' own function: Slack's questions run beside the daily report, not queued behind its one
 # reserved execution, on a role that reads what the report reads and writes nothing.
-SLACK_ANSWERS_JOB = "slack_answers"
-SLACK_ANSWERS_FUNCTION = "awscost-slack-answers"  # function_name of it
 SLACK_ANSWERS_CONCURRENCY = 2
 
 
-def slack_answers_resources() -> dict[str, Any]:
-    """The function that answers the Slack function's hand-offs (lambda_handler's `{"slack": ...}` event):
-    the report job's function (the analytics image, its memory and timeout, its environment) on a read-only
-    role: the store and the dataset read, Organizations' lists and the awscost budgets for the audiences' OUs
-    and budgets, as the report job; no mail, no archive, no Cost Explorer (a Slack answer is the bill's)."""
+def slack_answers_job() -> Job[Any, Any]:
+    """The report job as the answers' function runs it (awscost-slack-answers): no rule, read-only uses;
+    Organizations' lists and the awscost budgets for the audiences' OUs and budgets, as the report job; no
+    mail, no archive, no Cost Explorer (a Slack answer is the bill's)."""
     report = JOBS.get(SLACK_ANSWERS)
-    job = dataclasses.replace(
+    return dataclasses.replace(
         report,
-        name=SLACK_ANSWERS_JOB,
+        name="slack_answers",
         description="/awscost in Slack: the answers, from the report job's reports, read-only.",
         rules=(),
         uses=("store-read", "data-read", "budgets-read"),
         iam_actions=tuple(a for a in report.iam_actions if a.startswith("organizations:")),
     )
+
+
+def slack_answers_resources() -> dict[str, Any]:
+    """The function that answers the Slack function's hand-offs (lambda_handler's `{"slack": ...}` event):
+    the report job's function (the analytics image, its memory and timeout, its environment) on the
+    read-only role of `slack_answers_job`."""
+    job = slack_answers_job()
     res = job_resources(job)
     res.pop(logical(job, "FailuresAlarm"))  # published by job runs; an answer is none
     (policy,) = res[logical(job, "Role")]["Properties"]["Policies"]
@@ -1004,8 +1008,8 @@ def slack_resources() -> dict[str, Any]:
     """The Slack command's function (entrypoints/slack/lambda_function: bolt + boto3 imports, from the
     collector zip, which carries bolt: a small zip starts in well under Slack's 3 s, the 1 GB analytics image
     would not be sure to), its role, log group and Function URL. It reads its two secrets and awscost.toml, and
-    may invoke the report function (which answers through the response_url) and nothing else."""
-    answers = f"{camel(SLACK_ANSWERS_JOB)}Function"
+    may invoke the answers function (which answers through the response_url) and nothing else."""
+    answers = logical(slack_answers_job(), "Function")
     statements: list[Any] = [
         _slack_secret_statement("SlackSigningSecret", "SlackSigningSecretName"),
         _if("HasSlackBotToken", _slack_secret_statement("SlackBotToken", "SlackBotTokenName")),
@@ -1044,7 +1048,7 @@ def slack_resources() -> dict[str, Any]:
             "Metadata": _function_skips("the artifacts come from the pipeline's own bucket", "each request"),
             "Properties": {
                 "FunctionName": SLACK_FUNCTION,
-                "Description": "/awscost in Slack: checks the signature, acks, hands the work to the report function.",
+                "Description": "/awscost in Slack: checks the signature, acks, hands the work to the answers function.",
                 "Role": {"Fn::GetAtt": ["SlackRole", "Arn"]},
                 "Timeout": 10,
                 "MemorySize": 512,

@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from awscost.core.config import REGION
+from awscost.core.config import ACCOUNT_ID, REGION
 from awscost.core.errors import AwsCostError, InputError, ReportError
 from awscost.jobs.base import Context, Job, Rule
 
@@ -69,7 +69,7 @@ class Params:
 
         check_days(self.dashboard_link_days)
         for account in self.accounts:
-            if not (len(account) == 12 and account.isdigit()):
+            if not ACCOUNT_ID.match(account):
                 raise InputError(f"account id {account!r} is not 12 digits", param="accounts")
         if self.tag_key is not None and not TAG_KEY.match(self.tag_key):
             raise InputError(
